@@ -1,0 +1,56 @@
+// The `mproc` command: the manager daemon and a client for its objects.
+#include <iostream>
+
+#include "client/cli/command_line.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: mproc [FLAGS] COMMAND ...
+
+Commands:
+  manager [--listen ADDR] [--authkey-file F] [--max-message-bytes N]
+                          run the manager daemon in the foreground
+  dict OP NAME [ARGS]     operate on a shared dict   (mproc dict --help)
+  list OP NAME [ARGS]     operate on a shared list   (mproc list --help)
+  value OP NAME [ARGS]    operate on a typed Value   (mproc value --help)
+  array OP NAME [ARGS]    operate on a typed Array   (mproc array --help)
+  namespace OP NAME [ARGS]  operate on a Namespace   (mproc namespace --help)
+  objects [--json]        list the manager's objects
+  delete NAME             delete an object
+  info                    show the manager's version, instance and uptime
+
+Client flags:
+  --manager ADDR          manager address (default $MPROC_ADDRESS, else
+                          127.0.0.1:50051); HOST:PORT or unix:/path
+  --authkey-file F        file holding the authkey (default $MPROC_AUTHKEY)
+
+Values on the command line are JSON when they parse as JSON, else strings.
+Results are printed as JSON; errors go to stderr with exit code 1 (2 for a
+wrong command line).
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace mproc::cli;
+  absl::StatusOr<CommandLine> cl = ParseCommandLine(argc, argv);
+  if (!cl.ok()) return Fail(kExitUsage, std::string(cl.status().message()));
+  if (cl->positional.empty()) {
+    std::cout << kUsage;
+    return cl->help ? kExitOk : kExitUsage;
+  }
+  const std::string& command = cl->positional[0];
+  if (command == "manager") return RunManagerCommand(*cl);
+  if (command == "objects") return RunObjectsCommand(*cl);
+  if (command == "info") return RunInfoCommand(*cl);
+  if (command == "delete") return RunDeleteCommand(*cl);
+  if (command == "dict" || command == "list" || command == "value" ||
+      command == "array" || command == "namespace") {
+    return RunObjectCommand(*cl);
+  }
+  if (command == "help") {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  return Fail(kExitUsage, "unknown command '" + command + "' (see mproc --help)");
+}

@@ -1,0 +1,203 @@
+// `mproc dict|list|value|array|namespace OP NAME [ARGS]`, `mproc objects`,
+// `mproc delete NAME` and `mproc info`: one operation each, through the
+// same client library an application uses.
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "client/cli/command_line.h"
+#include "client/manager.h"
+#include "client/op_table.h"
+
+namespace mproc {
+namespace cli {
+namespace {
+
+constexpr char kDefaultAddress[] = "127.0.0.1:50051";
+
+std::string ErrorText(const absl::Status& s) {
+  return absl::StrCat(absl::StatusCodeToString(s.code()), ": ", s.message());
+}
+
+absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
+    const CommandLine& cl) {
+  std::string address = kDefaultAddress;
+  if (const char* env = std::getenv("MPROC_ADDRESS"); env && *env) {
+    address = env;
+  }
+  address = cl.Flag("manager").value_or(address);
+  absl::StatusOr<std::string> key =
+      LoadAuthkey(cl.Flag("authkey-file").value_or(""));
+  if (!key.ok()) return key.status();
+  ConnectOptions options;
+  options.authkey = *key;
+  return Manager::Connect(address, options);
+}
+
+// A command-line value: JSON when it parses, else the text itself.
+Value ParseArgument(const std::string& text) {
+  absl::StatusOr<Value> json = Value::FromJson(text);
+  return json.ok() ? *std::move(json) : Value(text);
+}
+
+void PrintKindUsage(pb::Kind kind) {
+  std::cout << "usage: mproc " << KindName(kind) << " OP NAME [ARGS]\n\nOps:\n";
+  for (const OpInfo* op : OpsOfKind(kind)) {
+    std::cout << "  mproc " << KindName(kind) << " " << op->name << " NAME"
+              << (op->usage[0] ? " " : "") << op->usage << "\n";
+  }
+  if (kind == pb::LIST) std::cout << "  mproc list items NAME\n";
+  if (kind == pb::VALUE || kind == pb::ARRAY) {
+    std::cout << "\n--type T creates the " << KindName(kind)
+              << " if missing (int, double, bool, string, bytes)"
+              << (kind == pb::ARRAY ? " with --length N elements" : "")
+              << ".\n`value set` infers the type from VALUE when --type is "
+                 "not given.\n";
+  }
+  std::cout << "\nValues are JSON when they parse, else strings.\n";
+}
+
+const char* TypeOfValue(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kInt: return "int";
+    case Value::Type::kDouble: return "double";
+    case Value::Type::kBool: return "bool";
+    case Value::Type::kBytes: return "bytes";
+    default: return "string";
+  }
+}
+
+// Creates a typed Value or Array when the command line says how.
+absl::Status OpenTyped(Manager& manager, pb::Kind kind, const std::string& op,
+                       const std::string& name, const List& args,
+                       const CommandLine& cl) {
+  std::optional<std::string> type = cl.Flag("type");
+  if (kind == pb::VALUE) {
+    if (!type && op == "set" && args.size() == 1) type = TypeOfValue(args[0]);
+    if (!type) return absl::OkStatus();
+    return manager.Value(name, *type).status();
+  }
+  if (!type) return absl::OkStatus();
+  int64_t length = 0;
+  if (auto text = cl.Flag("length"); text && !absl::SimpleAtoi(*text, &length)) {
+    return absl::InvalidArgumentError("--length must be an integer");
+  }
+  return manager.Array(name, *type, length).status();
+}
+
+bool PrintsNothing(const std::string& op, const Value& result) {
+  static const char* const kWrites[] = {"set", "del", "update", "clear",
+                                        "insert", "remove"};
+  if (!result.is_null()) return false;
+  for (const char* w : kWrites) {
+    if (op == w) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int RunObjectCommand(const CommandLine& cl) {
+  const pb::Kind kind = *KindFromName(cl.positional[0]);
+  if (cl.help || cl.positional.size() < 3) {
+    PrintKindUsage(kind);
+    return cl.help ? kExitOk : kExitUsage;
+  }
+  std::string op = cl.positional[1];
+  if (kind == pb::LIST && op == "items") op = "slice";
+  const OpInfo* info = FindOpByName(kind, op);
+  if (info == nullptr) {
+    return Fail(kExitUsage, absl::StrCat(KindName(kind), " has no operation '",
+                                         op, "' (see mproc ", KindName(kind),
+                                         " --help)"));
+  }
+  const std::string& name = cl.positional[2];
+  List args;
+  for (size_t i = 3; i < cl.positional.size(); ++i) {
+    args.push_back(ParseArgument(cl.positional[i]));
+  }
+  const int n = static_cast<int>(args.size());
+  if (n < info->min_args || n > info->max_args) {
+    return Fail(kExitUsage, absl::StrCat("usage: mproc ", KindName(kind), " ",
+                                         op, " NAME ", info->usage));
+  }
+
+  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
+  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  if (kind == pb::VALUE || kind == pb::ARRAY) {
+    absl::Status opened = OpenTyped(**manager, kind, op, name, args, cl);
+    if (!opened.ok()) return Fail(kExitFailed, ErrorText(opened));
+  }
+  BatchBuilder batch = (*manager)->NewBatch();
+  batch.Add(KindName(kind), name, op, std::move(args));
+  auto results = batch.Run();
+  if (!results.ok()) return Fail(kExitFailed, ErrorText(results.status()));
+  const absl::StatusOr<Value>& result = (*results)[0];
+  if (!result.ok()) return Fail(kExitFailed, ErrorText(result.status()));
+  if (!PrintsNothing(op, *result)) std::cout << result->ToJson() << std::endl;
+  return kExitOk;
+}
+
+int RunObjectsCommand(const CommandLine& cl) {
+  if (cl.help) {
+    std::cout << "usage: mproc objects [--json]\n\nLists every object the "
+                 "manager holds: kind, name and size.\n";
+    return kExitOk;
+  }
+  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
+  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  absl::StatusOr<std::vector<ObjectInfo>> objects = (*manager)->Objects();
+  if (!objects.ok()) return Fail(kExitFailed, ErrorText(objects.status()));
+  if (cl.Flag("json")) {
+    List rows;
+    for (const ObjectInfo& o : *objects) {
+      rows.push_back(Map{{"kind", o.kind}, {"name", o.name}, {"size", o.size}});
+    }
+    std::cout << Value(std::move(rows)).ToJson() << std::endl;
+    return kExitOk;
+  }
+  std::cout << std::left << std::setw(10) << "KIND" << std::setw(32) << "NAME"
+            << "SIZE\n";
+  for (const ObjectInfo& o : *objects) {
+    std::cout << std::setw(10) << o.kind << std::setw(32) << o.name << o.size
+              << "\n";
+  }
+  return kExitOk;
+}
+
+int RunDeleteCommand(const CommandLine& cl) {
+  if (cl.help || cl.positional.size() != 2) {
+    std::cout << "usage: mproc delete NAME\n\nDeletes the object NAME.\n";
+    return cl.help ? kExitOk : kExitUsage;
+  }
+  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
+  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  absl::Status deleted = (*manager)->DeleteObject(cl.positional[1]);
+  if (!deleted.ok()) return Fail(kExitFailed, ErrorText(deleted));
+  return kExitOk;
+}
+
+int RunInfoCommand(const CommandLine& cl) {
+  if (cl.help) {
+    std::cout << "usage: mproc info\n\nPrints the manager's version, instance "
+                 "id, uptime and object count as JSON.\n";
+    return kExitOk;
+  }
+  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
+  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  absl::StatusOr<ServerInfo> info = (*manager)->Info();
+  if (!info.ok()) return Fail(kExitFailed, ErrorText(info.status()));
+  std::cout << Value(Map{{"address", (*manager)->address()},
+                         {"version", info->version},
+                         {"instance_id", info->instance_id},
+                         {"uptime_seconds", info->uptime_seconds},
+                         {"objects", info->objects}})
+                   .ToJson()
+            << std::endl;
+  return kExitOk;
+}
+
+}  // namespace cli
+}  // namespace mproc

@@ -1,0 +1,350 @@
+// DESIGN: one gRPC Session stream per Connection, shared by all threads.
+//
+// Writing is combined: a caller appends its requests to the stream's
+// outbox; if no one is writing, it becomes the writer and flushes the
+// outbox (including requests other threads added meanwhile) until it is
+// empty. Reading is leader/follower: a caller waiting for answers reads the
+// stream itself if no one else is reading, hands each answer to its waiter,
+// and stops reading once its own answers are in, letting the next waiter
+// take over. A lone caller thus does write → read on its own thread with no
+// hand-off, which keeps the round trip at the cost of one gRPC ping-pong.
+//
+// A broken stream (manager gone, restarted, or message too large) fails the
+// waiters of that stream; the next call opens a new one.
+#include "client/internal/connection.h"
+
+#include <pthread.h>
+
+#include <atomic>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "client/grpc_status.h"
+#include "proto/mproc.grpc.pb.h"
+
+namespace mproc {
+namespace internal {
+namespace {
+
+constexpr char kAuthkeyHeader[] = "mproc-authkey";
+constexpr char kInstanceHeader[] = "mproc-instance";
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
+
+// Bumped in every child after fork(); a Connection that sees it change
+// abandons the parent's gRPC objects.
+std::atomic<int64_t> fork_generation{0};
+
+void CountFork() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+int64_t CurrentForkGeneration() {
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, &CountFork);
+    return true;
+  }();
+  (void)registered;
+  return fork_generation.load(std::memory_order_relaxed);
+}
+
+using SessionStream =
+    grpc::ClientReaderWriter<pb::RequestFrame, pb::ResponseFrame>;
+
+struct Waiter {
+  pb::Response* out = nullptr;
+  bool done = false;
+};
+
+// One Session call. Members below `rw` are guarded by the owning
+// connection's mutex.
+struct Stream {
+  grpc::ClientContext context;
+  std::unique_ptr<SessionStream> rw;
+
+  absl::flat_hash_map<uint64_t, Waiter*> waiters;
+  pb::RequestFrame outbox;
+  bool writing = false;
+  bool reading = false;
+  bool broken = false;
+  absl::Status broken_status;
+};
+
+class SessionConnection : public Connection {
+ public:
+  SessionConnection(std::string address, ConnectionOptions options)
+      : address_(std::move(address)),
+        options_(std::move(options)),
+        fork_generation_(CurrentForkGeneration()) {
+    OpenChannel();
+  }
+
+  ~SessionConnection() override {
+    absl::MutexLock l(&mu_);
+    if (fork_generation_ != CurrentForkGeneration()) {
+      // The parent's gRPC objects are not ours to tear down.
+      Abandon();
+      return;
+    }
+    if (current_ != nullptr && !current_->broken) {
+      current_->context.TryCancel();
+      current_->rw->Finish().IgnoreError();
+    }
+  }
+
+  absl::Status Run(std::vector<pb::Request> requests,
+                   std::vector<pb::Response>* responses) override {
+    responses->clear();
+    responses->resize(requests.size());
+    std::vector<Waiter> waiters(requests.size());
+    std::shared_ptr<Stream> stream;
+    bool must_write = false;
+    {
+      absl::MutexLock l(&mu_);
+      absl::Status open = EnsureStreamLocked();
+      if (!open.ok()) return open;
+      stream = current_;
+      for (size_t i = 0; i < requests.size(); ++i) {
+        const uint64_t id = next_id_++;
+        requests[i].set_id(id);
+        waiters[i].out = &(*responses)[i];
+        stream->waiters[id] = &waiters[i];
+        *stream->outbox.add_requests() = std::move(requests[i]);
+      }
+      if (!stream->writing) {
+        stream->writing = true;
+        must_write = true;
+      }
+    }
+    if (must_write) Flush(*stream);
+    return AwaitAnswers(stream, waiters);
+  }
+
+  const std::string& address() const override { return address_; }
+
+  std::string instance_id() const override {
+    absl::MutexLock l(&mu_);
+    return instance_id_;
+  }
+
+  int64_t instance_changes() const override {
+    absl::MutexLock l(&mu_);
+    return instance_changes_;
+  }
+
+ private:
+  void OpenChannel() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    args.SetMaxSendMessageSize(-1);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // Each Connection gets its own TCP connection, like a Redis client.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    channel_ = grpc::CreateCustomChannel(
+        address_, grpc::InsecureChannelCredentials(), args);
+    stub_ = pb::Manager::NewStub(channel_);
+  }
+
+  // Leaks the gRPC objects inherited from the parent process: destroying
+  // them in the child would act on the parent's connection.
+  void Abandon() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    new std::shared_ptr<Stream>(std::move(current_));
+    new std::shared_ptr<grpc::Channel>(std::move(channel_));
+    stub_.release();
+    current_ = nullptr;
+  }
+
+  absl::Status EnsureStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const int64_t generation = CurrentForkGeneration();
+    if (generation != fork_generation_) {
+      Abandon();
+      fork_generation_ = generation;
+      OpenChannel();
+      next_attempt_ = absl::InfinitePast();
+    }
+    if (current_ != nullptr && !current_->broken) return absl::OkStatus();
+    current_ = nullptr;
+    const absl::Time now = absl::Now();
+    if (now < next_attempt_) {
+      return absl::UnavailableError(absl::StrCat(
+          "manager at ", address_, " is unreachable (", last_error_,
+          "); next attempt in ", absl::FormatDuration(next_attempt_ - now)));
+    }
+    absl::Status opened = OpenStreamLocked();
+    if (!opened.ok()) {
+      last_error_ = std::string(opened.message());
+      backoff_ = backoff_ == absl::ZeroDuration()
+                     ? kFirstBackoff
+                     : std::min(backoff_ * 2, kMaxBackoff);
+      next_attempt_ = absl::Now() + backoff_;
+      return opened;
+    }
+    backoff_ = absl::ZeroDuration();
+    next_attempt_ = absl::InfinitePast();
+    return absl::OkStatus();
+  }
+
+  absl::Status OpenStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const auto deadline = std::chrono::system_clock::now() +
+                          absl::ToChronoNanoseconds(options_.connect_timeout);
+    if (!channel_->WaitForConnected(deadline)) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot connect to the manager at ", address_));
+    }
+    auto stream = std::make_shared<Stream>();
+    if (!options_.authkey.empty()) {
+      stream->context.AddMetadata(kAuthkeyHeader, options_.authkey);
+    }
+    stream->rw = stub_->Session(&stream->context);
+    stream->rw->WaitForInitialMetadata();
+    const auto& metadata = stream->context.GetServerInitialMetadata();
+    auto it = metadata.find(kInstanceHeader);
+    if (it == metadata.end()) {
+      // The manager refused the session; its status says why.
+      grpc::Status status = stream->rw->Finish();
+      if (status.ok()) {
+        return absl::UnavailableError(absl::StrCat(
+            "manager at ", address_, " closed the session at once"));
+      }
+      return FromGrpcStatus(status);
+    }
+    std::string instance(it->second.data(), it->second.size());
+    if (!instance_id_.empty() && instance != instance_id_) ++instance_changes_;
+    instance_id_ = std::move(instance);
+    current_ = std::move(stream);
+    return absl::OkStatus();
+  }
+
+  // Writes the outbox until it is empty; the caller set `writing`.
+  void Flush(Stream& stream) {
+    absl::MutexLock l(&mu_);
+    while (stream.outbox.requests_size() > 0 && !stream.broken) {
+      pb::RequestFrame frame;
+      frame.Swap(&stream.outbox);
+      mu_.Unlock();
+      const bool ok = stream.rw->Write(frame);
+      mu_.Lock();
+      // On failure the stream is dead; the reader finds out and cleans up.
+      if (!ok) break;
+    }
+    stream.writing = false;
+  }
+
+  struct AwaitState {
+    const std::vector<Waiter>* waiters;
+    const Stream* stream;
+  };
+
+  static bool AllDone(const std::vector<Waiter>& waiters) {
+    for (const Waiter& w : waiters) {
+      if (!w.done) return false;
+    }
+    return true;
+  }
+
+  static bool DoneOrCanRead(AwaitState* s) {
+    return AllDone(*s->waiters) || !s->stream->reading || s->stream->broken;
+  }
+
+  absl::Status AwaitAnswers(const std::shared_ptr<Stream>& stream,
+                            std::vector<Waiter>& waiters) {
+    absl::MutexLock l(&mu_);
+    AwaitState state{&waiters, stream.get()};
+    while (!AllDone(waiters)) {
+      if (stream->broken) return stream->broken_status;
+      if (!stream->reading) {
+        ReadOneFrameLocked(stream);
+        continue;
+      }
+      mu_.Await(absl::Condition(&DoneOrCanRead, &state));
+    }
+    return absl::OkStatus();
+  }
+
+  // Reads one frame (with the lock released) and delivers its answers.
+  void ReadOneFrameLocked(const std::shared_ptr<Stream>& stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    stream->reading = true;
+    pb::ResponseFrame frame;
+    mu_.Unlock();
+    const bool ok = stream->rw->Read(&frame);
+    mu_.Lock();
+    stream->reading = false;
+    if (!ok) {
+      BreakLocked(stream);
+      return;
+    }
+    for (pb::Response& response : *frame.mutable_responses()) {
+      auto it = stream->waiters.find(response.id());
+      if (it == stream->waiters.end()) continue;  // not ours to deliver
+      *it->second->out = std::move(response);
+      it->second->done = true;
+      stream->waiters.erase(it);
+    }
+  }
+
+  // Ends a stream whose read failed: waits out any write, collects the
+  // call's status, and fails every waiter with it.
+  void BreakLocked(const std::shared_ptr<Stream>& stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    stream->broken = true;
+    mu_.Await(absl::Condition(
+        +[](Stream* s) { return !s->writing; }, stream.get()));
+    mu_.Unlock();
+    grpc::Status status = stream->rw->Finish();
+    mu_.Lock();
+    absl::Status cause = FromGrpcStatus(status);
+    if (cause.ok() || cause.code() == absl::StatusCode::kCancelled) {
+      cause = absl::UnavailableError("the manager closed the session");
+    }
+    stream->broken_status = absl::Status(
+        cause.code(),
+        absl::StrCat("connection to the manager at ", address_,
+                     " lost: ", cause.message(),
+                     " (operations in flight may or may not have run)"));
+    for (auto& [id, waiter] : stream->waiters) {
+      StatusToResponseLocked(stream->broken_status, waiter);
+    }
+    stream->waiters.clear();
+    if (current_ == stream) current_ = nullptr;
+  }
+
+  static void StatusToResponseLocked(const absl::Status& s, Waiter* waiter) {
+    waiter->out->set_code(static_cast<int32_t>(s.code()));
+    waiter->out->set_message(std::string(s.message()));
+    waiter->done = true;
+  }
+
+  const std::string address_;
+  const ConnectionOptions options_;
+
+  mutable absl::Mutex mu_;
+  int64_t fork_generation_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<pb::Manager::Stub> stub_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Stream> current_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::string instance_id_ ABSL_GUARDED_BY(mu_);
+  int64_t instance_changes_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+std::shared_ptr<Connection> NewConnection(std::string address,
+                                          ConnectionOptions options) {
+  return std::make_shared<SessionConnection>(std::move(address),
+                                             std::move(options));
+}
+
+}  // namespace internal
+}  // namespace mproc

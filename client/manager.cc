@@ -1,0 +1,185 @@
+#include "client/manager.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "client/internal/connection.h"
+#include "client/op_table.h"
+#include "client/wire.h"
+
+namespace mproc {
+
+absl::StatusOr<std::unique_ptr<Manager>> Manager::Connect(
+    const std::string& address, ConnectOptions options) {
+  internal::ConnectionOptions connection_options;
+  connection_options.authkey = std::move(options.authkey);
+  connection_options.connect_timeout = options.connect_timeout;
+  std::unique_ptr<Manager> manager(new Manager(
+      internal::NewConnection(address, std::move(connection_options))));
+  // One round trip proves the address, the authkey and the session.
+  absl::StatusOr<ServerInfo> info = manager->Info();
+  if (!info.ok()) return info.status();
+  return manager;
+}
+
+Manager::Manager(std::shared_ptr<internal::Connection> connection)
+    : connection_(std::move(connection)) {}
+
+Manager::~Manager() = default;
+
+absl::Status Manager::Open(const std::string& name, int kind,
+                           const std::string& element_type, int64_t length,
+                           const mproc::Value* initial) {
+  std::vector<pb::Request> requests(1);
+  pb::Request& request = requests[0];
+  request.set_op(pb::OPEN);
+  request.set_name(name);
+  pb::CreateSpec* spec = request.mutable_create();
+  spec->set_kind(static_cast<pb::Kind>(kind));
+  spec->set_element_type(element_type);
+  spec->set_length(length);
+  if (initial != nullptr) ValueToProto(*initial, spec->mutable_initial());
+  std::vector<pb::Response> responses;
+  absl::Status sent = connection_->Run(std::move(requests), &responses);
+  if (!sent.ok()) return sent;
+  return StatusFromResponse(responses[0]);
+}
+
+absl::StatusOr<mproc::Value> Manager::Management(int op,
+                                                 const std::string& name) {
+  std::vector<pb::Request> requests(1);
+  requests[0].set_op(static_cast<pb::Op>(op));
+  requests[0].set_name(name);
+  std::vector<pb::Response> responses;
+  absl::Status sent = connection_->Run(std::move(requests), &responses);
+  if (!sent.ok()) return sent;
+  absl::Status status = StatusFromResponse(responses[0]);
+  if (!status.ok()) return status;
+  return ValueFromProto(responses[0].result());
+}
+
+absl::StatusOr<DictProxy> Manager::Dict(const std::string& name,
+                                        const Map& initial) {
+  const mproc::Value init(initial);
+  absl::Status s = Open(name, pb::DICT, "", 0, initial.empty() ? nullptr : &init);
+  if (!s.ok()) return s;
+  return DictProxy(connection_, KindName(pb::DICT), name);
+}
+
+absl::StatusOr<ListProxy> Manager::List(const std::string& name,
+                                        const mproc::List& initial) {
+  const mproc::Value init(initial);
+  absl::Status s = Open(name, pb::LIST, "", 0, initial.empty() ? nullptr : &init);
+  if (!s.ok()) return s;
+  return ListProxy(connection_, KindName(pb::LIST), name);
+}
+
+absl::StatusOr<ValueProxy> Manager::Value(const std::string& name,
+                                          const std::string& type,
+                                          const mproc::Value& initial) {
+  absl::Status s = Open(name, pb::VALUE, type, 0, &initial);
+  if (!s.ok()) return s;
+  return ValueProxy(connection_, KindName(pb::VALUE), name);
+}
+
+absl::StatusOr<ArrayProxy> Manager::Array(const std::string& name,
+                                          const std::string& type,
+                                          int64_t length) {
+  absl::Status s = Open(name, pb::ARRAY, type, length, nullptr);
+  if (!s.ok()) return s;
+  return ArrayProxy(connection_, KindName(pb::ARRAY), name);
+}
+
+absl::StatusOr<ArrayProxy> Manager::Array(const std::string& name,
+                                          const std::string& type,
+                                          const mproc::List& initial) {
+  const mproc::Value init(initial);
+  absl::Status s = Open(name, pb::ARRAY, type, 0, &init);
+  if (!s.ok()) return s;
+  return ArrayProxy(connection_, KindName(pb::ARRAY), name);
+}
+
+absl::StatusOr<NamespaceProxy> Manager::Namespace(const std::string& name) {
+  absl::Status s = Open(name, pb::NAMESPACE, "", 0, nullptr);
+  if (!s.ok()) return s;
+  return NamespaceProxy(connection_, KindName(pb::NAMESPACE), name);
+}
+
+absl::StatusOr<std::vector<ObjectInfo>> Manager::Objects() {
+  absl::StatusOr<mproc::Value> rows = Management(pb::LIST_OBJECTS, "");
+  if (!rows.ok()) return rows.status();
+  std::vector<ObjectInfo> out;
+  if (!rows->is_list()) return absl::InternalError("malformed object list");
+  for (const mproc::Value& row : rows->list_value()) {
+    if (!row.is_map()) return absl::InternalError("malformed object row");
+    const Map& m = row.map_value();
+    auto field = [&m](const char* key) {
+      auto it = m.find(mproc::Value(key));
+      return it == m.end() ? mproc::Value() : it->second;
+    };
+    ObjectInfo info;
+    info.kind = field("kind").As<std::string>().value_or("");
+    info.name = field("name").As<std::string>().value_or("");
+    info.size = field("size").As<int64_t>().value_or(0);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+absl::Status Manager::DeleteObject(const std::string& name) {
+  return Management(pb::DELETE_OBJECT, name).status();
+}
+
+absl::StatusOr<ServerInfo> Manager::Info() {
+  absl::StatusOr<mproc::Value> v = Management(pb::SERVER_INFO, "");
+  if (!v.ok()) return v.status();
+  if (!v->is_map()) return absl::InternalError("malformed server info");
+  const Map& m = v->map_value();
+  auto field = [&m](const char* key) {
+    auto it = m.find(mproc::Value(key));
+    return it == m.end() ? mproc::Value() : it->second;
+  };
+  ServerInfo info;
+  info.version = field("version").As<std::string>().value_or("");
+  info.instance_id = field("instance_id").As<std::string>().value_or("");
+  info.uptime_seconds = field("uptime_seconds").As<double>().value_or(0);
+  info.objects = field("objects").As<int64_t>().value_or(0);
+  return info;
+}
+
+BatchBuilder Manager::NewBatch() { return BatchBuilder(connection_); }
+
+const std::string& Manager::address() const { return connection_->address(); }
+
+std::string Manager::instance_id() const { return connection_->instance_id(); }
+
+int64_t Manager::instance_changes() const {
+  return connection_->instance_changes();
+}
+
+absl::StatusOr<std::string> LoadAuthkey(const std::string& authkey_file) {
+  if (!authkey_file.empty()) {
+    std::ifstream in(authkey_file, std::ios::binary);
+    if (!in) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot read authkey file '", authkey_file, "'"));
+    }
+    std::stringstream contents;
+    contents << in.rdbuf();
+    std::string key = contents.str();
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
+      key.pop_back();
+    }
+    if (key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("authkey file '", authkey_file, "' is empty"));
+    }
+    return key;
+  }
+  const char* env = std::getenv("MPROC_AUTHKEY");
+  return std::string(env == nullptr ? "" : env);
+}
+
+}  // namespace mproc

@@ -1,0 +1,117 @@
+// mproc client: start here.
+//
+//   absl::StatusOr<std::unique_ptr<mproc::Manager>> m =
+//       mproc::Manager::Connect("127.0.0.1:50051");
+//   absl::StatusOr<mproc::DictProxy> config = (*m)->Dict("config");
+//   config->Set("workers", 8);
+//   config->Add("jobs_done", 1);            // atomic, race-free
+//
+// A Manager is one connection to a manager daemon (`mproc manager`). It is
+// thread-safe: share one among all threads of a process; their operations
+// are pipelined on one stream. It also survives fork(): a child process
+// keeps using the Manager (and its proxies), which opens its own stream on
+// first use. When the manager goes away, calls fail with UNAVAILABLE and a
+// later call reconnects (with backoff); instance_changes() tells whether the
+// manager restarted in between (its objects are then new and empty).
+#ifndef MPROC_CLIENT_MANAGER_H_
+#define MPROC_CLIENT_MANAGER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/batch.h"
+#include "client/proxies.h"
+#include "client/value.h"
+
+namespace mproc {
+
+struct ConnectOptions {
+  // Shared secret of a manager started with an authkey; empty for none.
+  std::string authkey;
+  // How long one attempt to reach the manager may take.
+  absl::Duration connect_timeout = absl::Seconds(5);
+};
+
+// One row of `Objects()`.
+struct ObjectInfo {
+  std::string kind;  // "dict", "list", "value", "array", "namespace"
+  std::string name;
+  int64_t size = 0;  // entries, items or elements
+};
+
+struct ServerInfo {
+  std::string version;
+  std::string instance_id;  // random per manager run
+  double uptime_seconds = 0;
+  int64_t objects = 0;
+};
+
+class Manager {
+ public:
+  // Connects to `address` ("host:port" or "unix:/path") and checks that
+  // the manager answers and accepts the authkey. UNAVAILABLE if it cannot
+  // be reached within options.connect_timeout; UNAUTHENTICATED for a
+  // missing or wrong authkey.
+  static absl::StatusOr<std::unique_ptr<Manager>> Connect(
+      const std::string& address, ConnectOptions options = {});
+
+  ~Manager();
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // Get-or-create: every process asking for dict "config" gets the same
+  // object. `initial` is used only when the object is created.
+  // FAILED_PRECONDITION if the name belongs to another kind of object.
+  absl::StatusOr<DictProxy> Dict(const std::string& name,
+                                 const Map& initial = {});
+  absl::StatusOr<ListProxy> List(const std::string& name,
+                                 const mproc::List& initial = {});
+  // `type`: "int", "double", "bool", "string", "bytes" (or a Python code
+  // such as "i" or "d"). `initial` defaults to the type's zero.
+  absl::StatusOr<ValueProxy> Value(const std::string& name,
+                                   const std::string& type,
+                                   const mproc::Value& initial = {});
+  // Fixed length, zero-filled; or taken from `initial`.
+  absl::StatusOr<ArrayProxy> Array(const std::string& name,
+                                   const std::string& type, int64_t length);
+  absl::StatusOr<ArrayProxy> Array(const std::string& name,
+                                   const std::string& type,
+                                   const mproc::List& initial);
+  absl::StatusOr<NamespaceProxy> Namespace(const std::string& name);
+
+  // Every object the manager holds, sorted by name.
+  absl::StatusOr<std::vector<ObjectInfo>> Objects();
+  // NOT_FOUND if there is no such object.
+  absl::Status DeleteObject(const std::string& name);
+  absl::StatusOr<ServerInfo> Info();
+
+  // A builder for many operations in one round trip.
+  BatchBuilder NewBatch();
+
+  const std::string& address() const;
+  // The manager instance seen last, and how often it changed.
+  std::string instance_id() const;
+  int64_t instance_changes() const;
+
+ private:
+  explicit Manager(std::shared_ptr<internal::Connection> connection);
+  absl::Status Open(const std::string& name, int kind,
+                    const std::string& element_type, int64_t length,
+                    const mproc::Value* initial);
+  absl::StatusOr<mproc::Value> Management(int op, const std::string& name);
+
+  std::shared_ptr<internal::Connection> connection_;
+};
+
+// The authkey from `authkey_file` if non-empty (trailing newline dropped),
+// else from the MPROC_AUTHKEY environment variable, else "". NOT_FOUND if
+// the file cannot be read.
+absl::StatusOr<std::string> LoadAuthkey(const std::string& authkey_file);
+
+}  // namespace mproc
+
+#endif  // MPROC_CLIENT_MANAGER_H_

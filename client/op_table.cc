@@ -1,0 +1,110 @@
+#include "client/op_table.h"
+
+#include <array>
+
+namespace mproc {
+namespace {
+
+using pb::Op;
+
+constexpr pb::Kind kNone = pb::KIND_UNSPECIFIED;
+
+constexpr OpInfo kOps[] = {
+    {pb::OPEN, kNone, "open", 0, 0, ""},
+    {pb::DELETE_OBJECT, kNone, "delete_object", 0, 0, ""},
+    {pb::LIST_OBJECTS, kNone, "list_objects", 0, 0, ""},
+    {pb::SERVER_INFO, kNone, "server_info", 0, 0, ""},
+
+    {pb::DICT_GET, pb::DICT, "get", 1, 2, "KEY [DEFAULT]"},
+    {pb::DICT_SET, pb::DICT, "set", 2, 2, "KEY VALUE"},
+    {pb::DICT_SETDEFAULT, pb::DICT, "setdefault", 1, 2, "KEY [DEFAULT]"},
+    {pb::DICT_POP, pb::DICT, "pop", 1, 2, "KEY [DEFAULT]"},
+    {pb::DICT_DELETE, pb::DICT, "del", 1, 1, "KEY"},
+    {pb::DICT_CONTAINS, pb::DICT, "contains", 1, 1, "KEY"},
+    {pb::DICT_LEN, pb::DICT, "len", 0, 0, ""},
+    {pb::DICT_KEYS, pb::DICT, "keys", 0, 0, ""},
+    {pb::DICT_VALUES, pb::DICT, "values", 0, 0, ""},
+    {pb::DICT_ITEMS, pb::DICT, "items", 0, 0, ""},
+    {pb::DICT_UPDATE, pb::DICT, "update", 1, 1, "MAP"},
+    {pb::DICT_CLEAR, pb::DICT, "clear", 0, 0, ""},
+    {pb::DICT_GET_MANY, pb::DICT, "get_many", 1, 1, "KEYS"},
+    {pb::DICT_ADD, pb::DICT, "add", 2, 2, "KEY DELTA"},
+
+    {pb::LIST_APPEND, pb::LIST, "append", 1, 1, "VALUE"},
+    {pb::LIST_EXTEND, pb::LIST, "extend", 1, 1, "LIST"},
+    {pb::LIST_GET, pb::LIST, "get", 1, 1, "INDEX"},
+    {pb::LIST_SET, pb::LIST, "set", 2, 2, "INDEX VALUE"},
+    {pb::LIST_INSERT, pb::LIST, "insert", 2, 2, "INDEX VALUE"},
+    {pb::LIST_POP, pb::LIST, "pop", 0, 1, "[INDEX]"},
+    {pb::LIST_REMOVE, pb::LIST, "remove", 1, 1, "VALUE"},
+    {pb::LIST_INDEX, pb::LIST, "index", 1, 1, "VALUE"},
+    {pb::LIST_COUNT, pb::LIST, "count", 1, 1, "VALUE"},
+    {pb::LIST_LEN, pb::LIST, "len", 0, 0, ""},
+    {pb::LIST_SLICE, pb::LIST, "slice", 0, 2, "[START] [STOP]"},
+    {pb::LIST_CLEAR, pb::LIST, "clear", 0, 0, ""},
+
+    {pb::VALUE_GET, pb::VALUE, "get", 0, 0, ""},
+    {pb::VALUE_SET, pb::VALUE, "set", 1, 1, "VALUE"},
+    {pb::VALUE_ADD, pb::VALUE, "add", 1, 1, "DELTA"},
+    {pb::VALUE_CAS, pb::VALUE, "compare_and_swap", 2, 2, "EXPECTED DESIRED"},
+
+    {pb::ARRAY_LEN, pb::ARRAY, "len", 0, 0, ""},
+    {pb::ARRAY_GET, pb::ARRAY, "get", 1, 1, "INDEX"},
+    {pb::ARRAY_SET, pb::ARRAY, "set", 2, 2, "INDEX VALUE"},
+    {pb::ARRAY_SLICE, pb::ARRAY, "slice", 0, 2, "[START] [STOP]"},
+    {pb::ARRAY_ADD, pb::ARRAY, "add", 2, 2, "INDEX DELTA"},
+
+    {pb::NS_GET, pb::NAMESPACE, "get", 1, 1, "ATTRIBUTE"},
+    {pb::NS_SET, pb::NAMESPACE, "set", 2, 2, "ATTRIBUTE VALUE"},
+    {pb::NS_DELETE, pb::NAMESPACE, "del", 1, 1, "ATTRIBUTE"},
+    {pb::NS_LIST, pb::NAMESPACE, "items", 0, 0, ""},
+};
+
+}  // namespace
+
+const OpInfo* FindOp(pb::Op op) {
+  // Indexed once: the manager looks up every request's op.
+  constexpr int kSlots = 128;
+  static const std::array<const OpInfo*, kSlots>* const index = [] {
+    auto* table = new std::array<const OpInfo*, kSlots>{};
+    for (const OpInfo& info : kOps) (*table)[info.op] = &info;
+    return table;
+  }();
+  if (op < 0 || op >= kSlots) return nullptr;
+  return (*index)[op];
+}
+
+const OpInfo* FindOpByName(pb::Kind kind, absl::string_view name) {
+  for (const OpInfo& info : kOps) {
+    if (info.kind == kind && name == info.name) return &info;
+  }
+  return nullptr;
+}
+
+std::vector<const OpInfo*> OpsOfKind(pb::Kind kind) {
+  std::vector<const OpInfo*> out;
+  for (const OpInfo& info : kOps) {
+    if (info.kind == kind) out.push_back(&info);
+  }
+  return out;
+}
+
+const char* KindName(pb::Kind kind) {
+  switch (kind) {
+    case pb::DICT: return "dict";
+    case pb::LIST: return "list";
+    case pb::VALUE: return "value";
+    case pb::ARRAY: return "array";
+    case pb::NAMESPACE: return "namespace";
+    default: return "object";
+  }
+}
+
+std::optional<pb::Kind> KindFromName(absl::string_view name) {
+  for (pb::Kind k : {pb::DICT, pb::LIST, pb::VALUE, pb::ARRAY, pb::NAMESPACE}) {
+    if (name == KindName(k)) return k;
+  }
+  return std::nullopt;
+}
+
+}  // namespace mproc

@@ -1,0 +1,186 @@
+#include "client/proxies.h"
+
+#include "client/internal/connection.h"
+#include "client/wire.h"
+
+namespace mproc {
+
+ObjectProxy::ObjectProxy(std::shared_ptr<internal::Connection> connection,
+                         std::string kind, std::string name)
+    : connection_(std::move(connection)),
+      kind_(std::move(kind)),
+      name_(std::move(name)) {}
+
+const std::string& ObjectProxy::address() const {
+  return connection_->address();
+}
+
+absl::StatusOr<Value> ObjectProxy::Invoke(pb::Op op, List args) const {
+  std::vector<pb::Request> requests(1);
+  pb::Request& request = requests[0];
+  request.set_op(op);
+  request.set_name(name_);
+  for (const Value& arg : args) ValueToProto(arg, request.add_args());
+  std::vector<pb::Response> responses;
+  absl::Status sent = connection_->Run(std::move(requests), &responses);
+  if (!sent.ok()) return sent;
+  absl::Status status = StatusFromResponse(responses[0]);
+  if (!status.ok()) return status;
+  return ValueFromProto(responses[0].result());
+}
+
+// --- DictProxy ---
+
+absl::StatusOr<Value> DictProxy::Get(const Value& key) const {
+  return Invoke(pb::DICT_GET, {key});
+}
+absl::StatusOr<Value> DictProxy::Get(const Value& key,
+                                     const Value& default_value) const {
+  return Invoke(pb::DICT_GET, {key, default_value});
+}
+absl::Status DictProxy::Set(const Value& key, const Value& value) const {
+  return InvokeStatus(pb::DICT_SET, {key, value});
+}
+absl::StatusOr<Value> DictProxy::SetDefault(const Value& key,
+                                            const Value& default_value) const {
+  return Invoke(pb::DICT_SETDEFAULT, {key, default_value});
+}
+absl::StatusOr<Value> DictProxy::Pop(const Value& key) const {
+  return Invoke(pb::DICT_POP, {key});
+}
+absl::StatusOr<Value> DictProxy::Pop(const Value& key,
+                                     const Value& default_value) const {
+  return Invoke(pb::DICT_POP, {key, default_value});
+}
+absl::Status DictProxy::Delete(const Value& key) const {
+  return InvokeStatus(pb::DICT_DELETE, {key});
+}
+absl::StatusOr<bool> DictProxy::Contains(const Value& key) const {
+  return InvokeAs<bool>(pb::DICT_CONTAINS, {key});
+}
+absl::StatusOr<int64_t> DictProxy::Len() const {
+  return InvokeAs<int64_t>(pb::DICT_LEN, {});
+}
+absl::StatusOr<List> DictProxy::Keys() const {
+  return InvokeAs<List>(pb::DICT_KEYS, {});
+}
+absl::StatusOr<List> DictProxy::Values() const {
+  return InvokeAs<List>(pb::DICT_VALUES, {});
+}
+absl::StatusOr<Map> DictProxy::Items() const {
+  return InvokeAs<Map>(pb::DICT_ITEMS, {});
+}
+absl::Status DictProxy::Update(const Map& entries) const {
+  return InvokeStatus(pb::DICT_UPDATE, {entries});
+}
+absl::Status DictProxy::Clear() const {
+  return InvokeStatus(pb::DICT_CLEAR, {});
+}
+absl::StatusOr<Map> DictProxy::GetMany(const List& keys) const {
+  return InvokeAs<Map>(pb::DICT_GET_MANY, {keys});
+}
+absl::Status DictProxy::SetMany(const Map& entries) const {
+  return Update(entries);
+}
+absl::StatusOr<Value> DictProxy::Add(const Value& key,
+                                     const Value& delta) const {
+  return Invoke(pb::DICT_ADD, {key, delta});
+}
+
+// --- ListProxy ---
+
+absl::StatusOr<int64_t> ListProxy::Append(const Value& item) const {
+  return InvokeAs<int64_t>(pb::LIST_APPEND, {item});
+}
+absl::StatusOr<int64_t> ListProxy::Extend(const List& items) const {
+  return InvokeAs<int64_t>(pb::LIST_EXTEND, {items});
+}
+absl::StatusOr<Value> ListProxy::Get(int64_t index) const {
+  return Invoke(pb::LIST_GET, {index});
+}
+absl::Status ListProxy::Set(int64_t index, const Value& item) const {
+  return InvokeStatus(pb::LIST_SET, {index, item});
+}
+absl::Status ListProxy::Insert(int64_t index, const Value& item) const {
+  return InvokeStatus(pb::LIST_INSERT, {index, item});
+}
+absl::StatusOr<Value> ListProxy::Pop(int64_t index) const {
+  return Invoke(pb::LIST_POP, {index});
+}
+absl::Status ListProxy::Remove(const Value& item) const {
+  return InvokeStatus(pb::LIST_REMOVE, {item});
+}
+absl::StatusOr<int64_t> ListProxy::Index(const Value& item) const {
+  return InvokeAs<int64_t>(pb::LIST_INDEX, {item});
+}
+absl::StatusOr<int64_t> ListProxy::Count(const Value& item) const {
+  return InvokeAs<int64_t>(pb::LIST_COUNT, {item});
+}
+absl::StatusOr<int64_t> ListProxy::Len() const {
+  return InvokeAs<int64_t>(pb::LIST_LEN, {});
+}
+absl::StatusOr<List> ListProxy::Slice(std::optional<int64_t> start,
+                                      std::optional<int64_t> stop) const {
+  return InvokeAs<List>(pb::LIST_SLICE, {Value(start), Value(stop)});
+}
+absl::Status ListProxy::Clear() const {
+  return InvokeStatus(pb::LIST_CLEAR, {});
+}
+
+// --- ValueProxy ---
+
+absl::StatusOr<Value> ValueProxy::Get() const {
+  return Invoke(pb::VALUE_GET, {});
+}
+absl::Status ValueProxy::Set(const Value& v) const {
+  return InvokeStatus(pb::VALUE_SET, {v});
+}
+absl::StatusOr<Value> ValueProxy::Add(const Value& delta) const {
+  return Invoke(pb::VALUE_ADD, {delta});
+}
+absl::StatusOr<bool> ValueProxy::CompareAndSwap(const Value& expected,
+                                                const Value& desired) const {
+  absl::StatusOr<Value> result = Invoke(pb::VALUE_CAS, {expected, desired});
+  if (!result.ok()) return result.status();
+  if (!result->is_list() || result->list_value().empty()) {
+    return absl::InternalError("compare_and_swap: malformed answer");
+  }
+  return result->list_value()[0].As<bool>();
+}
+
+// --- ArrayProxy ---
+
+absl::StatusOr<int64_t> ArrayProxy::Len() const {
+  return InvokeAs<int64_t>(pb::ARRAY_LEN, {});
+}
+absl::StatusOr<Value> ArrayProxy::Get(int64_t index) const {
+  return Invoke(pb::ARRAY_GET, {index});
+}
+absl::Status ArrayProxy::Set(int64_t index, const Value& v) const {
+  return InvokeStatus(pb::ARRAY_SET, {index, v});
+}
+absl::StatusOr<List> ArrayProxy::Slice(std::optional<int64_t> start,
+                                       std::optional<int64_t> stop) const {
+  return InvokeAs<List>(pb::ARRAY_SLICE, {Value(start), Value(stop)});
+}
+absl::StatusOr<Value> ArrayProxy::Add(int64_t index, const Value& delta) const {
+  return Invoke(pb::ARRAY_ADD, {index, delta});
+}
+
+// --- NamespaceProxy ---
+
+absl::StatusOr<Value> NamespaceProxy::Get(const std::string& attribute) const {
+  return Invoke(pb::NS_GET, {attribute});
+}
+absl::Status NamespaceProxy::Set(const std::string& attribute,
+                                 const Value& v) const {
+  return InvokeStatus(pb::NS_SET, {attribute, v});
+}
+absl::Status NamespaceProxy::Delete(const std::string& attribute) const {
+  return InvokeStatus(pb::NS_DELETE, {attribute});
+}
+absl::StatusOr<Map> NamespaceProxy::Items() const {
+  return InvokeAs<Map>(pb::NS_LIST, {});
+}
+
+}  // namespace mproc

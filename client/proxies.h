@@ -1,0 +1,187 @@
+// Proxies for the manager's shared objects, mirroring Python's
+// multiprocessing proxies (DictProxy, ListProxy, Value, Array, Namespace).
+//
+// A proxy is just (connection, kind, name): cheap to copy, safe to use from
+// many threads at once, and every call is one atomic operation on the
+// manager. Results come as absl::StatusOr; no exceptions. Errors common to
+// every call: UNAVAILABLE when the manager cannot be reached (the client
+// reconnects by itself on a later call), FAILED_PRECONDITION when the name
+// now belongs to another kind of object, INVALID_ARGUMENT for a bad name or
+// argument. Values read from a dict or list are copies: changing a nested
+// list you read does not change the stored one (unlike Python's nested
+// proxies, there is nothing to forget to write back — write it back with
+// Set).
+#ifndef MPROC_CLIENT_PROXIES_H_
+#define MPROC_CLIENT_PROXIES_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "client/value.h"
+
+namespace mproc {
+
+namespace pb {
+enum Op : int;
+}  // namespace pb
+
+namespace internal {
+class Connection;
+}  // namespace internal
+
+// What a proxy points at; printable as "dict 'config'".
+class ObjectProxy {
+ public:
+  // "dict", "list", "value", "array" or "namespace".
+  const std::string& kind() const { return kind_; }
+  const std::string& name() const { return name_; }
+  // The manager address this proxy talks to.
+  const std::string& address() const;
+
+ protected:
+  ObjectProxy(std::shared_ptr<internal::Connection> connection,
+              std::string kind, std::string name);
+
+  // Runs one operation on this object and returns its result.
+  absl::StatusOr<Value> Invoke(pb::Op op, List args) const;
+  // The same, converted to T (INVALID_ARGUMENT if the result is not a T).
+  template <typename T>
+  absl::StatusOr<T> InvokeAs(pb::Op op, List args) const {
+    absl::StatusOr<Value> v = Invoke(op, std::move(args));
+    if (!v.ok()) return v.status();
+    return v->As<T>();
+  }
+  absl::Status InvokeStatus(pb::Op op, List args) const {
+    return Invoke(op, std::move(args)).status();
+  }
+
+ private:
+  friend class BatchBuilder;
+  std::shared_ptr<internal::Connection> connection_;
+  std::string kind_;
+  std::string name_;
+};
+
+// A shared dict. Keys must be scalars (null, bool, int, double, string,
+// bytes).
+class DictProxy : public ObjectProxy {
+ public:
+  // NOT_FOUND if `key` is absent (like KeyError).
+  absl::StatusOr<Value> Get(const Value& key) const;
+  // `default_value` if `key` is absent.
+  absl::StatusOr<Value> Get(const Value& key, const Value& default_value) const;
+  absl::Status Set(const Value& key, const Value& value) const;
+  // The stored value, after storing `default_value` if `key` was absent.
+  absl::StatusOr<Value> SetDefault(const Value& key,
+                                   const Value& default_value = Value()) const;
+  // Removes and returns; NOT_FOUND if absent.
+  absl::StatusOr<Value> Pop(const Value& key) const;
+  absl::StatusOr<Value> Pop(const Value& key, const Value& default_value) const;
+  // NOT_FOUND if absent (like `del d[key]`).
+  absl::Status Delete(const Value& key) const;
+  absl::StatusOr<bool> Contains(const Value& key) const;
+  absl::StatusOr<int64_t> Len() const;
+  absl::StatusOr<List> Keys() const;
+  absl::StatusOr<List> Values() const;
+  absl::StatusOr<Map> Items() const;
+  absl::Status Update(const Map& entries) const;
+  absl::Status Clear() const;
+  // The entries present among `keys`, in one round trip.
+  absl::StatusOr<Map> GetMany(const List& keys) const;
+  // Stores all `entries` in one round trip (same as Update).
+  absl::Status SetMany(const Map& entries) const;
+  // Atomically adds `delta` (int or double) to the number at `key`; an
+  // absent key counts as 0. Returns the new value. INVALID_ARGUMENT if the
+  // stored value is not a number; OUT_OF_RANGE on int64 overflow.
+  absl::StatusOr<Value> Add(const Value& key, const Value& delta) const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
+// A shared list with Python's index rules (negative counts from the end).
+class ListProxy : public ObjectProxy {
+ public:
+  // Each returns the new length.
+  absl::StatusOr<int64_t> Append(const Value& item) const;
+  absl::StatusOr<int64_t> Extend(const List& items) const;
+  // OUT_OF_RANGE outside [-len, len).
+  absl::StatusOr<Value> Get(int64_t index) const;
+  absl::Status Set(int64_t index, const Value& item) const;
+  // Clamped like Python's list.insert.
+  absl::Status Insert(int64_t index, const Value& item) const;
+  // OUT_OF_RANGE if empty or out of range.
+  absl::StatusOr<Value> Pop(int64_t index = -1) const;
+  // NOT_FOUND if no item equals `item`.
+  absl::Status Remove(const Value& item) const;
+  absl::StatusOr<int64_t> Index(const Value& item) const;
+  absl::StatusOr<int64_t> Count(const Value& item) const;
+  absl::StatusOr<int64_t> Len() const;
+  // items[start:stop]; nullopt for an open end.
+  absl::StatusOr<List> Slice(std::optional<int64_t> start = std::nullopt,
+                             std::optional<int64_t> stop = std::nullopt) const;
+  absl::Status Clear() const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
+// A typed shared scalar, like multiprocessing.Value; every call is atomic.
+class ValueProxy : public ObjectProxy {
+ public:
+  absl::StatusOr<Value> Get() const;
+  // INVALID_ARGUMENT if `v` does not fit the type (ints widen to double).
+  absl::Status Set(const Value& v) const;
+  // Adds and returns the new value (int and double values only).
+  absl::StatusOr<Value> Add(const Value& delta) const;
+  // Stores `desired` if the value equals `expected`; true if it did.
+  absl::StatusOr<bool> CompareAndSwap(const Value& expected,
+                                      const Value& desired) const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
+// A fixed-length typed shared array, like multiprocessing.Array.
+class ArrayProxy : public ObjectProxy {
+ public:
+  absl::StatusOr<int64_t> Len() const;
+  // OUT_OF_RANGE outside [-len, len).
+  absl::StatusOr<Value> Get(int64_t index) const;
+  absl::Status Set(int64_t index, const Value& v) const;
+  absl::StatusOr<List> Slice(std::optional<int64_t> start = std::nullopt,
+                             std::optional<int64_t> stop = std::nullopt) const;
+  // Atomically adds to one element; returns its new value.
+  absl::StatusOr<Value> Add(int64_t index, const Value& delta) const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
+// Shared attributes by name, like Manager().Namespace().
+class NamespaceProxy : public ObjectProxy {
+ public:
+  // NOT_FOUND if unset (like AttributeError).
+  absl::StatusOr<Value> Get(const std::string& attribute) const;
+  absl::Status Set(const std::string& attribute, const Value& v) const;
+  absl::Status Delete(const std::string& attribute) const;
+  // Every attribute and its value.
+  absl::StatusOr<Map> Items() const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_CLIENT_PROXIES_H_

@@ -1,0 +1,93 @@
+#include "client/wire.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace mproc {
+
+void ValueToProto(const Value& v, pb::Value* out) {
+  out->Clear();
+  switch (v.type()) {
+    case Value::Type::kNull: return;  // unset oneof is null
+    case Value::Type::kBool: out->set_bool_value(v.bool_value()); return;
+    case Value::Type::kInt: out->set_int_value(v.int_value()); return;
+    case Value::Type::kDouble: out->set_double_value(v.double_value()); return;
+    case Value::Type::kString: out->set_string_value(v.string_value()); return;
+    case Value::Type::kBytes: out->set_bytes_value(v.bytes_value()); return;
+    case Value::Type::kList: {
+      pb::ListValue* list = out->mutable_list_value();
+      list->mutable_items()->Reserve(static_cast<int>(v.list_value().size()));
+      for (const Value& item : v.list_value()) {
+        ValueToProto(item, list->add_items());
+      }
+      return;
+    }
+    case Value::Type::kMap: {
+      pb::MapValue* map = out->mutable_map_value();
+      map->mutable_entries()->Reserve(static_cast<int>(v.map_value().size()));
+      for (const auto& [key, item] : v.map_value()) {
+        pb::MapEntry* e = map->add_entries();
+        ValueToProto(key, e->mutable_key());
+        ValueToProto(item, e->mutable_value());
+      }
+      return;
+    }
+  }
+}
+
+pb::Value ValueToProto(const Value& v) {
+  pb::Value out;
+  ValueToProto(v, &out);
+  return out;
+}
+
+absl::StatusOr<Value> ValueFromProto(const pb::Value& v) {
+  switch (v.kind_case()) {
+    case pb::Value::KIND_NOT_SET:
+    case pb::Value::kNullValue: return Value();
+    case pb::Value::kBoolValue: return Value(v.bool_value());
+    case pb::Value::kIntValue: return Value(v.int_value());
+    case pb::Value::kDoubleValue: return Value(v.double_value());
+    case pb::Value::kStringValue: return Value(v.string_value());
+    case pb::Value::kBytesValue: return Value(Bytes{v.bytes_value()});
+    case pb::Value::kListValue: {
+      List items;
+      items.reserve(v.list_value().items_size());
+      for (const pb::Value& item : v.list_value().items()) {
+        absl::StatusOr<Value> x = ValueFromProto(item);
+        if (!x.ok()) return x;
+        items.push_back(*std::move(x));
+      }
+      return Value(std::move(items));
+    }
+    case pb::Value::kMapValue: {
+      Map entries;
+      for (const pb::MapEntry& e : v.map_value().entries()) {
+        absl::StatusOr<Value> key = ValueFromProto(e.key());
+        if (!key.ok()) return key;
+        if (!key->is_scalar()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "map keys must be scalars, got a ", key->type_name()));
+        }
+        absl::StatusOr<Value> item = ValueFromProto(e.value());
+        if (!item.ok()) return item;
+        if (!entries.emplace(*std::move(key), *std::move(item)).second) {
+          return absl::InvalidArgumentError("map key occurs twice");
+        }
+      }
+      return Value(std::move(entries));
+    }
+  }
+  return absl::InvalidArgumentError("unknown value kind on the wire");
+}
+
+void StatusToResponse(const absl::Status& s, pb::Response* out) {
+  out->set_code(static_cast<int32_t>(s.code()));
+  out->set_message(std::string(s.message()));
+}
+
+absl::Status StatusFromResponse(const pb::Response& r) {
+  if (r.code() == 0) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(r.code()), r.message());
+}
+
+}  // namespace mproc

@@ -1,0 +1,45 @@
+// A shared fixed-length typed array, like Python's
+// multiprocessing.Array('d', 10), with atomic per-element add.
+// Thread-safe.
+#ifndef MPROC_SERVER_ARRAY_OBJECT_H_
+#define MPROC_SERVER_ARRAY_OBJECT_H_
+
+#include <optional>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "client/value.h"
+#include "server/element_type.h"
+#include "server/shared_object.h"
+
+namespace mproc {
+
+class ArrayObject : public SharedObject {
+ public:
+  // `elements` must already be of `type`; the length never changes.
+  ArrayObject(std::string name, ElementType type, List elements);
+
+  int64_t Size() const override { return length_; }
+  ElementType type() const { return type_; }
+
+  // OUT_OF_RANGE for an index outside [-len, len).
+  absl::StatusOr<Value> Get(int64_t index) const;
+  // OUT_OF_RANGE, or INVALID_ARGUMENT if `v` does not fit the type.
+  absl::Status Set(int64_t index, const Value& v);
+  List Slice(std::optional<int64_t> start, std::optional<int64_t> stop) const;
+  // The element's new value; errors as TypedValueObject::Add, plus
+  // OUT_OF_RANGE for the index.
+  absl::StatusOr<Value> Add(int64_t index, const Value& delta);
+
+ private:
+  const ElementType type_;
+  const int64_t length_;
+
+  mutable absl::Mutex mu_;
+  List elements_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_ARRAY_OBJECT_H_

@@ -1,0 +1,54 @@
+// A shared dict, like the proxy target of Python's Manager().dict().
+// Keys are scalar Values; iteration order is unspecified but the same for
+// Keys(), Values() and Items() between writes. Thread-safe.
+#ifndef MPROC_SERVER_DICT_OBJECT_H_
+#define MPROC_SERVER_DICT_OBJECT_H_
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "client/value.h"
+#include "server/shared_object.h"
+
+namespace mproc {
+
+class DictObject : public SharedObject {
+ public:
+  // `initial` entries; callers have checked that keys are scalars.
+  DictObject(std::string name, const Map& initial);
+
+  int64_t Size() const override;
+
+  // The value for `key`; `*default_value` if absent and given, else
+  // NOT_FOUND.
+  absl::StatusOr<Value> Get(const Value& key,
+                            const Value* default_value) const;
+  void Set(const Value& key, Value value);
+  // The stored value, after storing `default_value` if `key` was absent.
+  Value SetDefault(const Value& key, const Value& default_value);
+  // Removes and returns the value; `*default_value` or NOT_FOUND if absent.
+  absl::StatusOr<Value> Pop(const Value& key, const Value* default_value);
+  // NOT_FOUND if absent.
+  absl::Status Delete(const Value& key);
+  bool Contains(const Value& key) const;
+  List Keys() const;
+  List Values() const;
+  Map Items() const;
+  void Update(const Map& entries);
+  void Clear();
+  // The entries for those of `keys` that are present.
+  Map GetMany(const List& keys) const;
+  // Atomically adds `delta` to the number at `key` (absent counts as 0 of
+  // delta's type) and returns the new value. INVALID_ARGUMENT if the
+  // stored value or delta is not a number; OUT_OF_RANGE on int overflow.
+  absl::StatusOr<Value> Add(const Value& key, const Value& delta);
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<Value, Value> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_DICT_OBJECT_H_

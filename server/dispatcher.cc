@@ -1,0 +1,145 @@
+#include "server/dispatcher.h"
+
+#include "absl/strings/str_cat.h"
+#include "client/wire.h"
+#include "server/commands.h"
+#include "server/errors.h"
+#include "server/object_factory.h"
+
+namespace mproc {
+namespace {
+
+constexpr size_t kMaxNameLength = 256;
+
+absl::Status UnknownOp(int op) {
+  return absl::InvalidArgumentError(absl::StrCat("unknown operation ", op));
+}
+
+}  // namespace
+
+absl::Status ValidateObjectName(absl::string_view name) {
+  if (name.empty()) {
+    return absl::InvalidArgumentError("object name must not be empty");
+  }
+  if (name.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("object name '", name.substr(0, 32), "...' is ",
+                     name.size(), " bytes; the limit is ", kMaxNameLength));
+  }
+  for (unsigned char c : name) {
+    if (c < 0x20 || c >= 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("object name contains the non-printable byte 0x",
+                       absl::Hex(c, absl::kZeroPad2)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Dispatcher::Dispatcher(ObjectStore* store, std::string instance_id)
+    : store_(store),
+      instance_id_(std::move(instance_id)),
+      start_time_(absl::Now()) {}
+
+void Dispatcher::Execute(const pb::Request& request, pb::Response* response) {
+  response->set_id(request.id());
+  absl::StatusOr<Value> result = Run(request);
+  if (result.ok()) {
+    ValueToProto(*result, response->mutable_result());
+  } else {
+    StatusToResponse(result.status(), response);
+  }
+}
+
+absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request) {
+  const OpInfo* op = FindOp(request.op());
+  if (op == nullptr) return UnknownOp(request.op());
+  switch (op->op) {
+    case pb::OPEN: return Open(request);
+    case pb::DELETE_OBJECT: return DeleteObject(request);
+    case pb::LIST_OBJECTS: return ListObjects();
+    case pb::SERVER_INFO: return ServerInfo();
+    default: break;
+  }
+
+  if (absl::Status s = ValidateObjectName(request.name()); !s.ok()) return s;
+  const int n = request.args_size();
+  if (n < op->min_args || n > op->max_args) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        KindName(op->kind), " '", request.name(), "': ", op->name, " takes ",
+        op->min_args == op->max_args
+            ? absl::StrCat(op->min_args)
+            : absl::StrCat(op->min_args, " to ", op->max_args),
+        " argument(s), got ", n));
+  }
+
+  std::shared_ptr<SharedObject> object = store_->Find(request.name());
+  if (object == nullptr) {
+    if (op->kind == pb::VALUE || op->kind == pb::ARRAY) {
+      return absl::NotFoundError(absl::StrCat(
+          KindName(op->kind), " '", request.name(),
+          "' does not exist; open it with an element type first"));
+    }
+    // Dicts, lists and namespaces spring into being empty on first use.
+    pb::CreateSpec spec;
+    spec.set_kind(op->kind);
+    absl::StatusOr<std::shared_ptr<SharedObject>> made = store_->FindOrCreate(
+        request.name(), [&] { return CreateObject(request.name(), spec); });
+    if (!made.ok()) return made.status();
+    object = *std::move(made);
+  }
+  if (object->kind() != op->kind) return WrongKind(*object, op->kind);
+
+  List args;
+  args.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<Value> arg = ValueFromProto(request.args(i));
+    if (!arg.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(object->Describe(), ": argument ", i + 1, " of ",
+                       op->name, ": ", arg.status().message()));
+    }
+    args.push_back(*std::move(arg));
+  }
+  return RunCommand(*object, *op, args);
+}
+
+absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
+  if (absl::Status s = ValidateObjectName(request.name()); !s.ok()) return s;
+  const pb::CreateSpec& spec = request.create();
+  absl::StatusOr<std::shared_ptr<SharedObject>> object = store_->FindOrCreate(
+      request.name(), [&] { return CreateObject(request.name(), spec); });
+  if (!object.ok()) return object.status();
+  if ((*object)->kind() != spec.kind()) return WrongKind(**object, spec.kind());
+  return Value();
+}
+
+absl::StatusOr<Value> Dispatcher::DeleteObject(const pb::Request& request) {
+  if (absl::Status s = ValidateObjectName(request.name()); !s.ok()) return s;
+  if (!store_->Erase(request.name())) {
+    return absl::NotFoundError(
+        absl::StrCat("no object named '", request.name(), "'"));
+  }
+  return Value();
+}
+
+Value Dispatcher::ListObjects() const {
+  List rows;
+  for (const std::shared_ptr<SharedObject>& object : store_->Snapshot()) {
+    rows.push_back(Map{{"kind", KindName(object->kind())},
+                       {"name", object->name()},
+                       {"size", object->Size()}});
+  }
+  return Value(std::move(rows));
+}
+
+Value Dispatcher::ServerInfo() const {
+  return Value(Map{
+      {"version", kMprocVersion},
+      {"instance_id", instance_id_},
+      {"uptime_seconds", absl::ToDoubleSeconds(absl::Now() - start_time_)},
+      {"objects", store_->Count()},
+  });
+}
+
+}  // namespace mproc

@@ -1,0 +1,52 @@
+// Executes wire requests against the object store. The RPC layer hands
+// every request (unary, batch or stream) to Execute; this is where names
+// are validated, objects found or created, kinds checked, and arities
+// checked against the op table. Thread-safe; never blocks beyond the
+// short per-object critical sections.
+#ifndef MPROC_SERVER_DISPATCHER_H_
+#define MPROC_SERVER_DISPATCHER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/op_table.h"
+#include "client/value.h"
+#include "proto/mproc.pb.h"
+#include "server/object_store.h"
+
+namespace mproc {
+
+// The version string the manager reports.
+inline constexpr char kMprocVersion[] = "0.1.0";
+
+class Dispatcher {
+ public:
+  // `store` must outlive the dispatcher. `instance_id` identifies this run
+  // of the manager.
+  Dispatcher(ObjectStore* store, std::string instance_id);
+
+  // Runs `request` and fills `response` (id, code, message, result).
+  void Execute(const pb::Request& request, pb::Response* response);
+
+  const std::string& instance_id() const { return instance_id_; }
+
+ private:
+  absl::StatusOr<Value> Run(const pb::Request& request);
+  absl::StatusOr<Value> Open(const pb::Request& request);
+  absl::StatusOr<Value> DeleteObject(const pb::Request& request);
+  Value ListObjects() const;
+  Value ServerInfo() const;
+
+  ObjectStore* const store_;
+  const std::string instance_id_;
+  const absl::Time start_time_;
+};
+
+// INVALID_ARGUMENT unless `name` is 1-256 printable ASCII characters.
+absl::Status ValidateObjectName(absl::string_view name);
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_DISPATCHER_H_

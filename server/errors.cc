@@ -1,0 +1,50 @@
+#include "server/errors.h"
+
+#include "absl/strings/str_cat.h"
+#include "client/op_table.h"
+
+namespace mproc {
+
+std::string SharedObject::Describe() const {
+  return absl::StrCat(KindName(kind_), " '", name_, "'");
+}
+
+absl::Status KeyNotFound(const SharedObject& object, const Value& key) {
+  return absl::NotFoundError(
+      absl::StrCat(object.Describe(), ": key ", key.ToString(), " not found"));
+}
+
+absl::Status AttributeNotFound(const SharedObject& object,
+                               absl::string_view attribute) {
+  return absl::NotFoundError(absl::StrCat(object.Describe(), ": no attribute '",
+                                          attribute, "'"));
+}
+
+absl::Status IndexOutOfRange(const SharedObject& object, int64_t index,
+                             size_t length) {
+  return absl::OutOfRangeError(absl::StrCat(object.Describe(), ": index ",
+                                            index, " out of range for length ",
+                                            length));
+}
+
+absl::Status WrongArgumentType(const SharedObject& object,
+                               absl::string_view what, absl::string_view wanted,
+                               const Value& got) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(object.Describe(), ": ", what, " must be ", wanted, ", got ",
+                   got.type_name(), " ", got.ToString()));
+}
+
+absl::Status WrongKind(const SharedObject& existing, pb::Kind wanted) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("'", existing.name(), "' is a ", KindName(existing.kind()),
+                   ", not a ", KindName(wanted)));
+}
+
+absl::Status Annotate(const SharedObject& object, const absl::Status& status) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat(object.Describe(), ": ", status.message()));
+}
+
+}  // namespace mproc

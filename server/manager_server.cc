@@ -1,0 +1,103 @@
+#include "server/manager_server.h"
+
+#include <sys/stat.h>
+
+#include <random>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/dispatcher.h"
+#include "server/listen_address.h"
+#include "server/manager_service.h"
+#include "server/object_store.h"
+
+namespace mproc {
+namespace {
+
+std::string NewInstanceId() {
+  std::random_device rd;
+  uint64_t hi = (uint64_t{rd()} << 32) | rd();
+  return absl::StrFormat("%016x", hi);
+}
+
+class ManagerServerImpl : public ManagerServer {
+ public:
+  ManagerServerImpl(const ManagerServerOptions& options)
+      : store_(NewInMemoryObjectStore()),
+        dispatcher_(store_.get(), NewInstanceId()),
+        service_(&dispatcher_, options.authkey) {}
+
+  absl::Status Bind(const ManagerServerOptions& options) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&service_);
+    builder.SetMaxReceiveMessageSize(
+        static_cast<int>(std::min<int64_t>(options.max_message_bytes, INT32_MAX)));
+    builder.SetMaxSendMessageSize(-1);
+    // Answer keepalive pings from idle clients without complaint.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                               1000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+
+    const bool is_unix = absl::StartsWith(options.listen, "unix:");
+    // The socket file is born private: no window where others can connect.
+    mode_t old_mask = is_unix ? umask(0177) : 0;
+    server_ = builder.BuildAndStart();
+    if (is_unix) umask(old_mask);
+    if (server_ == nullptr || (!is_unix && port == 0)) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on '", options.listen,
+                       "' (address in use or not available)"));
+    }
+    if (is_unix) {
+      address_ = options.listen;
+      chmod(options.listen.c_str() + 5, 0600);
+    } else {
+      address_ = absl::StrCat(
+          options.listen.substr(0, options.listen.rfind(':')), ":", port);
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string& address() const override { return address_; }
+  const std::string& instance_id() const override {
+    return dispatcher_.instance_id();
+  }
+
+  void Wait() override { server_->Wait(); }
+
+  void Shutdown() override {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(500));
+  }
+
+ private:
+  std::unique_ptr<ObjectStore> store_;
+  Dispatcher dispatcher_;
+  ManagerService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
+    const ManagerServerOptions& options) {
+  absl::Status valid =
+      ValidateListenAddress(options.listen, !options.authkey.empty());
+  if (!valid.ok()) return valid;
+  if (options.max_message_bytes <= 0) {
+    return absl::InvalidArgumentError("max message size must be positive");
+  }
+  auto server = std::make_unique<ManagerServerImpl>(options);
+  absl::Status bound = server->Bind(options);
+  if (!bound.ok()) return bound;
+  return server;
+}
+
+}  // namespace mproc

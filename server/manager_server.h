@@ -1,0 +1,47 @@
+// A running manager: object store, dispatcher and gRPC server together.
+#ifndef MPROC_SERVER_MANAGER_SERVER_H_
+#define MPROC_SERVER_MANAGER_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace mproc {
+
+struct ManagerServerOptions {
+  // HOST:PORT (port 0 picks a free one) or unix:/path.
+  std::string listen = "127.0.0.1:50051";
+  // Empty: no authentication (allowed on local-only addresses only).
+  std::string authkey;
+  // Larger incoming messages fail with RESOURCE_EXHAUSTED.
+  int64_t max_message_bytes = int64_t{64} << 20;
+};
+
+class ManagerServer {
+ public:
+  // Validates the options, binds and starts serving. FAILED_PRECONDITION
+  // for a non-local address without an authkey; UNAVAILABLE if the address
+  // cannot be bound. A unix socket file is created with mode 0600.
+  static absl::StatusOr<std::unique_ptr<ManagerServer>> Start(
+      const ManagerServerOptions& options);
+
+  virtual ~ManagerServer() = default;
+
+  // The bound address, with the real port when 0 was asked for.
+  virtual const std::string& address() const = 0;
+  virtual const std::string& instance_id() const = 0;
+
+  // Blocks until Shutdown() is called (from another thread or a signal
+  // watcher).
+  virtual void Wait() = 0;
+
+  // Stops accepting calls, cancels open sessions after a short grace
+  // period, and returns. Thread-safe; idempotent.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_MANAGER_SERVER_H_

@@ -1,0 +1,41 @@
+// The gRPC face of the manager (callback API: no thread per call). Each
+// RPC checks the authkey, then hands its requests to the Dispatcher.
+#ifndef MPROC_SERVER_MANAGER_SERVICE_H_
+#define MPROC_SERVER_MANAGER_SERVICE_H_
+
+#include <string>
+
+#include "proto/mproc.grpc.pb.h"
+#include "server/dispatcher.h"
+
+namespace mproc {
+
+class ManagerService final : public pb::Manager::CallbackService {
+ public:
+  // `dispatcher` must outlive the service. An empty `authkey` admits every
+  // client; otherwise clients must send it as "mproc-authkey" metadata.
+  ManagerService(Dispatcher* dispatcher, std::string authkey);
+
+  grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context,
+                                 const pb::Request* request,
+                                 pb::Response* response) override;
+
+  grpc::ServerUnaryReactor* Batch(grpc::CallbackServerContext* context,
+                                  const pb::RequestFrame* frame,
+                                  pb::ResponseFrame* responses) override;
+
+  grpc::ServerBidiReactor<pb::RequestFrame, pb::ResponseFrame>* Session(
+      grpc::CallbackServerContext* context) override;
+
+ private:
+  // OK, or UNAUTHENTICATED when the key is missing or wrong (compared in
+  // constant time; the key is never logged).
+  grpc::Status Authenticate(const grpc::CallbackServerContext& context) const;
+
+  Dispatcher* const dispatcher_;
+  const std::string authkey_;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_MANAGER_SERVICE_H_

@@ -1,0 +1,118 @@
+#include "server/object_factory.h"
+
+#include "absl/strings/str_cat.h"
+#include "client/op_table.h"
+#include "client/wire.h"
+#include "server/array_object.h"
+#include "server/dict_object.h"
+#include "server/element_type.h"
+#include "server/list_object.h"
+#include "server/namespace_object.h"
+#include "server/typed_value_object.h"
+
+namespace mproc {
+namespace {
+
+// Guards the manager's memory against a typo'd length.
+constexpr int64_t kMaxArrayLength = int64_t{1} << 27;
+
+absl::Status BadSpec(pb::Kind kind, const std::string& name,
+                     absl::string_view fault) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("cannot create ", KindName(kind), " '", name, "': ", fault));
+}
+
+absl::Status BadSpec(pb::Kind kind, const std::string& name,
+                     const absl::Status& cause) {
+  return BadSpec(kind, name, cause.message());
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
+    const std::string& name, const pb::CreateSpec& spec) {
+  const pb::Kind kind = spec.kind();
+  absl::StatusOr<Value> initial = ValueFromProto(spec.initial());
+  if (!initial.ok()) return BadSpec(kind, name, initial.status());
+  const bool has_initial = spec.has_initial() && !initial->is_null();
+
+  switch (kind) {
+    case pb::DICT: {
+      if (has_initial && !initial->is_map()) {
+        return BadSpec(kind, name, "initial value must be a map");
+      }
+      return std::make_unique<DictObject>(
+          name, has_initial ? initial->map_value() : Map());
+    }
+    case pb::LIST: {
+      if (has_initial && !initial->is_list()) {
+        return BadSpec(kind, name, "initial value must be a list");
+      }
+      return std::make_unique<ListObject>(
+          name, has_initial ? initial->list_value() : List());
+    }
+    case pb::NAMESPACE: {
+      std::map<std::string, Value> attributes;
+      if (has_initial) {
+        if (!initial->is_map()) {
+          return BadSpec(kind, name, "initial value must be a map");
+        }
+        for (const auto& [k, v] : initial->map_value()) {
+          if (!k.is_string()) {
+            return BadSpec(kind, name, "attribute names must be strings");
+          }
+          attributes.emplace(k.string_value(), v);
+        }
+      }
+      return std::make_unique<NamespaceObject>(name, std::move(attributes));
+    }
+    case pb::VALUE: {
+      absl::StatusOr<ElementType> type = ParseElementType(spec.element_type());
+      if (!type.ok()) return BadSpec(kind, name, type.status());
+      Value v = ZeroValue(*type);
+      if (has_initial) {
+        absl::StatusOr<Value> coerced = CoerceToElement(*type, *initial);
+        if (!coerced.ok()) return BadSpec(kind, name, coerced.status());
+        v = *std::move(coerced);
+      }
+      return std::make_unique<TypedValueObject>(name, *type, std::move(v));
+    }
+    case pb::ARRAY: {
+      absl::StatusOr<ElementType> type = ParseElementType(spec.element_type());
+      if (!type.ok()) return BadSpec(kind, name, type.status());
+      if (spec.length() < 0) {
+        return BadSpec(kind, name,
+                       absl::StrCat("length must be >= 0, got ", spec.length()));
+      }
+      if (spec.length() > kMaxArrayLength) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "cannot create array '", name, "': length ", spec.length(),
+            " exceeds the limit of ", kMaxArrayLength));
+      }
+      List elements;
+      if (has_initial) {
+        if (!initial->is_list()) {
+          return BadSpec(kind, name, "initial value must be a list");
+        }
+        if (spec.length() != 0 &&
+            spec.length() != static_cast<int64_t>(initial->list_value().size())) {
+          return BadSpec(kind, name, "length and initial list disagree");
+        }
+        for (const Value& item : initial->list_value()) {
+          absl::StatusOr<Value> coerced = CoerceToElement(*type, item);
+          if (!coerced.ok()) return BadSpec(kind, name, coerced.status());
+          elements.push_back(*std::move(coerced));
+        }
+      } else {
+        elements.assign(spec.length(), ZeroValue(*type));
+      }
+      return std::make_unique<ArrayObject>(name, *type, std::move(elements));
+    }
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot create '", name, "': unknown kind ",
+                       static_cast<int>(kind)));
+  }
+}
+
+}  // namespace mproc

@@ -1,0 +1,23 @@
+// Builds a new shared object from a CreateSpec (kind, element type,
+// length, initial content), validating the spec.
+#ifndef MPROC_SERVER_OBJECT_FACTORY_H_
+#define MPROC_SERVER_OBJECT_FACTORY_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "proto/mproc.pb.h"
+#include "server/shared_object.h"
+
+namespace mproc {
+
+// INVALID_ARGUMENT naming the object for: an unknown kind or element type,
+// a negative length, an initial value of the wrong shape or type, or
+// non-scalar dict keys / non-string namespace attributes.
+absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
+    const std::string& name, const pb::CreateSpec& spec);
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_OBJECT_FACTORY_H_
