@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what mproc needs from Debian's packages. Idempotent; prints
+# nothing when nothing is missing. `scripts/setup.sh bench` also installs
+# what the benchmarks compare against (python3, redis-server).
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap bazel-rules-java bazel-platforms g++
+  libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
+  libabsl-dev libgtest-dev libbenchmark-dev python3
+)
+if [[ "${1:-}" == "bench" ]]; then
+  packages+=(redis-server redis-tools)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+SUDO=""
+[[ $(id -u) -ne 0 ]] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,63 @@
+// Namespace attributes and object management through a real manager.
+#include "tests/support/manager_fixture.h"
+
+namespace mproc {
+namespace {
+
+using NamespaceAndObjectsTest = testing::ManagerTest;
+
+TEST_F(NamespaceAndObjectsTest, NamespaceAttributesBehaveLikePython) {
+  auto ns = manager_->Namespace(UniqueName());
+  ASSERT_OK(ns);
+  ASSERT_OK(ns->Set("x", 1));
+  ASSERT_OK(ns->Set("y", "two"));
+  EXPECT_EQ(*ns->Get("x"), Value(1));
+  EXPECT_EQ(*ns->Items(), (Map{{"x", 1}, {"y", "two"}}));
+  ASSERT_OK(ns->Delete("x"));
+  EXPECT_CODE(ns->Get("x"), absl::StatusCode::kNotFound);
+  EXPECT_CODE(ns->Delete("x"), absl::StatusCode::kNotFound);
+}
+
+TEST_F(NamespaceAndObjectsTest, ObjectsListsKindNameAndSize) {
+  ASSERT_OK(manager_->Dict(UniqueName("d"), Map{{"a", 1}, {"b", 2}}));
+  ASSERT_OK(manager_->List(UniqueName("l"), List{1, 2, 3}));
+  ASSERT_OK(manager_->Array(UniqueName("a"), "i", 5));
+  auto objects = manager_->Objects();
+  ASSERT_OK(objects);
+  std::map<std::string, std::pair<std::string, int64_t>> seen;
+  for (const ObjectInfo& o : *objects) seen[o.name] = {o.kind, o.size};
+  EXPECT_EQ(seen[UniqueName("d")], std::make_pair(std::string("dict"), int64_t{2}));
+  EXPECT_EQ(seen[UniqueName("l")], std::make_pair(std::string("list"), int64_t{3}));
+  EXPECT_EQ(seen[UniqueName("a")], std::make_pair(std::string("array"), int64_t{5}));
+}
+
+TEST_F(NamespaceAndObjectsTest, DeleteObjectRemovesIt) {
+  auto d = manager_->Dict(UniqueName(), Map{{"a", 1}});
+  ASSERT_OK(d);
+  ASSERT_OK(manager_->DeleteObject(UniqueName()));
+  EXPECT_CODE(manager_->DeleteObject(UniqueName()), absl::StatusCode::kNotFound);
+  // The name is free again, even for another kind.
+  ASSERT_OK(manager_->List(UniqueName()));
+}
+
+TEST_F(NamespaceAndObjectsTest, InfoReportsVersionInstanceAndUptime) {
+  auto info = manager_->Info();
+  ASSERT_OK(info);
+  EXPECT_FALSE(info->version.empty());
+  EXPECT_EQ(info->instance_id.size(), 16u);
+  EXPECT_EQ(info->instance_id, manager_->instance_id());
+  EXPECT_GE(info->uptime_seconds, 0.0);
+  EXPECT_GE(info->objects, 0);
+}
+
+TEST_F(NamespaceAndObjectsTest, ANameBelongsToOneKind) {
+  ASSERT_OK(manager_->Dict(UniqueName()));
+  absl::StatusOr<ListProxy> as_list = manager_->List(UniqueName());
+  EXPECT_CODE(as_list, absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(as_list.status().message().find("is a dict, not a list"),
+            absl::string_view::npos)
+      << as_list.status();
+}
+
+}  // namespace
+}  // namespace mproc
