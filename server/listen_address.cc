@@ -37,6 +37,12 @@ absl::Status ValidateListenAddress(absl::string_view address, bool has_authkey) 
     if (address.size() == 5) {
       return absl::InvalidArgumentError("unix: address needs a path");
     }
+    constexpr size_t kMaxSocketPath = 107;  // sizeof(sun_path) - 1
+    if (address.size() - 5 > kMaxSocketPath) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unix socket path is ", address.size() - 5,
+          " bytes; the system limit is ", kMaxSocketPath));
+    }
     return absl::OkStatus();
   }
   size_t colon = address.rfind(':');

@@ -28,7 +28,8 @@ class ManagerServerImpl : public ManagerServer {
   ManagerServerImpl(const ManagerServerOptions& options)
       : store_(NewInMemoryObjectStore()),
         dispatcher_(store_.get(), NewInstanceId()),
-        service_(&dispatcher_, options.authkey) {}
+        service_(&dispatcher_, options.authkey,
+                 std::min<int64_t>(options.max_message_bytes, INT32_MAX)) {}
 
   absl::Status Bind(const ManagerServerOptions& options) {
     grpc::ServerBuilder builder;

@@ -10,6 +10,7 @@ namespace {
 
 constexpr char kAuthkeyHeader[] = "mproc-authkey";
 constexpr char kInstanceHeader[] = "mproc-instance";
+constexpr char kMaxMessageHeader[] = "mproc-max-message-bytes";
 
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   // Length is not secret enough to hide; the contents are.
@@ -117,8 +118,11 @@ class SessionReactor
 
 }  // namespace
 
-ManagerService::ManagerService(Dispatcher* dispatcher, std::string authkey)
-    : dispatcher_(dispatcher), authkey_(std::move(authkey)) {}
+ManagerService::ManagerService(Dispatcher* dispatcher, std::string authkey,
+                               int64_t max_message_bytes)
+    : dispatcher_(dispatcher),
+      authkey_(std::move(authkey)),
+      max_message_bytes_(max_message_bytes) {}
 
 grpc::Status ManagerService::Authenticate(
     const grpc::CallbackServerContext& context) const {
@@ -166,6 +170,8 @@ ManagerService::Session(grpc::CallbackServerContext* context) {
   grpc::Status auth = Authenticate(*context);
   if (auth.ok()) {
     context->AddInitialMetadata(kInstanceHeader, dispatcher_->instance_id());
+    context->AddInitialMetadata(kMaxMessageHeader,
+                                std::to_string(max_message_bytes_));
   }
   return new SessionReactor(dispatcher_, auth);
 }

@@ -14,7 +14,11 @@ class ManagerService final : public pb::Manager::CallbackService {
  public:
   // `dispatcher` must outlive the service. An empty `authkey` admits every
   // client; otherwise clients must send it as "mproc-authkey" metadata.
-  ManagerService(Dispatcher* dispatcher, std::string authkey);
+  // `max_message_bytes` is announced to clients in the session metadata
+  // ("mproc-max-message-bytes") so they can refuse oversized requests
+  // without breaking their session.
+  ManagerService(Dispatcher* dispatcher, std::string authkey,
+                 int64_t max_message_bytes);
 
   grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context,
                                  const pb::Request* request,
@@ -34,6 +38,7 @@ class ManagerService final : public pb::Manager::CallbackService {
 
   Dispatcher* const dispatcher_;
   const std::string authkey_;
+  const int64_t max_message_bytes_;
 };
 
 }  // namespace mproc

@@ -21,6 +21,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/grpc_status.h"
@@ -32,6 +33,9 @@ namespace {
 
 constexpr char kAuthkeyHeader[] = "mproc-authkey";
 constexpr char kInstanceHeader[] = "mproc-instance";
+constexpr char kMaxMessageHeader[] = "mproc-max-message-bytes";
+// Room for a frame's own framing around its requests.
+constexpr int64_t kFrameOverhead = 16;
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
 
@@ -97,6 +101,10 @@ class SessionConnection : public Connection {
   absl::Status Run(std::vector<pb::Request> requests,
                    std::vector<pb::Response>* responses) override {
     responses->clear();
+    int64_t largest = 0;
+    for (const pb::Request& r : requests) {
+      largest = std::max<int64_t>(largest, r.ByteSizeLong() + kFrameOverhead);
+    }
     responses->resize(requests.size());
     std::vector<Waiter> waiters(requests.size());
     std::shared_ptr<Stream> stream;
@@ -106,6 +114,12 @@ class SessionConnection : public Connection {
       absl::Status open = EnsureStreamLocked();
       if (!open.ok()) return open;
       stream = current_;
+      if (largest > max_message_bytes_) {
+        // Sent anyway, it would end the session of every thread sharing it.
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "request of ", largest, " bytes exceeds the manager's limit of ",
+            max_message_bytes_, " bytes"));
+      }
       for (size_t i = 0; i < requests.size(); ++i) {
         const uint64_t id = next_id_++;
         requests[i].set_id(id);
@@ -215,6 +229,16 @@ class SessionConnection : public Connection {
       }
       return FromGrpcStatus(status);
     }
+    auto limit = metadata.find(kMaxMessageHeader);
+    int64_t max_bytes = 0;
+    if (limit != metadata.end() &&
+        absl::SimpleAtoi(absl::string_view(limit->second.data(),
+                                           limit->second.size()),
+                         &max_bytes) &&
+        max_bytes > 0) {
+      max_message_bytes_ = max_bytes;
+      limit_snapshot_ = max_bytes;
+    }
     std::string instance(it->second.data(), it->second.size());
     if (!instance_id_.empty() && instance != instance_id_) ++instance_changes_;
     instance_id_ = std::move(instance);
@@ -229,12 +253,34 @@ class SessionConnection : public Connection {
       pb::RequestFrame frame;
       frame.Swap(&stream.outbox);
       mu_.Unlock();
-      const bool ok = stream.rw->Write(frame);
+      const bool ok = WriteWithinLimit(stream, frame);
       mu_.Lock();
       // On failure the stream is dead; the reader finds out and cleans up.
       if (!ok) break;
     }
     stream.writing = false;
+  }
+
+  // Writes `frame`, split into several frames if the requests of different
+  // threads together exceed the manager's limit (each alone fits: Run
+  // checked).
+  bool WriteWithinLimit(Stream& stream, pb::RequestFrame& frame) {
+    if (static_cast<int64_t>(frame.ByteSizeLong()) <= limit_snapshot_) {
+      return stream.rw->Write(frame);
+    }
+    pb::RequestFrame part;
+    int64_t part_bytes = 0;
+    for (pb::Request& r : *frame.mutable_requests()) {
+      const int64_t bytes = static_cast<int64_t>(r.ByteSizeLong()) + kFrameOverhead;
+      if (part.requests_size() > 0 && part_bytes + bytes > limit_snapshot_) {
+        if (!stream.rw->Write(part)) return false;
+        part.Clear();
+        part_bytes = 0;
+      }
+      *part.add_requests() = std::move(r);
+      part_bytes += bytes;
+    }
+    return part.requests_size() == 0 || stream.rw->Write(part);
   }
 
   struct AwaitState {
@@ -333,6 +379,10 @@ class SessionConnection : public Connection {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::string instance_id_ ABSL_GUARDED_BY(mu_);
   int64_t instance_changes_ ABSL_GUARDED_BY(mu_) = 0;
+  // The manager's message size limit, from its session metadata.
+  int64_t max_message_bytes_ ABSL_GUARDED_BY(mu_) = INT32_MAX;
+  // The same, read by the writer without the lock (set before any write).
+  std::atomic<int64_t> limit_snapshot_{INT32_MAX};
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mu_);
