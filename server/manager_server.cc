@@ -40,10 +40,13 @@ class ManagerServerImpl : public ManagerServer {
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(std::min<int64_t>(options.max_message_bytes, INT32_MAX)));
     builder.SetMaxSendMessageSize(-1);
-    // Answer keepalive pings from idle clients without complaint.
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                               1000);
+    // The manager pings idle clients to find dead machines (a dead process
+    // is noticed at once: its socket closes). Clients send no pings.
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
 
     const bool is_unix = absl::StartsWith(options.listen, "unix:");
     // The socket file is born private: no window where others can connect.

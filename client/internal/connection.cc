@@ -15,8 +15,12 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 
+#include <grpc/fork.h>
+#include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
@@ -26,6 +30,16 @@
 #include "absl/synchronization/mutex.h"
 #include "client/grpc_status.h"
 #include "proto/mproc.grpc.pb.h"
+
+// gRPC's EventEngine keeps its own threads and timers; these (exported
+// by libgrpc, declared in an internal header) stop and restart them.
+namespace grpc_event_engine {
+namespace experimental {
+void PrepareFork();
+void PostforkParent();
+void PostforkChild();
+}  // namespace experimental
+}  // namespace grpc_event_engine
 
 namespace mproc {
 namespace internal {
@@ -45,12 +59,63 @@ std::atomic<int64_t> fork_generation{0};
 
 void CountFork() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
 
-int64_t CurrentForkGeneration() {
-  static const bool registered = [] {
-    pthread_atfork(nullptr, nullptr, &CountFork);
+
+// Connections that close their transport before a fork (see
+// SessionConnection::QuiesceForFork).
+class SessionConnection;
+absl::Mutex registry_mu(absl::kConstInit);
+std::vector<SessionConnection*>* live_connections
+    ABSL_GUARDED_BY(registry_mu) = nullptr;
+void QuiesceAllForFork();
+
+// DESIGN: gRPC's own fork support cannot make live connections or its
+// timer and executor threads usable in a child (tried: children hang on
+// timers that never fire). So before fork() the client closes its
+// connections and drops its own reference to gRPC (taken once, below);
+// when nothing else in the process uses gRPC, that shuts gRPC down fully
+// and the child starts from a clean slate, as if gRPC had never run. Both
+// processes then take the reference again and reconnect on their next
+// call. If other code keeps gRPC alive, gRPC's fork handlers are the
+// best effort left.
+void PrepareGrpcForFork() {
+  QuiesceAllForFork();
+  grpc_shutdown_blocking();
+  grpc_prefork();
+  grpc_event_engine::experimental::PrepareFork();
+}
+void ResumeGrpcInParent() {
+  grpc_event_engine::experimental::PostforkParent();
+  grpc_postfork_parent();
+  grpc_init();
+}
+void ResumeGrpcInChild() {
+  grpc_event_engine::experimental::PostforkChild();
+  grpc_postfork_child();
+  grpc_init();
+  CountFork();
+}
+
+// Makes gRPC usable in a child after fork(). gRPC stops its threads before
+// a fork and restarts them after, but only when fork support is enabled
+// before gRPC initializes and the fork handlers are registered; Debian's
+// build does not register them itself. Must run before the first channel.
+void InstallForkHandlers() {
+  static const bool installed = [] {
+    setenv("GRPC_ENABLE_FORK_SUPPORT", "1", /*overwrite=*/0);
+    // With epoll1, a forked child can miss wakeups for its new socket (its
+    // read stalls until the next keepalive ping); poll() has no shared
+    // epoll set to inherit.
+    setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
+    grpc_init();  // the client's own reference, dropped around each fork
+    pthread_atfork(&PrepareGrpcForFork, &ResumeGrpcInParent,
+                   &ResumeGrpcInChild);
     return true;
   }();
-  (void)registered;
+  (void)installed;
+}
+
+int64_t CurrentForkGeneration() {
+  InstallForkHandlers();
   return fork_generation.load(std::memory_order_relaxed);
 }
 
@@ -83,9 +148,38 @@ class SessionConnection : public Connection {
         options_(std::move(options)),
         fork_generation_(CurrentForkGeneration()) {
     OpenChannel();
+    absl::MutexLock l(&registry_mu);
+    if (live_connections == nullptr) {
+      live_connections = new std::vector<SessionConnection*>();
+    }
+    live_connections->push_back(this);
+  }
+
+  // Runs just before fork(): closes this connection's stream and channel
+  // when no call is in flight, so the child inherits no live gRPC transport
+  // (gRPC's own fork handlers cannot make an inherited one safe). The
+  // parent reconnects on its next call. A connection with calls in flight
+  // on other threads is left alone: forking then is not supported.
+  void QuiesceForFork() {
+    if (!mu_.TryLock()) return;
+    if (current_ != nullptr && current_->waiters.empty() &&
+        !current_->writing && !current_->reading && !current_->broken) {
+      current_->context.TryCancel();
+      current_->rw->Finish().IgnoreError();
+      current_->broken = true;
+      current_ = nullptr;
+      stub_.reset();
+      channel_.reset();  // reopened on the next call
+    }
+    mu_.Unlock();
   }
 
   ~SessionConnection() override {
+    {
+      absl::MutexLock l(&registry_mu);
+      live_connections->erase(std::find(live_connections->begin(),
+                                        live_connections->end(), this));
+    }
     absl::MutexLock l(&mu_);
     if (fork_generation_ != CurrentForkGeneration()) {
       // The parent's gRPC objects are not ours to tear down.
@@ -156,9 +250,12 @@ class SessionConnection : public Connection {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // No client-side timers on the connection: a forked child inherits the
+    // transport, and a timer firing there would act on the parent's
+    // socket. Liveness pings come from the manager instead.
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, INT_MAX);
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_CLIENT_IDLE_TIMEOUT_MS, INT_MAX);
     // Each Connection gets its own TCP connection, like a Redis client.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     channel_ = grpc::CreateCustomChannel(
@@ -185,6 +282,7 @@ class SessionConnection : public Connection {
     }
     if (current_ != nullptr && !current_->broken) return absl::OkStatus();
     current_ = nullptr;
+    if (channel_ == nullptr) OpenChannel();
     const absl::Time now = absl::Now();
     if (now < next_attempt_) {
       return absl::UnavailableError(absl::StrCat(
@@ -387,6 +485,12 @@ class SessionConnection : public Connection {
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mu_);
 };
+
+void QuiesceAllForFork() {
+  absl::MutexLock l(&registry_mu);
+  if (live_connections == nullptr) return;
+  for (SessionConnection* c : *live_connections) c->QuiesceForFork();
+}
 
 }  // namespace
 
