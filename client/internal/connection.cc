@@ -306,9 +306,20 @@ class SessionConnection : public Connection {
   absl::Status OpenStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const auto deadline = std::chrono::system_clock::now() +
                           absl::ToChronoNanoseconds(options_.connect_timeout);
-    if (!channel_->WaitForConnected(deadline)) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot connect to the manager at ", address_));
+    // Wait for READY, but give up as soon as one attempt has failed: a
+    // manager that is down should cost the caller a refused connection,
+    // not the whole connect timeout.
+    grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+    bool attempted = false;
+    while (state != GRPC_CHANNEL_READY) {
+      if ((state == GRPC_CHANNEL_TRANSIENT_FAILURE && attempted) ||
+          state == GRPC_CHANNEL_SHUTDOWN ||
+          !channel_->WaitForStateChange(state, deadline)) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot connect to the manager at ", address_));
+      }
+      attempted = true;
+      state = channel_->GetState(/*try_to_connect=*/true);
     }
     auto stream = std::make_shared<Stream>();
     if (!options_.authkey.empty()) {

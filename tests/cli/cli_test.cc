@@ -1,0 +1,124 @@
+// Drives the `mproc` binary as a user would, against a real manager.
+#include "gtest/gtest.h"
+#include "tests/support/manager_fixture.h"
+
+namespace mproc {
+namespace {
+
+using testing::CommandResult;
+
+class CliTest : public testing::ManagerTest {
+ protected:
+  // Runs `mproc ARGS...` with MPROC_ADDRESS pointing at the test manager.
+  CommandResult Mproc(std::vector<std::string> args) {
+    args.insert(args.begin(), testing::MprocBinary());
+    return testing::RunCommand(args, {"MPROC_ADDRESS=" + server_->address()});
+  }
+  // Runs it and expects success; returns stdout.
+  std::string Ok(std::vector<std::string> args) {
+    CommandResult r = Mproc(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
+};
+
+TEST_F(CliTest, DictSetGetAddDelItemsLen) {
+  const std::string d = UniqueName();
+  EXPECT_EQ(Ok({"dict", "set", d, "name", "alice"}), "");
+  EXPECT_EQ(Ok({"dict", "set", d, "n", "41"}), "");
+  EXPECT_EQ(Ok({"dict", "get", d, "name"}), "\"alice\"\n");
+  EXPECT_EQ(Ok({"dict", "add", d, "n", "1"}), "42\n");
+  EXPECT_EQ(Ok({"dict", "add", d, "n", "-2"}), "40\n");
+  EXPECT_EQ(Ok({"dict", "len", d}), "2\n");
+  EXPECT_EQ(Ok({"dict", "items", d}), "{\"n\": 40, \"name\": \"alice\"}\n");
+  EXPECT_EQ(Ok({"dict", "del", d, "name"}), "");
+  EXPECT_EQ(Ok({"dict", "len", d}), "1\n");
+}
+
+TEST_F(CliTest, ValuesParseAsJsonElseStrings) {
+  const std::string d = UniqueName();
+  Ok({"dict", "set", d, "list", "[1, 2.5, null]"});
+  Ok({"dict", "set", d, "word", "hello world"});
+  auto dict = manager_->Dict(d);
+  ASSERT_OK(dict);
+  EXPECT_EQ(*dict->Get("list"), Value(List{1, 2.5, Value()}));
+  EXPECT_EQ(*dict->Get("word"), Value("hello world"));
+}
+
+TEST_F(CliTest, ListAppendAndItems) {
+  const std::string l = UniqueName();
+  EXPECT_EQ(Ok({"list", "append", l, "a"}), "1\n");
+  EXPECT_EQ(Ok({"list", "append", l, "{\"k\": true}"}), "2\n");
+  EXPECT_EQ(Ok({"list", "items", l}), "[\"a\", {\"k\": true}]\n");
+  EXPECT_EQ(Ok({"list", "get", l, "-1"}), "{\"k\": true}\n");
+}
+
+TEST_F(CliTest, ValueSetInfersTheTypeThenAddAndGet) {
+  const std::string v = UniqueName();
+  EXPECT_EQ(Ok({"value", "set", v, "10"}), "");
+  EXPECT_EQ(Ok({"value", "add", v, "5"}), "15\n");
+  EXPECT_EQ(Ok({"value", "get", v}), "15\n");
+  CommandResult wrong = Mproc({"value", "set", v, "\"text\""});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("INVALID_ARGUMENT"), std::string::npos) << wrong.err;
+}
+
+TEST_F(CliTest, ObjectsShowsATableAndInfoShowsJson) {
+  const std::string d = UniqueName();
+  Ok({"dict", "set", d, "a", "1"});
+  std::string table = Ok({"objects"});
+  EXPECT_NE(table.find("KIND"), std::string::npos);
+  EXPECT_NE(table.find(d), std::string::npos);
+  std::string json = Ok({"objects", "--json"});
+  absl::StatusOr<Value> rows = Value::FromJson(json);
+  ASSERT_OK(rows);
+  EXPECT_TRUE(rows->is_list());
+  absl::StatusOr<Value> info = Value::FromJson(Ok({"info"}));
+  ASSERT_OK(info);
+  EXPECT_EQ(info->map_value().at(Value("instance_id")),
+            Value(manager_->instance_id()));
+}
+
+TEST_F(CliTest, MissingKeyExitsOneWithTheErrorOnStderr) {
+  const std::string d = UniqueName();
+  Ok({"dict", "set", d, "a", "1"});
+  CommandResult r = Mproc({"dict", "get", d, "nope"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("NOT_FOUND"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'nope'"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, WrongUsageExitsTwo) {
+  EXPECT_EQ(Mproc({"dict", "frobnicate", "d"}).exit_code, 2);
+  EXPECT_EQ(Mproc({"dict", "get", "d"}).exit_code, 2);  // missing KEY
+  EXPECT_EQ(Mproc({"bogus"}).exit_code, 2);
+  EXPECT_EQ(Mproc({"--no-such-flag", "info"}).exit_code, 2);
+}
+
+TEST_F(CliTest, EverySubcommandHasHelp) {
+  for (const char* command : {"manager", "dict", "list", "value", "array",
+                              "namespace", "objects", "delete", "info"}) {
+    CommandResult r = Mproc({command, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << command;
+    EXPECT_NE(r.out.find("usage: mproc"), std::string::npos) << command;
+  }
+}
+
+TEST_F(CliTest, UnreachableManagerIsAClearError) {
+  CommandResult r = testing::RunCommand(
+      {testing::MprocBinary(), "--manager", "unix:/nonexistent/mproc.sock",
+       "info"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("UNAVAILABLE"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, DeleteRemovesAnObject) {
+  const std::string d = UniqueName();
+  Ok({"dict", "set", d, "a", "1"});
+  Ok({"delete", d});
+  EXPECT_EQ(Mproc({"delete", d}).exit_code, 1);
+}
+
+}  // namespace
+}  // namespace mproc

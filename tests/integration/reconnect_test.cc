@@ -1,0 +1,72 @@
+// The client rides out a manager restart: UNAVAILABLE while it is down,
+// never a crash or a hang, and working again once it is back.
+#include <signal.h>
+
+#include "tests/support/manager_fixture.h"
+
+namespace mproc {
+namespace {
+
+using testing::ManagerProcess;
+
+// Retries `op` until it succeeds or `limit` passes; the manager's return is
+// the condition awaited.
+template <typename Op>
+absl::Status RetryUntilOk(Op op, absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  absl::Status last;
+  do {
+    last = op();
+    if (last.ok()) return last;
+  } while (absl::Now() < deadline);
+  return last;
+}
+
+TEST(ReconnectTest, CallsFailWithUnavailableWhileTheManagerIsDown) {
+  auto server = ManagerProcess::Start();
+  ASSERT_OK(server);
+  auto m = Manager::Connect((*server)->address());
+  ASSERT_OK(m);
+  auto d = (*m)->Dict("d");
+  ASSERT_OK(d);
+  ASSERT_OK(d->Set("k", 1));
+  (*server)->KillAndWait(SIGKILL);
+
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_CODE(d->Get("k"), absl::StatusCode::kUnavailable);
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));  // fails fast, no hang
+}
+
+TEST(ReconnectTest, ClientReconnectsToARestartedManagerAndSeesANewInstance) {
+  auto first = ManagerProcess::Start();
+  ASSERT_OK(first);
+  const std::string address = (*first)->address();
+  auto m = Manager::Connect(address);
+  ASSERT_OK(m);
+  const std::string first_instance = (*m)->instance_id();
+  auto d = (*m)->Dict("d");
+  ASSERT_OK(d);
+  ASSERT_OK(d->Set("k", 1));
+  (*first)->KillAndWait(SIGTERM);
+  EXPECT_CODE(d->Get("k"), absl::StatusCode::kUnavailable);
+
+  auto second = ManagerProcess::Start(address);
+  ASSERT_OK(second);
+  ASSERT_OK(RetryUntilOk([&] { return d->Set("k", 2); }, absl::Seconds(10)));
+  EXPECT_EQ(*d->Get("k"), Value(2));
+  EXPECT_NE((*m)->instance_id(), first_instance);
+  EXPECT_EQ((*m)->instance_changes(), 1);
+}
+
+TEST(ReconnectTest, ConnectToNothingIsUnavailable) {
+  auto server = ManagerProcess::Start();
+  ASSERT_OK(server);
+  const std::string address = (*server)->address();
+  (*server)->KillAndWait(SIGKILL);
+  EXPECT_CODE(Manager::Connect(address), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace mproc
