@@ -15,18 +15,48 @@ const std::string& ObjectProxy::address() const {
   return connection_->address();
 }
 
-absl::StatusOr<Value> ObjectProxy::Invoke(pb::Op op, List args) const {
-  std::vector<pb::Request> requests(1);
-  pb::Request& request = requests[0];
+namespace {
+
+pb::Request NewRequest(pb::Op op, const std::string& name) {
+  pb::Request request;
   request.set_op(op);
-  request.set_name(name_);
-  for (const Value& arg : args) ValueToProto(arg, request.add_args());
+  request.set_name(name);
+  return request;
+}
+
+// Sends one request and unpacks its answer.
+absl::StatusOr<Value> Send(internal::Connection& connection,
+                           pb::Request request) {
+  std::vector<pb::Request> requests(1);
+  requests[0] = std::move(request);
   std::vector<pb::Response> responses;
-  absl::Status sent = connection_->Run(std::move(requests), &responses);
+  absl::Status sent = connection.Run(std::move(requests), &responses);
   if (!sent.ok()) return sent;
   absl::Status status = StatusFromResponse(responses[0]);
   if (!status.ok()) return status;
   return ValueFromProto(responses[0].result());
+}
+
+}  // namespace
+
+absl::StatusOr<Value> ObjectProxy::Invoke(pb::Op op, List args) const {
+  pb::Request request = NewRequest(op, name_);
+  for (const Value& arg : args) ValueToProto(arg, request.add_args());
+  return Send(*connection_, std::move(request));
+}
+
+absl::StatusOr<Value> ObjectProxy::InvokeWithMap(pb::Op op,
+                                                 const Map& arg) const {
+  pb::Request request = NewRequest(op, name_);
+  MapToProto(arg, request.add_args());
+  return Send(*connection_, std::move(request));
+}
+
+absl::StatusOr<Value> ObjectProxy::InvokeWithList(pb::Op op,
+                                                  const List& arg) const {
+  pb::Request request = NewRequest(op, name_);
+  ListToProto(arg, request.add_args());
+  return Send(*connection_, std::move(request));
 }
 
 // --- DictProxy ---
@@ -71,13 +101,15 @@ absl::StatusOr<Map> DictProxy::Items() const {
   return InvokeAs<Map>(pb::DICT_ITEMS, {});
 }
 absl::Status DictProxy::Update(const Map& entries) const {
-  return InvokeStatus(pb::DICT_UPDATE, {entries});
+  return InvokeWithMap(pb::DICT_UPDATE, entries).status();
 }
 absl::Status DictProxy::Clear() const {
   return InvokeStatus(pb::DICT_CLEAR, {});
 }
 absl::StatusOr<Map> DictProxy::GetMany(const List& keys) const {
-  return InvokeAs<Map>(pb::DICT_GET_MANY, {keys});
+  absl::StatusOr<Value> found = InvokeWithList(pb::DICT_GET_MANY, keys);
+  if (!found.ok()) return found.status();
+  return found->As<Map>();
 }
 absl::Status DictProxy::SetMany(const Map& entries) const {
   return Update(entries);
@@ -93,7 +125,9 @@ absl::StatusOr<int64_t> ListProxy::Append(const Value& item) const {
   return InvokeAs<int64_t>(pb::LIST_APPEND, {item});
 }
 absl::StatusOr<int64_t> ListProxy::Extend(const List& items) const {
-  return InvokeAs<int64_t>(pb::LIST_EXTEND, {items});
+  absl::StatusOr<Value> length = InvokeWithList(pb::LIST_EXTEND, items);
+  if (!length.ok()) return length.status();
+  return length->As<int64_t>();
 }
 absl::StatusOr<Value> ListProxy::Get(int64_t index) const {
   return Invoke(pb::LIST_GET, {index});

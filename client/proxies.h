@@ -49,6 +49,10 @@ class ObjectProxy {
 
   // Runs one operation on this object and returns its result.
   absl::StatusOr<Value> Invoke(pb::Op op, List args) const;
+  // The same with one map or list argument, sent without copying it into
+  // a Value first (update, set_many, get_many, extend carry thousands).
+  absl::StatusOr<Value> InvokeWithMap(pb::Op op, const Map& arg) const;
+  absl::StatusOr<Value> InvokeWithList(pb::Op op, const List& arg) const;
   // The same, converted to T (INVALID_ARGUMENT if the result is not a T).
   template <typename T>
   absl::StatusOr<T> InvokeAs(pb::Op op, List args) const {

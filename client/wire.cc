@@ -13,24 +13,24 @@ void ValueToProto(const Value& v, pb::Value* out) {
     case Value::Type::kDouble: out->set_double_value(v.double_value()); return;
     case Value::Type::kString: out->set_string_value(v.string_value()); return;
     case Value::Type::kBytes: out->set_bytes_value(v.bytes_value()); return;
-    case Value::Type::kList: {
-      pb::ListValue* list = out->mutable_list_value();
-      list->mutable_items()->Reserve(static_cast<int>(v.list_value().size()));
-      for (const Value& item : v.list_value()) {
-        ValueToProto(item, list->add_items());
-      }
-      return;
-    }
-    case Value::Type::kMap: {
-      pb::MapValue* map = out->mutable_map_value();
-      map->mutable_entries()->Reserve(static_cast<int>(v.map_value().size()));
-      for (const auto& [key, item] : v.map_value()) {
-        pb::MapEntry* e = map->add_entries();
-        ValueToProto(key, e->mutable_key());
-        ValueToProto(item, e->mutable_value());
-      }
-      return;
-    }
+    case Value::Type::kList: ListToProto(v.list_value(), out); return;
+    case Value::Type::kMap: MapToProto(v.map_value(), out); return;
+  }
+}
+
+void ListToProto(const List& l, pb::Value* out) {
+  pb::ListValue* list = out->mutable_list_value();
+  list->mutable_items()->Reserve(static_cast<int>(l.size()));
+  for (const Value& item : l) ValueToProto(item, list->add_items());
+}
+
+void MapToProto(const Map& m, pb::Value* out) {
+  pb::MapValue* map = out->mutable_map_value();
+  map->mutable_entries()->Reserve(static_cast<int>(m.size()));
+  for (const auto& [key, item] : m) {
+    pb::MapEntry* e = map->add_entries();
+    ValueToProto(key, e->mutable_key());
+    ValueToProto(item, e->mutable_value());
   }
 }
 

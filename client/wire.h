@@ -13,6 +13,9 @@ namespace mproc {
 // Writes `v` into `*out` (cleared first). Lossless.
 void ValueToProto(const Value& v, pb::Value* out);
 pb::Value ValueToProto(const Value& v);
+// The same for a bare map or list, without wrapping it in a Value first.
+void MapToProto(const Map& m, pb::Value* out);
+void ListToProto(const List& l, pb::Value* out);
 
 // Reads a wire value. INVALID_ARGUMENT if a map key is a list or map, or a
 // key occurs twice.

@@ -19,11 +19,13 @@ namespace {
 // Reads the arguments of one operation with type checks.
 class Args {
  public:
-  Args(const SharedObject& object, const OpInfo& op, const List& args)
+  Args(const SharedObject& object, const OpInfo& op, List& args)
       : object_(object), op_(op), args_(args) {}
 
   size_t size() const { return args_.size(); }
   const Value& operator[](size_t i) const { return args_[i]; }
+  // Moves argument i out (for large maps and lists that are stored).
+  Value Take(size_t i) const { return std::move(args_[i]); }
   // nullptr when the optional argument i was not given.
   const Value* Optional(size_t i) const {
     return i < args_.size() ? &args_[i] : nullptr;
@@ -76,7 +78,7 @@ class Args {
 
   const SharedObject& object_;
   const OpInfo& op_;
-  const List& args_;
+  List& args_;
 };
 
 // Unwraps a StatusOr<T> into `var`, or returns its status.
@@ -98,7 +100,7 @@ absl::StatusOr<Value> RunDict(DictObject& d, const OpInfo& op, const Args& a) {
     }
     case pb::DICT_SET: {
       MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
-      d.Set(*key, a[1]);
+      d.Set(*key, a.Take(1));
       return Value();
     }
     case pb::DICT_SETDEFAULT: {
@@ -124,7 +126,8 @@ absl::StatusOr<Value> RunDict(DictObject& d, const OpInfo& op, const Args& a) {
     case pb::DICT_ITEMS: return Value(d.Items());
     case pb::DICT_UPDATE: {
       MPROC_ASSIGN_OR_RETURN(entries, a.MapArg(0, "entries"));
-      d.Update(*entries);
+      (void)entries;
+      d.Update(std::move(a.Take(0).mutable_map()));
       return Value();
     }
     case pb::DICT_CLEAR: d.Clear(); return Value();
@@ -143,7 +146,7 @@ absl::StatusOr<Value> RunDict(DictObject& d, const OpInfo& op, const Args& a) {
 
 absl::StatusOr<Value> RunList(ListObject& l, const OpInfo& op, const Args& a) {
   switch (op.op) {
-    case pb::LIST_APPEND: return Value(l.Append(a[0]));
+    case pb::LIST_APPEND: return Value(l.Append(a.Take(0)));
     case pb::LIST_EXTEND: {
       MPROC_ASSIGN_OR_RETURN(items, a.ListArg(0, "items"));
       return Value(l.Extend(*items));
@@ -246,7 +249,7 @@ absl::StatusOr<Value> RunNamespace(NamespaceObject& ns, const OpInfo& op,
 }  // namespace
 
 absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,
-                                 const List& args) {
+                                 List& args) {
   const Args a(object, op, args);
   switch (object.kind()) {
     case pb::DICT: return RunDict(static_cast<DictObject&>(object), op, a);

@@ -14,7 +14,7 @@ namespace mproc {
 // Runs `op` on `object`, whose kind must be op.kind. Errors name the object
 // and the faulty argument.
 absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,
-                                 const List& args);
+                                 List& args);
 
 }  // namespace mproc
 

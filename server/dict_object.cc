@@ -78,9 +78,11 @@ Map DictObject::Items() const {
   return Map(entries_.begin(), entries_.end());
 }
 
-void DictObject::Update(const Map& entries) {
+void DictObject::Update(Map entries) {
   absl::MutexLock l(&mu_);
-  for (const auto& [key, value] : entries) entries_.insert_or_assign(key, value);
+  for (auto& [key, value] : entries) {
+    entries_.insert_or_assign(key, std::move(value));
+  }
 }
 
 void DictObject::Clear() {

@@ -107,6 +107,9 @@ void InstallForkHandlers() {
     // epoll set to inherit.
     setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
     grpc_init();  // the client's own reference, dropped around each fork
+    // absl's lock-order checking (on in Debian's build) costs a graph
+    // lookup per lock on the client's hot path.
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
     pthread_atfork(&PrepareGrpcForFork, &ResumeGrpcInParent,
                    &ResumeGrpcInChild);
     return true;

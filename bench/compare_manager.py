@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Runs the manager benchmark for mproc and Python's multiprocessing managers
+in the same run and prints them side by side with their ratio.
+
+usage: bench/compare_manager.py [--ops N] [--rounds R] [--entries M]
+
+Transports: "tcp" (mproc with an authkey vs a BaseManager with an authkey,
+both on 127.0.0.1) and "unix" (mproc on a unix socket vs a SyncManager on a
+unix socket). Every client is a separate process. Each workload runs R
+rounds, alternating the systems, and the median is reported. Results are
+also written as JSON to bench/results/manager.json.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+AUTHKEY = "bench-key"
+
+
+def bazel_bin(target):
+    out = subprocess.check_output(["bazel", "info", "-c", "opt", "bazel-bin"],
+                                  cwd=ROOT, stderr=subprocess.DEVNULL, text=True)
+    return os.path.join(out.strip(), target)
+
+
+class MprocManager:
+    """A `mproc manager` process on a fresh address."""
+
+    def __init__(self, mproc, transport):
+        listen = "127.0.0.1:0" if transport == "tcp" else \
+            "unix:" + os.path.join(tempfile.mkdtemp(), "mproc.sock")
+        env = dict(os.environ, MPROC_AUTHKEY=AUTHKEY if transport == "tcp" else "")
+        self.proc = subprocess.Popen([mproc, "manager", "--listen", listen],
+                                     stdout=subprocess.PIPE, text=True, env=env)
+        line = self.proc.stdout.readline()
+        m = re.search(r"listening on (\S+)", line)
+        if not m:
+            raise RuntimeError("mproc manager did not start: " + line)
+        self.address = m.group(1)
+        self.env = env
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def run_lines(cmd, env=None):
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def mproc_rows(mproc, bench, transport, ops, entries=0):
+    server = MprocManager(mproc, transport)
+    try:
+        cmd = [bench, "--address", server.address, "--transport", transport,
+               "--ops", str(ops), "--clients", "8"]
+        if entries:
+            cmd += ["--entries", str(entries), "--manager-pid", str(server.proc.pid)]
+        return run_lines(cmd, env=server.env)
+    finally:
+        server.stop()
+
+
+def python_rows(transport, ops, entries=0):
+    cmd = [sys.executable, os.path.join(ROOT, "bench", "python_manager_bench.py"),
+           transport, str(ops), "8"]
+    if entries:
+        cmd.append(str(entries))
+    return run_lines(cmd)
+
+
+def median_rows(runs):
+    """Median of each numeric field per (system, transport, workload)."""
+    grouped = {}
+    for row in (r for run in runs for r in run):
+        key = (row["system"], row["transport"], row["workload"])
+        grouped.setdefault(key, []).append(row)
+    out = {}
+    for key, rows in grouped.items():
+        merged = {}
+        for field in rows[0]:
+            values = [r[field] for r in rows if field in r]
+            merged[field] = statistics.median(values) if isinstance(values[0], (int, float)) else values[0]
+        out[key] = merged
+    return out
+
+
+def fmt(x, digits=0):
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ops", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--entries", type=int, default=1000000)
+    args = ap.parse_args()
+
+    subprocess.run(["bazel", "build", "-c", "opt", "--noshow_progress",
+                    "//client/cli:mproc", "//bench:manager_bench"], cwd=ROOT, check=True)
+    mproc, bench = bazel_bin("client/cli/mproc"), bazel_bin("bench/manager_bench")
+
+    runs = []
+    for transport in ("tcp", "unix"):
+        for _ in range(args.rounds):
+            runs.append(python_rows(transport, args.ops))
+            runs.append(mproc_rows(mproc, bench, transport, args.ops))
+    memory = [python_rows("tcp", args.ops, args.entries),
+              mproc_rows(mproc, bench, "tcp", args.ops, args.entries)]
+    results = median_rows(runs + memory)
+
+    print()
+    print(f"{'workload':<26} {'transport':<9} {'python ops/s':>13} {'mproc ops/s':>12} "
+          f"{'ratio':>6} {'python p50/p99 us':>18} {'mproc p50/p99 us':>17} {'p50 ratio':>9}")
+    table = []
+    for (system, transport, workload), py in sorted(results.items()):
+        if system != "python" or "ops_per_s" not in py:
+            continue
+        mp_row = results.get(("mproc", transport, workload))
+        if mp_row is None:
+            continue
+        ratio = mp_row["ops_per_s"] / py["ops_per_s"]
+        p50_ratio = mp_row["p50_us"] / py["p50_us"] if "p50_us" in py else None
+        print(f"{workload:<26} {transport:<9} {fmt(py['ops_per_s']):>13} "
+              f"{fmt(mp_row['ops_per_s']):>12} {ratio:>5.2f}x "
+              f"{(fmt(py.get('p50_us'), 1) + '/' + fmt(py.get('p99_us'), 1)):>18} "
+              f"{(fmt(mp_row.get('p50_us'), 1) + '/' + fmt(mp_row.get('p99_us'), 1)):>17} "
+              f"{(fmt(p50_ratio, 2) + 'x') if p50_ratio else '-':>9}")
+        table.append({"workload": workload, "transport": transport, "python": py,
+                      "mproc": mp_row, "ops_ratio": ratio, "p50_ratio": p50_ratio})
+    for (system, transport, workload), row in sorted(results.items()):
+        if system == "mproc" and ("mproc", transport, workload) and workload.startswith("dict get, batch"):
+            print(f"{workload:<26} {transport:<9} {'(no batching)':>13} {fmt(row['ops_per_s']):>12}")
+            table.append({"workload": workload, "transport": transport, "mproc": row})
+    py_mem = results[("python", "tcp", f"rss for {args.entries} entries")]
+    mp_mem = results[("mproc", "tcp", f"rss for {args.entries} entries")]
+    print(f"\nmanager memory for {args.entries:,} small entries (\"key<i>\" -> i): "
+          f"python {py_mem['growth_mb']:.0f} MB growth ({py_mem['rss_mb']:.0f} MB RSS), "
+          f"mproc {mp_mem['growth_mb']:.0f} MB growth ({mp_mem['rss_mb']:.0f} MB RSS), "
+          f"ratio {mp_mem['growth_mb'] / py_mem['growth_mb']:.2f}x")
+    table.append({"workload": "memory", "python": py_mem, "mproc": mp_mem})
+
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    with open(os.path.join(ROOT, "bench", "results", "manager.json"), "w") as f:
+        json.dump({"when": time.strftime("%Y-%m-%d %H:%M:%S"), "ops": args.ops,
+                   "rounds": args.rounds, "rows": table}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

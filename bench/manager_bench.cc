@@ -1,0 +1,225 @@
+// mproc's side of the manager benchmark (bench/compare_manager.py runs it
+// next to Python's managers). Prints one JSON object per measurement:
+//   {"system": "mproc", "transport": ..., "workload": ..., "ops_per_s": ...,
+//    "p50_us": ..., "p99_us": ...}
+//
+// usage: manager_bench --address ADDR --transport NAME [--ops N]
+//                      [--clients C] [--entries M] [--manager-pid PID]
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "client/manager.h"
+
+namespace mproc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Flags {
+  std::string address;
+  std::string transport = "tcp";
+  int ops = 20000;
+  int clients = 8;
+  int64_t entries = 0;
+  int manager_pid = 0;
+};
+
+void Die(const std::string& what, const absl::Status& s) {
+  std::cerr << "manager_bench: " << what << ": " << s << std::endl;
+  std::exit(1);
+}
+
+std::unique_ptr<Manager> ConnectOrDie(const Flags& f) {
+  ConnectOptions options;
+  options.authkey = LoadAuthkey("").value_or("");
+  auto m = Manager::Connect(f.address, options);
+  if (!m.ok()) Die("connect", m.status());
+  return *std::move(m);
+}
+
+void Report(const Flags& f, const std::string& workload, double ops_per_s,
+            std::vector<double>* latencies_us) {
+  std::string line = absl::StrCat(
+      "{\"system\": \"mproc\", \"transport\": \"", f.transport,
+      "\", \"workload\": \"", workload, "\", \"ops_per_s\": ", ops_per_s);
+  if (latencies_us != nullptr && !latencies_us->empty()) {
+    std::sort(latencies_us->begin(), latencies_us->end());
+    auto at = [&](double q) {
+      return (*latencies_us)[static_cast<size_t>(q * (latencies_us->size() - 1))];
+    };
+    absl::StrAppend(&line, ", \"p50_us\": ", at(0.5), ", \"p99_us\": ", at(0.99));
+  }
+  std::cout << line << "}" << std::endl;
+}
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// One client, alternating set and get on a small key space.
+void SingleClient(const Flags& f) {
+  auto m = ConnectOrDie(f);
+  auto d = m->Dict("bench-single");
+  if (!d.ok()) Die("dict", d.status());
+  for (int i = 0; i < 500; ++i) d->Set(i % 100, i).IgnoreError();  // warm up
+  std::vector<double> lat;
+  lat.reserve(f.ops);
+  const auto start = Clock::now();
+  for (int i = 0; i < f.ops; ++i) {
+    const auto t0 = Clock::now();
+    absl::Status s = (i % 2 == 0) ? d->Set(i % 1000, i) : d->Get(i % 1000, 0).status();
+    if (!s.ok()) Die("op", s);
+    lat.push_back(Seconds(Clock::now() - t0) * 1e6);
+  }
+  Report(f, "dict set/get, 1 client", f.ops / Seconds(Clock::now() - start), &lat);
+}
+
+// `clients` processes doing set/get at once; aggregate throughput.
+void ManyClients(const Flags& f) {
+  int pipes[2];
+  if (pipe(pipes) != 0) std::exit(1);
+  std::vector<pid_t> pids;
+  const int per_client = f.ops / f.clients;
+  for (int c = 0; c < f.clients; ++c) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      auto m = ConnectOrDie(f);
+      auto d = m->Dict("bench-many");
+      if (!d.ok()) {
+        std::cerr << "client " << c << ": " << d.status() << std::endl;
+        _exit(2);
+      }
+      char go;
+      close(pipes[1]);
+      if (read(pipes[0], &go, 1) < 0) _exit(3);  // start together
+      for (int i = 0; i < per_client; ++i) {
+        absl::Status s = (i % 2 == 0) ? d->Set(c * 1000 + i % 1000, i)
+                                      : d->Get(c * 1000 + i % 1000, 0).status();
+        if (!s.ok()) {
+          std::cerr << "client " << c << ": " << s << std::endl;
+          _exit(4);
+        }
+      }
+      _exit(0);
+    }
+    pids.push_back(pid);
+  }
+  close(pipes[0]);
+  // Children connect first; closing the pipe releases them all at once.
+  usleep(300000);
+  const auto start = Clock::now();
+  close(pipes[1]);
+  int failed = 0;
+  for (pid_t pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  if (failed > 0) Die("clients", absl::InternalError(absl::StrCat(failed, " failed")));
+  Report(f, absl::StrCat("dict set/get, ", f.clients, " clients"),
+         per_client * f.clients / Seconds(Clock::now() - start), nullptr);
+}
+
+// Pipelined: batches of 1,000 gets, and set_many of 1,000 entries.
+void Batched(const Flags& f) {
+  auto m = ConnectOrDie(f);
+  auto d = m->Dict("bench-batch");
+  if (!d.ok()) Die("dict", d.status());
+  constexpr int kBatch = 1000;
+  Map entries;
+  for (int i = 0; i < kBatch; ++i) entries.emplace(i, i);
+  const int rounds = std::max(1, f.ops * 5 / kBatch);
+  auto start = Clock::now();
+  for (int r = 0; r < rounds; ++r) {
+    absl::Status s = d->SetMany(entries);
+    if (!s.ok()) Die("set_many", s);
+  }
+  Report(f, "dict set_many x1000", rounds * kBatch / Seconds(Clock::now() - start),
+         nullptr);
+  start = Clock::now();
+  for (int r = 0; r < rounds; ++r) {
+    BatchBuilder batch = m->NewBatch();
+    for (int i = 0; i < kBatch; ++i) batch.Add(*d, "get", {i});
+    auto results = batch.Run();
+    if (!results.ok()) Die("batch", results.status());
+  }
+  Report(f, "dict get, batch of 1000", rounds * kBatch / Seconds(Clock::now() - start),
+         nullptr);
+}
+
+int64_t ResidentKiB(int pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      int64_t kib = 0;
+      absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kib);
+      return kib;
+    }
+  }
+  return 0;
+}
+
+// Fills a dict with `entries` small entries ("key<i>" -> i) and reports the
+// manager's resident memory growth.
+void Memory(const Flags& f) {
+  auto m = ConnectOrDie(f);
+  auto d = m->Dict("bench-memory");
+  if (!d.ok()) Die("dict", d.status());
+  const int64_t before = ResidentKiB(f.manager_pid);
+  constexpr int kChunk = 10000;
+  for (int64_t base = 0; base < f.entries; base += kChunk) {
+    Map chunk;
+    for (int64_t i = base; i < std::min<int64_t>(base + kChunk, f.entries); ++i) {
+      chunk.emplace(absl::StrCat("key", i), i);
+    }
+    absl::Status s = d->SetMany(chunk);
+    if (!s.ok()) Die("fill", s);
+  }
+  const int64_t after = ResidentKiB(f.manager_pid);
+  std::cout << "{\"system\": \"mproc\", \"transport\": \"" << f.transport
+            << "\", \"workload\": \"rss for " << f.entries
+            << " entries\", \"rss_mb\": " << after / 1024.0
+            << ", \"growth_mb\": " << (after - before) / 1024.0 << "}" << std::endl;
+}
+
+}  // namespace
+}  // namespace mproc
+
+int main(int argc, char** argv) {
+  mproc::Flags f;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--address") f.address = v;
+    else if (k == "--transport") f.transport = v;
+    else if (k == "--ops") f.ops = std::atoi(v.c_str());
+    else if (k == "--clients") f.clients = std::atoi(v.c_str());
+    else if (k == "--entries") f.entries = std::atoll(v.c_str());
+    else if (k == "--manager-pid") f.manager_pid = std::atoi(v.c_str());
+  }
+  if (f.address.empty()) {
+    std::cerr << "usage: manager_bench --address ADDR [--transport T] [--ops N]"
+                 " [--clients C] [--entries M --manager-pid PID]\n";
+    return 2;
+  }
+  if (f.entries > 0) {
+    mproc::Memory(f);
+    return 0;
+  }
+  mproc::SingleClient(f);
+  mproc::ManyClients(f);
+  mproc::Batched(f);
+  return 0;
+}

@@ -1,0 +1,134 @@
+"""Python's side of the manager benchmark: the same workloads as
+manager_bench.cc against multiprocessing managers, one JSON line each.
+
+usage: python_manager_bench.py {tcp|unix} OPS CLIENTS [ENTRIES]
+  tcp:  a BaseManager serving one dict, with an authkey, on 127.0.0.1
+  unix: a SyncManager on a unix socket, using its dict()
+"""
+import json
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+from multiprocessing.managers import BaseManager, DictProxy, SyncManager
+
+SHARED = {}
+
+
+def get_shared():
+    return SHARED
+
+
+class DictManager(BaseManager):
+    pass
+
+
+DictManager.register("get_dict", callable=get_shared, proxytype=DictProxy)
+
+
+def report(transport, workload, ops_per_s, lat=None, **extra):
+    row = {"system": "python", "transport": transport, "workload": workload,
+           "ops_per_s": ops_per_s}
+    if lat:
+        lat.sort()
+        row["p50_us"] = lat[len(lat) // 2]
+        row["p99_us"] = lat[int(0.99 * (len(lat) - 1))]
+    row.update(extra)
+    print(json.dumps(row), flush=True)
+
+
+def set_get(d, n, base, lat=None):
+    for i in range(n):
+        t0 = time.perf_counter()
+        if i % 2 == 0:
+            d[base + i % 1000] = i
+        else:
+            d.get(base + i % 1000, 0)
+        if lat is not None:
+            lat.append((time.perf_counter() - t0) * 1e6)
+
+
+def tcp_client(address, n, base, barrier):
+    m = DictManager(address=address, authkey=b"bench-key")
+    m.connect()
+    d = m.get_dict()
+    barrier.wait()
+    set_get(d, n, base)
+
+
+def unix_client(d, n, base, barrier):
+    barrier.wait()
+    set_get(d, n, base)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def main():
+    transport, ops, clients = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    entries = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    ctx = mp.get_context("fork")
+    if transport == "tcp":
+        server = DictManager(address=("127.0.0.1", 0), authkey=b"bench-key", ctx=ctx)
+        server.start()
+        d = server.get_dict()
+    else:
+        path = os.path.join(tempfile.mkdtemp(), "py-manager.sock")
+        server = SyncManager(address=path, ctx=ctx)
+        server.start()
+        d = server.dict()
+    server_pid = server._process.pid
+
+    if entries:
+        before = rss_kib(server_pid)
+        chunk = 10000
+        for base in range(0, entries, chunk):
+            d.update({f"key{i}": i for i in range(base, min(base + chunk, entries))})
+        after = rss_kib(server_pid)
+        print(json.dumps({"system": "python", "transport": transport,
+                          "workload": f"rss for {entries} entries",
+                          "rss_mb": after / 1024, "growth_mb": (after - before) / 1024}),
+              flush=True)
+        server.shutdown()
+        return
+
+    set_get(d, 500, 0)  # warm up
+    lat = []
+    start = time.perf_counter()
+    set_get(d, ops, 0, lat)
+    report(transport, "dict set/get, 1 client", ops / (time.perf_counter() - start), lat)
+
+    per = ops // clients
+    barrier = ctx.Barrier(clients + 1)
+    if transport == "tcp":
+        procs = [ctx.Process(target=tcp_client, args=(server.address, per, c * 1000, barrier))
+                 for c in range(clients)]
+    else:
+        procs = [ctx.Process(target=unix_client, args=(d, per, c * 1000, barrier))
+                 for c in range(clients)]
+    for p in procs:
+        p.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for p in procs:
+        p.join()
+    report(transport, f"dict set/get, {clients} clients",
+           per * clients / (time.perf_counter() - start))
+
+    batch = {i: i for i in range(1000)}
+    rounds = max(1, ops * 5 // 1000)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        d.update(batch)
+    report(transport, "dict set_many x1000", rounds * 1000 / (time.perf_counter() - start))
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
