@@ -5,6 +5,7 @@
 //
 // usage: manager_bench --address ADDR --transport NAME [--ops N]
 //                      [--clients C] [--entries M] [--manager-pid PID]
+//                      [--only single|many|batch]
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@ struct Flags {
   int clients = 8;
   int64_t entries = 0;
   int manager_pid = 0;
+  std::string only;  // run just "single", "many" or "batch"
 };
 
 void Die(const std::string& what, const absl::Status& s) {
@@ -208,6 +210,7 @@ int main(int argc, char** argv) {
     else if (k == "--clients") f.clients = std::atoi(v.c_str());
     else if (k == "--entries") f.entries = std::atoll(v.c_str());
     else if (k == "--manager-pid") f.manager_pid = std::atoi(v.c_str());
+    else if (k == "--only") f.only = v;
   }
   if (f.address.empty()) {
     std::cerr << "usage: manager_bench --address ADDR [--transport T] [--ops N]"
@@ -218,8 +221,8 @@ int main(int argc, char** argv) {
     mproc::Memory(f);
     return 0;
   }
-  mproc::SingleClient(f);
-  mproc::ManyClients(f);
-  mproc::Batched(f);
+  if (f.only.empty() || f.only == "single") mproc::SingleClient(f);
+  if (f.only.empty() || f.only == "many") mproc::ManyClients(f);
+  if (f.only.empty() || f.only == "batch") mproc::Batched(f);
   return 0;
 }

@@ -11,6 +11,7 @@ struct BatchBuilder::Pending {
   std::vector<pb::Request> requests;
   // Errors found while queuing, by position; reported by Run.
   std::vector<absl::Status> errors;
+  const OpInfo* last_op = nullptr;
 };
 
 BatchBuilder::BatchBuilder(std::shared_ptr<internal::Connection> connection)
@@ -26,8 +27,13 @@ size_t BatchBuilder::Add(const ObjectProxy& object, const std::string& op,
 size_t BatchBuilder::Add(const std::string& kind_name, const std::string& name,
                          const std::string& op, List args) {
   const size_t position = pending_->errors.size();
-  std::optional<pb::Kind> kind = KindFromName(kind_name);
-  const OpInfo* info = kind ? FindOpByName(*kind, op) : nullptr;
+  // Batches usually repeat one op; look it up once.
+  const OpInfo* info = pending_->last_op;
+  if (info == nullptr || op != info->name || kind_name != KindName(info->kind)) {
+    std::optional<pb::Kind> kind = KindFromName(kind_name);
+    info = kind ? FindOpByName(*kind, op) : nullptr;
+    pending_->last_op = info;
+  }
   if (info == nullptr) {
     pending_->errors.push_back(absl::InvalidArgumentError(absl::StrCat(
         kind_name, " '", name, "' has no operation '", op, "'")));
@@ -47,6 +53,7 @@ size_t BatchBuilder::size() const { return pending_->errors.size(); }
 absl::StatusOr<std::vector<absl::StatusOr<Value>>> BatchBuilder::Run() {
   Pending batch;
   std::swap(batch, *pending_);
+  pending_->last_op = batch.last_op;
   std::vector<pb::Response> responses;
   if (!batch.requests.empty()) {
     absl::Status sent =

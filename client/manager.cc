@@ -10,6 +10,15 @@
 #include "client/wire.h"
 
 namespace mproc {
+namespace {
+
+// The entry `key` of a map the manager returned; null if absent.
+mproc::Value FieldOf(const Map& m, const char* key) {
+  auto it = m.find(mproc::Value(key));
+  return it == m.end() ? mproc::Value() : it->second;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Manager>> Manager::Connect(
     const std::string& address, ConnectOptions options) {
@@ -115,10 +124,7 @@ absl::StatusOr<std::vector<ObjectInfo>> Manager::Objects() {
   for (const mproc::Value& row : rows->list_value()) {
     if (!row.is_map()) return absl::InternalError("malformed object row");
     const Map& m = row.map_value();
-    auto field = [&m](const char* key) {
-      auto it = m.find(mproc::Value(key));
-      return it == m.end() ? mproc::Value() : it->second;
-    };
+    auto field = [&m](const char* key) { return FieldOf(m, key); };
     ObjectInfo info;
     info.kind = field("kind").As<std::string>().value_or("");
     info.name = field("name").As<std::string>().value_or("");
@@ -137,10 +143,7 @@ absl::StatusOr<ServerInfo> Manager::Info() {
   if (!v.ok()) return v.status();
   if (!v->is_map()) return absl::InternalError("malformed server info");
   const Map& m = v->map_value();
-  auto field = [&m](const char* key) {
-    auto it = m.find(mproc::Value(key));
-    return it == m.end() ? mproc::Value() : it->second;
-  };
+  auto field = [&m](const char* key) { return FieldOf(m, key); };
   ServerInfo info;
   info.version = field("version").As<std::string>().value_or("");
   info.instance_id = field("instance_id").As<std::string>().value_or("");

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "client/value_format_internal.h"
 
 namespace mproc {
 namespace {
@@ -49,30 +50,12 @@ void AppendRepr(std::string* out, const Value& v) {
     case Value::Type::kDouble: out->append(FormatDouble(v.double_value())); return;
     case Value::Type::kString: AppendQuoted(out, v.string_value(), false); return;
     case Value::Type::kBytes: AppendQuoted(out, v.bytes_value(), true); return;
-    case Value::Type::kList: {
-      out->push_back('[');
-      const char* sep = "";
-      for (const Value& item : v.list_value()) {
-        out->append(sep);
-        AppendRepr(out, item);
-        sep = ", ";
-      }
-      out->push_back(']');
+    case Value::Type::kList:
+      value_internal::AppendList(out, v.list_value(), &AppendRepr);
       return;
-    }
-    case Value::Type::kMap: {
-      out->push_back('{');
-      const char* sep = "";
-      for (const auto& [key, item] : v.map_value()) {
-        out->append(sep);
-        AppendRepr(out, key);
-        out->append(": ");
-        AppendRepr(out, item);
-        sep = ", ";
-      }
-      out->push_back('}');
+    case Value::Type::kMap:
+      value_internal::AppendMap(out, v.map_value(), &AppendRepr, &AppendRepr);
       return;
-    }
   }
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "client/value.h"
+#include "client/value_format_internal.h"
 
 namespace mproc {
 namespace {
@@ -57,30 +58,19 @@ void AppendJson(std::string* out, const Value& v) {
       AppendJsonString(out, absl::Base64Escape(v.bytes_value()));
       out->push_back('}');
       return;
-    case Value::Type::kList: {
-      out->push_back('[');
-      const char* sep = "";
-      for (const Value& item : v.list_value()) {
-        out->append(sep);
-        AppendJson(out, item);
-        sep = ", ";
-      }
-      out->push_back(']');
+    case Value::Type::kList:
+      value_internal::AppendList(out, v.list_value(), &AppendJson);
       return;
-    }
-    case Value::Type::kMap: {
-      out->push_back('{');
-      const char* sep = "";
-      for (const auto& [key, item] : v.map_value()) {
-        out->append(sep);
-        AppendJsonString(out, key.is_string() ? key.string_value() : key.ToJson());
-        out->append(": ");
-        AppendJson(out, item);
-        sep = ", ";
-      }
-      out->push_back('}');
+    case Value::Type::kMap:
+      // JSON keys are strings: other keys are written as their JSON text.
+      value_internal::AppendMap(
+          out, v.map_value(),
+          [](std::string* o, const Value& key) {
+            AppendJsonString(o, key.is_string() ? key.string_value()
+                                                : key.ToJson());
+          },
+          &AppendJson);
       return;
-    }
   }
 }
 

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   bazel-bootstrap bazel-rules-java bazel-platforms g++
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
-  libabsl-dev libgtest-dev libbenchmark-dev python3
+  libabsl-dev libgtest-dev libbenchmark-dev libtcmalloc-minimal4 python3
 )
 if [[ "${1:-}" == "bench" ]]; then
   packages+=(redis-server redis-tools)

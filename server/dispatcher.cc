@@ -42,8 +42,24 @@ Dispatcher::Dispatcher(ObjectStore* store, std::string instance_id)
       start_time_(absl::Now()) {}
 
 void Dispatcher::Execute(const pb::Request& request, pb::Response* response) {
+  LastObject last;
+  ExecuteWith(request, response, &last);
+}
+
+void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame,
+                              pb::ResponseFrame* out) {
+  LastObject last;
+  out->mutable_responses()->Reserve(out->responses_size() +
+                                    frame.requests_size());
+  for (const pb::Request& request : frame.requests()) {
+    ExecuteWith(request, out->add_responses(), &last);
+  }
+}
+
+void Dispatcher::ExecuteWith(const pb::Request& request,
+                             pb::Response* response, LastObject* last) {
   response->set_id(request.id());
-  absl::StatusOr<Value> result = Run(request);
+  absl::StatusOr<Value> result = Run(request, last);
   if (result.ok()) {
     ValueToProto(*result, response->mutable_result());
   } else {
@@ -51,12 +67,13 @@ void Dispatcher::Execute(const pb::Request& request, pb::Response* response) {
   }
 }
 
-absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request) {
+absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
+                                      LastObject* last) {
   const OpInfo* op = FindOp(request.op());
   if (op == nullptr) return UnknownOp(request.op());
   switch (op->op) {
-    case pb::OPEN: return Open(request);
-    case pb::DELETE_OBJECT: return DeleteObject(request);
+    case pb::OPEN: last->object = nullptr; return Open(request);
+    case pb::DELETE_OBJECT: last->object = nullptr; return DeleteObject(request);
     case pb::LIST_OBJECTS: return ListObjects();
     case pb::SERVER_INFO: return ServerInfo();
     default: break;
@@ -73,7 +90,10 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request) {
         " argument(s), got ", n));
   }
 
-  std::shared_ptr<SharedObject> object = store_->Find(request.name());
+  std::shared_ptr<SharedObject> object =
+      last->object != nullptr && last->object->name() == request.name()
+          ? last->object
+          : store_->Find(request.name());
   if (object == nullptr) {
     if (op->kind == pb::VALUE || op->kind == pb::ARRAY) {
       return absl::NotFoundError(absl::StrCat(
@@ -89,6 +109,7 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request) {
     object = *std::move(made);
   }
   if (object->kind() != op->kind) return WrongKind(*object, op->kind);
+  last->object = object;
 
   List args;
   args.reserve(n);

@@ -30,10 +30,22 @@ class Dispatcher {
   // Runs `request` and fills `response` (id, code, message, result).
   void Execute(const pb::Request& request, pb::Response* response);
 
+  // Runs every request of `frame` in order, appending one response each.
+  // Consecutive requests on the same object look it up once.
+  void ExecuteFrame(const pb::RequestFrame& frame, pb::ResponseFrame* out);
+
   const std::string& instance_id() const { return instance_id_; }
 
  private:
-  absl::StatusOr<Value> Run(const pb::Request& request);
+  // The object a frame used last, so a run of requests on one object skips
+  // the store's lock and hash lookup. Valid for one frame only.
+  struct LastObject {
+    std::shared_ptr<SharedObject> object;
+  };
+
+  void ExecuteWith(const pb::Request& request, pb::Response* response,
+                   LastObject* last);
+  absl::StatusOr<Value> Run(const pb::Request& request, LastObject* last);
   absl::StatusOr<Value> Open(const pb::Request& request);
   absl::StatusOr<Value> DeleteObject(const pb::Request& request);
   Value ListObjects() const;

@@ -52,10 +52,7 @@ class SessionReactor
       return;
     }
     pb::ResponseFrame out;
-    out.mutable_responses()->Reserve(incoming_.requests_size());
-    for (const pb::Request& request : incoming_.requests()) {
-      dispatcher_->Execute(request, out.add_responses());
-    }
+    dispatcher_->ExecuteFrame(incoming_, &out);
     incoming_.Clear();
     {
       // Queue the answers before the next read can complete, so a
@@ -155,12 +152,7 @@ grpc::ServerUnaryReactor* ManagerService::Batch(
     pb::ResponseFrame* responses) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   grpc::Status auth = Authenticate(*context);
-  if (auth.ok()) {
-    responses->mutable_responses()->Reserve(frame->requests_size());
-    for (const pb::Request& request : frame->requests()) {
-      dispatcher_->Execute(request, responses->add_responses());
-    }
-  }
+  if (auth.ok()) dispatcher_->ExecuteFrame(*frame, responses);
   reactor->Finish(auth);
   return reactor;
 }
