@@ -131,7 +131,8 @@ absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
   absl::StatusOr<std::shared_ptr<SharedObject>> object = store_->FindOrCreate(
       request.name(), [&] { return CreateObject(request.name(), spec); });
   if (!object.ok()) return object.status();
-  if ((*object)->kind() != spec.kind()) return WrongKind(**object, spec.kind());
+  absl::Status matches = CheckMatchesSpec(**object, spec);
+  if (!matches.ok()) return matches;
   return Value();
 }
 

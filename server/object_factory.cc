@@ -6,6 +6,7 @@
 #include "server/array_object.h"
 #include "server/dict_object.h"
 #include "server/element_type.h"
+#include "server/errors.h"
 #include "server/list_object.h"
 #include "server/namespace_object.h"
 #include "server/typed_value_object.h"
@@ -113,6 +114,32 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
           absl::StrCat("cannot create '", name, "': unknown kind ",
                        static_cast<int>(kind)));
   }
+}
+
+absl::Status CheckMatchesSpec(const SharedObject& existing,
+                              const pb::CreateSpec& spec) {
+  if (existing.kind() != spec.kind()) return WrongKind(existing, spec.kind());
+  if (spec.kind() != pb::VALUE && spec.kind() != pb::ARRAY) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<ElementType> wanted = ParseElementType(spec.element_type());
+  if (!wanted.ok()) return BadSpec(spec.kind(), existing.name(), wanted.status());
+  const ElementType actual =
+      spec.kind() == pb::VALUE
+          ? static_cast<const TypedValueObject&>(existing).type()
+          : static_cast<const ArrayObject&>(existing).type();
+  if (actual != *wanted) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        existing.Describe(), " exists with element type ",
+        ElementTypeName(actual), ", not ", ElementTypeName(*wanted)));
+  }
+  if (spec.kind() == pb::ARRAY && spec.length() != 0 &&
+      spec.length() != existing.Size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(existing.Describe(), " exists with length ",
+                     existing.Size(), ", not ", spec.length()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace mproc

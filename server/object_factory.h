@@ -18,6 +18,13 @@ namespace mproc {
 absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
     const std::string& name, const pb::CreateSpec& spec);
 
+// OK if an existing object satisfies `spec` (same kind; for typed Values
+// and Arrays the same element type, and for Arrays the same length when
+// one is given). FAILED_PRECONDITION naming both otherwise: get-or-create
+// must not hand back an object of another shape.
+absl::Status CheckMatchesSpec(const SharedObject& existing,
+                              const pb::CreateSpec& spec);
+
 }  // namespace mproc
 
 #endif  // MPROC_SERVER_OBJECT_FACTORY_H_

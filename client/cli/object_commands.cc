@@ -69,22 +69,28 @@ const char* TypeOfValue(const Value& v) {
   }
 }
 
-// Creates a typed Value or Array when the command line says how.
-absl::Status OpenTyped(Manager& manager, pb::Kind kind, const std::string& op,
-                       const std::string& name, const List& args,
+// Creates a typed Value or Array when the command line gives --type.
+absl::Status OpenTyped(Manager& manager, pb::Kind kind, const std::string& name,
                        const CommandLine& cl) {
   std::optional<std::string> type = cl.Flag("type");
-  if (kind == pb::VALUE) {
-    if (!type && op == "set" && args.size() == 1) type = TypeOfValue(args[0]);
-    if (!type) return absl::OkStatus();
-    return manager.Value(name, *type).status();
-  }
   if (!type) return absl::OkStatus();
+  if (kind == pb::VALUE) return manager.Value(name, *type).status();
   int64_t length = 0;
   if (auto text = cl.Flag("length"); text && !absl::SimpleAtoi(*text, &length)) {
     return absl::InvalidArgumentError("--length must be an integer");
   }
   return manager.Array(name, *type, length).status();
+}
+
+// Runs one operation named as on the command line.
+absl::StatusOr<Value> RunOne(Manager& manager, pb::Kind kind,
+                             const std::string& name, const std::string& op,
+                             const List& args) {
+  BatchBuilder batch = manager.NewBatch();
+  batch.Add(KindName(kind), name, op, args);
+  auto results = batch.Run();
+  if (!results.ok()) return results.status();
+  return (*results)[0];
 }
 
 bool PrintsNothing(const std::string& op, const Value& result) {
@@ -127,14 +133,18 @@ int RunObjectCommand(const CommandLine& cl) {
   absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
   if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
   if (kind == pb::VALUE || kind == pb::ARRAY) {
-    absl::Status opened = OpenTyped(**manager, kind, op, name, args, cl);
+    absl::Status opened = OpenTyped(**manager, kind, name, cl);
     if (!opened.ok()) return Fail(kExitFailed, ErrorText(opened));
   }
-  BatchBuilder batch = (*manager)->NewBatch();
-  batch.Add(KindName(kind), name, op, std::move(args));
-  auto results = batch.Run();
-  if (!results.ok()) return Fail(kExitFailed, ErrorText(results.status()));
-  const absl::StatusOr<Value>& result = (*results)[0];
+  absl::StatusOr<Value> result = RunOne(**manager, kind, name, op, args);
+  if (result.status().code() == absl::StatusCode::kNotFound &&
+      kind == pb::VALUE && op == "set" && !cl.Flag("type")) {
+    // `mproc value set NAME X` on a new name creates it with X's type.
+    absl::Status opened =
+        (*manager)->Value(name, TypeOfValue(args[0])).status();
+    if (!opened.ok()) return Fail(kExitFailed, ErrorText(opened));
+    result = RunOne(**manager, kind, name, op, args);
+  }
   if (!result.ok()) return Fail(kExitFailed, ErrorText(result.status()));
   if (!PrintsNothing(op, *result)) std::cout << result->ToJson() << std::endl;
   return kExitOk;

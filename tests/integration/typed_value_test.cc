@@ -78,6 +78,22 @@ TEST_F(TypedValueTest, ValueMustBeOpenedBeforeUse) {
   EXPECT_CODE((*results)[0], absl::StatusCode::kNotFound);
 }
 
+TEST_F(TypedValueTest, ReopeningWithAnotherTypeOrLengthFails) {
+  ASSERT_OK(manager_->Value(UniqueName("v"), "int", 1));
+  EXPECT_OK(manager_->Value(UniqueName("v"), "i"));  // same type, other code
+  absl::StatusOr<ValueProxy> as_double = manager_->Value(UniqueName("v"), "d");
+  EXPECT_CODE(as_double, absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(as_double.status().message().find("element type int"),
+            absl::string_view::npos)
+      << as_double.status();
+  ASSERT_OK(manager_->Array(UniqueName("a"), "d", 3));
+  EXPECT_OK(manager_->Array(UniqueName("a"), "d", 3));
+  EXPECT_CODE(manager_->Array(UniqueName("a"), "d", 4),
+              absl::StatusCode::kFailedPrecondition);
+  EXPECT_CODE(manager_->Array(UniqueName("a"), "i", 3),
+              absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(TypedValueTest, ArrayIsZeroFilledWithFixedLength) {
   auto a = manager_->Array(UniqueName(), "d", 4);
   ASSERT_OK(a);

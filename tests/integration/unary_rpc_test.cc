@@ -1,0 +1,91 @@
+// The unary Call and Batch RPCs that tools (and other languages) use,
+// through a plain gRPC stub.
+#include <grpcpp/grpcpp.h>
+
+#include "client/wire.h"
+#include "proto/mproc.grpc.pb.h"
+#include "tests/support/manager_fixture.h"
+
+namespace mproc {
+namespace {
+
+using testing::ManagerProcess;
+
+pb::Request MakeRequest(pb::Op op, const std::string& name, List args) {
+  pb::Request r;
+  r.set_op(op);
+  r.set_name(name);
+  for (const Value& a : args) ValueToProto(a, r.add_args());
+  return r;
+}
+
+class UnaryRpcTest : public testing::ManagerTest {
+ protected:
+  void SetUp() override {
+    ManagerTest::SetUp();
+    stub_ = pb::Manager::NewStub(grpc::CreateChannel(
+        server_->address(), grpc::InsecureChannelCredentials()));
+  }
+  std::unique_ptr<pb::Manager::Stub> stub_;
+};
+
+TEST_F(UnaryRpcTest, CallRunsOneOperation) {
+  grpc::ClientContext context;
+  pb::Response response;
+  pb::Request request = MakeRequest(pb::DICT_SET, UniqueName(), {"k", 7});
+  request.set_id(42);
+  ASSERT_TRUE(stub_->Call(&context, request, &response).ok());
+  EXPECT_EQ(response.id(), 42u);
+  EXPECT_EQ(response.code(), 0);
+  auto d = manager_->Dict(UniqueName());
+  ASSERT_OK(d);
+  EXPECT_EQ(*d->Get("k"), Value(7));
+}
+
+TEST_F(UnaryRpcTest, CallReportsTheOperationsErrorInTheResponse) {
+  grpc::ClientContext context;
+  pb::Response response;
+  ASSERT_TRUE(stub_->Call(&context,
+                          MakeRequest(pb::DICT_GET, UniqueName(), {"missing"}),
+                          &response)
+                  .ok());
+  EXPECT_CODE(StatusFromResponse(response), absl::StatusCode::kNotFound);
+}
+
+TEST_F(UnaryRpcTest, BatchRunsOperationsInOrder) {
+  pb::RequestFrame frame;
+  for (int i = 0; i < 3; ++i) {
+    *frame.add_requests() = MakeRequest(pb::LIST_APPEND, UniqueName(), {i});
+  }
+  *frame.add_requests() = MakeRequest(pb::LIST_SLICE, UniqueName(), {});
+  grpc::ClientContext context;
+  pb::ResponseFrame responses;
+  ASSERT_TRUE(stub_->Batch(&context, frame, &responses).ok());
+  ASSERT_EQ(responses.responses_size(), 4);
+  EXPECT_EQ(*ValueFromProto(responses.responses(2).result()), Value(3));
+  EXPECT_EQ(*ValueFromProto(responses.responses(3).result()),
+            Value(List{0, 1, 2}));
+}
+
+TEST(UnaryRpcAuthTest, UnaryCallsNeedTheAuthkeyToo) {
+  auto server = ManagerProcess::Start("127.0.0.1:0", {}, {"MPROC_AUTHKEY=k1"});
+  ASSERT_OK(server);
+  auto stub = pb::Manager::NewStub(grpc::CreateChannel(
+      (*server)->address(), grpc::InsecureChannelCredentials()));
+  pb::Request request = MakeRequest(pb::SERVER_INFO, "", {});
+  pb::Response response;
+  grpc::ClientContext without_key;
+  EXPECT_EQ(stub->Call(&without_key, request, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  grpc::ClientContext with_key;
+  with_key.AddMetadata("mproc-authkey", "k1");
+  EXPECT_TRUE(stub->Call(&with_key, request, &response).ok());
+  pb::RequestFrame frame;
+  pb::ResponseFrame responses;
+  grpc::ClientContext batch_without_key;
+  EXPECT_EQ(stub->Batch(&batch_without_key, frame, &responses).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+}  // namespace
+}  // namespace mproc
