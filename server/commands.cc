@@ -246,6 +246,8 @@ absl::StatusOr<Value> RunNamespace(NamespaceObject& ns, const OpInfo& op,
   return absl::UnimplementedError(absl::StrCat("namespace op ", op.name));
 }
 
+#undef MPROC_ASSIGN_OR_RETURN
+
 }  // namespace
 
 absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,

@@ -13,14 +13,9 @@
 // waiters of that stream; the next call opens a new one.
 #include "client/internal/connection.h"
 
-#include <pthread.h>
-
-#include <algorithm>
 #include <atomic>
 #include <climits>
 
-#include <grpc/fork.h>
-#include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
@@ -29,17 +24,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/grpc_status.h"
+#include "client/internal/fork_guard.h"
 #include "proto/mproc.grpc.pb.h"
-
-// gRPC's EventEngine keeps its own threads and timers; these (exported
-// by libgrpc, declared in an internal header) stop and restart them.
-namespace grpc_event_engine {
-namespace experimental {
-void PrepareFork();
-void PostforkParent();
-void PostforkChild();
-}  // namespace experimental
-}  // namespace grpc_event_engine
 
 namespace mproc {
 namespace internal {
@@ -52,75 +38,6 @@ constexpr char kMaxMessageHeader[] = "mproc-max-message-bytes";
 constexpr int64_t kFrameOverhead = 16;
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
-
-// Bumped in every child after fork(); a Connection that sees it change
-// abandons the parent's gRPC objects.
-std::atomic<int64_t> fork_generation{0};
-
-void CountFork() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
-
-
-// Connections that close their transport before a fork (see
-// SessionConnection::QuiesceForFork).
-class SessionConnection;
-absl::Mutex registry_mu(absl::kConstInit);
-std::vector<SessionConnection*>* live_connections
-    ABSL_GUARDED_BY(registry_mu) = nullptr;
-void QuiesceAllForFork();
-
-// DESIGN: gRPC's own fork support cannot make live connections or its
-// timer and executor threads usable in a child (tried: children hang on
-// timers that never fire). So before fork() the client closes its
-// connections and drops its own reference to gRPC (taken once, below);
-// when nothing else in the process uses gRPC, that shuts gRPC down fully
-// and the child starts from a clean slate, as if gRPC had never run. Both
-// processes then take the reference again and reconnect on their next
-// call. If other code keeps gRPC alive, gRPC's fork handlers are the
-// best effort left.
-void PrepareGrpcForFork() {
-  QuiesceAllForFork();
-  grpc_shutdown_blocking();
-  grpc_prefork();
-  grpc_event_engine::experimental::PrepareFork();
-}
-void ResumeGrpcInParent() {
-  grpc_event_engine::experimental::PostforkParent();
-  grpc_postfork_parent();
-  grpc_init();
-}
-void ResumeGrpcInChild() {
-  grpc_event_engine::experimental::PostforkChild();
-  grpc_postfork_child();
-  grpc_init();
-  CountFork();
-}
-
-// Makes gRPC usable in a child after fork(). gRPC stops its threads before
-// a fork and restarts them after, but only when fork support is enabled
-// before gRPC initializes and the fork handlers are registered; Debian's
-// build does not register them itself. Must run before the first channel.
-void InstallForkHandlers() {
-  static const bool installed = [] {
-    setenv("GRPC_ENABLE_FORK_SUPPORT", "1", /*overwrite=*/0);
-    // With epoll1, a forked child can miss wakeups for its new socket (its
-    // read stalls until the next keepalive ping); poll() has no shared
-    // epoll set to inherit.
-    setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
-    grpc_init();  // the client's own reference, dropped around each fork
-    // absl's lock-order checking (on in Debian's build) costs a graph
-    // lookup per lock on the client's hot path.
-    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-    pthread_atfork(&PrepareGrpcForFork, &ResumeGrpcInParent,
-                   &ResumeGrpcInChild);
-    return true;
-  }();
-  (void)installed;
-}
-
-int64_t CurrentForkGeneration() {
-  InstallForkHandlers();
-  return fork_generation.load(std::memory_order_relaxed);
-}
 
 using SessionStream =
     grpc::ClientReaderWriter<pb::RequestFrame, pb::ResponseFrame>;
@@ -144,18 +61,15 @@ struct Stream {
   absl::Status broken_status;
 };
 
-class SessionConnection : public Connection {
+class SessionConnection : public Connection, public ForkAware {
  public:
   SessionConnection(std::string address, ConnectionOptions options)
-      : address_(std::move(address)),
-        options_(std::move(options)),
-        fork_generation_(CurrentForkGeneration()) {
+      : address_(std::move(address)), options_(std::move(options)) {
+    InstallForkGuard();
+    absl::MutexLock l(&mu_);
+    fork_generation_ = ForkGeneration();
     OpenChannel();
-    absl::MutexLock l(&registry_mu);
-    if (live_connections == nullptr) {
-      live_connections = new std::vector<SessionConnection*>();
-    }
-    live_connections->push_back(this);
+    RegisterForkAware(this);
   }
 
   // Runs just before fork(): closes this connection's stream and channel
@@ -163,7 +77,7 @@ class SessionConnection : public Connection {
   // (gRPC's own fork handlers cannot make an inherited one safe). The
   // parent reconnects on its next call. A connection with calls in flight
   // on other threads is left alone: forking then is not supported.
-  void QuiesceForFork() {
+  void QuiesceForFork() override {
     if (!mu_.TryLock()) return;
     if (current_ != nullptr && current_->waiters.empty() &&
         !current_->writing && !current_->reading && !current_->broken) {
@@ -178,13 +92,9 @@ class SessionConnection : public Connection {
   }
 
   ~SessionConnection() override {
-    {
-      absl::MutexLock l(&registry_mu);
-      live_connections->erase(std::find(live_connections->begin(),
-                                        live_connections->end(), this));
-    }
+    UnregisterForkAware(this);
     absl::MutexLock l(&mu_);
-    if (fork_generation_ != CurrentForkGeneration()) {
+    if (fork_generation_ != ForkGeneration()) {
       // The parent's gRPC objects are not ours to tear down.
       Abandon();
       return;
@@ -246,7 +156,7 @@ class SessionConnection : public Connection {
   }
 
  private:
-  void OpenChannel() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  void OpenChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
@@ -276,7 +186,7 @@ class SessionConnection : public Connection {
   }
 
   absl::Status EnsureStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const int64_t generation = CurrentForkGeneration();
+    const int64_t generation = ForkGeneration();
     if (generation != fork_generation_) {
       Abandon();
       fork_generation_ = generation;
@@ -499,12 +409,6 @@ class SessionConnection : public Connection {
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mu_);
 };
-
-void QuiesceAllForFork() {
-  absl::MutexLock l(&registry_mu);
-  if (live_connections == nullptr) return;
-  for (SessionConnection* c : *live_connections) c->QuiesceForFork();
-}
 
 }  // namespace
 

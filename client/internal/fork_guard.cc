@@ -1,0 +1,96 @@
+#include "client/internal/fork_guard.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <vector>
+
+#include <grpc/fork.h>
+#include <grpc/grpc.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+// gRPC's EventEngine keeps its own threads and timers; these (exported by
+// libgrpc, declared in an internal header) stop and restart them.
+namespace grpc_event_engine {
+namespace experimental {
+void PrepareFork();
+void PostforkParent();
+void PostforkChild();
+}  // namespace experimental
+}  // namespace grpc_event_engine
+
+namespace mproc {
+namespace internal {
+namespace {
+
+std::atomic<int64_t> fork_generation{0};
+
+absl::Mutex registry_mu(absl::kConstInit);
+std::vector<ForkAware*>* registered ABSL_GUARDED_BY(registry_mu) = nullptr;
+
+void PrepareForFork() {
+  {
+    absl::MutexLock l(&registry_mu);
+    if (registered != nullptr) {
+      for (ForkAware* object : *registered) object->QuiesceForFork();
+    }
+  }
+  grpc_shutdown_blocking();  // the client's reference
+  grpc_prefork();
+  grpc_event_engine::experimental::PrepareFork();
+}
+
+void ResumeInParent() {
+  grpc_event_engine::experimental::PostforkParent();
+  grpc_postfork_parent();
+  grpc_init();
+}
+
+void ResumeInChild() {
+  grpc_event_engine::experimental::PostforkChild();
+  grpc_postfork_child();
+  grpc_init();
+  fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void InstallForkGuard() {
+  static const bool installed = [] {
+    // gRPC's fork handlers act only when enabled before it initializes.
+    setenv("GRPC_ENABLE_FORK_SUPPORT", "1", /*overwrite=*/0);
+    // With epoll1, a forked child can miss wake-ups for its new socket (its
+    // read stalls until the next keepalive ping); poll() has no shared
+    // epoll set to inherit.
+    setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
+    grpc_init();  // the client's own reference, dropped around each fork
+    // absl's lock-order checking (on in Debian's build) costs a graph
+    // lookup per lock on the client's hot path.
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+    pthread_atfork(&PrepareForFork, &ResumeInParent, &ResumeInChild);
+    return true;
+  }();
+  (void)installed;
+}
+
+int64_t ForkGeneration() {
+  return fork_generation.load(std::memory_order_relaxed);
+}
+
+void RegisterForkAware(ForkAware* object) {
+  absl::MutexLock l(&registry_mu);
+  if (registered == nullptr) registered = new std::vector<ForkAware*>();
+  registered->push_back(object);
+}
+
+void UnregisterForkAware(ForkAware* object) {
+  absl::MutexLock l(&registry_mu);
+  registered->erase(std::find(registered->begin(), registered->end(), object));
+}
+
+}  // namespace internal
+}  // namespace mproc
