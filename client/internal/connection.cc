@@ -79,11 +79,15 @@ class SessionConnection : public Connection, public ForkAware {
   // on other threads is left alone: forking then is not supported.
   void QuiesceForFork() override {
     if (!mu_.TryLock()) return;
-    if (current_ != nullptr && current_->waiters.empty() &&
-        !current_->writing && !current_->reading && !current_->broken) {
-      current_->context.TryCancel();
-      current_->rw->Finish().IgnoreError();
-      current_->broken = true;
+    const bool busy = current_ != nullptr &&
+                      (!current_->waiters.empty() || current_->writing ||
+                       current_->reading);
+    if (!busy) {
+      if (current_ != nullptr && !current_->broken) {
+        current_->context.TryCancel();
+        current_->rw->Finish().IgnoreError();
+        current_->broken = true;
+      }
       current_ = nullptr;
       stub_.reset();
       channel_.reset();  // reopened on the next call
