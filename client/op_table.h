@@ -20,6 +20,9 @@ struct OpInfo {
   int min_args;
   int max_args;
   const char* usage;  // the arguments, as the CLI's help shows them
+  // Adds data: on a missing dict, list or namespace it creates the object.
+  // Other ops see a missing one as empty and leave it missing.
+  bool creates = false;
 };
 
 // nullptr for an op not in the table.

@@ -94,22 +94,27 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
       last->object != nullptr && last->object->name() == request.name()
           ? last->object
           : store_->Find(request.name());
+  bool stored = true;
   if (object == nullptr) {
     if (op->kind == pb::VALUE || op->kind == pb::ARRAY) {
       return absl::NotFoundError(absl::StrCat(
           KindName(op->kind), " '", request.name(),
           "' does not exist; open it with an element type first"));
     }
-    // Dicts, lists and namespaces spring into being empty on first use.
+    // A dict, list or namespace springs into being on its first write;
+    // reads see a missing one as empty and leave it missing.
     pb::CreateSpec spec;
     spec.set_kind(op->kind);
-    absl::StatusOr<std::shared_ptr<SharedObject>> made = store_->FindOrCreate(
-        request.name(), [&] { return CreateObject(request.name(), spec); });
+    auto create = [&] { return CreateObject(request.name(), spec); };
+    absl::StatusOr<std::shared_ptr<SharedObject>> made =
+        op->creates ? store_->FindOrCreate(request.name(), create)
+                    : absl::StatusOr<std::shared_ptr<SharedObject>>(create());
     if (!made.ok()) return made.status();
     object = *std::move(made);
+    stored = op->creates;
   }
   if (object->kind() != op->kind) return WrongKind(*object, op->kind);
-  last->object = object;
+  if (stored) last->object = object;
 
   List args;
   args.reserve(n);

@@ -50,6 +50,34 @@ TEST_F(NamespaceAndObjectsTest, InfoReportsVersionInstanceAndUptime) {
   EXPECT_GE(info->objects, 0);
 }
 
+TEST_F(NamespaceAndObjectsTest, ReadsDoNotCreateObjectsButWritesDo) {
+  BatchBuilder batch = manager_->NewBatch();
+  batch.Add("dict", UniqueName(), "len");
+  batch.Add("dict", UniqueName(), "get", {"k"});
+  batch.Add("list", UniqueName("l"), "slice");
+  auto results = batch.Run();
+  ASSERT_OK(results);
+  EXPECT_EQ(*(*results)[0], Value(0));
+  EXPECT_CODE((*results)[1], absl::StatusCode::kNotFound);
+  EXPECT_EQ(*(*results)[2], Value(List{}));
+  auto count = [&] {
+    int n = 0;
+    absl::StatusOr<std::vector<ObjectInfo>> objects = manager_->Objects();
+    for (const ObjectInfo& o : *objects) {
+      n += o.name == UniqueName() || o.name == UniqueName("l");
+    }
+    return n;
+  };
+  EXPECT_EQ(count(), 0);
+  BatchBuilder write = manager_->NewBatch();
+  write.Add("dict", UniqueName(), "set", {"k", 1});
+  write.Add("dict", UniqueName(), "get", {"k"});
+  auto written = write.Run();
+  ASSERT_OK(written);
+  EXPECT_EQ(*(*written)[1], Value(1));
+  EXPECT_EQ(count(), 1);
+}
+
 TEST_F(NamespaceAndObjectsTest, ANameBelongsToOneKind) {
   ASSERT_OK(manager_->Dict(UniqueName()));
   absl::StatusOr<ListProxy> as_list = manager_->List(UniqueName());
