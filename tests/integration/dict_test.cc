@@ -137,6 +137,14 @@ TEST_F(DictTest, StoredValuesAreCopies) {
   EXPECT_EQ(*d->Get("list"), Value(List{1, 2}));
 }
 
+TEST_F(DictTest, LargeValuesRoundTrip) {
+  auto d = manager_->Dict(UniqueName());
+  ASSERT_OK(d);
+  const std::string big(8 << 20, 'x');  // over gRPC's 4 MiB default
+  ASSERT_OK(d->Set("big", big));
+  EXPECT_EQ(*d->Get("big"), Value(big));
+}
+
 TEST_F(DictTest, BatchRunsOperationsInOrder) {
   auto d = manager_->Dict(UniqueName());
   ASSERT_OK(d);
