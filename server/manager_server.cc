@@ -1,7 +1,11 @@
 #include "server/manager_server.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <random>
 
 #include <grpcpp/grpcpp.h>
@@ -16,6 +20,21 @@
 
 namespace mproc {
 namespace {
+
+// True if something accepts connections on the unix socket at `path`.
+// gRPC unlinks an existing socket file before binding, which would orphan
+// a running manager; a stale file (nobody listening) may be replaced.
+bool UnixSocketInUse(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  const bool in_use =
+      connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return in_use;
+}
 
 std::string NewInstanceId() {
   std::random_device rd;
@@ -40,6 +59,10 @@ class ManagerServerImpl : public ManagerServer {
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(std::min<int64_t>(options.max_message_bytes, INT32_MAX)));
     builder.SetMaxSendMessageSize(-1);
+    // gRPC enables SO_REUSEPORT by default, which would let a second
+    // manager share the port and silently split the clients between two
+    // sets of objects. One address, one manager.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     // The manager pings idle clients to find dead machines (a dead process
     // is noticed at once: its socket closes). Clients send no pings.
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
@@ -49,6 +72,11 @@ class ManagerServerImpl : public ManagerServer {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
 
     const bool is_unix = absl::StartsWith(options.listen, "unix:");
+    if (is_unix && UnixSocketInUse(options.listen.substr(5))) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on '", options.listen,
+          "': another process is accepting connections there"));
+    }
     // The socket file is born private: no window where others can connect.
     mode_t old_mask = is_unix ? umask(0177) : 0;
     server_ = builder.BuildAndStart();

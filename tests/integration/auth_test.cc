@@ -74,6 +74,15 @@ TEST(ListenTest, NonLoopbackAddressWithoutKeyIsRefused) {
   EXPECT_NE(r.err.find("without an authkey"), std::string::npos) << r.err;
 }
 
+TEST(ListenTest, AddressInUseIsAClearError) {
+  auto first = ManagerProcess::Start();
+  ASSERT_OK(first);
+  testing::CommandResult r = RunCommand(
+      {testing::MprocBinary(), "manager", "--listen", (*first)->address()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot listen on"), std::string::npos) << r.err;
+}
+
 TEST(ListenTest, NonLoopbackAddressWithKeyStarts) {
   auto server = ManagerProcess::Start("0.0.0.0:0", {}, {"MPROC_AUTHKEY=k"});
   ASSERT_OK(server);
@@ -102,6 +111,23 @@ TEST(UnixSocketTest, ServesOverAPrivateSocketFile) {
   auto l = (*m)->List("over-unix");
   ASSERT_OK(l);
   EXPECT_EQ(*l->Append(1), 1);
+  unlink(path.c_str());
+}
+
+TEST(UnixSocketTest, SecondManagerOnTheSameSocketIsRefused) {
+  std::string path =
+      "/tmp/mproc-auth-test-" + std::to_string(getpid()) + "-twice.sock";
+  auto first = ManagerProcess::Start("unix:" + path);
+  ASSERT_OK(first);
+  testing::CommandResult r =
+      RunCommand({testing::MprocBinary(), "manager", "--listen", "unix:" + path});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("another process"), std::string::npos) << r.err;
+  auto m = Manager::Connect("unix:" + path);  // the first one still serves
+  ASSERT_OK(m);
+  first->reset();  // stop it; its socket file stays behind
+  auto again = ManagerProcess::Start("unix:" + path);  // a stale file is fine
+  EXPECT_OK(again);
   unlink(path.c_str());
 }
 
