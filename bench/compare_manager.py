@@ -136,7 +136,7 @@ def main():
         table.append({"workload": workload, "transport": transport, "python": py,
                       "mproc": mp_row, "ops_ratio": ratio, "p50_ratio": p50_ratio})
     for (system, transport, workload), row in sorted(results.items()):
-        if system == "mproc" and ("mproc", transport, workload) and workload.startswith("dict get, batch"):
+        if system == "mproc" and ("mproc", transport, workload) and workload.startswith("dict get, "):
             print(f"{workload:<26} {transport:<9} {'(no batching)':>13} {fmt(row['ops_per_s']):>12}")
             table.append({"workload": workload, "transport": transport, "mproc": row})
     py_mem = results[("python", "tcp", f"rss for {args.entries} entries")]

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -159,6 +160,24 @@ void Batched(const Flags& f) {
   }
   Report(f, "dict get, batch of 1000", rounds * kBatch / Seconds(Clock::now() - start),
          nullptr);
+
+  // The same from two threads sharing the one connection: while the
+  // manager executes one batch, the client builds and parses the other.
+  start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      for (int r = 0; r < rounds / 2; ++r) {
+        BatchBuilder batch = m->NewBatch();
+        for (int i = 0; i < kBatch; ++i) batch.Add(*d, "get", {i});
+        auto results = batch.Run();
+        if (!results.ok()) Die("batch", results.status());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  Report(f, "dict get, 2 batches in flight",
+         (rounds / 2) * 2 * kBatch / Seconds(Clock::now() - start), nullptr);
 }
 
 int64_t ResidentKiB(int pid) {
