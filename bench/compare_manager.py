@@ -117,7 +117,7 @@ def main():
     results = median_rows(runs + memory)
 
     print()
-    print(f"{'workload':<26} {'transport':<9} {'python ops/s':>13} {'mproc ops/s':>12} "
+    print(f"{'workload':<30} {'transport':<9} {'python ops/s':>13} {'mproc ops/s':>12} "
           f"{'ratio':>6} {'python p50/p99 us':>18} {'mproc p50/p99 us':>17} {'p50 ratio':>9}")
     table = []
     for (system, transport, workload), py in sorted(results.items()):
@@ -128,7 +128,7 @@ def main():
             continue
         ratio = mp_row["ops_per_s"] / py["ops_per_s"]
         p50_ratio = mp_row["p50_us"] / py["p50_us"] if "p50_us" in py else None
-        print(f"{workload:<26} {transport:<9} {fmt(py['ops_per_s']):>13} "
+        print(f"{workload:<30} {transport:<9} {fmt(py['ops_per_s']):>13} "
               f"{fmt(mp_row['ops_per_s']):>12} {ratio:>5.2f}x "
               f"{(fmt(py.get('p50_us'), 1) + '/' + fmt(py.get('p99_us'), 1)):>18} "
               f"{(fmt(mp_row.get('p50_us'), 1) + '/' + fmt(mp_row.get('p99_us'), 1)):>17} "
@@ -137,7 +137,7 @@ def main():
                       "mproc": mp_row, "ops_ratio": ratio, "p50_ratio": p50_ratio})
     for (system, transport, workload), row in sorted(results.items()):
         if system == "mproc" and ("mproc", transport, workload) and workload.startswith("dict get, "):
-            print(f"{workload:<26} {transport:<9} {'(no batching)':>13} {fmt(row['ops_per_s']):>12}")
+            print(f"{workload:<30} {transport:<9} {'(no batching)':>13} {fmt(row['ops_per_s']):>12}")
             table.append({"workload": workload, "transport": transport, "mproc": row})
     py_mem = results[("python", "tcp", f"rss for {args.entries} entries")]
     mp_mem = results[("mproc", "tcp", f"rss for {args.entries} entries")]
