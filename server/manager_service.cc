@@ -4,6 +4,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "client/grpc_status.h"
 
 namespace mproc {
 namespace {
@@ -121,27 +122,26 @@ ManagerService::ManagerService(Dispatcher* dispatcher, std::string authkey,
       authkey_(std::move(authkey)),
       max_message_bytes_(max_message_bytes) {}
 
-grpc::Status ManagerService::Authenticate(
+absl::Status ManagerService::Authenticate(
     const grpc::CallbackServerContext& context) const {
-  if (authkey_.empty()) return grpc::Status::OK;
+  if (authkey_.empty()) return absl::OkStatus();
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(kAuthkeyHeader);
   if (it == metadata.end()) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                        "this manager requires an authkey");
+    return absl::UnauthenticatedError("this manager requires an authkey");
   }
   if (!ConstantTimeEquals(absl::string_view(it->second.data(), it->second.size()),
                           authkey_)) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "wrong authkey");
+    return absl::UnauthenticatedError("wrong authkey");
   }
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* ManagerService::Call(
     grpc::CallbackServerContext* context, const pb::Request* request,
     pb::Response* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  grpc::Status auth = Authenticate(*context);
+  const grpc::Status auth = ToGrpcStatus(Authenticate(*context));
   if (auth.ok()) dispatcher_->Execute(*request, response);
   reactor->Finish(auth);
   return reactor;
@@ -151,7 +151,7 @@ grpc::ServerUnaryReactor* ManagerService::Batch(
     grpc::CallbackServerContext* context, const pb::RequestFrame* frame,
     pb::ResponseFrame* responses) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  grpc::Status auth = Authenticate(*context);
+  const grpc::Status auth = ToGrpcStatus(Authenticate(*context));
   if (auth.ok()) dispatcher_->ExecuteFrame(*frame, responses);
   reactor->Finish(auth);
   return reactor;
@@ -159,7 +159,7 @@ grpc::ServerUnaryReactor* ManagerService::Batch(
 
 grpc::ServerBidiReactor<pb::RequestFrame, pb::ResponseFrame>*
 ManagerService::Session(grpc::CallbackServerContext* context) {
-  grpc::Status auth = Authenticate(*context);
+  const grpc::Status auth = ToGrpcStatus(Authenticate(*context));
   if (auth.ok()) {
     context->AddInitialMetadata(kInstanceHeader, dispatcher_->instance_id());
     context->AddInitialMetadata(kMaxMessageHeader,

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "absl/status/status.h"
+
 #include "proto/mproc.grpc.pb.h"
 #include "server/dispatcher.h"
 
@@ -34,7 +36,7 @@ class ManagerService final : public pb::Manager::CallbackService {
  private:
   // OK, or UNAUTHENTICATED when the key is missing or wrong (compared in
   // constant time; the key is never logged).
-  grpc::Status Authenticate(const grpc::CallbackServerContext& context) const;
+  absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
 
   Dispatcher* const dispatcher_;
   const std::string authkey_;
