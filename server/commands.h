@@ -12,9 +12,29 @@
 namespace mproc {
 
 // Runs `op` on `object`, whose kind must be op.kind. Errors name the object
-// and the faulty argument.
+// and the faulty argument. Arguments may be moved from.
 absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,
                                  List& args);
+
+// The per-kind command functions RunCommand routes to, one file each
+// (server/<kind>_commands.cc), like redis's t_hash.c / t_list.c commands.
+class ArrayObject;
+class CommandArgs;
+class DictObject;
+class ListObject;
+class NamespaceObject;
+class TypedValueObject;
+absl::StatusOr<Value> RunDictCommand(DictObject& d, const OpInfo& op,
+                                     const CommandArgs& a);
+absl::StatusOr<Value> RunListCommand(ListObject& l, const OpInfo& op,
+                                     const CommandArgs& a);
+absl::StatusOr<Value> RunTypedValueCommand(TypedValueObject& v,
+                                           const OpInfo& op,
+                                           const CommandArgs& a);
+absl::StatusOr<Value> RunArrayCommand(ArrayObject& arr, const OpInfo& op,
+                                      const CommandArgs& a);
+absl::StatusOr<Value> RunNamespaceCommand(NamespaceObject& ns, const OpInfo& op,
+                                          const CommandArgs& a);
 
 }  // namespace mproc
 
