@@ -173,6 +173,9 @@ class SessionConnection : public Connection, public ForkAware {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, INT_MAX);
     args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     args.SetInt(GRPC_ARG_CLIENT_IDLE_TIMEOUT_MS, INT_MAX);
+    // Never replay a session transparently: its operations are not
+    // idempotent (an add must not run twice); the caller sees UNAVAILABLE.
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     // Each Connection gets its own TCP connection, like a Redis client.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     channel_ = grpc::CreateCustomChannel(
