@@ -38,6 +38,8 @@ constexpr char kMaxMessageHeader[] = "mproc-max-message-bytes";
 constexpr int64_t kFrameOverhead = 16;
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
+// How long a fork() waits for other threads' calls to finish.
+constexpr absl::Duration kForkQuiesceLimit = absl::Seconds(5);
 
 using SessionStream =
     grpc::ClientReaderWriter<pb::RequestFrame, pb::ResponseFrame>;
@@ -66,32 +68,46 @@ class SessionConnection : public Connection, public ForkAware {
   SessionConnection(std::string address, ConnectionOptions options)
       : address_(std::move(address)), options_(std::move(options)) {
     InstallForkGuard();
-    absl::MutexLock l(&mu_);
-    fork_generation_ = ForkGeneration();
-    OpenChannel();
-    RegisterForkAware(this);
+    {
+      absl::MutexLock l(&mu_);
+      fork_generation_ = ForkGeneration();
+      OpenChannel();
+    }
+    RegisterForkAware(this);  // outside mu_: fork takes the registry first
   }
 
-  // Runs just before fork(): closes this connection's stream and channel
-  // when no call is in flight, so the child inherits no live gRPC transport
-  // (gRPC's own fork handlers cannot make an inherited one safe). The
-  // parent reconnects on its next call. A connection with calls in flight
-  // on other threads is left alone: forking then is not supported.
-  void QuiesceForFork() override {
-    if (!mu_.TryLock()) return;
-    const bool busy = current_ != nullptr &&
-                      (!current_->waiters.empty() || current_->writing ||
-                       current_->reading);
-    if (!busy) {
-      if (current_ != nullptr && !current_->broken) {
-        current_->context.TryCancel();
-        current_->rw->Finish().IgnoreError();
-        current_->broken = true;
-      }
-      current_ = nullptr;
-      stub_.reset();
-      channel_.reset();  // reopened on the next call
+  // Just before fork(): waits (up to kForkQuiesceLimit) for calls that
+  // other threads have in flight, then closes the stream and channel so the
+  // child inherits no live gRPC transport (gRPC's own fork handlers cannot
+  // make an inherited one safe). mu_ stays held until after the fork, so no
+  // thread starts a call meanwhile; both processes reconnect on their next
+  // call. If calls are still in flight at the limit, the connection is
+  // left as it is and the child must not use it.
+  void PrepareForFork() override ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    mu_.Lock();
+    const bool idle = mu_.AwaitWithTimeout(
+        absl::Condition(+[](SessionConnection* c)
+                            ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                              return !c->BusyLocked();
+                            },
+                        this),
+        kForkQuiesceLimit);
+    if (!idle) return;
+    if (current_ != nullptr && !current_->broken) {
+      current_->context.TryCancel();
+      current_->rw->Finish().IgnoreError();
+      current_->broken = true;
     }
+    current_ = nullptr;
+    stub_.reset();
+    channel_.reset();  // reopened on the next call
+  }
+
+  void AfterForkInParent() override ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    mu_.Unlock();
+  }
+
+  void AfterForkInChild() override ABSL_NO_THREAD_SAFETY_ANALYSIS {
     mu_.Unlock();
   }
 
@@ -118,7 +134,8 @@ class SessionConnection : public Connection, public ForkAware {
     }
     responses->resize(requests.size());
     std::vector<Waiter> waiters(requests.size());
-    std::shared_ptr<Stream> stream;
+    StreamRef stream_ref(this);
+    std::shared_ptr<Stream>& stream = stream_ref.stream;
     bool must_write = false;
     {
       absl::MutexLock l(&mu_);
@@ -181,6 +198,27 @@ class SessionConnection : public Connection, public ForkAware {
     channel_ = grpc::CreateCustomChannel(
         address_, grpc::InsecureChannelCredentials(), args);
     stub_ = pb::Manager::NewStub(channel_);
+  }
+
+  // A caller's reference to a stream, dropped under mu_: the last reference
+  // destroys the gRPC call, which must not overlap a fork's teardown of
+  // gRPC (PrepareForFork holds mu_ throughout).
+  struct StreamRef {
+    explicit StreamRef(SessionConnection* c) : connection(c) {}
+    ~StreamRef() {
+      if (stream == nullptr) return;
+      absl::MutexLock l(&connection->mu_);
+      stream.reset();
+    }
+    SessionConnection* const connection;
+    std::shared_ptr<Stream> stream;
+  };
+
+  // Whether a call is in flight on the current stream.
+  bool BusyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return current_ != nullptr &&
+           (!current_->waiters.empty() || current_->writing ||
+            current_->reading);
   }
 
   // Leaks the gRPC objects inherited from the parent process: destroying

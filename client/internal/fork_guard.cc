@@ -32,29 +32,37 @@ std::atomic<int64_t> fork_generation{0};
 absl::Mutex registry_mu(absl::kConstInit);
 std::vector<ForkAware*>* registered ABSL_GUARDED_BY(registry_mu) = nullptr;
 
-void PrepareForFork() {
-  {
-    absl::MutexLock l(&registry_mu);
-    if (registered != nullptr) {
-      for (ForkAware* object : *registered) object->QuiesceForFork();
-    }
+// registry_mu stays locked from PrepareForFork to the After calls, so the
+// set of objects cannot change during a fork.
+void PrepareForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  registry_mu.Lock();
+  if (registered != nullptr) {
+    for (ForkAware* object : *registered) object->PrepareForFork();
   }
   grpc_shutdown_blocking();  // the client's reference
   grpc_prefork();
   grpc_event_engine::experimental::PrepareFork();
 }
 
-void ResumeInParent() {
+void ResumeInParent() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   grpc_event_engine::experimental::PostforkParent();
   grpc_postfork_parent();
   grpc_init();
+  if (registered != nullptr) {
+    for (ForkAware* object : *registered) object->AfterForkInParent();
+  }
+  registry_mu.Unlock();
 }
 
-void ResumeInChild() {
+void ResumeInChild() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   grpc_event_engine::experimental::PostforkChild();
   grpc_postfork_child();
   grpc_init();
   fork_generation.fetch_add(1, std::memory_order_relaxed);
+  if (registered != nullptr) {
+    for (ForkAware* object : *registered) object->AfterForkInChild();
+  }
+  registry_mu.Unlock();
 }
 
 }  // namespace

@@ -20,12 +20,16 @@ namespace mproc {
 namespace internal {
 
 // Something holding gRPC objects that must let go of them before fork().
+// The three calls bracket every fork() of the process, in the forking
+// thread: PrepareForFork may block its object (so no other thread starts
+// using it during the fork); exactly one of the two After calls follows and
+// unblocks it.
 class ForkAware {
  public:
   virtual ~ForkAware() = default;
-  // Called in the forking thread just before fork(). Must not block on
-  // other threads: skip (leaving the object as is) if it is busy.
-  virtual void QuiesceForFork() = 0;
+  virtual void PrepareForFork() = 0;
+  virtual void AfterForkInParent() = 0;
+  virtual void AfterForkInChild() = 0;
 };
 
 // Sets gRPC up for forking (environment, poll strategy, the client's own

@@ -3,7 +3,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <iostream>
+#include <thread>
 
 #include "tests/support/manager_fixture.h"
 
@@ -95,6 +97,35 @@ TEST_F(SeedScenarioTest, PlusOneAndMinusTwoProcessesOnASharedValue) {
   });
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(*num->Get(), Value(1 + 500 - 1000));
+}
+
+// A process forks while another of its threads is using the same Manager:
+// the fork waits for that thread's call, and both sides carry on.
+TEST_F(SeedScenarioTest, ForkWhileAnotherThreadIsBusy) {
+  auto l = manager_->List(UniqueName());
+  ASSERT_OK(l);
+  std::atomic<bool> stop{false};
+  std::atomic<int> thread_appends{0};
+  std::thread busy([&] {
+    while (!stop.load()) {
+      if (l->Append("thread").ok()) thread_appends.fetch_add(1);
+    }
+  });
+  int failures = 0;
+  for (int child = 0; child < 5; ++child) {
+    pid_t pid = ForkChild([&l] {
+      for (int i = 0; i < 10; ++i) {
+        if (!l->Append("child").ok()) return 1;
+      }
+      return 0;
+    });
+    failures += WaitChild(pid) != 0;
+  }
+  stop.store(true);
+  busy.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(*l->Count("child"), 50);
+  EXPECT_EQ(*l->Count("thread"), thread_appends.load());
 }
 
 // Seed (Namespace): processes publish results as attributes.
