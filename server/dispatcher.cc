@@ -79,7 +79,12 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
     default: break;
   }
 
-  if (absl::Status s = ValidateObjectName(request.name()); !s.ok()) return s;
+  // A run of requests on one object validates and looks up its name once.
+  const bool same_object =
+      last->object != nullptr && last->object->name() == request.name();
+  if (!same_object) {
+    if (absl::Status s = ValidateObjectName(request.name()); !s.ok()) return s;
+  }
   const int n = request.args_size();
   if (n < op->min_args || n > op->max_args) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -91,9 +96,7 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
   }
 
   std::shared_ptr<SharedObject> object =
-      last->object != nullptr && last->object->name() == request.name()
-          ? last->object
-          : store_->Find(request.name());
+      same_object ? last->object : store_->Find(request.name());
   bool stored = true;
   if (object == nullptr) {
     if (op->kind == pb::VALUE || op->kind == pb::ARRAY) {
