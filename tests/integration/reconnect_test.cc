@@ -60,6 +60,48 @@ TEST(ReconnectTest, ClientReconnectsToARestartedManagerAndSeesANewInstance) {
   EXPECT_EQ((*m)->instance_changes(), 1);
 }
 
+TEST(ReconnectTest, ManagerSurvivesClientsKilledMidStream) {
+  auto server = ManagerProcess::Start();
+  ASSERT_OK(server);
+  const std::string address = (*server)->address();
+  auto m = Manager::Connect(address);
+  ASSERT_OK(m);
+  auto d = (*m)->Dict("victims");
+  ASSERT_OK(d);
+  std::vector<pid_t> children;
+  for (int c = 0; c < 4; ++c) {
+    children.push_back(testing::ForkChild([&address, c] {
+      auto own = Manager::Connect(address);
+      if (!own.ok()) return 1;
+      auto dict = (*own)->Dict("victims");
+      if (!dict.ok()) return 1;
+      for (int64_t i = 0;; ++i) {  // runs until killed
+        BatchBuilder batch = (*own)->NewBatch();
+        for (int k = 0; k < 2000; ++k) batch.Add(*dict, "add", {c, 1});
+        if (!batch.Run().ok()) return 1;
+      }
+    }));
+  }
+  // Wait until every child has written, then kill them mid-stream.
+  ASSERT_OK(RetryUntilOk(
+      [&] {
+        auto n = d->Len();
+        if (!n.ok()) return n.status();
+        return *n == 4 ? absl::OkStatus() : absl::UnavailableError("waiting");
+      },
+      absl::Seconds(20)));
+  for (pid_t pid : children) kill(pid, SIGKILL);
+  for (pid_t pid : children) EXPECT_EQ(testing::WaitChild(pid), -SIGKILL);
+
+  // The manager still serves and kept what the children wrote.
+  auto counts = d->Items();
+  ASSERT_OK(counts);
+  for (const auto& [client, count] : *counts) EXPECT_GT(count.int_value(), 0);
+  ASSERT_OK(d->Set("after", 1));
+  EXPECT_EQ((*m)->Info()->objects, 1);
+  EXPECT_EQ((*m)->instance_changes(), 0);
+}
+
 TEST(ReconnectTest, ConnectToNothingIsUnavailable) {
   auto server = ManagerProcess::Start();
   ASSERT_OK(server);
