@@ -59,6 +59,9 @@ class SessionReactor
       // Queue the answers before the next read can complete, so a
       // half-close seen on another thread cannot finish the call first.
       absl::MutexLock l(&mu_);
+      // A failed write may have finished the call meanwhile: then there is
+      // no one to answer, and no more reads may start.
+      if (finished_) return;
       if (writing_) {
         pending_.push_back(std::move(out));
       } else {
