@@ -57,6 +57,7 @@ struct Stream {
 
   absl::flat_hash_map<uint64_t, Waiter*> waiters;
   pb::RequestFrame outbox;
+  int64_t outbox_bytes = 0;  // upper bound of outbox's encoded size
   bool writing = false;
   bool reading = false;
   bool broken = false;
@@ -129,8 +130,11 @@ class SessionConnection : public Connection, public ForkAware {
                    std::vector<pb::Response>* responses) override {
     responses->clear();
     int64_t largest = 0;
+    int64_t total = 0;
     for (const pb::Request& r : requests) {
-      largest = std::max<int64_t>(largest, r.ByteSizeLong() + kFrameOverhead);
+      const int64_t bytes = r.ByteSizeLong() + kFrameOverhead;
+      largest = std::max(largest, bytes);
+      total += bytes;
     }
     responses->resize(requests.size());
     std::vector<Waiter> waiters(requests.size());
@@ -155,6 +159,7 @@ class SessionConnection : public Connection, public ForkAware {
         stream->waiters[id] = &waiters[i];
         *stream->outbox.add_requests() = std::move(requests[i]);
       }
+      stream->outbox_bytes += total;
       if (!stream->writing) {
         stream->writing = true;
         must_write = true;
@@ -319,8 +324,10 @@ class SessionConnection : public Connection, public ForkAware {
     while (stream.outbox.requests_size() > 0 && !stream.broken) {
       pb::RequestFrame frame;
       frame.Swap(&stream.outbox);
+      const int64_t bytes = stream.outbox_bytes;
+      stream.outbox_bytes = 0;
       mu_.Unlock();
-      const bool ok = WriteWithinLimit(stream, frame);
+      const bool ok = WriteWithinLimit(stream, frame, bytes);
       mu_.Lock();
       // On failure the stream is dead; the reader finds out and cleans up.
       if (!ok) break;
@@ -328,24 +335,27 @@ class SessionConnection : public Connection, public ForkAware {
     stream.writing = false;
   }
 
-  // Writes `frame`, split into several frames if the requests of different
-  // threads together exceed the manager's limit (each alone fits: Run
-  // checked).
-  bool WriteWithinLimit(Stream& stream, pb::RequestFrame& frame) {
-    if (static_cast<int64_t>(frame.ByteSizeLong()) <= limit_snapshot_) {
+  // Writes `frame` (at most `bytes` encoded), split into several frames if
+  // the requests of different threads together exceed the manager's limit
+  // (each alone fits: Run checked).
+  bool WriteWithinLimit(Stream& stream, pb::RequestFrame& frame,
+                        int64_t bytes) {
+    if (bytes <= limit_snapshot_) {
       return stream.rw->Write(frame);
     }
     pb::RequestFrame part;
     int64_t part_bytes = 0;
     for (pb::Request& r : *frame.mutable_requests()) {
-      const int64_t bytes = static_cast<int64_t>(r.ByteSizeLong()) + kFrameOverhead;
-      if (part.requests_size() > 0 && part_bytes + bytes > limit_snapshot_) {
+      const int64_t request_bytes =
+          static_cast<int64_t>(r.ByteSizeLong()) + kFrameOverhead;
+      if (part.requests_size() > 0 &&
+          part_bytes + request_bytes > limit_snapshot_) {
         if (!stream.rw->Write(part)) return false;
         part.Clear();
         part_bytes = 0;
       }
       *part.add_requests() = std::move(r);
-      part_bytes += bytes;
+      part_bytes += request_bytes;
     }
     return part.requests_size() == 0 || stream.rw->Write(part);
   }

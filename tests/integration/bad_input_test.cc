@@ -63,6 +63,25 @@ TEST_F(BadInputTest, OversizedRequestIsResourceExhaustedAndSessionSurvives) {
   EXPECT_EQ(*d->Len(), 1);
 }
 
+TEST_F(BadInputTest, BatchLargerThanTheLimitIsSplitNotRefused) {
+  auto small = testing::ManagerProcess::Start(
+      "127.0.0.1:0", {"--max-message-bytes", "65536"});
+  ASSERT_OK(small);
+  auto m = Manager::Connect((*small)->address());
+  ASSERT_OK(m);
+  auto d = (*m)->Dict("d");
+  ASSERT_OK(d);
+  BatchBuilder batch = (*m)->NewBatch();
+  for (int i = 0; i < 20; ++i) {  // 20 x 10 KB: each fits, together not
+    batch.Add(*d, "set", {i, std::string(10000, 'x')});
+  }
+  auto results = batch.Run();
+  ASSERT_OK(results);
+  for (const auto& r : *results) EXPECT_OK(r);
+  EXPECT_EQ(*d->Len(), 20);
+  EXPECT_EQ((*m)->instance_changes(), 0);
+}
+
 TEST_F(BadInputTest, ManagerKeepsServingAfterEveryError) {
   auto d = manager_->Dict(UniqueName(), Map{{"k", 1}});
   ASSERT_OK(d);
