@@ -1,5 +1,7 @@
 // Bad input gets a precise status naming the object and the fault, and the
 // manager keeps serving.
+#include <optional>
+
 #include "client/wire.h"
 #include "tests/support/manager_fixture.h"
 
@@ -48,38 +50,45 @@ TEST_F(BadInputTest, WrongArityNamesTheOperation) {
       << (*results)[0].status();
 }
 
-TEST_F(BadInputTest, OversizedRequestIsResourceExhaustedAndSessionSurvives) {
-  auto small = testing::ManagerProcess::Start(
-      "127.0.0.1:0", {"--max-message-bytes", "65536"});
-  ASSERT_OK(small);
-  auto m = Manager::Connect((*small)->address());
-  ASSERT_OK(m);
-  auto d = (*m)->Dict("d");
-  ASSERT_OK(d);
-  EXPECT_CODE(d->Set("big", std::string(100000, 'x')),
+// A manager whose message limit is 64 KiB, a client, and a dict on it.
+class SmallLimitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = testing::ManagerProcess::Start(
+        "127.0.0.1:0", {"--max-message-bytes", "65536"});
+    ASSERT_OK(server);
+    server_ = *std::move(server);
+    auto manager = Manager::Connect(server_->address());
+    ASSERT_OK(manager);
+    m_ = *std::move(manager);
+    auto dict = m_->Dict("d");
+    ASSERT_OK(dict);
+    d_.emplace(*std::move(dict));
+  }
+
+  std::unique_ptr<testing::ManagerProcess> server_;
+  std::unique_ptr<Manager> m_;
+  std::optional<DictProxy> d_;
+};
+
+TEST_F(SmallLimitTest, OversizedRequestIsResourceExhaustedAndSessionSurvives) {
+  EXPECT_CODE(d_->Set("big", std::string(100000, 'x')),
               absl::StatusCode::kResourceExhausted);
-  ASSERT_OK(d->Set("small", std::string(1000, 'x')));
-  EXPECT_EQ((*m)->instance_changes(), 0);
-  EXPECT_EQ(*d->Len(), 1);
+  ASSERT_OK(d_->Set("small", std::string(1000, 'x')));
+  EXPECT_EQ(m_->instance_changes(), 0);
+  EXPECT_EQ(*d_->Len(), 1);
 }
 
-TEST_F(BadInputTest, BatchLargerThanTheLimitIsSplitNotRefused) {
-  auto small = testing::ManagerProcess::Start(
-      "127.0.0.1:0", {"--max-message-bytes", "65536"});
-  ASSERT_OK(small);
-  auto m = Manager::Connect((*small)->address());
-  ASSERT_OK(m);
-  auto d = (*m)->Dict("d");
-  ASSERT_OK(d);
-  BatchBuilder batch = (*m)->NewBatch();
+TEST_F(SmallLimitTest, BatchLargerThanTheLimitIsSplitNotRefused) {
+  BatchBuilder batch = m_->NewBatch();
   for (int i = 0; i < 20; ++i) {  // 20 x 10 KB: each fits, together not
-    batch.Add(*d, "set", {i, std::string(10000, 'x')});
+    batch.Add(*d_, "set", {i, std::string(10000, 'x')});
   }
   auto results = batch.Run();
   ASSERT_OK(results);
   for (const auto& r : *results) EXPECT_OK(r);
-  EXPECT_EQ(*d->Len(), 20);
-  EXPECT_EQ((*m)->instance_changes(), 0);
+  EXPECT_EQ(*d_->Len(), 20);
+  EXPECT_EQ(m_->instance_changes(), 0);
 }
 
 TEST_F(BadInputTest, ManagerKeepsServingAfterEveryError) {
