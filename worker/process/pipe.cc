@@ -1,0 +1,221 @@
+#include "worker/process/pipe.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "worker/process/value_codec.h"
+
+namespace mproc {
+namespace {
+
+using process_internal::ErrnoStatus;
+
+constexpr size_t kHeaderBytes = 8;
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr uint8_t kValueFrame = 1;
+constexpr uint8_t kBytesFrame = 2;
+constexpr char kEndOfFile[] = "connection: end of file (the other end is closed)";
+
+// Header: byte 0 is the kind, bytes 1..7 the payload length, little-endian.
+void PutHeader(uint8_t kind, uint64_t length, char* out) {
+  out[0] = static_cast<char>(kind);
+  for (int i = 1; i < 8; ++i) out[i] = static_cast<char>(length >> (8 * (i - 1)));
+}
+
+}  // namespace
+
+bool IsEndOfFile(const absl::Status& status) {
+  return absl::IsOutOfRange(status) && status.message() == kEndOfFile;
+}
+
+absl::StatusOr<std::pair<Connection, Connection>> Pipe(bool duplex) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return ErrnoStatus(errno, "Pipe: socketpair");
+  }
+  if (!duplex) {
+    // A socketpair rather than pipe(2) even one-way: send(MSG_NOSIGNAL)
+    // turns a closed reader into an error instead of SIGPIPE.
+    shutdown(fds[0], SHUT_WR);
+    shutdown(fds[1], SHUT_RD);
+  }
+  return std::make_pair(Connection(fds[0], true, duplex),
+                        Connection(fds[1], duplex, true));
+}
+
+absl::Status Connection::CheckOpen(bool for_reading) const {
+  if (!fd_.valid()) {
+    return absl::FailedPreconditionError("connection: closed");
+  }
+  if (for_reading && !readable_) {
+    return absl::FailedPreconditionError("connection: this end is write-only");
+  }
+  if (!for_reading && !writable_) {
+    return absl::FailedPreconditionError("connection: this end is read-only");
+  }
+  return absl::OkStatus();
+}
+
+void Connection::Close() {
+  fd_.Reset();
+  read_buf_.reset();
+  read_begin_ = read_end_ = 0;
+}
+
+absl::Status Connection::Send(const Value& value) {
+  if (absl::Status s = CheckOpen(false); !s.ok()) return s;
+  std::string frame(kHeaderBytes, '\0');
+  EncodeValue(value, &frame);
+  return WriteFrame(kValueFrame, &frame, {});
+}
+
+absl::Status Connection::SendBytes(absl::string_view data) {
+  if (absl::Status s = CheckOpen(false); !s.ok()) return s;
+  std::string header(kHeaderBytes, '\0');
+  if (data.size() <= kReadChunk) {
+    // Small: one buffer, one send.
+    header.append(data.data(), data.size());
+    return WriteFrame(kBytesFrame, &header, {});
+  }
+  return WriteFrame(kBytesFrame, &header, data);
+}
+
+absl::Status Connection::WriteFrame(uint8_t kind, std::string* frame,
+                                    absl::string_view payload) {
+  uint64_t length = frame->size() - kHeaderBytes + payload.size();
+  if (length > kMaxMessageBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "connection: message of ", length, " bytes exceeds the ",
+        kMaxMessageBytes, "-byte limit"));
+  }
+  PutHeader(kind, length, frame->data());
+  iovec iov[2] = {{frame->data(), frame->size()},
+                  {const_cast<char*>(payload.data()), payload.size()}};
+  int iovcnt = payload.empty() ? 1 : 2;
+  iovec* next = iov;
+  while (iovcnt > 0) {
+    msghdr msg{};
+    msg.msg_iov = next;
+    msg.msg_iovlen = iovcnt;
+    ssize_t n = sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE || errno == ECONNRESET) {
+        return absl::FailedPreconditionError(
+            "connection: the other end is closed (broken pipe)");
+      }
+      return ErrnoStatus(errno, "connection: send");
+    }
+    size_t sent = static_cast<size_t>(n);
+    while (iovcnt > 0 && sent >= next->iov_len) {
+      sent -= next->iov_len;
+      ++next;
+      --iovcnt;
+    }
+    if (iovcnt > 0) {
+      next->iov_base = static_cast<char*>(next->iov_base) + sent;
+      next->iov_len -= sent;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Connection::Fill(size_t n) {
+  if (read_buf_ == nullptr) read_buf_ = std::make_unique<char[]>(kReadChunk);
+  while (read_end_ - read_begin_ < n) {
+    if (read_begin_ > 0) {  // compact before reading more
+      std::memmove(read_buf_.get(), read_buf_.get() + read_begin_,
+                   read_end_ - read_begin_);
+      read_end_ -= read_begin_;
+      read_begin_ = 0;
+    }
+    ssize_t got =
+        ::read(fd_.get(), read_buf_.get() + read_end_, kReadChunk - read_end_);
+    if (got > 0) {
+      read_end_ += got;
+    } else if (got == 0 || errno == ECONNRESET) {
+      return false;
+    } else if (errno != EINTR) {
+      return ErrnoStatus(errno, "connection: read");
+    }
+  }
+  return true;
+}
+
+absl::Status Connection::ReadFrame(uint8_t* kind, std::string* payload) {
+  if (absl::Status s = CheckOpen(true); !s.ok()) return s;
+  absl::StatusOr<bool> filled = Fill(kHeaderBytes);
+  if (!filled.ok()) return filled.status();
+  if (!*filled) {
+    if (read_begin_ == read_end_) return absl::OutOfRangeError(kEndOfFile);
+    return absl::DataLossError("connection: stream ended inside a message header");
+  }
+  const char* h = read_buf_.get() + read_begin_;
+  *kind = static_cast<uint8_t>(h[0]);
+  uint64_t length = 0;
+  for (int i = 7; i >= 1; --i) length = (length << 8) | static_cast<uint8_t>(h[i]);
+  if ((*kind != kValueFrame && *kind != kBytesFrame) ||
+      length > kMaxMessageBytes) {
+    return absl::DataLossError(absl::StrCat(
+        "connection: corrupt message header (kind ", *kind, ", length ",
+        length, ")"));
+  }
+  read_begin_ += kHeaderBytes;
+  size_t buffered = std::min<size_t>(length, read_end_ - read_begin_);
+  payload->assign(read_buf_.get() + read_begin_, buffered);
+  read_begin_ += buffered;
+  if (buffered == length) return absl::OkStatus();
+  // Large message: read the rest straight into the payload.
+  payload->resize(length);
+  size_t have = buffered;
+  while (have < length) {
+    ssize_t got = ::read(fd_.get(), payload->data() + have, length - have);
+    if (got > 0) {
+      have += got;
+    } else if (got == 0 || errno == ECONNRESET) {
+      return absl::DataLossError(absl::StrCat(
+          "connection: stream ended inside a message (", have, " of ", length,
+          " bytes)"));
+    } else if (errno != EINTR) {
+      return ErrnoStatus(errno, "connection: read");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Value> Connection::Recv() {
+  uint8_t kind;
+  std::string payload;
+  if (absl::Status s = ReadFrame(&kind, &payload); !s.ok()) return s;
+  if (kind != kValueFrame) {
+    return absl::InvalidArgumentError(
+        "connection: received raw bytes sent with SendBytes; use RecvBytes");
+  }
+  return DecodeValue(payload);
+}
+
+absl::StatusOr<std::string> Connection::RecvBytes() {
+  uint8_t kind;
+  std::string payload;
+  if (absl::Status s = ReadFrame(&kind, &payload); !s.ok()) return s;
+  return payload;
+}
+
+absl::StatusOr<bool> Connection::Poll(absl::Duration timeout) {
+  if (absl::Status s = CheckOpen(true); !s.ok()) return s;
+  if (read_begin_ < read_end_) return true;
+  absl::Time deadline = timeout == absl::InfiniteDuration()
+                            ? absl::InfiniteFuture()
+                            : absl::Now() + timeout;
+  return process_internal::WaitForFd(fd_.get(), POLLIN, deadline);
+}
+
+}  // namespace mproc
