@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "worker/process/value_codec.h"
 
@@ -19,7 +20,8 @@ namespace {
 using process_internal::ErrnoStatus;
 
 constexpr size_t kHeaderBytes = 8;
-constexpr size_t kReadChunk = 64 * 1024;
+// SendBytes copies payloads up to this size next to the header: one send.
+constexpr size_t kCopyLimit = 64 * 1024;
 constexpr uint8_t kValueFrame = 1;
 constexpr uint8_t kBytesFrame = 2;
 constexpr char kEndOfFile[] = "connection: end of file (the other end is closed)";
@@ -66,8 +68,6 @@ absl::Status Connection::CheckOpen(bool for_reading) const {
 
 void Connection::Close() {
   fd_.Reset();
-  read_buf_.reset();
-  read_begin_ = read_end_ = 0;
 }
 
 absl::Status Connection::Send(const Value& value) {
@@ -80,7 +80,7 @@ absl::Status Connection::Send(const Value& value) {
 absl::Status Connection::SendBytes(absl::string_view data) {
   if (absl::Status s = CheckOpen(false); !s.ok()) return s;
   std::string header(kHeaderBytes, '\0');
-  if (data.size() <= kReadChunk) {
+  if (data.size() <= kCopyLimit) {
     // Small: one buffer, one send.
     header.append(data.data(), data.size());
     return WriteFrame(kBytesFrame, &header, {});
@@ -128,37 +128,30 @@ absl::Status Connection::WriteFrame(uint8_t kind, std::string* frame,
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> Connection::Fill(size_t n) {
-  if (read_buf_ == nullptr) read_buf_ = std::make_unique<char[]>(kReadChunk);
-  while (read_end_ - read_begin_ < n) {
-    if (read_begin_ > 0) {  // compact before reading more
-      std::memmove(read_buf_.get(), read_buf_.get() + read_begin_,
-                   read_end_ - read_begin_);
-      read_end_ -= read_begin_;
-      read_begin_ = 0;
-    }
-    ssize_t got =
-        ::read(fd_.get(), read_buf_.get() + read_end_, kReadChunk - read_end_);
+absl::StatusOr<size_t> Connection::ReadExactly(char* buf, size_t n) {
+  size_t have = 0;
+  while (have < n) {
+    ssize_t got = ::read(fd_.get(), buf + have, n - have);
     if (got > 0) {
-      read_end_ += got;
+      have += got;
     } else if (got == 0 || errno == ECONNRESET) {
-      return false;
+      break;
     } else if (errno != EINTR) {
       return ErrnoStatus(errno, "connection: read");
     }
   }
-  return true;
+  return have;
 }
 
 absl::Status Connection::ReadFrame(uint8_t* kind, std::string* payload) {
   if (absl::Status s = CheckOpen(true); !s.ok()) return s;
-  absl::StatusOr<bool> filled = Fill(kHeaderBytes);
-  if (!filled.ok()) return filled.status();
-  if (!*filled) {
-    if (read_begin_ == read_end_) return absl::OutOfRangeError(kEndOfFile);
+  char h[kHeaderBytes];
+  absl::StatusOr<size_t> got = ReadExactly(h, kHeaderBytes);
+  if (!got.ok()) return got.status();
+  if (*got == 0) return absl::OutOfRangeError(kEndOfFile);
+  if (*got < kHeaderBytes) {
     return absl::DataLossError("connection: stream ended inside a message header");
   }
-  const char* h = read_buf_.get() + read_begin_;
   *kind = static_cast<uint8_t>(h[0]);
   uint64_t length = 0;
   for (int i = 7; i >= 1; --i) length = (length << 8) | static_cast<uint8_t>(h[i]);
@@ -168,25 +161,13 @@ absl::Status Connection::ReadFrame(uint8_t* kind, std::string* payload) {
         "connection: corrupt message header (kind ", *kind, ", length ",
         length, ")"));
   }
-  read_begin_ += kHeaderBytes;
-  size_t buffered = std::min<size_t>(length, read_end_ - read_begin_);
-  payload->assign(read_buf_.get() + read_begin_, buffered);
-  read_begin_ += buffered;
-  if (buffered == length) return absl::OkStatus();
-  // Large message: read the rest straight into the payload.
   payload->resize(length);
-  size_t have = buffered;
-  while (have < length) {
-    ssize_t got = ::read(fd_.get(), payload->data() + have, length - have);
-    if (got > 0) {
-      have += got;
-    } else if (got == 0 || errno == ECONNRESET) {
-      return absl::DataLossError(absl::StrCat(
-          "connection: stream ended inside a message (", have, " of ", length,
-          " bytes)"));
-    } else if (errno != EINTR) {
-      return ErrnoStatus(errno, "connection: read");
-    }
+  got = ReadExactly(payload->data(), length);
+  if (!got.ok()) return got.status();
+  if (*got < length) {
+    return absl::DataLossError(absl::StrCat(
+        "connection: stream ended inside a message (", *got, " of ", length,
+        " bytes)"));
   }
   return absl::OkStatus();
 }
@@ -211,7 +192,6 @@ absl::StatusOr<std::string> Connection::RecvBytes() {
 
 absl::StatusOr<bool> Connection::Poll(absl::Duration timeout) {
   if (absl::Status s = CheckOpen(true); !s.ok()) return s;
-  if (read_begin_ < read_end_) return true;
   absl::Time deadline = timeout == absl::InfiniteDuration()
                             ? absl::InfiniteFuture()
                             : absl::Now() + timeout;

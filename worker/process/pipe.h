@@ -8,8 +8,9 @@
 //
 // Both ends are one AF_UNIX socketpair (close-on-exec, so an exec'd program
 // never inherits them). Each message is one frame — an 8-byte header (kind,
-// length) and the payload — written with one system call, so small
-// messages cost one write and one read. Messages may be up to
+// length) and the payload — written with one system call and read with two
+// (header, then exactly the payload: no read-ahead, so processes taking
+// turns on one end never steal each other's messages). Messages may be up to
 // kMaxMessageBytes. After fork each process should close the end it does not
 // use; then a reader sees end-of-file when every writer is gone.
 //
@@ -85,18 +86,14 @@ class Connection {
                           absl::string_view payload);
   // Reads one frame: its kind and payload.
   absl::Status ReadFrame(uint8_t* kind, std::string* payload);
-  // Reads ahead until at least `n` (≤ the buffer size) unread bytes are
-  // buffered; false on end of file.
-  absl::StatusOr<bool> Fill(size_t n);
+  // Reads exactly `n` bytes unless the stream ends first; returns how many
+  // were read. Never reads past the frame, so several processes may take
+  // turns reading one shared end (under a lock), as Python's Queue does.
+  absl::StatusOr<size_t> ReadExactly(char* buf, size_t n);
 
   process_internal::UniqueFd fd_;
   bool readable_ = false;
   bool writable_ = false;
-  // Read-ahead buffer (allocated on first read): bytes
-  // [read_begin_, read_end_) are unread.
-  std::unique_ptr<char[]> read_buf_;
-  size_t read_begin_ = 0;
-  size_t read_end_ = 0;
 };
 
 // A connected pair. duplex: both ends send and receive. Otherwise the first

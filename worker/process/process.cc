@@ -9,6 +9,7 @@
 #include <tuple>
 #include <exception>
 
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "worker/process/internal/process_table.h"
 

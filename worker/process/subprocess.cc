@@ -8,6 +8,7 @@
 
 #include <utility>
 
+#include "absl/time/clock.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"

@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 
 namespace mproc {
@@ -20,8 +22,9 @@ int ExitCodeFromWaitStatus(int wait_status) {
 }
 
 ChildWatch::ChildWatch(pid_t pid) : pid_(pid) {
-  // pidfd_open's descriptors are close-on-exec by definition.
-  int fd = pidfd_open(pid, 0);
+  // pidfd_open's descriptors are close-on-exec by definition. (The raw
+  // syscall: glibc 2.36's <sys/pidfd.h> lacks extern "C" guards.)
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd >= 0) pidfd_.Reset(fd);
 }
 
@@ -62,7 +65,9 @@ absl::StatusOr<std::optional<int>> ChildWatch::Wait(absl::Time deadline) {
 
 absl::Status ChildWatch::Signal(int signal) {
   if (pid_ <= 0 || Poll().has_value()) return absl::OkStatus();
-  int r = pidfd_.valid() ? pidfd_send_signal(pidfd_.get(), signal, nullptr, 0)
+  int r = pidfd_.valid() ? static_cast<int>(syscall(SYS_pidfd_send_signal,
+                                                  pidfd_.get(), signal,
+                                                  nullptr, 0))
                          : ::kill(pid_, signal);
   // ESRCH: it exited and awaits reaping; nothing to signal.
   if (r < 0 && errno != ESRCH) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/clock.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 

@@ -1,0 +1,104 @@
+#include "tests/support/os_probes.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace mproc {
+namespace testing {
+namespace {
+
+// Polls a pidfd until it is readable (the process ended) or the timeout.
+bool AwaitPidfd(int pidfd, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    pollfd p{pidfd, POLLIN, 0};
+    int ms = static_cast<int>(
+        absl::ToInt64Milliseconds(deadline - absl::Now()) + 1);
+    int n = poll(&p, 1, ms < 0 ? 0 : ms);
+    if (n > 0) return true;
+    if (n == 0 && absl::Now() >= deadline) return false;
+  }
+}
+
+// Fields of /proc/<pid>/stat after the command name: state, ppid.
+bool ReadStat(const std::string& pid, char* state, pid_t* ppid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  size_t close = line.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream rest(line.substr(close + 2));
+  return static_cast<bool>(rest >> *state >> *ppid);
+}
+
+}  // namespace
+
+bool AwaitChildExitNoReap(pid_t pid, absl::Duration timeout) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return false;
+  bool ended = AwaitPidfd(fd, timeout);
+  close(fd);
+  if (!ended) return false;
+  siginfo_t info{};
+  return waitid(P_PID, pid, &info, WEXITED | WNOWAIT | WNOHANG) == 0 &&
+         info.si_pid == pid;
+}
+
+bool AwaitProcessGone(pid_t pid, absl::Duration timeout) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;
+  bool ended = AwaitPidfd(fd, timeout);
+  close(fd);
+  return ended;
+}
+
+bool ProcessRunning(pid_t pid) {
+  char state;
+  pid_t ppid;
+  return ReadStat(std::to_string(pid), &state, &ppid) && state != 'Z' &&
+         state != 'X';
+}
+
+int CountOpenFds() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int n = 0;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(dir);
+  return n - 1;  // not the directory's own descriptor
+}
+
+int CountZombieChildren() {
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return -1;
+  const pid_t self = getpid();
+  int zombies = 0;
+  while (dirent* e = readdir(dir)) {
+    int pid;
+    if (!absl::SimpleAtoi(e->d_name, &pid)) continue;
+    char state;
+    pid_t ppid;
+    if (ReadStat(e->d_name, &state, &ppid) && ppid == self && state == 'Z') {
+      ++zombies;
+    }
+  }
+  closedir(dir);
+  return zombies;
+}
+
+}  // namespace testing
+}  // namespace mproc

@@ -1,0 +1,33 @@
+// What tests ask the kernel about processes and descriptors: awaiting a
+// process's end without sleeping, counting open descriptors and zombies.
+#ifndef MPROC_TESTS_SUPPORT_OS_PROBES_H_
+#define MPROC_TESTS_SUPPORT_OS_PROBES_H_
+
+#include <sys/types.h>
+
+#include "absl/time/time.h"
+
+namespace mproc {
+namespace testing {
+
+// Waits until our child `pid` has exited, without reaping it (waitid
+// WNOWAIT), so the code under test still can. False on timeout.
+bool AwaitChildExitNoReap(pid_t pid, absl::Duration timeout = absl::Seconds(30));
+
+// Waits until any process `pid` (not necessarily our child) is gone, via a
+// pidfd. True if it is gone (or never existed), false on timeout.
+bool AwaitProcessGone(pid_t pid, absl::Duration timeout = absl::Seconds(30));
+
+// Whether `pid` exists and is not a zombie.
+bool ProcessRunning(pid_t pid);
+
+// Entries in /proc/self/fd.
+int CountOpenFds();
+
+// Our children that have exited but were not reaped.
+int CountZombieChildren();
+
+}  // namespace testing
+}  // namespace mproc
+
+#endif  // MPROC_TESTS_SUPPORT_OS_PROBES_H_
