@@ -22,12 +22,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "bench/report.h"
 #include "client/manager.h"
 
 namespace mproc {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 struct Flags {
   std::string address;
@@ -54,22 +53,11 @@ std::unique_ptr<Manager> ConnectOrDie(const Flags& f) {
 
 void Report(const Flags& f, const std::string& workload, double ops_per_s,
             std::vector<double>* latencies_us) {
-  std::string line = absl::StrCat(
-      "{\"system\": \"mproc\", \"transport\": \"", f.transport,
-      "\", \"workload\": \"", workload, "\", \"ops_per_s\": ", ops_per_s);
-  if (latencies_us != nullptr && !latencies_us->empty()) {
-    std::sort(latencies_us->begin(), latencies_us->end());
-    auto at = [&](double q) {
-      return (*latencies_us)[static_cast<size_t>(q * (latencies_us->size() - 1))];
-    };
-    absl::StrAppend(&line, ", \"p50_us\": ", at(0.5), ", \"p99_us\": ", at(0.99));
-  }
-  std::cout << line << "}" << std::endl;
+  bench::PrintRow(f.transport, workload, ops_per_s, latencies_us);
 }
 
-double Seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
+using bench::Clock;
+using bench::Seconds;
 
 // One client, alternating set and get on a small key space.
 void SingleClient(const Flags& f) {

@@ -36,6 +36,9 @@ namespace mproc {
 
 inline constexpr uint64_t kMaxMessageBytes = uint64_t{1} << 32;  // 4 GiB
 
+// 50 µs when this process may use more than one CPU, else zero.
+absl::Duration DefaultReceiveSpin();
+
 class Connection {
  public:
   Connection() = default;  // closed
@@ -65,6 +68,11 @@ class Connection {
   // FAILED_PRECONDITION if closed or write-only.
   absl::StatusOr<bool> Poll(absl::Duration timeout = absl::ZeroDuration());
 
+  // How long Recv polls for a message before it sleeps in the kernel
+  // (default DefaultReceiveSpin()). Polling catches a reply that is a few
+  // microseconds away without the cost of a wake-up; zero never polls.
+  void set_receive_spin(absl::Duration spin) { spin_ = spin; }
+
   // Closes this end (idempotent).
   void Close();
 
@@ -90,10 +98,15 @@ class Connection {
   // were read. Never reads past the frame, so several processes may take
   // turns reading one shared end (under a lock), as Python's Queue does.
   absl::StatusOr<size_t> ReadExactly(char* buf, size_t n);
+  // Polls up to spin_ for the first bytes of a header; returns how many it
+  // read into `header` (0: none yet, or end of file — left to the blocking
+  // read to report).
+  size_t SpinForHeader(char* header);
 
   process_internal::UniqueFd fd_;
   bool readable_ = false;
   bool writable_ = false;
+  absl::Duration spin_ = DefaultReceiveSpin();
 };
 
 // A connected pair. duplex: both ends send and receive. Otherwise the first

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <iostream>
 #include <utility>
@@ -35,12 +36,14 @@ ProcessTable& ProcessTable::Get() {
   return *table;
 }
 
-ProcessTable::ProcessTable() : name_("MainProcess"), parent_pid_(getppid()) {}
+ProcessTable::ProcessTable() : state_(std::make_unique<State>()) {
+  state_->parent_pid = getppid();
+}
 
 std::pair<int, std::string> ProcessTable::NextChild() {
   std::lock_guard<std::mutex> l(mu_);
-  int number = ++children_numbered_;
-  std::string digits = absl::StrJoin(identity_, ":");
+  int number = ++state_->children_numbered;
+  std::string digits = absl::StrJoin(state_->numbers, ":");
   return {number,
           absl::StrCat("Process-", digits, digits.empty() ? "" : ":", number)};
 }
@@ -54,14 +57,19 @@ absl::StatusOr<std::shared_ptr<ChildRecord>> ProcessTable::Fork(
     atexit(ExitHandlerTrampoline);
     exit_handler_registered_ = true;
   }
+  auto child_state = std::make_unique<State>();
+  child_state->numbers = state_->numbers;
+  child_state->numbers.push_back(number);
+  child_state->name = name;
+  child_state->parent_pid = getpid();
+  child_state->daemon = daemon;
   FlushStdio();
-  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     return ErrnoStatus(errno, absl::StrCat("fork for process ", name));
   }
   if (pid == 0) {
-    ResetInForkedChild(number, name, daemon, parent);
+    BecomeChild(std::move(child_state));
     l.unlock();
     int code = body();
     RunExitHandler();
@@ -69,51 +77,49 @@ absl::StatusOr<std::shared_ptr<ChildRecord>> ProcessTable::Fork(
     _exit(code & 0xff);
   }
   auto record = std::make_shared<ChildRecord>(name, daemon, pid);
-  children_.push_back(record);
+  state_->children.push_back(record);
   return record;
 }
 
-void ProcessTable::ResetInForkedChild(int number, const std::string& name,
-                                      bool daemon, pid_t parent_pid) {
-  if (daemon) {
+void ProcessTable::BecomeChild(std::unique_ptr<State> state) {
+  if (state->daemon) {
     // Dies with the parent even if the parent is SIGKILLed. If the parent
     // died between fork and prctl, nobody would deliver the signal: check.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent_pid) _exit(1);
+    if (getppid() != state->parent_pid) _exit(1);
   }
   // The parent's children are not ours: close their pidfds (no lock — this
-  // process has one thread) and forget them without touching their mutexes.
-  for (std::shared_ptr<ChildRecord>& child : children_) {
+  // process has one thread) and leak the records without touching their
+  // mutexes, which another thread of the parent may have held at fork.
+  for (const std::shared_ptr<ChildRecord>& child : state_->children) {
     if (child->watch.pidfd() >= 0) ::close(child->watch.pidfd());
-    new std::shared_ptr<ChildRecord>(std::move(child));  // leaked on purpose
   }
-  children_.clear();
-  identity_.push_back(number);
-  name_ = name;
-  parent_pid_ = parent_pid;
-  daemon_ = daemon;
-  children_numbered_ = 0;
-  // exit_handler_registered_ stays: fork copied the atexit list too.
+  state_.release();  // leaked on purpose, as above
+  state_ = std::move(state);
 }
 
 std::vector<std::shared_ptr<ChildRecord>> ProcessTable::Sweep() {
   std::lock_guard<std::mutex> l(mu_);
-  return SweepLocked();
+  SweepLocked();
+  return state_->children;
 }
 
-std::vector<std::shared_ptr<ChildRecord>> ProcessTable::SweepLocked() {
-  std::vector<std::shared_ptr<ChildRecord>> running;
-  for (const std::shared_ptr<ChildRecord>& child : children_) {
-    absl::MutexLock cl(&child->mu);
-    if (!child->watch.Poll().has_value()) running.push_back(child);
-  }
-  children_ = running;
-  return running;
+void ProcessTable::SweepLocked() {
+  // In place: keeps the vector's capacity, so a Start/Join loop allocates
+  // nothing here (every page a parent writes costs a fault after a fork).
+  auto& children = state_->children;
+  children.erase(
+      std::remove_if(children.begin(), children.end(),
+                     [](const std::shared_ptr<ChildRecord>& child) {
+                       absl::MutexLock cl(&child->mu);
+                       return child->watch.Poll().has_value();
+                     }),
+      children.end());
 }
 
 Identity ProcessTable::Self() {
   std::lock_guard<std::mutex> l(mu_);
-  return Identity{name_, getpid(), parent_pid_, daemon_};
+  return Identity{state_->name, getpid(), state_->parent_pid, state_->daemon};
 }
 
 void ProcessTable::RunExitHandler() {

@@ -86,19 +86,29 @@ class ProcessTable {
   void RunExitHandler();
 
  private:
+  // Who this process is and what it started. A child's State is built by
+  // the parent before fork(2) and swapped in by pointer afterwards: code a
+  // forked child runs for the first time costs page faults (and lazy
+  // symbol binding), so the child does as little as possible.
+  struct State {
+    std::vector<int> numbers;  // {} in the main process, {1, 2} for 1:2
+    std::string name = "MainProcess";
+    pid_t parent_pid = 0;
+    bool daemon = false;
+    int children_numbered = 0;
+    std::vector<std::shared_ptr<ChildRecord>> children;
+  };
+
   ProcessTable();
-  void ResetInForkedChild(int number, const std::string& name, bool daemon,
-                          pid_t parent_pid);
-  std::vector<std::shared_ptr<ChildRecord>> SweepLocked();
+  // In the forked child: adopts `state`, forgetting the parent's children.
+  void BecomeChild(std::unique_ptr<State> state);
+  // Reaps finished children and drops them from the state.
+  void SweepLocked();
 
   std::mutex mu_;
-  std::vector<int> identity_ ABSL_GUARDED_BY(mu_);  // {} in the main process
-  std::string name_ ABSL_GUARDED_BY(mu_);
-  pid_t parent_pid_ ABSL_GUARDED_BY(mu_);
-  bool daemon_ ABSL_GUARDED_BY(mu_) = false;
-  int children_numbered_ ABSL_GUARDED_BY(mu_) = 0;
+  std::unique_ptr<State> state_ ABSL_GUARDED_BY(mu_);
+  // Survives fork unchanged, as the atexit list does.
   bool exit_handler_registered_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::shared_ptr<ChildRecord>> children_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace process_internal
