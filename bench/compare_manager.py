@@ -11,23 +11,16 @@ rounds, alternating the systems, and the median is reported. Results are
 also written as JSON to bench/results/manager.json.
 """
 import argparse
-import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench_common import ROOT, build_opt, fmt, median_rows, run_lines, write_json
+
 AUTHKEY = "bench-key"
-
-
-def bazel_bin(target):
-    out = subprocess.check_output(["bazel", "info", "-c", "opt", "bazel-bin"],
-                                  cwd=ROOT, stderr=subprocess.DEVNULL, text=True)
-    return os.path.join(out.strip(), target)
 
 
 class MprocManager:
@@ -51,11 +44,6 @@ class MprocManager:
         self.proc.wait()
 
 
-def run_lines(cmd, env=None):
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-
-
 def mproc_rows(mproc, bench, transport, ops, entries=0):
     server = MprocManager(mproc, transport)
     try:
@@ -76,26 +64,6 @@ def python_rows(transport, ops, entries=0):
     return run_lines(cmd)
 
 
-def median_rows(runs):
-    """Median of each numeric field per (system, transport, workload)."""
-    grouped = {}
-    for row in (r for run in runs for r in run):
-        key = (row["system"], row["transport"], row["workload"])
-        grouped.setdefault(key, []).append(row)
-    out = {}
-    for key, rows in grouped.items():
-        merged = {}
-        for field in rows[0]:
-            values = [r[field] for r in rows if field in r]
-            merged[field] = statistics.median(values) if isinstance(values[0], (int, float)) else values[0]
-        out[key] = merged
-    return out
-
-
-def fmt(x, digits=0):
-    return "-" if x is None else f"{x:,.{digits}f}"
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ops", type=int, default=20000)
@@ -103,9 +71,7 @@ def main():
     ap.add_argument("--entries", type=int, default=1000000)
     args = ap.parse_args()
 
-    subprocess.run(["bazel", "build", "-c", "opt", "--noshow_progress",
-                    "//client/cli:mproc", "//bench:manager_bench"], cwd=ROOT, check=True)
-    mproc, bench = bazel_bin("client/cli/mproc"), bazel_bin("bench/manager_bench")
+    mproc, bench = build_opt("//client/cli:mproc", "//bench:manager_bench")
 
     runs = []
     for transport in ("tcp", "unix"):
@@ -147,10 +113,9 @@ def main():
           f"ratio {mp_mem['growth_mb'] / py_mem['growth_mb']:.2f}x")
     table.append({"workload": "memory", "python": py_mem, "mproc": mp_mem})
 
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "manager.json"), "w") as f:
-        json.dump({"when": time.strftime("%Y-%m-%d %H:%M:%S"), "ops": args.ops,
-                   "rounds": args.rounds, "rows": table}, f, indent=1)
+    write_json("manager.json", {"when": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                "ops": args.ops, "rounds": args.rounds,
+                                "rows": table})
 
 
 if __name__ == "__main__":
