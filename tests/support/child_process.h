@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "worker/process/subprocess.h"
 
 namespace mproc {
 namespace testing {
@@ -34,16 +35,16 @@ class ManagerProcess {
   ~ManagerProcess();
 
   const std::string& address() const { return address_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const;
 
-  // Sends `signal` and waits for the exit; returns the wait status.
+  // Sends `signal` (unless it has already exited) and waits for the exit;
+  // returns its exit code, -N if killed by signal N.
   int KillAndWait(int signal);
 
  private:
-  ManagerProcess(pid_t pid, int output_fd, std::string address)
-      : pid_(pid), output_fd_(output_fd), address_(std::move(address)) {}
-  pid_t pid_;
-  int output_fd_;
+  ManagerProcess(std::unique_ptr<Popen> child, std::string address)
+      : child_(std::move(child)), address_(std::move(address)) {}
+  std::unique_ptr<Popen> child_;  // its stdout and stderr: one pipe we hold
   std::string address_;
 };
 
@@ -53,8 +54,9 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs `argv` (argv[0] a path) with `env` added, collects its output, and
-// kills it after `timeout`.
+// Runs `argv` with `env` ("K=V") added to the environment (minus MPROC_*
+// variables), collects its output, and kills it after `timeout` (exit code
+// -9 then). A start failure leaves exit_code -1 and the error in `err`.
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {},
                          absl::Duration timeout = absl::Seconds(30));

@@ -38,6 +38,10 @@ ProcessTable& ProcessTable::Get() {
 
 ProcessTable::ProcessTable() : state_(std::make_unique<State>()) {
   state_->parent_pid = getppid();
+  // absl's lock-order checking (on in Debian's build) updates a global
+  // graph on every lock: pages a forking parent then faults on after each
+  // fork. The client library turns it off the same way.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
 std::pair<int, std::string> ProcessTable::NextChild() {
