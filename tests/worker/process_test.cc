@@ -73,12 +73,15 @@ TEST(ProcessTest, GlobalsAreNotSharedAfterFork) {
 }
 
 TEST(ProcessTest, JoinWaitsForTheExitCode) {
-  Process p([] {
-    absl::SleepFor(absl::Milliseconds(200));
+  auto [parent, child] = *Pipe();
+  Process p([&child = child] {
+    WaitForGo(child);
+    absl::SleepFor(absl::Milliseconds(100));
     return 7;
   });
   ASSERT_OK(p.Start());
   EXPECT_TRUE(p.IsAlive());
+  ASSERT_OK(parent.Send("go"));
   ASSERT_OK(p.Join());
   EXPECT_FALSE(p.IsAlive());
   EXPECT_EQ(p.exitcode(), 7);

@@ -196,7 +196,7 @@ TEST(PopenTest, CommunicateTimeoutLeavesTheChildRunningAndResumes) {
       Popen::Start({"/bin/sh", "-c", "echo early; exec sleep 60"}, options);
   ASSERT_OK(slow);
   absl::StatusOr<CompletedProcess> timed_out =
-      (*slow)->Communicate({}, absl::Milliseconds(300));
+      (*slow)->Communicate({}, absl::Seconds(1));
   EXPECT_CODE(timed_out, absl::StatusCode::kDeadlineExceeded);
   ASSERT_TRUE(PartialOutput(timed_out.status()).has_value());
   EXPECT_EQ(PartialOutput(timed_out.status())->out, "early\n");
