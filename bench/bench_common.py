@@ -50,3 +50,33 @@ def write_json(name, payload):
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", name), "w") as f:
         json.dump(payload, f, indent=1)
+
+
+def print_side_by_side(results, p50="ratio"):
+    """Prints python vs mproc rows of `results` (from median_rows) with their
+    throughput ratio (mproc / python) and, per `p50`, the p50 "ratio"
+    (mproc / python, lower is better) or "speed-up" (python / mproc).
+    Returns the rows as dicts for the JSON file."""
+    title = "p50 ratio" if p50 == "ratio" else "p50 speed-up"
+    print(f"\n{'workload':<30} {'transport':<9} {'python ops/s':>13} {'mproc ops/s':>12} "
+          f"{'ratio':>7} {'python p50/p99 us':>18} {'mproc p50/p99 us':>17} {title:>12}")
+    table = []
+    for (system, transport, workload), py in sorted(results.items()):
+        if system != "python" or "ops_per_s" not in py:
+            continue
+        mp_row = results.get(("mproc", transport, workload))
+        if mp_row is None:
+            continue
+        ratio = mp_row["ops_per_s"] / py["ops_per_s"]
+        p50_value = None
+        if "p50_us" in py and "p50_us" in mp_row:
+            p50_value = (mp_row["p50_us"] / py["p50_us"] if p50 == "ratio"
+                         else py["p50_us"] / mp_row["p50_us"])
+        print(f"{workload:<30} {transport:<9} {fmt(py['ops_per_s']):>13} "
+              f"{fmt(mp_row['ops_per_s']):>12} {ratio:>6.2f}x "
+              f"{(fmt(py.get('p50_us'), 1) + '/' + fmt(py.get('p99_us'), 1)):>18} "
+              f"{(fmt(mp_row.get('p50_us'), 1) + '/' + fmt(mp_row.get('p99_us'), 1)):>17} "
+              f"{(fmt(p50_value, 2) + 'x') if p50_value else '-':>12}")
+        table.append({"workload": workload, "transport": transport, "python": py,
+                      "mproc": mp_row, "ops_ratio": ratio, "p50_" + p50.replace("-", ""): p50_value})
+    return table

@@ -18,7 +18,8 @@ import sys
 import tempfile
 import time
 
-from bench_common import ROOT, build_opt, fmt, median_rows, run_lines, write_json
+from bench_common import (ROOT, build_opt, fmt, median_rows, print_side_by_side,
+                          run_lines, write_json)
 
 AUTHKEY = "bench-key"
 
@@ -82,25 +83,7 @@ def main():
               mproc_rows(mproc, bench, "tcp", args.ops, args.entries)]
     results = median_rows(runs + memory)
 
-    print()
-    print(f"{'workload':<30} {'transport':<9} {'python ops/s':>13} {'mproc ops/s':>12} "
-          f"{'ratio':>6} {'python p50/p99 us':>18} {'mproc p50/p99 us':>17} {'p50 ratio':>9}")
-    table = []
-    for (system, transport, workload), py in sorted(results.items()):
-        if system != "python" or "ops_per_s" not in py:
-            continue
-        mp_row = results.get(("mproc", transport, workload))
-        if mp_row is None:
-            continue
-        ratio = mp_row["ops_per_s"] / py["ops_per_s"]
-        p50_ratio = mp_row["p50_us"] / py["p50_us"] if "p50_us" in py else None
-        print(f"{workload:<30} {transport:<9} {fmt(py['ops_per_s']):>13} "
-              f"{fmt(mp_row['ops_per_s']):>12} {ratio:>5.2f}x "
-              f"{(fmt(py.get('p50_us'), 1) + '/' + fmt(py.get('p99_us'), 1)):>18} "
-              f"{(fmt(mp_row.get('p50_us'), 1) + '/' + fmt(mp_row.get('p99_us'), 1)):>17} "
-              f"{(fmt(p50_ratio, 2) + 'x') if p50_ratio else '-':>9}")
-        table.append({"workload": workload, "transport": transport, "python": py,
-                      "mproc": mp_row, "ops_ratio": ratio, "p50_ratio": p50_ratio})
+    table = print_side_by_side(results, p50="ratio")
     for (system, transport, workload), row in sorted(results.items()):
         if system == "mproc" and ("mproc", transport, workload) and workload.startswith("dict get, "):
             print(f"{workload:<30} {transport:<9} {'(no batching)':>13} {fmt(row['ops_per_s']):>12}")
