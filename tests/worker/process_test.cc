@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -149,6 +151,43 @@ TEST(ProcessTest, SubclassRunOverrideRunsInTheChild) {
   ASSERT_OK(p.Start());
   ASSERT_OK(p.Join());
   EXPECT_EQ(p.exitcode(), 81);
+}
+
+class SelfAware : public Process {
+ protected:
+  // Uses its own Process object in the child (Start must not hold its lock
+  // across fork).
+  int Run() override {
+    return name() == CurrentProcess().name && daemon() ? 0 : 3;
+  }
+};
+
+TEST(ProcessTest, RunMayUseItsOwnProcessObject) {
+  SelfAware p;
+  ASSERT_OK(p.set_daemon(true));
+  ASSERT_OK(p.Start());
+  ASSERT_OK(p.Join(absl::Seconds(30)));
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST(ProcessTest, IsAliveDoesNotWaitForAJoinInProgress) {
+  auto [parent, child] = *Pipe();
+  Process p([&child = child] { WaitForGo(child); });
+  ASSERT_OK(p.Start());
+  absl::Notification joined;
+  std::thread joiner([&] {
+    EXPECT_OK(p.Join());
+    joined.Notify();
+  });
+  // The joiner is (or soon will be) blocked in Join; these must answer.
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_TRUE(p.IsAlive());
+    EXPECT_EQ(p.exitcode(), std::nullopt);
+  }
+  EXPECT_FALSE(joined.HasBeenNotified());
+  ASSERT_OK(parent.Send("go"));
+  joiner.join();
+  EXPECT_EQ(p.exitcode(), 0);
 }
 
 TEST(ProcessTest, LifecycleMisuseIsRefused) {

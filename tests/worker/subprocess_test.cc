@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -226,6 +227,21 @@ TEST(PopenTest, PollWaitAndSignals) {
   ASSERT_OK(q);
   ASSERT_OK((*q)->SendSignal(SIGINT));
   EXPECT_EQ(*(*q)->Wait(), -SIGINT);
+}
+
+TEST(PopenTest, KillReachesAChildWhileAnotherThreadCommunicates) {
+  PopenOptions options;
+  options.stdout_mode = StreamMode::kPipe;
+  absl::StatusOr<std::unique_ptr<Popen>> p =
+      Popen::Start({"sleep", "60"}, options);
+  ASSERT_OK(p);
+  absl::StatusOr<CompletedProcess> result;
+  std::thread communicator([&] { result = (*p)->Communicate(); });
+  EXPECT_EQ((*p)->Poll(), std::nullopt);  // answers while Communicate runs
+  ASSERT_OK((*p)->Kill());
+  communicator.join();
+  ASSERT_OK(result);
+  EXPECT_EQ(result->returncode, -SIGKILL);
 }
 
 TEST(PopenTest, StreamsStdoutAsItIsWritten) {

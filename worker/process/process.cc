@@ -67,7 +67,7 @@ absl::Status Process::set_name(std::string name) {
     return absl::InvalidArgumentError("process name must not be empty");
   }
   absl::MutexLock l(&mu_);
-  if (child_ != nullptr) {
+  if (started_) {
     return absl::FailedPreconditionError(
         absl::StrCat("process ", name_, ": cannot rename after start"));
   }
@@ -82,7 +82,7 @@ bool Process::daemon() const {
 
 absl::Status Process::set_daemon(bool daemon) {
   absl::MutexLock l(&mu_);
-  if (child_ != nullptr) {
+  if (started_) {
     return absl::FailedPreconditionError(absl::StrCat(
         "process ", name_, ": the daemon flag cannot change after start"));
   }
@@ -91,16 +91,28 @@ absl::Status Process::set_daemon(bool daemon) {
 }
 
 absl::Status Process::Start() {
-  absl::MutexLock l(&mu_);
-  if (child_ != nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("process ", name_, " can only be started once"));
+  std::string name;
+  bool daemon;
+  {
+    absl::MutexLock l(&mu_);
+    if (started_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("process ", name_, " can only be started once"));
+    }
+    started_ = true;
+    name = name_;
+    daemon = daemon_;
   }
+  // mu_ is not held across fork: the child's Run() may use this object.
   absl::StatusOr<std::shared_ptr<ChildRecord>> child =
-      ProcessTable::Get().Fork(number_, name_, daemon_, [this] {
+      ProcessTable::Get().Fork(number_, name, daemon, [this] {
         return RunGuarded(this, [](Process* p) { return p->Run(); });
       });
-  if (!child.ok()) return child.status();
+  absl::MutexLock l(&mu_);
+  if (!child.ok()) {
+    started_ = false;
+    return child.status();
+  }
   child_ = *std::move(child);
   return absl::OkStatus();
 }
@@ -125,7 +137,6 @@ absl::Status Process::Join(absl::Duration timeout) {
   absl::Time deadline = timeout == absl::InfiniteDuration()
                             ? absl::InfiniteFuture()
                             : absl::Now() + timeout;
-  absl::MutexLock l(&(*child)->mu);
   absl::StatusOr<std::optional<int>> code = (*child)->watch.Wait(deadline);
   if (!code.ok()) return code.status();
   if (!code->has_value()) {
@@ -139,14 +150,12 @@ absl::Status Process::Join(absl::Duration timeout) {
 bool Process::IsAlive() {
   absl::StatusOr<std::shared_ptr<ChildRecord>> child = StartedChild("query");
   if (!child.ok()) return false;
-  absl::MutexLock l(&(*child)->mu);
   return !(*child)->watch.Poll().has_value();
 }
 
 absl::Status Process::Signal(int signal) {
   absl::StatusOr<std::shared_ptr<ChildRecord>> child = StartedChild("signal");
   if (!child.ok()) return child.status();
-  absl::MutexLock l(&(*child)->mu);
   return (*child)->watch.Signal(signal);
 }
 
@@ -162,7 +171,6 @@ std::optional<pid_t> Process::pid() const {
 std::optional<int> Process::exitcode() {
   absl::StatusOr<std::shared_ptr<ChildRecord>> child = StartedChild("query");
   if (!child.ok()) return std::nullopt;
-  absl::MutexLock l(&(*child)->mu);
   return (*child)->watch.Poll();
 }
 

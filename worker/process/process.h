@@ -161,6 +161,8 @@ class Process {
   mutable absl::Mutex mu_;
   std::string name_ ABSL_GUARDED_BY(mu_);
   bool daemon_ ABSL_GUARDED_BY(mu_);
+  bool started_ ABSL_GUARDED_BY(mu_) = false;  // set when Start() begins
+  // Set once the fork succeeded.
   std::shared_ptr<process_internal::ChildRecord> child_ ABSL_GUARDED_BY(mu_);
 };
 

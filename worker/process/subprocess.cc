@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -32,22 +33,22 @@ class Orphans {
     static Orphans* orphans = new Orphans();
     return *orphans;
   }
-  void Adopt(ChildWatch watch) {
+  void Adopt(std::unique_ptr<ChildWatch> watch) {
     absl::MutexLock l(&mu_);
     watches_.push_back(std::move(watch));
   }
   void Reap() {
     absl::MutexLock l(&mu_);
-    std::vector<ChildWatch> running;
-    for (ChildWatch& w : watches_) {
-      if (!w.Poll().has_value()) running.push_back(std::move(w));
-    }
-    watches_ = std::move(running);
+    watches_.erase(std::remove_if(watches_.begin(), watches_.end(),
+                                  [](const std::unique_ptr<ChildWatch>& w) {
+                                    return w->Poll().has_value();
+                                  }),
+                   watches_.end());
   }
 
  private:
   absl::Mutex mu_;
-  std::vector<ChildWatch> watches_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<ChildWatch>> watches_ ABSL_GUARDED_BY(mu_);
 };
 
 absl::Time DeadlineAfter(absl::Duration timeout) {
@@ -95,8 +96,7 @@ absl::StatusOr<std::unique_ptr<Popen>> Popen::Start(
 }
 
 Popen::~Popen() {
-  absl::MutexLock l(&mu_);
-  if (!watch_.Poll().has_value()) Orphans::Get().Adopt(std::move(watch_));
+  if (!watch_->Poll().has_value()) Orphans::Get().Adopt(std::move(watch_));
 }
 
 int Popen::stdin_fd() const {
@@ -112,14 +112,10 @@ int Popen::stderr_fd() const {
   return stderr_.get();
 }
 
-std::optional<int> Popen::Poll() {
-  absl::MutexLock l(&mu_);
-  return watch_.Poll();
-}
+std::optional<int> Popen::Poll() { return watch_->Poll(); }
 
 absl::StatusOr<int> Popen::Wait(absl::Duration timeout) {
-  absl::MutexLock l(&mu_);
-  absl::StatusOr<std::optional<int>> code = watch_.Wait(DeadlineAfter(timeout));
+  absl::StatusOr<std::optional<int>> code = watch_->Wait(DeadlineAfter(timeout));
   if (!code.ok()) return code.status();
   if (!code->has_value()) {
     return absl::DeadlineExceededError(
@@ -130,8 +126,7 @@ absl::StatusOr<int> Popen::Wait(absl::Duration timeout) {
 }
 
 absl::Status Popen::Signal(int signal, bool group) {
-  absl::MutexLock l(&mu_);
-  if (!group) return watch_.Signal(signal);
+  if (!group) return watch_->Signal(signal);
   // Even after the leader was reaped, members of its group may live on; the
   // group id stays theirs while any member exists.
   if (::killpg(pid_, signal) != 0 && errno != ESRCH) {
@@ -223,7 +218,7 @@ absl::StatusOr<CompletedProcess> Popen::Communicate(absl::string_view input,
   absl::StatusOr<bool> finished = PumpLocked(deadline);
   if (!finished.ok()) return finished.status();
   if (!*finished) return TimeoutStatusLocked(timeout);
-  absl::StatusOr<std::optional<int>> code = watch_.Wait(deadline);
+  absl::StatusOr<std::optional<int>> code = watch_->Wait(deadline);
   if (!code.ok()) return code.status();
   if (!code->has_value()) return TimeoutStatusLocked(timeout);
   return CompletedProcess{argv_, **code, std::move(out_), std::move(err_)};

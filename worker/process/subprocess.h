@@ -115,8 +115,10 @@ class Popen {
       absl::Duration timeout = absl::InfiniteDuration());
 
  private:
-  Popen(std::vector<std::string> argv, pid_t pid) : argv_(std::move(argv)),
-      pid_(pid), watch_(pid) {}
+  Popen(std::vector<std::string> argv, pid_t pid)
+      : argv_(std::move(argv)),
+        pid_(pid),
+        watch_(std::make_unique<process_internal::ChildWatch>(pid)) {}
   absl::Status Signal(int signal, bool group);
   // One round of Communicate's I/O loop until EOF on both outputs or the
   // deadline. Returns false on timeout.
@@ -129,8 +131,12 @@ class Popen {
   const std::vector<std::string> argv_;
   const pid_t pid_;
 
+  // Thread-safe itself, so Poll, Wait and signals never wait for a
+  // Communicate in progress. Handed to the orphan reaper by ~Popen.
+  std::unique_ptr<process_internal::ChildWatch> watch_;
+
+  // Guards the pipes and Communicate's progress.
   mutable absl::Mutex mu_;
-  process_internal::ChildWatch watch_ ABSL_GUARDED_BY(mu_);
   process_internal::UniqueFd stdin_ ABSL_GUARDED_BY(mu_);
   process_internal::UniqueFd stdout_ ABSL_GUARDED_BY(mu_);
   process_internal::UniqueFd stderr_ ABSL_GUARDED_BY(mu_);

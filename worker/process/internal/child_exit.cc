@@ -9,11 +9,20 @@
 
 #include <algorithm>
 
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace mproc {
 namespace process_internal {
+namespace {
+
+// pidfd_open's descriptors are close-on-exec by definition. (The raw
+// syscall: glibc 2.36's <sys/pidfd.h> lacks extern "C" guards.)
+int OpenPidfd(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
+}  // namespace
 
 int ExitCodeFromWaitStatus(int wait_status) {
   if (WIFSIGNALED(wait_status)) return -WTERMSIG(wait_status);
@@ -21,14 +30,14 @@ int ExitCodeFromWaitStatus(int wait_status) {
   return -1;
 }
 
-ChildWatch::ChildWatch(pid_t pid) : pid_(pid) {
-  // pidfd_open's descriptors are close-on-exec by definition. (The raw
-  // syscall: glibc 2.36's <sys/pidfd.h> lacks extern "C" guards.)
-  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (fd >= 0) pidfd_.Reset(fd);
-}
+ChildWatch::ChildWatch(pid_t pid) : pid_(pid), pidfd_(OpenPidfd(pid)) {}
 
 std::optional<int> ChildWatch::Poll() {
+  absl::MutexLock l(&mu_);
+  return PollLocked();
+}
+
+std::optional<int> ChildWatch::PollLocked() {
   if (exit_code_.has_value() || pid_ <= 0) return exit_code_;
   int status = 0;
   pid_t r;
@@ -37,12 +46,10 @@ std::optional<int> ChildWatch::Poll() {
   } while (r < 0 && errno == EINTR);
   if (r == pid_) {
     exit_code_ = ExitCodeFromWaitStatus(status);
-    pidfd_.Reset();
   } else if (r < 0 && errno == ECHILD) {
     // Someone else reaped it (a waitpid(-1) elsewhere in the program); the
     // status is lost. Report it as ended rather than running forever.
     exit_code_ = -1;
-    pidfd_.Reset();
   }
   return exit_code_;
 }
@@ -53,10 +60,10 @@ absl::StatusOr<std::optional<int>> ChildWatch::Wait(absl::Time deadline) {
     if (std::optional<int> code = Poll(); code.has_value()) return code;
     if (absl::Now() >= deadline) return std::optional<int>();
     if (pidfd_.valid()) {
+      // The pidfd stays open while we live, so polling it unlocked is safe.
       absl::StatusOr<bool> ready = WaitForFd(pidfd_.get(), POLLIN, deadline);
       if (!ready.ok()) return ready.status();
     } else {
-      // No pidfd (old kernel): poll waitpid with a capped back-off.
       absl::SleepFor(std::min(backoff, deadline - absl::Now()));
       backoff = std::min(backoff * 2, absl::Milliseconds(10));
     }
@@ -64,11 +71,14 @@ absl::StatusOr<std::optional<int>> ChildWatch::Wait(absl::Time deadline) {
 }
 
 absl::Status ChildWatch::Signal(int signal) {
-  if (pid_ <= 0 || Poll().has_value()) return absl::OkStatus();
-  int r = pidfd_.valid() ? static_cast<int>(syscall(SYS_pidfd_send_signal,
-                                                  pidfd_.get(), signal,
-                                                  nullptr, 0))
-                         : ::kill(pid_, signal);
+  // Under the lock, so the child cannot be reaped (and its pid recycled)
+  // between the check and the kill.
+  absl::MutexLock l(&mu_);
+  if (pid_ <= 0 || PollLocked().has_value()) return absl::OkStatus();
+  int r = pidfd_.valid()
+              ? static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd_.get(),
+                                         signal, nullptr, 0))
+              : ::kill(pid_, signal);
   // ESRCH: it exited and awaits reaping; nothing to signal.
   if (r < 0 && errno != ESRCH) {
     return ErrnoStatus(errno, absl::StrCat("signal ", signal, " to pid ", pid_));

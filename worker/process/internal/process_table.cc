@@ -115,7 +115,6 @@ void ProcessTable::SweepLocked() {
   children.erase(
       std::remove_if(children.begin(), children.end(),
                      [](const std::shared_ptr<ChildRecord>& child) {
-                       absl::MutexLock cl(&child->mu);
                        return child->watch.Poll().has_value();
                      }),
       children.end());
@@ -130,11 +129,9 @@ void ProcessTable::RunExitHandler() {
   std::vector<std::shared_ptr<ChildRecord>> running = Sweep();
   for (const std::shared_ptr<ChildRecord>& child : running) {
     if (!child->daemon) continue;
-    absl::MutexLock cl(&child->mu);
     child->watch.Signal(SIGTERM).IgnoreError();
   }
   for (const std::shared_ptr<ChildRecord>& child : running) {
-    absl::MutexLock cl(&child->mu);
     child->watch.Wait(absl::InfiniteFuture()).IgnoreError();
   }
   Sweep();

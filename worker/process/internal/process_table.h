@@ -47,8 +47,7 @@ struct ChildRecord {
   // The process that forked the child: only it may wait for or signal it.
   const pid_t parent_pid = ::getpid();
 
-  absl::Mutex mu;
-  ChildWatch watch ABSL_GUARDED_BY(mu);
+  ChildWatch watch;  // thread-safe itself
 };
 
 struct Identity {
