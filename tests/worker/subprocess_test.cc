@@ -45,6 +45,16 @@ TEST(RunTest, FeedsInputToStdin) {
   EXPECT_EQ(r->out, "hello\nworld\n");
 }
 
+TEST(RunTest, InputAProgramDoesNotReadIsDroppedWithoutSigpipe) {
+  // `true` exits without reading: writing the rest hits a closed pipe,
+  // which must not kill this (SIGPIPE-default) test process.
+  RunOptions options;
+  options.input = std::string(4 << 20, 'x');
+  absl::StatusOr<CompletedProcess> r = mproc::Run({"true"}, options);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->returncode, 0);
+}
+
 TEST(RunTest, WithoutInputStdinIsEmpty) {
   absl::StatusOr<CompletedProcess> r = mproc::Run({"cat"});
   ASSERT_OK(r);

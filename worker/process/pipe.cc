@@ -219,10 +219,7 @@ absl::StatusOr<std::string> Connection::RecvBytes() {
 
 absl::StatusOr<bool> Connection::Poll(absl::Duration timeout) {
   if (absl::Status s = CheckOpen(true); !s.ok()) return s;
-  absl::Time deadline = timeout == absl::InfiniteDuration()
-                            ? absl::InfiniteFuture()
-                            : absl::Now() + timeout;
-  return process_internal::WaitForFd(fd_.get(), POLLIN, deadline);
+  return process_internal::WaitForFd(fd_.get(), POLLIN, absl::Now() + timeout);
 }
 
 }  // namespace mproc

@@ -6,11 +6,11 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <tuple>
 #include <exception>
+#include <tuple>
 
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "worker/process/internal/process_table.h"
 
 namespace mproc {
@@ -28,20 +28,6 @@ void ReportTargetFailure(const std::string& message) {
 using process_internal::ChildRecord;
 using process_internal::ProcessTable;
 
-namespace {
-// Runs a child's body, turning an escaping exception into exit code 1.
-int RunGuarded(Process* process, int (*run)(Process*)) {
-  try {
-    return run(process);
-  } catch (const std::exception& e) {
-    process_internal::ReportTargetFailure(e.what());
-  } catch (...) {
-    process_internal::ReportTargetFailure("unknown exception");
-  }
-  return 1;
-}
-}  // namespace
-
 Process::Process() : Process(BoundTarget{}, nullptr) {}
 
 Process::Process(BoundTarget, std::function<int()> target)
@@ -55,6 +41,17 @@ Process::~Process() = default;
 int Process::Run() {
   if (!target_) return 0;
   return target_();
+}
+
+int Process::RunInChild() {
+  try {
+    return Run();
+  } catch (const std::exception& e) {
+    process_internal::ReportTargetFailure(e.what());
+  } catch (...) {
+    process_internal::ReportTargetFailure("unknown exception");
+  }
+  return 1;
 }
 
 std::string Process::name() const {
@@ -105,9 +102,8 @@ absl::Status Process::Start() {
   }
   // mu_ is not held across fork: the child's Run() may use this object.
   absl::StatusOr<std::shared_ptr<ChildRecord>> child =
-      ProcessTable::Get().Fork(number_, name, daemon, [this] {
-        return RunGuarded(this, [](Process* p) { return p->Run(); });
-      });
+      ProcessTable::Get().Fork(number_, name, daemon,
+                               [this] { return RunInChild(); });
   absl::MutexLock l(&mu_);
   if (!child.ok()) {
     started_ = false;
@@ -134,10 +130,9 @@ absl::StatusOr<std::shared_ptr<ChildRecord>> Process::StartedChild(
 absl::Status Process::Join(absl::Duration timeout) {
   absl::StatusOr<std::shared_ptr<ChildRecord>> child = StartedChild("join");
   if (!child.ok()) return child.status();
-  absl::Time deadline = timeout == absl::InfiniteDuration()
-                            ? absl::InfiniteFuture()
-                            : absl::Now() + timeout;
-  absl::StatusOr<std::optional<int>> code = (*child)->watch.Wait(deadline);
+  // absl time saturates: Now() + InfiniteDuration() is InfiniteFuture().
+  absl::StatusOr<std::optional<int>> code =
+      (*child)->watch.Wait(absl::Now() + timeout);
   if (!code.ok()) return code.status();
   if (!code->has_value()) {
     return absl::DeadlineExceededError(absl::StrCat(

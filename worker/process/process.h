@@ -150,6 +150,8 @@ class Process {
   struct BoundTarget {};
   Process(BoundTarget, std::function<int()> target);
   absl::Status Signal(int signal);
+  // Run() with an escaping exception reported and turned into exit code 1.
+  int RunInChild();
   // The started child, or FAILED_PRECONDITION naming `action`.
   absl::StatusOr<std::shared_ptr<process_internal::ChildRecord>> StartedChild(
       const char* action) const;

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,13 +53,30 @@ class Orphans {
   std::vector<std::unique_ptr<ChildWatch>> watches_ ABSL_GUARDED_BY(mu_);
 };
 
-absl::Time DeadlineAfter(absl::Duration timeout) {
-  return timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
-                                             : absl::Now() + timeout;
-}
-
 void SetNonBlocking(int fd) {
   if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+// write(2) to a pipe whose reader is gone, without the SIGPIPE that would
+// kill a program that does not ignore it: the signal is blocked for this
+// thread during the write, and one the write raised is consumed.
+ssize_t WriteWithoutSigpipe(int fd, const char* data, size_t n) {
+  sigset_t sigpipe, old;
+  sigemptyset(&sigpipe);
+  sigaddset(&sigpipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &sigpipe, &old);
+  sigset_t pending;
+  sigpending(&pending);
+  const bool already_pending = sigismember(&pending, SIGPIPE);
+  ssize_t written = ::write(fd, data, n);
+  const int err = errno;
+  if (written < 0 && err == EPIPE && !already_pending) {
+    timespec zero{};
+    sigtimedwait(&sigpipe, nullptr, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return written;
 }
 
 // Reads what is available from `fd` into `out`; closes `fd` at EOF.
@@ -115,7 +134,7 @@ int Popen::stderr_fd() const {
 std::optional<int> Popen::Poll() { return watch_->Poll(); }
 
 absl::StatusOr<int> Popen::Wait(absl::Duration timeout) {
-  absl::StatusOr<std::optional<int>> code = watch_->Wait(DeadlineAfter(timeout));
+  absl::StatusOr<std::optional<int>> code = watch_->Wait(absl::Now() + timeout);
   if (!code.ok()) return code.status();
   if (!code->has_value()) {
     return absl::DeadlineExceededError(
@@ -174,8 +193,8 @@ absl::StatusOr<bool> Popen::PumpLocked(absl::Time deadline) {
       continue;
     }
     if (in_slot >= 0 && fds[in_slot].revents != 0) {
-      ssize_t w = ::write(stdin_.get(), input_.data() + input_written_,
-                          input_.size() - input_written_);
+      ssize_t w = WriteWithoutSigpipe(stdin_.get(), input_.data() + input_written_,
+                                      input_.size() - input_written_);
       if (w > 0) {
         input_written_ += w;
       } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -205,7 +224,7 @@ absl::Status Popen::TimeoutStatusLocked(absl::Duration timeout) {
 
 absl::StatusOr<CompletedProcess> Popen::Communicate(absl::string_view input,
                                                     absl::Duration timeout) {
-  absl::Time deadline = DeadlineAfter(timeout);
+  absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock l(&mu_);
   if (!input_taken_) {
     if (!input.empty() && !stdin_.valid()) {
