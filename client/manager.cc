@@ -40,7 +40,7 @@ Manager::~Manager() = default;
 
 absl::Status Manager::Open(const std::string& name, int kind,
                            const std::string& element_type, int64_t length,
-                           const mproc::Value* initial) {
+                           const mproc::Value* initial, int64_t maxsize) {
   std::vector<pb::Request> requests(1);
   pb::Request& request = requests[0];
   request.set_op(pb::OPEN);
@@ -49,6 +49,7 @@ absl::Status Manager::Open(const std::string& name, int kind,
   spec->set_kind(static_cast<pb::Kind>(kind));
   spec->set_element_type(element_type);
   spec->set_length(length);
+  spec->set_maxsize(maxsize);
   if (initial != nullptr) ValueToProto(*initial, spec->mutable_initial());
   std::vector<pb::Response> responses;
   absl::Status sent = connection_->Run(std::move(requests), &responses);
@@ -110,6 +111,13 @@ absl::StatusOr<ArrayProxy> Manager::Array(const std::string& name,
   return ArrayProxy(connection_, KindName(pb::ARRAY), name);
 }
 
+absl::StatusOr<QueueProxy> Manager::Queue(const std::string& name,
+                                          int64_t maxsize) {
+  absl::Status s = Open(name, pb::QUEUE, "", 0, nullptr, maxsize);
+  if (!s.ok()) return s;
+  return QueueProxy(connection_, KindName(pb::QUEUE), name);
+}
+
 absl::StatusOr<NamespaceProxy> Manager::Namespace(const std::string& name) {
   absl::Status s = Open(name, pb::NAMESPACE, "", 0, nullptr);
   if (!s.ok()) return s;
@@ -129,6 +137,11 @@ absl::StatusOr<std::vector<ObjectInfo>> Manager::Objects() {
     info.kind = field("kind").As<std::string>().value_or("");
     info.name = field("name").As<std::string>().value_or("");
     info.size = field("size").As<int64_t>().value_or(0);
+    for (const auto& [key, value] : m) {
+      if (key != "kind" && key != "name" && key != "size") {
+        info.details.emplace(key, value);
+      }
+    }
     out.push_back(std::move(info));
   }
   return out;

@@ -38,9 +38,12 @@ struct ConnectOptions {
 
 // One row of `Objects()`.
 struct ObjectInfo {
-  std::string kind;  // "dict", "list", "value", "array", "namespace"
+  std::string kind;  // "dict", "list", "value", "array", "namespace", "queue"
   std::string name;
   int64_t size = 0;  // entries, items or elements
+  // Kind-specific facts; a queue's: maxsize, and the calls waiting in get
+  // ("getters") and put ("putters").
+  mproc::Map details;
 };
 
 struct ServerInfo {
@@ -82,6 +85,11 @@ class Manager {
                                    const std::string& type,
                                    const mproc::List& initial);
   absl::StatusOr<NamespaceProxy> Namespace(const std::string& name);
+  // maxsize 0: unbounded (and, for an existing queue, any maxsize).
+  // FAILED_PRECONDITION if the queue exists with another non-zero maxsize;
+  // INVALID_ARGUMENT if maxsize < 0.
+  absl::StatusOr<QueueProxy> Queue(const std::string& name,
+                                   int64_t maxsize = 0);
 
   // Every object the manager holds, sorted by name.
   absl::StatusOr<std::vector<ObjectInfo>> Objects();
@@ -101,7 +109,7 @@ class Manager {
   explicit Manager(std::shared_ptr<internal::Connection> connection);
   absl::Status Open(const std::string& name, int kind,
                     const std::string& element_type, int64_t length,
-                    const mproc::Value* initial);
+                    const mproc::Value* initial, int64_t maxsize = 0);
   absl::StatusOr<mproc::Value> Management(int op, const std::string& name);
 
   std::shared_ptr<internal::Connection> connection_;

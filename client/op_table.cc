@@ -58,6 +58,15 @@ constexpr OpInfo kOps[] = {
     {pb::NS_SET, pb::NAMESPACE, "set", 2, 2, "ATTRIBUTE VALUE", true},
     {pb::NS_DELETE, pb::NAMESPACE, "del", 1, 1, "ATTRIBUTE"},
     {pb::NS_LIST, pb::NAMESPACE, "items", 0, 0, ""},
+
+    {pb::QUEUE_PUT, pb::QUEUE, "put", 1, 3, "ITEM [BLOCK] [TIMEOUT]", true},
+    // A getter waits on the stored queue: get creates it too.
+    {pb::QUEUE_GET, pb::QUEUE, "get", 0, 2, "[BLOCK] [TIMEOUT]", true},
+    {pb::QUEUE_SIZE, pb::QUEUE, "len", 0, 0, ""},
+    {pb::QUEUE_EMPTY, pb::QUEUE, "empty", 0, 0, ""},
+    {pb::QUEUE_FULL, pb::QUEUE, "full", 0, 0, ""},
+    {pb::QUEUE_PUT_MANY, pb::QUEUE, "put_many", 1, 1, "LIST", true},
+    {pb::QUEUE_GET_MANY, pb::QUEUE, "get_many", 1, 2, "MAX_N [TIMEOUT]", true},
 };
 
 }  // namespace
@@ -96,12 +105,14 @@ const char* KindName(pb::Kind kind) {
     case pb::VALUE: return "value";
     case pb::ARRAY: return "array";
     case pb::NAMESPACE: return "namespace";
+    case pb::QUEUE: return "queue";
     default: return "object";
   }
 }
 
 std::optional<pb::Kind> KindFromName(absl::string_view name) {
-  for (pb::Kind k : {pb::DICT, pb::LIST, pb::VALUE, pb::ARRAY, pb::NAMESPACE}) {
+  for (pb::Kind k :
+       {pb::DICT, pb::LIST, pb::VALUE, pb::ARRAY, pb::NAMESPACE, pb::QUEUE}) {
     if (name == KindName(k)) return k;
   }
   return std::nullopt;

@@ -20,8 +20,9 @@ struct OpInfo {
   int min_args;
   int max_args;
   const char* usage;  // the arguments, as the CLI's help shows them
-  // Adds data: on a missing dict, list or namespace it creates the object.
-  // Other ops see a missing one as empty and leave it missing.
+  // Adds data (or, for a queue get, waits for it): on a missing dict, list,
+  // namespace or queue it creates the object. Other ops see a missing one
+  // as empty and leave it missing.
   bool creates = false;
 };
 

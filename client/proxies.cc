@@ -1,5 +1,7 @@
 #include "client/proxies.h"
 
+#include "absl/strings/match.h"
+
 #include "client/internal/connection.h"
 #include "client/wire.h"
 
@@ -215,6 +217,54 @@ absl::Status NamespaceProxy::Delete(const std::string& attribute) const {
 }
 absl::StatusOr<Map> NamespaceProxy::Items() const {
   return InvokeAs<Map>(pb::NS_LIST, {});
+}
+
+namespace {
+// A timeout argument: null for none, else seconds.
+Value TimeoutValue(absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) return Value();
+  return Value(absl::ToDoubleSeconds(timeout));
+}
+}  // namespace
+
+absl::Status QueueProxy::Put(const Value& item, absl::Duration timeout) const {
+  return InvokeStatus(pb::QUEUE_PUT, {item, true, TimeoutValue(timeout)});
+}
+absl::Status QueueProxy::PutNowait(const Value& item) const {
+  return InvokeStatus(pb::QUEUE_PUT, {item, false});
+}
+absl::StatusOr<Value> QueueProxy::Get(absl::Duration timeout) const {
+  return Invoke(pb::QUEUE_GET, {true, TimeoutValue(timeout)});
+}
+absl::StatusOr<Value> QueueProxy::GetNowait() const {
+  return Invoke(pb::QUEUE_GET, {false});
+}
+absl::StatusOr<int64_t> QueueProxy::Size() const {
+  return InvokeAs<int64_t>(pb::QUEUE_SIZE, {});
+}
+absl::StatusOr<bool> QueueProxy::Empty() const {
+  return InvokeAs<bool>(pb::QUEUE_EMPTY, {});
+}
+absl::StatusOr<bool> QueueProxy::Full() const {
+  return InvokeAs<bool>(pb::QUEUE_FULL, {});
+}
+absl::Status QueueProxy::PutMany(const mproc::List& items) const {
+  absl::StatusOr<Value> r = InvokeWithList(pb::QUEUE_PUT_MANY, items);
+  return r.status();
+}
+absl::StatusOr<mproc::List> QueueProxy::GetMany(int64_t max_n,
+                                                absl::Duration timeout) const {
+  return InvokeAs<mproc::List>(pb::QUEUE_GET_MANY,
+                               {max_n, TimeoutValue(timeout)});
+}
+
+bool IsQueueEmpty(const absl::Status& status) {
+  return absl::IsNotFound(status) &&
+         absl::EndsWith(status.message(), " is empty");
+}
+bool IsQueueFull(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) &&
+         absl::StrContains(status.message(), " is full");
 }
 
 }  // namespace mproc

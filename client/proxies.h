@@ -1,5 +1,6 @@
 // Proxies for the manager's shared objects, mirroring Python's
-// multiprocessing proxies (DictProxy, ListProxy, Value, Array, Namespace).
+// multiprocessing proxies (DictProxy, ListProxy, Value, Array, Namespace,
+// Queue).
 //
 // A proxy is just (connection, kind, name): cheap to copy, safe to use from
 // many threads at once, and every call is one atomic operation on the
@@ -22,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "client/value.h"
 
 namespace mproc {
@@ -185,6 +187,45 @@ class NamespaceProxy : public ObjectProxy {
   friend class Manager;
   using ObjectProxy::ObjectProxy;
 };
+
+// A FIFO queue, like Manager().Queue(maxsize). A blocking call waits inside
+// the manager (holding no thread there) while the calling thread waits for
+// its answer; other threads' calls on the same Manager go on meanwhile.
+// An item leaves the queue only when handed to a call that is still alive,
+// so a consumer killed while waiting takes nothing with it.
+// Errors: NOT_FOUND when empty (IsQueueEmpty), RESOURCE_EXHAUSTED when full
+// (IsQueueFull) — after a timeout or at once for the *Nowait forms;
+// INVALID_ARGUMENT for a negative timeout.
+class QueueProxy : public ObjectProxy {
+ public:
+  // Appends `item`, waiting up to `timeout` while the queue is full.
+  absl::Status Put(const Value& item,
+                   absl::Duration timeout = absl::InfiniteDuration()) const;
+  absl::Status PutNowait(const Value& item) const;
+  // Takes the oldest item, waiting up to `timeout` while the queue is empty.
+  absl::StatusOr<Value> Get(
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+  absl::StatusOr<Value> GetNowait() const;
+  // Python's qsize(), empty(), full(): a snapshot.
+  absl::StatusOr<int64_t> Size() const;
+  absl::StatusOr<bool> Empty() const;
+  absl::StatusOr<bool> Full() const;
+  // Appends all of `items` or none (RESOURCE_EXHAUSTED if they do not fit);
+  // never waits.
+  absl::Status PutMany(const mproc::List& items) const;
+  // Takes between 1 and `max_n` items; while the queue is empty waits up to
+  // `timeout` (zero: NOT_FOUND at once).
+  absl::StatusOr<mproc::List> GetMany(
+      int64_t max_n, absl::Duration timeout = absl::InfiniteDuration()) const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
+// Whether `status` is a queue's "empty" / "full" answer.
+bool IsQueueEmpty(const absl::Status& status);
+bool IsQueueFull(const absl::Status& status);
 
 }  // namespace mproc
 

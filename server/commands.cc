@@ -7,12 +7,13 @@
 #include "server/dict_object.h"
 #include "server/list_object.h"
 #include "server/namespace_object.h"
+#include "server/queue_object.h"
 #include "server/typed_value_object.h"
 
 namespace mproc {
 
 absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,
-                                 List& args) {
+                                 List& args, CallContext* call) {
   const CommandArgs a(object, op, args);
   switch (object.kind()) {
     case pb::DICT:
@@ -26,6 +27,8 @@ absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,
       return RunArrayCommand(static_cast<ArrayObject&>(object), op, a);
     case pb::NAMESPACE:
       return RunNamespaceCommand(static_cast<NamespaceObject&>(object), op, a);
+    case pb::QUEUE:
+      return RunQueueCommand(static_cast<QueueObject&>(object), op, a, call);
     default:
       break;
   }

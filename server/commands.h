@@ -7,14 +7,17 @@
 #include "absl/status/statusor.h"
 #include "client/op_table.h"
 #include "client/value.h"
+#include "server/parking.h"
 #include "server/shared_object.h"
 
 namespace mproc {
 
 // Runs `op` on `object`, whose kind must be op.kind. Errors name the object
-// and the faulty argument. Arguments may be moved from.
+// and the faulty argument. Arguments may be moved from. A blocking op may
+// park the call (call->parked; parking.h): its result is then meaningless
+// and the answer comes later through call->sink.
 absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,
-                                 List& args);
+                                 List& args, CallContext* call);
 
 // The per-kind command functions RunCommand routes to, one file each
 // (server/<kind>_commands.cc), like redis's t_hash.c / t_list.c commands.
@@ -23,6 +26,7 @@ class CommandArgs;
 class DictObject;
 class ListObject;
 class NamespaceObject;
+class QueueObject;
 class TypedValueObject;
 absl::StatusOr<Value> RunDictCommand(DictObject& d, const OpInfo& op,
                                      const CommandArgs& a);
@@ -35,6 +39,8 @@ absl::StatusOr<Value> RunArrayCommand(ArrayObject& arr, const OpInfo& op,
                                       const CommandArgs& a);
 absl::StatusOr<Value> RunNamespaceCommand(NamespaceObject& ns, const OpInfo& op,
                                           const CommandArgs& a);
+absl::StatusOr<Value> RunQueueCommand(QueueObject& q, const OpInfo& op,
+                                      const CommandArgs& a, CallContext* call);
 
 }  // namespace mproc
 

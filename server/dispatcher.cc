@@ -43,23 +43,30 @@ Dispatcher::Dispatcher(ObjectStore* store, std::string instance_id)
 
 void Dispatcher::Execute(const pb::Request& request, pb::Response* response) {
   LastObject last;
-  ExecuteWith(request, response, &last);
+  CallContext call;
+  ExecuteWith(request, response, &last, &call);
 }
 
 void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame,
-                              pb::ResponseFrame* out) {
+                              pb::ResponseFrame* out,
+                              const std::shared_ptr<ReplySink>& sink) {
   LastObject last;
   out->mutable_responses()->Reserve(out->responses_size() +
                                     frame.requests_size());
   for (const pb::Request& request : frame.requests()) {
-    ExecuteWith(request, out->add_responses(), &last);
+    CallContext call;
+    call.sink = sink;
+    call.request_id = request.id();
+    ExecuteWith(request, out->add_responses(), &last, &call);
+    if (call.parked) out->mutable_responses()->RemoveLast();
   }
 }
 
 void Dispatcher::ExecuteWith(const pb::Request& request,
-                             pb::Response* response, LastObject* last) {
+                             pb::Response* response, LastObject* last,
+                             CallContext* call) {
   response->set_id(request.id());
-  absl::StatusOr<Value> result = Run(request, last);
+  absl::StatusOr<Value> result = Run(request, last, call);
   if (result.ok()) {
     ValueToProto(*result, response->mutable_result());
   } else {
@@ -68,7 +75,7 @@ void Dispatcher::ExecuteWith(const pb::Request& request,
 }
 
 absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
-                                      LastObject* last) {
+                                      LastObject* last, CallContext* call) {
   const OpInfo* op = FindOp(request.op());
   if (op == nullptr) return UnknownOp(request.op());
   switch (op->op) {
@@ -130,7 +137,7 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
     }
     args.push_back(*std::move(arg));
   }
-  return RunCommand(*object, *op, args);
+  return RunCommand(*object, *op, args, call);
 }
 
 absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
@@ -156,9 +163,11 @@ absl::StatusOr<Value> Dispatcher::DeleteObject(const pb::Request& request) {
 Value Dispatcher::ListObjects() const {
   List rows;
   for (const std::shared_ptr<SharedObject>& object : store_->Snapshot()) {
-    rows.push_back(Map{{"kind", KindName(object->kind())},
-                       {"name", object->name()},
-                       {"size", object->Size()}});
+    Map row = object->Details();
+    row[Value("kind")] = KindName(object->kind());
+    row[Value("name")] = object->name();
+    row[Value("size")] = object->Size();
+    rows.push_back(std::move(row));
   }
   return Value(std::move(rows));
 }

@@ -15,6 +15,7 @@
 #include "client/value.h"
 #include "proto/mproc.pb.h"
 #include "server/object_store.h"
+#include "server/parking.h"
 
 namespace mproc {
 
@@ -27,12 +28,17 @@ class Dispatcher {
   // of the manager.
   Dispatcher(ObjectStore* store, std::string instance_id);
 
-  // Runs `request` and fills `response` (id, code, message, result).
+  // Runs `request` and fills `response` (id, code, message, result). A
+  // blocking operation that would wait fails instead (no way to answer
+  // later).
   void Execute(const pb::Request& request, pb::Response* response);
 
-  // Runs every request of `frame` in order, appending one response each.
-  // Consecutive requests on the same object look it up once.
-  void ExecuteFrame(const pb::RequestFrame& frame, pb::ResponseFrame* out);
+  // Runs every request of `frame` in order, appending one response each,
+  // except for calls that park (parking.h): those are answered later
+  // through `sink`. Null `sink`: nothing may park. Consecutive requests on
+  // the same object look it up once.
+  void ExecuteFrame(const pb::RequestFrame& frame, pb::ResponseFrame* out,
+                    const std::shared_ptr<ReplySink>& sink = nullptr);
 
   const std::string& instance_id() const { return instance_id_; }
 
@@ -44,8 +50,9 @@ class Dispatcher {
   };
 
   void ExecuteWith(const pb::Request& request, pb::Response* response,
-                   LastObject* last);
-  absl::StatusOr<Value> Run(const pb::Request& request, LastObject* last);
+                   LastObject* last, CallContext* call);
+  absl::StatusOr<Value> Run(const pb::Request& request, LastObject* last,
+                            CallContext* call);
   absl::StatusOr<Value> Open(const pb::Request& request);
   absl::StatusOr<Value> DeleteObject(const pb::Request& request);
   Value ListObjects() const;

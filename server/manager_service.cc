@@ -3,8 +3,10 @@
 #include <deque>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "client/grpc_status.h"
+#include "server/parking.h"
 
 namespace mproc {
 namespace {
@@ -25,19 +27,68 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   return diff == 0;
 }
 
+class SessionReactor;
+
+// The way back to a session for answers that come after their frame (parked
+// calls). Parked calls share it, so it outlives the reactor; once the
+// reactor is done it delivers nothing.
+class SessionSink : public ReplySink {
+ public:
+  explicit SessionSink(SessionReactor* reactor) : reactor_(reactor) {}
+  bool Deliver(pb::Response response) override;
+
+  uint64_t AddCloseHook(std::function<void()> hook) override {
+    absl::MutexLock l(&mu_);
+    if (reactor_ == nullptr) return 0;
+    const uint64_t token = next_token_++;
+    hooks_.emplace(token, std::move(hook));
+    return token;
+  }
+
+  void RemoveCloseHook(uint64_t token) override {
+    absl::MutexLock l(&mu_);
+    hooks_.erase(token);
+  }
+
+  // Called by the reactor's OnDone, before it is deleted: no more answers,
+  // and the session's parked calls are withdrawn.
+  void Close() {
+    absl::flat_hash_map<uint64_t, std::function<void()>> hooks;
+    {
+      absl::MutexLock l(&mu_);
+      reactor_ = nullptr;
+      hooks.swap(hooks_);
+    }
+    for (auto& [token, hook] : hooks) hook();
+  }
+
+ private:
+  absl::Mutex mu_;
+  SessionReactor* reactor_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<uint64_t, std::function<void()>> hooks_
+      ABSL_GUARDED_BY(mu_);
+};
+
 // DESIGN: one reactor per client connection. Reads are always outstanding
 // (one at a time); each frame read is executed at once on the reaction
 // thread, and its responses are written in order. While a write is in
 // flight, later responses accumulate in `pending_` and go out together as
-// one frame, so a pipelining client gets batched replies. The reactor
-// finishes once the client has half-closed and all writes are done, or on
-// the first failed read or write.
+// one frame, so a pipelining client gets batched replies. Parked calls
+// (parking.h) are answered later through the session's sink, from whatever
+// thread serves them, by the same write path. The reactor finishes once the
+// client has half-closed and all writes are done, or on the first failed
+// read or write; answers for it after that are refused, so their items stay
+// where they were. Lock order: an object's mutex, then the sink's, then the
+// reactor's.
 class SessionReactor
     : public grpc::ServerBidiReactor<pb::RequestFrame, pb::ResponseFrame> {
  public:
   SessionReactor(Dispatcher* dispatcher, const grpc::Status& auth)
-      : dispatcher_(dispatcher) {
+      : dispatcher_(dispatcher), sink_(std::make_shared<SessionSink>(this)) {
     if (!auth.ok()) {
+      absl::MutexLock l(&mu_);
+      finished_ = true;
       Finish(auth);
       return;
     }
@@ -53,7 +104,7 @@ class SessionReactor
       return;
     }
     pb::ResponseFrame out;
-    dispatcher_->ExecuteFrame(incoming_, &out);
+    dispatcher_->ExecuteFrame(incoming_, &out, sink_);
     incoming_.Clear();
     {
       // Queue the answers before the next read can complete, so a
@@ -62,15 +113,19 @@ class SessionReactor
       // A failed write may have finished the call meanwhile: then there is
       // no one to answer, and no more reads may start.
       if (finished_) return;
-      if (writing_) {
-        pending_.push_back(std::move(out));
-      } else {
-        writing_ = true;
-        outgoing_ = std::move(out);
-        StartWrite(&outgoing_);
-      }
+      if (out.responses_size() > 0) SendLocked(std::move(out));
     }
     StartRead(&incoming_);
+  }
+
+  // A parked call's answer. False once the call is finishing.
+  bool SendLater(pb::Response response) {
+    absl::MutexLock l(&mu_);
+    if (finished_) return false;
+    pb::ResponseFrame frame;
+    *frame.add_responses() = std::move(response);
+    SendLocked(std::move(frame));
+    return true;
   }
 
   void OnWriteDone(bool ok) override {
@@ -96,9 +151,22 @@ class SessionReactor
     MaybeFinishLocked(grpc::Status::OK);
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    sink_->Close();
+    delete this;
+  }
 
  private:
+  void SendLocked(pb::ResponseFrame frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_) {
+      pending_.push_back(std::move(frame));
+    } else {
+      writing_ = true;
+      outgoing_ = std::move(frame);
+      StartWrite(&outgoing_);
+    }
+  }
+
   void MaybeFinishLocked(const grpc::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || writing_ || !read_closed_) return;
@@ -107,6 +175,7 @@ class SessionReactor
   }
 
   Dispatcher* const dispatcher_;
+  const std::shared_ptr<SessionSink> sink_;
   pb::RequestFrame incoming_;  // touched only by the read chain
 
   absl::Mutex mu_;
@@ -116,6 +185,11 @@ class SessionReactor
   pb::ResponseFrame outgoing_ ABSL_GUARDED_BY(mu_);
   std::deque<pb::ResponseFrame> pending_ ABSL_GUARDED_BY(mu_);
 };
+
+bool SessionSink::Deliver(pb::Response response) {
+  absl::MutexLock l(&mu_);
+  return reactor_ != nullptr && reactor_->SendLater(std::move(response));
+}
 
 }  // namespace
 

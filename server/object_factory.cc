@@ -8,7 +8,9 @@
 #include "server/element_type.h"
 #include "server/errors.h"
 #include "server/list_object.h"
+#include "server/deadline_timer.h"
 #include "server/namespace_object.h"
+#include "server/queue_object.h"
 #include "server/typed_value_object.h"
 
 namespace mproc {
@@ -109,6 +111,14 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
       }
       return std::make_unique<ArrayObject>(name, *type, std::move(elements));
     }
+    case pb::QUEUE: {
+      if (spec.maxsize() < 0) {
+        return BadSpec(kind, name, absl::StrCat("maxsize must be >= 0, got ",
+                                                spec.maxsize()));
+      }
+      return std::make_unique<QueueObject>(name, spec.maxsize(),
+                                           &DeadlineTimer::Default());
+    }
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("cannot create '", name, "': unknown kind ",
@@ -119,6 +129,15 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
 absl::Status CheckMatchesSpec(const SharedObject& existing,
                               const pb::CreateSpec& spec) {
   if (existing.kind() != spec.kind()) return WrongKind(existing, spec.kind());
+  if (spec.kind() == pb::QUEUE) {
+    const int64_t maxsize = static_cast<const QueueObject&>(existing).maxsize();
+    if (spec.maxsize() != 0 && spec.maxsize() != maxsize) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          existing.Describe(), " exists with maxsize ", maxsize, ", not ",
+          spec.maxsize()));
+    }
+    return absl::OkStatus();
+  }
   if (spec.kind() != pb::VALUE && spec.kind() != pb::ARRAY) {
     return absl::OkStatus();
   }

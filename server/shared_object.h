@@ -6,13 +6,17 @@
 #define MPROC_SERVER_SHARED_OBJECT_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "client/value.h"
 #include "proto/mproc.pb.h"
 
 namespace mproc {
 
-class SharedObject {
+// Owned by the object store through shared_ptr; weak_from_this() lets
+// deferred work (a parked call's timeout) find a still-existing object.
+class SharedObject : public std::enable_shared_from_this<SharedObject> {
  public:
   SharedObject(pb::Kind kind, std::string name)
       : kind_(kind), name_(std::move(name)) {}
@@ -28,6 +32,9 @@ class SharedObject {
 
   // Number of entries, items, elements or attributes. Thread-safe.
   virtual int64_t Size() const = 0;
+
+  // Extra facts for `mproc objects` (e.g. a queue's waiting calls).
+  virtual Map Details() const { return {}; }
 
  private:
   const pb::Kind kind_;

@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kValueFlags[] = {"manager",   "authkey-file",
                                        "listen",    "max-message-bytes",
-                                       "type",      "length"};
+                                       "type",      "length",
+                                       "timeout"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

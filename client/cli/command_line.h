@@ -36,7 +36,7 @@ inline constexpr int kExitUsage = 2;   // the command line was wrong
 
 // Subcommands; each returns an exit code and prints errors to stderr.
 int RunManagerCommand(const CommandLine& cl);
-int RunObjectCommand(const CommandLine& cl);   // dict|list|value|array|namespace
+int RunObjectCommand(const CommandLine& cl);   // dict|list|value|array|namespace|queue
 int RunObjectsCommand(const CommandLine& cl);  // objects
 int RunInfoCommand(const CommandLine& cl);     // info
 int RunDeleteCommand(const CommandLine& cl);   // delete NAME

@@ -15,6 +15,8 @@ Commands:
   value OP NAME [ARGS]    operate on a typed Value   (mproc value --help)
   array OP NAME [ARGS]    operate on a typed Array   (mproc array --help)
   namespace OP NAME [ARGS]  operate on a Namespace   (mproc namespace --help)
+  queue OP NAME [ARGS] [--timeout S]
+                          put, get, len ... on a Queue (mproc queue --help)
   objects [--json]        list the manager's objects
   delete NAME             delete an object
   info                    show the manager's version, instance and uptime
@@ -45,7 +47,7 @@ int main(int argc, char** argv) {
   if (command == "info") return RunInfoCommand(*cl);
   if (command == "delete") return RunDeleteCommand(*cl);
   if (command == "dict" || command == "list" || command == "value" ||
-      command == "array" || command == "namespace") {
+      command == "array" || command == "namespace" || command == "queue") {
     return RunObjectCommand(*cl);
   }
   if (command == "help") {

@@ -1,4 +1,4 @@
-// `mproc dict|list|value|array|namespace OP NAME [ARGS]`, `mproc objects`,
+// `mproc dict|list|value|array|namespace|queue OP NAME [ARGS]`, `mproc objects`,
 // `mproc delete NAME` and `mproc info`: one operation each, through the
 // same client library an application uses.
 #include <cstdlib>
@@ -49,6 +49,11 @@ void PrintKindUsage(pb::Kind kind) {
               << (op->usage[0] ? " " : "") << op->usage << "\n";
   }
   if (kind == pb::LIST) std::cout << "  mproc list items NAME\n";
+  if (kind == pb::QUEUE) {
+    std::cout << "\nget and put wait while the queue is empty or full: for "
+                 "ever, or up to\n--timeout S seconds (then exit code 1 with "
+                 "the reason).\n";
+  }
   if (kind == pb::VALUE || kind == pb::ARRAY) {
     std::cout << "\n--type T creates the " << KindName(kind)
               << " if missing (int, double, bool, string, bytes)"
@@ -94,8 +99,9 @@ absl::StatusOr<Value> RunOne(Manager& manager, pb::Kind kind,
 }
 
 bool PrintsNothing(const std::string& op, const Value& result) {
-  static const char* const kWrites[] = {"set", "del", "update", "clear",
-                                        "insert", "remove"};
+  static const char* const kWrites[] = {"set",    "del",    "update",
+                                        "clear",  "insert", "remove",
+                                        "put",    "put_many"};
   if (!result.is_null()) return false;
   for (const char* w : kWrites) {
     if (op == w) return true;
@@ -123,6 +129,17 @@ int RunObjectCommand(const CommandLine& cl) {
   List args;
   for (size_t i = 3; i < cl.positional.size(); ++i) {
     args.push_back(ParseArgument(cl.positional[i]));
+  }
+  if (std::optional<std::string> timeout = cl.Flag("timeout")) {
+    double seconds;
+    if (kind != pb::QUEUE || (op != "get" && op != "put")) {
+      return Fail(kExitUsage, "--timeout applies to queue get and put only");
+    }
+    if (!absl::SimpleAtod(*timeout, &seconds) || !(seconds >= 0)) {
+      return Fail(kExitUsage, "--timeout must be a number of seconds >= 0");
+    }
+    if (args.size() == (op == "put" ? 1u : 0u)) args.push_back(true);  // block
+    args.push_back(seconds);
   }
   const int n = static_cast<int>(args.size());
   if (n < info->min_args || n > info->max_args) {
@@ -163,16 +180,21 @@ int RunObjectsCommand(const CommandLine& cl) {
   if (cl.Flag("json")) {
     List rows;
     for (const ObjectInfo& o : *objects) {
-      rows.push_back(Map{{"kind", o.kind}, {"name", o.name}, {"size", o.size}});
+      Map row = o.details;
+      row[Value("kind")] = o.kind;
+      row[Value("name")] = o.name;
+      row[Value("size")] = o.size;
+      rows.push_back(std::move(row));
     }
     std::cout << Value(std::move(rows)).ToJson() << std::endl;
     return kExitOk;
   }
   std::cout << std::left << std::setw(10) << "KIND" << std::setw(32) << "NAME"
-            << "SIZE\n";
+            << std::setw(10) << "SIZE" << "DETAILS\n";
   for (const ObjectInfo& o : *objects) {
-    std::cout << std::setw(10) << o.kind << std::setw(32) << o.name << o.size
-              << "\n";
+    std::cout << std::setw(10) << o.kind << std::setw(32) << o.name
+              << std::setw(10) << o.size
+              << (o.details.empty() ? "" : Value(o.details).ToJson()) << "\n";
   }
   return kExitOk;
 }

@@ -35,6 +35,21 @@ TEST_F(CliTest, DictSetGetAddDelItemsLen) {
   EXPECT_EQ(Ok({"dict", "len", d}), "1\n");
 }
 
+TEST_F(CliTest, QueuePutGetLenAndTimeout) {
+  const std::string q = UniqueName();
+  EXPECT_EQ(Ok({"queue", "put", q, "{\"job\": 1}"}), "");
+  EXPECT_EQ(Ok({"queue", "put", q, "two"}), "");
+  EXPECT_EQ(Ok({"queue", "len", q}), "2\n");
+  EXPECT_EQ(Ok({"queue", "get", q}), "{\"job\": 1}\n");
+  EXPECT_EQ(Ok({"queue", "get", q, "--timeout", "5"}), "\"two\"\n");
+  CommandResult empty = Mproc({"queue", "get", q, "--timeout", "0.2"});
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.err.find("is empty"), std::string::npos) << empty.err;
+  CommandResult bad = Mproc({"queue", "get", q, "--timeout", "-1"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(Ok({"objects"}).find("\"getters\": 0"), std::string::npos);
+}
+
 TEST_F(CliTest, ValuesParseAsJsonElseStrings) {
   const std::string d = UniqueName();
   Ok({"dict", "set", d, "list", "[1, 2.5, null]"});

@@ -1,0 +1,50 @@
+// Parking: how an operation that must wait (a get on an empty queue, an
+// acquire of a held lock) waits without a thread, like redis's blocked.c.
+//
+// The command keeps the call's ReplySink and request id, tells the
+// dispatcher the call is parked (CallContext::parked), and answers later —
+// when an item arrives, the lock is released, or its timeout fires — with
+// exactly one ReplySink::Deliver. Deliver fails once the call is gone (its
+// session ended): the command then keeps what it was about to hand over, so
+// nothing is lost to a dead client.
+#ifndef MPROC_SERVER_PARKING_H_
+#define MPROC_SERVER_PARKING_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "proto/mproc.pb.h"
+
+namespace mproc {
+
+// The way back to one client connection. Thread-safe; no method blocks,
+// so all are safe under an object's mutex (lock order: object, then sink).
+class ReplySink {
+ public:
+  virtual ~ReplySink() = default;
+  // Queues `response` for sending. False if the connection is gone or
+  // finishing; then nothing is sent.
+  virtual bool Deliver(pb::Response response) = 0;
+  // Runs `hook` once, with no sink lock held, when the connection ends —
+  // how an object withdraws the parked calls of a client that went away.
+  // Returns a token for RemoveCloseHook; 0 if the connection has already
+  // ended (the hook is dropped, and the call should not park).
+  virtual uint64_t AddCloseHook(std::function<void()> hook) = 0;
+  // Forgets a hook whose call was answered. Unknown tokens are ignored.
+  virtual void RemoveCloseHook(uint64_t token) = 0;
+};
+
+// What a command knows about the call it serves.
+struct CallContext {
+  // Null where a call cannot wait (unary Call and Batch RPCs).
+  std::shared_ptr<ReplySink> sink;
+  uint64_t request_id = 0;
+  // Set by a command that parked the call: its answer comes later through
+  // `sink`, and the dispatcher sends none now.
+  bool parked = false;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_PARKING_H_

@@ -1,0 +1,324 @@
+// Shared queues through a real manager, used by real processes (started
+// with mproc::Process): the seed tutorials' Queue scenarios, waiting
+// without server threads, and no item lost to a consumer that dies.
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/support/manager_fixture.h"
+#include "worker/process/pipe.h"
+#include "worker/process/process.h"
+
+namespace mproc {
+namespace {
+
+using QueueTest = testing::ManagerTest;
+
+// In a child process: a fresh connection and the queue `name`.
+absl::StatusOr<QueueProxy> OpenQueue(const std::string& address,
+                                     const std::string& name,
+                                     std::unique_ptr<Manager>* manager) {
+  absl::StatusOr<std::unique_ptr<Manager>> m = Manager::Connect(address);
+  if (!m.ok()) return m.status();
+  *manager = *std::move(m);
+  return (*manager)->Queue(name);
+}
+
+// Waits until queue `name` has `getters` and `putters` calls parked.
+bool AwaitWaiters(Manager& manager, const std::string& name, int64_t getters,
+                  int64_t putters, absl::Duration timeout = absl::Seconds(20)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    absl::StatusOr<std::vector<ObjectInfo>> objects = manager.Objects();
+    if (!objects.ok()) return false;
+    for (const ObjectInfo& o : *objects) {
+      if (o.name != name) continue;
+      auto count = [&o](const char* key) {
+        auto it = o.details.find(Value(key));
+        return it == o.details.end() ? -1 : it->second.int_value();
+      };
+      if (count("getters") == getters && count("putters") == putters) {
+        return true;
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(2));  // polling the condition
+  }
+  return false;
+}
+
+TEST_F(QueueTest, SeedProducerAndConsumerPassTenItemsThroughAQueueOfThree) {
+  const std::string name = UniqueName();
+  ASSERT_OK(manager_->Queue(name, 3));
+  const std::string address = server_->address();
+  Process producer([&] {
+    std::unique_ptr<Manager> m;
+    absl::StatusOr<QueueProxy> q = OpenQueue(address, name, &m);
+    if (!q.ok()) return q.status();
+    for (int i = 0; i < 10; ++i) {
+      if (absl::Status s = q->Put(i); !s.ok()) return s;  // waits while full
+    }
+    return absl::OkStatus();
+  });
+  Process consumer([&] {
+    std::unique_ptr<Manager> m;
+    absl::StatusOr<QueueProxy> q = OpenQueue(address, name, &m);
+    if (!q.ok()) return q.status();
+    for (int i = 0; i < 10; ++i) {
+      absl::StatusOr<Value> v = q->Get();
+      if (!v.ok()) return v.status();
+      if (*v != Value(i)) return absl::InternalError("out of order");
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_OK(producer.Start());
+  ASSERT_OK(consumer.Start());
+  ASSERT_OK(producer.Join());
+  ASSERT_OK(consumer.Join());
+  EXPECT_EQ(producer.exitcode(), 0);
+  EXPECT_EQ(consumer.exitcode(), 0);
+  EXPECT_EQ(*(*manager_->Queue(name)).Size(), 0);
+}
+
+TEST_F(QueueTest, SeedFullQueueRefusesPutNowaitAndTimesOutAPut) {
+  absl::StatusOr<QueueProxy> q = manager_->Queue(UniqueName(), 3);
+  ASSERT_OK(q);
+  for (int i = 0; i < 3; ++i) ASSERT_OK(q->Put(i));
+  EXPECT_TRUE(*q->Full());
+  absl::Status nowait = q->PutNowait(3);
+  EXPECT_TRUE(IsQueueFull(nowait)) << nowait;
+  const absl::Time start = absl::Now();
+  absl::Status timed = q->Put(3, absl::Seconds(2));
+  EXPECT_TRUE(IsQueueFull(timed)) << timed;
+  EXPECT_GE(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(*q->Size(), 3);
+  EXPECT_EQ(*q->Get(), Value(0));
+}
+
+TEST_F(QueueTest, EmptyQueueGetNowaitAndGetWithTimeout) {
+  absl::StatusOr<QueueProxy> q = manager_->Queue(UniqueName());
+  ASSERT_OK(q);
+  EXPECT_TRUE(*q->Empty());
+  EXPECT_TRUE(IsQueueEmpty(q->GetNowait().status()));
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Value> timed = q->Get(absl::Milliseconds(200));
+  EXPECT_TRUE(IsQueueEmpty(timed.status())) << timed.status();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
+  EXPECT_TRUE(AwaitWaiters(*manager_, UniqueName(), 0, 0));
+}
+
+TEST_F(QueueTest, BlockedGetterReceivesALaterPut) {
+  const std::string name = UniqueName();
+  ASSERT_OK(manager_->Queue(name));
+  const std::string address = server_->address();
+  Process consumer([&] {
+    std::unique_ptr<Manager> m;
+    absl::StatusOr<QueueProxy> q = OpenQueue(address, name, &m);
+    if (!q.ok()) return q.status();
+    absl::StatusOr<Value> v = q->Get();
+    if (!v.ok()) return v.status();
+    return *v == Value("late") ? absl::OkStatus()
+                               : absl::InternalError(v->ToString());
+  });
+  ASSERT_OK(consumer.Start());
+  ASSERT_TRUE(AwaitWaiters(*manager_, name, 1, 0));
+  ASSERT_OK((*manager_->Queue(name)).Put("late"));
+  ASSERT_OK(consumer.Join());
+  EXPECT_EQ(consumer.exitcode(), 0);
+}
+
+TEST_F(QueueTest, BlockedPutterEntersWhenRoomFrees) {
+  const std::string name = UniqueName();
+  absl::StatusOr<QueueProxy> q = manager_->Queue(name, 1);
+  ASSERT_OK(q);
+  ASSERT_OK(q->Put("first"));
+  const std::string address = server_->address();
+  Process producer([&] {
+    std::unique_ptr<Manager> m;
+    absl::StatusOr<QueueProxy> mine = OpenQueue(address, name, &m);
+    if (!mine.ok()) return mine.status();
+    return mine->Put("second");
+  });
+  ASSERT_OK(producer.Start());
+  ASSERT_TRUE(AwaitWaiters(*manager_, name, 0, 1));
+  EXPECT_EQ(*q->Get(), Value("first"));
+  EXPECT_EQ(*q->Get(), Value("second"));
+  ASSERT_OK(producer.Join());
+  EXPECT_EQ(producer.exitcode(), 0);
+}
+
+TEST_F(QueueTest, ConsumerKilledWhileBlockedLosesNoItem) {
+  const std::string name = UniqueName();
+  absl::StatusOr<QueueProxy> q = manager_->Queue(name);
+  ASSERT_OK(q);
+  const std::string address = server_->address();
+  Process consumer([&] {
+    std::unique_ptr<Manager> m;
+    absl::StatusOr<QueueProxy> mine = OpenQueue(address, name, &m);
+    if (!mine.ok()) return 2;
+    mine->Get().IgnoreError();
+    return 3;  // not reached: killed while waiting
+  });
+  ASSERT_OK(consumer.Start());
+  ASSERT_TRUE(AwaitWaiters(*manager_, name, 1, 0));
+  ASSERT_OK(consumer.Kill());
+  ASSERT_OK(consumer.Join());
+  EXPECT_EQ(consumer.exitcode(), -SIGKILL);
+  // The manager withdraws the dead session's get...
+  ASSERT_TRUE(AwaitWaiters(*manager_, name, 0, 0));
+  // ...so the next item stays in the queue for a live consumer.
+  ASSERT_OK(q->Put("precious"));
+  EXPECT_EQ(*q->GetNowait(), Value("precious"));
+}
+
+TEST_F(QueueTest, FourProducersFourConsumersDeliverEachItemExactlyOnce) {
+  constexpr int kProducers = 4, kConsumers = 4, kItems = 5000;
+  const std::string name = UniqueName();
+  absl::StatusOr<QueueProxy> q = manager_->Queue(name, 100);  // puts wait too
+  ASSERT_OK(q);
+  const std::string address = server_->address();
+  std::vector<std::unique_ptr<Process>> producers, consumers;
+  auto [results, results_in] = *Pipe(/*duplex=*/false);
+  for (int p = 0; p < kProducers; ++p) {
+    producers.push_back(std::make_unique<Process>([&, p] {
+      std::unique_ptr<Manager> m;
+      absl::StatusOr<QueueProxy> mine = OpenQueue(address, name, &m);
+      if (!mine.ok()) return mine.status();
+      for (int i = 0; i < kItems; ++i) {
+        if (absl::Status s = mine->Put(p * 1000000 + i); !s.ok()) return s;
+      }
+      return absl::OkStatus();
+    }));
+  }
+  for (int c = 0; c < kConsumers; ++c) {
+    consumers.push_back(std::make_unique<Process>([&, &out = results_in] {
+      std::unique_ptr<Manager> m;
+      absl::StatusOr<QueueProxy> mine = OpenQueue(address, name, &m);
+      if (!mine.ok()) return mine.status();
+      int64_t count = 0, sum = 0;
+      for (;;) {
+        absl::StatusOr<Value> v = mine->Get();
+        if (!v.ok()) return v.status();
+        if (v->is_null()) break;  // the stop marker
+        ++count;
+        sum += v->int_value();
+      }
+      return out.Send(List{count, sum});
+    }));
+  }
+  for (auto& p : producers) ASSERT_OK(p->Start());
+  for (auto& c : consumers) ASSERT_OK(c->Start());
+  results_in.Close();
+  for (auto& p : producers) {
+    ASSERT_OK(p->Join());
+    EXPECT_EQ(p->exitcode(), 0);
+  }
+  for (int c = 0; c < kConsumers; ++c) ASSERT_OK(q->Put(nullptr));
+  int64_t count = 0, sum = 0;
+  for (int c = 0; c < kConsumers; ++c) {
+    absl::StatusOr<Value> r = results.Recv();
+    ASSERT_OK(r);
+    count += r->list_value()[0].int_value();
+    sum += r->list_value()[1].int_value();
+  }
+  for (auto& c : consumers) {
+    ASSERT_OK(c->Join());
+    EXPECT_EQ(c->exitcode(), 0);
+  }
+  int64_t expected_sum = 0;
+  for (int p = 0; p < kProducers; ++p) {
+    for (int i = 0; i < kItems; ++i) expected_sum += p * 1000000 + i;
+  }
+  EXPECT_EQ(count, kProducers * kItems);
+  EXPECT_EQ(sum, expected_sum);
+  EXPECT_EQ(*q->Size(), 0);
+}
+
+TEST_F(QueueTest, PutManyAndGetManyMoveBatches) {
+  absl::StatusOr<QueueProxy> q = manager_->Queue(UniqueName(), 5);
+  ASSERT_OK(q);
+  ASSERT_OK(q->PutMany({1, 2, 3, 4}));
+  absl::Status too_many = q->PutMany({5, 6});
+  EXPECT_TRUE(IsQueueFull(too_many)) << too_many;  // all or none
+  EXPECT_EQ(*q->Size(), 4);
+  EXPECT_EQ(*q->GetMany(3), (List{1, 2, 3}));
+  EXPECT_EQ(*q->GetMany(10), (List{4}));
+  EXPECT_TRUE(IsQueueEmpty(q->GetMany(2, absl::ZeroDuration()).status()));
+}
+
+int ThreadsOf(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    int n;
+    if (line.rfind("Threads:", 0) == 0 &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(8)), &n)) {
+      return n;
+    }
+  }
+  return -1;
+}
+
+TEST_F(QueueTest, ThousandBlockedGettersUseNoManagerThreads) {
+  constexpr int kClients = 10, kGettersEach = 100;
+  const std::string name = UniqueName();
+  absl::StatusOr<QueueProxy> q = manager_->Queue(name);
+  ASSERT_OK(q);
+  std::vector<std::unique_ptr<Manager>> clients;
+  for (int c = 0; c < kClients; ++c) {
+    auto m = Manager::Connect(server_->address());
+    ASSERT_OK(m);
+    ASSERT_OK((*m)->Queue(name));  // connected and warm
+    clients.push_back(*std::move(m));
+  }
+  const int threads_before = ThreadsOf(server_->pid());
+  std::atomic<int> received{0};
+  std::vector<std::thread> getters;
+  for (int c = 0; c < kClients; ++c) {
+    for (int g = 0; g < kGettersEach; ++g) {
+      getters.emplace_back([&, c] {
+        absl::StatusOr<QueueProxy> mine = clients[c]->Queue(name);
+        if (mine.ok() && mine->Get().ok()) ++received;
+      });
+    }
+  }
+  ASSERT_TRUE(AwaitWaiters(*manager_, name, kClients * kGettersEach, 0));
+  const int threads_parked = ThreadsOf(server_->pid());
+  List items;
+  for (int i = 0; i < kClients * kGettersEach; ++i) items.push_back(i);
+  ASSERT_OK(q->PutMany(items));
+  for (std::thread& t : getters) t.join();
+  EXPECT_EQ(received.load(), kClients * kGettersEach);
+  EXPECT_LE(threads_parked, threads_before)
+      << "manager threads: " << threads_before << " before, "
+      << threads_parked << " with 1,000 parked gets";
+}
+
+TEST_F(QueueTest, BadInputIsRefusedClearly) {
+  const std::string name = UniqueName();
+  EXPECT_CODE(manager_->Queue(name, -1), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<QueueProxy> q = manager_->Queue(name, 2);
+  ASSERT_OK(q);
+  EXPECT_CODE(manager_->Queue(name, 5), absl::StatusCode::kFailedPrecondition);
+  EXPECT_OK(manager_->Queue(name));  // maxsize 0 attaches to any
+  absl::StatusOr<Value> negative = q->Get(absl::Seconds(-1));
+  EXPECT_CODE(negative, absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(negative.status().message().find("timeout"), absl::string_view::npos);
+  EXPECT_CODE(q->GetMany(0), absl::StatusCode::kInvalidArgument);
+  ASSERT_OK(manager_->Dict(name + "-dict"));
+  EXPECT_CODE(manager_->Queue(name + "-dict"),
+              absl::StatusCode::kFailedPrecondition);
+  // The manager still serves.
+  ASSERT_OK(q->Put(1));
+  EXPECT_EQ(*q->Get(), Value(1));
+}
+
+}  // namespace
+}  // namespace mproc
