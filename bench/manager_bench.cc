@@ -168,6 +168,92 @@ void Batched(const Flags& f) {
          (rounds / 2) * 2 * kBatch / Seconds(Clock::now() - start), nullptr);
 }
 
+// Queue: one client putting then getting (a pair per iteration).
+void QueuePairs(const Flags& f) {
+  auto m = ConnectOrDie(f);
+  auto q = m->Queue("bench-queue-pairs");
+  if (!q.ok()) Die("queue", q.status());
+  for (int i = 0; i < 200; ++i) {  // warm up
+    if (!q->Put(i).ok() || !q->Get().ok()) Die("warm up", absl::InternalError(""));
+  }
+  const int pairs = f.ops / 2;
+  std::vector<double> lat;
+  lat.reserve(pairs);
+  const auto start = Clock::now();
+  for (int i = 0; i < pairs; ++i) {
+    const auto t0 = Clock::now();
+    absl::Status s = q->Put(i);
+    if (s.ok()) s = q->Get().status();
+    if (!s.ok()) Die("put+get", s);
+    lat.push_back(Seconds(Clock::now() - t0) * 1e6);
+  }
+  Report(f, "queue put+get, 1 client", pairs / Seconds(Clock::now() - start),
+         &lat);
+}
+
+// Queue: 4 producer and 4 consumer processes; items per second through it.
+void QueueFourByFour(const Flags& f) {
+  constexpr int kSide = 4;
+  const int per = f.ops / kSide;
+  int pipes[2];
+  if (pipe(pipes) != 0) std::exit(1);
+  std::vector<pid_t> pids;
+  for (int c = 0; c < 2 * kSide; ++c) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      auto m = ConnectOrDie(f);
+      auto q = m->Queue("bench-queue-4x4");
+      if (!q.ok()) _exit(2);
+      char go;
+      close(pipes[1]);
+      if (read(pipes[0], &go, 1) < 0) _exit(3);  // start together
+      const bool producer = c < kSide;
+      for (int i = 0; i < per; ++i) {
+        absl::Status s = producer ? q->Put(i) : q->Get().status();
+        if (!s.ok()) {
+          std::cerr << "queue client " << c << ": " << s << std::endl;
+          _exit(4);
+        }
+      }
+      _exit(0);
+    }
+    pids.push_back(pid);
+  }
+  close(pipes[0]);
+  usleep(300000);  // let the children connect
+  const auto start = Clock::now();
+  close(pipes[1]);
+  int failed = 0;
+  for (pid_t pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  if (failed > 0) Die("queue clients", absl::InternalError(absl::StrCat(failed, " failed")));
+  Report(f, "queue 4x4 producers/consumers",
+         per * kSide / Seconds(Clock::now() - start), nullptr);
+}
+
+// Queue: put_many then get_many of 1,000 items per round.
+void QueueBatched(const Flags& f) {
+  auto m = ConnectOrDie(f);
+  auto q = m->Queue("bench-queue-batch");
+  if (!q.ok()) Die("queue", q.status());
+  constexpr int kBatch = 1000;
+  List items;
+  for (int i = 0; i < kBatch; ++i) items.push_back(i);
+  const int rounds = std::max(1, f.ops * 5 / kBatch);
+  const auto start = Clock::now();
+  for (int r = 0; r < rounds; ++r) {
+    absl::Status s = q->PutMany(items);
+    if (!s.ok()) Die("put_many", s);
+    auto got = q->GetMany(kBatch);
+    if (!got.ok()) Die("get_many", got.status());
+  }
+  Report(f, "queue put_many+get_many x1000",
+         rounds * kBatch / Seconds(Clock::now() - start), nullptr);
+}
+
 int64_t ResidentKiB(int pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
@@ -231,5 +317,10 @@ int main(int argc, char** argv) {
   if (f.only.empty() || f.only == "single") mproc::SingleClient(f);
   if (f.only.empty() || f.only == "many") mproc::ManyClients(f);
   if (f.only.empty() || f.only == "batch") mproc::Batched(f);
+  if (f.only.empty() || f.only == "queue") {
+    mproc::QueuePairs(f);
+    mproc::QueueFourByFour(f);
+    mproc::QueueBatched(f);
+  }
   return 0;
 }

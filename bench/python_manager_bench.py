@@ -8,16 +8,22 @@ usage: python_manager_bench.py {tcp|unix} OPS CLIENTS [ENTRIES]
 import json
 import multiprocessing as mp
 import os
+import queue
 import sys
 import tempfile
 import time
 from multiprocessing.managers import BaseManager, DictProxy, SyncManager
 
 SHARED = {}
+QUEUE = queue.Queue()
 
 
 def get_shared():
     return SHARED
+
+
+def get_queue():
+    return QUEUE
 
 
 class DictManager(BaseManager):
@@ -25,6 +31,7 @@ class DictManager(BaseManager):
 
 
 DictManager.register("get_dict", callable=get_shared, proxytype=DictProxy)
+DictManager.register("get_queue", callable=get_queue)
 
 
 def report(transport, workload, ops_per_s, lat=None, **extra):
@@ -62,6 +69,48 @@ def unix_client(d, n, base, barrier):
     set_get(d, n, base)
 
 
+def queue_client(q, address, producer, n, barrier):
+    if q is None:  # tcp: connect our own proxy
+        m = DictManager(address=address, authkey=b"bench-key")
+        m.connect()
+        q = m.get_queue()
+    barrier.wait()
+    for i in range(n):
+        if producer:
+            q.put(i)
+        else:
+            q.get()
+
+
+def queue_workloads(transport, server, q, ops, ctx):
+    for i in range(200):  # warm up
+        q.put(i)
+        q.get()
+    pairs = ops // 2
+    lat = []
+    start = time.perf_counter()
+    for i in range(pairs):
+        t0 = time.perf_counter()
+        q.put(i)
+        q.get()
+        lat.append((time.perf_counter() - t0) * 1e6)
+    report(transport, "queue put+get, 1 client", pairs / (time.perf_counter() - start), lat)
+
+    per = ops // 4
+    barrier = ctx.Barrier(9)
+    address = server.address if transport == "tcp" else None
+    shared = None if transport == "tcp" else q
+    procs = [ctx.Process(target=queue_client, args=(shared, address, c < 4, per, barrier))
+             for c in range(8)]
+    for p in procs:
+        p.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for p in procs:
+        p.join()
+    report(transport, "queue 4x4 producers/consumers", per * 4 / (time.perf_counter() - start))
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -78,11 +127,13 @@ def main():
         server = DictManager(address=("127.0.0.1", 0), authkey=b"bench-key", ctx=ctx)
         server.start()
         d = server.get_dict()
+        q = server.get_queue()
     else:
         path = os.path.join(tempfile.mkdtemp(), "py-manager.sock")
         server = SyncManager(address=path, ctx=ctx)
         server.start()
         d = server.dict()
+        q = server.Queue()
     server_pid = server._process.pid
 
     if entries:
@@ -127,6 +178,7 @@ def main():
     for _ in range(rounds):
         d.update(batch)
     report(transport, "dict set_many x1000", rounds * 1000 / (time.perf_counter() - start))
+    queue_workloads(transport, server, q, ops, ctx)
     server.shutdown()
 
 
