@@ -35,7 +35,8 @@ class SessionReactor;
 class SessionSink : public ReplySink {
  public:
   explicit SessionSink(SessionReactor* reactor) : reactor_(reactor) {}
-  bool Deliver(pb::Response response) override;
+  bool Deliver(pb::Response response,
+               std::function<void()> unsent) override;
 
   uint64_t AddCloseHook(std::function<void()> hook) override {
     absl::MutexLock l(&mu_);
@@ -118,24 +119,42 @@ class SessionReactor
     StartRead(&incoming_);
   }
 
-  // A parked call's answer. False once the call is finishing.
-  bool SendLater(pb::Response response) {
+  // A parked call's answer. False once the call is finishing. `unsent`
+  // runs if the stream breaks before the answer is written.
+  bool SendLater(pb::Response response, std::function<void()> unsent) {
     absl::MutexLock l(&mu_);
     if (finished_) return false;
     pb::ResponseFrame frame;
     *frame.add_responses() = std::move(response);
+    if (unsent) pending_unsent_.push_back(std::move(unsent));
     SendLocked(std::move(frame));
     return true;
   }
 
   void OnWriteDone(bool ok) override {
-    absl::MutexLock l(&mu_);
+    std::vector<std::function<void()>> unsent;
+    {
+      absl::MutexLock l(&mu_);
+      OnWriteDoneLocked(ok, &unsent);
+    }
+    for (std::function<void()>& undo : unsent) undo();
+  }
+
+  void OnWriteDoneLocked(bool ok, std::vector<std::function<void()>>* unsent)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     writing_ = false;
     if (!ok) {
+      // Nothing in flight or pending reached the client: give back what
+      // parked answers carried.
+      unsent->swap(writing_unsent_);
+      for (auto& undo : pending_unsent_) unsent->push_back(std::move(undo));
+      pending_unsent_.clear();
+      pending_.clear();
       read_closed_ = true;
       MaybeFinishLocked(grpc::Status::CANCELLED);
       return;
     }
+    writing_unsent_.clear();  // written
     if (!pending_.empty()) {
       outgoing_.Clear();
       for (pb::ResponseFrame& frame : pending_) {
@@ -144,6 +163,7 @@ class SessionReactor
         }
       }
       pending_.clear();
+      writing_unsent_.swap(pending_unsent_);
       writing_ = true;
       StartWrite(&outgoing_);
       return;
@@ -157,12 +177,15 @@ class SessionReactor
   }
 
  private:
+  // Writes `frame` now, or after the write in flight. Undo callbacks added
+  // to pending_unsent_ for it move along with it.
   void SendLocked(pb::ResponseFrame frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (writing_) {
       pending_.push_back(std::move(frame));
     } else {
       writing_ = true;
       outgoing_ = std::move(frame);
+      writing_unsent_.swap(pending_unsent_);
       StartWrite(&outgoing_);
     }
   }
@@ -184,11 +207,16 @@ class SessionReactor
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   pb::ResponseFrame outgoing_ ABSL_GUARDED_BY(mu_);
   std::deque<pb::ResponseFrame> pending_ ABSL_GUARDED_BY(mu_);
+  // Undo callbacks of parked answers in outgoing_ / in pending_.
+  std::vector<std::function<void()>> writing_unsent_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void()>> pending_unsent_ ABSL_GUARDED_BY(mu_);
 };
 
-bool SessionSink::Deliver(pb::Response response) {
+bool SessionSink::Deliver(pb::Response response,
+                          std::function<void()> unsent) {
   absl::MutexLock l(&mu_);
-  return reactor_ != nullptr && reactor_->SendLater(std::move(response));
+  return reactor_ != nullptr &&
+         reactor_->SendLater(std::move(response), std::move(unsent));
 }
 
 }  // namespace

@@ -24,8 +24,11 @@ class ReplySink {
  public:
   virtual ~ReplySink() = default;
   // Queues `response` for sending. False if the connection is gone or
-  // finishing; then nothing is sent.
-  virtual bool Deliver(pb::Response response) = 0;
+  // finishing; then nothing is sent. If the connection breaks before the
+  // response is written, `unsent` runs (with no sink lock held) so the
+  // object can take back what it handed over.
+  virtual bool Deliver(pb::Response response,
+                       std::function<void()> unsent = nullptr) = 0;
   // Runs `hook` once, with no sink lock held, when the connection ends —
   // how an object withdraws the parked calls of a client that went away.
   // Returns a token for RemoveCloseHook; 0 if the connection has already

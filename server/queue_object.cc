@@ -127,11 +127,25 @@ void QueueObject::Withdraw(uint64_t ticket, bool getter) {
   TakeWaiter(ticket, getter);  // its put, if any, never happened
 }
 
+void QueueObject::Return(Value item) {
+  absl::MutexLock l(&mu_);
+  if (HandToGetter(item)) return;
+  items_.push_front(std::move(item));
+}
+
 bool QueueObject::HandToGetter(Value& item) {
   while (!getters_.empty()) {
     Waiter getter = PopWaiter(getters_);
     const Value result = getter.max_n > 0 ? Value(List{item}) : item;
-    if (getter.sink->Deliver(Answer(getter.request_id, result))) return true;
+    std::weak_ptr<SharedObject> weak = weak_from_this();
+    auto give_back = [weak, item] {
+      if (std::shared_ptr<SharedObject> self = weak.lock()) {
+        static_cast<QueueObject*>(self.get())->Return(item);
+      }
+    };
+    if (getter.sink->Deliver(Answer(getter.request_id, result), give_back)) {
+      return true;
+    }
     // That caller is gone: the item goes to the next one, or the queue.
   }
   return false;

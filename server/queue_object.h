@@ -81,6 +81,9 @@ class QueueObject : public SharedObject {
   // Moves waiting putters' items in while there is room.
   void AdmitPutters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasRoomLocked(size_t n) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes back an item whose answer never reached its getter: it goes
+  // first in line again.
+  void Return(Value item);
   // Removes the waiter `ticket` if it still waits; returns it.
   std::optional<Waiter> TakeWaiter(uint64_t ticket, bool getter)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
