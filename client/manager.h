@@ -90,6 +90,11 @@ class Manager {
   // INVALID_ARGUMENT if maxsize < 0.
   absl::StatusOr<QueueProxy> Queue(const std::string& name,
                                    int64_t maxsize = 0);
+  // Every mproc queue is joinable (TaskDone/Join); the same as Queue.
+  absl::StatusOr<QueueProxy> JoinableQueue(const std::string& name,
+                                           int64_t maxsize = 0) {
+    return Queue(name, maxsize);
+  }
 
   // Every object the manager holds, sorted by name.
   absl::StatusOr<std::vector<ObjectInfo>> Objects();

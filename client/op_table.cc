@@ -67,6 +67,9 @@ constexpr OpInfo kOps[] = {
     {pb::QUEUE_FULL, pb::QUEUE, "full", 0, 0, ""},
     {pb::QUEUE_PUT_MANY, pb::QUEUE, "put_many", 1, 1, "LIST", true},
     {pb::QUEUE_GET_MANY, pb::QUEUE, "get_many", 1, 2, "MAX_N [TIMEOUT]", true},
+    {pb::QUEUE_TASK_DONE, pb::QUEUE, "task_done", 0, 0, ""},
+    {pb::QUEUE_JOIN, pb::QUEUE, "join", 0, 1, "[TIMEOUT]", true},
+    {pb::QUEUE_CLOSE, pb::QUEUE, "close", 0, 0, "", true},
 };
 
 }  // namespace

@@ -258,6 +258,16 @@ absl::StatusOr<mproc::List> QueueProxy::GetMany(int64_t max_n,
                                {max_n, TimeoutValue(timeout)});
 }
 
+absl::Status QueueProxy::TaskDone() const {
+  return InvokeStatus(pb::QUEUE_TASK_DONE, {});
+}
+absl::Status QueueProxy::Join(absl::Duration timeout) const {
+  return InvokeStatus(pb::QUEUE_JOIN, {TimeoutValue(timeout)});
+}
+absl::Status QueueProxy::Close() const {
+  return InvokeStatus(pb::QUEUE_CLOSE, {});
+}
+
 bool IsQueueEmpty(const absl::Status& status) {
   return absl::IsNotFound(status) &&
          absl::EndsWith(status.message(), " is empty");
@@ -265,6 +275,10 @@ bool IsQueueEmpty(const absl::Status& status) {
 bool IsQueueFull(const absl::Status& status) {
   return absl::IsResourceExhausted(status) &&
          absl::StrContains(status.message(), " is full");
+}
+bool IsQueueClosed(const absl::Status& status) {
+  return (absl::IsOutOfRange(status) || absl::IsFailedPrecondition(status)) &&
+         absl::StrContains(status.message(), " is closed");
 }
 
 }  // namespace mproc

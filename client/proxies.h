@@ -195,7 +195,7 @@ class NamespaceProxy : public ObjectProxy {
 // so a consumer killed while waiting takes nothing with it.
 // Errors: NOT_FOUND when empty (IsQueueEmpty), RESOURCE_EXHAUSTED when full
 // (IsQueueFull) — after a timeout or at once for the *Nowait forms;
-// INVALID_ARGUMENT for a negative timeout.
+// IsQueueClosed after Close; INVALID_ARGUMENT for a negative timeout.
 class QueueProxy : public ObjectProxy {
  public:
   // Appends `item`, waiting up to `timeout` while the queue is full.
@@ -218,14 +218,26 @@ class QueueProxy : public ObjectProxy {
   absl::StatusOr<mproc::List> GetMany(
       int64_t max_n, absl::Duration timeout = absl::InfiniteDuration()) const;
 
+  // JoinableQueue: every put counts a task; TaskDone marks one finished
+  // (FAILED_PRECONDITION if called more often than items were put); Join
+  // waits until all are (DEADLINE_EXCEEDED after `timeout`).
+  absl::Status TaskDone() const;
+  absl::Status Join(absl::Duration timeout = absl::InfiniteDuration()) const;
+
+  // Refuses further puts (FAILED_PRECONDITION); gets drain what is left,
+  // then fail with OUT_OF_RANGE — also those already waiting. Both are
+  // IsQueueClosed.
+  absl::Status Close() const;
+
  private:
   friend class Manager;
   using ObjectProxy::ObjectProxy;
 };
 
-// Whether `status` is a queue's "empty" / "full" answer.
+// Whether `status` is a queue's "empty" / "full" / "closed" answer.
 bool IsQueueEmpty(const absl::Status& status);
 bool IsQueueFull(const absl::Status& status);
+bool IsQueueClosed(const absl::Status& status);
 
 }  // namespace mproc
 

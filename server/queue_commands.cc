@@ -79,6 +79,16 @@ absl::StatusOr<Value> RunQueueCommand(QueueObject& q, const OpInfo& op,
       if (!timeout.ok()) return timeout.status();
       return q.GetMany(*max_n, *timeout, call);
     }
+    case pb::QUEUE_TASK_DONE:
+      return Done(q.TaskDone());
+    case pb::QUEUE_JOIN: {
+      absl::StatusOr<absl::Duration> timeout = TimeoutArg(q, op, a, 0);
+      if (!timeout.ok()) return timeout.status();
+      return q.Join(*timeout, call);
+    }
+    case pb::QUEUE_CLOSE:
+      q.Close();
+      return Value();
     default:
       break;
   }

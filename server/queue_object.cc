@@ -24,6 +24,18 @@ pb::Response ErrorAnswer(uint64_t request_id, const absl::Status& status) {
   return response;
 }
 
+// Runs `method` on the queue behind `weak`, if it still exists.
+template <typename... Args>
+std::function<void()> OnQueue(std::weak_ptr<SharedObject> weak,
+                              void (QueueObject::*method)(Args...),
+                              Args... args) {
+  return [weak = std::move(weak), method, args...] {
+    if (std::shared_ptr<SharedObject> self = weak.lock()) {
+      (static_cast<QueueObject*>(self.get())->*method)(args...);
+    }
+  };
+}
+
 }  // namespace
 
 QueueObject::QueueObject(std::string name, int64_t maxsize,
@@ -37,6 +49,16 @@ int64_t QueueObject::Size() const {
   return static_cast<int64_t>(items_.size());
 }
 
+Map QueueObject::Details() const {
+  absl::MutexLock l(&mu_);
+  return Map{{"maxsize", maxsize_},
+             {"getters", static_cast<int64_t>(getters_.size())},
+             {"putters", static_cast<int64_t>(putters_.size())},
+             {"joiners", static_cast<int64_t>(joiners_.size())},
+             {"unfinished", unfinished_},
+             {"closed", closed_}};
+}
+
 bool QueueObject::Full() const {
   absl::MutexLock l(&mu_);
   return !HasRoomLocked(1);
@@ -44,6 +66,15 @@ bool QueueObject::Full() const {
 
 bool QueueObject::HasRoomLocked(size_t n) const {
   return maxsize_ == 0 || items_.size() + n <= static_cast<size_t>(maxsize_);
+}
+
+std::deque<QueueObject::Waiter>& QueueObject::LineOf(Line line) {
+  switch (line) {
+    case kGetters: return getters_;
+    case kPutters: return putters_;
+    case kJoiners: break;
+  }
+  return joiners_;
 }
 
 absl::Status QueueObject::EmptyError() const {
@@ -55,52 +86,59 @@ absl::Status QueueObject::FullError() const {
       absl::StrCat(Describe(), " is full (maxsize ", maxsize_, ")"));
 }
 
-Map QueueObject::Details() const {
-  absl::MutexLock l(&mu_);
-  return Map{{"maxsize", maxsize_},
-             {"getters", static_cast<int64_t>(getters_.size())},
-             {"putters", static_cast<int64_t>(putters_.size())}};
+absl::Status QueueObject::ClosedError() const {
+  return absl::FailedPreconditionError(
+      absl::StrCat(Describe(), " is closed: no more puts"));
 }
 
-absl::StatusOr<Value> QueueObject::Park(Waiter waiter, bool getter,
+absl::Status QueueObject::DrainedError() const {
+  return absl::OutOfRangeError(absl::StrCat(Describe(), " is closed and empty"));
+}
+
+absl::Status QueueObject::TimeoutError(Line line) const {
+  switch (line) {
+    case kGetters: return EmptyError();
+    case kPutters: return FullError();
+    case kJoiners: break;
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      Describe(), ": join timed out with ", unfinished_, " unfinished tasks"));
+}
+
+absl::StatusOr<Value> QueueObject::Park(Waiter waiter, Line line,
                                         absl::Duration timeout,
                                         CallContext* call) {
+  static const char* const kWhat[] = {"get", "put", "join"};
   if (call->sink == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
-        Describe(), ": a blocking ", getter ? "get" : "put",
-        " cannot wait in a batch or unary call; use block=false or a "
-        "session"));
+        Describe(), ": a blocking ", kWhat[line],
+        " cannot wait in a batch or unary call; use a session (the client "
+        "library) or don't block"));
   }
   call->parked = true;
-  std::weak_ptr<SharedObject> weak = weak_from_this();
   const uint64_t ticket = next_ticket_++;
-  // Reached through weak references only: the queue may be deleted first.
-  auto on = [weak, ticket, getter](void (QueueObject::*method)(uint64_t, bool)) {
-    return [weak, ticket, getter, method] {
-      if (std::shared_ptr<SharedObject> self = weak.lock()) {
-        (static_cast<QueueObject*>(self.get())->*method)(ticket, getter);
-      }
-    };
-  };
-  waiter.close_hook = call->sink->AddCloseHook(on(&QueueObject::Withdraw));
+  waiter.close_hook = call->sink->AddCloseHook(
+      OnQueue(weak_from_this(), &QueueObject::Withdraw, ticket, line));
   if (waiter.close_hook == 0) return Value();  // the caller is gone already
   waiter.sink = call->sink;
   waiter.request_id = call->request_id;
   waiter.ticket = ticket;
   if (timeout != absl::InfiniteDuration()) {
-    timer_->Schedule(absl::Now() + timeout, on(&QueueObject::Expire));
+    timer_->Schedule(absl::Now() + timeout, OnQueue(weak_from_this(),
+                                                    &QueueObject::Expire,
+                                                    ticket, line));
   }
-  (getter ? getters_ : putters_).push_back(std::move(waiter));
+  LineOf(line).push_back(std::move(waiter));
   return Value();
 }
 
 std::optional<QueueObject::Waiter> QueueObject::TakeWaiter(uint64_t ticket,
-                                                           bool getter) {
-  std::deque<Waiter>& line = getter ? getters_ : putters_;
-  for (auto it = line.begin(); it != line.end(); ++it) {
+                                                           Line line) {
+  std::deque<Waiter>& waiters = LineOf(line);
+  for (auto it = waiters.begin(); it != waiters.end(); ++it) {
     if (it->ticket != ticket) continue;
     Waiter waiter = std::move(*it);
-    line.erase(it);
+    waiters.erase(it);
     return waiter;
   }
   return std::nullopt;
@@ -113,37 +151,40 @@ QueueObject::Waiter QueueObject::PopWaiter(std::deque<Waiter>& line) {
   return waiter;
 }
 
-void QueueObject::Expire(uint64_t ticket, bool getter) {
+void QueueObject::Expire(uint64_t ticket, Line line) {
   absl::MutexLock l(&mu_);
-  std::optional<Waiter> waiter = TakeWaiter(ticket, getter);
+  std::optional<Waiter> waiter = TakeWaiter(ticket, line);
   if (!waiter.has_value()) return;  // served meanwhile
   waiter->sink->RemoveCloseHook(waiter->close_hook);
-  waiter->sink->Deliver(
-      ErrorAnswer(waiter->request_id, getter ? EmptyError() : FullError()));
+  waiter->sink->Deliver(ErrorAnswer(waiter->request_id, TimeoutError(line)));
 }
 
-void QueueObject::Withdraw(uint64_t ticket, bool getter) {
+void QueueObject::Withdraw(uint64_t ticket, Line line) {
   absl::MutexLock l(&mu_);
-  TakeWaiter(ticket, getter);  // its put, if any, never happened
+  TakeWaiter(ticket, line);  // a withdrawn put never happened
+}
+
+void QueueObject::FailAll(Line line, const absl::Status& error) {
+  std::deque<Waiter>& waiters = LineOf(line);
+  while (!waiters.empty()) {
+    Waiter waiter = PopWaiter(waiters);
+    waiter.sink->Deliver(ErrorAnswer(waiter.request_id, error));
+  }
 }
 
 void QueueObject::Return(Value item) {
   absl::MutexLock l(&mu_);
-  if (HandToGetter(item)) return;
-  items_.push_front(std::move(item));
+  // Already counted as a task; first in line again.
+  if (!HandToGetter(item)) items_.push_front(std::move(item));
 }
 
 bool QueueObject::HandToGetter(Value& item) {
   while (!getters_.empty()) {
     Waiter getter = PopWaiter(getters_);
     const Value result = getter.max_n > 0 ? Value(List{item}) : item;
-    std::weak_ptr<SharedObject> weak = weak_from_this();
-    auto give_back = [weak, item] {
-      if (std::shared_ptr<SharedObject> self = weak.lock()) {
-        static_cast<QueueObject*>(self.get())->Return(item);
-      }
-    };
-    if (getter.sink->Deliver(Answer(getter.request_id, result), give_back)) {
+    if (getter.sink->Deliver(
+            Answer(getter.request_id, result),
+            OnQueue<Value>(weak_from_this(), &QueueObject::Return, item))) {
       return true;
     }
     // That caller is gone: the item goes to the next one, or the queue.
@@ -151,12 +192,17 @@ bool QueueObject::HandToGetter(Value& item) {
   return false;
 }
 
+void QueueObject::AddLocked(Value item) {
+  ++unfinished_;
+  if (!HandToGetter(item)) items_.push_back(std::move(item));
+}
+
 void QueueObject::AdmitPutters() {
   while (!putters_.empty() && HasRoomLocked(1)) {
     Waiter putter = PopWaiter(putters_);
     // The put counts only if its caller hears that it did.
     if (putter.sink->Deliver(Answer(putter.request_id, Value()))) {
-      if (!HandToGetter(putter.item)) items_.push_back(std::move(putter.item));
+      AddLocked(std::move(putter.item));
     }
   }
 }
@@ -165,15 +211,16 @@ absl::StatusOr<Value> QueueObject::Put(Value item, bool block,
                                        absl::Duration timeout,
                                        CallContext* call) {
   absl::MutexLock l(&mu_);
-  if (HandToGetter(item)) return Value();
-  if (HasRoomLocked(1)) {
-    items_.push_back(std::move(item));
+  if (closed_) return ClosedError();
+  // Getters wait only while the queue is empty, so room is no question.
+  if (!getters_.empty() || HasRoomLocked(1)) {
+    AddLocked(std::move(item));
     return Value();
   }
   if (!block || timeout <= absl::ZeroDuration()) return FullError();
   Waiter waiter;
   waiter.item = std::move(item);
-  return Park(std::move(waiter), /*getter=*/false, timeout, call);
+  return Park(std::move(waiter), kPutters, timeout, call);
 }
 
 absl::StatusOr<Value> QueueObject::Get(bool block, absl::Duration timeout,
@@ -185,20 +232,20 @@ absl::StatusOr<Value> QueueObject::Get(bool block, absl::Duration timeout,
     AdmitPutters();
     return item;
   }
+  if (closed_) return DrainedError();
   if (!block || timeout <= absl::ZeroDuration()) return EmptyError();
-  return Park(Waiter{}, /*getter=*/true, timeout, call);
+  return Park(Waiter{}, kGetters, timeout, call);
 }
 
 absl::Status QueueObject::PutMany(List items) {
   absl::MutexLock l(&mu_);
+  if (closed_) return ClosedError();
   // Items that waiting getters take never occupy room. (A getter whose
   // caller has just gone leaves its item in the queue, which may then hold
   // that many more than maxsize.)
   const size_t to_getters = std::min(items.size(), getters_.size());
   if (!HasRoomLocked(items.size() - to_getters)) return FullError();
-  for (Value& item : items) {
-    if (!HandToGetter(item)) items_.push_back(std::move(item));
-  }
+  for (Value& item : items) AddLocked(std::move(item));
   return absl::OkStatus();
 }
 
@@ -215,10 +262,43 @@ absl::StatusOr<Value> QueueObject::GetMany(int64_t max_n,
     AdmitPutters();
     return Value(std::move(out));
   }
+  if (closed_) return DrainedError();
   if (timeout <= absl::ZeroDuration()) return EmptyError();
   Waiter waiter;
   waiter.max_n = max_n;
-  return Park(std::move(waiter), /*getter=*/true, timeout, call);
+  return Park(std::move(waiter), kGetters, timeout, call);
+}
+
+absl::Status QueueObject::TaskDone() {
+  absl::MutexLock l(&mu_);
+  if (unfinished_ == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        Describe(), ": task_done called more times than items were put"));
+  }
+  if (--unfinished_ == 0) {
+    while (!joiners_.empty()) {
+      Waiter joiner = PopWaiter(joiners_);
+      joiner.sink->Deliver(Answer(joiner.request_id, Value()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Value> QueueObject::Join(absl::Duration timeout,
+                                        CallContext* call) {
+  absl::MutexLock l(&mu_);
+  if (unfinished_ == 0) return Value();
+  if (timeout <= absl::ZeroDuration()) return TimeoutError(kJoiners);
+  return Park(Waiter{}, kJoiners, timeout, call);
+}
+
+void QueueObject::Close() {
+  absl::MutexLock l(&mu_);
+  if (closed_) return;
+  closed_ = true;
+  FailAll(kPutters, ClosedError());
+  // Getters wait only while the queue is empty: nothing will come now.
+  FailAll(kGetters, DrainedError());
 }
 
 }  // namespace mproc

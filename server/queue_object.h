@@ -1,11 +1,13 @@
-// A shared FIFO queue with an optional maxsize, like Manager().Queue():
-// blocking get and put park their calls (parking.h) instead of a thread.
+// A shared FIFO queue with an optional maxsize, like Manager().Queue() and
+// JoinableQueue(): blocking get, put and join park their calls (parking.h)
+// instead of holding a thread.
 //
 // Invariants: getters wait only while the queue is empty, putters only
-// while it is full; each kind is served in arrival order. An item moves to
-// a getter only if its call accepts the answer (the call is still alive);
-// otherwise it stays first in the queue. A waiting putter's item enters the
-// queue only if its call accepts the confirmation.
+// while it is full, joiners while tasks are unfinished; each line is served
+// in arrival order. An item moves to a getter only if its call accepts the
+// answer (the call is still alive), and comes back if that answer is never
+// written; a waiting putter's item enters only if its call accepts the
+// confirmation. Every put counts an unfinished task until task_done.
 #ifndef MPROC_SERVER_QUEUE_OBJECT_H_
 #define MPROC_SERVER_QUEUE_OBJECT_H_
 
@@ -36,63 +38,90 @@ class QueueObject : public SharedObject {
 
   int64_t maxsize() const { return maxsize_; }
   int64_t Size() const override;
-  // {"maxsize", "getters", "putters"}: how many calls wait, for `objects`.
+  // {"maxsize", "getters", "putters", "joiners", "unfinished", "closed"}.
   Map Details() const override;
   bool Full() const;
 
   // Appends `item`, or hands it straight to the oldest waiting getter.
   // When full: RESOURCE_EXHAUSTED if !block or `timeout` is zero; else parks
   // the call (call->parked) until there is room (then answers null) or the
-  // timeout (then RESOURCE_EXHAUSTED). FAILED_PRECONDITION if it would
-  // park where the call cannot wait (call->sink null).
+  // timeout (then RESOURCE_EXHAUSTED). FAILED_PRECONDITION if the queue is
+  // closed, or if it would park where the call cannot wait (null sink).
   absl::StatusOr<Value> Put(Value item, bool block, absl::Duration timeout,
                             CallContext* call);
 
   // Takes the oldest item; when empty, NOT_FOUND or parks as Put does.
+  // OUT_OF_RANGE once the queue is closed and empty.
   absl::StatusOr<Value> Get(bool block, absl::Duration timeout,
                             CallContext* call);
 
   // Appends all of `items` or none (RESOURCE_EXHAUSTED if they do not fit);
-  // never waits.
+  // never waits. FAILED_PRECONDITION if closed.
   absl::Status PutMany(List items);
 
   // Takes 1..max_n items as a list; while empty waits up to `timeout`
-  // (zero: NOT_FOUND at once).
+  // (zero: NOT_FOUND at once). OUT_OF_RANGE once closed and empty.
   absl::StatusOr<Value> GetMany(int64_t max_n, absl::Duration timeout,
                                 CallContext* call);
 
+  // Marks one task done. FAILED_PRECONDITION if none is unfinished
+  // (Python's "task_done() called too many times").
+  absl::Status TaskDone();
+
+  // Waits until every item put has been marked done. DEADLINE_EXCEEDED
+  // after `timeout`.
+  absl::StatusOr<Value> Join(absl::Duration timeout, CallContext* call);
+
+  // Refuses further puts; waiting putters fail, waiting getters fail once
+  // the queue is empty. Idempotent.
+  void Close();
+
  private:
+  enum Line { kGetters, kPutters, kJoiners };
   struct Waiter {
     std::shared_ptr<ReplySink> sink;
-    uint64_t request_id;
-    uint64_t ticket;    // identifies the waiter to its timeout callback
-    uint64_t close_hook;  // the sink's hook that withdraws it
-    Value item;         // putters: the item to add
-    int64_t max_n = 0;  // getters: 0 for get, else get_many's limit
+    uint64_t request_id = 0;
+    uint64_t ticket = 0;      // identifies the waiter to its callbacks
+    uint64_t close_hook = 0;  // the sink's hook that withdraws it
+    Value item;               // putters: the item to add
+    int64_t max_n = 0;        // getters: 0 for get, else get_many's limit
   };
+
+  std::deque<Waiter>& LineOf(Line line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EmptyError() const;
   absl::Status FullError() const;
+  absl::Status ClosedError() const;
+  absl::Status DrainedError() const;
+  // The error a waiter of `line` gets when its timeout fires.
+  absl::Status TimeoutError(Line line) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Parks `waiter` in `line` and schedules its timeout.
-  absl::StatusOr<Value> Park(Waiter waiter, bool getter,
-                             absl::Duration timeout, CallContext* call)
+  absl::StatusOr<Value> Park(Waiter waiter, Line line, absl::Duration timeout,
+                             CallContext* call)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds one item (to the oldest live getter, else the queue) and counts
+  // the task.
+  void AddLocked(Value item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands `item` to the oldest live getter; false if there is none.
   bool HandToGetter(Value& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves waiting putters' items in while there is room.
   void AdmitPutters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool HasRoomLocked(size_t n) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Takes back an item whose answer never reached its getter: it goes
-  // first in line again.
-  void Return(Value item);
-  // Removes the waiter `ticket` if it still waits; returns it.
-  std::optional<Waiter> TakeWaiter(uint64_t ticket, bool getter)
+  // Fails every waiter of `line` with `error`.
+  void FailAll(Line line, const absl::Status& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HasRoomLocked(size_t n) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Pops the oldest waiter of a line, forgetting its close hook.
   Waiter PopWaiter(std::deque<Waiter>& line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The timer's callback: fails the waiter if it still waits.
-  void Expire(uint64_t ticket, bool getter);
-  // The session's close hook: drops the waiter without an answer.
-  void Withdraw(uint64_t ticket, bool getter);
+  // Removes the waiter `ticket` if it still waits; returns it.
+  std::optional<Waiter> TakeWaiter(uint64_t ticket, Line line)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deferred work, reached through weak references only (the queue may be
+  // gone by then):
+  // the timer's callback: fails the waiter if it still waits;
+  void Expire(uint64_t ticket, Line line);
+  // the session's close hook: drops the waiter without an answer;
+  void Withdraw(uint64_t ticket, Line line);
+  // an answer never written: its item goes first in line again.
+  void Return(Value item);
 
   // Constant after construction.
   const int64_t maxsize_;
@@ -102,6 +131,9 @@ class QueueObject : public SharedObject {
   std::deque<Value> items_ ABSL_GUARDED_BY(mu_);
   std::deque<Waiter> getters_ ABSL_GUARDED_BY(mu_);
   std::deque<Waiter> putters_ ABSL_GUARDED_BY(mu_);
+  std::deque<Waiter> joiners_ ABSL_GUARDED_BY(mu_);
+  int64_t unfinished_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

@@ -241,6 +241,66 @@ TEST_F(QueueTest, FourProducersFourConsumersDeliverEachItemExactlyOnce) {
   EXPECT_EQ(*q->Size(), 0);
 }
 
+TEST_F(QueueTest, JoinableQueueJoinWaitsForEveryTaskDone) {
+  const std::string name = UniqueName();
+  absl::StatusOr<QueueProxy> q = manager_->JoinableQueue(name);
+  ASSERT_OK(q);
+  ASSERT_OK(q->Join(absl::ZeroDuration()));  // nothing unfinished
+  ASSERT_OK(q->PutMany({1, 2, 3}));
+  EXPECT_CODE(q->Join(absl::Milliseconds(50)),
+              absl::StatusCode::kDeadlineExceeded);
+  const std::string address = server_->address();
+  Process worker([&] {
+    std::unique_ptr<Manager> m;
+    absl::StatusOr<QueueProxy> mine = OpenQueue(address, name, &m);
+    if (!mine.ok()) return mine.status();
+    for (int i = 0; i < 3; ++i) {
+      if (absl::Status s = mine->Get().status(); !s.ok()) return s;
+      if (absl::Status s = mine->TaskDone(); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_OK(worker.Start());
+  ASSERT_OK(q->Join(absl::Seconds(30)));  // parked until the third task_done
+  ASSERT_OK(worker.Join());
+  EXPECT_EQ(worker.exitcode(), 0);
+  absl::Status extra = q->TaskDone();
+  EXPECT_CODE(extra, absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(extra.message().find("task_done"), absl::string_view::npos);
+}
+
+TEST_F(QueueTest, CloseRefusesPutsAndDrainsGets) {
+  const std::string name = UniqueName();
+  absl::StatusOr<QueueProxy> q = manager_->Queue(name);
+  ASSERT_OK(q);
+  ASSERT_OK(q->Put("left"));
+  ASSERT_OK(q->Close());
+  absl::Status put = q->Put("late");
+  EXPECT_CODE(put, absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(IsQueueClosed(put));
+  EXPECT_EQ(*q->Get(), Value("left"));  // drains what is left
+  absl::StatusOr<Value> drained = q->Get();
+  EXPECT_CODE(drained, absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(IsQueueClosed(drained.status()));
+
+  // A getter already waiting when the queue closes is released.
+  absl::StatusOr<QueueProxy> other = manager_->Queue(name + "-2");
+  ASSERT_OK(other);
+  const std::string address = server_->address();
+  const std::string other_name = name + "-2";
+  Process getter([&] {
+    std::unique_ptr<Manager> m;
+    absl::StatusOr<QueueProxy> mine = OpenQueue(address, other_name, &m);
+    if (!mine.ok()) return 2;
+    return IsQueueClosed(mine->Get().status()) ? 0 : 3;
+  });
+  ASSERT_OK(getter.Start());
+  ASSERT_TRUE(AwaitWaiters(*manager_, other_name, 1, 0));
+  ASSERT_OK(other->Close());
+  ASSERT_OK(getter.Join());
+  EXPECT_EQ(getter.exitcode(), 0);
+}
+
 TEST_F(QueueTest, PutManyAndGetManyMoveBatches) {
   absl::StatusOr<QueueProxy> q = manager_->Queue(UniqueName(), 5);
   ASSERT_OK(q);
