@@ -24,16 +24,14 @@
 #include "client/value.h"
 #include "server/deadline_timer.h"
 #include "server/parking.h"
-#include "server/shared_object.h"
+#include "server/parking_object.h"
 
 namespace mproc {
 
-class QueueObject : public SharedObject {
+class QueueObject : public ParkingObject {
  public:
   // maxsize 0: unbounded. Timeouts run on `timer`, which must outlive the
   // queue's parked calls (the manager's timer lives for the process).
-  // Timeout callbacks hold only a weak reference (weak_from_this), so the
-  // queue must be owned by a shared_ptr (the object store) to time out.
   QueueObject(std::string name, int64_t maxsize, DeadlineTimer* timer);
 
   int64_t maxsize() const { return maxsize_; }
@@ -77,27 +75,14 @@ class QueueObject : public SharedObject {
   void Close();
 
  private:
-  enum Line { kGetters, kPutters, kJoiners };
-  struct Waiter {
-    std::shared_ptr<ReplySink> sink;
-    uint64_t request_id = 0;
-    uint64_t ticket = 0;      // identifies the waiter to its callbacks
-    uint64_t close_hook = 0;  // the sink's hook that withdraws it
-    Value item;               // putters: the item to add
-    int64_t max_n = 0;        // getters: 0 for get, else get_many's limit
-  };
+  enum Line { kGetters, kPutters, kJoiners, kLines };
 
-  std::deque<Waiter>& LineOf(Line line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Value> TimeoutAnswer(int line) const override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EmptyError() const;
   absl::Status FullError() const;
   absl::Status ClosedError() const;
   absl::Status DrainedError() const;
-  // The error a waiter of `line` gets when its timeout fires.
-  absl::Status TimeoutError(Line line) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Parks `waiter` in `line` and schedules its timeout.
-  absl::StatusOr<Value> Park(Waiter waiter, Line line, absl::Duration timeout,
-                             CallContext* call)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds one item (to the oldest live getter, else the queue) and counts
   // the task.
   void AddLocked(Value item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -105,36 +90,16 @@ class QueueObject : public SharedObject {
   bool HandToGetter(Value& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves waiting putters' items in while there is room.
   void AdmitPutters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Fails every waiter of `line` with `error`.
-  void FailAll(Line line, const absl::Status& error)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasRoomLocked(size_t n) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Pops the oldest waiter of a line, forgetting its close hook.
-  Waiter PopWaiter(std::deque<Waiter>& line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Removes the waiter `ticket` if it still waits; returns it.
-  std::optional<Waiter> TakeWaiter(uint64_t ticket, Line line)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Deferred work, reached through weak references only (the queue may be
-  // gone by then):
-  // the timer's callback: fails the waiter if it still waits;
-  void Expire(uint64_t ticket, Line line);
-  // the session's close hook: drops the waiter without an answer;
-  void Withdraw(uint64_t ticket, Line line);
-  // an answer never written: its item goes first in line again.
+  // An answer never written: its item goes first in line again.
   void Return(Value item);
 
   // Constant after construction.
   const int64_t maxsize_;
-  DeadlineTimer* const timer_;
 
-  mutable absl::Mutex mu_;
   std::deque<Value> items_ ABSL_GUARDED_BY(mu_);
-  std::deque<Waiter> getters_ ABSL_GUARDED_BY(mu_);
-  std::deque<Waiter> putters_ ABSL_GUARDED_BY(mu_);
-  std::deque<Waiter> joiners_ ABSL_GUARDED_BY(mu_);
   int64_t unfinished_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace mproc

@@ -1,0 +1,106 @@
+// The base of every object whose calls can wait (queue, lock, semaphore,
+// event): lines of parked calls in arrival order, their timeouts on the
+// manager's timer, and their withdrawal when a session ends — written once
+// here, as redis's blocked.c serves BLPOP, WAIT and modules alike.
+//
+// A subclass owns `mu_` for all its state, parks calls with Park(), serves
+// them with PopWaiter() + Deliver, and says what a timed-out waiter of each
+// line is answered (TimeoutAnswer). Deferred work reaches the object through
+// weak references (weak_from_this), so the object must be owned by a
+// shared_ptr (the object store) for its timeouts to fire.
+#ifndef MPROC_SERVER_PARKING_OBJECT_H_
+#define MPROC_SERVER_PARKING_OBJECT_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/value.h"
+#include "server/deadline_timer.h"
+#include "server/parking.h"
+#include "server/shared_object.h"
+
+namespace mproc {
+
+class ParkingObject : public SharedObject {
+ protected:
+  struct Waiter {
+    std::shared_ptr<ReplySink> sink;
+    uint64_t request_id = 0;
+    uint64_t ticket = 0;      // identifies the waiter to its callbacks
+    uint64_t close_hook = 0;  // the sink's hook that withdraws it
+    Value item;               // what the call brings (a queue put's item)
+    int64_t count = 0;        // how much it asks for (get_many's max_n, ...)
+    int64_t thread = 0;       // the client thread (lock owners)
+  };
+
+  // `lines`: how many separate lines of waiters the object keeps.
+  ParkingObject(pb::Kind kind, std::string name, DeadlineTimer* timer,
+                int lines);
+
+  // Parks the call in `line` (call->parked) and schedules its timeout
+  // (none if infinite). `what` names the call in the error returned when
+  // it cannot wait (no session: FAILED_PRECONDITION).
+  absl::StatusOr<Value> Park(int line, Waiter waiter, absl::Duration timeout,
+                             CallContext* call, absl::string_view what)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes and returns the oldest waiter of `line` (which must not be
+  // empty), forgetting its close hook.
+  Waiter PopWaiter(int line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers every waiter of `line` with `error` and empties it.
+  void FailAll(int line, const absl::Status& error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const std::deque<Waiter>& WaitersOf(int line) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return lines_[line];
+  }
+  int64_t Waiting(int line) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return static_cast<int64_t>(lines_[line].size());
+  }
+
+  // What a waiter of `line` is answered when its timeout fires: an error
+  // (a queue's "empty") or a value (an acquire's false).
+  virtual absl::StatusOr<Value> TimeoutAnswer(int line) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+
+  // A closure running `method(args...)` on this object later, under no
+  // lock, if the object still exists then.
+  template <typename T, typename... Args>
+  std::function<void()> Later(void (T::*method)(Args...), Args... args) {
+    return [weak = weak_from_this(), method, args...] {
+      if (std::shared_ptr<SharedObject> self = weak.lock()) {
+        (static_cast<T*>(self.get())->*method)(args...);
+      }
+    };
+  }
+
+  static pb::Response Answer(uint64_t request_id, const Value& result);
+  static pb::Response ErrorAnswer(uint64_t request_id,
+                                  const absl::Status& status);
+
+  DeadlineTimer* const timer_;
+  mutable absl::Mutex mu_;
+
+ private:
+  std::optional<Waiter> TakeWaiter(int line, uint64_t ticket)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The timer's callback: answers the waiter if it still waits.
+  void Expire(int line, uint64_t ticket);
+  // The session's close hook: drops the waiter without an answer.
+  void Withdraw(int line, uint64_t ticket);
+
+  std::vector<std::deque<Waiter>> lines_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_PARKING_OBJECT_H_
