@@ -39,18 +39,21 @@ Manager::Manager(std::shared_ptr<internal::Connection> connection)
 Manager::~Manager() = default;
 
 absl::Status Manager::Open(const std::string& name, int kind,
-                           const std::string& element_type, int64_t length,
-                           const mproc::Value* initial, int64_t maxsize) {
+                           const OpenSpec& open) {
   std::vector<pb::Request> requests(1);
   pb::Request& request = requests[0];
   request.set_op(pb::OPEN);
   request.set_name(name);
   pb::CreateSpec* spec = request.mutable_create();
   spec->set_kind(static_cast<pb::Kind>(kind));
-  spec->set_element_type(element_type);
-  spec->set_length(length);
-  spec->set_maxsize(maxsize);
-  if (initial != nullptr) ValueToProto(*initial, spec->mutable_initial());
+  spec->set_element_type(open.element_type);
+  spec->set_length(open.length);
+  spec->set_maxsize(open.maxsize);
+  spec->set_reentrant(open.reentrant);
+  spec->set_bounded(open.bounded);
+  if (open.initial != nullptr) {
+    ValueToProto(*open.initial, spec->mutable_initial());
+  }
   std::vector<pb::Response> responses;
   absl::Status sent = connection_->Run(std::move(requests), &responses);
   if (!sent.ok()) return sent;
@@ -113,9 +116,52 @@ absl::StatusOr<ArrayProxy> Manager::Array(const std::string& name,
 
 absl::StatusOr<QueueProxy> Manager::Queue(const std::string& name,
                                           int64_t maxsize) {
-  absl::Status s = Open(name, pb::QUEUE, "", 0, nullptr, maxsize);
+  OpenSpec spec;
+  spec.maxsize = maxsize;
+  absl::Status s = Open(name, pb::QUEUE, spec);
   if (!s.ok()) return s;
   return QueueProxy(connection_, KindName(pb::QUEUE), name);
+}
+
+absl::StatusOr<LockProxy> Manager::Lock(const std::string& name) {
+  absl::Status s = Open(name, pb::LOCK, OpenSpec{});
+  if (!s.ok()) return s;
+  return LockProxy(connection_, KindName(pb::LOCK), name);
+}
+
+absl::StatusOr<LockProxy> Manager::RLock(const std::string& name) {
+  OpenSpec spec;
+  spec.reentrant = true;
+  absl::Status s = Open(name, pb::LOCK, spec);
+  if (!s.ok()) return s;
+  return LockProxy(connection_, KindName(pb::LOCK), name);
+}
+
+absl::StatusOr<SemaphoreProxy> Manager::Semaphore(const std::string& name,
+                                                  int64_t value) {
+  const mproc::Value initial(value);
+  OpenSpec spec;
+  spec.initial = &initial;
+  absl::Status s = Open(name, pb::SEMAPHORE, spec);
+  if (!s.ok()) return s;
+  return SemaphoreProxy(connection_, KindName(pb::SEMAPHORE), name);
+}
+
+absl::StatusOr<SemaphoreProxy> Manager::BoundedSemaphore(
+    const std::string& name, int64_t value) {
+  const mproc::Value initial(value);
+  OpenSpec spec;
+  spec.initial = &initial;
+  spec.bounded = true;
+  absl::Status s = Open(name, pb::SEMAPHORE, spec);
+  if (!s.ok()) return s;
+  return SemaphoreProxy(connection_, KindName(pb::SEMAPHORE), name);
+}
+
+absl::StatusOr<EventProxy> Manager::Event(const std::string& name) {
+  absl::Status s = Open(name, pb::EVENT, OpenSpec{});
+  if (!s.ok()) return s;
+  return EventProxy(connection_, KindName(pb::EVENT), name);
 }
 
 absl::StatusOr<NamespaceProxy> Manager::Namespace(const std::string& name) {

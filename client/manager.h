@@ -90,6 +90,19 @@ class Manager {
   // INVALID_ARGUMENT if maxsize < 0.
   absl::StatusOr<QueueProxy> Queue(const std::string& name,
                                    int64_t maxsize = 0);
+  // Lock and RLock, Semaphore and BoundedSemaphore (`value` permits), and
+  // Event: get-or-create like the others. FAILED_PRECONDITION if the name
+  // is a lock of the other sort (or a semaphore of the other sort);
+  // INVALID_ARGUMENT if value < 0. Held locks and permits are released
+  // when this Manager's session ends (e.g. the process dies).
+  absl::StatusOr<LockProxy> Lock(const std::string& name);
+  absl::StatusOr<LockProxy> RLock(const std::string& name);
+  absl::StatusOr<SemaphoreProxy> Semaphore(const std::string& name,
+                                           int64_t value = 1);
+  absl::StatusOr<SemaphoreProxy> BoundedSemaphore(const std::string& name,
+                                                  int64_t value = 1);
+  absl::StatusOr<EventProxy> Event(const std::string& name);
+
   // Every mproc queue is joinable (TaskDone/Join); the same as Queue.
   absl::StatusOr<QueueProxy> JoinableQueue(const std::string& name,
                                            int64_t maxsize = 0) {
@@ -112,9 +125,21 @@ class Manager {
 
  private:
   explicit Manager(std::shared_ptr<internal::Connection> connection);
+  // The CreateSpec of an OPEN, without proto types in this header.
+  struct OpenSpec {
+    std::string element_type;
+    int64_t length = 0;
+    const mproc::Value* initial = nullptr;
+    int64_t maxsize = 0;
+    bool reentrant = false;
+    bool bounded = false;
+  };
   absl::Status Open(const std::string& name, int kind,
                     const std::string& element_type, int64_t length,
-                    const mproc::Value* initial, int64_t maxsize = 0);
+                    const mproc::Value* initial) {
+    return Open(name, kind, OpenSpec{element_type, length, initial});
+  }
+  absl::Status Open(const std::string& name, int kind, const OpenSpec& spec);
   absl::StatusOr<mproc::Value> Management(int op, const std::string& name);
 
   std::shared_ptr<internal::Connection> connection_;

@@ -70,6 +70,18 @@ constexpr OpInfo kOps[] = {
     {pb::QUEUE_TASK_DONE, pb::QUEUE, "task_done", 0, 0, ""},
     {pb::QUEUE_JOIN, pb::QUEUE, "join", 0, 1, "[TIMEOUT]", true},
     {pb::QUEUE_CLOSE, pb::QUEUE, "close", 0, 0, "", true},
+
+    // Locks, semaphores and events must be opened (created) first.
+    {pb::LOCK_ACQUIRE, pb::LOCK, "acquire", 1, 3, "THREAD [BLOCK] [TIMEOUT]"},
+    {pb::LOCK_RELEASE, pb::LOCK, "release", 1, 1, "THREAD"},
+    {pb::LOCK_LOCKED, pb::LOCK, "locked", 0, 0, ""},
+    {pb::SEM_ACQUIRE, pb::SEMAPHORE, "acquire", 0, 2, "[BLOCK] [TIMEOUT]"},
+    {pb::SEM_RELEASE, pb::SEMAPHORE, "release", 0, 1, "[N]"},
+    {pb::SEM_VALUE, pb::SEMAPHORE, "value", 0, 0, ""},
+    {pb::EVENT_SET, pb::EVENT, "set", 0, 0, "", true},
+    {pb::EVENT_CLEAR, pb::EVENT, "clear", 0, 0, "", true},
+    {pb::EVENT_IS_SET, pb::EVENT, "is_set", 0, 0, ""},
+    {pb::EVENT_WAIT, pb::EVENT, "wait", 0, 1, "[TIMEOUT]", true},
 };
 
 }  // namespace
@@ -109,13 +121,16 @@ const char* KindName(pb::Kind kind) {
     case pb::ARRAY: return "array";
     case pb::NAMESPACE: return "namespace";
     case pb::QUEUE: return "queue";
+    case pb::LOCK: return "lock";
+    case pb::SEMAPHORE: return "semaphore";
+    case pb::EVENT: return "event";
     default: return "object";
   }
 }
 
 std::optional<pb::Kind> KindFromName(absl::string_view name) {
-  for (pb::Kind k :
-       {pb::DICT, pb::LIST, pb::VALUE, pb::ARRAY, pb::NAMESPACE, pb::QUEUE}) {
+  for (pb::Kind k : {pb::DICT, pb::LIST, pb::VALUE, pb::ARRAY, pb::NAMESPACE,
+                    pb::QUEUE, pb::LOCK, pb::SEMAPHORE, pb::EVENT}) {
     if (name == KindName(k)) return k;
   }
   return std::nullopt;

@@ -1,6 +1,9 @@
 #include "client/proxies.h"
 
+#include <atomic>
+
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 #include "client/internal/connection.h"
 #include "client/wire.h"
@@ -266,6 +269,69 @@ absl::Status QueueProxy::Join(absl::Duration timeout) const {
 }
 absl::Status QueueProxy::Close() const {
   return InvokeStatus(pb::QUEUE_CLOSE, {});
+}
+
+namespace {
+// Identifies the calling thread to the manager (lock ownership): unique
+// within this process, whose session tells processes apart.
+int64_t ThreadToken() {
+  static std::atomic<int64_t> next{1};
+  thread_local const int64_t token = next.fetch_add(1);
+  return token;
+}
+}  // namespace
+
+absl::StatusOr<bool> LockProxy::Acquire(absl::Duration timeout) const {
+  return InvokeAs<bool>(pb::LOCK_ACQUIRE,
+                        {ThreadToken(), true, TimeoutValue(timeout)});
+}
+absl::StatusOr<bool> LockProxy::TryAcquire() const {
+  return InvokeAs<bool>(pb::LOCK_ACQUIRE, {ThreadToken(), false});
+}
+absl::Status LockProxy::Release() const {
+  return InvokeStatus(pb::LOCK_RELEASE, {ThreadToken()});
+}
+absl::StatusOr<bool> LockProxy::Locked() const {
+  return InvokeAs<bool>(pb::LOCK_LOCKED, {});
+}
+
+ScopedLock::ScopedLock(const LockProxy& lock, absl::Duration timeout)
+    : lock_(lock) {
+  absl::StatusOr<bool> taken = lock_.Acquire(timeout);
+  if (!taken.ok()) {
+    status_ = taken.status();
+  } else if (!*taken) {
+    status_ = absl::DeadlineExceededError(absl::StrCat(
+        lock_.kind(), " '", lock_.name(), "' not acquired within ",
+        absl::FormatDuration(timeout)));
+  }
+}
+ScopedLock::~ScopedLock() {
+  if (status_.ok()) lock_.Release().IgnoreError();
+}
+
+absl::StatusOr<bool> SemaphoreProxy::Acquire(absl::Duration timeout) const {
+  return InvokeAs<bool>(pb::SEM_ACQUIRE, {true, TimeoutValue(timeout)});
+}
+absl::StatusOr<bool> SemaphoreProxy::TryAcquire() const {
+  return InvokeAs<bool>(pb::SEM_ACQUIRE, {false});
+}
+absl::Status SemaphoreProxy::Release(int64_t n) const {
+  return InvokeStatus(pb::SEM_RELEASE, {n});
+}
+absl::StatusOr<int64_t> SemaphoreProxy::Value() const {
+  return InvokeAs<int64_t>(pb::SEM_VALUE, {});
+}
+
+absl::Status EventProxy::Set() const { return InvokeStatus(pb::EVENT_SET, {}); }
+absl::Status EventProxy::Clear() const {
+  return InvokeStatus(pb::EVENT_CLEAR, {});
+}
+absl::StatusOr<bool> EventProxy::IsSet() const {
+  return InvokeAs<bool>(pb::EVENT_IS_SET, {});
+}
+absl::StatusOr<bool> EventProxy::Wait(absl::Duration timeout) const {
+  return InvokeAs<bool>(pb::EVENT_WAIT, {TimeoutValue(timeout)});
 }
 
 bool IsQueueEmpty(const absl::Status& status) {

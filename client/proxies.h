@@ -234,6 +234,75 @@ class QueueProxy : public ObjectProxy {
   using ObjectProxy::ObjectProxy;
 };
 
+// Lock or RLock, like Manager().Lock() / RLock(). Held by this Manager's
+// session and the calling thread; released by the manager if the session
+// ends (the process died) — an improvement on Python. Acquire answers
+// whether the lock was taken (false after `timeout`), as Python does.
+class LockProxy : public ObjectProxy {
+ public:
+  absl::StatusOr<bool> Acquire(
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+  absl::StatusOr<bool> TryAcquire() const;  // acquire(block=False)
+  // FAILED_PRECONDITION if not held (RLock: not by this thread).
+  absl::Status Release() const;
+  absl::StatusOr<bool> Locked() const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
+// Holds a lock for a scope, like std::lock_guard: acquires in the
+// constructor (check ok()), releases in the destructor.
+class ScopedLock {
+ public:
+  explicit ScopedLock(const LockProxy& lock,
+                      absl::Duration timeout = absl::InfiniteDuration());
+  ~ScopedLock();
+  ScopedLock(const ScopedLock&) = delete;
+  ScopedLock& operator=(const ScopedLock&) = delete;
+  // OK if held; DEADLINE_EXCEEDED if the timeout passed; else the error.
+  const absl::Status& status() const { return status_; }
+  bool ok() const { return status_.ok(); }
+
+ private:
+  const LockProxy& lock_;
+  absl::Status status_;
+};
+
+// Semaphore or BoundedSemaphore. Permits are counted per session and come
+// back if the session ends.
+class SemaphoreProxy : public ObjectProxy {
+ public:
+  absl::StatusOr<bool> Acquire(
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+  absl::StatusOr<bool> TryAcquire() const;
+  // FAILED_PRECONDITION if a BoundedSemaphore would exceed its initial
+  // value; INVALID_ARGUMENT if n < 1.
+  absl::Status Release(int64_t n = 1) const;
+  // The permits available now.
+  absl::StatusOr<int64_t> Value() const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
+// Event, like Manager().Event().
+class EventProxy : public ObjectProxy {
+ public:
+  absl::Status Set() const;
+  absl::Status Clear() const;
+  absl::StatusOr<bool> IsSet() const;
+  // Whether the flag is set: true once it is, false after `timeout`.
+  absl::StatusOr<bool> Wait(
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
 // Whether `status` is a queue's "empty" / "full" / "closed" answer.
 bool IsQueueEmpty(const absl::Status& status);
 bool IsQueueFull(const absl::Status& status);

@@ -7,7 +7,10 @@
 #include "server/dict_object.h"
 #include "server/list_object.h"
 #include "server/namespace_object.h"
+#include "server/event_object.h"
+#include "server/lock_object.h"
 #include "server/queue_object.h"
+#include "server/semaphore_object.h"
 #include "server/typed_value_object.h"
 
 namespace mproc {
@@ -29,6 +32,13 @@ absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,
       return RunNamespaceCommand(static_cast<NamespaceObject&>(object), op, a);
     case pb::QUEUE:
       return RunQueueCommand(static_cast<QueueObject&>(object), op, a, call);
+    case pb::LOCK:
+      return RunLockCommand(static_cast<LockObject&>(object), op, a, call);
+    case pb::SEMAPHORE:
+      return RunSemaphoreCommand(static_cast<SemaphoreObject&>(object), op, a,
+                                 call);
+    case pb::EVENT:
+      return RunEventCommand(static_cast<EventObject&>(object), op, a, call);
     default:
       break;
   }

@@ -27,6 +27,9 @@ class DictObject;
 class ListObject;
 class NamespaceObject;
 class QueueObject;
+class LockObject;
+class SemaphoreObject;
+class EventObject;
 class TypedValueObject;
 absl::StatusOr<Value> RunDictCommand(DictObject& d, const OpInfo& op,
                                      const CommandArgs& a);
@@ -40,6 +43,14 @@ absl::StatusOr<Value> RunArrayCommand(ArrayObject& arr, const OpInfo& op,
 absl::StatusOr<Value> RunNamespaceCommand(NamespaceObject& ns, const OpInfo& op,
                                           const CommandArgs& a);
 absl::StatusOr<Value> RunQueueCommand(QueueObject& q, const OpInfo& op,
+                                      const CommandArgs& a, CallContext* call);
+absl::StatusOr<Value> RunLockCommand(LockObject& lock, const OpInfo& op,
+                                     const CommandArgs& a, CallContext* call);
+absl::StatusOr<Value> RunSemaphoreCommand(SemaphoreObject& sem,
+                                          const OpInfo& op,
+                                          const CommandArgs& a,
+                                          CallContext* call);
+absl::StatusOr<Value> RunEventCommand(EventObject& event, const OpInfo& op,
                                       const CommandArgs& a, CallContext* call);
 
 }  // namespace mproc

@@ -111,6 +111,11 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
           KindName(op->kind), " '", request.name(),
           "' does not exist; open it with an element type first"));
     }
+    if (op->kind == pb::LOCK || op->kind == pb::SEMAPHORE) {
+      return absl::NotFoundError(absl::StrCat(KindName(op->kind), " '",
+                                              request.name(),
+                                              "' does not exist; open it first"));
+    }
     // A dict, list or namespace springs into being on its first write;
     // reads see a missing one as empty and leave it missing.
     pb::CreateSpec spec;

@@ -34,7 +34,9 @@ class SessionReactor;
 // reactor is done it delivers nothing.
 class SessionSink : public ReplySink {
  public:
-  explicit SessionSink(SessionReactor* reactor) : reactor_(reactor) {}
+  SessionSink(SessionReactor* reactor, std::string peer)
+      : reactor_(reactor), peer_(std::move(peer)) {}
+  const std::string& peer() const override { return peer_; }
   bool Deliver(pb::Response response,
                std::function<void()> unsent) override;
 
@@ -66,6 +68,7 @@ class SessionSink : public ReplySink {
  private:
   absl::Mutex mu_;
   SessionReactor* reactor_ ABSL_GUARDED_BY(mu_);
+  const std::string peer_;
   uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<uint64_t, std::function<void()>> hooks_
       ABSL_GUARDED_BY(mu_);
@@ -85,8 +88,10 @@ class SessionSink : public ReplySink {
 class SessionReactor
     : public grpc::ServerBidiReactor<pb::RequestFrame, pb::ResponseFrame> {
  public:
-  SessionReactor(Dispatcher* dispatcher, const grpc::Status& auth)
-      : dispatcher_(dispatcher), sink_(std::make_shared<SessionSink>(this)) {
+  SessionReactor(Dispatcher* dispatcher, const grpc::Status& auth,
+                 std::string peer)
+      : dispatcher_(dispatcher),
+        sink_(std::make_shared<SessionSink>(this, std::move(peer))) {
     if (!auth.ok()) {
       absl::MutexLock l(&mu_);
       finished_ = true;
@@ -270,7 +275,7 @@ ManagerService::Session(grpc::CallbackServerContext* context) {
     context->AddInitialMetadata(kMaxMessageHeader,
                                 std::to_string(max_message_bytes_));
   }
-  return new SessionReactor(dispatcher_, auth);
+  return new SessionReactor(dispatcher_, auth, context->peer());
 }
 
 }  // namespace mproc

@@ -10,7 +10,10 @@
 #include "server/list_object.h"
 #include "server/deadline_timer.h"
 #include "server/namespace_object.h"
+#include "server/event_object.h"
+#include "server/lock_object.h"
 #include "server/queue_object.h"
+#include "server/semaphore_object.h"
 #include "server/typed_value_object.h"
 
 namespace mproc {
@@ -119,6 +122,22 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
       return std::make_unique<QueueObject>(name, spec.maxsize(),
                                            &DeadlineTimer::Default());
     }
+    case pb::LOCK:
+      return std::make_unique<LockObject>(name, spec.reentrant(),
+                                          &DeadlineTimer::Default());
+    case pb::SEMAPHORE: {
+      int64_t value = 1;
+      if (has_initial) {
+        if (!initial->is_int() || initial->int_value() < 0) {
+          return BadSpec(kind, name, "initial value must be an int >= 0");
+        }
+        value = initial->int_value();
+      }
+      return std::make_unique<SemaphoreObject>(name, value, spec.bounded(),
+                                               &DeadlineTimer::Default());
+    }
+    case pb::EVENT:
+      return std::make_unique<EventObject>(name, &DeadlineTimer::Default());
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("cannot create '", name, "': unknown kind ",
@@ -129,6 +148,20 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
 absl::Status CheckMatchesSpec(const SharedObject& existing,
                               const pb::CreateSpec& spec) {
   if (existing.kind() != spec.kind()) return WrongKind(existing, spec.kind());
+  if (spec.kind() == pb::LOCK &&
+      static_cast<const LockObject&>(existing).reentrant() != spec.reentrant()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(existing.Describe(), " exists as ",
+                     spec.reentrant() ? "a Lock, not an RLock"
+                                      : "an RLock, not a Lock"));
+  }
+  if (spec.kind() == pb::SEMAPHORE &&
+      static_cast<const SemaphoreObject&>(existing).bounded() != spec.bounded()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        existing.Describe(), " exists as ",
+        spec.bounded() ? "a Semaphore, not a BoundedSemaphore"
+                       : "a BoundedSemaphore, not a Semaphore"));
+  }
   if (spec.kind() == pb::QUEUE) {
     const int64_t maxsize = static_cast<const QueueObject&>(existing).maxsize();
     if (spec.maxsize() != 0 && spec.maxsize() != maxsize) {

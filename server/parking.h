@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "proto/mproc.pb.h"
 
@@ -36,6 +37,8 @@ class ReplySink {
   virtual uint64_t AddCloseHook(std::function<void()> hook) = 0;
   // Forgets a hook whose call was answered. Unknown tokens are ignored.
   virtual void RemoveCloseHook(uint64_t token) = 0;
+  // Who is at the other end ("ipv4:127.0.0.1:52114"), for `mproc objects`.
+  virtual const std::string& peer() const = 0;
 };
 
 // What a command knows about the call it serves.

@@ -4,42 +4,9 @@
 #include "server/commands.h"
 #include "server/errors.h"
 #include "server/queue_object.h"
+#include "server/wait_args.h"
 
 namespace mproc {
-namespace {
-
-// Argument `i`: absent, null or true → block; false → don't.
-absl::StatusOr<bool> BlockArg(const QueueObject& q, const OpInfo& op,
-                              const CommandArgs& a, size_t i) {
-  const Value* v = a.Optional(i);
-  if (v == nullptr || v->is_null()) return true;
-  if (!v->is_bool()) {
-    return WrongArgumentType(q, absl::StrCat("block of ", op.name), "a bool",
-                             *v);
-  }
-  return v->bool_value();
-}
-
-// Argument `i`: absent or null → no timeout; else seconds >= 0.
-absl::StatusOr<absl::Duration> TimeoutArg(const QueueObject& q,
-                                          const OpInfo& op,
-                                          const CommandArgs& a, size_t i) {
-  const Value* v = a.Optional(i);
-  if (v == nullptr || v->is_null()) return absl::InfiniteDuration();
-  if (!v->is_number()) {
-    return WrongArgumentType(q, absl::StrCat("timeout of ", op.name),
-                             "a number of seconds", *v);
-  }
-  const double seconds = v->AsDouble();
-  if (!(seconds >= 0)) {  // also refuses NaN
-    return absl::InvalidArgumentError(
-        absl::StrCat(q.Describe(), ": timeout of ", op.name,
-                     " must be >= 0 seconds, got ", v->ToString()));
-  }
-  return absl::Seconds(seconds);
-}
-
-}  // namespace
 
 absl::StatusOr<Value> RunQueueCommand(QueueObject& q, const OpInfo& op,
                                       const CommandArgs& a,

@@ -17,6 +17,8 @@ Commands:
   namespace OP NAME [ARGS]  operate on a Namespace   (mproc namespace --help)
   queue OP NAME [ARGS] [--timeout S]
                           put, get, len ... on a Queue (mproc queue --help)
+  event OP NAME [--timeout S]
+                          set, clear, is_set, wait on an Event
   objects [--json]        list the manager's objects
   delete NAME             delete an object
   info                    show the manager's version, instance and uptime
@@ -47,7 +49,8 @@ int main(int argc, char** argv) {
   if (command == "info") return RunInfoCommand(*cl);
   if (command == "delete") return RunDeleteCommand(*cl);
   if (command == "dict" || command == "list" || command == "value" ||
-      command == "array" || command == "namespace" || command == "queue") {
+      command == "array" || command == "namespace" || command == "queue" ||
+      command == "event") {
     return RunObjectCommand(*cl);
   }
   if (command == "help") {

@@ -49,6 +49,10 @@ void PrintKindUsage(pb::Kind kind) {
               << (op->usage[0] ? " " : "") << op->usage << "\n";
   }
   if (kind == pb::LIST) std::cout << "  mproc list items NAME\n";
+  if (kind == pb::EVENT) {
+    std::cout << "\nwait blocks until the event is set: for ever, or up to "
+                 "--timeout S\nseconds (then exit code 1).\n";
+  }
   if (kind == pb::QUEUE) {
     std::cout << "\nget and put wait while the queue is empty or full: for "
                  "ever, or up to\n--timeout S seconds (then exit code 1 with "
@@ -101,7 +105,8 @@ absl::StatusOr<Value> RunOne(Manager& manager, pb::Kind kind,
 bool PrintsNothing(const std::string& op, const Value& result) {
   static const char* const kWrites[] = {"set",    "del",    "update",
                                         "clear",  "insert", "remove",
-                                        "put",    "put_many"};
+                                        "put",    "put_many", "close",
+                                        "task_done", "release"};
   if (!result.is_null()) return false;
   for (const char* w : kWrites) {
     if (op == w) return true;
@@ -132,13 +137,18 @@ int RunObjectCommand(const CommandLine& cl) {
   }
   if (std::optional<std::string> timeout = cl.Flag("timeout")) {
     double seconds;
-    if (kind != pb::QUEUE || (op != "get" && op != "put")) {
-      return Fail(kExitUsage, "--timeout applies to queue get and put only");
+    const bool queue_wait = kind == pb::QUEUE && (op == "get" || op == "put");
+    const bool event_wait = kind == pb::EVENT && op == "wait";
+    if (!queue_wait && !event_wait) {
+      return Fail(kExitUsage,
+                  "--timeout applies to queue get and put, and event wait");
     }
     if (!absl::SimpleAtod(*timeout, &seconds) || !(seconds >= 0)) {
       return Fail(kExitUsage, "--timeout must be a number of seconds >= 0");
     }
-    if (args.size() == (op == "put" ? 1u : 0u)) args.push_back(true);  // block
+    if (queue_wait && args.size() == (op == "put" ? 1u : 0u)) {
+      args.push_back(true);  // block
+    }
     args.push_back(seconds);
   }
   const int n = static_cast<int>(args.size());
@@ -163,6 +173,10 @@ int RunObjectCommand(const CommandLine& cl) {
     result = RunOne(**manager, kind, name, op, args);
   }
   if (!result.ok()) return Fail(kExitFailed, ErrorText(result.status()));
+  if (kind == pb::EVENT && op == "wait" && *result == Value(false)) {
+    return Fail(kExitFailed, absl::StrCat("event '", name,
+                                          "' was not set within the timeout"));
+  }
   if (!PrintsNothing(op, *result)) std::cout << result->ToJson() << std::endl;
   return kExitOk;
 }

@@ -50,6 +50,18 @@ TEST_F(CliTest, QueuePutGetLenAndTimeout) {
   EXPECT_NE(Ok({"objects"}).find("\"getters\": 0"), std::string::npos);
 }
 
+TEST_F(CliTest, EventSetClearWait) {
+  const std::string e = UniqueName();
+  CommandResult unset = Mproc({"event", "wait", e, "--timeout", "0.1"});
+  EXPECT_EQ(unset.exit_code, 1);
+  EXPECT_NE(unset.err.find("not set"), std::string::npos) << unset.err;
+  EXPECT_EQ(Ok({"event", "set", e}), "");
+  EXPECT_EQ(Ok({"event", "is_set", e}), "true\n");
+  EXPECT_EQ(Ok({"event", "wait", e, "--timeout", "1"}), "true\n");
+  EXPECT_EQ(Ok({"event", "clear", e}), "");
+  EXPECT_EQ(Ok({"event", "is_set", e}), "false\n");
+}
+
 TEST_F(CliTest, ValuesParseAsJsonElseStrings) {
   const std::string d = UniqueName();
   Ok({"dict", "set", d, "list", "[1, 2.5, null]"});

@@ -1,0 +1,105 @@
+#include "server/lock_object.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace mproc {
+namespace {
+constexpr int kAcquirers = 0;
+
+absl::Status NeedsSession(const SharedObject& object) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      object.Describe(),
+      ": locks are held by client sessions; use the client library, not a "
+      "batch or unary call"));
+}
+}  // namespace
+
+LockObject::LockObject(std::string name, bool reentrant, DeadlineTimer* timer)
+    : ParkingObject(pb::LOCK, std::move(name), timer, 1),
+      reentrant_(reentrant) {}
+
+int64_t LockObject::Size() const { return Locked() ? 1 : 0; }
+
+bool LockObject::Locked() const {
+  absl::MutexLock l(&mu_);
+  return holder_.has_value();
+}
+
+Map LockObject::Details() const {
+  absl::MutexLock l(&mu_);
+  Map details{{"reentrant", reentrant_},
+              {"locked", holder_.has_value()},
+              {"waiters", Waiting(kAcquirers)}};
+  if (holder_.has_value()) {
+    details[Value("holder")] = absl::StrCat(holder_->sink->peer(), " thread ",
+                                            holder_->thread);
+    details[Value("count")] = holder_->count;
+  }
+  return details;
+}
+
+absl::StatusOr<Value> LockObject::TimeoutAnswer(int) const { return false; }
+
+bool LockObject::GrantLocked(const std::shared_ptr<ReplySink>& sink,
+                             int64_t thread) {
+  const uint64_t grant = ++grants_;
+  const uint64_t hook = sink->AddCloseHook(Later(&LockObject::HolderGone, grant));
+  if (hook == 0) return false;
+  holder_ = Holder{sink, thread, 1, hook, grant};
+  return true;
+}
+
+void LockObject::ReleaseLocked() {
+  holder_->sink->RemoveCloseHook(holder_->close_hook);
+  holder_.reset();
+  while (Waiting(kAcquirers) > 0) {
+    Waiter next = PopWaiter(kAcquirers);
+    if (!GrantLocked(next.sink, next.thread)) continue;  // its session ended
+    if (next.sink->Deliver(Answer(next.request_id, true))) return;
+    // Not deliverable after all: take the grant back.
+    holder_->sink->RemoveCloseHook(holder_->close_hook);
+    holder_.reset();
+  }
+}
+
+void LockObject::HolderGone(uint64_t grant) {
+  absl::MutexLock l(&mu_);
+  if (holder_.has_value() && holder_->grant == grant) ReleaseLocked();
+}
+
+absl::StatusOr<Value> LockObject::Acquire(int64_t thread, bool block,
+                                          absl::Duration timeout,
+                                          CallContext* call) {
+  if (call->sink == nullptr) return NeedsSession(*this);
+  absl::MutexLock l(&mu_);
+  if (!holder_.has_value()) return GrantLocked(call->sink, thread);
+  if (reentrant_ && holder_->sink == call->sink && holder_->thread == thread) {
+    ++holder_->count;
+    return true;
+  }
+  if (!block || timeout <= absl::ZeroDuration()) return false;
+  Waiter waiter;
+  waiter.thread = thread;
+  return Park(kAcquirers, std::move(waiter), timeout, call, "acquire");
+}
+
+absl::Status LockObject::Release(int64_t thread, CallContext* call) {
+  absl::MutexLock l(&mu_);
+  if (!holder_.has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(Describe(), ": release of an unlocked lock"));
+  }
+  if (reentrant_) {
+    if (holder_->sink != call->sink || holder_->thread != thread) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          Describe(), ": cannot release a lock held by another thread"));
+    }
+    if (--holder_->count > 0) return absl::OkStatus();
+  }
+  ReleaseLocked();
+  return absl::OkStatus();
+}
+
+}  // namespace mproc

@@ -1,0 +1,225 @@
+// Locks, semaphores and events through a real manager, used by real
+// processes: the seed's bank-balance lock, holders that die, wake-ups.
+#include <signal.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "tests/support/manager_fixture.h"
+#include "worker/process/pipe.h"
+#include "worker/process/process.h"
+
+namespace mproc {
+namespace {
+
+using SyncTest = testing::ManagerTest;
+
+std::unique_ptr<Manager> ConnectOrNull(const std::string& address) {
+  absl::StatusOr<std::unique_ptr<Manager>> m = Manager::Connect(address);
+  return m.ok() ? *std::move(m) : nullptr;
+}
+
+// The detail `key` of object `name` in the manager's listing, or null.
+Value DetailOf(Manager& manager, const std::string& name, const char* key) {
+  absl::StatusOr<std::vector<ObjectInfo>> objects = manager.Objects();
+  if (!objects.ok()) return Value();
+  for (const ObjectInfo& o : *objects) {
+    if (o.name != name) continue;
+    auto it = o.details.find(Value(key));
+    return it == o.details.end() ? Value() : it->second;
+  }
+  return Value();
+}
+
+// Waits until that detail equals `want` (polling the manager).
+bool AwaitDetail(Manager& manager, const std::string& name, const char* key,
+                 const Value& want) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    if (DetailOf(manager, name, key) == want) return true;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return false;
+}
+
+TEST_F(SyncTest, SeedBankBalanceUnderALockEndsAtZero) {
+  // Seed: two processes x 10,000 (lock; balance += n; balance -= n;
+  // unlock) on a shared Value, each step a separate read and write.
+  const std::string name = UniqueName();
+  ASSERT_OK(manager_->Value(name + "-balance", "int", 0));
+  ASSERT_OK(manager_->Lock(name + "-lock"));
+  const std::string address = server_->address();
+  auto body = [&](int n) -> absl::Status {
+    std::unique_ptr<Manager> m = ConnectOrNull(address);
+    if (m == nullptr) return absl::UnavailableError("connect");
+    absl::StatusOr<ValueProxy> balance = m->Value(name + "-balance", "int");
+    absl::StatusOr<LockProxy> lock = m->Lock(name + "-lock");
+    if (!balance.ok() || !lock.ok()) return absl::InternalError("open");
+    for (int i = 0; i < 10000; ++i) {
+      ScopedLock held(*lock);
+      if (!held.ok()) return held.status();
+      for (int sign : {1, -1}) {
+        absl::StatusOr<Value> b = balance->Get();
+        if (!b.ok()) return b.status();
+        if (absl::Status s = balance->Set(b->int_value() + sign * n); !s.ok()) {
+          return s;
+        }
+      }
+    }
+    return absl::OkStatus();
+  };
+  Process a(body, 5), b(body, 8);
+  ASSERT_OK(a.Start());
+  ASSERT_OK(b.Start());
+  ASSERT_OK(a.Join());
+  ASSERT_OK(b.Join());
+  EXPECT_EQ(a.exitcode(), 0);
+  EXPECT_EQ(b.exitcode(), 0);
+  EXPECT_EQ(*(*manager_->Value(name + "-balance", "int")).Get(), Value(0));
+}
+
+TEST_F(SyncTest, LockOfAKilledHolderPassesToTheWaiter) {
+  const std::string name = UniqueName();
+  absl::StatusOr<LockProxy> lock = manager_->Lock(name);
+  ASSERT_OK(lock);
+  const std::string address = server_->address();
+  auto [parent, child] = *Pipe();
+  Process holder([&, &child = child] {
+    std::unique_ptr<Manager> m = ConnectOrNull(address);
+    if (m == nullptr) return 2;
+    absl::StatusOr<LockProxy> mine = m->Lock(name);
+    if (!mine.ok() || !*mine->Acquire()) return 3;
+    if (!child.Send("holding").ok()) return 4;
+    for (;;) pause();  // dies holding it
+  });
+  ASSERT_OK(holder.Start());
+  ASSERT_EQ(*parent.Recv(), Value("holding"));
+  EXPECT_EQ(*lock->TryAcquire(), false);
+  EXPECT_NE(DetailOf(*manager_, name, "holder"), Value());  // who holds it
+  Process waiter([&] {
+    std::unique_ptr<Manager> m = ConnectOrNull(address);
+    if (m == nullptr) return 2;
+    absl::StatusOr<LockProxy> mine = m->Lock(name);
+    if (!mine.ok()) return 3;
+    absl::StatusOr<bool> got = mine->Acquire(absl::Seconds(30));
+    return got.ok() && *got ? 0 : 4;
+  });
+  ASSERT_OK(waiter.Start());
+  ASSERT_TRUE(AwaitDetail(*manager_, name, "waiters", Value(1)));
+  ASSERT_OK(holder.Kill());
+  ASSERT_OK(holder.Join());
+  ASSERT_OK(waiter.Join());
+  EXPECT_EQ(waiter.exitcode(), 0);
+  // The waiter exited holding it: released again with its session.
+  EXPECT_TRUE(AwaitDetail(*manager_, name, "locked", Value(false)));
+}
+
+TEST_F(SyncTest, RLockIsReentrantForItsThreadOnly) {
+  absl::StatusOr<LockProxy> rlock = manager_->RLock(UniqueName());
+  ASSERT_OK(rlock);
+  EXPECT_TRUE(*rlock->Acquire());
+  EXPECT_TRUE(*rlock->Acquire());  // same thread: again
+  absl::Status other;
+  std::thread([&] { other = rlock->Release(); }).join();
+  EXPECT_CODE(other, absl::StatusCode::kFailedPrecondition);
+  bool taken_elsewhere = true;
+  std::thread([&] { taken_elsewhere = *rlock->TryAcquire(); }).join();
+  EXPECT_FALSE(taken_elsewhere);
+  ASSERT_OK(rlock->Release());
+  EXPECT_TRUE(*rlock->Locked());  // still held once
+  ASSERT_OK(rlock->Release());
+  EXPECT_FALSE(*rlock->Locked());
+  EXPECT_CODE(rlock->Release(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SyncTest, LockAcquireTimesOutWithFalse) {
+  const std::string name = UniqueName();
+  absl::StatusOr<LockProxy> lock = manager_->Lock(name);
+  ASSERT_OK(lock);
+  ASSERT_TRUE(*lock->Acquire());
+  const absl::Time start = absl::Now();
+  bool second = true;
+  std::thread([&] { second = *lock->Acquire(absl::Milliseconds(200)); }).join();
+  EXPECT_FALSE(second);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
+  // A plain Lock may be released by another thread, as in Python.
+  absl::Status released;
+  std::thread([&] { released = lock->Release(); }).join();
+  EXPECT_OK(released);
+  EXPECT_CODE(lock->Release(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_CODE(manager_->RLock(name), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SyncTest, SemaphoreCountsPermitsAndGetsThemBackFromTheDead) {
+  const std::string name = UniqueName();
+  absl::StatusOr<SemaphoreProxy> sem = manager_->Semaphore(name, 2);
+  ASSERT_OK(sem);
+  const std::string address = server_->address();
+  auto [parent, child] = *Pipe();
+  Process holder([&, &child = child] {
+    std::unique_ptr<Manager> m = ConnectOrNull(address);
+    if (m == nullptr) return 2;
+    absl::StatusOr<SemaphoreProxy> mine = m->Semaphore(name);
+    if (!mine.ok() || !*mine->Acquire() || !*mine->Acquire()) return 3;
+    if (!child.Send("holding two").ok()) return 4;
+    for (;;) pause();
+  });
+  ASSERT_OK(holder.Start());
+  ASSERT_EQ(*parent.Recv(), Value("holding two"));
+  EXPECT_EQ(*sem->Value(), 0);
+  EXPECT_FALSE(*sem->TryAcquire());
+  ASSERT_OK(holder.Kill());
+  ASSERT_OK(holder.Join());
+  EXPECT_TRUE(*sem->Acquire(absl::Seconds(20)));  // a permit came back
+  EXPECT_EQ(*sem->Value(), 1);
+  ASSERT_OK(sem->Release());
+  ASSERT_OK(sem->Release(5));  // unbounded: may grow, as in Python
+  EXPECT_EQ(*sem->Value(), 7);
+}
+
+TEST_F(SyncTest, BoundedSemaphoreRefusesExtraReleases) {
+  absl::StatusOr<SemaphoreProxy> sem =
+      manager_->BoundedSemaphore(UniqueName(), 1);
+  ASSERT_OK(sem);
+  EXPECT_CODE(sem->Release(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(*sem->Acquire());
+  EXPECT_FALSE(*sem->Acquire(absl::Milliseconds(50)));
+  ASSERT_OK(sem->Release());
+  EXPECT_CODE(sem->Release(0), absl::StatusCode::kInvalidArgument);
+  EXPECT_CODE(manager_->Semaphore(UniqueName() + "-neg", -1),
+              absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(SyncTest, EventWakesTwentyWaitingProcesses) {
+  const std::string name = UniqueName();
+  absl::StatusOr<EventProxy> event = manager_->Event(name);
+  ASSERT_OK(event);
+  const std::string address = server_->address();
+  std::vector<std::unique_ptr<Process>> waiters;
+  for (int i = 0; i < 20; ++i) {
+    waiters.push_back(std::make_unique<Process>([&] {
+      std::unique_ptr<Manager> m = ConnectOrNull(address);
+      if (m == nullptr) return 2;
+      absl::StatusOr<EventProxy> mine = m->Event(name);
+      if (!mine.ok()) return 3;
+      absl::StatusOr<bool> set = mine->Wait(absl::Seconds(60));
+      return set.ok() && *set ? 0 : 4;
+    }));
+    ASSERT_OK(waiters.back()->Start());
+  }
+  ASSERT_TRUE(AwaitDetail(*manager_, name, "waiters", Value(20)));
+  ASSERT_OK(event->Set());
+  for (auto& w : waiters) {
+    ASSERT_OK(w->Join());
+    EXPECT_EQ(w->exitcode(), 0);
+  }
+  EXPECT_TRUE(*event->IsSet());
+  EXPECT_TRUE(*event->Wait(absl::ZeroDuration()));
+  ASSERT_OK(event->Clear());
+  EXPECT_FALSE(*event->Wait(absl::Milliseconds(50)));
+}
+
+}  // namespace
+}  // namespace mproc
