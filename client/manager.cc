@@ -51,6 +51,9 @@ absl::Status Manager::Open(const std::string& name, int kind,
   spec->set_maxsize(open.maxsize);
   spec->set_reentrant(open.reentrant);
   spec->set_bounded(open.bounded);
+  spec->set_lock(open.lock);
+  spec->set_parties(open.parties);
+  spec->set_timeout(open.timeout_seconds);
   if (open.initial != nullptr) {
     ValueToProto(*open.initial, spec->mutable_initial());
   }
@@ -156,6 +159,28 @@ absl::StatusOr<SemaphoreProxy> Manager::BoundedSemaphore(
   absl::Status s = Open(name, pb::SEMAPHORE, spec);
   if (!s.ok()) return s;
   return SemaphoreProxy(connection_, KindName(pb::SEMAPHORE), name);
+}
+
+absl::StatusOr<ConditionProxy> Manager::Condition(const std::string& name,
+                                                  const std::string& lock) {
+  OpenSpec spec;
+  spec.lock = lock;
+  absl::Status s = Open(name, pb::CONDITION, spec);
+  if (!s.ok()) return s;
+  return ConditionProxy(connection_, KindName(pb::CONDITION), name);
+}
+
+absl::StatusOr<BarrierProxy> Manager::Barrier(const std::string& name,
+                                              int64_t parties,
+                                              absl::Duration timeout) {
+  OpenSpec spec;
+  spec.parties = parties;
+  if (timeout != absl::InfiniteDuration()) {
+    spec.timeout_seconds = absl::ToDoubleSeconds(timeout);
+  }
+  absl::Status s = Open(name, pb::BARRIER, spec);
+  if (!s.ok()) return s;
+  return BarrierProxy(connection_, KindName(pb::BARRIER), name);
 }
 
 absl::StatusOr<EventProxy> Manager::Event(const std::string& name) {

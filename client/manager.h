@@ -102,6 +102,16 @@ class Manager {
   absl::StatusOr<SemaphoreProxy> BoundedSemaphore(const std::string& name,
                                                   int64_t value = 1);
   absl::StatusOr<EventProxy> Event(const std::string& name);
+  // A Condition over the Lock (or RLock) named `lock` (created as a Lock if
+  // missing). FAILED_PRECONDITION if the condition exists over another
+  // lock, or `lock` names another kind of object.
+  absl::StatusOr<ConditionProxy> Condition(const std::string& name,
+                                           const std::string& lock);
+  // parties >= 1 (INVALID_ARGUMENT otherwise); `timeout`: the default for
+  // waits. FAILED_PRECONDITION if it exists with other parties.
+  absl::StatusOr<BarrierProxy> Barrier(
+      const std::string& name, int64_t parties,
+      absl::Duration timeout = absl::InfiniteDuration());
 
   // Every mproc queue is joinable (TaskDone/Join); the same as Queue.
   absl::StatusOr<QueueProxy> JoinableQueue(const std::string& name,
@@ -133,6 +143,9 @@ class Manager {
     int64_t maxsize = 0;
     bool reentrant = false;
     bool bounded = false;
+    std::string lock;
+    int64_t parties = 0;
+    double timeout_seconds = 0;
   };
   absl::Status Open(const std::string& name, int kind,
                     const std::string& element_type, int64_t length,

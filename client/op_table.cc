@@ -82,13 +82,22 @@ constexpr OpInfo kOps[] = {
     {pb::EVENT_CLEAR, pb::EVENT, "clear", 0, 0, "", true},
     {pb::EVENT_IS_SET, pb::EVENT, "is_set", 0, 0, ""},
     {pb::EVENT_WAIT, pb::EVENT, "wait", 0, 1, "[TIMEOUT]", true},
+    {pb::COND_ACQUIRE, pb::CONDITION, "acquire", 1, 3, "THREAD [BLOCK] [TIMEOUT]"},
+    {pb::COND_RELEASE, pb::CONDITION, "release", 1, 1, "THREAD"},
+    {pb::COND_WAIT, pb::CONDITION, "wait", 1, 2, "THREAD [TIMEOUT]"},
+    {pb::COND_NOTIFY, pb::CONDITION, "notify", 0, 1, "[N]"},
+    {pb::COND_NOTIFY_ALL, pb::CONDITION, "notify_all", 0, 0, ""},
+    {pb::BARRIER_WAIT, pb::BARRIER, "wait", 0, 1, "[TIMEOUT]"},
+    {pb::BARRIER_ABORT, pb::BARRIER, "abort", 0, 0, ""},
+    {pb::BARRIER_RESET, pb::BARRIER, "reset", 0, 0, ""},
+    {pb::BARRIER_STATE, pb::BARRIER, "state", 0, 0, ""},
 };
 
 }  // namespace
 
 const OpInfo* FindOp(pb::Op op) {
   // Indexed once: the manager looks up every request's op.
-  constexpr int kSlots = 128;
+  constexpr int kSlots = 256;  // above every op number
   static const std::array<const OpInfo*, kSlots>* const index = [] {
     auto* table = new std::array<const OpInfo*, kSlots>{};
     for (const OpInfo& info : kOps) (*table)[info.op] = &info;
@@ -124,13 +133,16 @@ const char* KindName(pb::Kind kind) {
     case pb::LOCK: return "lock";
     case pb::SEMAPHORE: return "semaphore";
     case pb::EVENT: return "event";
+    case pb::CONDITION: return "condition";
+    case pb::BARRIER: return "barrier";
     default: return "object";
   }
 }
 
 std::optional<pb::Kind> KindFromName(absl::string_view name) {
   for (pb::Kind k : {pb::DICT, pb::LIST, pb::VALUE, pb::ARRAY, pb::NAMESPACE,
-                    pb::QUEUE, pb::LOCK, pb::SEMAPHORE, pb::EVENT}) {
+                    pb::QUEUE, pb::LOCK, pb::SEMAPHORE, pb::EVENT,
+                    pb::CONDITION, pb::BARRIER}) {
     if (name == KindName(k)) return k;
   }
   return std::nullopt;

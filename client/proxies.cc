@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 
 #include "client/internal/connection.h"
@@ -332,6 +333,71 @@ absl::StatusOr<bool> EventProxy::IsSet() const {
 }
 absl::StatusOr<bool> EventProxy::Wait(absl::Duration timeout) const {
   return InvokeAs<bool>(pb::EVENT_WAIT, {TimeoutValue(timeout)});
+}
+
+absl::StatusOr<bool> ConditionProxy::Acquire(absl::Duration timeout) const {
+  return InvokeAs<bool>(pb::COND_ACQUIRE,
+                        {ThreadToken(), true, TimeoutValue(timeout)});
+}
+absl::Status ConditionProxy::Release() const {
+  return InvokeStatus(pb::COND_RELEASE, {ThreadToken()});
+}
+absl::StatusOr<bool> ConditionProxy::Wait(absl::Duration timeout) const {
+  return InvokeAs<bool>(pb::COND_WAIT, {ThreadToken(), TimeoutValue(timeout)});
+}
+absl::StatusOr<bool> ConditionProxy::WaitFor(
+    const std::function<bool()>& predicate, absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  bool result = predicate();
+  while (!result) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    absl::StatusOr<bool> notified = Wait(left);
+    if (!notified.ok()) return notified.status();
+    result = predicate();
+  }
+  return result;
+}
+absl::StatusOr<int64_t> ConditionProxy::Notify(int64_t n) const {
+  return InvokeAs<int64_t>(pb::COND_NOTIFY, {n});
+}
+absl::StatusOr<int64_t> ConditionProxy::NotifyAll() const {
+  return InvokeAs<int64_t>(pb::COND_NOTIFY_ALL, {});
+}
+
+absl::StatusOr<int64_t> BarrierProxy::Wait(
+    std::optional<absl::Duration> timeout) const {
+  return InvokeAs<int64_t>(
+      pb::BARRIER_WAIT,
+      {timeout.has_value() ? TimeoutValue(*timeout) : mproc::Value()});
+}
+absl::Status BarrierProxy::Abort() const {
+  return InvokeStatus(pb::BARRIER_ABORT, {});
+}
+absl::Status BarrierProxy::Reset() const {
+  return InvokeStatus(pb::BARRIER_RESET, {});
+}
+absl::StatusOr<Map> BarrierProxy::State() const {
+  return InvokeAs<Map>(pb::BARRIER_STATE, {});
+}
+absl::StatusOr<int64_t> BarrierProxy::Parties() const {
+  absl::StatusOr<Map> state = State();
+  if (!state.ok()) return state.status();
+  return (*state)[mproc::Value("parties")].As<int64_t>();
+}
+absl::StatusOr<int64_t> BarrierProxy::NWaiting() const {
+  absl::StatusOr<Map> state = State();
+  if (!state.ok()) return state.status();
+  return (*state)[mproc::Value("n_waiting")].As<int64_t>();
+}
+absl::StatusOr<bool> BarrierProxy::Broken() const {
+  absl::StatusOr<Map> state = State();
+  if (!state.ok()) return state.status();
+  return (*state)[mproc::Value("broken")].As<bool>();
+}
+
+bool IsBrokenBarrier(const absl::Status& status) {
+  return absl::IsAborted(status) && absl::EndsWith(status.message(), " is broken");
 }
 
 bool IsQueueEmpty(const absl::Status& status) {

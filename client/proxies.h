@@ -16,6 +16,7 @@
 #define MPROC_CLIENT_PROXIES_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -302,6 +303,55 @@ class EventProxy : public ObjectProxy {
   friend class Manager;
   using ObjectProxy::ObjectProxy;
 };
+
+// Condition, like Manager().Condition(lock). Acquire/Release work on its
+// lock (a LockProxy of the same name works too). Wait needs the lock held
+// by this thread: it releases it, waits for a Notify (or `timeout`), and
+// holds it again before returning whether it was notified.
+class ConditionProxy : public ObjectProxy {
+ public:
+  absl::StatusOr<bool> Acquire(
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+  absl::Status Release() const;
+  // FAILED_PRECONDITION if this thread does not hold the lock.
+  absl::StatusOr<bool> Wait(
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+  // Python's wait_for: waits until `predicate()` is true (checked with the
+  // lock held) or `timeout` passes; returns its last value.
+  absl::StatusOr<bool> WaitFor(
+      const std::function<bool()>& predicate,
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+  // Wakes up to `n` waiters / all of them; returns how many were waiting.
+  absl::StatusOr<int64_t> Notify(int64_t n = 1) const;
+  absl::StatusOr<int64_t> NotifyAll() const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
+// Barrier, like Manager().Barrier(parties). A broken barrier's waits fail
+// with ABORTED (IsBrokenBarrier).
+class BarrierProxy : public ObjectProxy {
+ public:
+  // Waits for all parties; returns this caller's arrival index (0 for the
+  // first). A wait that times out breaks the barrier, as in Python; the
+  // default timeout is the barrier's own.
+  absl::StatusOr<int64_t> Wait(
+      std::optional<absl::Duration> timeout = std::nullopt) const;
+  absl::Status Abort() const;
+  absl::Status Reset() const;
+  absl::StatusOr<int64_t> Parties() const;
+  absl::StatusOr<int64_t> NWaiting() const;
+  absl::StatusOr<bool> Broken() const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+  absl::StatusOr<Map> State() const;
+};
+
+bool IsBrokenBarrier(const absl::Status& status);
 
 // Whether `status` is a queue's "empty" / "full" / "closed" answer.
 bool IsQueueEmpty(const absl::Status& status);

@@ -7,6 +7,8 @@
 #include "server/dict_object.h"
 #include "server/list_object.h"
 #include "server/namespace_object.h"
+#include "server/barrier_object.h"
+#include "server/condition_object.h"
 #include "server/event_object.h"
 #include "server/lock_object.h"
 #include "server/queue_object.h"
@@ -39,6 +41,12 @@ absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,
                                  call);
     case pb::EVENT:
       return RunEventCommand(static_cast<EventObject&>(object), op, a, call);
+    case pb::CONDITION:
+      return RunConditionCommand(static_cast<ConditionObject&>(object), op, a,
+                                 call);
+    case pb::BARRIER:
+      return RunBarrierCommand(static_cast<BarrierObject&>(object), op, a,
+                               call);
     default:
       break;
   }

@@ -30,6 +30,8 @@ class QueueObject;
 class LockObject;
 class SemaphoreObject;
 class EventObject;
+class ConditionObject;
+class BarrierObject;
 class TypedValueObject;
 absl::StatusOr<Value> RunDictCommand(DictObject& d, const OpInfo& op,
                                      const CommandArgs& a);
@@ -52,6 +54,13 @@ absl::StatusOr<Value> RunSemaphoreCommand(SemaphoreObject& sem,
                                           CallContext* call);
 absl::StatusOr<Value> RunEventCommand(EventObject& event, const OpInfo& op,
                                       const CommandArgs& a, CallContext* call);
+absl::StatusOr<Value> RunConditionCommand(ConditionObject& cond,
+                                          const OpInfo& op,
+                                          const CommandArgs& a,
+                                          CallContext* call);
+absl::StatusOr<Value> RunBarrierCommand(BarrierObject& barrier,
+                                        const OpInfo& op, const CommandArgs& a,
+                                        CallContext* call);
 
 }  // namespace mproc
 

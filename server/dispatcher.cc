@@ -111,7 +111,8 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
           KindName(op->kind), " '", request.name(),
           "' does not exist; open it with an element type first"));
     }
-    if (op->kind == pb::LOCK || op->kind == pb::SEMAPHORE) {
+    if (op->kind == pb::LOCK || op->kind == pb::SEMAPHORE ||
+        op->kind == pb::CONDITION || op->kind == pb::BARRIER) {
       return absl::NotFoundError(absl::StrCat(KindName(op->kind), " '",
                                               request.name(),
                                               "' does not exist; open it first"));
@@ -148,8 +149,25 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
 absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
   if (absl::Status s = ValidateObjectName(request.name()); !s.ok()) return s;
   const pb::CreateSpec& spec = request.create();
-  absl::StatusOr<std::shared_ptr<SharedObject>> object = store_->FindOrCreate(
-      request.name(), [&] { return CreateObject(request.name(), spec); });
+  std::shared_ptr<SharedObject> lock;
+  if (spec.kind() == pb::CONDITION) {
+    // A condition shares a Lock, found or created by name.
+    if (absl::Status s = ValidateObjectName(spec.lock()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "condition '", request.name(), "': its lock name: ", s.message()));
+    }
+    pb::CreateSpec lock_spec;
+    lock_spec.set_kind(pb::LOCK);
+    absl::StatusOr<std::shared_ptr<SharedObject>> found = store_->FindOrCreate(
+        spec.lock(), [&] { return CreateObject(spec.lock(), lock_spec); });
+    if (!found.ok()) return found.status();
+    if ((*found)->kind() != pb::LOCK) return WrongKind(**found, pb::LOCK);
+    lock = *std::move(found);
+  }
+  absl::StatusOr<std::shared_ptr<SharedObject>> object =
+      store_->FindOrCreate(request.name(), [&] {
+        return CreateObject(request.name(), spec, lock);
+      });
   if (!object.ok()) return object.status();
   absl::Status matches = CheckMatchesSpec(**object, spec);
   if (!matches.ok()) return matches;

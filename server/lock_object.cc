@@ -1,5 +1,6 @@
 #include "server/lock_object.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -43,11 +44,11 @@ Map LockObject::Details() const {
 absl::StatusOr<Value> LockObject::TimeoutAnswer(int) const { return false; }
 
 bool LockObject::GrantLocked(const std::shared_ptr<ReplySink>& sink,
-                             int64_t thread) {
+                             int64_t thread, int64_t count) {
   const uint64_t grant = ++grants_;
   const uint64_t hook = sink->AddCloseHook(Later(&LockObject::HolderGone, grant));
   if (hook == 0) return false;
-  holder_ = Holder{sink, thread, 1, hook, grant};
+  holder_ = Holder{sink, thread, count, hook, grant};
   return true;
 }
 
@@ -56,8 +57,12 @@ void LockObject::ReleaseLocked() {
   holder_.reset();
   while (Waiting(kAcquirers) > 0) {
     Waiter next = PopWaiter(kAcquirers);
-    if (!GrantLocked(next.sink, next.thread)) continue;  // its session ended
-    if (next.sink->Deliver(Answer(next.request_id, true))) return;
+    // A condition waiter re-acquiring carries its count and its answer.
+    if (!GrantLocked(next.sink, next.thread, std::max<int64_t>(next.count, 1))) {
+      continue;  // its session ended
+    }
+    const Value answer = next.item.is_null() ? Value(true) : next.item;
+    if (next.sink->Deliver(Answer(next.request_id, answer))) return;
     // Not deliverable after all: take the grant back.
     holder_->sink->RemoveCloseHook(holder_->close_hook);
     holder_.reset();
@@ -83,6 +88,38 @@ absl::StatusOr<Value> LockObject::Acquire(int64_t thread, bool block,
   Waiter waiter;
   waiter.thread = thread;
   return Park(kAcquirers, std::move(waiter), timeout, call, "acquire");
+}
+
+absl::StatusOr<int64_t> LockObject::ReleaseAllFor(const CallContext& call,
+                                                  int64_t thread) {
+  absl::MutexLock l(&mu_);
+  if (!holder_.has_value() || holder_->sink != call.sink ||
+      (reentrant_ && holder_->thread != thread)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        Describe(), ": a condition wait needs the lock held by the caller"));
+  }
+  const int64_t count = holder_->count;
+  ReleaseLocked();
+  return count;
+}
+
+void LockObject::AcquireFor(const CallContext& call, int64_t thread,
+                            int64_t count, Value answer) {
+  absl::MutexLock l(&mu_);
+  if (!holder_.has_value()) {
+    if (GrantLocked(call.sink, thread, count) &&
+        !call.sink->Deliver(Answer(call.request_id, answer))) {
+      ReleaseLocked();
+    }
+    return;
+  }
+  Waiter waiter;
+  waiter.thread = thread;
+  waiter.count = count;
+  waiter.item = std::move(answer);
+  CallContext parked = call;
+  Park(kAcquirers, std::move(waiter), absl::InfiniteDuration(), &parked,
+       "acquire").IgnoreError();
 }
 
 absl::Status LockObject::Release(int64_t thread, CallContext* call) {

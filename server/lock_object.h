@@ -40,6 +40,17 @@ class LockObject : public ParkingObject {
 
   bool Locked() const;
 
+  // For Condition.wait: releases the lock entirely if (session, `thread`)
+  // holds it and returns how many times it was held (for an RLock), so
+  // AcquireFor can restore that. FAILED_PRECONDITION if not its holder.
+  absl::StatusOr<int64_t> ReleaseAllFor(const CallContext& call,
+                                        int64_t thread);
+  // Acquires on behalf of a parked call (a condition waiter), held `count`
+  // times once granted, and then answers the call `answer`: at once if the
+  // lock is free, else when it is handed over. No timeout.
+  void AcquireFor(const CallContext& call, int64_t thread, int64_t count,
+                  Value answer);
+
  private:
   struct Holder {
     std::shared_ptr<ReplySink> sink;
@@ -50,9 +61,10 @@ class LockObject : public ParkingObject {
   };
 
   absl::StatusOr<Value> TimeoutAnswer(int line) const override;
-  // Makes (sink, thread) the holder; false if its session already ended.
-  bool GrantLocked(const std::shared_ptr<ReplySink>& sink, int64_t thread)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes (sink, thread) the holder, `count` times; false if its session
+  // already ended.
+  bool GrantLocked(const std::shared_ptr<ReplySink>& sink, int64_t thread,
+                   int64_t count = 1) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Frees the lock and gives it to the oldest waiter still there.
   void ReleaseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The holder's close hook: its session ended holding grant `grant`.

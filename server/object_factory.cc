@@ -10,6 +10,8 @@
 #include "server/list_object.h"
 #include "server/deadline_timer.h"
 #include "server/namespace_object.h"
+#include "server/barrier_object.h"
+#include "server/condition_object.h"
 #include "server/event_object.h"
 #include "server/lock_object.h"
 #include "server/queue_object.h"
@@ -36,7 +38,8 @@ absl::Status BadSpec(pb::Kind kind, const std::string& name,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
-    const std::string& name, const pb::CreateSpec& spec) {
+    const std::string& name, const pb::CreateSpec& spec,
+    std::shared_ptr<SharedObject> lock) {
   const pb::Kind kind = spec.kind();
   absl::StatusOr<Value> initial = ValueFromProto(spec.initial());
   if (!initial.ok()) return BadSpec(kind, name, initial.status());
@@ -138,6 +141,27 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
     }
     case pb::EVENT:
       return std::make_unique<EventObject>(name, &DeadlineTimer::Default());
+    case pb::CONDITION:
+      if (lock == nullptr || lock->kind() != pb::LOCK) {
+        return BadSpec(kind, name, "needs the name of its lock");
+      }
+      return std::make_unique<ConditionObject>(
+          name, std::static_pointer_cast<LockObject>(lock),
+          &DeadlineTimer::Default());
+    case pb::BARRIER: {
+      if (spec.parties() < 1) {
+        return BadSpec(kind, name, absl::StrCat("parties must be >= 1, got ",
+                                                spec.parties()));
+      }
+      if (!(spec.timeout() >= 0)) {
+        return BadSpec(kind, name, "timeout must be >= 0 seconds");
+      }
+      return std::make_unique<BarrierObject>(
+          name, spec.parties(),
+          spec.timeout() > 0 ? absl::Seconds(spec.timeout())
+                             : absl::InfiniteDuration(),
+          &DeadlineTimer::Default());
+    }
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("cannot create '", name, "': unknown kind ",
@@ -148,6 +172,20 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
 absl::Status CheckMatchesSpec(const SharedObject& existing,
                               const pb::CreateSpec& spec) {
   if (existing.kind() != spec.kind()) return WrongKind(existing, spec.kind());
+  if (spec.kind() == pb::CONDITION &&
+      static_cast<const ConditionObject&>(existing).lock_name() != spec.lock()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        existing.Describe(), " exists with lock '",
+        static_cast<const ConditionObject&>(existing).lock_name(), "', not '",
+        spec.lock(), "'"));
+  }
+  if (spec.kind() == pb::BARRIER &&
+      static_cast<const BarrierObject&>(existing).parties() != spec.parties()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        existing.Describe(), " exists with ",
+        static_cast<const BarrierObject&>(existing).parties(), " parties, not ",
+        spec.parties()));
+  }
   if (spec.kind() == pb::LOCK &&
       static_cast<const LockObject&>(existing).reentrant() != spec.reentrant()) {
     return absl::FailedPreconditionError(

@@ -16,7 +16,8 @@ namespace mproc {
 // a negative length, an initial value of the wrong shape or type, or
 // non-scalar dict keys / non-string namespace attributes.
 absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
-    const std::string& name, const pb::CreateSpec& spec);
+    const std::string& name, const pb::CreateSpec& spec,
+    std::shared_ptr<SharedObject> lock = nullptr);
 
 // OK if an existing object satisfies `spec` (same kind; for typed Values
 // and Arrays the same element type, and for Arrays the same length when

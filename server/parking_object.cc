@@ -85,10 +85,14 @@ void ParkingObject::Expire(int line, uint64_t ticket) {
   std::optional<Waiter> waiter = TakeWaiter(line, ticket);
   if (!waiter.has_value()) return;  // served meanwhile
   waiter->sink->RemoveCloseHook(waiter->close_hook);
+  OnTimeout(line, *std::move(waiter));
+}
+
+void ParkingObject::OnTimeout(int line, Waiter waiter) {
   absl::StatusOr<Value> answer = TimeoutAnswer(line);
-  waiter->sink->Deliver(answer.ok()
-                            ? Answer(waiter->request_id, *answer)
-                            : ErrorAnswer(waiter->request_id, answer.status()));
+  waiter.sink->Deliver(answer.ok()
+                           ? Answer(waiter.request_id, *answer)
+                           : ErrorAnswer(waiter.request_id, answer.status()));
 }
 
 void ParkingObject::Withdraw(int line, uint64_t ticket) {

@@ -70,6 +70,10 @@ class ParkingObject : public SharedObject {
   // (a queue's "empty") or a value (an acquire's false).
   virtual absl::StatusOr<Value> TimeoutAnswer(int line) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+  // Called (under mu_) with a waiter whose timeout fired, already removed
+  // from its line. The default answers TimeoutAnswer(line).
+  virtual void OnTimeout(int line, Waiter waiter)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // A closure running `method(args...)` on this object later, under no
   // lock, if the object still exists then.

@@ -2,6 +2,7 @@
 // processes: the seed's bank-balance lock, holders that die, wake-ups.
 #include <signal.h>
 
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -219,6 +220,159 @@ TEST_F(SyncTest, EventWakesTwentyWaitingProcesses) {
   EXPECT_TRUE(*event->Wait(absl::ZeroDuration()));
   ASSERT_OK(event->Clear());
   EXPECT_FALSE(*event->Wait(absl::Milliseconds(50)));
+}
+
+TEST_F(SyncTest, ConditionNotifyWakesOneAndNotifyAllTheRest) {
+  const std::string name = UniqueName();
+  absl::StatusOr<ConditionProxy> cond = manager_->Condition(name, name + "-lock");
+  ASSERT_OK(cond);
+  const std::string address = server_->address();
+  std::vector<std::unique_ptr<Process>> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.push_back(std::make_unique<Process>([&] {
+      std::unique_ptr<Manager> m = ConnectOrNull(address);
+      if (m == nullptr) return 2;
+      absl::StatusOr<ConditionProxy> mine = m->Condition(name, name + "-lock");
+      absl::StatusOr<LockProxy> lock = m->Lock(name + "-lock");
+      if (!mine.ok() || !lock.ok() || !*mine->Acquire()) return 3;
+      absl::StatusOr<bool> notified = mine->Wait(absl::Seconds(60));
+      if (!notified.ok() || !*notified) return 4;
+      // Woken with the lock held again.
+      if (!*lock->Locked()) return 5;
+      return mine->Release().ok() ? 0 : 6;
+    }));
+    ASSERT_OK(waiters.back()->Start());
+  }
+  ASSERT_TRUE(AwaitDetail(*manager_, name, "waiters", Value(3)));
+  EXPECT_EQ(*cond->Notify(), 1);
+  ASSERT_TRUE(AwaitDetail(*manager_, name, "waiters", Value(2)));
+  EXPECT_EQ(*cond->NotifyAll(), 2);
+  for (auto& w : waiters) {
+    ASSERT_OK(w->Join());
+    EXPECT_EQ(w->exitcode(), 0);
+  }
+}
+
+TEST_F(SyncTest, ConditionWaitTimesOutHoldingTheLockAgain) {
+  const std::string name = UniqueName();
+  absl::StatusOr<ConditionProxy> cond = manager_->Condition(name, name + "-rl");
+  ASSERT_OK(cond);
+  EXPECT_CODE(cond->Wait(absl::Milliseconds(10)),
+              absl::StatusCode::kFailedPrecondition);  // lock not held
+  ASSERT_TRUE(*cond->Acquire());
+  EXPECT_FALSE(*cond->Wait(absl::Milliseconds(100)));
+  absl::StatusOr<LockProxy> lock = manager_->Lock(name + "-rl");
+  ASSERT_OK(lock);
+  EXPECT_TRUE(*lock->Locked());
+  ASSERT_OK(cond->Release());
+  EXPECT_FALSE(*lock->Locked());
+  EXPECT_CODE(manager_->Condition(name, "another-lock"),
+              absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SyncTest, ConditionWaitForAPredicateOnSharedState) {
+  const std::string name = UniqueName();
+  absl::StatusOr<ConditionProxy> cond = manager_->Condition(name, name + "-l");
+  absl::StatusOr<DictProxy> state = manager_->Dict(name + "-state");
+  ASSERT_OK(cond);
+  ASSERT_OK(state);
+  const std::string address = server_->address();
+  Process producer([&] {
+    std::unique_ptr<Manager> m = ConnectOrNull(address);
+    if (m == nullptr) return 2;
+    absl::StatusOr<ConditionProxy> c = m->Condition(name, name + "-l");
+    absl::StatusOr<DictProxy> d = m->Dict(name + "-state");
+    if (!c.ok() || !d.ok()) return 3;
+    for (int i = 1; i <= 3; ++i) {
+      if (!*c->Acquire() || !d->Set("n", i).ok() || !c->NotifyAll().ok() ||
+          !c->Release().ok()) {
+        return 4;
+      }
+    }
+    return 0;
+  });
+  // Acquire after the fork: forking closes this process's session (see the
+  // client's fork guard), which releases what it holds.
+  ASSERT_OK(producer.Start());
+  ASSERT_TRUE(*cond->Acquire());
+  absl::StatusOr<bool> reached = cond->WaitFor(
+      [&] { return state->Get("n", 0).value_or(0) == Value(3); },
+      absl::Seconds(60));
+  ASSERT_OK(reached);
+  EXPECT_TRUE(*reached);
+  ASSERT_OK(cond->Release());
+  ASSERT_OK(producer.Join());
+  EXPECT_EQ(producer.exitcode(), 0);
+}
+
+TEST_F(SyncTest, BarrierOfFiveProcessesReleasesAllWithDistinctIndices) {
+  const std::string name = UniqueName();
+  absl::StatusOr<BarrierProxy> barrier = manager_->Barrier(name, 5);
+  ASSERT_OK(barrier);
+  EXPECT_EQ(*barrier->Parties(), 5);
+  const std::string address = server_->address();
+  auto [results, results_in] = *Pipe(/*duplex=*/false);
+  std::vector<std::unique_ptr<Process>> parties;
+  for (int i = 0; i < 5; ++i) {
+    parties.push_back(std::make_unique<Process>([&, &out = results_in] {
+      std::unique_ptr<Manager> m = ConnectOrNull(address);
+      if (m == nullptr) return absl::UnavailableError("connect");
+      absl::StatusOr<BarrierProxy> mine = m->Barrier(name, 5);
+      if (!mine.ok()) return mine.status();
+      List indices;
+      for (int round = 0; round < 2; ++round) {  // the barrier is reusable
+        absl::StatusOr<int64_t> index = mine->Wait(absl::Seconds(60));
+        if (!index.ok()) return index.status();
+        indices.push_back(*index);
+      }
+      return out.Send(indices);
+    }));
+    ASSERT_OK(parties.back()->Start());
+  }
+  results_in.Close();
+  std::set<int64_t> first, second;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<Value> got = results.Recv();
+    ASSERT_OK(got);
+    first.insert(got->list_value()[0].int_value());
+    second.insert(got->list_value()[1].int_value());
+  }
+  EXPECT_EQ(first, (std::set<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(second, (std::set<int64_t>{0, 1, 2, 3, 4}));
+  for (auto& p : parties) {
+    ASSERT_OK(p->Join());
+    EXPECT_EQ(p->exitcode(), 0);
+  }
+  EXPECT_FALSE(*barrier->Broken());
+}
+
+TEST_F(SyncTest, BarrierAbortTimeoutAndReset) {
+  const std::string name = UniqueName();
+  absl::StatusOr<BarrierProxy> barrier = manager_->Barrier(name, 2);
+  ASSERT_OK(barrier);
+  const std::string address = server_->address();
+  Process waiter([&] {
+    std::unique_ptr<Manager> m = ConnectOrNull(address);
+    if (m == nullptr) return 2;
+    absl::StatusOr<BarrierProxy> mine = m->Barrier(name, 2);
+    if (!mine.ok()) return 3;
+    return IsBrokenBarrier(mine->Wait().status()) ? 0 : 4;
+  });
+  ASSERT_OK(waiter.Start());
+  ASSERT_TRUE(AwaitDetail(*manager_, name, "n_waiting", Value(1)));
+  ASSERT_OK(barrier->Abort());
+  ASSERT_OK(waiter.Join());
+  EXPECT_EQ(waiter.exitcode(), 0);
+  EXPECT_TRUE(*barrier->Broken());
+  EXPECT_TRUE(IsBrokenBarrier(barrier->Wait().status()));
+  ASSERT_OK(barrier->Reset());
+  EXPECT_FALSE(*barrier->Broken());
+  // A wait that times out breaks it, as in Python.
+  EXPECT_TRUE(IsBrokenBarrier(barrier->Wait(absl::Milliseconds(100)).status()));
+  EXPECT_TRUE(*barrier->Broken());
+  EXPECT_CODE(manager_->Barrier(name, 3), absl::StatusCode::kFailedPrecondition);
+  EXPECT_CODE(manager_->Barrier(name + "-zero", 0),
+              absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
