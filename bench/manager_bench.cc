@@ -254,6 +254,27 @@ void QueueBatched(const Flags& f) {
          rounds * kBatch / Seconds(Clock::now() - start), nullptr);
 }
 
+// Lock: one client acquiring and releasing (a pair per iteration).
+void LockPairs(const Flags& f) {
+  auto m = ConnectOrDie(f);
+  auto lock = m->Lock("bench-lock");
+  if (!lock.ok()) Die("lock", lock.status());
+  const int pairs = f.ops / 2;
+  std::vector<double> lat;
+  lat.reserve(pairs);
+  const auto start = Clock::now();
+  for (int i = 0; i < pairs; ++i) {
+    const auto t0 = Clock::now();
+    absl::StatusOr<bool> taken = lock->Acquire();
+    if (!taken.ok() || !*taken) Die("acquire", taken.status());
+    absl::Status released = lock->Release();
+    if (!released.ok()) Die("release", released);
+    lat.push_back(Seconds(Clock::now() - t0) * 1e6);
+  }
+  Report(f, "lock acquire+release", pairs / Seconds(Clock::now() - start),
+         &lat);
+}
+
 int64_t ResidentKiB(int pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
@@ -321,6 +342,7 @@ int main(int argc, char** argv) {
     mproc::QueuePairs(f);
     mproc::QueueFourByFour(f);
     mproc::QueueBatched(f);
+    mproc::LockPairs(f);
   }
   return 0;
 }

@@ -11,11 +11,13 @@ import os
 import queue
 import sys
 import tempfile
+import threading
 import time
-from multiprocessing.managers import BaseManager, DictProxy, SyncManager
+from multiprocessing.managers import AcquirerProxy, BaseManager, DictProxy, SyncManager
 
 SHARED = {}
 QUEUE = queue.Queue()
+LOCK = threading.Lock()
 
 
 def get_shared():
@@ -26,12 +28,17 @@ def get_queue():
     return QUEUE
 
 
+def get_lock():
+    return LOCK
+
+
 class DictManager(BaseManager):
     pass
 
 
 DictManager.register("get_dict", callable=get_shared, proxytype=DictProxy)
 DictManager.register("get_queue", callable=get_queue)
+DictManager.register("get_lock", callable=get_lock, proxytype=AcquirerProxy)
 
 
 def report(transport, workload, ops_per_s, lat=None, **extra):
@@ -109,6 +116,16 @@ def queue_workloads(transport, server, q, ops, ctx):
     for p in procs:
         p.join()
     report(transport, "queue 4x4 producers/consumers", per * 4 / (time.perf_counter() - start))
+
+    lock = server.get_lock() if transport == "tcp" else server.Lock()
+    lat = []
+    start = time.perf_counter()
+    for _ in range(pairs):
+        t0 = time.perf_counter()
+        lock.acquire()
+        lock.release()
+        lat.append((time.perf_counter() - t0) * 1e6)
+    report(transport, "lock acquire+release", pairs / (time.perf_counter() - start), lat)
 
 
 def rss_kib(pid):
