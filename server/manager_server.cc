@@ -1,5 +1,7 @@
 #include "server/manager_server.h"
 
+#include <algorithm>
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -64,9 +66,12 @@ class ManagerServerImpl : public ManagerServer {
     // sets of objects. One address, one manager.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     // The manager pings idle clients to find dead machines (a dead process
-    // is noticed at once: its socket closes). Clients send no pings.
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+    // is noticed at once: its socket closes), so a lost client's session
+    // ends within about `session_lease`. Clients send no pings.
+    const int half_lease_ms = static_cast<int>(std::clamp<int64_t>(
+        absl::ToInt64Milliseconds(options.session_lease / 2), 500, INT32_MAX));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, half_lease_ms);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, half_lease_ms);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/time/time.h"
+
 #include "absl/status/statusor.h"
 
 namespace mproc {
@@ -17,6 +19,11 @@ struct ManagerServerOptions {
   std::string authkey;
   // Larger incoming messages fail with RESOURCE_EXHAUSTED.
   int64_t max_message_bytes = int64_t{64} << 20;
+  // How long a silent client (its machine gone, the network cut) keeps its
+  // session — and so its locks and semaphore permits — before the manager
+  // ends it: it pings after lease/2 of silence and gives up lease/2 later.
+  // A client process that exits or dies ends its session at once.
+  absl::Duration session_lease = absl::Seconds(10);
 };
 
 class ManagerServer {

@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kValueFlags[] = {"manager",   "authkey-file",
                                        "listen",    "max-message-bytes",
                                        "type",      "length",
-                                       "timeout"};
+                                       "timeout",   "session-lease"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

@@ -13,6 +13,7 @@ namespace cli {
 
 namespace {
 constexpr char kManagerUsage[] = R"(usage: mproc manager [--listen ADDR] [--authkey-file F] [--max-message-bytes N]
+                     [--session-lease S]
 
 Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --listen ADDR            HOST:PORT or unix:/path (default 127.0.0.1:50051;
@@ -21,6 +22,9 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --authkey-file F         file holding the authkey (default $MPROC_AUTHKEY);
                            clients must present the same key
   --max-message-bytes N    reject larger requests (default 64 MiB)
+  --session-lease S        seconds a silent client (machine gone, network
+                           cut) keeps its session, locks and permits
+                           (default 10); a client that exits frees them at once
 Prints "mproc manager listening on ADDR" once it accepts connections.
 )";
 }  // namespace
@@ -38,6 +42,13 @@ int RunManagerCommand(const CommandLine& cl) {
   absl::StatusOr<std::string> key = LoadAuthkey(cl.Flag("authkey-file").value_or(""));
   if (!key.ok()) return Fail(kExitFailed, std::string(key.status().message()));
   options.authkey = *key;
+  if (auto lease = cl.Flag("session-lease")) {
+    double seconds;
+    if (!absl::SimpleAtod(*lease, &seconds) || !(seconds >= 1)) {
+      return Fail(kExitUsage, "--session-lease must be a number of seconds >= 1");
+    }
+    options.session_lease = absl::Seconds(seconds);
+  }
   if (auto limit = cl.Flag("max-message-bytes")) {
     if (!absl::SimpleAtoi(*limit, &options.max_message_bytes)) {
       return Fail(kExitUsage, "--max-message-bytes must be an integer");

@@ -117,6 +117,38 @@ TEST_F(SyncTest, LockOfAKilledHolderPassesToTheWaiter) {
   EXPECT_TRUE(AwaitDetail(*manager_, name, "locked", Value(false)));
 }
 
+TEST(SessionLeaseTest, LockOfASilentHolderIsReleasedAfterTheLease) {
+  // A stopped process keeps its socket open but answers no pings, like a
+  // machine that vanished: the manager ends its session after the lease.
+  auto server = testing::ManagerProcess::Start("127.0.0.1:0",
+                                               {"--session-lease", "2"});
+  ASSERT_OK(server);
+  const std::string address = (*server)->address();
+  auto manager = Manager::Connect(address);
+  ASSERT_OK(manager);
+  absl::StatusOr<LockProxy> lock = (*manager)->Lock("leased");
+  ASSERT_OK(lock);
+  auto [parent, child] = *Pipe();
+  Process holder([&, &child = child] {
+    std::unique_ptr<Manager> m = ConnectOrNull(address);
+    if (m == nullptr) return 2;
+    absl::StatusOr<LockProxy> mine = m->Lock("leased");
+    if (!mine.ok() || !*mine->Acquire()) return 3;
+    if (!child.Send("holding").ok()) return 4;
+    for (;;) pause();
+  });
+  ASSERT_OK(holder.Start());
+  ASSERT_EQ(*parent.Recv(), Value("holding"));
+  ASSERT_EQ(kill(*holder.pid(), SIGSTOP), 0);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<bool> taken = lock->Acquire(absl::Seconds(30));
+  ASSERT_OK(taken);
+  EXPECT_TRUE(*taken);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+  ASSERT_OK(holder.Kill());
+  ASSERT_OK(holder.Join());
+}
+
 TEST_F(SyncTest, RLockIsReentrantForItsThreadOnly) {
   absl::StatusOr<LockProxy> rlock = manager_->RLock(UniqueName());
   ASSERT_OK(rlock);
