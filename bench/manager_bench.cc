@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -77,41 +78,36 @@ void SingleClient(const Flags& f) {
   Report(f, "dict set/get, 1 client", f.ops / Seconds(Clock::now() - start), &lat);
 }
 
-// `clients` processes doing set/get at once; aggregate throughput.
-void ManyClients(const Flags& f) {
+// In a client process of RunClientProcesses: the pipe whose closing says
+// "go".
+int g_start_fd = -1;
+
+// Blocks until RunClientProcesses releases the clients; false on error.
+bool StartTogether() {
+  char go;
+  return read(g_start_fd, &go, 1) >= 0;  // end of file: go
+}
+
+// Forks `n` client processes running `body(c)` (exit code 0 = success),
+// releases them together once connected, waits for all; returns the
+// seconds from release to the last exit. Dies if any failed.
+double RunClientProcesses(int n, const std::function<int(int)>& body) {
   int pipes[2];
   if (pipe(pipes) != 0) std::exit(1);
   std::vector<pid_t> pids;
-  const int per_client = f.ops / f.clients;
-  for (int c = 0; c < f.clients; ++c) {
+  for (int c = 0; c < n; ++c) {
     pid_t pid = fork();
     if (pid == 0) {
-      auto m = ConnectOrDie(f);
-      auto d = m->Dict("bench-many");
-      if (!d.ok()) {
-        std::cerr << "client " << c << ": " << d.status() << std::endl;
-        _exit(2);
-      }
-      char go;
       close(pipes[1]);
-      if (read(pipes[0], &go, 1) < 0) _exit(3);  // start together
-      for (int i = 0; i < per_client; ++i) {
-        absl::Status s = (i % 2 == 0) ? d->Set(c * 1000 + i % 1000, i)
-                                      : d->Get(c * 1000 + i % 1000, 0).status();
-        if (!s.ok()) {
-          std::cerr << "client " << c << ": " << s << std::endl;
-          _exit(4);
-        }
-      }
-      _exit(0);
+      g_start_fd = pipes[0];
+      _exit(body(c));  // connects, then StartTogether()
     }
     pids.push_back(pid);
   }
   close(pipes[0]);
-  // Children connect first; closing the pipe releases them all at once.
-  usleep(300000);
+  usleep(300000);  // let the children connect
   const auto start = Clock::now();
-  close(pipes[1]);
+  close(pipes[1]);  // releases them all at once
   int failed = 0;
   for (pid_t pid : pids) {
     int status = 0;
@@ -119,8 +115,29 @@ void ManyClients(const Flags& f) {
     failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
   if (failed > 0) Die("clients", absl::InternalError(absl::StrCat(failed, " failed")));
+  return Seconds(Clock::now() - start);
+}
+
+// `clients` processes doing set/get at once; aggregate throughput.
+void ManyClients(const Flags& f) {
+  const int per_client = f.ops / f.clients;
+  const double seconds = RunClientProcesses(f.clients, [&](int c) {
+    auto m = ConnectOrDie(f);
+    auto d = m->Dict("bench-many");
+    if (!d.ok()) return 2;
+    if (!StartTogether()) return 3;
+    for (int i = 0; i < per_client; ++i) {
+      absl::Status s = (i % 2 == 0) ? d->Set(c * 1000 + i % 1000, i)
+                                    : d->Get(c * 1000 + i % 1000, 0).status();
+      if (!s.ok()) {
+        std::cerr << "client " << c << ": " << s << std::endl;
+        return 4;
+      }
+    }
+    return 0;
+  });
   Report(f, absl::StrCat("dict set/get, ", f.clients, " clients"),
-         per_client * f.clients / Seconds(Clock::now() - start), nullptr);
+         per_client * f.clients / seconds, nullptr);
 }
 
 // Pipelined: batches of 1,000 gets, and set_many of 1,000 entries.
@@ -195,43 +212,22 @@ void QueuePairs(const Flags& f) {
 void QueueFourByFour(const Flags& f) {
   constexpr int kSide = 4;
   const int per = f.ops / kSide;
-  int pipes[2];
-  if (pipe(pipes) != 0) std::exit(1);
-  std::vector<pid_t> pids;
-  for (int c = 0; c < 2 * kSide; ++c) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      auto m = ConnectOrDie(f);
-      auto q = m->Queue("bench-queue-4x4");
-      if (!q.ok()) _exit(2);
-      char go;
-      close(pipes[1]);
-      if (read(pipes[0], &go, 1) < 0) _exit(3);  // start together
-      const bool producer = c < kSide;
-      for (int i = 0; i < per; ++i) {
-        absl::Status s = producer ? q->Put(i) : q->Get().status();
-        if (!s.ok()) {
-          std::cerr << "queue client " << c << ": " << s << std::endl;
-          _exit(4);
-        }
+  const double seconds = RunClientProcesses(2 * kSide, [&](int c) {
+    auto m = ConnectOrDie(f);
+    auto q = m->Queue("bench-queue-4x4");
+    if (!q.ok()) return 2;
+    if (!StartTogether()) return 3;
+    const bool producer = c < kSide;
+    for (int i = 0; i < per; ++i) {
+      absl::Status s = producer ? q->Put(i) : q->Get().status();
+      if (!s.ok()) {
+        std::cerr << "queue client " << c << ": " << s << std::endl;
+        return 4;
       }
-      _exit(0);
     }
-    pids.push_back(pid);
-  }
-  close(pipes[0]);
-  usleep(300000);  // let the children connect
-  const auto start = Clock::now();
-  close(pipes[1]);
-  int failed = 0;
-  for (pid_t pid : pids) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
-  if (failed > 0) Die("queue clients", absl::InternalError(absl::StrCat(failed, " failed")));
-  Report(f, "queue 4x4 producers/consumers",
-         per * kSide / Seconds(Clock::now() - start), nullptr);
+    return 0;
+  });
+  Report(f, "queue 4x4 producers/consumers", per * kSide / seconds, nullptr);
 }
 
 // Queue: put_many then get_many of 1,000 items per round.

@@ -76,6 +76,18 @@ def unix_client(d, n, base, barrier):
     set_get(d, n, base)
 
 
+def run_together(procs, barrier):
+    """Starts `procs`, releases them together through `barrier` (which
+    counts this process too), waits for all; returns the seconds taken."""
+    for p in procs:
+        p.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for p in procs:
+        p.join()
+    return time.perf_counter() - start
+
+
 def queue_client(q, address, producer, n, barrier):
     if q is None:  # tcp: connect our own proxy
         m = DictManager(address=address, authkey=b"bench-key")
@@ -109,13 +121,7 @@ def queue_workloads(transport, server, q, ops, ctx):
     shared = None if transport == "tcp" else q
     procs = [ctx.Process(target=queue_client, args=(shared, address, c < 4, per, barrier))
              for c in range(8)]
-    for p in procs:
-        p.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for p in procs:
-        p.join()
-    report(transport, "queue 4x4 producers/consumers", per * 4 / (time.perf_counter() - start))
+    report(transport, "queue 4x4 producers/consumers", per * 4 / run_together(procs, barrier))
 
     lock = server.get_lock() if transport == "tcp" else server.Lock()
     lat = []
@@ -180,14 +186,8 @@ def main():
     else:
         procs = [ctx.Process(target=unix_client, args=(d, per, c * 1000, barrier))
                  for c in range(clients)]
-    for p in procs:
-        p.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for p in procs:
-        p.join()
     report(transport, f"dict set/get, {clients} clients",
-           per * clients / (time.perf_counter() - start))
+           per * clients / run_together(procs, barrier))
 
     batch = {i: i for i in range(1000)}
     rounds = max(1, ops * 5 // 1000)
