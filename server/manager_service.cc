@@ -93,8 +93,10 @@ class SessionReactor
       : dispatcher_(dispatcher),
         sink_(std::make_shared<SessionSink>(this, std::move(peer))) {
     if (!auth.ok()) {
-      absl::MutexLock l(&mu_);
-      finished_ = true;
+      {
+        absl::MutexLock l(&mu_);
+        finished_ = true;  // parked answers are refused from now on
+      }
       Finish(auth);
       return;
     }
