@@ -60,22 +60,29 @@ void Report(const Flags& f, const std::string& workload, double ops_per_s,
 using bench::Clock;
 using bench::Seconds;
 
+// Times `n` calls of `op(i)`, reporting each call's latency and calls/s.
+void TimeEach(const Flags& f, const std::string& workload, int n,
+              const std::function<absl::Status(int)>& op) {
+  std::vector<double> lat;
+  lat.reserve(n);
+  const auto start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = Clock::now();
+    if (absl::Status s = op(i); !s.ok()) Die(workload, s);
+    lat.push_back(Seconds(Clock::now() - t0) * 1e6);
+  }
+  Report(f, workload, n / Seconds(Clock::now() - start), &lat);
+}
+
 // One client, alternating set and get on a small key space.
 void SingleClient(const Flags& f) {
   auto m = ConnectOrDie(f);
   auto d = m->Dict("bench-single");
   if (!d.ok()) Die("dict", d.status());
   for (int i = 0; i < 500; ++i) d->Set(i % 100, i).IgnoreError();  // warm up
-  std::vector<double> lat;
-  lat.reserve(f.ops);
-  const auto start = Clock::now();
-  for (int i = 0; i < f.ops; ++i) {
-    const auto t0 = Clock::now();
-    absl::Status s = (i % 2 == 0) ? d->Set(i % 1000, i) : d->Get(i % 1000, 0).status();
-    if (!s.ok()) Die("op", s);
-    lat.push_back(Seconds(Clock::now() - t0) * 1e6);
-  }
-  Report(f, "dict set/get, 1 client", f.ops / Seconds(Clock::now() - start), &lat);
+  TimeEach(f, "dict set/get, 1 client", f.ops, [&](int i) {
+    return (i % 2 == 0) ? d->Set(i % 1000, i) : d->Get(i % 1000, 0).status();
+  });
 }
 
 // In a client process of RunClientProcesses: the pipe whose closing says
@@ -190,22 +197,12 @@ void QueuePairs(const Flags& f) {
   auto m = ConnectOrDie(f);
   auto q = m->Queue("bench-queue-pairs");
   if (!q.ok()) Die("queue", q.status());
-  for (int i = 0; i < 200; ++i) {  // warm up
-    if (!q->Put(i).ok() || !q->Get().ok()) Die("warm up", absl::InternalError(""));
-  }
-  const int pairs = f.ops / 2;
-  std::vector<double> lat;
-  lat.reserve(pairs);
-  const auto start = Clock::now();
-  for (int i = 0; i < pairs; ++i) {
-    const auto t0 = Clock::now();
+  auto pair = [&](int i) {
     absl::Status s = q->Put(i);
-    if (s.ok()) s = q->Get().status();
-    if (!s.ok()) Die("put+get", s);
-    lat.push_back(Seconds(Clock::now() - t0) * 1e6);
-  }
-  Report(f, "queue put+get, 1 client", pairs / Seconds(Clock::now() - start),
-         &lat);
+    return s.ok() ? q->Get().status() : s;
+  };
+  for (int i = 0; i < 200; ++i) pair(i).IgnoreError();  // warm up
+  TimeEach(f, "queue put+get, 1 client", f.ops / 2, pair);
 }
 
 // Queue: 4 producer and 4 consumer processes; items per second through it.
@@ -255,20 +252,12 @@ void LockPairs(const Flags& f) {
   auto m = ConnectOrDie(f);
   auto lock = m->Lock("bench-lock");
   if (!lock.ok()) Die("lock", lock.status());
-  const int pairs = f.ops / 2;
-  std::vector<double> lat;
-  lat.reserve(pairs);
-  const auto start = Clock::now();
-  for (int i = 0; i < pairs; ++i) {
-    const auto t0 = Clock::now();
+  TimeEach(f, "lock acquire+release", f.ops / 2, [&](int) {
     absl::StatusOr<bool> taken = lock->Acquire();
-    if (!taken.ok() || !*taken) Die("acquire", taken.status());
-    absl::Status released = lock->Release();
-    if (!released.ok()) Die("release", released);
-    lat.push_back(Seconds(Clock::now() - t0) * 1e6);
-  }
-  Report(f, "lock acquire+release", pairs / Seconds(Clock::now() - start),
-         &lat);
+    if (!taken.ok()) return taken.status();
+    if (!*taken) return absl::InternalError("acquire returned false");
+    return lock->Release();
+  });
 }
 
 int64_t ResidentKiB(int pid) {
