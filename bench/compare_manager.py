@@ -96,6 +96,12 @@ def main():
           f"mproc {mp_mem['growth_mb']:.0f} MB growth ({mp_mem['rss_mb']:.0f} MB RSS), "
           f"ratio {mp_mem['growth_mb'] / py_mem['growth_mb']:.2f}x")
     table.append({"workload": "memory", "python": py_mem, "mproc": mp_mem})
+    parked = results.get(("mproc", "tcp", "1000 parked gets"))
+    if parked:
+        print(f"1,000 gets parked on one queue: manager memory +{parked['growth_mb']:.1f} MB, "
+              f"threads +{parked['threads_added']:.0f}")
+        table.append({"workload": "1000 parked gets", "mproc": parked})
+
 
     write_json("manager.json", {"when": time.strftime("%Y-%m-%d %H:%M:%S"),
                                 "ops": args.ops, "rounds": args.rounds,

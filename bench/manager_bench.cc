@@ -260,6 +260,70 @@ void LockPairs(const Flags& f) {
   });
 }
 
+int ThreadsOf(int pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    int n = 0;
+    if (line.rfind("Threads:", 0) == 0 &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(8)), &n)) {
+      return n;
+    }
+  }
+  return 0;
+}
+
+int64_t ResidentKiB(int pid);
+
+// 1,000 gets parked on one queue (10 connections x 100 threads): what they
+// cost the manager in memory and threads.
+void ParkedWaiters(const Flags& f) {
+  constexpr int kClients = 10, kEach = 100, kTotal = kClients * kEach;
+  std::vector<std::unique_ptr<Manager>> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.push_back(ConnectOrDie(f));
+    if (!clients.back()->Queue("bench-parked").ok()) Die("queue", absl::InternalError(""));
+  }
+  const int64_t rss_before = ResidentKiB(f.manager_pid);
+  const int threads_before = ThreadsOf(f.manager_pid);
+  std::vector<std::thread> getters;
+  for (int c = 0; c < kClients; ++c) {
+    for (int g = 0; g < kEach; ++g) {
+      getters.emplace_back([&, c] {
+        auto q = clients[c]->Queue("bench-parked");
+        if (q.ok()) q->Get().IgnoreError();
+      });
+    }
+  }
+  // Wait until all are parked in the manager.
+  for (;;) {
+    auto objects = clients[0]->Objects();
+    if (!objects.ok()) Die("objects", objects.status());
+    bool all = false;
+    for (const ObjectInfo& o : *objects) {
+      auto it = o.details.find(Value("getters"));
+      if (o.name == "bench-parked" && it != o.details.end() &&
+          it->second == Value(kTotal)) {
+        all = true;
+      }
+    }
+    if (all) break;
+    usleep(2000);
+  }
+  const int64_t rss_parked = ResidentKiB(f.manager_pid);
+  const int threads_parked = ThreadsOf(f.manager_pid);
+  List items;
+  for (int i = 0; i < kTotal; ++i) items.push_back(i);
+  auto q = clients[0]->Queue("bench-parked");
+  if (!q.ok() || !q->PutMany(items).ok()) Die("release", absl::InternalError(""));
+  for (std::thread& t : getters) t.join();
+  std::cout << "{\"system\": \"mproc\", \"transport\": \"" << f.transport
+            << "\", \"workload\": \"1000 parked gets\", \"growth_mb\": "
+            << (rss_parked - rss_before) / 1024.0
+            << ", \"threads_added\": " << threads_parked - threads_before << "}"
+            << std::endl;
+}
+
 int64_t ResidentKiB(int pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
@@ -318,6 +382,7 @@ int main(int argc, char** argv) {
   }
   if (f.entries > 0) {
     mproc::Memory(f);
+    mproc::ParkedWaiters(f);
     return 0;
   }
   if (f.only.empty() || f.only == "single") mproc::SingleClient(f);
