@@ -8,12 +8,6 @@ namespace mproc {
 namespace {
 constexpr int kWaiters = 0;
 
-CallContext ContextOf(const std::shared_ptr<ReplySink>& sink, uint64_t id) {
-  CallContext call;
-  call.sink = sink;
-  call.request_id = id;
-  return call;
-}
 }  // namespace
 
 ConditionObject::ConditionObject(std::string name,
@@ -38,14 +32,13 @@ absl::StatusOr<Value> ConditionObject::TimeoutAnswer(int) const {
 
 void ConditionObject::OnTimeout(int, Waiter waiter) {
   // Re-acquire before answering false, as Python's wait(timeout) does.
-  lock_->AcquireFor(ContextOf(waiter.sink, waiter.request_id), waiter.thread,
-                    waiter.count, false);
+  lock_->AcquireFor(CallOf(waiter), waiter.thread, waiter.count, false);
 }
 
 absl::StatusOr<Value> ConditionObject::Wait(int64_t thread,
                                             absl::Duration timeout,
                                             CallContext* call) {
-  if (call->sink == nullptr) {
+  if (call->sink == nullptr || call->session == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat(Describe(), ": wait needs a session (the client library)"));
   }
@@ -69,8 +62,7 @@ int64_t ConditionObject::Notify(int64_t n) {
   int64_t woken = 0;
   while (Waiting(kWaiters) > 0 && (n < 0 || woken < n)) {
     Waiter waiter = PopWaiter(kWaiters);
-    lock_->AcquireFor(ContextOf(waiter.sink, waiter.request_id), waiter.thread,
-                      waiter.count, true);
+    lock_->AcquireFor(CallOf(waiter), waiter.thread, waiter.count, true);
     ++woken;
   }
   return woken;

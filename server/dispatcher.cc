@@ -49,13 +49,15 @@ void Dispatcher::Execute(const pb::Request& request, pb::Response* response) {
 
 void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame,
                               pb::ResponseFrame* out,
-                              const std::shared_ptr<ReplySink>& sink) {
+                              const std::shared_ptr<ReplySink>& sink,
+                              const std::shared_ptr<ClientSession>& session) {
   LastObject last;
   out->mutable_responses()->Reserve(out->responses_size() +
                                     frame.requests_size());
   for (const pb::Request& request : frame.requests()) {
     CallContext call;
     call.sink = sink;
+    call.session = session;
     call.request_id = request.id();
     ExecuteWith(request, out->add_responses(), &last, &call);
     if (call.parked) out->mutable_responses()->RemoveLast();

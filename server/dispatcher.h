@@ -38,7 +38,8 @@ class Dispatcher {
   // through `sink`. Null `sink`: nothing may park. Consecutive requests on
   // the same object look it up once.
   void ExecuteFrame(const pb::RequestFrame& frame, pb::ResponseFrame* out,
-                    const std::shared_ptr<ReplySink>& sink = nullptr);
+                    const std::shared_ptr<ReplySink>& sink = nullptr,
+                    const std::shared_ptr<ClientSession>& session = nullptr);
 
   const std::string& instance_id() const { return instance_id_; }
 

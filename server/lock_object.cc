@@ -34,8 +34,8 @@ Map LockObject::Details() const {
               {"locked", holder_.has_value()},
               {"waiters", Waiting(kAcquirers)}};
   if (holder_.has_value()) {
-    details[Value("holder")] = absl::StrCat(holder_->sink->peer(), " thread ",
-                                            holder_->thread);
+    details[Value("holder")] = absl::StrCat(holder_->session->peer(),
+                                            " thread ", holder_->thread);
     details[Value("count")] = holder_->count;
   }
   return details;
@@ -43,28 +43,30 @@ Map LockObject::Details() const {
 
 absl::StatusOr<Value> LockObject::TimeoutAnswer(int) const { return false; }
 
-bool LockObject::GrantLocked(const std::shared_ptr<ReplySink>& sink,
+bool LockObject::GrantLocked(const std::shared_ptr<ClientSession>& session,
                              int64_t thread, int64_t count) {
   const uint64_t grant = ++grants_;
-  const uint64_t hook = sink->AddCloseHook(Later(&LockObject::HolderGone, grant));
+  const uint64_t hook =
+      session->AddHoldHook(Later(&LockObject::HolderGone, grant));
   if (hook == 0) return false;
-  holder_ = Holder{sink, thread, count, hook, grant};
+  holder_ = Holder{session, thread, count, hook, grant};
   return true;
 }
 
 void LockObject::ReleaseLocked() {
-  holder_->sink->RemoveCloseHook(holder_->close_hook);
+  holder_->session->RemoveHoldHook(holder_->close_hook);
   holder_.reset();
   while (Waiting(kAcquirers) > 0) {
     Waiter next = PopWaiter(kAcquirers);
     // A condition waiter re-acquiring carries its count and its answer.
-    if (!GrantLocked(next.sink, next.thread, std::max<int64_t>(next.count, 1))) {
-      continue;  // its session ended
+    if (!GrantLocked(next.session, next.thread,
+                     std::max<int64_t>(next.count, 1))) {
+      continue;  // its session expired
     }
     const Value answer = next.item.is_null() ? Value(true) : next.item;
     if (next.sink->Deliver(Answer(next.request_id, answer))) return;
-    // Not deliverable after all: take the grant back.
-    holder_->sink->RemoveCloseHook(holder_->close_hook);
+    // Not deliverable after all (its stream ended): take the grant back.
+    holder_->session->RemoveHoldHook(holder_->close_hook);
     holder_.reset();
   }
 }
@@ -77,10 +79,13 @@ void LockObject::HolderGone(uint64_t grant) {
 absl::StatusOr<Value> LockObject::Acquire(int64_t thread, bool block,
                                           absl::Duration timeout,
                                           CallContext* call) {
-  if (call->sink == nullptr) return NeedsSession(*this);
+  if (call->sink == nullptr || call->session == nullptr) {
+    return NeedsSession(*this);
+  }
   absl::MutexLock l(&mu_);
-  if (!holder_.has_value()) return GrantLocked(call->sink, thread);
-  if (reentrant_ && holder_->sink == call->sink && holder_->thread == thread) {
+  if (!holder_.has_value()) return GrantLocked(call->session, thread);
+  if (reentrant_ && holder_->session == call->session &&
+      holder_->thread == thread) {
     ++holder_->count;
     return true;
   }
@@ -93,7 +98,7 @@ absl::StatusOr<Value> LockObject::Acquire(int64_t thread, bool block,
 absl::StatusOr<int64_t> LockObject::ReleaseAllFor(const CallContext& call,
                                                   int64_t thread) {
   absl::MutexLock l(&mu_);
-  if (!holder_.has_value() || holder_->sink != call.sink ||
+  if (!holder_.has_value() || holder_->session != call.session ||
       (reentrant_ && holder_->thread != thread)) {
     return absl::FailedPreconditionError(absl::StrCat(
         Describe(), ": a condition wait needs the lock held by the caller"));
@@ -107,7 +112,7 @@ void LockObject::AcquireFor(const CallContext& call, int64_t thread,
                             int64_t count, Value answer) {
   absl::MutexLock l(&mu_);
   if (!holder_.has_value()) {
-    if (GrantLocked(call.sink, thread, count) &&
+    if (GrantLocked(call.session, thread, count) &&
         !call.sink->Deliver(Answer(call.request_id, answer))) {
       ReleaseLocked();
     }
@@ -129,7 +134,7 @@ absl::Status LockObject::Release(int64_t thread, CallContext* call) {
         absl::StrCat(Describe(), ": release of an unlocked lock"));
   }
   if (reentrant_) {
-    if (holder_->sink != call->sink || holder_->thread != thread) {
+    if (holder_->session != call->session || holder_->thread != thread) {
       return absl::FailedPreconditionError(absl::StrCat(
           Describe(), ": cannot release a lock held by another thread"));
     }

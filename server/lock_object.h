@@ -53,7 +53,7 @@ class LockObject : public ParkingObject {
 
  private:
   struct Holder {
-    std::shared_ptr<ReplySink> sink;
+    std::shared_ptr<ClientSession> session;
     int64_t thread = 0;
     int64_t count = 0;
     uint64_t close_hook = 0;
@@ -61,13 +61,14 @@ class LockObject : public ParkingObject {
   };
 
   absl::StatusOr<Value> TimeoutAnswer(int line) const override;
-  // Makes (sink, thread) the holder, `count` times; false if its session
-  // already ended.
-  bool GrantLocked(const std::shared_ptr<ReplySink>& sink, int64_t thread,
-                   int64_t count = 1) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes (session, thread) the holder, `count` times; false if the
+  // session already expired.
+  bool GrantLocked(const std::shared_ptr<ClientSession>& session,
+                   int64_t thread, int64_t count = 1)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Frees the lock and gives it to the oldest waiter still there.
   void ReleaseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The holder's close hook: its session ended holding grant `grant`.
+  // The holder's hold hook: its session expired holding grant `grant`.
   void HolderGone(uint64_t grant);
 
   const bool reentrant_;

@@ -50,7 +50,8 @@ class ManagerServerImpl : public ManagerServer {
       : store_(NewInMemoryObjectStore()),
         dispatcher_(store_.get(), NewInstanceId()),
         service_(&dispatcher_, options.authkey,
-                 std::min<int64_t>(options.max_message_bytes, INT32_MAX)) {}
+                 std::min<int64_t>(options.max_message_bytes, INT32_MAX),
+                 options.session_lease) {}
 
   absl::Status Bind(const ManagerServerOptions& options) {
     grpc::ServerBuilder builder;

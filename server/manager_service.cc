@@ -14,6 +14,7 @@ namespace {
 constexpr char kAuthkeyHeader[] = "mproc-authkey";
 constexpr char kInstanceHeader[] = "mproc-instance";
 constexpr char kMaxMessageHeader[] = "mproc-max-message-bytes";
+constexpr char kSessionHeader[] = "mproc-session";
 
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   // Length is not secret enough to hide; the contents are.
@@ -89,9 +90,12 @@ class SessionReactor
     : public grpc::ServerBidiReactor<pb::RequestFrame, pb::ResponseFrame> {
  public:
   SessionReactor(Dispatcher* dispatcher, const grpc::Status& auth,
-                 std::string peer)
+                 std::string peer, std::shared_ptr<SessionRegistry> sessions,
+                 const std::string& session_id)
       : dispatcher_(dispatcher),
-        sink_(std::make_shared<SessionSink>(this, std::move(peer))) {
+        sink_(std::make_shared<SessionSink>(this, peer)),
+        sessions_(std::move(sessions)),
+        session_(sessions_->Attach(session_id, peer)) {
     if (!auth.ok()) {
       {
         absl::MutexLock l(&mu_);
@@ -112,7 +116,7 @@ class SessionReactor
       return;
     }
     pb::ResponseFrame out;
-    dispatcher_->ExecuteFrame(incoming_, &out, sink_);
+    dispatcher_->ExecuteFrame(incoming_, &out, sink_, session_);
     incoming_.Clear();
     {
       // Queue the answers before the next read can complete, so a
@@ -178,8 +182,22 @@ class SessionReactor
     MaybeFinishLocked(grpc::Status::OK);
   }
 
+  // The client went away without closing (killed, cut off, forked): its
+  // session waits out the lease for a reconnect.
+  void OnCancel() override {
+    absl::MutexLock l(&mu_);
+    cancelled_ = true;
+  }
+
   void OnDone() override {
-    sink_->Close();
+    sink_->Close();  // parked calls of this stream are withdrawn
+    bool cancelled;
+    {
+      absl::MutexLock l(&mu_);
+      cancelled = cancelled_;
+    }
+    // A clean close (the client half-closed) ends the session at once.
+    sessions_->Detach(session_, /*now=*/!cancelled);
     delete this;
   }
 
@@ -206,12 +224,15 @@ class SessionReactor
 
   Dispatcher* const dispatcher_;
   const std::shared_ptr<SessionSink> sink_;
+  const std::shared_ptr<SessionRegistry> sessions_;
+  const std::shared_ptr<ClientSession> session_;
   pb::RequestFrame incoming_;  // touched only by the read chain
 
   absl::Mutex mu_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   pb::ResponseFrame outgoing_ ABSL_GUARDED_BY(mu_);
   std::deque<pb::ResponseFrame> pending_ ABSL_GUARDED_BY(mu_);
   // Undo callbacks of parked answers in outgoing_ / in pending_.
@@ -229,10 +250,13 @@ bool SessionSink::Deliver(pb::Response response,
 }  // namespace
 
 ManagerService::ManagerService(Dispatcher* dispatcher, std::string authkey,
-                               int64_t max_message_bytes)
+                               int64_t max_message_bytes,
+                               absl::Duration session_lease)
     : dispatcher_(dispatcher),
       authkey_(std::move(authkey)),
-      max_message_bytes_(max_message_bytes) {}
+      max_message_bytes_(max_message_bytes),
+      sessions_(std::make_shared<SessionRegistry>(session_lease,
+                                                  &DeadlineTimer::Default())) {}
 
 absl::Status ManagerService::Authenticate(
     const grpc::CallbackServerContext& context) const {
@@ -277,7 +301,13 @@ ManagerService::Session(grpc::CallbackServerContext* context) {
     context->AddInitialMetadata(kMaxMessageHeader,
                                 std::to_string(max_message_bytes_));
   }
-  return new SessionReactor(dispatcher_, auth, context->peer());
+  std::string session_id;
+  const auto& metadata = context->client_metadata();
+  if (auto it = metadata.find(kSessionHeader); it != metadata.end()) {
+    session_id.assign(it->second.data(), it->second.size());
+  }
+  return new SessionReactor(dispatcher_, auth, context->peer(), sessions_,
+                            session_id);
 }
 
 }  // namespace mproc

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 
 #include "proto/mproc.grpc.pb.h"
+#include "server/client_session.h"
 #include "server/dispatcher.h"
 
 namespace mproc {
@@ -19,8 +20,11 @@ class ManagerService final : public pb::Manager::CallbackService {
   // `max_message_bytes` is announced to clients in the session metadata
   // ("mproc-max-message-bytes") so they can refuse oversized requests
   // without breaking their session.
+  // A session whose streams have all ended keeps its locks and permits
+  // for `session_lease`, so a client that reconnects (after a fork or a
+  // network blip) resumes it.
   ManagerService(Dispatcher* dispatcher, std::string authkey,
-                 int64_t max_message_bytes);
+                 int64_t max_message_bytes, absl::Duration session_lease);
 
   grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context,
                                  const pb::Request* request,
@@ -41,6 +45,7 @@ class ManagerService final : public pb::Manager::CallbackService {
   Dispatcher* const dispatcher_;
   const std::string authkey_;
   const int64_t max_message_bytes_;
+  const std::shared_ptr<SessionRegistry> sessions_;
 };
 
 }  // namespace mproc

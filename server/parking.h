@@ -41,10 +41,15 @@ class ReplySink {
   virtual const std::string& peer() const = 0;
 };
 
+class ClientSession;
+
 // What a command knows about the call it serves.
 struct CallContext {
   // Null where a call cannot wait (unary Call and Batch RPCs).
   std::shared_ptr<ReplySink> sink;
+  // Who is calling, across reconnects: what holds locks and permits. Null
+  // with `sink`.
+  std::shared_ptr<ClientSession> session;
   uint64_t request_id = 0;
   // Set by a command that parked the call: its answer comes later through
   // `sink`, and the dispatcher sends none now.

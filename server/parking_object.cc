@@ -12,6 +12,14 @@ ParkingObject::ParkingObject(pb::Kind kind, std::string name,
                              DeadlineTimer* timer, int lines)
     : SharedObject(kind, std::move(name)), timer_(timer), lines_(lines) {}
 
+CallContext ParkingObject::CallOf(const Waiter& waiter) {
+  CallContext call;
+  call.sink = waiter.sink;
+  call.session = waiter.session;
+  call.request_id = waiter.request_id;
+  return call;
+}
+
 pb::Response ParkingObject::Answer(uint64_t request_id, const Value& result) {
   pb::Response response;
   response.set_id(request_id);
@@ -44,6 +52,7 @@ absl::StatusOr<Value> ParkingObject::Park(int line, Waiter waiter,
       Later(&ParkingObject::Withdraw, line, ticket));
   if (waiter.close_hook == 0) return Value();  // the caller is gone already
   waiter.sink = call->sink;
+  waiter.session = call->session;
   waiter.request_id = call->request_id;
   waiter.ticket = ticket;
   if (timeout != absl::InfiniteDuration()) {

@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/value.h"
+#include "server/client_session.h"
 #include "server/deadline_timer.h"
 #include "server/parking.h"
 #include "server/shared_object.h"
@@ -34,6 +35,7 @@ class ParkingObject : public SharedObject {
  protected:
   struct Waiter {
     std::shared_ptr<ReplySink> sink;
+    std::shared_ptr<ClientSession> session;
     uint64_t request_id = 0;
     uint64_t ticket = 0;      // identifies the waiter to its callbacks
     uint64_t close_hook = 0;  // the sink's hook that withdraws it
@@ -85,6 +87,9 @@ class ParkingObject : public SharedObject {
       }
     };
   }
+
+  // The call a parked waiter came from (to hand it on to another object).
+  static CallContext CallOf(const Waiter& waiter);
 
   static pb::Response Answer(uint64_t request_id, const Value& result);
   static pb::Response ErrorAnswer(uint64_t request_id,

@@ -9,8 +9,8 @@ namespace mproc {
 namespace {
 constexpr int kAcquirers = 0;
 
-uintptr_t SessionKey(const std::shared_ptr<ReplySink>& sink) {
-  return reinterpret_cast<uintptr_t>(sink.get());
+uintptr_t SessionKey(const std::shared_ptr<ClientSession>& session) {
+  return reinterpret_cast<uintptr_t>(session.get());
 }
 }  // namespace
 
@@ -30,7 +30,7 @@ Map SemaphoreObject::Details() const {
   absl::MutexLock l(&mu_);
   Map holders;
   for (const auto& [key, holding] : holdings_) {
-    holders[Value(holding.sink->peer())] = holding.permits;
+    holders[Value(holding.session->peer())] = holding.permits;
   }
   return Map{{"bounded", bounded_},
              {"initial", initial_},
@@ -43,16 +43,17 @@ absl::StatusOr<Value> SemaphoreObject::TimeoutAnswer(int) const {
   return false;
 }
 
-bool SemaphoreObject::CreditLocked(const std::shared_ptr<ReplySink>& sink) {
-  Holding& holding = holdings_[SessionKey(sink)];
+bool SemaphoreObject::CreditLocked(
+    const std::shared_ptr<ClientSession>& session) {
+  Holding& holding = holdings_[SessionKey(session)];
   if (holding.permits == 0) {
-    holding.close_hook =
-        sink->AddCloseHook(Later(&SemaphoreObject::SessionGone, SessionKey(sink)));
+    holding.close_hook = session->AddHoldHook(
+        Later(&SemaphoreObject::SessionGone, SessionKey(session)));
     if (holding.close_hook == 0) {
-      holdings_.erase(SessionKey(sink));
+      holdings_.erase(SessionKey(session));
       return false;
     }
-    holding.sink = sink;
+    holding.session = session;
   }
   ++holding.permits;
   --value_;
@@ -62,15 +63,14 @@ bool SemaphoreObject::CreditLocked(const std::shared_ptr<ReplySink>& sink) {
 void SemaphoreObject::ServeWaitersLocked() {
   while (value_ > 0 && Waiting(kAcquirers) > 0) {
     Waiter next = PopWaiter(kAcquirers);
-    if (!CreditLocked(next.sink)) continue;  // its session ended
+    if (!CreditLocked(next.session)) continue;  // its session expired
     if (!next.sink->Deliver(Answer(next.request_id, true))) {
-      // Undeliverable: the session is ending; its close hook would give the
-      // permit back, but do it now.
-      Holding& holding = holdings_[SessionKey(next.sink)];
+      // Undeliverable (its stream ended): take the permit back.
+      Holding& holding = holdings_[SessionKey(next.session)];
       ++value_;
       if (--holding.permits == 0) {
-        next.sink->RemoveCloseHook(holding.close_hook);
-        holdings_.erase(SessionKey(next.sink));
+        next.session->RemoveHoldHook(holding.close_hook);
+        holdings_.erase(SessionKey(next.session));
       }
     }
   }
@@ -88,14 +88,16 @@ void SemaphoreObject::SessionGone(uintptr_t session) {
 absl::StatusOr<Value> SemaphoreObject::Acquire(bool block,
                                                absl::Duration timeout,
                                                CallContext* call) {
-  if (call->sink == nullptr) {
+  if (call->sink == nullptr || call->session == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         Describe(),
         ": permits are held by client sessions; use the client library, not "
         "a batch or unary call"));
   }
   absl::MutexLock l(&mu_);
-  if (value_ > 0 && Waiting(kAcquirers) == 0) return CreditLocked(call->sink);
+  if (value_ > 0 && Waiting(kAcquirers) == 0) {
+    return CreditLocked(call->session);
+  }
   if (!block || timeout <= absl::ZeroDuration()) return false;
   return Park(kAcquirers, Waiter{}, timeout, call, "acquire");
 }
@@ -113,13 +115,13 @@ absl::Status SemaphoreObject::Release(int64_t n, CallContext* call) {
   }
   // Permits this session holds are returned first; the rest are new ones
   // (an unbounded semaphore may grow, as in Python).
-  if (call->sink != nullptr) {
-    auto it = holdings_.find(SessionKey(call->sink));
+  if (call->session != nullptr) {
+    auto it = holdings_.find(SessionKey(call->session));
     if (it != holdings_.end()) {
       const int64_t returned = std::min(n, it->second.permits);
       it->second.permits -= returned;
       if (it->second.permits == 0) {
-        call->sink->RemoveCloseHook(it->second.close_hook);
+        call->session->RemoveHoldHook(it->second.close_hook);
         holdings_.erase(it);
       }
     }

@@ -42,24 +42,24 @@ class SemaphoreObject : public ParkingObject {
 
  private:
   struct Holding {
-    std::shared_ptr<ReplySink> sink;
+    std::shared_ptr<ClientSession> session;
     int64_t permits = 0;
     uint64_t close_hook = 0;
   };
 
   absl::StatusOr<Value> TimeoutAnswer(int line) const override;
-  // Counts one permit for `sink`'s session; false if it already ended.
-  bool CreditLocked(const std::shared_ptr<ReplySink>& sink)
+  // Counts one permit for `session`; false if it already expired.
+  bool CreditLocked(const std::shared_ptr<ClientSession>& session)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Gives free permits to waiters while both last.
   void ServeWaitersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A holding session's close hook: its permits come back.
+  // A holding session's hold hook: its permits come back.
   void SessionGone(uintptr_t session);
 
   const int64_t initial_;
   const bool bounded_;
   int64_t value_ ABSL_GUARDED_BY(mu_);
-  // Keyed by the session's sink address.
+  // Keyed by the session's address.
   absl::flat_hash_map<uintptr_t, Holding> holdings_ ABSL_GUARDED_BY(mu_);
 };
 

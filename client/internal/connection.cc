@@ -13,8 +13,11 @@
 // waiters of that stream; the next call opens a new one.
 #include "client/internal/connection.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <climits>
+#include <random>
 
 #include <grpcpp/grpcpp.h>
 
@@ -33,6 +36,10 @@ namespace {
 
 constexpr char kAuthkeyHeader[] = "mproc-authkey";
 constexpr char kInstanceHeader[] = "mproc-instance";
+// Names this client's session to the manager, so a reconnect (after a
+// fork, a network blip) resumes it — and the locks it holds — within the
+// manager's session lease.
+constexpr char kSessionHeader[] = "mproc-session";
 constexpr char kMaxMessageHeader[] = "mproc-max-message-bytes";
 // Room for a frame's own framing around its requests.
 constexpr int64_t kFrameOverhead = 16;
@@ -288,6 +295,7 @@ class SessionConnection : public Connection, public ForkAware {
     if (!options_.authkey.empty()) {
       stream->context.AddMetadata(kAuthkeyHeader, options_.authkey);
     }
+    stream->context.AddMetadata(kSessionHeader, SessionIdLocked());
     stream->rw = stub_->Session(&stream->context);
     stream->rw->WaitForInitialMetadata();
     const auto& metadata = stream->context.GetServerInitialMetadata();
@@ -445,8 +453,24 @@ class SessionConnection : public Connection, public ForkAware {
     waiter->done = true;
   }
 
+  // This process's session id for this connection: a forked child, being
+  // another process, gets a new one.
+  std::string SessionIdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (session_pid_ != getpid()) {
+      session_pid_ = getpid();
+      std::random_device random;
+      session_id_ = absl::StrCat(absl::Hex(random(), absl::kZeroPad8),
+                                 absl::Hex(random(), absl::kZeroPad8),
+                                 absl::Hex(random(), absl::kZeroPad8),
+                                 absl::Hex(random(), absl::kZeroPad8));
+    }
+    return session_id_;
+  }
+
   const std::string address_;
   const ConnectionOptions options_;
+  pid_t session_pid_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string session_id_ ABSL_GUARDED_BY(mu_);
 
   mutable absl::Mutex mu_;
   int64_t fork_generation_ ABSL_GUARDED_BY(mu_);

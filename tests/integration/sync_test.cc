@@ -149,6 +149,26 @@ TEST(SessionLeaseTest, LockOfASilentHolderIsReleasedAfterTheLease) {
   ASSERT_OK(holder.Join());
 }
 
+TEST_F(SyncTest, HeldLockSurvivesForkingAChild) {
+  // Forking reconnects this process's Manager; the manager resumes its
+  // session (same id, within the lease), so what it holds stays held. The
+  // child is another process: another session.
+  const std::string name = UniqueName();
+  absl::StatusOr<LockProxy> lock = manager_->Lock(name);
+  ASSERT_OK(lock);
+  ASSERT_TRUE(*lock->Acquire());
+  Process child([&] {
+    absl::StatusOr<bool> taken = lock->TryAcquire();  // inherited proxy
+    return taken.ok() && !*taken ? 0 : 1;
+  });
+  ASSERT_OK(child.Start());
+  ASSERT_OK(child.Join());
+  EXPECT_EQ(child.exitcode(), 0);
+  EXPECT_TRUE(*lock->Locked());
+  EXPECT_OK(lock->Release());  // still ours
+  EXPECT_FALSE(*lock->Locked());
+}
+
 TEST_F(SyncTest, RLockIsReentrantForItsThreadOnly) {
   absl::StatusOr<LockProxy> rlock = manager_->RLock(UniqueName());
   ASSERT_OK(rlock);
@@ -323,10 +343,8 @@ TEST_F(SyncTest, ConditionWaitForAPredicateOnSharedState) {
     }
     return 0;
   });
-  // Acquire after the fork: forking closes this process's session (see the
-  // client's fork guard), which releases what it holds.
-  ASSERT_OK(producer.Start());
   ASSERT_TRUE(*cond->Acquire());
+  ASSERT_OK(producer.Start());  // the fork does not lose the lock we hold
   absl::StatusOr<bool> reached = cond->WaitFor(
       [&] { return state->Get("n", 0).value_or(0) == Value(3); },
       absl::Seconds(60));

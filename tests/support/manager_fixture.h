@@ -17,7 +17,9 @@ namespace testing {
 class ManagerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto server = ManagerProcess::Start();
+    // A short session lease: holdings of killed test processes come back
+    // in 2 s rather than the default 10.
+    auto server = ManagerProcess::Start("127.0.0.1:0", {"--session-lease", "2"});
     ASSERT_OK(server);
     server_ = server->release();
   }
