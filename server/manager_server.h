@@ -19,10 +19,11 @@ struct ManagerServerOptions {
   std::string authkey;
   // Larger incoming messages fail with RESOURCE_EXHAUSTED.
   int64_t max_message_bytes = int64_t{64} << 20;
-  // How long a silent client (its machine gone, the network cut) keeps its
-  // session — and so its locks and semaphore permits — before the manager
-  // ends it: it pings after lease/2 of silence and gives up lease/2 later.
-  // A client process that exits or dies ends its session at once.
+  // How long a client's session — and so its locks and semaphore permits —
+  // outlives its last connection, so a client that reconnects (after a
+  // fork, a network blip) keeps them. A silent connection (machine gone,
+  // network cut) is itself dropped after about a lease: the manager pings
+  // after lease/2 of silence and gives up lease/2 later.
   absl::Duration session_lease = absl::Seconds(10);
 };
 

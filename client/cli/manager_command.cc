@@ -22,9 +22,10 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --authkey-file F         file holding the authkey (default $MPROC_AUTHKEY);
                            clients must present the same key
   --max-message-bytes N    reject larger requests (default 64 MiB)
-  --session-lease S        seconds a silent client (machine gone, network
-                           cut) keeps its session, locks and permits
-                           (default 10); a client that exits frees them at once
+  --session-lease S        seconds a client's session (its locks and permits)
+                           outlives its connection, so a reconnect keeps
+                           them; a crashed client's are freed after it
+                           (default 10)
 Prints "mproc manager listening on ADDR" once it accepts connections.
 )";
 }  // namespace
