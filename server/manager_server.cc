@@ -67,8 +67,9 @@ class ManagerServerImpl : public ManagerServer {
     // sets of objects. One address, one manager.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     // The manager pings idle clients to find dead machines (a dead process
-    // is noticed at once: its socket closes), so a lost client's session
-    // ends within about `session_lease`. Clients send no pings.
+    // is noticed at once: its socket closes), so a silent connection is
+    // dropped within about `session_lease` (its session then waits another
+    // lease for a reconnect). Clients send no pings.
     const int half_lease_ms = static_cast<int>(std::clamp<int64_t>(
         absl::ToInt64Milliseconds(options.session_lease / 2), 500, INT32_MAX));
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, half_lease_ms);
