@@ -18,6 +18,7 @@
 #include <atomic>
 #include <climits>
 #include <random>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
@@ -26,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "client/grpc_status.h"
 #include "client/internal/fork_guard.h"
 #include "proto/mproc.grpc.pb.h"
@@ -128,8 +130,21 @@ class SessionConnection : public Connection, public ForkAware {
       return;
     }
     if (current_ != nullptr && !current_->broken) {
-      current_->context.TryCancel();
+      // Say goodbye: a half-close tells the manager this session is over,
+      // so the locks and permits it holds are released at once rather
+      // than after the session lease. A manager that does not answer
+      // within a second is cut off.
+      absl::Notification finished;
+      grpc::ClientContext* context = &current_->context;
+      std::thread watchdog([context, &finished] {
+        if (!finished.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+          context->TryCancel();
+        }
+      });
+      current_->rw->WritesDone();
       current_->rw->Finish().IgnoreError();
+      finished.Notify();
+      watchdog.join();
     }
   }
 

@@ -169,6 +169,50 @@ TEST_F(SyncTest, HeldLockSurvivesForkingAChild) {
   EXPECT_FALSE(*lock->Locked());
 }
 
+TEST(SessionLeaseTest, CleanExitReleasesAtOnceAndACrashAfterTheLease) {
+  // With a long lease, the difference is plain: a process that destroys its
+  // Manager (a normal exit) says goodbye; a killed one does not.
+  auto server = testing::ManagerProcess::Start("127.0.0.1:0",
+                                               {"--session-lease", "30"});
+  ASSERT_OK(server);
+  const std::string address = (*server)->address();
+  auto manager = Manager::Connect(address);
+  ASSERT_OK(manager);
+  absl::StatusOr<LockProxy> lock = (*manager)->Lock("goodbye");
+  ASSERT_OK(lock);
+  Process polite([&] {
+    std::unique_ptr<Manager> m = ConnectOrNull(address);
+    if (m == nullptr) return 2;
+    absl::StatusOr<LockProxy> mine = m->Lock("goodbye");
+    return mine.ok() && *mine->Acquire() ? 0 : 3;  // exits holding it
+  });
+  ASSERT_OK(polite.Start());
+  ASSERT_OK(polite.Join());
+  ASSERT_EQ(polite.exitcode(), 0);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<bool> taken = lock->Acquire(absl::Seconds(60));
+  ASSERT_OK(taken);
+  EXPECT_TRUE(*taken);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10)) << "waited for the lease";
+  ASSERT_OK(lock->Release());
+
+  auto [parent, child] = *Pipe();
+  Process crashed([&, &child = child] {
+    std::unique_ptr<Manager> m = ConnectOrNull(address);
+    if (m == nullptr) return 2;
+    absl::StatusOr<LockProxy> mine = m->Lock("goodbye");
+    if (!mine.ok() || !*mine->Acquire()) return 3;
+    if (!child.Send("holding").ok()) return 4;
+    for (;;) pause();
+  });
+  ASSERT_OK(crashed.Start());
+  ASSERT_EQ(*parent.Recv(), Value("holding"));
+  ASSERT_OK(crashed.Kill());
+  ASSERT_OK(crashed.Join());
+  // Within the lease the session could still be resumed: not released yet.
+  EXPECT_FALSE(*lock->Acquire(absl::Seconds(1)));
+}
+
 TEST_F(SyncTest, RLockIsReentrantForItsThreadOnly) {
   absl::StatusOr<LockProxy> rlock = manager_->RLock(UniqueName());
   ASSERT_OK(rlock);
