@@ -30,6 +30,7 @@
 #include "absl/synchronization/notification.h"
 #include "client/grpc_status.h"
 #include "client/internal/fork_guard.h"
+#include "client/internal/refused_probe.h"
 #include "proto/mproc.grpc.pb.h"
 
 namespace mproc {
@@ -291,19 +292,20 @@ class SessionConnection : public Connection, public ForkAware {
   absl::Status OpenStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const auto deadline = std::chrono::system_clock::now() +
                           absl::ToChronoNanoseconds(options_.connect_timeout);
-    // Wait for READY, but give up as soon as one attempt has failed: a
-    // manager that is down should cost the caller a refused connection,
-    // not the whole connect timeout.
+    // Wait for READY. A failed attempt ends the wait only if nothing
+    // listens at the address (a manager that is down costs the caller a
+    // refused connection, not the whole connect timeout); a listener that
+    // is slow to accept — a burst of processes connecting at once — gets
+    // until the connect timeout.
     grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
-    bool attempted = false;
     while (state != GRPC_CHANNEL_READY) {
-      if ((state == GRPC_CHANNEL_TRANSIENT_FAILURE && attempted) ||
+      if ((state == GRPC_CHANNEL_TRANSIENT_FAILURE &&
+           ConnectionRefused(address_)) ||
           state == GRPC_CHANNEL_SHUTDOWN ||
           !channel_->WaitForStateChange(state, deadline)) {
         return absl::UnavailableError(
             absl::StrCat("cannot connect to the manager at ", address_));
       }
-      attempted = true;
       state = channel_->GetState(/*try_to_connect=*/true);
     }
     auto stream = std::make_shared<Stream>();
