@@ -1,7 +1,7 @@
 // Lock and RLock, like Manager().Lock() / RLock(), held by a client
-// session's thread. Unlike Python's, a lock whose holder's session ends
-// (the process died, the network dropped past the keepalive) is released
-// and passed to the next waiter.
+// session's thread. Unlike Python's, a lock whose holder's session expires
+// (its process exited, or crashed and did not reconnect within the session
+// lease) is released and passed to the next waiter.
 #ifndef MPROC_SERVER_LOCK_OBJECT_H_
 #define MPROC_SERVER_LOCK_OBJECT_H_
 

@@ -35,9 +35,7 @@ class SessionReactor;
 // reactor is done it delivers nothing.
 class SessionSink : public ReplySink {
  public:
-  SessionSink(SessionReactor* reactor, std::string peer)
-      : reactor_(reactor), peer_(std::move(peer)) {}
-  const std::string& peer() const override { return peer_; }
+  explicit SessionSink(SessionReactor* reactor) : reactor_(reactor) {}
   bool Deliver(pb::Response response,
                std::function<void()> unsent) override;
 
@@ -69,7 +67,6 @@ class SessionSink : public ReplySink {
  private:
   absl::Mutex mu_;
   SessionReactor* reactor_ ABSL_GUARDED_BY(mu_);
-  const std::string peer_;
   uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<uint64_t, std::function<void()>> hooks_
       ABSL_GUARDED_BY(mu_);
@@ -93,7 +90,7 @@ class SessionReactor
                  std::string peer, std::shared_ptr<SessionRegistry> sessions,
                  const std::string& session_id)
       : dispatcher_(dispatcher),
-        sink_(std::make_shared<SessionSink>(this, peer)),
+        sink_(std::make_shared<SessionSink>(this)),
         sessions_(std::move(sessions)),
         session_(sessions_->Attach(session_id, peer)) {
     if (!auth.ok()) {

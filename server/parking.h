@@ -5,7 +5,7 @@
 // dispatcher the call is parked (CallContext::parked), and answers later —
 // when an item arrives, the lock is released, or its timeout fires — with
 // exactly one ReplySink::Deliver. Deliver fails once the call is gone (its
-// session ended): the command then keeps what it was about to hand over, so
+// stream ended): the command then keeps what it was about to hand over, so
 // nothing is lost to a dead client.
 #ifndef MPROC_SERVER_PARKING_H_
 #define MPROC_SERVER_PARKING_H_
@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
 
 #include "proto/mproc.pb.h"
 
@@ -37,8 +36,6 @@ class ReplySink {
   virtual uint64_t AddCloseHook(std::function<void()> hook) = 0;
   // Forgets a hook whose call was answered. Unknown tokens are ignored.
   virtual void RemoveCloseHook(uint64_t token) = 0;
-  // Who is at the other end ("ipv4:127.0.0.1:52114"), for `mproc objects`.
-  virtual const std::string& peer() const = 0;
 };
 
 class ClientSession;

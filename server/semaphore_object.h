@@ -1,5 +1,5 @@
 // Semaphore and BoundedSemaphore, like Manager().Semaphore(value). Permits
-// are counted per client session: when a session ends, the permits it
+// are counted per client session: when a session expires, the permits it
 // still holds come back and go to waiters (an improvement on Python, whose
 // permits die with a crashed holder).
 #ifndef MPROC_SERVER_SEMAPHORE_OBJECT_H_

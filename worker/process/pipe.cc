@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <memory>
 
 #include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"

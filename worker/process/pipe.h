@@ -21,7 +21,6 @@
 #define MPROC_WORKER_PROCESS_PIPE_H_
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <utility>
 
