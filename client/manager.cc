@@ -183,6 +183,20 @@ absl::StatusOr<BarrierProxy> Manager::Barrier(const std::string& name,
   return BarrierProxy(connection_, KindName(pb::BARRIER), name);
 }
 
+absl::StatusOr<PoolProxy> Manager::PoolCalls(const std::string& name) {
+  PoolProxy proxy(connection_, KindName(pb::POOL), name);
+  absl::StatusOr<mproc::Map> status = proxy.Status();  // checks name and kind
+  if (!status.ok()) return status.status();
+  return proxy;
+}
+
+absl::StatusOr<std::unique_ptr<mproc::Pool>> Manager::Pool(
+    const std::string& name) {
+  absl::StatusOr<PoolProxy> proxy = PoolCalls(name);
+  if (!proxy.ok()) return proxy.status();
+  return std::make_unique<mproc::Pool>(*std::move(proxy), name);
+}
+
 absl::StatusOr<EventProxy> Manager::Event(const std::string& name) {
   absl::Status s = Open(name, pb::EVENT, OpenSpec{});
   if (!s.ok()) return s;

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/batch.h"
+#include "client/pool.h"
 #include "client/proxies.h"
 #include "client/value.h"
 
@@ -112,6 +113,15 @@ class Manager {
   absl::StatusOr<BarrierProxy> Barrier(
       const std::string& name, int64_t parties,
       absl::Duration timeout = absl::InfiniteDuration());
+
+  // A task pool served by worker processes (`mproc worker --pool NAME`);
+  // see client/pool.h. Pools are created by use; this checks that the name
+  // is not taken by another kind of object (FAILED_PRECONDITION). The Pool
+  // must not outlive this Manager.
+  absl::StatusOr<std::unique_ptr<mproc::Pool>> Pool(
+      const std::string& name = "default");
+  // The pool's wire-level calls (for workers and tools).
+  absl::StatusOr<PoolProxy> PoolCalls(const std::string& name);
 
   // Every mproc queue is joinable (TaskDone/Join); the same as Queue.
   absl::StatusOr<QueueProxy> JoinableQueue(const std::string& name,

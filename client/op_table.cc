@@ -91,6 +91,17 @@ constexpr OpInfo kOps[] = {
     {pb::BARRIER_ABORT, pb::BARRIER, "abort", 0, 0, ""},
     {pb::BARRIER_RESET, pb::BARRIER, "reset", 0, 0, ""},
     {pb::BARRIER_STATE, pb::BARRIER, "state", 0, 0, ""},
+
+    // A pool is created by any use.
+    {pb::POOL_SUBMIT, pb::POOL, "submit", 2, 2, "INBOX TASKS", true},
+    {pb::POOL_RESULTS, pb::POOL, "results", 2, 3, "INBOX MAX_N [TIMEOUT]", true},
+    {pb::POOL_GET, pb::POOL, "get", 1, 2, "TASK_ID [TIMEOUT]"},
+    {pb::POOL_CANCEL, pb::POOL, "cancel", 1, 1, "INBOX"},
+    {pb::POOL_STATUS, pb::POOL, "status", 0, 0, ""},
+    {pb::POOL_DETACH, pb::POOL, "detach", 1, 1, "INBOX"},
+    {pb::POOL_WORKER_NEXT, pb::POOL, "worker_next", 4, 5,
+     "WORKER DONE RETURNED MAX_N [TIMEOUT]", true},
+    {pb::POOL_WORKER_STOP, pb::POOL, "worker_stop", 0, 0, "", true},
 };
 
 }  // namespace
@@ -135,6 +146,7 @@ const char* KindName(pb::Kind kind) {
     case pb::EVENT: return "event";
     case pb::CONDITION: return "condition";
     case pb::BARRIER: return "barrier";
+    case pb::POOL: return "pool";
     default: return "object";
   }
 }
@@ -142,7 +154,7 @@ const char* KindName(pb::Kind kind) {
 std::optional<pb::Kind> KindFromName(absl::string_view name) {
   for (pb::Kind k : {pb::DICT, pb::LIST, pb::VALUE, pb::ARRAY, pb::NAMESPACE,
                     pb::QUEUE, pb::LOCK, pb::SEMAPHORE, pb::EVENT,
-                    pb::CONDITION, pb::BARRIER}) {
+                    pb::CONDITION, pb::BARRIER, pb::POOL}) {
     if (name == KindName(k)) return k;
   }
   return std::nullopt;

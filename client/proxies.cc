@@ -413,4 +413,38 @@ bool IsQueueClosed(const absl::Status& status) {
          absl::StrContains(status.message(), " is closed");
 }
 
+// --- PoolProxy ---
+
+absl::StatusOr<int64_t> PoolProxy::Submit(int64_t inbox,
+                                          const List& tasks) const {
+  return InvokeAs<int64_t>(pb::POOL_SUBMIT, {inbox, tasks});
+}
+absl::StatusOr<List> PoolProxy::Results(int64_t inbox, int64_t max_n,
+                                        absl::Duration timeout) const {
+  return InvokeAs<List>(pb::POOL_RESULTS,
+                        {inbox, max_n, TimeoutValue(timeout)});
+}
+absl::StatusOr<Value> PoolProxy::GetResult(int64_t task_id,
+                                           absl::Duration timeout) const {
+  return Invoke(pb::POOL_GET, {task_id, TimeoutValue(timeout)});
+}
+absl::StatusOr<int64_t> PoolProxy::Cancel(int64_t inbox) const {
+  return InvokeAs<int64_t>(pb::POOL_CANCEL, {inbox});
+}
+absl::Status PoolProxy::Detach(int64_t inbox) const {
+  return InvokeStatus(pb::POOL_DETACH, {inbox});
+}
+absl::StatusOr<Map> PoolProxy::Status() const {
+  return InvokeAs<Map>(pb::POOL_STATUS, {});
+}
+absl::StatusOr<List> PoolProxy::WorkerNext(const Map& worker, const List& done,
+                                           const List& returned, int64_t max_n,
+                                           absl::Duration timeout) const {
+  return InvokeAs<List>(pb::POOL_WORKER_NEXT,
+                        {worker, done, returned, max_n, TimeoutValue(timeout)});
+}
+absl::Status PoolProxy::WorkerStop() const {
+  return InvokeStatus(pb::POOL_WORKER_STOP, {});
+}
+
 }  // namespace mproc

@@ -353,6 +353,40 @@ class BarrierProxy : public ObjectProxy {
 
 bool IsBrokenBarrier(const absl::Status& status);
 
+// The wire-level calls of a task pool, one round trip each (the shapes are
+// in client/task_wire.h). Applications want Pool (client/pool.h), which is
+// built on this; worker processes use the worker calls.
+class PoolProxy : public ObjectProxy {
+ public:
+  // Queues encoded TaskSpecs for `inbox`; the id of the first (the others
+  // follow consecutively).
+  absl::StatusOr<int64_t> Submit(int64_t inbox, const mproc::List& tasks) const;
+  // Up to max_n encoded TaskResults of `inbox`; [] after `timeout`.
+  absl::StatusOr<mproc::List> Results(
+      int64_t inbox, int64_t max_n,
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+  // One encoded TaskResult by task id, waiting up to `timeout`.
+  absl::StatusOr<Value> GetResult(
+      int64_t task_id, absl::Duration timeout = absl::InfiniteDuration()) const;
+  absl::StatusOr<int64_t> Cancel(int64_t inbox) const;
+  absl::Status Detach(int64_t inbox) const;
+  // Workers, queue depth, counters and dead letters (POOL_STATUS).
+  absl::StatusOr<mproc::Map> Status() const;
+
+  // Worker side: reports results and untouched task ids, and takes up to
+  // max_n encoded WorkItems (waiting up to `timeout` while none is queued).
+  absl::StatusOr<mproc::List> WorkerNext(
+      const mproc::Map& worker, const mproc::List& done,
+      const mproc::List& returned, int64_t max_n,
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+  // This connection's worker takes no more tasks.
+  absl::Status WorkerStop() const;
+
+ private:
+  friend class Manager;
+  using ObjectProxy::ObjectProxy;
+};
+
 // Whether `status` is a queue's "empty" / "full" / "closed" answer.
 bool IsQueueEmpty(const absl::Status& status);
 bool IsQueueFull(const absl::Status& status);

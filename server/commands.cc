@@ -7,6 +7,7 @@
 #include "server/dict_object.h"
 #include "server/list_object.h"
 #include "server/namespace_object.h"
+#include "server/pool_object.h"
 #include "server/barrier_object.h"
 #include "server/condition_object.h"
 #include "server/event_object.h"
@@ -47,6 +48,8 @@ absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,
     case pb::BARRIER:
       return RunBarrierCommand(static_cast<BarrierObject&>(object), op, a,
                                call);
+    case pb::POOL:
+      return RunPoolCommand(static_cast<PoolObject&>(object), op, a, call);
     default:
       break;
   }

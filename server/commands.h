@@ -32,6 +32,7 @@ class SemaphoreObject;
 class EventObject;
 class ConditionObject;
 class BarrierObject;
+class PoolObject;
 class TypedValueObject;
 absl::StatusOr<Value> RunDictCommand(DictObject& d, const OpInfo& op,
                                      const CommandArgs& a);
@@ -61,6 +62,9 @@ absl::StatusOr<Value> RunConditionCommand(ConditionObject& cond,
 absl::StatusOr<Value> RunBarrierCommand(BarrierObject& barrier,
                                         const OpInfo& op, const CommandArgs& a,
                                         CallContext* call);
+
+absl::StatusOr<Value> RunPoolCommand(PoolObject& pool, const OpInfo& op,
+                                     const CommandArgs& a, CallContext* call);
 
 }  // namespace mproc
 

@@ -36,10 +36,12 @@ absl::Status ValidateObjectName(absl::string_view name) {
   return absl::OkStatus();
 }
 
-Dispatcher::Dispatcher(ObjectStore* store, std::string instance_id)
+Dispatcher::Dispatcher(ObjectStore* store, std::string instance_id,
+                       absl::Duration result_ttl)
     : store_(store),
       instance_id_(std::move(instance_id)),
-      start_time_(absl::Now()) {}
+      start_time_(absl::Now()),
+      result_ttl_(result_ttl) {}
 
 void Dispatcher::Execute(const pb::Request& request, pb::Response* response) {
   LastObject last;
@@ -123,6 +125,9 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
     // reads see a missing one as empty and leave it missing.
     pb::CreateSpec spec;
     spec.set_kind(op->kind);
+    if (op->kind == pb::POOL) {
+      spec.set_result_ttl(absl::ToDoubleSeconds(result_ttl_));
+    }
     auto create = [&] { return CreateObject(request.name(), spec); };
     absl::StatusOr<std::shared_ptr<SharedObject>> made =
         op->creates ? store_->FindOrCreate(request.name(), create)

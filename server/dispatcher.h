@@ -26,7 +26,9 @@ class Dispatcher {
  public:
   // `store` must outlive the dispatcher. `instance_id` identifies this run
   // of the manager.
-  Dispatcher(ObjectStore* store, std::string instance_id);
+  // `result_ttl`: for pools created without one (0: the factory default).
+  Dispatcher(ObjectStore* store, std::string instance_id,
+             absl::Duration result_ttl = absl::ZeroDuration());
 
   // Runs `request` and fills `response` (id, code, message, result). A
   // blocking operation that would wait fails instead (no way to answer
@@ -62,6 +64,7 @@ class Dispatcher {
   ObjectStore* const store_;
   const std::string instance_id_;
   const absl::Time start_time_;
+  const absl::Duration result_ttl_;
 };
 
 // INVALID_ARGUMENT unless `name` is 1-256 printable ASCII characters.

@@ -48,7 +48,7 @@ class ManagerServerImpl : public ManagerServer {
  public:
   ManagerServerImpl(const ManagerServerOptions& options)
       : store_(NewInMemoryObjectStore()),
-        dispatcher_(store_.get(), NewInstanceId()),
+        dispatcher_(store_.get(), NewInstanceId(), options.result_ttl),
         service_(&dispatcher_, options.authkey,
                  std::min<int64_t>(options.max_message_bytes, INT32_MAX),
                  options.session_lease) {}

@@ -25,6 +25,9 @@ struct ManagerServerOptions {
   // network cut) is itself dropped after about a lease: the manager pings
   // after lease/2 of silence and gives up lease/2 later.
   absl::Duration session_lease = absl::Seconds(10);
+  // How long a pool keeps results whose client's session ended, so a
+  // client that comes back can still read them by task id.
+  absl::Duration result_ttl = absl::Minutes(10);
 };
 
 class ManagerServer {

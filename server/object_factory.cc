@@ -14,6 +14,7 @@
 #include "server/condition_object.h"
 #include "server/event_object.h"
 #include "server/lock_object.h"
+#include "server/pool_object.h"
 #include "server/queue_object.h"
 #include "server/semaphore_object.h"
 #include "server/typed_value_object.h"
@@ -161,6 +162,15 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
           spec.timeout() > 0 ? absl::Seconds(spec.timeout())
                              : absl::InfiniteDuration(),
           &DeadlineTimer::Default());
+    }
+    case pb::POOL: {
+      if (!(spec.result_ttl() >= 0)) {
+        return BadSpec(kind, name, "result_ttl must be >= 0 seconds");
+      }
+      return std::make_unique<PoolObject>(
+          name, &DeadlineTimer::Default(),
+          spec.result_ttl() > 0 ? absl::Seconds(spec.result_ttl())
+                                : kDefaultResultTtl);
     }
     default:
       return absl::InvalidArgumentError(

@@ -7,10 +7,15 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "proto/mproc.pb.h"
 #include "server/shared_object.h"
 
 namespace mproc {
+
+// How long a pool keeps a result its client did not read, when the spec
+// does not say (Celery's result_expires is a day; Python keeps none).
+inline constexpr absl::Duration kDefaultResultTtl = absl::Minutes(10);
 
 // INVALID_ARGUMENT naming the object for: an unknown kind or element type,
 // a negative length, an initial value of the wrong shape or type, or

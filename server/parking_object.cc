@@ -82,6 +82,19 @@ ParkingObject::Waiter ParkingObject::PopWaiter(int line) {
   return waiter;
 }
 
+std::optional<ParkingObject::Waiter> ParkingObject::PopWaiterOf(
+    int line, int64_t thread) {
+  std::deque<Waiter>& waiters = lines_[line];
+  for (auto it = waiters.begin(); it != waiters.end(); ++it) {
+    if (it->thread != thread) continue;
+    Waiter waiter = std::move(*it);
+    waiters.erase(it);
+    waiter.sink->RemoveCloseHook(waiter.close_hook);
+    return waiter;
+  }
+  return std::nullopt;
+}
+
 void ParkingObject::FailAll(int line, const absl::Status& error) {
   while (!lines_[line].empty()) {
     Waiter waiter = PopWaiter(line);

@@ -57,6 +57,11 @@ class ParkingObject : public SharedObject {
   // Removes and returns the oldest waiter of `line` (which must not be
   // empty), forgetting its close hook.
   Waiter PopWaiter(int line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The same for the oldest waiter of `line` whose `thread` is `thread`
+  // (objects that key waiters by something else, e.g. a pool's inboxes);
+  // nullopt if there is none.
+  std::optional<Waiter> PopWaiterOf(int line, int64_t thread)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Answers every waiter of `line` with `error` and empties it.
   void FailAll(int line, const absl::Status& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

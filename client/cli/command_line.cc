@@ -12,7 +12,8 @@ namespace {
 constexpr const char* kValueFlags[] = {"manager",   "authkey-file",
                                        "listen",    "max-message-bytes",
                                        "type",      "length",
-                                       "timeout",   "session-lease"};
+                                       "timeout",   "session-lease",
+                                       "result-ttl"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

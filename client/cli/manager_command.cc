@@ -13,7 +13,7 @@ namespace cli {
 
 namespace {
 constexpr char kManagerUsage[] = R"(usage: mproc manager [--listen ADDR] [--authkey-file F] [--max-message-bytes N]
-                     [--session-lease S]
+                     [--session-lease S] [--result-ttl S]
 
 Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --listen ADDR            HOST:PORT or unix:/path (default 127.0.0.1:50051;
@@ -26,6 +26,9 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
                            outlives its connection, so a reconnect keeps
                            them; a crashed client's are freed after it
                            (default 10)
+  --result-ttl S           seconds a pool keeps task results its client
+                           did not read after the client went away
+                           (default 600)
 Prints "mproc manager listening on ADDR" once it accepts connections.
 )";
 }  // namespace
@@ -49,6 +52,13 @@ int RunManagerCommand(const CommandLine& cl) {
       return Fail(kExitUsage, "--session-lease must be a number of seconds >= 1");
     }
     options.session_lease = absl::Seconds(seconds);
+  }
+  if (auto ttl = cl.Flag("result-ttl")) {
+    double seconds;
+    if (!absl::SimpleAtod(*ttl, &seconds) || !(seconds > 0)) {
+      return Fail(kExitUsage, "--result-ttl must be a number of seconds > 0");
+    }
+    options.result_ttl = absl::Seconds(seconds);
   }
   if (auto limit = cl.Flag("max-message-bytes")) {
     if (!absl::SimpleAtoi(*limit, &options.max_message_bytes)) {

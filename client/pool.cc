@@ -1,0 +1,596 @@
+#include "client/pool.h"
+
+#include <iostream>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace mproc {
+namespace pool_internal {
+
+struct ResultState {
+  absl::Mutex mu;
+  bool ready ABSL_GUARDED_BY(mu) = false;
+  absl::StatusOr<Value> result ABSL_GUARDED_BY(mu);
+  int64_t task_id ABSL_GUARDED_BY(mu) = 0;
+
+  void Set(absl::StatusOr<Value> r) {
+    absl::MutexLock l(&mu);
+    result = std::move(r);
+    ready = true;
+  }
+};
+
+// The items of an Imap / ImapUnordered as they arrive.
+struct StreamState {
+  explicit StreamState(bool ordered, size_t total)
+      : ordered(ordered), total(total), slots(ordered ? total : 0) {}
+  void Put(size_t index, absl::StatusOr<Value> item) {
+    absl::MutexLock l(&mu);
+    if (ordered) {
+      slots[index] = std::move(item);
+    } else {
+      arrived.push_back(std::move(item));
+    }
+  }
+  absl::Mutex mu;
+  const bool ordered;
+  const size_t total;
+  size_t taken ABSL_GUARDED_BY(mu) = 0;
+  std::vector<std::optional<absl::StatusOr<Value>>> slots ABSL_GUARDED_BY(mu);
+  std::deque<absl::StatusOr<Value>> arrived ABSL_GUARDED_BY(mu);
+};
+
+}  // namespace pool_internal
+
+namespace {
+
+using pool_internal::ResultState;
+using pool_internal::StreamState;
+
+constexpr size_t kMaxTasksPerSubmit = 2048;
+constexpr int64_t kMaxResultsPerRead = 4096;
+
+int64_t NewInbox() {
+  std::random_device rd;
+  return static_cast<int64_t>(((uint64_t{rd()} << 32) | rd()) >> 1);
+}
+
+absl::Status NotReady(absl::Duration timeout) {
+  return absl::DeadlineExceededError(absl::StrCat(
+      "the task's result is not ready after ", absl::FormatDuration(timeout)));
+}
+
+// Runs a user callback; an exception must not kill the receiving thread.
+template <typename F, typename A>
+void RunCallback(const F& callback, const A& arg) {
+  if (!callback) return;
+  try {
+    callback(arg);
+  } catch (const std::exception& e) {
+    std::cerr << "mproc pool: a result callback threw: " << e.what()
+              << std::endl;
+  } catch (...) {
+    std::cerr << "mproc pool: a result callback threw" << std::endl;
+  }
+}
+
+// The outcomes of a chunk's items: the decoded list, or one error for all.
+std::vector<absl::StatusOr<Value>> ChunkItems(const absl::StatusOr<Value>& r,
+                                              size_t n,
+                                              const std::string& task,
+                                              int64_t task_id) {
+  std::vector<absl::StatusOr<Value>> items;
+  if (r.ok() && r->is_list() && r->list_value().size() == n) {
+    for (const Value& encoded : r->list_value()) {
+      absl::StatusOr<TaskOutcome> outcome = DecodeOutcome(encoded);
+      if (!outcome.ok()) {
+        items.push_back(outcome.status());
+      } else if (outcome->code == absl::StatusCode::kOk) {
+        items.push_back(std::move(outcome->value));
+      } else {
+        items.push_back(OutcomeStatus(*outcome, task, task_id));
+      }
+    }
+    return items;
+  }
+  absl::Status error =
+      r.ok() ? absl::InternalError(absl::StrCat("task '", task,
+                                                "': a chunk's answer does not "
+                                                "list its items"))
+             : r.status();
+  items.assign(n, error);
+  return items;
+}
+
+}  // namespace
+
+// --- AsyncResult ---
+
+absl::StatusOr<Value> AsyncResult::Get(absl::Duration timeout) const {
+  absl::MutexLock l(&state_->mu);
+  if (!state_->mu.AwaitWithTimeout(absl::Condition(&state_->ready), timeout)) {
+    return NotReady(timeout);
+  }
+  return state_->result;
+}
+
+bool AsyncResult::Wait(absl::Duration timeout) const {
+  absl::MutexLock l(&state_->mu);
+  return state_->mu.AwaitWithTimeout(absl::Condition(&state_->ready), timeout);
+}
+
+bool AsyncResult::Ready() const {
+  absl::MutexLock l(&state_->mu);
+  return state_->ready;
+}
+
+absl::StatusOr<bool> AsyncResult::Successful() const {
+  absl::MutexLock l(&state_->mu);
+  if (!state_->ready) {
+    return absl::FailedPreconditionError("the task's result is not ready");
+  }
+  return state_->result.ok();
+}
+
+int64_t AsyncResult::task_id() const {
+  absl::MutexLock l(&state_->mu);
+  return state_->task_id;
+}
+
+// --- ResultIterator ---
+
+absl::StatusOr<std::optional<Value>> ResultIterator::Next(
+    absl::Duration timeout) {
+  StreamState& s = *state_;
+  absl::MutexLock l(&s.mu);
+  if (s.taken == s.total) return std::optional<Value>();
+  auto has_next = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+    return s.ordered ? s.slots[s.taken].has_value() : !s.arrived.empty();
+  };
+  if (!s.mu.AwaitWithTimeout(absl::Condition(&has_next), timeout)) {
+    return NotReady(timeout);
+  }
+  absl::StatusOr<Value> item;
+  if (s.ordered) {
+    item = *std::move(s.slots[s.taken]);
+    s.slots[s.taken].reset();
+  } else {
+    item = std::move(s.arrived.front());
+    s.arrived.pop_front();
+  }
+  ++s.taken;
+  if (!item.ok()) return item.status();
+  return std::optional<Value>(*std::move(item));
+}
+
+// --- Pool ---
+
+Pool::Pool(PoolProxy proxy, std::string name)
+    : proxy_(std::move(proxy)), name_(std::move(name)), inbox_(NewInbox()) {
+  sender_ = std::thread([this] { SendLoop(); });
+  receiver_ = std::thread([this] { ReceiveLoop(); });
+}
+
+Pool::~Pool() {
+  {
+    absl::MutexLock l(&mu_);
+    stopping_ = true;  // the sender sends what is queued, then ends
+  }
+  sender_.join();
+  // The receiver may be waiting in the manager for results: detaching the
+  // inbox answers that call (and starts the results' TTL there).
+  for (;;) {
+    (void)proxy_.Detach(inbox_);
+    absl::MutexLock l(&mu_);
+    if (mu_.AwaitWithTimeout(absl::Condition(&receiver_done_),
+                             absl::Milliseconds(100))) {
+      break;
+    }
+  }
+  receiver_.join();
+}
+
+void Pool::Enqueue(const TaskSpec& spec, Handler handler,
+                   std::shared_ptr<pool_internal::ResultState> result) {
+  {
+    absl::MutexLock l(&mu_);
+    if (!closed_) {
+      ++unfinished_;
+      outgoing_.push_back(Outgoing{EncodeTaskSpec(spec), spec.name,
+                                   std::move(handler), std::move(result)});
+      return;
+    }
+  }
+  handler(0, absl::FailedPreconditionError(
+                 absl::StrCat("pool '", name_, "' is closed")));
+}
+
+void Pool::SendLoop() {
+  for (;;) {
+    std::vector<Outgoing> batch;
+    {
+      absl::MutexLock l(&mu_);
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !outgoing_.empty() || stopping_;
+      };
+      mu_.Await(absl::Condition(&work));
+      if (outgoing_.empty()) return;  // stopping
+      while (!outgoing_.empty() && batch.size() < kMaxTasksPerSubmit) {
+        batch.push_back(std::move(outgoing_.front()));
+        outgoing_.pop_front();
+      }
+      sending_ = true;
+    }
+    SendBatch(batch, 0, batch.size());
+    absl::MutexLock l(&mu_);
+    sending_ = false;
+  }
+}
+
+void Pool::SendBatch(std::vector<Outgoing>& batch, size_t begin, size_t end) {
+  List specs;
+  specs.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) specs.push_back(batch[i].spec);
+  absl::StatusOr<int64_t> first = proxy_.Submit(inbox_, specs);
+  if (!first.ok() && first.status().code() == absl::StatusCode::kResourceExhausted &&
+      end - begin > 1) {
+    // Over the manager's message limit: send the halves.
+    const size_t mid = begin + (end - begin) / 2;
+    SendBatch(batch, begin, mid);
+    SendBatch(batch, mid, end);
+    return;
+  }
+  if (!first.ok()) {
+    absl::Status error = first.status();
+    for (size_t i = begin; i < end; ++i) Finish(batch[i], 0, error);
+    return;
+  }
+  std::vector<std::pair<Outgoing*, Value>> early;
+  {
+    absl::MutexLock l(&mu_);
+    for (size_t i = begin; i < end; ++i) {
+      const int64_t id = *first + static_cast<int64_t>(i - begin);
+      auto e = early_.find(id);
+      if (e != early_.end()) {
+        early.emplace_back(&batch[i], std::move(e->second));
+        early_.erase(e);
+      } else {
+        in_flight_[id] = InFlight{std::move(batch[i].task),
+                                  std::move(batch[i].handler)};
+      }
+      if (batch[i].result != nullptr) {
+        absl::MutexLock r(&batch[i].result->mu);
+        batch[i].result->task_id = id;
+      }
+    }
+  }
+  for (auto& [out, encoded] : early) Deliver(out->task, out->handler, encoded);
+}
+
+void Pool::ReceiveLoop() {
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return unfinished_ > 0 || stopping_;
+      };
+      mu_.Await(absl::Condition(&work));
+      if (stopping_) break;
+    }
+    absl::StatusOr<List> results = proxy_.Results(inbox_, kMaxResultsPerRead);
+    if (!results.ok()) {
+      // The manager is unreachable: the connection reconnects on the next
+      // call (with its own backoff); the results wait in the manager.
+      absl::MutexLock l(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(200));
+      continue;
+    }
+    for (const Value& encoded : *results) {
+      absl::StatusOr<TaskResult> decoded = DecodeResult(encoded);
+      if (!decoded.ok()) continue;
+      InFlight entry;
+      {
+        absl::MutexLock l(&mu_);
+        auto it = in_flight_.find(decoded->task_id);
+        if (it == in_flight_.end()) {
+          early_[decoded->task_id] = encoded;  // its Submit answer is late
+          continue;
+        }
+        entry = std::move(it->second);
+        in_flight_.erase(it);
+      }
+      Deliver(entry.task, entry.handler, encoded);
+    }
+  }
+  absl::MutexLock l(&mu_);
+  receiver_done_ = true;
+}
+
+void Pool::Deliver(const std::string& task, const Handler& handler,
+                   const Value& encoded) {
+  absl::StatusOr<TaskResult> decoded = DecodeResult(encoded);
+  absl::StatusOr<Value> result;
+  int64_t id = 0;
+  if (!decoded.ok()) {
+    result = decoded.status();
+  } else {
+    id = decoded->task_id;
+    if (decoded->outcome.code == absl::StatusCode::kOk) {
+      result = std::move(decoded->outcome.value);
+    } else {
+      result = OutcomeStatus(decoded->outcome, task, id);
+    }
+  }
+  handler(id, result);
+  absl::MutexLock l(&mu_);
+  --unfinished_;
+}
+
+void Pool::Finish(Outgoing& out, int64_t task_id, const absl::Status& error) {
+  out.handler(task_id, error);
+  absl::MutexLock l(&mu_);
+  --unfinished_;
+}
+
+AsyncResult Pool::ApplyAsync(const std::string& task, List args, mproc::Map kwargs,
+                             ResultCallback callback,
+                             ErrorCallback error_callback,
+                             TaskOptions options) {
+  auto state = std::make_shared<ResultState>();
+  TaskSpec spec;
+  spec.name = task;
+  spec.args = std::move(args);
+  spec.kwargs = std::move(kwargs);
+  spec.timeout_seconds = options.timeout == absl::InfiniteDuration()
+                             ? 0
+                             : absl::ToDoubleSeconds(options.timeout);
+  spec.max_retries = options.max_retries;
+  Enqueue(spec, [state, callback = std::move(callback),
+                 error_callback = std::move(error_callback)](
+                    int64_t, const absl::StatusOr<Value>& result) {
+    state->Set(result);
+    if (result.ok()) {
+      RunCallback(callback, *result);
+    } else {
+      RunCallback(error_callback, result.status());
+    }
+  }, state);
+  return AsyncResult(std::move(state));
+}
+
+absl::StatusOr<Value> Pool::Apply(const std::string& task, List args,
+                                  mproc::Map kwargs, TaskOptions options) {
+  return ApplyAsync(task, std::move(args), std::move(kwargs), nullptr, nullptr,
+                    options)
+      .Get();
+}
+
+int64_t Pool::DefaultChunksize(size_t items) {
+  int64_t processes = 1;
+  absl::StatusOr<mproc::Map> status = proxy_.Status();
+  if (status.ok()) {
+    auto it = status->find(Value("workers"));
+    if (it != status->end() && it->second.is_list() &&
+        !it->second.list_value().empty()) {
+      processes = static_cast<int64_t>(it->second.list_value().size());
+    }
+  }
+  // Python's choice: about four chunks per worker process.
+  const int64_t chunks = processes * 4;
+  return std::max<int64_t>(1, (static_cast<int64_t>(items) + chunks - 1) / chunks);
+}
+
+absl::StatusOr<std::vector<TaskSpec>> Pool::ChunkSpecs(
+    const std::string& task, const List& items, bool star, int64_t chunksize,
+    const TaskOptions& options) {
+  if (chunksize < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "pool '", name_, "': chunksize must be >= 0, got ", chunksize));
+  }
+  if (chunksize == 0) chunksize = DefaultChunksize(items.size());
+  std::vector<TaskSpec> specs;
+  for (size_t begin = 0; begin < items.size(); begin += chunksize) {
+    TaskSpec spec;
+    spec.name = task;
+    spec.chunk = true;
+    spec.max_retries = options.max_retries;
+    if (options.timeout != absl::InfiniteDuration()) {
+      spec.timeout_seconds = absl::ToDoubleSeconds(options.timeout);
+    }
+    const size_t end = std::min(items.size(), begin + chunksize);
+    spec.args.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      if (!star) {
+        spec.args.push_back(Value(List{items[i]}));
+      } else if (items[i].is_list()) {
+        spec.args.push_back(items[i]);
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "pool '", name_, "': starmap item ", i,
+            " must be a list of arguments, got ", items[i].type_name()));
+      }
+    }
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+AsyncResult Pool::MapAsyncImpl(const std::string& task, const List& items,
+                               bool star, int64_t chunksize,
+                               ResultCallback callback,
+                               ErrorCallback error_callback,
+                               const TaskOptions& options) {
+  auto state = std::make_shared<ResultState>();
+  absl::StatusOr<std::vector<TaskSpec>> specs =
+      ChunkSpecs(task, items, star, chunksize, options);
+  if (!specs.ok() || specs->empty()) {
+    absl::StatusOr<Value> result =
+        specs.ok() ? absl::StatusOr<Value>(Value(List{}))
+                   : absl::StatusOr<Value>(specs.status());
+    state->Set(result);
+    if (result.ok()) {
+      RunCallback(callback, *result);
+    } else {
+      RunCallback(error_callback, result.status());
+    }
+    return AsyncResult(state);
+  }
+  // Shared by the chunks: the values in order, and the first failure.
+  struct Gather {
+    absl::Mutex mu;
+    List values;
+    size_t chunks_left = 0;
+    absl::Status first_error;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->values.resize(items.size());
+  gather->chunks_left = specs->size();
+  auto finish = std::make_shared<std::pair<ResultCallback, ErrorCallback>>(
+      std::move(callback), std::move(error_callback));
+  size_t offset = 0;
+  for (TaskSpec& spec : *specs) {
+    const size_t n = spec.args.size();
+    Enqueue(spec, [state, gather, finish, offset, n, task](
+                      int64_t task_id, const absl::StatusOr<Value>& result) {
+      std::vector<absl::StatusOr<Value>> values =
+          ChunkItems(result, n, task, task_id);
+      bool last;
+      {
+        absl::MutexLock l(&gather->mu);
+        for (size_t i = 0; i < n; ++i) {
+          if (values[i].ok()) {
+            gather->values[offset + i] = *std::move(values[i]);
+          } else if (gather->first_error.ok()) {
+            gather->first_error = values[i].status();
+          }
+        }
+        last = --gather->chunks_left == 0;
+      }
+      if (!last) return;
+      absl::StatusOr<Value> all =
+          gather->first_error.ok()
+              ? absl::StatusOr<Value>(Value(std::move(gather->values)))
+              : absl::StatusOr<Value>(gather->first_error);
+      state->Set(all);
+      if (all.ok()) {
+        RunCallback(finish->first, *all);
+      } else {
+        RunCallback(finish->second, all.status());
+      }
+    });
+    offset += n;
+  }
+  return AsyncResult(state);
+}
+
+AsyncResult Pool::MapAsync(const std::string& task, const List& items,
+                           int64_t chunksize, ResultCallback callback,
+                           ErrorCallback error_callback, TaskOptions options) {
+  return MapAsyncImpl(task, items, /*star=*/false, chunksize,
+                      std::move(callback), std::move(error_callback), options);
+}
+
+absl::StatusOr<List> Pool::Map(const std::string& task, const List& items,
+                               int64_t chunksize, TaskOptions options) {
+  absl::StatusOr<Value> all =
+      MapAsyncImpl(task, items, false, chunksize, nullptr, nullptr, options)
+          .Get();
+  if (!all.ok()) return all.status();
+  return std::move(all->mutable_list());
+}
+
+absl::StatusOr<List> Pool::Starmap(const std::string& task,
+                                   const List& arg_lists, int64_t chunksize,
+                                   TaskOptions options) {
+  absl::StatusOr<Value> all =
+      MapAsyncImpl(task, arg_lists, true, chunksize, nullptr, nullptr, options)
+          .Get();
+  if (!all.ok()) return all.status();
+  return std::move(all->mutable_list());
+}
+
+ResultIterator Pool::ImapImpl(const std::string& task, const List& items,
+                              bool ordered, int64_t chunksize,
+                              const TaskOptions& options) {
+  auto stream = std::make_shared<StreamState>(ordered, items.size());
+  absl::StatusOr<std::vector<TaskSpec>> specs =
+      ChunkSpecs(task, items, false, chunksize, options);
+  if (!specs.ok()) {
+    for (size_t i = 0; i < items.size(); ++i) stream->Put(i, specs.status());
+    return ResultIterator(stream);
+  }
+  size_t offset = 0;
+  for (TaskSpec& spec : *specs) {
+    const size_t n = spec.args.size();
+    Enqueue(spec, [stream, offset, n, task](
+                      int64_t task_id, const absl::StatusOr<Value>& result) {
+      std::vector<absl::StatusOr<Value>> values =
+          ChunkItems(result, n, task, task_id);
+      for (size_t i = 0; i < n; ++i) stream->Put(offset + i, std::move(values[i]));
+    });
+    offset += n;
+  }
+  return ResultIterator(stream);
+}
+
+ResultIterator Pool::Imap(const std::string& task, const List& items,
+                          int64_t chunksize, TaskOptions options) {
+  return ImapImpl(task, items, /*ordered=*/true, chunksize, options);
+}
+
+ResultIterator Pool::ImapUnordered(const std::string& task, const List& items,
+                                   int64_t chunksize, TaskOptions options) {
+  return ImapImpl(task, items, /*ordered=*/false, chunksize, options);
+}
+
+void Pool::Close() {
+  absl::MutexLock l(&mu_);
+  closed_ = true;
+}
+
+absl::Status Pool::Terminate() {
+  {
+    absl::MutexLock l(&mu_);
+    closed_ = true;
+    // Everything queued here reaches the manager first, so it can be
+    // cancelled there.
+    auto sent = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return outgoing_.empty() && !sending_;
+    };
+    mu_.Await(absl::Condition(&sent));
+  }
+  return proxy_.Cancel(inbox_).status();
+}
+
+absl::Status Pool::Join(absl::Duration timeout) {
+  absl::MutexLock l(&mu_);
+  if (!closed_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "pool '", name_, "': join() needs close() or terminate() first"));
+  }
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return unfinished_ == 0;
+  };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&done), timeout)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("pool '", name_, "': ", unfinished_,
+                     " task(s) still unfinished after ",
+                     absl::FormatDuration(timeout)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Value> Pool::GetResult(int64_t task_id, absl::Duration timeout) {
+  absl::StatusOr<Value> encoded = proxy_.GetResult(task_id, timeout);
+  if (!encoded.ok()) return encoded.status();
+  absl::StatusOr<TaskResult> result = DecodeResult(*encoded);
+  if (!result.ok()) return result.status();
+  if (result->outcome.code != absl::StatusCode::kOk) {
+    return OutcomeStatus(result->outcome, "", task_id);
+  }
+  return std::move(result->outcome.value);
+}
+
+}  // namespace mproc

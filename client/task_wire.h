@@ -1,0 +1,86 @@
+// The task pool's records as they travel between client, manager and
+// worker (the Value shapes documented at POOL_SUBMIT in proto/mproc.proto),
+// encoded and checked in one place so the three cannot disagree.
+#ifndef MPROC_CLIENT_TASK_WIRE_H_
+#define MPROC_CLIENT_TASK_WIRE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "client/value.h"
+
+namespace mproc {
+
+// A task as submitted: which registered function, with what, and how it
+// may fail.
+struct TaskSpec {
+  std::string name;
+  List args;
+  Map kwargs;
+  double timeout_seconds = 0;  // 0: none
+  int64_t max_retries = 0;     // runs again after its worker died this often
+  // args is a list of argument lists, run one after another as one task;
+  // the value is then a list of encoded TaskOutcomes, one per item.
+  bool chunk = false;
+};
+
+Value EncodeTaskSpec(const TaskSpec& spec);
+// INVALID_ARGUMENT saying which field is wrong (without naming the pool).
+absl::StatusOr<TaskSpec> DecodeTaskSpec(const Value& encoded);
+
+// What went wrong with a task, and where.
+struct TaskError {
+  // "TaskError" (the function failed or threw), "UnknownTask",
+  // "ArgumentError", "PermissionDenied", "TimeoutError", "WorkerLost",
+  // "Cancelled", "ResultTooLarge".
+  std::string type;
+  std::string message;
+  std::string host;  // where it ran ("" if it never ran)
+  int64_t pid = 0;
+};
+
+// How one task (or one item of a chunk) ended.
+struct TaskOutcome {
+  absl::StatusCode code = absl::StatusCode::kOk;
+  Value value;                     // when code is OK
+  std::optional<TaskError> error;  // otherwise
+};
+
+Value EncodeOutcome(const TaskOutcome& outcome);
+absl::StatusOr<TaskOutcome> DecodeOutcome(const Value& encoded);
+
+// A finished task: [task_id, code, value, error].
+struct TaskResult {
+  int64_t task_id = 0;
+  TaskOutcome outcome;
+};
+
+Value EncodeResult(const TaskResult& result);
+absl::StatusOr<TaskResult> DecodeResult(const Value& encoded);
+
+// A task handed to a worker: [task_id, name, args, kwargs, timeout, chunk].
+struct WorkItem {
+  int64_t task_id = 0;
+  TaskSpec spec;
+};
+
+Value EncodeWorkItem(int64_t task_id, const TaskSpec& spec);
+absl::StatusOr<WorkItem> DecodeWorkItem(const Value& encoded);
+
+// The status a caller sees for a failed outcome: its code, and a message
+// "<type>: <message> (task '<name>' id <id> on <host>:<pid>)".
+absl::Status OutcomeStatus(const TaskOutcome& outcome, absl::string_view name,
+                           int64_t task_id);
+
+// The TaskError type carried by a status from OutcomeStatus or
+// WithTaskErrorType, or nullopt for other statuses.
+std::optional<std::string> TaskErrorType(const absl::Status& status);
+// `status` marked with a TaskError type (e.g. "ArgumentError").
+absl::Status WithTaskErrorType(absl::Status status, absl::string_view type);
+
+}  // namespace mproc
+
+#endif  // MPROC_CLIENT_TASK_WIRE_H_

@@ -1,0 +1,170 @@
+// A task pool: the manager's side of Pool.apply_async. Clients submit
+// tasks into one FIFO per pool; worker processes (`mproc worker`) take
+// them over their own streams and report results, which go to the
+// submitting client's inbox and from there down its stream.
+//
+// Contracts (see POOL_SUBMIT in proto/mproc.proto for the wire shapes):
+// - Each task is queued -> running -> succeeded | failed | lost, and the
+//   first terminal state wins: a completion after a timeout or a loss, or a
+//   second completion, is counted and ignored.
+// - A running task belongs to the stream of the worker that took it. When
+//   that stream ends with the task unfinished (the process died), the task
+//   is queued again at the front if it has retries left, else it fails with
+//   WorkerLost and goes on the dead-letter list. Redelivery depends on the
+//   worker's liveness only: a long task is never run twice while its
+//   worker lives.
+// - A task with a timeout fails with TimeoutError once it has run that long
+//   (from the moment a worker took it); the worker kills the process
+//   running it.
+// - Answers that carry tasks or results are sent with ReplySink::Deliver,
+//   so if the stream breaks before they are written, the tasks go back to
+//   the queue and the results back to their inbox.
+// - Results wait in their inbox until read. Once the inbox's session has
+//   ended (or it was detached), they are kept for `result_ttl`, readable by
+//   task id (Get) or by a reader of the same inbox.
+#ifndef MPROC_SERVER_POOL_OBJECT_H_
+#define MPROC_SERVER_POOL_OBJECT_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/task_wire.h"
+#include "server/parking_object.h"
+
+namespace mproc {
+
+class PoolObject : public ParkingObject {
+ public:
+  PoolObject(std::string name, DeadlineTimer* timer, absl::Duration result_ttl);
+
+  int64_t Size() const override;  // queued tasks
+  Map Details() const override;
+
+  // Queues `tasks` (encoded TaskSpecs; all or none) for `inbox`. Returns
+  // the first task id; the others follow consecutively.
+  absl::StatusOr<Value> Submit(int64_t inbox, const List& tasks,
+                               CallContext* call);
+  // Up to max_n finished results of `inbox`, waiting up to `timeout` while
+  // there are none (then []). Needs a session.
+  absl::StatusOr<Value> Results(int64_t inbox, int64_t max_n,
+                                absl::Duration timeout, CallContext* call);
+  // The result of `task_id`, waiting up to `timeout` (DEADLINE_EXCEEDED).
+  // NOT_FOUND for an unknown id or a result already delivered.
+  absl::StatusOr<Value> Get(int64_t task_id, absl::Duration timeout,
+                            CallContext* call);
+  // Fails the queued tasks of `inbox` with CANCELLED; returns how many.
+  int64_t Cancel(int64_t inbox);
+  // Answers the inbox's waiting Results call with [] and starts the TTL.
+  void Detach(int64_t inbox);
+  Value Status() const;
+
+  // A worker reports `done` results and `returned` (untouched) task ids
+  // and asks for up to max_n tasks.
+  absl::StatusOr<Value> WorkerNext(const Map& worker, const List& done,
+                                   const List& returned, int64_t max_n,
+                                   absl::Duration timeout, CallContext* call);
+  absl::Status WorkerStop(CallContext* call);
+
+ private:
+  enum Line { kWorkers = 0, kReaders = 1, kGetters = 2, kLines = 3 };
+
+  struct Task {
+    TaskSpec spec;
+    int64_t inbox = 0;
+    int64_t losses = 0;   // times its worker died while running it
+    int64_t worker = 0;   // while running
+    uint64_t attempt = 0; // counts hand-outs, to tell timer events apart
+  };
+  struct Worker {
+    int64_t id = 0;
+    std::string host;
+    int64_t pid = 0;
+    std::shared_ptr<ReplySink> sink;
+    uint64_t close_hook = 0;
+    absl::flat_hash_set<int64_t> running;
+    int64_t done = 0;
+    bool stopping = false;
+    absl::Time since;
+  };
+  struct Inbox {
+    std::deque<int64_t> ready;  // finished, undelivered task ids
+    int64_t pending = 0;        // queued or running
+    std::shared_ptr<ClientSession> session;
+    uint64_t hold_hook = 0;
+    uint64_t hold_serial = 0;  // tells a stale session expiry apart
+    bool orphaned = false;      // its TTL runs
+  };
+  struct Finished {
+    int64_t inbox = 0;
+    Value result;  // encoded TaskResult
+    absl::Time at;
+  };
+
+  absl::StatusOr<Value> TimeoutAnswer(int line) const override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Worker* WorkerFor(const CallContext& call, const Map& info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands queued tasks to waiting workers.
+  void DispatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes up to max_n queued tasks for `worker`; their encoded work items.
+  List TakeTasksLocked(Worker& worker, int64_t max_n)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts running tasks of `worker_id` that never reached it back in front.
+  void Requeue(int64_t worker_id, std::vector<int64_t> task_ids);
+  void RequeueLocked(int64_t worker_id, const std::vector<int64_t>& task_ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CompleteLocked(Worker& worker, const Value& encoded)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends `task_id` (queued or running) with `outcome`.
+  void FinishLocked(int64_t task_id, TaskOutcome outcome)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  TaskOutcome Failure(absl::StatusCode code, std::string type,
+                      std::string message, const Worker* where) const;
+  // Sends the ready results of `inbox` to its waiting reader, if any.
+  void FeedReaderLocked(int64_t inbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  List TakeReadyLocked(Inbox& box, int64_t inbox, int64_t max_n)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts delivered-but-unsent results back in front of their inbox.
+  void Undeliver(int64_t inbox, List results);
+  void AttachInboxLocked(int64_t inbox, const CallContext& call)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OrphanInboxLocked(int64_t inbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Orphan(int64_t inbox, uint64_t hold_hook);
+  // Drops the inbox's results older than the TTL.
+  void Purge(int64_t inbox);
+  void WorkerGone(int64_t worker_id);
+  void TaskTimedOut(int64_t task_id, uint64_t attempt);
+
+  const absl::Duration result_ttl_;
+
+  int64_t next_task_id_ ABSL_GUARDED_BY(mu_) = 1;
+  int64_t next_worker_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_attempt_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<int64_t, Task> tasks_ ABSL_GUARDED_BY(mu_);  // live
+  std::deque<int64_t> queue_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, Worker> workers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<const ReplySink*, int64_t> worker_by_sink_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, Inbox> inboxes_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, Finished> finished_ ABSL_GUARDED_BY(mu_);
+  std::deque<Value> dead_letter_ ABSL_GUARDED_BY(mu_);
+  int64_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t succeeded_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t lost_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t retried_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t ignored_ ABSL_GUARDED_BY(mu_) = 0;  // late or repeated completions
+  int64_t expired_ ABSL_GUARDED_BY(mu_) = 0;  // results dropped by the TTL
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_POOL_OBJECT_H_

@@ -1,0 +1,137 @@
+// The tasks every `mproc worker` has: echo, sleep, fail, getpid, and exec
+// (which runs a command and is off unless the worker has --allow-exec).
+#include <unistd.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "worker/process/subprocess.h"
+#include "worker/task_registry.h"
+
+namespace mproc {
+namespace {
+
+// Returns its positional arguments as a list, and keyword arguments (if
+// any) as a map after them.
+absl::StatusOr<Value> Echo(const List& args, const Map& kwargs) {
+  if (kwargs.empty()) return Value(args);
+  return Value(List{Value(args), Value(kwargs)});
+}
+
+absl::Status Sleep(double seconds) {
+  if (!(seconds >= 0)) {
+    return TaskArgumentError(
+        absl::StrCat("sleep needs seconds >= 0, got ", seconds));
+  }
+  absl::SleepFor(absl::Seconds(seconds));
+  return absl::OkStatus();
+}
+
+// Fails with `message`, by throwing (what a buggy task does).
+Value Fail(std::string message) { throw std::runtime_error(message); }
+
+int64_t GetPid() { return getpid(); }
+
+// Strict UTF-8 (no overlong forms, surrogates or code points above
+// U+10FFFF), as protobuf checks string fields.
+bool IsUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int extra;
+    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char b = s[i + k];
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+// Text stays text; anything else travels as bytes.
+Value Output(std::string data) {
+  if (IsUtf8(data)) return Value(std::move(data));
+  return Value(Bytes{std::move(data)});
+}
+
+// exec(argv..., stdin=, env=, cwd=, timeout=) -> {returncode, stdout,
+// stderr}: subprocess.run with captured output. argv is either the
+// positional arguments or one list. A timeout kills the command's process
+// group and fails the task with DEADLINE_EXCEEDED.
+absl::StatusOr<Value> Exec(const List& args, const Map& kwargs) {
+  const List* argv_values = &args;
+  if (args.size() == 1 && args[0].is_list()) argv_values = &args[0].list_value();
+  std::vector<std::string> argv;
+  for (const Value& a : *argv_values) {
+    if (!a.is_string()) {
+      return TaskArgumentError(absl::StrCat(
+          "exec: the command and its arguments must be strings, got ",
+          a.ToString()));
+    }
+    argv.push_back(a.string_value());
+  }
+  if (argv.empty()) return TaskArgumentError("exec: no command given");
+  RunOptions options;
+  for (const auto& [key, value] : kwargs) {
+    const std::string& k = key.string_value();
+    if (k == "stdin" && (value.is_string() || value.is_bytes())) {
+      options.input = value.is_string() ? value.string_value() : value.bytes_value();
+    } else if (k == "cwd" && value.is_string()) {
+      options.cwd = value.string_value();
+    } else if (k == "timeout" && value.is_number() && value.AsDouble() > 0) {
+      options.timeout = absl::Seconds(value.AsDouble());
+    } else if (k == "env" && value.is_map()) {
+      for (const auto& [name, v] : value.map_value()) {
+        if (!name.is_string() || !v.is_string()) {
+          return TaskArgumentError("exec: env must map strings to strings");
+        }
+        options.env[name.string_value()] = v.string_value();
+      }
+    } else {
+      return TaskArgumentError(absl::StrCat(
+          "exec: unknown or malformed keyword argument '", k,
+          "' (stdin: string or bytes, env: map, cwd: string, timeout: "
+          "seconds > 0)"));
+    }
+  }
+  absl::StatusOr<CompletedProcess> done = Run(argv, options);
+  if (!done.ok()) return done.status();
+  return Value(Map{{"returncode", done->returncode},
+                   {"stdout", Output(std::move(done->out))},
+                   {"stderr", Output(std::move(done->err))}});
+}
+
+[[maybe_unused]] const bool kRegistered = [] {
+  TaskRegistry& r = TaskRegistry::Global();
+  r.Add("echo", Echo);
+  r.AddTyped("sleep", Sleep);
+  r.AddTyped("fail", Fail);
+  r.AddTyped("getpid", GetPid);
+  r.Add("exec", Exec, /*needs_exec_permission=*/true);
+  return true;
+}();
+
+}  // namespace
+}  // namespace mproc

@@ -1,0 +1,101 @@
+#include "worker/worker_options.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace mproc {
+namespace {
+
+absl::Status Bad(absl::string_view flag, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", why));
+}
+
+absl::StatusOr<std::string> ReadKey(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string key = text.str();
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
+    key.pop_back();
+  }
+  return key;
+}
+
+}  // namespace
+
+absl::StatusOr<WorkerOptions> ParseWorkerFlags(
+    const std::vector<std::string>& args) {
+  WorkerOptions options;
+  if (const char* key = std::getenv("MPROC_AUTHKEY")) options.authkey = key;
+  if (const char* address = std::getenv("MPROC_ADDRESS")) {
+    options.manager = address;
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i];
+    if (!absl::StartsWith(flag, "--")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", flag, "'"));
+    }
+    flag = flag.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+      has_value = true;
+    }
+    if (flag == "allow-exec") {
+      options.allow_exec = !has_value || value == "true" || value == "1";
+      continue;
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) return Bad(flag, "needs a value");
+      value = args[++i];
+    }
+    if (flag == "manager") {
+      options.manager = value;
+    } else if (flag == "pool") {
+      if (value.empty()) return Bad(flag, "must not be empty");
+      options.pool = value;
+    } else if (flag == "authkey-file") {
+      absl::StatusOr<std::string> key = ReadKey(value);
+      if (!key.ok()) return Bad(flag, key.status().message());
+      options.authkey = *key;
+    } else if (flag == "processes") {
+      if (!absl::SimpleAtoi(value, &options.processes) ||
+          options.processes < 1 || options.processes > 1024) {
+        return Bad(flag, "must be an integer from 1 to 1024");
+      }
+    } else if (flag == "maxtasksperchild") {
+      if (!absl::SimpleAtoi(value, &options.maxtasksperchild) ||
+          options.maxtasksperchild < 1) {
+        return Bad(flag, "must be an integer >= 1");
+      }
+    } else if (flag == "prefetch") {
+      if (!absl::SimpleAtoi(value, &options.prefetch) || options.prefetch < 1 ||
+          options.prefetch > 100000) {
+        return Bad(flag, "must be an integer from 1 to 100000");
+      }
+    } else if (flag == "grace") {
+      double seconds;
+      if (!absl::SimpleAtod(value, &seconds) || !(seconds >= 0)) {
+        return Bad(flag, "must be a number of seconds >= 0");
+      }
+      options.grace = absl::Seconds(seconds);
+    } else if (flag == "initializer") {
+      options.initializer_task = value;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag '--", flag, "' (see mproc worker --help)"));
+    }
+  }
+  return options;
+}
+
+}  // namespace mproc

@@ -1,0 +1,58 @@
+// How a worker daemon runs: which manager and pool, how many processes,
+// and the limits of each (the flags of `mproc worker`).
+#ifndef MPROC_WORKER_WORKER_OPTIONS_H_
+#define MPROC_WORKER_WORKER_OPTIONS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "worker/task_registry.h"
+
+namespace mproc {
+
+struct WorkerOptions {
+  std::string manager = "127.0.0.1:50051";
+  std::string authkey;  // never printed
+  std::string pool = "default";
+  int processes = 0;              // 0: the CPUs this process may use
+  int64_t maxtasksperchild = 0;   // 0: no limit
+  int64_t prefetch = 1;           // tasks a process holds at once
+  bool allow_exec = false;        // the exec task may run
+  absl::Duration grace = absl::Seconds(30);  // for running tasks on SIGTERM
+  // Runs once in every worker process before it takes tasks; a failure
+  // ends that process (and the supervisor starts another, after a pause).
+  std::function<absl::Status()> initializer;
+  std::string initializer_task;  // or a registered task, called with no args
+  const TaskRegistry* registry = &TaskRegistry::Global();
+};
+
+// Parses the flags of `mproc worker` (args exclude the program name):
+// --manager ADDR, --authkey-file F (else $MPROC_AUTHKEY), --pool NAME,
+// --processes N, --maxtasksperchild M, --prefetch K, --allow-exec,
+// --grace S, --initializer TASK. INVALID_ARGUMENT naming the bad flag.
+absl::StatusOr<WorkerOptions> ParseWorkerFlags(
+    const std::vector<std::string>& args);
+
+inline constexpr char kWorkerUsage[] =
+    R"(usage: mproc worker [--manager ADDR] [--pool NAME] [--processes N]
+                    [--maxtasksperchild M] [--prefetch K] [--allow-exec]
+                    [--grace S] [--initializer TASK] [--authkey-file F]
+
+Runs a supervisor that pre-forks N worker processes (default: the CPUs
+available); each connects to the manager, takes tasks of pool NAME
+(default "default") and reports their results. A process that exits or
+dies is replaced; with --maxtasksperchild M each is replaced after M tasks.
+--prefetch K lets a process hold K tasks at once (default 1). The exec task
+(run a command) is refused unless --allow-exec is given. SIGTERM or SIGINT:
+take no more tasks, let running ones finish (at most --grace S seconds,
+default 30), then exit; a second signal kills at once.
+)";
+
+}  // namespace mproc
+
+#endif  // MPROC_WORKER_WORKER_OPTIONS_H_
