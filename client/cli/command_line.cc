@@ -13,7 +13,9 @@ constexpr const char* kValueFlags[] = {"manager",   "authkey-file",
                                        "listen",    "max-message-bytes",
                                        "type",      "length",
                                        "timeout",   "session-lease",
-                                       "result-ttl"};
+                                       "result-ttl", "pool",
+                                       "processes", "kwargs",
+                                       "grace"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

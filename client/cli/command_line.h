@@ -5,6 +5,7 @@
 #define MPROC_CLIENT_CLI_COMMAND_LINE_H_
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,7 +13,10 @@
 #include "absl/status/statusor.h"
 
 namespace mproc {
+class Manager;
 namespace cli {
+
+inline constexpr char kDefaultManagerAddress[] = "127.0.0.1:50051";
 
 struct CommandLine {
   std::vector<std::string> positional;
@@ -24,7 +28,7 @@ struct CommandLine {
 };
 
 // Flags that take no value.
-inline constexpr const char* kBooleanFlags[] = {"json"};
+inline constexpr const char* kBooleanFlags[] = {"json", "allow-exec"};
 
 // INVALID_ARGUMENT for an unknown flag or a flag missing its value.
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);
@@ -40,6 +44,18 @@ int RunObjectCommand(const CommandLine& cl);   // dict|list|value|array|namespac
 int RunObjectsCommand(const CommandLine& cl);  // objects
 int RunInfoCommand(const CommandLine& cl);     // info
 int RunDeleteCommand(const CommandLine& cl);   // delete NAME
+
+int RunUpCommand(const CommandLine& cl);       // up: manager + workers
+int RunRunCommand(const CommandLine& cl);      // run -- CMD ARGS...
+int RunSubmitCommand(const CommandLine& cl);   // submit TASK ARGS_JSON
+int RunStatusCommand(const CommandLine& cl);   // status
+
+// Connects to --manager (else $MPROC_ADDRESS, else the default) with the
+// authkey of --authkey-file (else $MPROC_AUTHKEY).
+absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(const CommandLine& cl);
+
+// "NOT_FOUND: <message>": how the CLI prints a failed status.
+std::string ErrorText(const absl::Status& s);
 
 // Prints "mproc: <message>" to stderr and returns `code`.
 int Fail(int code, const std::string& message);

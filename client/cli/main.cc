@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "client/cli/command_line.h"
+#include "worker/supervisor.h"
 
 namespace {
 
@@ -19,6 +20,15 @@ Commands:
                           put, get, len ... on a Queue (mproc queue --help)
   event OP NAME [--timeout S]
                           set, clear, is_set, wait on an Event
+  up [--listen ADDR] [--processes N] [--allow-exec]
+                          the local sidecar: a manager and a worker pool
+  worker [--manager ADDR] [--processes N] [--pool NAME] [--allow-exec] ...
+                          run worker processes for a pool (mproc worker --help)
+  run [--timeout S] -- CMD [ARGS...]
+                          run a command on a worker (needs --allow-exec there)
+  submit TASK ARGS_JSON [--timeout S]
+                          run a task, print its result as JSON
+  status [--pool NAME]    workers, queue depths, running and failed tasks
   objects [--json]        list the manager's objects
   delete NAME             delete an object
   info                    show the manager's version, instance and uptime
@@ -37,6 +47,11 @@ wrong command line).
 
 int main(int argc, char** argv) {
   using namespace mproc::cli;
+  // The worker daemon parses its own flags and must fork before any
+  // client state exists.
+  if (argc > 1 && std::string(argv[1]) == "worker") {
+    return mproc::WorkerMain(argc - 1, argv + 1);
+  }
   absl::StatusOr<CommandLine> cl = ParseCommandLine(argc, argv);
   if (!cl.ok()) return Fail(kExitUsage, std::string(cl.status().message()));
   if (cl->positional.empty()) {
@@ -45,6 +60,10 @@ int main(int argc, char** argv) {
   }
   const std::string& command = cl->positional[0];
   if (command == "manager") return RunManagerCommand(*cl);
+  if (command == "up") return RunUpCommand(*cl);
+  if (command == "run") return RunRunCommand(*cl);
+  if (command == "submit") return RunSubmitCommand(*cl);
+  if (command == "status") return RunStatusCommand(*cl);
   if (command == "objects") return RunObjectsCommand(*cl);
   if (command == "info") return RunInfoCommand(*cl);
   if (command == "delete") return RunDeleteCommand(*cl);

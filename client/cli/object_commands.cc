@@ -15,27 +15,6 @@ namespace mproc {
 namespace cli {
 namespace {
 
-constexpr char kDefaultAddress[] = "127.0.0.1:50051";
-
-std::string ErrorText(const absl::Status& s) {
-  return absl::StrCat(absl::StatusCodeToString(s.code()), ": ", s.message());
-}
-
-absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
-    const CommandLine& cl) {
-  std::string address = kDefaultAddress;
-  if (const char* env = std::getenv("MPROC_ADDRESS"); env && *env) {
-    address = env;
-  }
-  address = cl.Flag("manager").value_or(address);
-  absl::StatusOr<std::string> key =
-      LoadAuthkey(cl.Flag("authkey-file").value_or(""));
-  if (!key.ok()) return key.status();
-  ConnectOptions options;
-  options.authkey = *key;
-  return Manager::Connect(address, options);
-}
-
 // A command-line value: JSON when it parses, else the text itself.
 Value ParseArgument(const std::string& text) {
   absl::StatusOr<Value> json = Value::FromJson(text);
@@ -115,6 +94,25 @@ bool PrintsNothing(const std::string& op, const Value& result) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
+    const CommandLine& cl) {
+  std::string address = kDefaultManagerAddress;
+  if (const char* env = std::getenv("MPROC_ADDRESS"); env && *env) {
+    address = env;
+  }
+  address = cl.Flag("manager").value_or(address);
+  absl::StatusOr<std::string> key =
+      LoadAuthkey(cl.Flag("authkey-file").value_or(""));
+  if (!key.ok()) return key.status();
+  ConnectOptions options;
+  options.authkey = *key;
+  return Manager::Connect(address, options);
+}
+
+std::string ErrorText(const absl::Status& s) {
+  return absl::StrCat(absl::StatusCodeToString(s.code()), ": ", s.message());
+}
 
 int RunObjectCommand(const CommandLine& cl) {
   const pb::Kind kind = *KindFromName(cl.positional[0]);
