@@ -47,7 +47,18 @@ std::string MprocBinary() {
 absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::Start(
     const std::string& listen, std::vector<std::string> extra_args,
     std::vector<std::string> env) {
-  std::vector<std::string> argv = {MprocBinary(), "manager", "--listen", listen};
+  return Launch("manager", listen, std::move(extra_args), std::move(env));
+}
+
+absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::StartSidecar(
+    const std::string& listen, std::vector<std::string> extra_args) {
+  return Launch("up", listen, std::move(extra_args), {});
+}
+
+absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::Launch(
+    const std::string& command, const std::string& listen,
+    std::vector<std::string> extra_args, std::vector<std::string> env) {
+  std::vector<std::string> argv = {MprocBinary(), command, "--listen", listen};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   PopenOptions options;
   static_cast<EnvironmentOptions&>(options) = ChildEnvironment(env);

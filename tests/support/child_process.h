@@ -32,6 +32,10 @@ class ManagerProcess {
       const std::string& listen = "127.0.0.1:0",
       std::vector<std::string> extra_args = {},
       std::vector<std::string> env = {});
+  // The same with `mproc up` (a manager and a worker pool).
+  static absl::StatusOr<std::unique_ptr<ManagerProcess>> StartSidecar(
+      const std::string& listen = "127.0.0.1:0",
+      std::vector<std::string> extra_args = {});
   ~ManagerProcess();
 
   const std::string& address() const { return address_; }
@@ -42,6 +46,9 @@ class ManagerProcess {
   int KillAndWait(int signal);
 
  private:
+  static absl::StatusOr<std::unique_ptr<ManagerProcess>> Launch(
+      const std::string& command, const std::string& listen,
+      std::vector<std::string> extra_args, std::vector<std::string> env);
   ManagerProcess(std::unique_ptr<Popen> child, std::string address)
       : child_(std::move(child)), address_(std::move(address)) {}
   std::unique_ptr<Popen> child_;  // its stdout and stderr: one pipe we hold
