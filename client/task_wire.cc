@@ -5,6 +5,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "worker/process/value_codec.h"
 
 namespace mproc {
 namespace {
@@ -17,104 +18,22 @@ absl::Status Bad(absl::string_view what) {
 
 bool ValidCode(int64_t code) { return code >= 0 && code <= 16; }
 
-}  // namespace
-
-Value EncodeTaskSpec(const TaskSpec& spec) {
-  return Value(List{spec.name, spec.args,
-                    spec.kwargs.empty() ? Value() : Value(spec.kwargs),
-                    spec.timeout_seconds, spec.max_retries, spec.chunk});
+Value Pack(const Value& value) {
+  std::string out;
+  EncodeValue(value, &out);
+  return Value(Bytes{std::move(out)});
 }
 
-absl::StatusOr<TaskSpec> DecodeTaskSpec(const Value& encoded) {
-  if (!encoded.is_list() || encoded.list_value().size() < 2 ||
-      encoded.list_value().size() > 6) {
-    return Bad(absl::StrCat(
-        "a task must be a list [name, args, kwargs, timeout, max_retries, "
-        "chunk] of 2 to 6 items, got ",
-        encoded.ToString().substr(0, 80)));
-  }
-  const List& f = encoded.list_value();
-  TaskSpec spec;
-  if (!f[0].is_string() || f[0].string_value().empty()) {
-    return Bad("the task name must be a non-empty string");
-  }
-  spec.name = f[0].string_value();
-  if (!f[1].is_list()) {
-    return Bad(absl::StrCat("the arguments of task '", spec.name,
-                            "' must be a list, got ", f[1].type_name()));
-  }
-  spec.args = f[1].list_value();
-  if (f.size() > 2 && !f[2].is_null()) {
-    if (!f[2].is_map()) {
-      return Bad(absl::StrCat("the keyword arguments of task '", spec.name,
-                              "' must be a map, got ", f[2].type_name()));
-    }
-    for (const auto& [key, value] : f[2].map_value()) {
-      if (!key.is_string()) {
-        return Bad(absl::StrCat("keyword argument names of task '", spec.name,
-                                "' must be strings, got ", key.ToString()));
-      }
-    }
-    spec.kwargs = f[2].map_value();
-  }
-  if (f.size() > 3 && !f[3].is_null()) {
-    if (!f[3].is_number() || !(f[3].AsDouble() >= 0) ||
-        std::isinf(f[3].AsDouble())) {
-      return Bad(absl::StrCat("the timeout of task '", spec.name,
-                              "' must be a number of seconds >= 0, got ",
-                              f[3].ToString()));
-    }
-    spec.timeout_seconds = f[3].AsDouble();
-  }
-  if (f.size() > 4 && !f[4].is_null()) {
-    if (!f[4].is_int() || f[4].int_value() < 0) {
-      return Bad(absl::StrCat("max_retries of task '", spec.name,
-                              "' must be an int >= 0, got ", f[4].ToString()));
-    }
-    spec.max_retries = f[4].int_value();
-  }
-  if (f.size() > 5 && !f[5].is_null()) {
-    if (!f[5].is_bool()) {
-      return Bad(absl::StrCat("the chunk flag of task '", spec.name,
-                              "' must be a bool, got ", f[5].ToString()));
-    }
-    spec.chunk = f[5].bool_value();
-  }
-  if (spec.chunk) {
-    for (const Value& item : spec.args) {
-      if (!item.is_list()) {
-        return Bad(absl::StrCat("each item of a chunk of task '", spec.name,
-                                "' must be an argument list, got ",
-                                item.type_name()));
-      }
-    }
-  }
-  return spec;
-}
-
-Value EncodeOutcome(const TaskOutcome& outcome) {
-  Value error;
-  if (outcome.error.has_value()) {
-    error = Map{{"type", outcome.error->type},
-                {"message", outcome.error->message},
-                {"host", outcome.error->host},
-                {"pid", outcome.error->pid}};
-  }
-  return Value(List{static_cast<int64_t>(outcome.code), outcome.value,
-                    std::move(error)});
-}
-
-namespace {
-
-absl::StatusOr<TaskOutcome> DecodeOutcomeFields(const List& f, size_t first) {
+absl::StatusOr<TaskOutcome> DecodeOutcomeFields(const Value& code,
+                                                Value value,
+                                                const Value& error) {
   TaskOutcome outcome;
-  if (!f[first].is_int() || !ValidCode(f[first].int_value())) {
+  if (!code.is_int() || !ValidCode(code.int_value())) {
     return Bad(absl::StrCat("a task result's code must be a status code, got ",
-                            f[first].ToString()));
+                            code.ToString()));
   }
-  outcome.code = static_cast<absl::StatusCode>(f[first].int_value());
-  outcome.value = f[first + 1];
-  const Value& error = f[first + 2];
+  outcome.code = static_cast<absl::StatusCode>(code.int_value());
+  outcome.value = std::move(value);
   if (!error.is_null()) {
     if (!error.is_map()) return Bad("a task result's error must be a map");
     TaskError e;
@@ -138,54 +57,155 @@ absl::StatusOr<TaskOutcome> DecodeOutcomeFields(const List& f, size_t first) {
   return outcome;
 }
 
+Value EncodeError(const std::optional<TaskError>& error) {
+  if (!error.has_value()) return Value();
+  return Map{{"type", error->type},
+             {"message", error->message},
+             {"host", error->host},
+             {"pid", error->pid}};
+}
+
 }  // namespace
+
+Value EncodeTaskSpec(const TaskSpec& spec) {
+  return Value(List{spec.name,
+                    Pack(Value(List{Value(spec.args), Value(spec.kwargs)})),
+                    spec.timeout_seconds, spec.max_retries, spec.chunk});
+}
+
+absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded) {
+  if (!encoded.is_list() || encoded.list_value().size() != 5) {
+    return Bad(absl::StrCat(
+        "a task must be a list [name, payload, timeout, max_retries, chunk], "
+        "got ",
+        encoded.ToString().substr(0, 80)));
+  }
+  const List& f = encoded.list_value();
+  TaskEnvelope task;
+  if (!f[0].is_string() || f[0].string_value().empty()) {
+    return Bad("the task name must be a non-empty string");
+  }
+  task.name = f[0].string_value();
+  if (!f[1].is_bytes()) {
+    return Bad(absl::StrCat("the payload of task '", task.name,
+                            "' must be bytes, got ", f[1].type_name()));
+  }
+  task.payload = f[1].bytes_value();
+  if (!f[2].is_number() || !(f[2].AsDouble() >= 0) ||
+      std::isinf(f[2].AsDouble())) {
+    return Bad(absl::StrCat("the timeout of task '", task.name,
+                            "' must be a number of seconds >= 0, got ",
+                            f[2].ToString()));
+  }
+  task.timeout_seconds = f[2].AsDouble();
+  if (!f[3].is_int() || f[3].int_value() < 0) {
+    return Bad(absl::StrCat("max_retries of task '", task.name,
+                            "' must be an int >= 0, got ", f[3].ToString()));
+  }
+  task.max_retries = f[3].int_value();
+  if (!f[4].is_bool()) {
+    return Bad(absl::StrCat("the chunk flag of task '", task.name,
+                            "' must be a bool, got ", f[4].ToString()));
+  }
+  task.chunk = f[4].bool_value();
+  return task;
+}
+
+Value EncodeOutcome(const TaskOutcome& outcome) {
+  return Value(List{static_cast<int64_t>(outcome.code), outcome.value,
+                    EncodeError(outcome.error)});
+}
 
 absl::StatusOr<TaskOutcome> DecodeOutcome(const Value& encoded) {
   if (!encoded.is_list() || encoded.list_value().size() != 3) {
     return Bad("a task outcome must be a list [code, value, error]");
   }
-  return DecodeOutcomeFields(encoded.list_value(), 0);
+  const List& f = encoded.list_value();
+  return DecodeOutcomeFields(f[0], f[1], f[2]);
 }
 
 Value EncodeResult(const TaskResult& result) {
-  Value outcome = EncodeOutcome(result.outcome);
-  List& f = outcome.mutable_list();
-  f.insert(f.begin(), result.task_id);
-  return outcome;
+  const TaskOutcome& o = result.outcome;
+  return Value(List{result.task_id, static_cast<int64_t>(o.code),
+                    o.code == absl::StatusCode::kOk ? Pack(o.value) : Value(),
+                    EncodeError(o.error), result.run_us});
+}
+
+absl::StatusOr<ResultHeader> PeekResult(const Value& encoded) {
+  if (!encoded.is_list() || encoded.list_value().size() != 5 ||
+      !encoded.list_value()[0].is_int() || !encoded.list_value()[1].is_int() ||
+      !ValidCode(encoded.list_value()[1].int_value()) ||
+      !encoded.list_value()[4].is_int() ||
+      !(encoded.list_value()[2].is_null() || encoded.list_value()[2].is_bytes())) {
+    return Bad(absl::StrCat(
+        "a task result must be a list [task_id, code, payload, error, run_us], "
+        "got ",
+        encoded.ToString().substr(0, 80)));
+  }
+  const List& f = encoded.list_value();
+  return ResultHeader{f[0].int_value(),
+                      static_cast<absl::StatusCode>(f[1].int_value()),
+                      f[4].int_value()};
 }
 
 absl::StatusOr<TaskResult> DecodeResult(const Value& encoded) {
-  if (!encoded.is_list() || encoded.list_value().size() != 4 ||
-      !encoded.list_value()[0].is_int()) {
-    return Bad(absl::StrCat(
-        "a task result must be a list [task_id, code, value, error], got ",
-        encoded.ToString().substr(0, 80)));
+  absl::StatusOr<ResultHeader> header = PeekResult(encoded);
+  if (!header.ok()) return header.status();
+  const List& f = encoded.list_value();
+  Value value;
+  if (f[2].is_bytes()) {
+    absl::StatusOr<Value> unpacked = DecodeValue(f[2].bytes_value());
+    if (!unpacked.ok()) return unpacked.status();
+    value = *std::move(unpacked);
   }
-  TaskResult result;
-  result.task_id = encoded.list_value()[0].int_value();
   absl::StatusOr<TaskOutcome> outcome =
-      DecodeOutcomeFields(encoded.list_value(), 1);
+      DecodeOutcomeFields(f[1], std::move(value), f[3]);
   if (!outcome.ok()) return outcome.status();
-  result.outcome = *std::move(outcome);
-  return result;
+  return TaskResult{header->task_id, *std::move(outcome), header->run_us};
 }
 
-Value EncodeWorkItem(int64_t task_id, const TaskSpec& spec) {
-  return Value(List{task_id, spec.name, spec.args,
-                    spec.kwargs.empty() ? Value() : Value(spec.kwargs),
-                    spec.timeout_seconds, spec.chunk});
+Value EncodeWorkItem(int64_t task_id, const TaskEnvelope& task) {
+  return Value(List{task_id, task.name, Value(Bytes{task.payload}),
+                    task.timeout_seconds, task.chunk});
 }
 
 absl::StatusOr<WorkItem> DecodeWorkItem(const Value& encoded) {
-  if (!encoded.is_list() || encoded.list_value().size() != 6 ||
-      !encoded.list_value()[0].is_int()) {
-    return Bad("a work item must be [task_id, name, args, kwargs, timeout, chunk]");
+  if (!encoded.is_list() || encoded.list_value().size() != 5 ||
+      !encoded.list_value()[0].is_int() || !encoded.list_value()[1].is_string() ||
+      !encoded.list_value()[2].is_bytes() || !encoded.list_value()[3].is_number() ||
+      !encoded.list_value()[4].is_bool()) {
+    return Bad("a work item must be [task_id, name, payload, timeout, chunk]");
   }
   const List& f = encoded.list_value();
-  absl::StatusOr<TaskSpec> spec = DecodeTaskSpec(
-      Value(List{f[1], f[2], f[3], f[4], Value(), f[5]}));
-  if (!spec.ok()) return spec.status();
-  return WorkItem{f[0].int_value(), *std::move(spec)};
+  WorkItem item;
+  item.task_id = f[0].int_value();
+  item.spec.name = f[1].string_value();
+  item.spec.timeout_seconds = f[3].AsDouble();
+  item.spec.chunk = f[4].bool_value();
+  absl::StatusOr<Value> payload = DecodeValue(f[2].bytes_value());
+  if (!payload.ok() || !payload->is_list() || payload->list_value().size() != 2 ||
+      !payload->list_value()[0].is_list() || !payload->list_value()[1].is_map()) {
+    return Bad(absl::StrCat("the arguments of task '", item.spec.name,
+                            "' are not [args, kwargs]"));
+  }
+  List& parts = payload->mutable_list();
+  item.spec.args = std::move(parts[0].mutable_list());
+  item.spec.kwargs = std::move(parts[1].mutable_map());
+  for (const auto& [key, value] : item.spec.kwargs) {
+    if (!key.is_string()) {
+      return Bad(absl::StrCat("keyword argument names of task '",
+                              item.spec.name, "' must be strings"));
+    }
+  }
+  if (item.spec.chunk) {
+    for (const Value& args : item.spec.args) {
+      if (!args.is_list()) {
+        return Bad(absl::StrCat("each item of a chunk of task '", item.spec.name,
+                                "' must be an argument list"));
+      }
+    }
+  }
+  return item;
 }
 
 absl::Status OutcomeStatus(const TaskOutcome& outcome, absl::string_view name,

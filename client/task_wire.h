@@ -1,6 +1,12 @@
 // The task pool's records as they travel between client, manager and
 // worker (the Value shapes documented at POOL_SUBMIT in proto/mproc.proto),
 // encoded and checked in one place so the three cannot disagree.
+//
+// A task's arguments and a result's value travel as one opaque payload
+// (bytes in value_codec's encoding), made by the client or worker and
+// unpacked by the other: the manager never converts them, so its cost per
+// task does not grow with their size or shape (a chunk of 10,000 items is
+// one bytes copy there).
 #ifndef MPROC_CLIENT_TASK_WIRE_H_
 #define MPROC_CLIENT_TASK_WIRE_H_
 
@@ -27,9 +33,19 @@ struct TaskSpec {
   bool chunk = false;
 };
 
+// [name, payload, timeout, max_retries, chunk].
 Value EncodeTaskSpec(const TaskSpec& spec);
+
+// A task as the manager keeps it: the payload stays packed.
+struct TaskEnvelope {
+  std::string name;
+  std::string payload;  // value_codec of [args, kwargs]
+  double timeout_seconds = 0;
+  int64_t max_retries = 0;
+  bool chunk = false;
+};
 // INVALID_ARGUMENT saying which field is wrong (without naming the pool).
-absl::StatusOr<TaskSpec> DecodeTaskSpec(const Value& encoded);
+absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded);
 
 // What went wrong with a task, and where.
 struct TaskError {
@@ -52,22 +68,33 @@ struct TaskOutcome {
 Value EncodeOutcome(const TaskOutcome& outcome);
 absl::StatusOr<TaskOutcome> DecodeOutcome(const Value& encoded);
 
-// A finished task: [task_id, code, value, error].
+// A finished task: [task_id, code, payload of the value (or null), error,
+// run time in microseconds].
 struct TaskResult {
   int64_t task_id = 0;
   TaskOutcome outcome;
+  int64_t run_us = 0;  // how long the worker ran it (0: it did not)
 };
 
 Value EncodeResult(const TaskResult& result);
 absl::StatusOr<TaskResult> DecodeResult(const Value& encoded);
 
-// A task handed to a worker: [task_id, name, args, kwargs, timeout, chunk].
+// What the manager reads of a result, without unpacking its value.
+struct ResultHeader {
+  int64_t task_id = 0;
+  absl::StatusCode code = absl::StatusCode::kOk;
+  int64_t run_us = 0;
+};
+absl::StatusOr<ResultHeader> PeekResult(const Value& encoded);
+
+// A task handed to a worker: [task_id, name, payload, timeout, chunk].
 struct WorkItem {
   int64_t task_id = 0;
   TaskSpec spec;
 };
 
-Value EncodeWorkItem(int64_t task_id, const TaskSpec& spec);
+Value EncodeWorkItem(int64_t task_id, const TaskEnvelope& task);
+// Unpacks the payload too; INVALID_ARGUMENT if it is not [args, kwargs].
 absl::StatusOr<WorkItem> DecodeWorkItem(const Value& encoded);
 
 // The status a caller sees for a failed outcome: its code, and a message

@@ -63,7 +63,9 @@ absl::StatusOr<Value> RunPoolCommand(PoolObject& pool, const OpInfo& op,
       MPROC_ASSIGN_OR_RETURN(returned, a.ListArg(2, "returned"));
       MPROC_ASSIGN_OR_RETURN(max_n, Positive(pool, op, a, 3, "max_n", 0));
       MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(pool, op, a, 4));
-      return pool.WorkerNext(*worker, *done, *returned, max_n, timeout, call);
+      (void)done;  // checked: a list, moved out below
+      return pool.WorkerNext(*worker, std::move(a.Take(1).mutable_list()),
+                             *returned, max_n, timeout, call);
     }
     case pb::POOL_WORKER_STOP:
       return Done(pool.WorkerStop(call));

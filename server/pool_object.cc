@@ -51,25 +51,32 @@ absl::StatusOr<Value> PoolObject::TimeoutAnswer(int line) const {
   return Value(List{});  // a worker's or reader's wait: nothing came
 }
 
-TaskOutcome PoolObject::Failure(absl::StatusCode code, std::string type,
-                                std::string message,
-                                const Worker* where) const {
-  TaskOutcome outcome;
-  outcome.code = code;
-  outcome.error = TaskError{std::move(type), std::move(message),
-                            where != nullptr ? where->host : "",
-                            where != nullptr ? where->pid : 0};
-  return outcome;
+void PoolObject::FailLocked(int64_t task_id, absl::StatusCode code,
+                            std::string type, std::string message,
+                            const Worker* where) {
+  TaskResult result;
+  result.task_id = task_id;
+  result.outcome.code = code;
+  result.outcome.error = TaskError{std::move(type), std::move(message),
+                                   where != nullptr ? where->host : "",
+                                   where != nullptr ? where->pid : 0};
+  FinishLocked(task_id, EncodeResult(result), /*succeeded=*/false);
+}
+
+double PoolObject::CostLocked(const Task& task) const {
+  auto it = cost_us_.find(task.spec.chunk ? task.spec.name + "\n[chunk]"
+                                          : task.spec.name);
+  return it == cost_us_.end() ? -1 : it->second;
 }
 
 // --- client side ---
 
 absl::StatusOr<Value> PoolObject::Submit(int64_t inbox, const List& tasks,
                                          CallContext* call) {
-  std::vector<TaskSpec> specs;
+  std::vector<TaskEnvelope> specs;
   specs.reserve(tasks.size());
   for (size_t i = 0; i < tasks.size(); ++i) {
-    absl::StatusOr<TaskSpec> spec = DecodeTaskSpec(tasks[i]);
+    absl::StatusOr<TaskEnvelope> spec = DecodeTaskEnvelope(tasks[i]);
     if (!spec.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           Describe(), ": task ", i + 1, " of submit: ", spec.status().message()));
@@ -80,7 +87,7 @@ absl::StatusOr<Value> PoolObject::Submit(int64_t inbox, const List& tasks,
   const int64_t first = next_task_id_;
   AttachInboxLocked(inbox, *call);
   Inbox& box = inboxes_[inbox];
-  for (TaskSpec& spec : specs) {
+  for (TaskEnvelope& spec : specs) {
     const int64_t id = next_task_id_++;
     Task& task = tasks_[id];
     task.spec = std::move(spec);
@@ -254,9 +261,8 @@ int64_t PoolObject::Cancel(int64_t inbox) {
   }
   queue_.swap(kept);
   for (int64_t id : cancelled) {
-    FinishLocked(id, Failure(absl::StatusCode::kCancelled, "Cancelled",
-                             "cancelled by terminate() before it ran",
-                             nullptr));
+    FailLocked(id, absl::StatusCode::kCancelled, "Cancelled",
+               "cancelled by terminate() before it ran", nullptr);
   }
   return static_cast<int64_t>(cancelled.size());
 }
@@ -329,6 +335,8 @@ PoolObject::Worker* PoolObject::WorkerFor(const CallContext& call,
   worker.id = id;
   worker.host = TextField(info, "host");
   worker.pid = IntField(info, "pid");
+  worker.prefetch = std::max<int64_t>(1, IntField(info, "prefetch"));
+  worker.batch_us = std::max<int64_t>(0, IntField(info, "batch_us"));
   worker.sink = call.sink;
   worker.close_hook = hook;
   worker.since = absl::Now();
@@ -336,7 +344,7 @@ PoolObject::Worker* PoolObject::WorkerFor(const CallContext& call,
   return &worker;
 }
 
-absl::StatusOr<Value> PoolObject::WorkerNext(const Map& info, const List& done,
+absl::StatusOr<Value> PoolObject::WorkerNext(const Map& info, List done,
                                              const List& returned,
                                              int64_t max_n,
                                              absl::Duration timeout,
@@ -346,7 +354,7 @@ absl::StatusOr<Value> PoolObject::WorkerNext(const Map& info, const List& done,
         Describe(), ": workers take tasks on a session (the client library)"));
   }
   for (const Value& result : done) {
-    absl::StatusOr<TaskResult> decoded = DecodeResult(result);
+    absl::StatusOr<ResultHeader> decoded = PeekResult(result);
     if (!decoded.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           Describe(), ": worker_next: ", decoded.status().message()));
@@ -365,7 +373,7 @@ absl::StatusOr<Value> PoolObject::WorkerNext(const Map& info, const List& done,
     call->parked = true;  // nobody to answer
     return Value();
   }
-  for (const Value& result : done) CompleteLocked(*worker, result);
+  for (Value& result : done) CompleteLocked(*worker, std::move(result));
   std::vector<int64_t> back;
   for (const Value& id : returned) back.push_back(id.int_value());
   RequeueLocked(worker->id, back);
@@ -399,14 +407,31 @@ absl::Status PoolObject::WorkerStop(CallContext* call) {
 }
 
 List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
+  // A worker always gets up to its prefetch. Beyond that it gets tasks
+  // whose measured cost fits its batch budget, so cheap tasks travel in
+  // batches while no task waits behind more than about a budget of
+  // another's (measured) work; and never more than its fair share of the
+  // queue, so the other workers get some.
+  const int64_t workers = std::max<int64_t>(1, static_cast<int64_t>(workers_.size()));
+  const int64_t fair = (static_cast<int64_t>(queue_.size()) + workers - 1) / workers;
+  const int64_t cap = std::min<int64_t>(max_n, std::max(worker.prefetch, fair));
   List items;
+  double planned_us = 0;
   const absl::Time now = absl::Now();
-  while (!queue_.empty() && static_cast<int64_t>(items.size()) < max_n) {
+  while (!queue_.empty() && static_cast<int64_t>(items.size()) < cap) {
     const int64_t id = queue_.front();
-    queue_.pop_front();
     auto it = tasks_.find(id);
-    if (it == tasks_.end()) continue;
+    if (it == tasks_.end()) {
+      queue_.pop_front();
+      continue;
+    }
     Task& task = it->second;
+    if (static_cast<int64_t>(items.size()) >= worker.prefetch) {
+      const double cost = CostLocked(task);
+      if (cost < 0 || planned_us + cost > worker.batch_us) break;
+      planned_us += cost;
+    }
+    queue_.pop_front();
     task.worker = worker.id;
     task.attempt = next_attempt_++;
     worker.running.insert(id);
@@ -460,25 +485,33 @@ void PoolObject::RequeueLocked(int64_t worker_id,
   }
 }
 
-void PoolObject::CompleteLocked(Worker& worker, const Value& encoded) {
-  absl::StatusOr<TaskResult> result = DecodeResult(encoded);
-  if (!result.ok()) return;  // checked by WorkerNext
-  const int64_t id = result->task_id;
+void PoolObject::CompleteLocked(Worker& worker, Value encoded) {
+  absl::StatusOr<ResultHeader> header = PeekResult(encoded);
+  if (!header.ok()) return;  // checked by WorkerNext
+  const int64_t id = header->task_id;
   if (worker.running.erase(id) > 0) ++worker.done;
   auto it = tasks_.find(id);
   if (it == tasks_.end()) {
     ++ignored_;  // finished already: timed out, lost, or a repeat
     return;
   }
+  if (header->code == absl::StatusCode::kOk) {
+    const Task& task = it->second;
+    const std::string key =
+        task.spec.chunk ? task.spec.name + "\n[chunk]" : task.spec.name;
+    const double sample = static_cast<double>(std::max<int64_t>(1, header->run_us));
+    auto [cost, fresh] = cost_us_.try_emplace(key, sample);
+    if (!fresh) cost->second = 0.8 * cost->second + 0.2 * sample;
+  }
   if (it->second.worker == 0) {
     // Queued again after its worker's stream broke, and yet it completed:
     // the first terminal state wins.
     queue_.erase(std::find(queue_.begin(), queue_.end(), id));
   }
-  FinishLocked(id, std::move(result->outcome));
+  FinishLocked(id, std::move(encoded), header->code == absl::StatusCode::kOk);
 }
 
-void PoolObject::FinishLocked(int64_t task_id, TaskOutcome outcome) {
+void PoolObject::FinishLocked(int64_t task_id, Value encoded, bool succeeded) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
   Task task = std::move(it->second);
@@ -489,12 +522,11 @@ void PoolObject::FinishLocked(int64_t task_id, TaskOutcome outcome) {
       w->second.running.erase(task_id);
     }
   }
-  if (outcome.code == absl::StatusCode::kOk) {
+  if (succeeded) {
     ++succeeded_;
   } else {
     ++failed_;
   }
-  Value encoded = EncodeResult(TaskResult{task_id, std::move(outcome)});
   // Waiting Get calls see it too.
   while (std::optional<Waiter> getter = PopWaiterOf(kGetters, task_id)) {
     getter->sink->Deliver(Answer(getter->request_id, encoded));
@@ -539,8 +571,7 @@ void PoolObject::WorkerGone(int64_t worker_id) {
     if (dead_letter_.size() > kDeadLetterKept) dead_letter_.pop_front();
     task.worker = 0;
     --running_;
-    FinishLocked(*id, Failure(absl::StatusCode::kAborted, "WorkerLost",
-                              message, &worker));
+    FailLocked(*id, absl::StatusCode::kAborted, "WorkerLost", message, &worker);
   }
   DispatchLocked();
 }
@@ -555,12 +586,10 @@ void PoolObject::TaskTimedOut(int64_t task_id, uint64_t attempt) {
   const Task& task = it->second;
   auto w = workers_.find(task.worker);
   const Worker* where = w != workers_.end() ? &w->second : nullptr;
-  FinishLocked(task_id,
-               Failure(absl::StatusCode::kDeadlineExceeded, "TimeoutError",
-                       absl::StrCat("did not finish within ",
-                                    task.spec.timeout_seconds,
-                                    " s; its process is killed"),
-                       where));
+  FailLocked(task_id, absl::StatusCode::kDeadlineExceeded, "TimeoutError",
+             absl::StrCat("did not finish within ", task.spec.timeout_seconds,
+                          " s; its process is killed"),
+             where);
 }
 
 }  // namespace mproc

@@ -67,7 +67,7 @@ class PoolObject : public ParkingObject {
 
   // A worker reports `done` results and `returned` (untouched) task ids
   // and asks for up to max_n tasks.
-  absl::StatusOr<Value> WorkerNext(const Map& worker, const List& done,
+  absl::StatusOr<Value> WorkerNext(const Map& worker, List done,
                                    const List& returned, int64_t max_n,
                                    absl::Duration timeout, CallContext* call);
   absl::Status WorkerStop(CallContext* call);
@@ -76,7 +76,7 @@ class PoolObject : public ParkingObject {
   enum Line { kWorkers = 0, kReaders = 1, kGetters = 2, kLines = 3 };
 
   struct Task {
-    TaskSpec spec;
+    TaskEnvelope spec;
     int64_t inbox = 0;
     int64_t losses = 0;   // times its worker died while running it
     int64_t worker = 0;   // while running
@@ -86,6 +86,8 @@ class PoolObject : public ParkingObject {
     int64_t id = 0;
     std::string host;
     int64_t pid = 0;
+    int64_t prefetch = 1;   // tasks it always may hold
+    int64_t batch_us = 0;   // measured work it may hold beyond that
     std::shared_ptr<ReplySink> sink;
     uint64_t close_hook = 0;
     absl::flat_hash_set<int64_t> running;
@@ -121,13 +123,17 @@ class PoolObject : public ParkingObject {
   void Requeue(int64_t worker_id, std::vector<int64_t> task_ids);
   void RequeueLocked(int64_t worker_id, const std::vector<int64_t>& task_ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void CompleteLocked(Worker& worker, const Value& encoded)
+  void CompleteLocked(Worker& worker, Value encoded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Ends `task_id` (queued or running) with `outcome`.
-  void FinishLocked(int64_t task_id, TaskOutcome outcome)
+  // Ends `task_id` (queued or running) with its encoded TaskResult.
+  void FinishLocked(int64_t task_id, Value encoded, bool succeeded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  TaskOutcome Failure(absl::StatusCode code, std::string type,
-                      std::string message, const Worker* where) const;
+  // Ends `task_id` with an error of the manager's own.
+  void FailLocked(int64_t task_id, absl::StatusCode code, std::string type,
+                  std::string message, const Worker* where)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The measured cost of a task like `task` (µs), or -1 if unknown.
+  double CostLocked(const Task& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends the ready results of `inbox` to its waiting reader, if any.
   void FeedReaderLocked(int64_t inbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   List TakeReadyLocked(Inbox& box, int64_t inbox, int64_t max_n)
@@ -156,6 +162,9 @@ class PoolObject : public ParkingObject {
   absl::flat_hash_map<int64_t, Inbox> inboxes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, Finished> finished_ ABSL_GUARDED_BY(mu_);
   std::deque<Value> dead_letter_ ABSL_GUARDED_BY(mu_);
+  // Run time per task name (chunks apart), a moving average in µs: what
+  // lets cheap tasks travel to workers in batches.
+  absl::flat_hash_map<std::string, double> cost_us_ ABSL_GUARDED_BY(mu_);
   int64_t running_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t succeeded_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t failed_ ABSL_GUARDED_BY(mu_) = 0;

@@ -82,6 +82,12 @@ absl::StatusOr<WorkerOptions> ParseWorkerFlags(
           options.prefetch > 100000) {
         return Bad(flag, "must be an integer from 1 to 100000");
       }
+    } else if (flag == "batch-ms") {
+      double ms;
+      if (!absl::SimpleAtod(value, &ms) || !(ms >= 0) || ms > 60000) {
+        return Bad(flag, "must be a number of milliseconds from 0 to 60000");
+      }
+      options.batch = absl::Milliseconds(ms);
     } else if (flag == "grace") {
       double seconds;
       if (!absl::SimpleAtod(value, &seconds) || !(seconds >= 0)) {

@@ -21,7 +21,11 @@ struct WorkerOptions {
   std::string pool = "default";
   int processes = 0;              // 0: the CPUs this process may use
   int64_t maxtasksperchild = 0;   // 0: no limit
-  int64_t prefetch = 1;           // tasks a process holds at once
+  int64_t prefetch = 1;           // tasks a process always may hold
+  // Beyond prefetch, a process may take tasks whose measured run time adds
+  // up to this: cheap tasks then travel in batches. A task that runs past
+  // twice this hands the tasks queued behind it back. 0: one at a time.
+  absl::Duration batch = absl::Milliseconds(10);
   bool allow_exec = false;        // the exec task may run
   absl::Duration grace = absl::Seconds(30);  // for running tasks on SIGTERM
   // Runs once in every worker process before it takes tasks; a failure
@@ -34,20 +38,26 @@ struct WorkerOptions {
 // Parses the flags of `mproc worker` (args exclude the program name):
 // --manager ADDR, --authkey-file F (else $MPROC_AUTHKEY), --pool NAME,
 // --processes N, --maxtasksperchild M, --prefetch K, --allow-exec,
-// --grace S, --initializer TASK. INVALID_ARGUMENT naming the bad flag.
+// --batch-ms B, --grace S, --initializer TASK. INVALID_ARGUMENT naming the
+// bad flag.
 absl::StatusOr<WorkerOptions> ParseWorkerFlags(
     const std::vector<std::string>& args);
 
 inline constexpr char kWorkerUsage[] =
     R"(usage: mproc worker [--manager ADDR] [--pool NAME] [--processes N]
-                    [--maxtasksperchild M] [--prefetch K] [--allow-exec]
-                    [--grace S] [--initializer TASK] [--authkey-file F]
+                    [--maxtasksperchild M] [--prefetch K] [--batch-ms B]
+                    [--allow-exec] [--grace S] [--initializer TASK]
+                    [--authkey-file F]
 
 Runs a supervisor that pre-forks N worker processes (default: the CPUs
 available); each connects to the manager, takes tasks of pool NAME
 (default "default") and reports their results. A process that exits or
 dies is replaced; with --maxtasksperchild M each is replaced after M tasks.
---prefetch K lets a process hold K tasks at once (default 1). The exec task
+--prefetch K lets a process hold K tasks at once (default 1); beyond that
+it may take tasks the manager has measured to be cheap, up to B ms of their
+work (--batch-ms, default 10; 0: never), and hands back the ones behind a
+task that runs longer than 2*B ms, so no task waits long behind another.
+The exec task
 (run a command) is refused unless --allow-exec is given. SIGTERM or SIGINT:
 take no more tasks, let running ones finish (at most --grace S seconds,
 default 30), then exit; a second signal kills at once.

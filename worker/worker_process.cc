@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <deque>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -64,6 +65,71 @@ class Watchdog {
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   int64_t task_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
+};
+
+// The tasks a process took but has not started. When the running task
+// outlives `patience` while others wait behind it, a thread of its own
+// hands those back to the manager, so a batch of cheap-looking tasks
+// never holds the rest hostage behind an expensive one.
+class LocalQueue {
+ public:
+  LocalQueue(const PoolProxy* proxy, absl::Duration patience)
+      : proxy_(proxy), patience_(patience) {
+    if (patience_ > absl::ZeroDuration()) {
+      std::thread([this] { Loop(); }).detach();
+    }
+  }
+
+  void Fill(std::deque<WorkItem> items) {
+    absl::MutexLock l(&mu_);
+    items_ = std::move(items);
+  }
+  // The next task to run (marking it running), or nullopt.
+  std::optional<WorkItem> Next() {
+    absl::MutexLock l(&mu_);
+    running_since_ = absl::InfiniteFuture();
+    if (items_.empty()) return std::nullopt;
+    WorkItem item = std::move(items_.front());
+    items_.pop_front();
+    running_since_ = absl::Now();
+    return item;
+  }
+  // Everything not started, for a stopping process to give back.
+  List TakeAll() {
+    absl::MutexLock l(&mu_);
+    List ids;
+    for (const WorkItem& item : items_) ids.push_back(item.task_id);
+    items_.clear();
+    return ids;
+  }
+
+ private:
+  void Loop() {
+    absl::MutexLock l(&mu_);
+    for (;;) {
+      const absl::Time since = running_since_;
+      auto changed = [this, since]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return running_since_ != since;
+      };
+      const absl::Time due = items_.empty() || since == absl::InfiniteFuture()
+                                 ? absl::InfiniteFuture()
+                                 : since + patience_;
+      if (mu_.AwaitWithDeadline(absl::Condition(&changed), due)) continue;
+      if (items_.empty()) continue;
+      List ids;
+      for (const WorkItem& item : items_) ids.push_back(item.task_id);
+      items_.clear();
+      mu_.Unlock();
+      (void)proxy_->WorkerNext(Map{}, {}, ids, 0);
+      mu_.Lock();
+    }
+  }
+
+  const PoolProxy* const proxy_;
+  const absl::Duration patience_;
+  absl::Mutex mu_;
+  std::deque<WorkItem> items_ ABSL_GUARDED_BY(mu_);
+  absl::Time running_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
 };
 
 // The stop signals, taken by a thread of their own.
@@ -160,7 +226,9 @@ int RunWorkerProcess(const WorkerOptions& options) {
   for (const std::string& name : options.registry->Names()) names.push_back(name);
   const Map info{{"host", context.host},
                  {"pid", context.pid},
-                 {"tasks", std::move(names)}};
+                 {"tasks", std::move(names)},
+                 {"prefetch", options.prefetch},
+                 {"batch_us", absl::ToInt64Microseconds(options.batch)}};
 
   // Connect, retrying while the manager is not there.
   std::unique_ptr<Manager> manager;
@@ -216,13 +284,16 @@ int RunWorkerProcess(const WorkerOptions& options) {
   }
 
   Watchdog watchdog;
+  LocalQueue local(&*proxy, 2 * options.batch);
   List done;
   int64_t tasks_run = 0;
   backoff = absl::Milliseconds(100);
   for (;;) {
-    int64_t want = options.prefetch;
+    // The manager decides how many (prefetch, cheap batches, fair share);
+    // maxtasksperchild caps it.
+    int64_t want = int64_t{1} << 30;
     if (options.maxtasksperchild > 0) {
-      want = std::min(want, options.maxtasksperchild - tasks_run);
+      want = options.maxtasksperchild - tasks_run;
     }
     if (signals.stopping() || want <= 0) break;
     absl::StatusOr<List> items = proxy->WorkerNext(info, done, {}, want);
@@ -238,27 +309,48 @@ int RunWorkerProcess(const WorkerOptions& options) {
     }
     backoff = absl::Milliseconds(100);
     done.clear();
-    List returned;
+    std::deque<WorkItem> batch;
     for (const Value& encoded : *items) {
       absl::StatusOr<WorkItem> item = DecodeWorkItem(encoded);
-      if (!item.ok()) continue;
-      if (signals.stopping()) {
-        returned.push_back(item->task_id);  // not started: back to the queue
+      if (item.ok()) {
+        batch.push_back(*std::move(item));
         continue;
+      }
+      // Arguments this process cannot unpack: an error result, not a crash.
+      if (encoded.is_list() && !encoded.list_value().empty() &&
+          encoded.list_value()[0].is_int()) {
+        TaskResult bad;
+        bad.task_id = encoded.list_value()[0].int_value();
+        bad.outcome.code = absl::StatusCode::kInvalidArgument;
+        bad.outcome.error = TaskError{"ArgumentError",
+                                      std::string(item.status().message()),
+                                      context.host, context.pid};
+        done.push_back(EncodeResult(bad));
+      }
+    }
+    local.Fill(std::move(batch));
+    while (std::optional<WorkItem> item = local.Next()) {
+      if (signals.stopping()) {
+        // Not started: back to the queue with the rest.
+        List returned = local.TakeAll();
+        returned.push_back(item->task_id);
+        (void)proxy->WorkerNext(info, done, returned, 0);
+        done.clear();
+        break;
       }
       if (item->spec.timeout_seconds > 0) {
         watchdog.Arm(absl::Now() + absl::Seconds(item->spec.timeout_seconds) +
                          kTimeoutMargin,
                      item->task_id);
       }
-      TaskOutcome outcome = RunWorkItem(context, *item);
+      const absl::Time start = absl::Now();
+      TaskResult result;
+      result.task_id = item->task_id;
+      result.outcome = RunWorkItem(context, *item);
+      result.run_us = absl::ToInt64Microseconds(absl::Now() - start);
       watchdog.Disarm();
-      done.push_back(EncodeResult(TaskResult{item->task_id, std::move(outcome)}));
+      done.push_back(EncodeResult(result));
       ++tasks_run;
-    }
-    if (!returned.empty()) {
-      (void)proxy->WorkerNext(info, done, returned, 0);
-      done.clear();
     }
   }
   // Final report, retried briefly if the manager is away.

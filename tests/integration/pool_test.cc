@@ -215,7 +215,11 @@ TEST_F(PoolTest, TwoWorkerDaemonsBothTakeWork) {
   auto first = StartWorkers(1);
   auto second = StartWorkers(2);
   auto pool = OpenPool();
-  const std::vector<int64_t> all = WorkerPids(StatusNow());
+  auto status = AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return WorkerRows(s).size() == 3;
+  });
+  ASSERT_OK(status);
+  const std::vector<int64_t> all = WorkerPids(*status);
   ASSERT_EQ(all.size(), 3u);
   std::vector<AsyncResult> results;
   for (int i = 0; i < 12; ++i) results.push_back(pool->ApplyAsync("worker", {i, 0.2}));

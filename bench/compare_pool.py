@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Runs the task-pool benchmark for mproc (an `mproc up --processes 2`
+sidecar, the stock tasks) and Python's multiprocessing.Pool(2) /
+ProcessPoolExecutor(2) in the same run and prints them side by side.
+
+usage: bench/compare_pool.py [--rounds R] [--scale F]
+
+Workloads: apply_async of 20,000 trivial tasks with a callback, blocking
+apply latency, map over 100,000 items with default chunks and over 20,000
+with chunksize=1, and 2,000 one-millisecond sleeps (efficiency: ideal wall
+time over measured, in %, reported in the ops/s column). The "executor"
+row compares apply_async with ProcessPoolExecutor.submit. Medians over the
+rounds; results also go to bench/results/pool.json.
+"""
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from bench_common import ROOT, build_opt, median_rows, print_side_by_side, run_lines, write_json
+
+
+def start_sidecar(mproc):
+    proc = subprocess.Popen([mproc, "up", "--listen", "127.0.0.1:0", "--processes", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    address = None
+    for line in proc.stdout:
+        m = re.search(r"listening on (\S+)", line)
+        if m:
+            address = m.group(1)
+        if "processes for pool" in line:
+            break
+    if address is None:
+        raise RuntimeError("mproc up did not start")
+    return proc, address
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--scale", type=float, default=1.0)
+    args = ap.parse_args()
+
+    mproc, bench = build_opt("//client/cli:mproc", "//bench:pool_bench")
+    python = [sys.executable, os.path.join(ROOT, "bench", "python_pool_bench.py"),
+              str(args.scale)]
+    runs = []
+    for _ in range(args.rounds):
+        py_rows = run_lines(python)
+        # ProcessPoolExecutor is a second anchor for the same mproc row.
+        runs.append([dict(r, system="python") for r in py_rows])
+        proc, address = start_sidecar(mproc)
+        try:
+            rows = run_lines([bench, "--manager", address, "--scale", str(args.scale)])
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+        runs.append(rows)
+        runs.append([dict(r, transport="executor") for r in rows
+                     if r["workload"] == "apply_async trivial"])
+    results = median_rows(runs)
+    table = print_side_by_side(results, p50="ratio")
+    write_json("pool.json", {"when": time.strftime("%Y-%m-%d %H:%M:%S"),
+                             "rounds": args.rounds, "scale": args.scale,
+                             "rows": table})
+
+
+if __name__ == "__main__":
+    main()
