@@ -76,21 +76,28 @@ void RunCallback(const F& callback, const A& arg) {
   }
 }
 
-// The outcomes of a chunk's items: the decoded list, or one error for all.
-std::vector<absl::StatusOr<Value>> ChunkItems(const absl::StatusOr<Value>& r,
-                                              size_t n,
+// The outcomes of a chunk's items from its [values, failures] answer
+// (task_runner.h), or one error for all.
+std::vector<absl::StatusOr<Value>> ChunkItems(absl::StatusOr<Value> r, size_t n,
                                               const std::string& task,
                                               int64_t task_id) {
   std::vector<absl::StatusOr<Value>> items;
-  if (r.ok() && r->is_list() && r->list_value().size() == n) {
-    for (const Value& encoded : r->list_value()) {
+  if (r.ok() && r->is_list() && r->list_value().size() == 2 &&
+      r->list_value()[0].is_list() && r->list_value()[1].is_map() &&
+      r->list_value()[0].list_value().size() == n) {
+    List& parts = r->mutable_list();
+    items.reserve(n);
+    for (Value& v : parts[0].mutable_list()) items.push_back(std::move(v));
+    for (const auto& [index, encoded] : parts[1].map_value()) {
+      if (!index.is_int() || index.int_value() < 0 ||
+          static_cast<size_t>(index.int_value()) >= n) {
+        continue;
+      }
       absl::StatusOr<TaskOutcome> outcome = DecodeOutcome(encoded);
       if (!outcome.ok()) {
-        items.push_back(outcome.status());
-      } else if (outcome->code == absl::StatusCode::kOk) {
-        items.push_back(std::move(outcome->value));
-      } else {
-        items.push_back(OutcomeStatus(*outcome, task, task_id));
+        items[index.int_value()] = outcome.status();
+      } else if (outcome->code != absl::StatusCode::kOk) {
+        items[index.int_value()] = OutcomeStatus(*outcome, task, task_id);
       }
     }
     return items;
@@ -193,18 +200,35 @@ Pool::~Pool() {
 }
 
 void Pool::Enqueue(const TaskSpec& spec, Handler handler,
-                   std::shared_ptr<pool_internal::ResultState> result) {
+                   std::shared_ptr<pool_internal::ResultState> result,
+                   bool send_now) {
+  Outgoing out{EncodeTaskSpec(spec), spec.name, std::move(handler),
+               std::move(result)};
+  bool closed = false;
   {
     absl::MutexLock l(&mu_);
-    if (!closed_) {
+    closed = closed_;
+    if (!closed) {
       ++unfinished_;
-      outgoing_.push_back(Outgoing{EncodeTaskSpec(spec), spec.name,
-                                   std::move(handler), std::move(result)});
-      return;
+      // A caller that will wait for the result anyway sends it itself when
+      // nothing else is queued: one thread hand-off less.
+      if (!send_now || !outgoing_.empty()) {
+        outgoing_.push_back(std::move(out));
+        return;
+      }
+      ++sending_;
     }
   }
-  handler(0, absl::FailedPreconditionError(
-                 absl::StrCat("pool '", name_, "' is closed")));
+  if (closed) {
+    out.handler(0, absl::FailedPreconditionError(
+                       absl::StrCat("pool '", name_, "' is closed")));
+    return;
+  }
+  std::vector<Outgoing> batch;
+  batch.push_back(std::move(out));
+  SendBatch(batch, 0, 1);
+  absl::MutexLock l(&mu_);
+  --sending_;
 }
 
 void Pool::SendLoop() {
@@ -221,11 +245,11 @@ void Pool::SendLoop() {
         batch.push_back(std::move(outgoing_.front()));
         outgoing_.pop_front();
       }
-      sending_ = true;
+      ++sending_;
     }
     SendBatch(batch, 0, batch.size());
     absl::MutexLock l(&mu_);
-    sending_ = false;
+    --sending_;
   }
 }
 
@@ -323,7 +347,7 @@ void Pool::Deliver(const std::string& task, const Handler& handler,
       result = OutcomeStatus(decoded->outcome, task, id);
     }
   }
-  handler(id, result);
+  handler(id, std::move(result));
   absl::MutexLock l(&mu_);
   --unfinished_;
 }
@@ -334,10 +358,16 @@ void Pool::Finish(Outgoing& out, int64_t task_id, const absl::Status& error) {
   --unfinished_;
 }
 
-AsyncResult Pool::ApplyAsync(const std::string& task, List args, mproc::Map kwargs,
-                             ResultCallback callback,
-                             ErrorCallback error_callback,
-                             TaskOptions options) {
+AsyncResult Pool::ApplyAsync(const std::string& task, List args,
+                             mproc::Map kwargs, ResultCallback callback,
+                             ErrorCallback error_callback, TaskOptions options) {
+  return Submit(task, std::move(args), std::move(kwargs), std::move(callback),
+                std::move(error_callback), options, /*send_now=*/false);
+}
+
+AsyncResult Pool::Submit(const std::string& task, List args, mproc::Map kwargs,
+                         ResultCallback callback, ErrorCallback error_callback,
+                         const TaskOptions& options, bool send_now) {
   auto state = std::make_shared<ResultState>();
   TaskSpec spec;
   spec.name = task;
@@ -349,21 +379,21 @@ AsyncResult Pool::ApplyAsync(const std::string& task, List args, mproc::Map kwar
   spec.max_retries = options.max_retries;
   Enqueue(spec, [state, callback = std::move(callback),
                  error_callback = std::move(error_callback)](
-                    int64_t, const absl::StatusOr<Value>& result) {
+                    int64_t, absl::StatusOr<Value> result) {
     state->Set(result);
     if (result.ok()) {
       RunCallback(callback, *result);
     } else {
       RunCallback(error_callback, result.status());
     }
-  }, state);
+  }, state, send_now);
   return AsyncResult(std::move(state));
 }
 
 absl::StatusOr<Value> Pool::Apply(const std::string& task, List args,
                                   mproc::Map kwargs, TaskOptions options) {
-  return ApplyAsync(task, std::move(args), std::move(kwargs), nullptr, nullptr,
-                    options)
+  return Submit(task, std::move(args), std::move(kwargs), nullptr, nullptr,
+                options, /*send_now=*/true)
       .Get();
 }
 
@@ -453,9 +483,9 @@ AsyncResult Pool::MapAsyncImpl(const std::string& task, const List& items,
   for (TaskSpec& spec : *specs) {
     const size_t n = spec.args.size();
     Enqueue(spec, [state, gather, finish, offset, n, task](
-                      int64_t task_id, const absl::StatusOr<Value>& result) {
+                      int64_t task_id, absl::StatusOr<Value> result) {
       std::vector<absl::StatusOr<Value>> values =
-          ChunkItems(result, n, task, task_id);
+          ChunkItems(std::move(result), n, task, task_id);
       bool last;
       {
         absl::MutexLock l(&gather->mu);
@@ -525,9 +555,9 @@ ResultIterator Pool::ImapImpl(const std::string& task, const List& items,
   for (TaskSpec& spec : *specs) {
     const size_t n = spec.args.size();
     Enqueue(spec, [stream, offset, n, task](
-                      int64_t task_id, const absl::StatusOr<Value>& result) {
+                      int64_t task_id, absl::StatusOr<Value> result) {
       std::vector<absl::StatusOr<Value>> values =
-          ChunkItems(result, n, task, task_id);
+          ChunkItems(std::move(result), n, task, task_id);
       for (size_t i = 0; i < n; ++i) stream->Put(offset + i, std::move(values[i]));
     });
     offset += n;
@@ -557,7 +587,7 @@ absl::Status Pool::Terminate() {
     // Everything queued here reaches the manager first, so it can be
     // cancelled there.
     auto sent = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return outgoing_.empty() && !sending_;
+      return outgoing_.empty() && sending_ == 0;
     };
     mu_.Await(absl::Condition(&sent));
   }

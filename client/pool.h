@@ -166,7 +166,7 @@ class Pool {
   // What to do with one task's result, on the receiving thread; task_id is
   // 0 if the task never reached the manager.
   using Handler =
-      std::function<void(int64_t task_id, const absl::StatusOr<Value>&)>;
+      std::function<void(int64_t task_id, absl::StatusOr<Value> result)>;
   struct Outgoing {
     Value spec;  // encoded TaskSpec
     std::string task;
@@ -179,9 +179,14 @@ class Pool {
     Handler handler;
   };
 
-  // Queues a task for the sender (or fails it at once if closed).
+  // Queues a task for the sender (or fails it at once if closed); with
+  // `send_now`, sends it on this thread if nothing else is queued.
   void Enqueue(const TaskSpec& spec, Handler handler,
-               std::shared_ptr<pool_internal::ResultState> result = nullptr);
+               std::shared_ptr<pool_internal::ResultState> result = nullptr,
+               bool send_now = false);
+  AsyncResult Submit(const std::string& task, List args, mproc::Map kwargs,
+                     ResultCallback callback, ErrorCallback error_callback,
+                     const TaskOptions& options, bool send_now);
   absl::StatusOr<std::vector<TaskSpec>> ChunkSpecs(const std::string& task,
                                                    const List& items, bool star,
                                                    int64_t chunksize,
@@ -212,7 +217,7 @@ class Pool {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool receiver_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool sending_ ABSL_GUARDED_BY(mu_) = false;
+  int sending_ ABSL_GUARDED_BY(mu_) = 0;  // submissions in flight
   std::deque<Outgoing> outgoing_ ABSL_GUARDED_BY(mu_);
   // Submitted and not yet ended (handlers not yet run).
   int64_t unfinished_ ABSL_GUARDED_BY(mu_) = 0;

@@ -18,27 +18,35 @@ TaskOutcome Failed(const RunnerContext& context, absl::StatusCode code,
   return outcome;
 }
 
-}  // namespace
-
-TaskOutcome RunTask(const RunnerContext& context, const std::string& name,
-                    const List& args, const Map& kwargs) {
+// Looks the task up and checks it may run here; nullptr with `*refusal`
+// set otherwise.
+const TaskInfo* FindRunnable(const RunnerContext& context,
+                             const std::string& name, TaskOutcome* refusal) {
   const TaskInfo* task = context.registry->Find(name);
   if (task == nullptr) {
-    return Failed(context, absl::StatusCode::kNotFound, "UnknownTask",
-                  absl::StrCat("this worker has no task '", name, "' (it has: ",
-                               absl::StrJoin(context.registry->Names(), ", "),
-                               ")"));
+    *refusal = Failed(context, absl::StatusCode::kNotFound, "UnknownTask",
+                      absl::StrCat("this worker has no task '", name,
+                                   "' (it has: ",
+                                   absl::StrJoin(context.registry->Names(), ", "),
+                                   ")"));
+    return nullptr;
   }
   if (task->needs_exec_permission && !context.allow_exec) {
-    return Failed(context, absl::StatusCode::kPermissionDenied,
-                  "PermissionDenied",
-                  absl::StrCat("task '", name,
-                               "' runs commands and is disabled on this worker "
-                               "(start it with --allow-exec)"));
+    *refusal = Failed(context, absl::StatusCode::kPermissionDenied,
+                      "PermissionDenied",
+                      absl::StrCat("task '", name,
+                                   "' runs commands and is disabled on this "
+                                   "worker (start it with --allow-exec)"));
+    return nullptr;
   }
+  return task;
+}
+
+TaskOutcome Call(const RunnerContext& context, const TaskInfo& task,
+                 const List& args, const Map& kwargs) {
   absl::StatusOr<Value> result;
   try {
-    result = task->function(args, kwargs);
+    result = task.function(args, kwargs);
   } catch (const std::exception& e) {
     return Failed(context, absl::StatusCode::kUnknown, "TaskError", e.what());
   } catch (...) {
@@ -55,17 +63,37 @@ TaskOutcome RunTask(const RunnerContext& context, const std::string& name,
   return outcome;
 }
 
+}  // namespace
+
+TaskOutcome RunTask(const RunnerContext& context, const std::string& name,
+                    const List& args, const Map& kwargs) {
+  TaskOutcome refusal;
+  const TaskInfo* task = FindRunnable(context, name, &refusal);
+  if (task == nullptr) return refusal;
+  return Call(context, *task, args, kwargs);
+}
+
 TaskOutcome RunWorkItem(const RunnerContext& context, const WorkItem& item) {
   const TaskSpec& spec = item.spec;
   if (!spec.chunk) return RunTask(context, spec.name, spec.args, spec.kwargs);
-  List outcomes;
-  outcomes.reserve(spec.args.size());
-  for (const Value& args : spec.args) {
-    outcomes.push_back(EncodeOutcome(
-        RunTask(context, spec.name, args.list_value(), spec.kwargs)));
+  TaskOutcome refusal;
+  const TaskInfo* task = FindRunnable(context, spec.name, &refusal);
+  if (task == nullptr) return refusal;  // the whole chunk fails alike
+  List values;
+  Map failures;
+  values.reserve(spec.args.size());
+  for (size_t i = 0; i < spec.args.size(); ++i) {
+    TaskOutcome outcome =
+        Call(context, *task, spec.args[i].list_value(), spec.kwargs);
+    if (outcome.code == absl::StatusCode::kOk) {
+      values.push_back(std::move(outcome.value));
+    } else {
+      values.push_back(Value());
+      failures[Value(static_cast<int64_t>(i))] = EncodeOutcome(outcome);
+    }
   }
   TaskOutcome outcome;
-  outcome.value = Value(std::move(outcomes));
+  outcome.value = Value(List{Value(std::move(values)), Value(std::move(failures))});
   return outcome;
 }
 

@@ -26,7 +26,9 @@ TaskOutcome RunTask(const RunnerContext& context, const std::string& name,
                     const List& args, const Map& kwargs);
 
 // A work item: one task, or for a chunk every item in order, giving an OK
-// outcome whose value lists the items' encoded outcomes.
+// outcome whose value is [values, failures]: the items' values in order
+// (null where one failed) and a map from a failed item's index to its
+// encoded outcome. An unknown or refused task fails the whole chunk.
 TaskOutcome RunWorkItem(const RunnerContext& context, const WorkItem& item);
 
 }  // namespace mproc

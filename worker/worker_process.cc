@@ -1,6 +1,7 @@
 #include "worker/worker_process.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -215,6 +216,10 @@ int RunWorkerProcess(const WorkerOptions& options) {
   sigemptyset(&child);
   sigaddset(&child, SIGCHLD);
   pthread_sigmask(SIG_UNBLOCK, &child, nullptr);
+
+  // Timers of this process (sleeps, timeouts) fire when due, not up to
+  // 50 µs later: short tasks are what a pool runs most.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 
   RunnerContext context;
   context.registry = options.registry;
