@@ -1,0 +1,229 @@
+#include "worker/task_feed.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace mproc {
+namespace {
+
+constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
+
+}  // namespace
+
+TaskFeed::TaskFeed(const PoolProxy& proxy, Map info,
+                   const RunnerContext& context, int64_t limit,
+                   absl::Duration patience)
+    : proxy_(proxy),
+      info_(std::move(info)),
+      context_(context),
+      limit_(limit),
+      patience_(patience) {
+  fetcher_ = std::thread([this] { PrefetchLoop(); });
+  if (patience_ > absl::ZeroDuration()) {
+    reclaimer_ = std::thread([this] { ReclaimLoop(); });
+  }
+}
+
+TaskFeed::~TaskFeed() { Finish(); }
+
+std::optional<WorkItem> TaskFeed::NextTask() {
+  absl::MutexLock l(&mu_);
+  running_ = false;
+  for (;;) {
+    if (stopping_) return std::nullopt;
+    if (!items_.empty()) break;
+    if (fetching_) {
+      // The prefetch is out: wait for its answer.
+      auto answered = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !items_.empty() || !fetching_ || stopping_;
+      };
+      mu_.Await(absl::Condition(&answered));
+      continue;
+    }
+    if (RemainingLocked() == 0) return std::nullopt;
+    // Idle: ask on this thread (no hand-off), carrying the results.
+    FetchLocked();
+  }
+  WorkItem item = std::move(items_.front());
+  items_.pop_front();
+  running_ = true;
+  ++running_seq_;
+  running_since_ = absl::Now();
+  return item;
+}
+
+void TaskFeed::TaskDone(Value result) {
+  List report;
+  {
+    absl::MutexLock l(&mu_);
+    running_ = false;
+    done_.push_back(std::move(result));
+    // The fetcher waits in the manager with nothing queued there: nobody
+    // would carry this result, so send it now.
+    if (!items_.empty() || !fetching_) return;
+    report.swap(done_);
+  }
+  if (!Report(report, {})) KeepLocked(std::move(report));  // try again later
+}
+
+void TaskFeed::KeepLocked(List results) {
+  absl::MutexLock l(&mu_);
+  // (Takes the lock itself: called with mu_ released.)
+  results.insert(results.end(), std::make_move_iterator(done_.begin()),
+                 std::make_move_iterator(done_.end()));
+  done_.swap(results);
+}
+
+void TaskFeed::Stop() {
+  bool fetching;
+  {
+    absl::MutexLock l(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    fetching = fetching_;
+  }
+  // Answers the fetcher's waiting call with [].
+  if (fetching) (void)proxy_.WorkerStop();
+}
+
+void TaskFeed::Finish() {
+  {
+    absl::MutexLock l(&mu_);
+    if (finished_) return;
+    finished_ = true;
+  }
+  Stop();
+  if (fetcher_.joinable()) fetcher_.join();
+  if (reclaimer_.joinable()) reclaimer_.join();
+  List returned, done;
+  {
+    absl::MutexLock l(&mu_);
+    for (const WorkItem& item : items_) returned.push_back(item.task_id);
+    items_.clear();
+    done.swap(done_);
+  }
+  // Final report, retried briefly if the manager is away.
+  for (int attempt = 0; attempt < 20 && (!done.empty() || !returned.empty());
+       ++attempt) {
+    if (Report(done, returned)) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+void TaskFeed::PrefetchLoop() {
+  absl::MutexLock l(&mu_);
+  for (;;) {
+    // While the last task in hand runs, if the last answer was a batch
+    // (the manager has a backlog).
+    auto need = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || (running_ && items_.empty() && !fetching_ &&
+                           last_batch_ > 1 && RemainingLocked() > 0);
+    };
+    mu_.Await(absl::Condition(&need));
+    if (stopping_) return;
+    FetchLocked();
+  }
+}
+
+void TaskFeed::FetchLocked() {
+  List done;
+  done.swap(done_);
+  const int64_t want = RemainingLocked();
+  fetching_ = true;
+  mu_.Unlock();
+  absl::StatusOr<List> got = proxy_.WorkerNext(info_, done, {}, want);
+  bool reported = got.ok();
+  if (!got.ok() &&
+      got.status().code() == absl::StatusCode::kResourceExhausted) {
+    // A result over the message limit: report them one by one.
+    reported = Report(done, {});
+  }
+  if (!reported) KeepLocked(std::move(done));
+  mu_.Lock();
+  fetching_ = false;
+  if (!got.ok()) {
+    if (!reported) {
+      // Unreachable manager: wait, then let the caller try again.
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff_);
+      backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+    }
+    return;
+  }
+  backoff_ = absl::Milliseconds(100);
+  last_batch_ = static_cast<int64_t>(got->size());
+  for (const Value& encoded : *got) {
+    absl::StatusOr<WorkItem> item = DecodeWorkItem(encoded);
+    ++taken_;
+    if (item.ok()) {
+      items_.push_back(*std::move(item));
+      continue;
+    }
+    // Arguments this process cannot unpack: an error result, not a crash.
+    if (encoded.is_list() && !encoded.list_value().empty() &&
+        encoded.list_value()[0].is_int()) {
+      TaskResult bad;
+      bad.task_id = encoded.list_value()[0].int_value();
+      bad.outcome.code = absl::StatusCode::kInvalidArgument;
+      bad.outcome.error =
+          TaskError{"ArgumentError", std::string(item.status().message()),
+                    context_.host, context_.pid};
+      done_.push_back(EncodeResult(bad));
+    }
+  }
+}
+
+void TaskFeed::ReclaimLoop() {
+  absl::MutexLock l(&mu_);
+  while (!stopping_) {
+    // Wakes only at deadlines (never per task): after `patience` of the
+    // task running now, or a patience from now when idle.
+    const uint64_t seq = running_seq_;
+    const absl::Time due =
+        running_ ? running_since_ + patience_ : absl::Now() + patience_;
+    if (mu_.AwaitWithDeadline(absl::Condition(&stopping_), due)) return;
+    if (!running_ || running_seq_ != seq || items_.empty() ||
+        absl::Now() - running_since_ < patience_) {
+      continue;
+    }
+    List returned;
+    for (const WorkItem& item : items_) returned.push_back(item.task_id);
+    taken_ -= static_cast<int64_t>(items_.size());
+    items_.clear();
+    mu_.Unlock();
+    (void)proxy_.WorkerNext(info_, {}, returned, 0);
+    mu_.Lock();
+  }
+}
+
+bool TaskFeed::Report(const List& done, const List& returned) {
+  absl::StatusOr<List> r = proxy_.WorkerNext(info_, done, returned, 0);
+  if (r.ok()) return true;
+  if (r.status().code() != absl::StatusCode::kResourceExhausted) return false;
+  if (!returned.empty() &&
+      !proxy_.WorkerNext(info_, {}, returned, 0).ok()) {
+    return false;
+  }
+  for (const Value& result : done) {
+    absl::StatusOr<List> one = proxy_.WorkerNext(info_, {result}, {}, 0);
+    if (one.ok()) continue;
+    if (one.status().code() != absl::StatusCode::kResourceExhausted) {
+      return false;
+    }
+    TaskResult too_large;
+    too_large.task_id = result.list_value()[0].int_value();
+    too_large.outcome.code = absl::StatusCode::kResourceExhausted;
+    too_large.outcome.error = TaskError{
+        "ResultTooLarge",
+        absl::StrCat("the result is over the manager's message limit: ",
+                     one.status().message()),
+        context_.host, context_.pid};
+    if (!proxy_.WorkerNext(info_, {EncodeResult(too_large)}, {}, 0).ok()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace mproc
