@@ -77,7 +77,7 @@ int Run() {
     items.reserve(n);
     for (int i = 0; i < n; ++i) items.push_back(i);
     const auto start = Clock::now();
-    auto r = p.Map("echo", items, chunksize);
+    auto r = p.Map("identity", items, chunksize);
     if (!r.ok()) {
       std::cerr << r.status() << std::endl;
       return 1;

@@ -27,8 +27,8 @@ def echo(*args):
     return list(args)
 
 
-def square(x):
-    return x * x
+def identity(x):
+    return x
 
 
 def sleep_ms(_):
@@ -44,7 +44,7 @@ def main():
     n_sleep = int(2000 * scale)
     ctx = mp.get_context("fork")
     with ctx.Pool(2) as pool:
-        pool.map(square, range(100))  # warm up both processes
+        pool.map(identity, range(100))  # warm up both processes
 
         done = []
         start = time.perf_counter()
@@ -64,12 +64,12 @@ def main():
 
         items = list(range(n_map))
         start = time.perf_counter()
-        pool.map(square, items)
+        pool.map(identity, items)
         report("map, default chunks", n_map / (time.perf_counter() - start))
 
         items = list(range(n_map1))
         start = time.perf_counter()
-        pool.map(square, items, chunksize=1)
+        pool.map(identity, items, chunksize=1)
         report("map, chunksize=1", n_map1 / (time.perf_counter() - start))
 
         start = time.perf_counter()
@@ -79,7 +79,7 @@ def main():
         report("1 ms tasks (efficiency %)", 100 * ideal / wall)
 
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as ex:
-        list(ex.map(square, range(100)))
+        list(ex.map(identity, range(100)))
         start = time.perf_counter()
         futures = [ex.submit(echo, i) for i in range(n_async)]
         for f in futures:

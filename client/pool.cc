@@ -425,6 +425,7 @@ absl::StatusOr<std::vector<TaskSpec>> Pool::ChunkSpecs(
     TaskSpec spec;
     spec.name = task;
     spec.chunk = true;
+    spec.single_args = !star;
     spec.max_retries = options.max_retries;
     if (options.timeout != absl::InfiniteDuration()) {
       spec.timeout_seconds = absl::ToDoubleSeconds(options.timeout);
@@ -433,7 +434,7 @@ absl::StatusOr<std::vector<TaskSpec>> Pool::ChunkSpecs(
     spec.args.reserve(end - begin);
     for (size_t i = begin; i < end; ++i) {
       if (!star) {
-        spec.args.push_back(Value(List{items[i]}));
+        spec.args.push_back(items[i]);
       } else if (items[i].is_list()) {
         spec.args.push_back(items[i]);
       } else {

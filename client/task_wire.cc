@@ -68,8 +68,9 @@ Value EncodeError(const std::optional<TaskError>& error) {
 }  // namespace
 
 Value EncodeTaskSpec(const TaskSpec& spec) {
-  return Value(List{spec.name,
-                    Pack(Value(List{Value(spec.args), Value(spec.kwargs)})),
+  List payload{Value(spec.args), Value(spec.kwargs)};
+  if (spec.single_args) payload.push_back(true);
+  return Value(List{spec.name, Pack(Value(std::move(payload))),
                     spec.timeout_seconds, spec.max_retries, spec.chunk});
 }
 
@@ -183,21 +184,26 @@ absl::StatusOr<WorkItem> DecodeWorkItem(const Value& encoded) {
   item.spec.timeout_seconds = f[3].AsDouble();
   item.spec.chunk = f[4].bool_value();
   absl::StatusOr<Value> payload = DecodeValue(f[2].bytes_value());
-  if (!payload.ok() || !payload->is_list() || payload->list_value().size() != 2 ||
-      !payload->list_value()[0].is_list() || !payload->list_value()[1].is_map()) {
+  const size_t parts_n = payload.ok() && payload->is_list()
+                             ? payload->list_value().size()
+                             : 0;
+  if ((parts_n != 2 && parts_n != 3) || !payload->list_value()[0].is_list() ||
+      !payload->list_value()[1].is_map() ||
+      (parts_n == 3 && !payload->list_value()[2].is_bool())) {
     return Bad(absl::StrCat("the arguments of task '", item.spec.name,
                             "' are not [args, kwargs]"));
   }
   List& parts = payload->mutable_list();
   item.spec.args = std::move(parts[0].mutable_list());
   item.spec.kwargs = std::move(parts[1].mutable_map());
+  item.spec.single_args = parts_n == 3 && parts[2].bool_value();
   for (const auto& [key, value] : item.spec.kwargs) {
     if (!key.is_string()) {
       return Bad(absl::StrCat("keyword argument names of task '",
                               item.spec.name, "' must be strings"));
     }
   }
-  if (item.spec.chunk) {
+  if (item.spec.chunk && !item.spec.single_args) {
     for (const Value& args : item.spec.args) {
       if (!args.is_list()) {
         return Bad(absl::StrCat("each item of a chunk of task '", item.spec.name,

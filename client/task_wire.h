@@ -28,12 +28,16 @@ struct TaskSpec {
   Map kwargs;
   double timeout_seconds = 0;  // 0: none
   int64_t max_retries = 0;     // runs again after its worker died this often
-  // args is a list of argument lists, run one after another as one task;
-  // the value is then a list of encoded TaskOutcomes, one per item.
+  // args is a list of argument lists, run one after another as one task
+  // (the value is then [values, failures], task_runner.h) ...
   bool chunk = false;
+  // ... or, with single_args, a list of items each passed as the only
+  // argument (Pool.map: no list per item to build and unpack).
+  bool single_args = false;
 };
 
-// [name, payload, timeout, max_retries, chunk].
+// [name, payload, timeout, max_retries, chunk]; the payload is
+// [args, kwargs], or [items, kwargs, true] for single_args.
 Value EncodeTaskSpec(const TaskSpec& spec);
 
 // A task as the manager keeps it: the payload stays packed.

@@ -1,4 +1,5 @@
-// The tasks every `mproc worker` has: echo, sleep, fail, getpid, and exec
+// The tasks every `mproc worker` has: echo, identity, sleep, fail, getpid,
+// and exec
 // (which runs a command and is off unless the worker has --allow-exec).
 #include <unistd.h>
 
@@ -20,6 +21,9 @@ absl::StatusOr<Value> Echo(const List& args, const Map& kwargs) {
   if (kwargs.empty()) return Value(args);
   return Value(List{Value(args), Value(kwargs)});
 }
+
+// Returns its one argument (the cheapest task: for tests and benchmarks).
+Value Identity(Value x) { return x; }
 
 absl::Status Sleep(double seconds) {
   if (!(seconds >= 0)) {
@@ -126,6 +130,7 @@ absl::StatusOr<Value> Exec(const List& args, const Map& kwargs) {
 [[maybe_unused]] const bool kRegistered = [] {
   TaskRegistry& r = TaskRegistry::Global();
   r.Add("echo", Echo);
+  r.AddTyped("identity", Identity);
   r.AddTyped("sleep", Sleep);
   r.AddTyped("fail", Fail);
   r.AddTyped("getpid", GetPid);

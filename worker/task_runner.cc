@@ -82,9 +82,12 @@ TaskOutcome RunWorkItem(const RunnerContext& context, const WorkItem& item) {
   List values;
   Map failures;
   values.reserve(spec.args.size());
+  List single(1);  // reused: one argument per call
   for (size_t i = 0; i < spec.args.size(); ++i) {
+    if (spec.single_args) single[0] = spec.args[i];
     TaskOutcome outcome =
-        Call(context, *task, spec.args[i].list_value(), spec.kwargs);
+        Call(context, *task, spec.single_args ? single : spec.args[i].list_value(),
+             spec.kwargs);
     if (outcome.code == absl::StatusCode::kOk) {
       values.push_back(std::move(outcome.value));
     } else {
