@@ -98,7 +98,7 @@ template <typename... A, size_t... I>
 absl::StatusOr<std::tuple<Bare<A>...>> ConvertArgs(
     const std::string& task, const List& args, std::index_sequence<I...>) {
   absl::Status error;
-  auto convert = [&](auto tag, size_t i) {
+  [[maybe_unused]] auto convert = [&](auto tag, size_t i) {
     using T = typename decltype(tag)::type;
     if (!error.ok()) return T();
     absl::StatusOr<T> v = args[i].template As<T>();
