@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Quick start: installs what is missing, builds, and runs the manager in the
-# foreground on 127.0.0.1:50051 (Ctrl-C stops it). Extra arguments go to
-# `mproc manager`, e.g. --listen unix:/tmp/mproc.sock.
+# Quick start: installs what is missing, builds, and runs the local sidecar
+# in the foreground — a manager on 127.0.0.1:50051 and a worker pool with
+# one process per CPU (Ctrl-C stops the workers, then the manager). Extra
+# arguments go to `mproc up`, e.g. --processes 4 --allow-exec.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 bazel build -c opt --noshow_progress //client/cli:mproc
-exec bazel-bin/client/cli/mproc manager "$@"
+exec bazel-bin/client/cli/mproc up "$@"
