@@ -199,11 +199,12 @@ Pool::~Pool() {
   receiver_.join();
 }
 
-void Pool::Enqueue(const TaskSpec& spec, Handler handler,
+void Pool::Enqueue(TaskSpec spec, Handler handler,
                    std::shared_ptr<pool_internal::ResultState> result,
                    bool send_now) {
-  Outgoing out{EncodeTaskSpec(spec), spec.name, std::move(handler),
-               std::move(result)};
+  std::string name = spec.name;
+  Outgoing out{EncodeTaskSpec(std::move(spec)), std::move(name),
+               std::move(handler), std::move(result)};
   bool closed = false;
   {
     absl::MutexLock l(&mu_);
@@ -377,7 +378,7 @@ AsyncResult Pool::Submit(const std::string& task, List args, mproc::Map kwargs,
                              ? 0
                              : absl::ToDoubleSeconds(options.timeout);
   spec.max_retries = options.max_retries;
-  Enqueue(spec, [state, callback = std::move(callback),
+  Enqueue(std::move(spec), [state, callback = std::move(callback),
                  error_callback = std::move(error_callback)](
                     int64_t, absl::StatusOr<Value> result) {
     state->Set(result);
@@ -483,7 +484,7 @@ AsyncResult Pool::MapAsyncImpl(const std::string& task, const List& items,
   size_t offset = 0;
   for (TaskSpec& spec : *specs) {
     const size_t n = spec.args.size();
-    Enqueue(spec, [state, gather, finish, offset, n, task](
+    Enqueue(std::move(spec), [state, gather, finish, offset, n, task](
                       int64_t task_id, absl::StatusOr<Value> result) {
       std::vector<absl::StatusOr<Value>> values =
           ChunkItems(std::move(result), n, task, task_id);
@@ -555,7 +556,7 @@ ResultIterator Pool::ImapImpl(const std::string& task, const List& items,
   size_t offset = 0;
   for (TaskSpec& spec : *specs) {
     const size_t n = spec.args.size();
-    Enqueue(spec, [stream, offset, n, task](
+    Enqueue(std::move(spec), [stream, offset, n, task](
                       int64_t task_id, absl::StatusOr<Value> result) {
       std::vector<absl::StatusOr<Value>> values =
           ChunkItems(std::move(result), n, task, task_id);

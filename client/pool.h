@@ -181,7 +181,7 @@ class Pool {
 
   // Queues a task for the sender (or fails it at once if closed); with
   // `send_now`, sends it on this thread if nothing else is queued.
-  void Enqueue(const TaskSpec& spec, Handler handler,
+  void Enqueue(TaskSpec spec, Handler handler,
                std::shared_ptr<pool_internal::ResultState> result = nullptr,
                bool send_now = false);
   AsyncResult Submit(const std::string& task, List args, mproc::Map kwargs,

@@ -67,10 +67,10 @@ Value EncodeError(const std::optional<TaskError>& error) {
 
 }  // namespace
 
-Value EncodeTaskSpec(const TaskSpec& spec) {
-  List payload{Value(spec.args), Value(spec.kwargs)};
+Value EncodeTaskSpec(TaskSpec spec) {
+  List payload{Value(std::move(spec.args)), Value(std::move(spec.kwargs))};
   if (spec.single_args) payload.push_back(true);
-  return Value(List{spec.name, Pack(Value(std::move(payload))),
+  return Value(List{std::move(spec.name), Pack(Value(std::move(payload))),
                     spec.timeout_seconds, spec.max_retries, spec.chunk});
 }
 

@@ -38,7 +38,8 @@ struct TaskSpec {
 
 // [name, payload, timeout, max_retries, chunk]; the payload is
 // [args, kwargs], or [items, kwargs, true] for single_args.
-Value EncodeTaskSpec(const TaskSpec& spec);
+// Takes the spec by value: its arguments are moved into the payload.
+Value EncodeTaskSpec(TaskSpec spec);
 
 // A task as the manager keeps it: the payload stays packed.
 struct TaskEnvelope {

@@ -73,8 +73,8 @@ TaskOutcome RunTask(const RunnerContext& context, const std::string& name,
   return Call(context, *task, args, kwargs);
 }
 
-TaskOutcome RunWorkItem(const RunnerContext& context, const WorkItem& item) {
-  const TaskSpec& spec = item.spec;
+TaskOutcome RunWorkItem(const RunnerContext& context, WorkItem& item) {
+  TaskSpec& spec = item.spec;
   if (!spec.chunk) return RunTask(context, spec.name, spec.args, spec.kwargs);
   TaskOutcome refusal;
   const TaskInfo* task = FindRunnable(context, spec.name, &refusal);
@@ -84,7 +84,7 @@ TaskOutcome RunWorkItem(const RunnerContext& context, const WorkItem& item) {
   values.reserve(spec.args.size());
   List single(1);  // reused: one argument per call
   for (size_t i = 0; i < spec.args.size(); ++i) {
-    if (spec.single_args) single[0] = spec.args[i];
+    if (spec.single_args) single[0] = std::move(spec.args[i]);
     TaskOutcome outcome =
         Call(context, *task, spec.single_args ? single : spec.args[i].list_value(),
              spec.kwargs);

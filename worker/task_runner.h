@@ -29,7 +29,8 @@ TaskOutcome RunTask(const RunnerContext& context, const std::string& name,
 // outcome whose value is [values, failures]: the items' values in order
 // (null where one failed) and a map from a failed item's index to its
 // encoded outcome. An unknown or refused task fails the whole chunk.
-TaskOutcome RunWorkItem(const RunnerContext& context, const WorkItem& item);
+// A chunk's arguments are moved into the calls (the item is spent).
+TaskOutcome RunWorkItem(const RunnerContext& context, WorkItem& item);
 
 }  // namespace mproc
 
