@@ -194,7 +194,10 @@ absl::StatusOr<std::unique_ptr<mproc::Pool>> Manager::Pool(
     const std::string& name) {
   absl::StatusOr<PoolProxy> proxy = PoolCalls(name);
   if (!proxy.ok()) return proxy.status();
-  return std::make_unique<mproc::Pool>(*std::move(proxy), name);
+  std::shared_ptr<internal::Connection> connection = connection_;
+  return std::make_unique<mproc::Pool>(
+      *std::move(proxy), name,
+      [connection] { return connection->instance_changes(); });
 }
 
 absl::StatusOr<EventProxy> Manager::Event(const std::string& name) {

@@ -174,8 +174,13 @@ absl::StatusOr<std::optional<Value>> ResultIterator::Next(
 
 // --- Pool ---
 
-Pool::Pool(PoolProxy proxy, std::string name)
-    : proxy_(std::move(proxy)), name_(std::move(name)), inbox_(NewInbox()) {
+Pool::Pool(PoolProxy proxy, std::string name,
+           std::function<int64_t()> instance_changes)
+    : proxy_(std::move(proxy)),
+      name_(std::move(name)),
+      instance_changes_(std::move(instance_changes)),
+      instance_seen_(instance_changes_ ? instance_changes_() : 0),
+      inbox_(NewInbox()) {
   sender_ = std::thread([this] { SendLoop(); });
   receiver_ = std::thread([this] { ReceiveLoop(); });
 }
@@ -307,9 +312,14 @@ void Pool::ReceiveLoop() {
     absl::StatusOr<List> results = proxy_.Results(inbox_, kMaxResultsPerRead);
     if (!results.ok()) {
       // The manager is unreachable: the connection reconnects on the next
-      // call (with its own backoff); the results wait in the manager.
-      absl::MutexLock l(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(200));
+      // call (with its own backoff); the results wait in the manager —
+      // unless it restarted.
+      {
+        absl::MutexLock l(&mu_);
+        mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                             absl::Milliseconds(200));
+      }
+      FailLostTasks();
       continue;
     }
     for (const Value& encoded : *results) {
@@ -331,6 +341,27 @@ void Pool::ReceiveLoop() {
   }
   absl::MutexLock l(&mu_);
   receiver_done_ = true;
+}
+
+void Pool::FailLostTasks() {
+  if (!instance_changes_) return;
+  (void)proxy_.Status();  // reconnects, so the instance is known
+  const int64_t changes = instance_changes_();
+  if (changes == instance_seen_) return;
+  instance_seen_ = changes;
+  absl::flat_hash_map<int64_t, InFlight> lost;
+  {
+    absl::MutexLock l(&mu_);
+    lost.swap(in_flight_);
+    early_.clear();
+  }
+  for (auto& [id, entry] : lost) {
+    entry.handler(id, absl::UnavailableError(absl::StrCat(
+                          "task '", entry.task, "' (id ", id, ") of pool '",
+                          name_, "' was lost: the manager restarted")));
+    absl::MutexLock l(&mu_);
+    --unfinished_;
+  }
 }
 
 void Pool::Deliver(const std::string& task, const Handler& handler,

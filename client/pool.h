@@ -25,7 +25,8 @@
 //
 // Thread-safe. The Pool must be destroyed before its Manager. Destroying
 // it does not cancel submitted tasks: their results stay in the manager
-// for its result TTL, readable by task id (GetResult).
+// for its result TTL, readable by task id (GetResult). If the manager
+// restarts, the tasks it had are lost: they fail with UNAVAILABLE.
 #ifndef MPROC_CLIENT_POOL_H_
 #define MPROC_CLIENT_POOL_H_
 
@@ -105,8 +106,10 @@ class ResultIterator {
 
 class Pool {
  public:
-  // Use Manager::Pool.
-  Pool(PoolProxy proxy, std::string name);
+  // Use Manager::Pool. `instance_changes` reads the connection's count of
+  // manager restarts (tasks in flight are lost with a restarted manager).
+  Pool(PoolProxy proxy, std::string name,
+       std::function<int64_t()> instance_changes);
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -209,8 +212,15 @@ class Pool {
                const Value& encoded_result);
   void Finish(Outgoing& out, int64_t task_id, const absl::Status& error);
 
+  // After a failed read: if the manager restarted meanwhile, fails every
+  // task in flight (its record died with the manager) instead of waiting
+  // for results that cannot come.
+  void FailLostTasks();
+
   const PoolProxy proxy_;
   const std::string name_;
+  const std::function<int64_t()> instance_changes_;
+  int64_t instance_seen_ = 0;  // receiver thread only
   const int64_t inbox_;
 
   absl::Mutex mu_;

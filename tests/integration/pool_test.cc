@@ -448,6 +448,34 @@ TEST(PoolLimitsTest, ResultOverTheMessageLimitIsAnError) {
   EXPECT_EQ(*(*pool)->Apply("square", {5}), Value(25));
 }
 
+// Tasks die with a restarted manager: their results fail with UNAVAILABLE
+// (no hang), and the workers serve the new manager.
+TEST(PoolRestartTest, TasksOfARestartedManagerFailAndWorkersComeBack) {
+  auto first = ManagerProcess::Start();
+  ASSERT_OK(first);
+  const std::string address = (*first)->address();
+  auto workers = WorkerDaemon::Start(address, "default", 2);
+  ASSERT_OK(workers);
+  auto manager = Manager::Connect(address);
+  ASSERT_OK(manager);
+  auto pool = (*manager)->Pool();
+  ASSERT_OK(pool);
+  AsyncResult r = (*pool)->ApplyAsync("sleep", {60});
+  ASSERT_OK(AwaitPoolStatus(**manager, "default", [](const Map& s) {
+    return WorkerPids(s, true).size() == 1;
+  }));
+  (*first)->KillAndWait(SIGKILL);
+  auto second = ManagerProcess::Start(address);
+  ASSERT_OK(second);
+  auto lost = r.Get(absl::Seconds(30));
+  EXPECT_CODE(lost, absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(lost.status().message(), "restarted"))
+      << lost.status();
+  auto after = (*pool)->Apply("identity", {5});
+  ASSERT_OK(after);
+  EXPECT_EQ(*after, Value(5));
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace mproc
