@@ -14,6 +14,7 @@ struct ResultState {
   bool ready ABSL_GUARDED_BY(mu) = false;
   absl::StatusOr<Value> result ABSL_GUARDED_BY(mu);
   int64_t task_id ABSL_GUARDED_BY(mu) = 0;
+  bool has_task_id = true;  // false for a MapAsync (many tasks)
 
   void Set(absl::StatusOr<Value> r) {
     absl::MutexLock l(&mu);
@@ -142,8 +143,14 @@ absl::StatusOr<bool> AsyncResult::Successful() const {
 }
 
 int64_t AsyncResult::task_id() const {
-  absl::MutexLock l(&state_->mu);
-  return state_->task_id;
+  ResultState& s = *state_;
+  if (!s.has_task_id) return 0;
+  absl::MutexLock l(&s.mu);
+  auto known = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+    return s.task_id != 0 || s.ready;
+  };
+  s.mu.Await(absl::Condition(&known));
+  return s.task_id;
 }
 
 // --- ResultIterator ---
@@ -486,6 +493,7 @@ AsyncResult Pool::MapAsyncImpl(const std::string& task, const List& items,
                                ErrorCallback error_callback,
                                const TaskOptions& options) {
   auto state = std::make_shared<ResultState>();
+  state->has_task_id = false;
   absl::StatusOr<std::vector<TaskSpec>> specs =
       ChunkSpecs(task, items, star, chunksize, options);
   if (!specs.ok() || specs->empty()) {

@@ -77,8 +77,9 @@ class AsyncResult {
   bool Ready() const;
   // Whether it succeeded; FAILED_PRECONDITION while not ready.
   absl::StatusOr<bool> Successful() const;
-  // The manager's task id (for Pool::GetResult), once the manager has
-  // accepted the task; 0 before (and for a MapAsync).
+  // The manager's task id (for Pool::GetResult); waits until the manager
+  // has accepted the task. 0 if it never did (the submission failed), and
+  // for a MapAsync (many tasks).
   int64_t task_id() const;
 
  private:
