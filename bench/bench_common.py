@@ -18,6 +18,19 @@ def build_opt(*targets):
             for t in targets]
 
 
+def python_row(workload, ops_per_s, lat=None, transport="local", **extra):
+    """Prints one Python measurement as the JSON line the runners read;
+    `lat` (µs, sorted here) adds p50 and p99."""
+    row = {"system": "python", "transport": transport, "workload": workload,
+           "ops_per_s": ops_per_s}
+    if lat:
+        lat.sort()
+        row["p50_us"] = lat[len(lat) // 2]
+        row["p99_us"] = lat[int(0.99 * (len(lat) - 1))]
+    row.update(extra)
+    print(json.dumps(row), flush=True)
+
+
 def run_lines(cmd, env=None):
     """Runs `cmd` and parses each stdout line that is a JSON object."""
     out = subprocess.run(cmd, env=env, capture_output=True, text=True,

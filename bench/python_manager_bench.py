@@ -15,6 +15,8 @@ import threading
 import time
 from multiprocessing.managers import AcquirerProxy, BaseManager, DictProxy, SyncManager
 
+from bench_common import python_row
+
 SHARED = {}
 QUEUE = queue.Queue()
 LOCK = threading.Lock()
@@ -42,14 +44,7 @@ DictManager.register("get_lock", callable=get_lock, proxytype=AcquirerProxy)
 
 
 def report(transport, workload, ops_per_s, lat=None, **extra):
-    row = {"system": "python", "transport": transport, "workload": workload,
-           "ops_per_s": ops_per_s}
-    if lat:
-        lat.sort()
-        row["p50_us"] = lat[len(lat) // 2]
-        row["p99_us"] = lat[int(0.99 * (len(lat) - 1))]
-    row.update(extra)
-    print(json.dumps(row), flush=True)
+    python_row(workload, ops_per_s, lat, transport=transport, **extra)
 
 
 def set_get(d, n, base, lat=None):

@@ -5,22 +5,14 @@ pool_bench.cc, one JSON line each.
 usage: python_pool_bench.py [SCALE]
 """
 import concurrent.futures
-import json
 import multiprocessing as mp
 import sys
 import time
 
+from bench_common import python_row
 
-def report(workload, ops_per_s, lat=None, transport="local", extra=None):
-    row = {"system": "python", "transport": transport, "workload": workload,
-           "ops_per_s": ops_per_s}
-    if lat:
-        lat.sort()
-        row["p50_us"] = lat[len(lat) // 2]
-        row["p99_us"] = lat[int(0.99 * (len(lat) - 1))]
-    if extra:
-        row.update(extra)
-    print(json.dumps(row), flush=True)
+
+report = python_row
 
 
 def echo(*args):

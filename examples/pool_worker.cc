@@ -40,6 +40,12 @@ absl::StatusOr<mproc::Value> Greet(const mproc::List& args,
   return mproc::Value(greeting + ", " + args[0].string_value());
 }
 
+// Run once per worker process with --initializer init (Python's Pool
+// initializer): state every task of that process sees.
+bool initialized = false;
+void Init() { initialized = true; }
+bool Initialized() { return initialized; }
+
 // Kills the process running it, as a segfault or the OOM killer would.
 void Crash() { raise(SIGKILL); }
 
@@ -55,6 +61,8 @@ MPROC_TASK("add", Add);
 MPROC_TASK("worker", Worker);
 MPROC_TASK("greet", Greet);
 MPROC_TASK("crash", Crash);
+MPROC_TASK("init", Init);
+MPROC_TASK("initialized", Initialized);
 MPROC_TASK("blob", Blob);
 
 int main(int argc, char** argv) { return mproc::WorkerMain(argc, argv); }

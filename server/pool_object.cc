@@ -159,8 +159,7 @@ void PoolObject::Purge(int64_t inbox) {
   timer_->Schedule(next, Later(&PoolObject::Purge, inbox));
 }
 
-List PoolObject::TakeReadyLocked(Inbox& box, int64_t inbox, int64_t max_n) {
-  (void)inbox;
+List PoolObject::TakeReadyLocked(Inbox& box, int64_t max_n) {
   List out;
   while (!box.ready.empty() && static_cast<int64_t>(out.size()) < max_n) {
     auto f = finished_.find(box.ready.front());
@@ -189,7 +188,7 @@ void PoolObject::FeedReaderLocked(int64_t inbox) {
   while (!box.ready.empty()) {
     std::optional<Waiter> reader = PopWaiterOf(kReaders, inbox);
     if (!reader.has_value()) return;
-    List results = TakeReadyLocked(box, inbox, reader->count);
+    List results = TakeReadyLocked(box, reader->count);
     if (results.empty()) return;
     // Lost in a broken stream, the results come back to the inbox.
     Value answer(std::move(results));

@@ -136,7 +136,7 @@ class PoolObject : public ParkingObject {
   double CostLocked(const Task& task) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends the ready results of `inbox` to its waiting reader, if any.
   void FeedReaderLocked(int64_t inbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  List TakeReadyLocked(Inbox& box, int64_t inbox, int64_t max_n)
+  List TakeReadyLocked(Inbox& box, int64_t max_n)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Puts delivered-but-unsent results back in front of their inbox.
   void Undeliver(int64_t inbox, List results);

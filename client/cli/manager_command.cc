@@ -4,7 +4,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/strings/str_cat.h"
 #include "client/cli/command_line.h"
+#include "client/cli/manager_start.h"
 #include "client/manager.h"
 #include "server/manager_server.h"
 
@@ -33,6 +35,63 @@ Prints "mproc manager listening on ADDR" once it accepts connections.
 )";
 }  // namespace
 
+absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl) {
+  ManagerServerOptions options;
+  options.listen = cl.Flag("listen").value_or(options.listen);
+  absl::StatusOr<std::string> key =
+      LoadAuthkey(cl.Flag("authkey-file").value_or(""));
+  if (!key.ok()) return key.status();
+  options.authkey = *key;
+  if (auto lease = cl.Flag("session-lease")) {
+    double seconds;
+    if (!absl::SimpleAtod(*lease, &seconds) || !(seconds >= 1)) {
+      return absl::InvalidArgumentError(
+          "--session-lease must be a number of seconds >= 1");
+    }
+    options.session_lease = absl::Seconds(seconds);
+  }
+  if (auto ttl = cl.Flag("result-ttl")) {
+    double seconds;
+    if (!absl::SimpleAtod(*ttl, &seconds) || !(seconds > 0)) {
+      return absl::InvalidArgumentError(
+          "--result-ttl must be a number of seconds > 0");
+    }
+    options.result_ttl = absl::Seconds(seconds);
+  }
+  if (auto limit = cl.Flag("max-message-bytes")) {
+    if (!absl::SimpleAtoi(*limit, &options.max_message_bytes)) {
+      return absl::InvalidArgumentError(
+          "--max-message-bytes must be an integer");
+    }
+  }
+
+  // absl's lock-order checking costs a graph lookup on every lock; the
+  // manager takes a lock on every operation.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+
+  StartedManager started;
+  // Blocked before gRPC starts its threads, so that the signals reach only
+  // the caller's sigwait.
+  sigemptyset(&started.stop_signals);
+  sigaddset(&started.stop_signals, SIGINT);
+  sigaddset(&started.stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &started.stop_signals, nullptr);
+  absl::StatusOr<std::unique_ptr<ManagerServer>> server =
+      ManagerServer::Start(options);
+  if (!server.ok()) return server.status();
+  started.server = *std::move(server);
+  started.authkey = options.authkey;
+  return started;
+}
+
+std::string DescribeManager(const StartedManager& started) {
+  return absl::StrCat("listening on ", started.server->address(), " (instance ",
+                      started.server->instance_id(),
+                      started.authkey.empty() ? ", no authkey"
+                                              : ", authkey required",
+                      ")");
+}
+
 int RunManagerCommand(const CommandLine& cl) {
   if (cl.help) {
     std::cout << kManagerUsage;
@@ -41,56 +100,19 @@ int RunManagerCommand(const CommandLine& cl) {
   if (cl.positional.size() > 1) {
     return Fail(kExitUsage, "manager takes no positional arguments");
   }
-  ManagerServerOptions options;
-  options.listen = cl.Flag("listen").value_or(options.listen);
-  absl::StatusOr<std::string> key = LoadAuthkey(cl.Flag("authkey-file").value_or(""));
-  if (!key.ok()) return Fail(kExitFailed, std::string(key.status().message()));
-  options.authkey = *key;
-  if (auto lease = cl.Flag("session-lease")) {
-    double seconds;
-    if (!absl::SimpleAtod(*lease, &seconds) || !(seconds >= 1)) {
-      return Fail(kExitUsage, "--session-lease must be a number of seconds >= 1");
-    }
-    options.session_lease = absl::Seconds(seconds);
+  absl::StatusOr<StartedManager> started = StartManagerFromFlags(cl);
+  if (!started.ok()) {
+    return Fail(started.status().code() == absl::StatusCode::kInvalidArgument
+                    ? kExitUsage
+                    : kExitFailed,
+                std::string(started.status().message()));
   }
-  if (auto ttl = cl.Flag("result-ttl")) {
-    double seconds;
-    if (!absl::SimpleAtod(*ttl, &seconds) || !(seconds > 0)) {
-      return Fail(kExitUsage, "--result-ttl must be a number of seconds > 0");
-    }
-    options.result_ttl = absl::Seconds(seconds);
-  }
-  if (auto limit = cl.Flag("max-message-bytes")) {
-    if (!absl::SimpleAtoi(*limit, &options.max_message_bytes)) {
-      return Fail(kExitUsage, "--max-message-bytes must be an integer");
-    }
-  }
-
-  // absl's lock-order checking costs a graph lookup on every lock; the
-  // manager takes a lock on every operation.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-
-  // Block the stop signals before gRPC starts its threads, so that they
-  // reach only the sigwait below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  absl::StatusOr<std::unique_ptr<ManagerServer>> server =
-      ManagerServer::Start(options);
-  if (!server.ok()) return Fail(kExitFailed, std::string(server.status().message()));
-  std::cout << "mproc manager listening on " << (*server)->address()
-            << " (instance " << (*server)->instance_id()
-            << (options.authkey.empty() ? ", no authkey" : ", authkey required")
-            << ")" << std::endl;
-
+  std::cout << "mproc manager " << DescribeManager(*started) << std::endl;
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  sigwait(&started->stop_signals, &signal_number);
   std::cout << "mproc manager: stopping on signal " << signal_number
             << std::endl;
-  (*server)->Shutdown();
+  started->server->Shutdown();
   return kExitOk;
 }
 

@@ -55,6 +55,24 @@ void WriteAll(int fd, const std::string& data) {
   }
 }
 
+// A connection and the pool of --pool (default "default") on it.
+struct PoolClient {
+  std::unique_ptr<Manager> manager;
+  std::unique_ptr<Pool> pool;  // destroyed first
+};
+
+absl::StatusOr<PoolClient> OpenPool(const CommandLine& cl) {
+  PoolClient client;
+  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
+  if (!manager.ok()) return manager.status();
+  client.manager = *std::move(manager);
+  absl::StatusOr<std::unique_ptr<Pool>> pool =
+      client.manager->Pool(cl.Flag("pool").value_or("default"));
+  if (!pool.ok()) return pool.status();
+  client.pool = *std::move(pool);
+  return client;
+}
+
 const std::string* TextOrBytes(const Map& m, const char* key) {
   auto it = m.find(Value(key));
   if (it == m.end()) return nullptr;
@@ -81,13 +99,10 @@ int RunRunCommand(const CommandLine& cl) {
     // The command's own timeout kills it; this one is a backstop.
     options.timeout = *timeout + absl::Seconds(10);
   }
-  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
-  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
-  absl::StatusOr<std::unique_ptr<Pool>> pool =
-      (*manager)->Pool(cl.Flag("pool").value_or("default"));
-  if (!pool.ok()) return Fail(kExitFailed, ErrorText(pool.status()));
+  absl::StatusOr<PoolClient> client = OpenPool(cl);
+  if (!client.ok()) return Fail(kExitFailed, ErrorText(client.status()));
   absl::StatusOr<Value> done =
-      (*pool)->Apply("exec", {Value(std::move(argv))}, kwargs, options);
+      client->pool->Apply("exec", {Value(std::move(argv))}, kwargs, options);
   if (!done.ok()) {
     if (done.status().code() == absl::StatusCode::kDeadlineExceeded) {
       std::cerr << "mproc: " << done.status().message() << std::endl;
@@ -133,13 +148,10 @@ int RunSubmitCommand(const CommandLine& cl) {
   if (!timeout.ok()) return Fail(kExitUsage, std::string(timeout.status().message()));
   TaskOptions options;
   options.timeout = *timeout;
-  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
-  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
-  absl::StatusOr<std::unique_ptr<Pool>> pool =
-      (*manager)->Pool(cl.Flag("pool").value_or("default"));
-  if (!pool.ok()) return Fail(kExitFailed, ErrorText(pool.status()));
+  absl::StatusOr<PoolClient> client = OpenPool(cl);
+  if (!client.ok()) return Fail(kExitFailed, ErrorText(client.status()));
   absl::StatusOr<Value> result =
-      (*pool)->Apply(cl.positional[1], std::move(args), kwargs, options);
+      client->pool->Apply(cl.positional[1], std::move(args), kwargs, options);
   if (!result.ok()) return Fail(kExitFailed, ErrorText(result.status()));
   std::cout << result->ToJson() << std::endl;
   return kExitOk;

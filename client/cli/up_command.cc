@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/cli/command_line.h"
+#include "client/cli/manager_start.h"
 #include "client/manager.h"
 #include "server/manager_server.h"
 #include "worker/process/subprocess.h"
@@ -21,6 +22,7 @@ namespace {
 
 constexpr char kUpUsage[] = R"(usage: mproc up [--listen ADDR] [--processes N] [--allow-exec] [--pool NAME]
                 [--authkey-file F] [--grace S] [--session-lease S] [--result-ttl S]
+                [--max-message-bytes N]
 
 Runs a manager (on ADDR, default 127.0.0.1:50051) and a worker daemon with
 N processes (default: the CPUs available) serving pool NAME (default
@@ -65,51 +67,28 @@ int RunUpCommand(const CommandLine& cl) {
     return kExitOk;
   }
   if (cl.positional.size() > 1) return Fail(kExitUsage, "up takes no arguments");
-  ManagerServerOptions options;
-  options.listen = cl.Flag("listen").value_or(options.listen);
-  absl::StatusOr<std::string> key =
-      LoadAuthkey(cl.Flag("authkey-file").value_or(""));
-  if (!key.ok()) return Fail(kExitFailed, std::string(key.status().message()));
-  options.authkey = *key;
-  for (const char* flag : {"session-lease", "result-ttl"}) {
-    if (auto v = cl.Flag(flag)) {
-      double seconds;
-      if (!absl::SimpleAtod(*v, &seconds) || !(seconds >= 1)) {
-        return Fail(kExitUsage, absl::StrCat("--", flag,
-                                             " must be a number of seconds >= 1"));
-      }
-      (std::string(flag) == "session-lease" ? options.session_lease
-                                            : options.result_ttl) =
-          absl::Seconds(seconds);
-    }
+  absl::StatusOr<StartedManager> started = StartManagerFromFlags(cl);
+  if (!started.ok()) {
+    return Fail(started.status().code() == absl::StatusCode::kInvalidArgument
+                    ? kExitUsage
+                    : kExitFailed,
+                std::string(started.status().message()));
   }
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  absl::StatusOr<std::unique_ptr<ManagerServer>> server =
-      ManagerServer::Start(options);
-  if (!server.ok()) return Fail(kExitFailed, std::string(server.status().message()));
-  const std::string address = (*server)->address();
-  std::cout << "mproc up: manager listening on " << address << " (instance "
-            << (*server)->instance_id()
-            << (options.authkey.empty() ? ", no authkey" : ", authkey required")
-            << ")" << std::endl;
+  ManagerServer& server = *started->server;
+  const std::string address = server.address();
+  std::cout << "mproc up: manager " << DescribeManager(*started) << std::endl;
 
   absl::StatusOr<std::unique_ptr<Popen>> workers =
-      StartWorkers(cl, address, options.authkey);
+      StartWorkers(cl, address, started->authkey);
   if (!workers.ok()) {
-    (*server)->Shutdown();
+    server.Shutdown();
     return Fail(kExitFailed, ErrorText(workers.status()));
   }
   bool stopping = false;
   for (;;) {
     const timespec tick = absl::ToTimespec(absl::Milliseconds(200));
     siginfo_t info;
-    const int signal_number = sigtimedwait(&stop_signals, &info, &tick);
+    const int signal_number = sigtimedwait(&started->stop_signals, &info, &tick);
     if (signal_number == SIGINT || signal_number == SIGTERM) {
       if (!stopping) {
         stopping = true;
@@ -125,14 +104,14 @@ int RunUpCommand(const CommandLine& cl) {
       std::cerr << "mproc up: the worker daemon ended; starting it again"
                 << std::endl;
       absl::SleepFor(absl::Seconds(1));
-      workers = StartWorkers(cl, address, options.authkey);
+      workers = StartWorkers(cl, address, started->authkey);
       if (!workers.ok()) {
-        (*server)->Shutdown();
+        server.Shutdown();
         return Fail(kExitFailed, ErrorText(workers.status()));
       }
     }
   }
-  (*server)->Shutdown();
+  server.Shutdown();
   std::cout << "mproc up: stopped" << std::endl;
   return kExitOk;
 }

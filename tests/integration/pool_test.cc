@@ -321,6 +321,15 @@ TEST_F(PoolTest, MaxTasksPerChildReplacesProcesses) {
   EXPECT_EQ(std::set<int64_t>(pids.begin(), pids.end()).size(), 3u);
 }
 
+TEST_F(PoolTest, InitializerRunsInEveryWorkerProcess) {
+  auto with = StartWorkers(2, {"--initializer", "init"});
+  auto pool = OpenPool();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(*pool->Apply("initialized"), Value(true));
+  const std::string plain = UniqueName("_plain");
+  auto without = StartWorkers(1, {}, plain);
+  EXPECT_EQ(*(*manager_->Pool(plain))->Apply("initialized"), Value(false));
+}
+
 TEST_F(PoolTest, SigtermLetsTheRunningTaskFinish) {
   auto workers = StartWorkers(1);
   auto pool = OpenPool();
@@ -446,6 +455,36 @@ TEST(PoolLimitsTest, ResultOverTheMessageLimitIsAnError) {
   EXPECT_CODE(big, absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(TaskErrorType(big.status()), "ResultTooLarge");
   EXPECT_EQ(*(*pool)->Apply("square", {5}), Value(25));
+}
+
+// Unread results of a client that went away expire after --result-ttl.
+TEST(PoolLimitsTest, UnreadResultsExpireAfterTheTtl) {
+  auto server = ManagerProcess::Start("127.0.0.1:0", {"--result-ttl", "1"});
+  ASSERT_OK(server);
+  auto workers = WorkerDaemon::Start((*server)->address(), "default", 1);
+  ASSERT_OK(workers);
+  auto manager = Manager::Connect((*server)->address());
+  ASSERT_OK(manager);
+  int64_t task_id = 0;
+  {
+    auto pool = (*manager)->Pool();
+    ASSERT_OK(pool);
+    task_id = (*pool)->ApplyAsync("worker", {1, 0.3}).task_id();
+    ASSERT_GT(task_id, 0);
+  }  // detached before the result comes
+  auto waiting = AwaitPoolStatus(**manager, "default", [](const Map& s) {
+    return s.at(Value("results_waiting")) == Value(1);
+  });
+  ASSERT_OK(waiting);
+  auto expired = AwaitPoolStatus(**manager, "default", [](const Map& s) {
+    return s.at(Value("results_expired")) == Value(1);
+  });
+  ASSERT_OK(expired);
+  EXPECT_EQ(expired->at(Value("results_waiting")), Value(0));
+  auto pool = (*manager)->Pool();
+  ASSERT_OK(pool);
+  EXPECT_CODE((*pool)->GetResult(task_id, absl::Seconds(1)),
+              absl::StatusCode::kNotFound);
 }
 
 // Tasks die with a restarted manager: their results fail with UNAVAILABLE

@@ -1,0 +1,37 @@
+// Starting a manager from the command line, shared by `mproc manager` and
+// `mproc up`: the flags --listen, --authkey-file, --session-lease,
+// --result-ttl and --max-message-bytes.
+#ifndef MPROC_CLIENT_CLI_MANAGER_START_H_
+#define MPROC_CLIENT_CLI_MANAGER_START_H_
+
+#include <signal.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "client/cli/command_line.h"
+#include "server/manager_server.h"
+
+namespace mproc {
+namespace cli {
+
+struct StartedManager {
+  std::unique_ptr<ManagerServer> server;
+  std::string authkey;  // for workers it starts; never printed
+  // SIGINT and SIGTERM, blocked in every thread: wait for them with
+  // sigwait / sigtimedwait.
+  sigset_t stop_signals;
+};
+
+// Validates the flags (INVALID_ARGUMENT naming the flag), blocks the stop
+// signals before any gRPC thread exists, and starts the manager.
+absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl);
+
+// "listening on ADDR (instance ID, no authkey)" for the start-up line.
+std::string DescribeManager(const StartedManager& started);
+
+}  // namespace cli
+}  // namespace mproc
+
+#endif  // MPROC_CLIENT_CLI_MANAGER_START_H_
