@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "client/internal/fork_guard.h"
 
 namespace mproc {
 namespace pool_internal {
@@ -41,6 +42,21 @@ struct StreamState {
   size_t taken ABSL_GUARDED_BY(mu) = 0;
   std::vector<std::optional<absl::StatusOr<Value>>> slots ABSL_GUARDED_BY(mu);
   std::deque<absl::StatusOr<Value>> arrived ABSL_GUARDED_BY(mu);
+};
+
+// Registers the Pool with the fork guard.
+class ForkHook : public internal::ForkAware {
+ public:
+  explicit ForkHook(Pool* pool) : pool_(pool) {
+    internal::RegisterForkAware(this);
+  }
+  ~ForkHook() override { internal::UnregisterForkAware(this); }
+  void PrepareForFork() override { pool_->PauseForFork(); }
+  void AfterForkInParent() override { pool_->ResumeAfterFork(); }
+  void AfterForkInChild() override {}  // the child has none of its threads
+
+ private:
+  Pool* const pool_;
 };
 
 }  // namespace pool_internal
@@ -187,17 +203,27 @@ Pool::Pool(PoolProxy proxy, std::string name,
       name_(std::move(name)),
       instance_changes_(std::move(instance_changes)),
       instance_seen_(instance_changes_ ? instance_changes_() : 0),
-      inbox_(NewInbox()) {
-  sender_ = std::thread([this] { SendLoop(); });
-  receiver_ = std::thread([this] { ReceiveLoop(); });
+      inbox_(NewInbox()),
+      fork_generation_(internal::ForkGeneration()) {
+  sender_ = std::make_unique<std::thread>([this] { SendLoop(); });
+  receiver_ = std::make_unique<std::thread>([this] { ReceiveLoop(); });
+  fork_hook_ = std::make_unique<pool_internal::ForkHook>(this);
 }
 
 Pool::~Pool() {
+  fork_hook_.reset();
+  if (internal::ForkGeneration() != fork_generation_) {
+    // A forked child's copy: its threads live only in the parent, and the
+    // inbox is the parent's.
+    (void)sender_.release();
+    (void)receiver_.release();
+    return;
+  }
   {
     absl::MutexLock l(&mu_);
     stopping_ = true;  // the sender sends what is queued, then ends
   }
-  sender_.join();
+  sender_->join();
   // The receiver may be waiting in the manager for results: detaching the
   // inbox answers that call (and starts the results' TTL there).
   for (;;) {
@@ -208,7 +234,32 @@ Pool::~Pool() {
       break;
     }
   }
-  receiver_.join();
+  receiver_->join();
+}
+
+void Pool::PauseForFork() {
+  absl::MutexLock l(&mu_);
+  paused_ = true;
+  // Answer a waiting results call (it is asked again after the fork, which
+  // attaches the inbox again), and let a submission in flight finish.
+  while (receiving_) {
+    mu_.Unlock();
+    (void)proxy_.Detach(inbox_);
+    mu_.Lock();
+    auto returned = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !receiving_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&returned), absl::Milliseconds(50));
+  }
+  auto quiet = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return sending_ == 0;
+  };
+  mu_.Await(absl::Condition(&quiet));
+}
+
+void Pool::ResumeAfterFork() {
+  absl::MutexLock l(&mu_);
+  paused_ = false;
 }
 
 void Pool::Enqueue(TaskSpec spec, Handler handler,
@@ -225,7 +276,7 @@ void Pool::Enqueue(TaskSpec spec, Handler handler,
       ++unfinished_;
       // A caller that will wait for the result anyway sends it itself when
       // nothing else is queued: one thread hand-off less.
-      if (!send_now || !outgoing_.empty()) {
+      if (!send_now || !outgoing_.empty() || paused_) {
         outgoing_.push_back(std::move(out));
         return;
       }
@@ -250,7 +301,7 @@ void Pool::SendLoop() {
     {
       absl::MutexLock l(&mu_);
       auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !outgoing_.empty() || stopping_;
+        return (!outgoing_.empty() && !paused_) || (stopping_ && !paused_);
       };
       mu_.Await(absl::Condition(&work));
       if (outgoing_.empty()) return;  // stopping
@@ -311,12 +362,17 @@ void Pool::ReceiveLoop() {
     {
       absl::MutexLock l(&mu_);
       auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return unfinished_ > 0 || stopping_;
+        return (unfinished_ > 0 && !paused_) || stopping_;
       };
       mu_.Await(absl::Condition(&work));
       if (stopping_) break;
+      receiving_ = true;
     }
     absl::StatusOr<List> results = proxy_.Results(inbox_, kMaxResultsPerRead);
+    {
+      absl::MutexLock l(&mu_);
+      receiving_ = false;
+    }
     if (!results.ok()) {
       // The manager is unreachable: the connection reconnects on the next
       // call (with its own backoff); the results wait in the manager —

@@ -23,7 +23,10 @@
 // TimeoutError, WorkerLost (its worker process died; also after
 // max_retries re-runs), Cancelled (Terminate).
 //
-// Thread-safe. The Pool must be destroyed before its Manager. Destroying
+// Thread-safe. A fork() while tasks are in flight pauses the Pool's
+// threads for the fork; a Pool belongs to the process that made it (a
+// forked child makes its own). The Pool must be destroyed before its
+// Manager. Destroying
 // it does not cancel submitted tasks: their results stay in the manager
 // for its result TTL, readable by task id (GetResult). If the manager
 // restarts, the tasks it had are lost: they fail with UNAVAILABLE.
@@ -64,6 +67,7 @@ using ErrorCallback = std::function<void(const absl::Status& error)>;
 namespace pool_internal {
 struct ResultState;
 struct StreamState;
+class ForkHook;
 }  // namespace pool_internal
 
 // The future of one task (or of a whole MapAsync). Cheap to copy.
@@ -218,6 +222,12 @@ class Pool {
   // for results that cannot come.
   void FailLostTasks();
 
+  friend class pool_internal::ForkHook;
+  // Around fork(): the receiver's waiting call is answered and no call of
+  // this Pool is in flight while the connection closes for the fork.
+  void PauseForFork();
+  void ResumeAfterFork();
+
   const PoolProxy proxy_;
   const std::string name_;
   const std::function<int64_t()> instance_changes_;
@@ -228,6 +238,8 @@ class Pool {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool receiver_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;     // for a fork
+  bool receiving_ ABSL_GUARDED_BY(mu_) = false;  // a results call is out
   int sending_ ABSL_GUARDED_BY(mu_) = 0;  // submissions in flight
   std::deque<Outgoing> outgoing_ ABSL_GUARDED_BY(mu_);
   // Submitted and not yet ended (handlers not yet run).
@@ -235,8 +247,12 @@ class Pool {
   absl::flat_hash_map<int64_t, InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
   // Results that came before their submission's answer.
   absl::flat_hash_map<int64_t, Value> early_ ABSL_GUARDED_BY(mu_);
-  std::thread sender_;
-  std::thread receiver_;
+  // Heap-held so that a forked child, which has none of these threads,
+  // can drop them without joining.
+  std::unique_ptr<std::thread> sender_;
+  std::unique_ptr<std::thread> receiver_;
+  const int64_t fork_generation_;
+  std::unique_ptr<pool_internal::ForkHook> fork_hook_;
 };
 
 }  // namespace mproc

@@ -35,7 +35,8 @@ Prints "mproc manager listening on ADDR" once it accepts connections.
 )";
 }  // namespace
 
-absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl) {
+absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
+    const CommandLine& cl) {
   ManagerServerOptions options;
   options.listen = cl.Flag("listen").value_or(options.listen);
   absl::StatusOr<std::string> key =
@@ -64,7 +65,10 @@ absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl) {
           "--max-message-bytes must be an integer");
     }
   }
+  return options;
+}
 
+absl::StatusOr<StartedManager> StartManager(const ManagerServerOptions& options) {
   // absl's lock-order checking costs a graph lookup on every lock; the
   // manager takes a lock on every operation.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -84,6 +88,22 @@ absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl) {
   return started;
 }
 
+absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl,
+                                                     int* exit_code) {
+  absl::StatusOr<ManagerServerOptions> options = ManagerOptionsFromFlags(cl);
+  absl::StatusOr<StartedManager> started =
+      options.ok() ? StartManager(*options)
+                   : absl::StatusOr<StartedManager>(options.status());
+  if (!started.ok()) {
+    *exit_code = Fail(!options.ok() && options.status().code() ==
+                                           absl::StatusCode::kInvalidArgument
+                          ? kExitUsage
+                          : kExitFailed,
+                      std::string(started.status().message()));
+  }
+  return started;
+}
+
 std::string DescribeManager(const StartedManager& started) {
   return absl::StrCat("listening on ", started.server->address(), " (instance ",
                       started.server->instance_id(),
@@ -100,13 +120,9 @@ int RunManagerCommand(const CommandLine& cl) {
   if (cl.positional.size() > 1) {
     return Fail(kExitUsage, "manager takes no positional arguments");
   }
-  absl::StatusOr<StartedManager> started = StartManagerFromFlags(cl);
-  if (!started.ok()) {
-    return Fail(started.status().code() == absl::StatusCode::kInvalidArgument
-                    ? kExitUsage
-                    : kExitFailed,
-                std::string(started.status().message()));
-  }
+  int exit_code = kExitOk;
+  absl::StatusOr<StartedManager> started = StartManagerFromFlags(cl, &exit_code);
+  if (!started.ok()) return exit_code;
   std::cout << "mproc manager " << DescribeManager(*started) << std::endl;
   int signal_number = 0;
   sigwait(&started->stop_signals, &signal_number);

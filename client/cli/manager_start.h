@@ -24,9 +24,19 @@ struct StartedManager {
   sigset_t stop_signals;
 };
 
-// Validates the flags (INVALID_ARGUMENT naming the flag), blocks the stop
-// signals before any gRPC thread exists, and starts the manager.
-absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl);
+// The manager's options from the flags: INVALID_ARGUMENT naming a bad
+// flag (a usage error), NOT_FOUND for an unreadable authkey file.
+absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
+    const CommandLine& cl);
+
+// Blocks the stop signals before any gRPC thread exists, then starts the
+// manager (errors as ManagerServer::Start).
+absl::StatusOr<StartedManager> StartManager(const ManagerServerOptions& options);
+
+// Both, printing the error and giving the exit code on failure (2 for a
+// bad flag, else 1).
+absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl,
+                                                     int* exit_code);
 
 // "listening on ADDR (instance ID, no authkey)" for the start-up line.
 std::string DescribeManager(const StartedManager& started);

@@ -67,13 +67,9 @@ int RunUpCommand(const CommandLine& cl) {
     return kExitOk;
   }
   if (cl.positional.size() > 1) return Fail(kExitUsage, "up takes no arguments");
-  absl::StatusOr<StartedManager> started = StartManagerFromFlags(cl);
-  if (!started.ok()) {
-    return Fail(started.status().code() == absl::StatusCode::kInvalidArgument
-                    ? kExitUsage
-                    : kExitFailed,
-                std::string(started.status().message()));
-  }
+  int exit_code = kExitOk;
+  absl::StatusOr<StartedManager> started = StartManagerFromFlags(cl, &exit_code);
+  if (!started.ok()) return exit_code;
   ManagerServer& server = *started->server;
   const std::string address = server.address();
   std::cout << "mproc up: manager " << DescribeManager(*started) << std::endl;

@@ -37,7 +37,12 @@ std::vector<ForkAware*>* registered ABSL_GUARDED_BY(registry_mu) = nullptr;
 void PrepareForFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   registry_mu.Lock();
   if (registered != nullptr) {
-    for (ForkAware* object : *registered) object->PrepareForFork();
+    // Newest first (as pthread_atfork's prepare handlers): an object made
+    // on top of a connection (a Pool) quiets down while the connection it
+    // uses still works.
+    for (auto it = registered->rbegin(); it != registered->rend(); ++it) {
+      (*it)->PrepareForFork();
+    }
   }
   grpc_shutdown_blocking();  // the client's reference
   grpc_prefork();
@@ -75,6 +80,13 @@ void InstallForkGuard() {
     // read stalls until the next keepalive ping); poll() has no shared
     // epoll set to inherit.
     setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
+    // While no call of ours reads the stream (a worker running a long task,
+    // a client idle between calls), only gRPC's backup poller reads the
+    // socket and answers the manager's keepalive pings; at its default
+    // 5 s a silent process misses them and is dropped as dead after about
+    // a session lease. Poll often enough to answer within any lease.
+    setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "200",
+           /*overwrite=*/0);
     grpc_init();  // the client's own reference, dropped around each fork
     // absl's lock-order checking (on in Debian's build) costs a graph
     // lookup per lock on the client's hot path.

@@ -41,7 +41,8 @@ void InstallForkGuard();
 // installed; a change means "we are a child: abandon inherited objects".
 int64_t ForkGeneration();
 
-// Adds or removes an object to quiesce before each fork. Thread-safe.
+// Adds or removes an object to quiesce before each fork: prepared newest
+// first, resumed oldest first. Thread-safe.
 void RegisterForkAware(ForkAware* object);
 void UnregisterForkAware(ForkAware* object);
 

@@ -321,6 +321,48 @@ TEST_F(PoolTest, MaxTasksPerChildReplacesProcesses) {
   EXPECT_EQ(std::set<int64_t>(pids.begin(), pids.end()).size(), 3u);
 }
 
+// fork() while a task is in flight: the Pool steps aside for the fork
+// (no wait for its pending call), the child's connection works and makes
+// its own Pool, and the parent's task still completes.
+TEST_F(PoolTest, ForkWhileATaskIsInFlightIsPromptAndBothSidesCarryOn) {
+  auto workers = StartWorkers(2);
+  auto pool = OpenPool();
+  // Without the Pool stepping aside, fork() would wait for the task's
+  // result (the Pool's call in flight), up to the fork guard's 5 s.
+  AsyncResult slow = pool->ApplyAsync("worker", {9, 3.0});
+  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return WorkerPids(s, true).size() == 1;
+  }));
+  const absl::Time before = absl::Now();
+  const pid_t child = ForkChild([&] {
+    auto dict = manager_->Dict(UniqueName("_dict"));
+    if (!dict.ok() || !dict->Set("k", 1).ok()) return 2;
+    auto own = manager_->Pool(UniqueName());
+    if (!own.ok()) return 3;
+    auto r = (*own)->Apply("identity", {4});
+    return r.ok() && *r == Value(4) ? 0 : 4;
+  });
+  EXPECT_LT(absl::Now() - before, absl::Milliseconds(1500));
+  EXPECT_EQ(WaitChild(child), 0);
+  auto done = slow.Get(absl::Seconds(10));
+  ASSERT_OK(done);
+  EXPECT_EQ(done->map_value().at(Value("msg")), Value(9));
+  EXPECT_EQ(*pool->Apply("identity", {1}), Value(1));
+}
+
+// A task far longer than the manager's keepalive window (the suite's
+// manager has a 2 s session lease: pings after 1 s of silence, dropped
+// 1 s later) is not mistaken for a dead worker, and the waiting client is
+// not dropped either.
+TEST_F(PoolTest, LongTaskOutlivesTheKeepaliveWindow) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  auto done = pool->Apply("worker", {1, 5.0});
+  ASSERT_OK(done);
+  EXPECT_EQ(done->map_value().at(Value("msg")), Value(1));
+  EXPECT_EQ(StatusNow().at(Value("lost")), Value(0));
+}
+
 TEST_F(PoolTest, InitializerRunsInEveryWorkerProcess) {
   auto with = StartWorkers(2, {"--initializer", "init"});
   auto pool = OpenPool();
