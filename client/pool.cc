@@ -6,43 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/internal/fork_guard.h"
+#include "client/internal/pool_state.h"
 
 namespace mproc {
 namespace pool_internal {
-
-struct ResultState {
-  absl::Mutex mu;
-  bool ready ABSL_GUARDED_BY(mu) = false;
-  absl::StatusOr<Value> result ABSL_GUARDED_BY(mu);
-  int64_t task_id ABSL_GUARDED_BY(mu) = 0;
-  bool has_task_id = true;  // false for a MapAsync (many tasks)
-
-  void Set(absl::StatusOr<Value> r) {
-    absl::MutexLock l(&mu);
-    result = std::move(r);
-    ready = true;
-  }
-};
-
-// The items of an Imap / ImapUnordered as they arrive.
-struct StreamState {
-  explicit StreamState(bool ordered, size_t total)
-      : ordered(ordered), total(total), slots(ordered ? total : 0) {}
-  void Put(size_t index, absl::StatusOr<Value> item) {
-    absl::MutexLock l(&mu);
-    if (ordered) {
-      slots[index] = std::move(item);
-    } else {
-      arrived.push_back(std::move(item));
-    }
-  }
-  absl::Mutex mu;
-  const bool ordered;
-  const size_t total;
-  size_t taken ABSL_GUARDED_BY(mu) = 0;
-  std::vector<std::optional<absl::StatusOr<Value>>> slots ABSL_GUARDED_BY(mu);
-  std::deque<absl::StatusOr<Value>> arrived ABSL_GUARDED_BY(mu);
-};
 
 // Registers the Pool with the fork guard.
 class ForkHook : public internal::ForkAware {
@@ -72,11 +39,6 @@ constexpr int64_t kMaxResultsPerRead = 4096;
 int64_t NewInbox() {
   std::random_device rd;
   return static_cast<int64_t>(((uint64_t{rd()} << 32) | rd()) >> 1);
-}
-
-absl::Status NotReady(absl::Duration timeout) {
-  return absl::DeadlineExceededError(absl::StrCat(
-      "the task's result is not ready after ", absl::FormatDuration(timeout)));
 }
 
 // Runs a user callback; an exception must not kill the receiving thread.
@@ -129,71 +91,6 @@ std::vector<absl::StatusOr<Value>> ChunkItems(absl::StatusOr<Value> r, size_t n,
 }
 
 }  // namespace
-
-// --- AsyncResult ---
-
-absl::StatusOr<Value> AsyncResult::Get(absl::Duration timeout) const {
-  absl::MutexLock l(&state_->mu);
-  if (!state_->mu.AwaitWithTimeout(absl::Condition(&state_->ready), timeout)) {
-    return NotReady(timeout);
-  }
-  return state_->result;
-}
-
-bool AsyncResult::Wait(absl::Duration timeout) const {
-  absl::MutexLock l(&state_->mu);
-  return state_->mu.AwaitWithTimeout(absl::Condition(&state_->ready), timeout);
-}
-
-bool AsyncResult::Ready() const {
-  absl::MutexLock l(&state_->mu);
-  return state_->ready;
-}
-
-absl::StatusOr<bool> AsyncResult::Successful() const {
-  absl::MutexLock l(&state_->mu);
-  if (!state_->ready) {
-    return absl::FailedPreconditionError("the task's result is not ready");
-  }
-  return state_->result.ok();
-}
-
-int64_t AsyncResult::task_id() const {
-  ResultState& s = *state_;
-  if (!s.has_task_id) return 0;
-  absl::MutexLock l(&s.mu);
-  auto known = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-    return s.task_id != 0 || s.ready;
-  };
-  s.mu.Await(absl::Condition(&known));
-  return s.task_id;
-}
-
-// --- ResultIterator ---
-
-absl::StatusOr<std::optional<Value>> ResultIterator::Next(
-    absl::Duration timeout) {
-  StreamState& s = *state_;
-  absl::MutexLock l(&s.mu);
-  if (s.taken == s.total) return std::optional<Value>();
-  auto has_next = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-    return s.ordered ? s.slots[s.taken].has_value() : !s.arrived.empty();
-  };
-  if (!s.mu.AwaitWithTimeout(absl::Condition(&has_next), timeout)) {
-    return NotReady(timeout);
-  }
-  absl::StatusOr<Value> item;
-  if (s.ordered) {
-    item = *std::move(s.slots[s.taken]);
-    s.slots[s.taken].reset();
-  } else {
-    item = std::move(s.arrived.front());
-    s.arrived.pop_front();
-  }
-  ++s.taken;
-  if (!item.ok()) return item.status();
-  return std::optional<Value>(*std::move(item));
-}
 
 // --- Pool ---
 
