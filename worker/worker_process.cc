@@ -4,8 +4,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <deque>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -35,7 +34,14 @@ std::string HostName() {
 // Ends the process if the current task outlives its deadline.
 class Watchdog {
  public:
-  Watchdog() : thread_([this] { Loop(); }) { thread_.detach(); }
+  Watchdog() : thread_([this] { Loop(); }) {}
+  ~Watchdog() {
+    {
+      absl::MutexLock l(&mu_);
+      stopped_ = true;
+    }
+    thread_.join();
+  }
 
   void Arm(absl::Time deadline, int64_t task_id) {
     absl::MutexLock l(&mu_);
@@ -53,10 +59,11 @@ class Watchdog {
     for (;;) {
       const absl::Time deadline = deadline_;
       auto changed = [this, deadline]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return deadline_ != deadline;
+        return deadline_ != deadline || stopped_;
       };
-      if (mu_.AwaitWithDeadline(absl::Condition(&changed), deadline)) continue;
-      if (absl::Now() < deadline_) continue;
+      const bool woken = mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
+      if (stopped_) return;
+      if (woken || absl::Now() < deadline_) continue;
       std::cerr << "mproc worker " << getpid() << ": task " << task_id_
                 << " ran past its timeout; this process ends" << std::endl;
       _exit(kExitTaskTimeout);
@@ -66,7 +73,8 @@ class Watchdog {
   absl::Mutex mu_;
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   int64_t task_id_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread thread_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: starts once the state above exists
 };
 
 // The stop signals, taken by a thread of their own.
