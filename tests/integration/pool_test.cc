@@ -44,6 +44,12 @@ class PoolTest : public ManagerTest {
     EXPECT_OK(p);
     return p.ok() ? *std::move(p) : nullptr;
   }
+  // Waits until one worker process of this test's pool runs a task.
+  absl::StatusOr<Map> AwaitOneBusy() {
+    return AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+      return WorkerPids(s, /*busy_only=*/true).size() == 1;
+    });
+  }
   Map StatusNow() {
     auto s = AwaitPoolStatus(*manager_, UniqueName(),
                              [](const Map&) { return true; });
@@ -234,9 +240,7 @@ TEST_F(PoolTest, KilledWorkerProcessFailsItsTaskAndThePoolKeepsServing) {
   auto workers = StartWorkers(1);
   auto pool = OpenPool();
   AsyncResult r = pool->ApplyAsync("sleep", {60});
-  auto busy = AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
-    return WorkerPids(s, /*busy_only=*/true).size() == 1;
-  });
+  auto busy = AwaitOneBusy();
   ASSERT_OK(busy);
   const int64_t pid = WorkerPids(*busy, true)[0];
   ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
@@ -259,9 +263,7 @@ TEST_F(PoolTest, KilledWorkerProcessWithRetriesLeftRunsTheTaskAgain) {
   TaskOptions options;
   options.max_retries = 1;
   AsyncResult r = pool->ApplyAsync("worker", {5, 1.0}, {}, nullptr, nullptr, options);
-  auto busy = AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
-    return WorkerPids(s, true).size() == 1;
-  });
+  auto busy = AwaitOneBusy();
   ASSERT_OK(busy);
   const int64_t pid = WorkerPids(*busy, true)[0];
   ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
@@ -330,9 +332,7 @@ TEST_F(PoolTest, ForkWhileATaskIsInFlightIsPromptAndBothSidesCarryOn) {
   // Without the Pool stepping aside, fork() would wait for the task's
   // result (the Pool's call in flight), up to the fork guard's 5 s.
   AsyncResult slow = pool->ApplyAsync("worker", {9, 3.0});
-  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
-    return WorkerPids(s, true).size() == 1;
-  }));
+  ASSERT_OK(AwaitOneBusy());
   const absl::Time before = absl::Now();
   const pid_t child = ForkChild([&] {
     auto dict = manager_->Dict(UniqueName("_dict"));
@@ -376,9 +376,7 @@ TEST_F(PoolTest, SigtermLetsTheRunningTaskFinish) {
   auto workers = StartWorkers(1);
   auto pool = OpenPool();
   AsyncResult r = pool->ApplyAsync("worker", {7, 1.0});
-  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
-    return WorkerPids(s, true).size() == 1;
-  }));
+  ASSERT_OK(AwaitOneBusy());
   auto exit_code = workers->SignalAndWait(SIGTERM);
   ASSERT_OK(exit_code);
   EXPECT_EQ(*exit_code, 0);
@@ -421,9 +419,7 @@ TEST_F(PoolTest, ResultOutlivesItsClientAndIsReadByTaskId) {
   {
     auto pool = OpenPool();
     AsyncResult r = pool->ApplyAsync("worker", {3, 0.5});
-    auto busy = AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
-      return WorkerPids(s, true).size() == 1;
-    });
+    auto busy = AwaitOneBusy();
     ASSERT_OK(busy);
     task_id = r.task_id();
     ASSERT_GT(task_id, 0);
@@ -443,9 +439,7 @@ TEST_F(PoolTest, TerminateCancelsTasksNotStarted) {
   auto workers = StartWorkers(1);
   auto pool = OpenPool();
   AsyncResult running = pool->ApplyAsync("worker", {1, 0.5});
-  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
-    return WorkerPids(s, true).size() == 1;
-  }));
+  ASSERT_OK(AwaitOneBusy());
   std::vector<AsyncResult> queued;
   for (int i = 0; i < 3; ++i) queued.push_back(pool->ApplyAsync("worker", {i, 0.5}));
   ASSERT_OK(pool->Terminate());
