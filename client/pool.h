@@ -1,6 +1,6 @@
 // mproc::Pool: Python's multiprocessing.Pool, served by worker processes
-// (`mproc worker`, or a binary built on worker/worker_main.h) anywhere on
-// the network.
+// (`mproc worker`, or a binary of your own calling mproc::WorkerMain from
+// worker/supervisor.h) anywhere on the network.
 //
 //   auto pool = (*manager)->Pool("default");
 //   absl::StatusOr<mproc::Value> r = (*pool)->Apply("square", {7});   // 49
@@ -21,15 +21,15 @@
 // TaskErrorType (client/task_wire.h) gives the type: TaskError (the
 // function failed or threw), UnknownTask, ArgumentError, PermissionDenied,
 // TimeoutError, WorkerLost (its worker process died; also after
-// max_retries re-runs), Cancelled (Terminate).
+// max_retries re-runs), Cancelled (Terminate), ResultTooLarge.
 //
 // Thread-safe. A fork() while tasks are in flight pauses the Pool's
 // threads for the fork; a Pool belongs to the process that made it (a
 // forked child makes its own). The Pool must be destroyed before its
-// Manager. Destroying
-// it does not cancel submitted tasks: their results stay in the manager
-// for its result TTL, readable by task id (GetResult). If the manager
-// restarts, the tasks it had are lost: they fail with UNAVAILABLE.
+// Manager. Destroying it does not cancel submitted tasks: their results
+// stay in the manager for its result TTL, readable by task id
+// (GetResult). If the manager restarts, the tasks it had are lost: they
+// fail with UNAVAILABLE.
 #ifndef MPROC_CLIENT_POOL_H_
 #define MPROC_CLIENT_POOL_H_
 

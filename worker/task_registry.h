@@ -17,7 +17,7 @@
 //
 // Registration happens at static-initialization time: link the file with
 // the MPROC_TASK lines into the worker binary (`alwayslink = 1` when it is
-// in a cc_library) and start it with mproc::WorkerMain (worker_main.h).
+// in a cc_library) and start it with mproc::WorkerMain (supervisor.h).
 #ifndef MPROC_WORKER_TASK_REGISTRY_H_
 #define MPROC_WORKER_TASK_REGISTRY_H_
 
