@@ -38,6 +38,22 @@ def start_sidecar(mproc):
     return proc, address
 
 
+def mproc_pool_rows(mproc, bench, scale):
+    """The pool workloads against a fresh `mproc up --processes 2`."""
+    proc, address = start_sidecar(mproc)
+    try:
+        return run_lines([bench, "--manager", address, "--scale", str(scale)])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+
+
+def python_pool_rows(scale):
+    return run_lines([sys.executable,
+                      os.path.join(ROOT, "bench", "python_pool_bench.py"),
+                      str(scale)])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
@@ -45,20 +61,12 @@ def main():
     args = ap.parse_args()
 
     mproc, bench = build_opt("//client/cli:mproc", "//bench:pool_bench")
-    python = [sys.executable, os.path.join(ROOT, "bench", "python_pool_bench.py"),
-              str(args.scale)]
     runs = []
     for _ in range(args.rounds):
-        py_rows = run_lines(python)
-        # ProcessPoolExecutor is a second anchor for the same mproc row.
-        runs.append([dict(r, system="python") for r in py_rows])
-        proc, address = start_sidecar(mproc)
-        try:
-            rows = run_lines([bench, "--manager", address, "--scale", str(args.scale)])
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=60)
+        runs.append(python_pool_rows(args.scale))
+        rows = mproc_pool_rows(mproc, bench, args.scale)
         runs.append(rows)
+        # ProcessPoolExecutor is a second anchor for the same mproc row.
         runs.append([dict(r, transport="executor") for r in rows
                      if r["workload"] == "apply_async trivial"])
     results = median_rows(runs)

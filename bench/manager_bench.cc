@@ -85,6 +85,23 @@ void SingleClient(const Flags& f) {
   });
 }
 
+// One client: atomic increments of a shared int (Redis INCR's match), and
+// appends to a shared list (RPUSH's).
+void CounterAndList(const Flags& f) {
+  auto m = ConnectOrDie(f);
+  auto counter = m->Value("bench-counter", "int");
+  if (!counter.ok()) Die("value", counter.status());
+  for (int i = 0; i < 200; ++i) counter->Add(1).IgnoreError();  // warm up
+  TimeEach(f, "counter increment, 1 client", f.ops, [&](int) {
+    return counter->Add(1).status();
+  });
+  auto list = m->List("bench-list");
+  if (!list.ok()) Die("list", list.status());
+  TimeEach(f, "list append, 1 client", f.ops, [&](int i) {
+    return list->Append(i).status();
+  });
+}
+
 // In a client process of RunClientProcesses: the pipe whose closing says
 // "go".
 int g_start_fd = -1;
@@ -385,7 +402,10 @@ int main(int argc, char** argv) {
     mproc::ParkedWaiters(f);
     return 0;
   }
-  if (f.only.empty() || f.only == "single") mproc::SingleClient(f);
+  if (f.only.empty() || f.only == "single") {
+    mproc::SingleClient(f);
+    mproc::CounterAndList(f);
+  }
   if (f.only.empty() || f.only == "many") mproc::ManyClients(f);
   if (f.only.empty() || f.only == "batch") mproc::Batched(f);
   if (f.only.empty() || f.only == "queue") {
