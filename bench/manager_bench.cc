@@ -23,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "bench/client_processes.h"
 #include "bench/report.h"
 #include "client/manager.h"
 
@@ -102,50 +103,19 @@ void CounterAndList(const Flags& f) {
   });
 }
 
-// In a client process of RunClientProcesses: the pipe whose closing says
-// "go".
-int g_start_fd = -1;
+using bench::StartTogether;
 
-// Blocks until RunClientProcesses releases the clients; false on error.
-bool StartTogether() {
-  char go;
-  return read(g_start_fd, &go, 1) >= 0;  // end of file: go
-}
-
-// Forks `n` client processes running `body(c)` (exit code 0 = success),
-// releases them together once connected, waits for all; returns the
-// seconds from release to the last exit. Dies if any failed.
-double RunClientProcesses(int n, const std::function<int(int)>& body) {
-  int pipes[2];
-  if (pipe(pipes) != 0) std::exit(1);
-  std::vector<pid_t> pids;
-  for (int c = 0; c < n; ++c) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      close(pipes[1]);
-      g_start_fd = pipes[0];
-      _exit(body(c));  // connects, then StartTogether()
-    }
-    pids.push_back(pid);
-  }
-  close(pipes[0]);
-  usleep(300000);  // let the children connect
-  const auto start = Clock::now();
-  close(pipes[1]);  // releases them all at once
-  int failed = 0;
-  for (pid_t pid : pids) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
-  if (failed > 0) Die("clients", absl::InternalError(absl::StrCat(failed, " failed")));
-  return Seconds(Clock::now() - start);
+// RunClientProcesses, dying if a client failed.
+double RunClients(int n, const std::function<int(int)>& body) {
+  const double seconds = bench::RunClientProcesses(n, body);
+  if (seconds < 0) Die("clients", absl::InternalError("a client failed"));
+  return seconds;
 }
 
 // `clients` processes doing set/get at once; aggregate throughput.
 void ManyClients(const Flags& f) {
   const int per_client = f.ops / f.clients;
-  const double seconds = RunClientProcesses(f.clients, [&](int c) {
+  const double seconds = RunClients(f.clients, [&](int c) {
     auto m = ConnectOrDie(f);
     auto d = m->Dict("bench-many");
     if (!d.ok()) return 2;
@@ -226,7 +196,7 @@ void QueuePairs(const Flags& f) {
 void QueueFourByFour(const Flags& f) {
   constexpr int kSide = 4;
   const int per = f.ops / kSide;
-  const double seconds = RunClientProcesses(2 * kSide, [&](int c) {
+  const double seconds = RunClients(2 * kSide, [&](int c) {
     auto m = ConnectOrDie(f);
     auto q = m->Queue("bench-queue-4x4");
     if (!q.ok()) return 2;

@@ -16,6 +16,7 @@
 ABSL_FLAG(std::string, manager, "127.0.0.1:50051", "manager address");
 ABSL_FLAG(double, scale, 1.0, "multiplies every workload's size");
 ABSL_FLAG(int, processes, 2, "worker processes serving the pool");
+ABSL_FLAG(bool, async_only, false, "run only the apply_async workload");
 
 namespace mproc {
 namespace bench {
@@ -59,6 +60,7 @@ int Run() {
     PrintRow("local", "apply_async trivial",
              n_async / Seconds(Clock::now() - start), nullptr);
   }
+  if (absl::GetFlag(FLAGS_async_only)) return 0;
   {
     std::vector<double> lat;
     const auto start = Clock::now();

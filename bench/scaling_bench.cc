@@ -1,0 +1,161 @@
+// mproc's scaling curves (run by bench/scaling.py against a fresh
+// `mproc manager`): how a dict get costs as the dict grows, a queue pair as
+// the queue deepens, aggregate gets as clients multiply, and the manager's
+// memory per entry. One JSON line per point:
+//   {"system": "mproc", "curve": ..., "x": ..., "ops_per_s": ...,
+//    "p50_us": ..., "p99_us": ..., "rss_mb": ...}
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "bench/client_processes.h"
+#include "bench/report.h"
+#include "client/manager.h"
+
+ABSL_FLAG(std::string, manager, "127.0.0.1:50051", "manager address");
+ABSL_FLAG(int, manager_pid, 0, "the manager's pid, for its memory");
+ABSL_FLAG(std::string, entries, "1000,100000,1000000", "dict sizes");
+ABSL_FLAG(std::string, clients, "1,8,64,256", "client process counts");
+ABSL_FLAG(int64_t, deep_queue, 1000000, "queue depth of the deep point");
+
+namespace mproc {
+namespace bench {
+namespace {
+
+void Die(const std::string& what, const absl::Status& s) {
+  std::cerr << "scaling_bench: " << what << ": " << s << std::endl;
+  std::exit(1);
+}
+
+double ManagerRssMb() {
+  const int pid = absl::GetFlag(FLAGS_manager_pid);
+  if (pid == 0) return 0;
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6) / 1024;
+  }
+  return 0;
+}
+
+void Point(const std::string& curve, int64_t x, double ops_per_s,
+           std::vector<double>* lat) {
+  std::string line = absl::StrCat("{\"system\": \"mproc\", \"curve\": \"", curve,
+                                  "\", \"x\": ", x, ", \"ops_per_s\": ", ops_per_s);
+  if (lat != nullptr && !lat->empty()) {
+    std::sort(lat->begin(), lat->end());
+    absl::StrAppend(&line, ", \"p50_us\": ", (*lat)[lat->size() / 2],
+                    ", \"p99_us\": ", (*lat)[lat->size() * 99 / 100]);
+  }
+  absl::StrAppend(&line, ", \"rss_mb\": ", ManagerRssMb(), "}");
+  std::cout << line << std::endl;
+}
+
+std::vector<int64_t> Sizes(const std::string& list) {
+  std::vector<int64_t> out;
+  for (absl::string_view part : absl::StrSplit(list, ',')) {
+    out.push_back(std::atoll(std::string(part).c_str()));
+  }
+  return out;
+}
+
+std::unique_ptr<Manager> ConnectOrDie() {
+  auto m = Manager::Connect(absl::GetFlag(FLAGS_manager));
+  if (!m.ok()) Die("connect", m.status());
+  return *std::move(m);
+}
+
+// Gets of random keys of a dict of n entries.
+void DictBySize(Manager& m) {
+  std::mt19937_64 random(1);
+  for (int64_t n : Sizes(absl::GetFlag(FLAGS_entries))) {
+    auto d = m.Dict(absl::StrCat("scale-dict-", n));
+    if (!d.ok()) Die("dict", d.status());
+    for (int64_t i = 0; i < n; i += 10000) {
+      Map batch;
+      for (int64_t k = i; k < std::min(n, i + 10000); ++k) {
+        batch[Value(absl::StrCat("key", k))] = k;
+      }
+      if (absl::Status s = d->Update(batch); !s.ok()) Die("fill", s);
+    }
+    std::vector<double> lat;
+    const int gets = 5000;
+    const auto start = Clock::now();
+    for (int i = 0; i < gets; ++i) {
+      const std::string key = absl::StrCat("key", random() % n);
+      const auto t0 = Clock::now();
+      if (!d->Get(key).ok()) Die("get", absl::InternalError(key));
+      lat.push_back(Seconds(Clock::now() - t0) * 1e6);
+    }
+    Point("dict get by entries", n, gets / Seconds(Clock::now() - start), &lat);
+    if (!m.DeleteObject(d->name()).ok()) Die("delete", absl::InternalError(""));
+  }
+}
+
+// put+get pairs on an empty queue and on a deep one.
+void QueueByDepth(Manager& m) {
+  for (int64_t depth : {int64_t{0}, absl::GetFlag(FLAGS_deep_queue)}) {
+    auto q = m.Queue(absl::StrCat("scale-queue-", depth));
+    if (!q.ok()) Die("queue", q.status());
+    for (int64_t i = 0; i < depth; i += 10000) {
+      List batch(std::min<int64_t>(10000, depth - i), Value(int64_t{1}));
+      if (absl::Status s = q->PutMany(batch); !s.ok()) Die("fill", s);
+    }
+    std::vector<double> lat;
+    const int pairs = 2000;
+    const auto start = Clock::now();
+    for (int i = 0; i < pairs; ++i) {
+      const auto t0 = Clock::now();
+      if (!q->Put(i).ok() || !q->Get().ok()) Die("pair", absl::InternalError(""));
+      lat.push_back(Seconds(Clock::now() - t0) * 1e6);
+    }
+    Point("queue put+get by depth", depth, pairs / Seconds(Clock::now() - start),
+          &lat);
+    if (!m.DeleteObject(q->name()).ok()) Die("delete", absl::InternalError(""));
+  }
+}
+
+// Aggregate gets of C client processes at once.
+void GetsByClients(Manager& m) {
+  auto d = m.Dict("scale-clients");
+  if (!d.ok() || !d->Set("k", 1).ok()) Die("dict", d.status());
+  const std::string address = absl::GetFlag(FLAGS_manager);
+  for (int64_t clients : Sizes(absl::GetFlag(FLAGS_clients))) {
+    const int per = static_cast<int>(std::max<int64_t>(40, 40000 / clients));
+    const double seconds = RunClientProcesses(clients, [&](int) {
+      auto own = Manager::Connect(address);
+      if (!own.ok()) return 2;
+      auto dict = (*own)->Dict("scale-clients");
+      if (!dict.ok() || !dict->Get("k").ok()) return 3;  // connected
+      if (!StartTogether()) return 4;
+      for (int i = 0; i < per; ++i) {
+        if (!dict->Get("k").ok()) return 5;
+      }
+      return 0;
+    });
+    if (seconds < 0) Die("clients", absl::InternalError("a client failed"));
+    Point("dict gets by clients", clients, per * clients / seconds, nullptr);
+  }
+}
+
+}  // namespace
+}  // namespace bench
+}  // namespace mproc
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  {
+    auto m = mproc::bench::ConnectOrDie();
+    mproc::bench::DictBySize(*m);
+    mproc::bench::QueueByDepth(*m);
+  }  // no connection of ours across the forks below
+  auto m = mproc::bench::ConnectOrDie();
+  mproc::bench::GetsByClients(*m);
+  return 0;
+}
