@@ -3,6 +3,7 @@ port, no persistence) measured with redis-benchmark on the workloads mproc
 has a counterpart for, one JSON line each (system "redis").
 
 usage: redis_bench.py [OPS]
+       redis_bench.py --scaling SIZES CLIENTS   (comma-separated lists)
 
 Rows: "dict set/get, 1 client" (SET and GET, -c 1), "dict set/get, 8
 clients" (-c 8), "dict get, pipelined" (GET -c 50 -P 16), "counter
@@ -80,7 +81,66 @@ def report(workload, parts, pair=False):
     print(json.dumps(row), flush=True)
 
 
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0
+
+
+def populate(port, n):
+    """SET key:<12 digits> <i> for i < n, through redis-cli --pipe (the key
+    names redis-benchmark's __rand_int__ produces)."""
+    commands = "".join(f"SET key:{i:012d} {i}\r\n" for i in range(n))
+    subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--pipe"],
+                   input=commands, capture_output=True, text=True, check=True)
+
+
+def custom(port, clients, ops, keyspace, *command):
+    """(rps, p50_us, p99_us) of one custom command from redis-benchmark."""
+    out = subprocess.run(
+        ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(clients),
+         "-n", str(ops), "-r", str(keyspace), "--csv", *command],
+        capture_output=True, text=True, check=True).stdout
+    row = next(csv.DictReader(io.StringIO(out)))
+    return (float(row["rps"]), float(row["p50_latency_ms"]) * 1000,
+            float(row["p99_latency_ms"]) * 1000)
+
+
+def point(curve, x, rps, p50=None, p99=None, rss=None):
+    row = {"system": "redis", "curve": curve, "x": x, "ops_per_s": rps}
+    if p50 is not None:
+        row.update(p50_us=p50, p99_us=p99)
+    if rss is not None:
+        row["rss_mb"] = rss
+    print(json.dumps(row), flush=True)
+
+
+def scaling(sizes, clients):
+    """The scaling curves' Redis points: GET by keys held (and the server's
+    memory), GET throughput by client connections."""
+    server = RedisServer()
+    try:
+        for n in sizes:
+            subprocess.run(["redis-cli", "-p", str(server.port), "FLUSHALL"],
+                           capture_output=True, check=True)
+            populate(server.port, n)
+            rps, p50, p99 = custom(server.port, 1, 5000, n, "GET", "key:__rand_int__")
+            point("dict get by entries", n, rps, p50, p99, rss_mb(server.proc.pid))
+        for c in clients:
+            rps, _, _ = custom(server.port, c, max(20000, 200 * c), 1000,
+                               "GET", "key:__rand_int__")
+            point("dict gets by clients", c, rps)
+    finally:
+        server.stop()
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--scaling":
+        scaling([int(x) for x in sys.argv[2].split(",")],
+                [int(x) for x in sys.argv[3].split(",")])
+        return
     ops = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
     server = RedisServer()
     try:

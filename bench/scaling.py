@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """mproc's scaling curves, printed and drawn: dict get latency by entries
 (1k, 100k, 1M), queue put+get latency by depth (0, 1M), aggregate gets by
-client processes (1, 8, 64, 256), manager memory by dict entries, and
-apply_async throughput by worker processes (1, 2, 4, 8).
+client processes (1, 8, 64, 256), server memory by dict entries, and
+apply_async throughput by worker processes (1, 2, 4, 8); Redis (a private
+redis-server) on the dict curves.
 
 usage: bench/scaling.py
 
@@ -14,6 +15,8 @@ import re
 import signal
 import subprocess
 import time
+
+import sys
 
 from bench_common import ROOT, build_opt, fmt, run_lines, write_json
 from chart import write_svg
@@ -29,6 +32,11 @@ def manager_curves(mproc, bench):
     finally:
         proc.terminate()
         proc.wait()
+
+
+def redis_points():
+    return run_lines([sys.executable, os.path.join(ROOT, "bench", "redis_bench.py"),
+                      "--scaling", "1000,100000,1000000", "1,8,64,256"])
 
 
 def worker_curve(mproc, pool_bench):
@@ -58,31 +66,37 @@ def main():
     mproc, bench, pool_bench = build_opt("//client/cli:mproc", "//bench:scaling_bench",
                                          "//bench:pool_bench")
     started = time.time()
-    rows = manager_curves(mproc, bench) + worker_curve(mproc, pool_bench)
-    print(f"\n{'curve':<34} {'x':>9} {'ops/s':>12} {'p50 us':>9} {'p99 us':>9} {'manager MB':>11}")
-    for r in rows:
-        print(f"{r['curve']:<34} {fmt(r['x']):>9} {fmt(r['ops_per_s']):>12} "
+    rows = manager_curves(mproc, bench) + worker_curve(mproc, pool_bench) + redis_points()
+    print(f"\n{'curve':<34} {'system':<6} {'x':>9} {'ops/s':>12} {'p50 us':>9} {'p99 us':>9} {'server MB':>10}")
+    for r in sorted(rows, key=lambda r: (r["curve"], r["system"], r["x"])):
+        print(f"{r['curve']:<34} {r['system']:<6} {fmt(r['x']):>9} {fmt(r['ops_per_s']):>12} "
               f"{fmt(r.get('p50_us'), 1):>9} {fmt(r.get('p99_us'), 1):>9} "
-              f"{fmt(r.get('rss_mb'), 0) if r.get('rss_mb') else '-':>11}")
+              f"{fmt(r.get('rss_mb'), 0) if r.get('rss_mb') else '-':>10}")
     print(f"({time.time() - started:.0f} s)")
 
-    def series(curve, field):
-        return [(r["x"], r[field]) for r in rows if r["curve"] == curve and field in r]
+    def series(curve, field, system="mproc"):
+        return [(r["x"], r[field]) for r in rows
+                if r["curve"] == curve and r["system"] == system and field in r]
 
     panels = [
         {"title": "dict get latency by entries", "xlabel": "entries",
-         "ylabel": "µs", "series": {"p50": series("dict get by entries", "p50_us"),
-                                     "p99": series("dict get by entries", "p99_us")}},
+         "ylabel": "µs", "series": {"mproc p50": series("dict get by entries", "p50_us"),
+                                     "mproc p99": series("dict get by entries", "p99_us"),
+                                     "redis p50": series("dict get by entries", "p50_us", "redis")}},
         {"title": "queue put+get latency by depth", "xlabel": "items queued",
          "ylabel": "µs", "series": {"p50": series("queue put+get by depth", "p50_us"),
                                      "p99": series("queue put+get by depth", "p99_us")}},
         {"title": "dict gets by client processes", "xlabel": "clients",
-         "ylabel": "gets/s", "series": {"aggregate": series("dict gets by clients", "ops_per_s")}},
+         "ylabel": "gets/s",
+         "series": {"mproc": series("dict gets by clients", "ops_per_s"),
+                    "redis": series("dict gets by clients", "ops_per_s", "redis")}},
         {"title": "apply_async by worker processes", "xlabel": "processes",
          "ylabel": "tasks/s",
          "series": {"trivial tasks": series("apply_async by worker processes", "ops_per_s")}},
         {"title": "manager memory by dict entries", "xlabel": "entries",
-         "ylabel": "MB RSS", "series": {"rss": series("dict get by entries", "rss_mb")}},
+         "ylabel": "MB RSS",
+         "series": {"mproc": series("dict get by entries", "rss_mb"),
+                    "redis": series("dict get by entries", "rss_mb", "redis")}},
     ]
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     write_svg(os.path.join(ROOT, "bench", "results", "scaling.svg"), panels)

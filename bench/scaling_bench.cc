@@ -1,7 +1,9 @@
 // mproc's scaling curves (run by bench/scaling.py against a fresh
 // `mproc manager`): how a dict get costs as the dict grows, a queue pair as
 // the queue deepens, aggregate gets as clients multiply, and the manager's
-// memory per entry. One JSON line per point:
+// memory per entry (keys named as redis-benchmark's, "key:%012d", so the
+// Redis points of bench/redis_bench.py hold the same data). One JSON line
+// per point:
 //   {"system": "mproc", "curve": ..., "x": ..., "ops_per_s": ...,
 //    "p50_us": ..., "p99_us": ..., "rss_mb": ...}
 #include <fstream>
@@ -13,6 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "bench/client_processes.h"
 #include "bench/report.h"
@@ -80,7 +83,7 @@ void DictBySize(Manager& m) {
     for (int64_t i = 0; i < n; i += 10000) {
       Map batch;
       for (int64_t k = i; k < std::min(n, i + 10000); ++k) {
-        batch[Value(absl::StrCat("key", k))] = k;
+        batch[Value(absl::StrFormat("key:%012d", k))] = k;
       }
       if (absl::Status s = d->Update(batch); !s.ok()) Die("fill", s);
     }
@@ -88,7 +91,7 @@ void DictBySize(Manager& m) {
     const int gets = 5000;
     const auto start = Clock::now();
     for (int i = 0; i < gets; ++i) {
-      const std::string key = absl::StrCat("key", random() % n);
+      const std::string key = absl::StrFormat("key:%012d", random() % n);
       const auto t0 = Clock::now();
       if (!d->Get(key).ok()) Die("get", absl::InternalError(key));
       lat.push_back(Seconds(Clock::now() - t0) * 1e6);
