@@ -63,6 +63,7 @@ def worker_curve(mproc, pool_bench):
 
 
 def main():
+    subprocess.run([os.path.join(ROOT, "scripts", "setup.sh"), "bench"], check=True)
     mproc, bench, pool_bench = build_opt("//client/cli:mproc", "//bench:scaling_bench",
                                          "//bench:pool_bench")
     started = time.time()
