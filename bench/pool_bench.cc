@@ -17,10 +17,41 @@ ABSL_FLAG(std::string, manager, "127.0.0.1:50051", "manager address");
 ABSL_FLAG(double, scale, 1.0, "multiplies every workload's size");
 ABSL_FLAG(int, processes, 2, "worker processes serving the pool");
 ABSL_FLAG(bool, async_only, false, "run only the apply_async workload");
+ABSL_FLAG(int64_t, queued, 0,
+          "instead: submit this many tasks to a pool with no workers, say "
+          "\"queued\" once the manager holds them all, then time the drain "
+          "once workers come");
 
 namespace mproc {
 namespace bench {
 namespace {
+
+// --queued N: a deep task queue. Submits N trivial tasks before any worker
+// exists, prints the submission rate, prints a "queued" row once the
+// manager holds them (the runner then reads the manager's memory and starts
+// workers), and prints the drain rate when every result is back.
+int Queued(Pool& p, int64_t n) {
+  std::atomic<int64_t> done{0};
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < n; ++i) {
+    p.ApplyAsync("identity", {i}, {}, [&](const Value&) { done.fetch_add(1); });
+  }
+  for (;;) {
+    auto status = p.Status();
+    if (!status.ok()) return 1;
+    if (status->at(Value("queued")) == Value(n)) break;
+    absl::SleepFor(absl::Milliseconds(20));  // polling the manager's count
+  }
+  PrintRow("local", "submit to a pool with no workers",
+           n / Seconds(Clock::now() - start), nullptr);
+  std::cout << "{\"system\": \"mproc\", \"transport\": \"local\", "
+               "\"workload\": \"queued\", \"tasks\": " << n << "}" << std::endl;
+  const auto drain = Clock::now();
+  while (done.load() < n) absl::SleepFor(absl::Milliseconds(5));
+  PrintRow("local", "drain of the deep queue", n / Seconds(Clock::now() - drain),
+           nullptr);
+  return 0;
+}
 
 int Run() {
   const double scale = absl::GetFlag(FLAGS_scale);
@@ -40,6 +71,7 @@ int Run() {
     return 1;
   }
   Pool& p = **pool;
+  if (const int64_t n = absl::GetFlag(FLAGS_queued); n > 0) return Queued(p, n);
   {
     List warm;
     for (int i = 0; i < 100; ++i) warm.push_back(i);

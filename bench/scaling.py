@@ -2,8 +2,9 @@
 """mproc's scaling curves, printed and drawn: dict get latency by entries
 (1k, 100k, 1M), queue put+get latency by depth (0, 1M), aggregate gets by
 client processes (1, 8, 64, 256), server memory by dict entries, and
-apply_async throughput by worker processes (1, 2, 4, 8); Redis (a private
-redis-server) on the dict curves.
+apply_async throughput by worker processes (1, 2, 4, 8), manager memory
+with 1M queued tasks and the rate at which two worker processes drain
+them; Redis (a private redis-server) on the dict curves.
 
 usage: bench/scaling.py
 
@@ -62,12 +63,57 @@ def worker_curve(mproc, pool_bench):
     return rows
 
 
+def deep_queue(mproc, pool_bench, n=1000000):
+    """Manager memory with n queued tasks, and the drain rate once two
+    worker processes come."""
+    manager = subprocess.Popen([mproc, "manager", "--listen", "127.0.0.1:0"],
+                               stdout=subprocess.PIPE, text=True)
+    address = re.search(r"listening on (\S+)", manager.stdout.readline()).group(1)
+    rows = []
+    workers = None
+    try:
+        base = rss_mb(manager.pid)
+        client = subprocess.Popen([pool_bench, "--manager", address, "--queued", str(n)],
+                                  stdout=subprocess.PIPE, text=True)
+        for line in client.stdout:
+            if not line.startswith("{"):
+                continue
+            row = json.loads(line)
+            if row["workload"] == "queued":
+                rows.append({"system": "mproc", "curve": "manager memory by queued tasks",
+                             "x": n, "ops_per_s": 0,
+                             "rss_mb": rss_mb(manager.pid), "growth_mb": rss_mb(manager.pid) - base})
+                workers = subprocess.Popen([mproc, "worker", "--manager", address,
+                                            "--processes", "2"],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            else:
+                rows.append({"system": "mproc", "curve": row["workload"], "x": n,
+                             "ops_per_s": row["ops_per_s"]})
+        client.wait()
+    finally:
+        if workers:
+            workers.send_signal(signal.SIGINT)
+            workers.wait(timeout=60)
+        manager.terminate()
+        manager.wait()
+    return rows
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0
+
+
 def main():
     subprocess.run([os.path.join(ROOT, "scripts", "setup.sh"), "bench"], check=True)
     mproc, bench, pool_bench = build_opt("//client/cli:mproc", "//bench:scaling_bench",
                                          "//bench:pool_bench")
     started = time.time()
-    rows = manager_curves(mproc, bench) + worker_curve(mproc, pool_bench) + redis_points()
+    rows = (manager_curves(mproc, bench) + worker_curve(mproc, pool_bench) +
+            deep_queue(mproc, pool_bench) + redis_points())
     print(f"\n{'curve':<34} {'system':<6} {'x':>9} {'ops/s':>12} {'p50 us':>9} {'p99 us':>9} {'server MB':>10}")
     for r in sorted(rows, key=lambda r: (r["curve"], r["system"], r["x"])):
         print(f"{r['curve']:<34} {r['system']:<6} {fmt(r['x']):>9} {fmt(r['ops_per_s']):>12} "
