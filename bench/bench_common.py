@@ -31,6 +31,15 @@ def python_row(workload, ops_per_s, lat=None, transport="local", **extra):
     print(json.dumps(row), flush=True)
 
 
+def rss_mb(pid):
+    """Resident memory of process `pid` in MB (0 if unknown)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0
+
+
 def run_lines(cmd, env=None):
     """Runs `cmd` and parses each stdout line that is a JSON object."""
     out = subprocess.run(cmd, env=env, capture_output=True, text=True,

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from bench_common import rss_mb
+
 
 def free_port():
     with socket.socket() as s:
@@ -79,14 +81,6 @@ def report(workload, parts, pair=False):
     row = {"system": "redis", "transport": "tcp", "workload": workload,
            "ops_per_s": rps, "p50_us": p50, "p99_us": p99}
     print(json.dumps(row), flush=True)
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0
 
 
 def populate(port, n):

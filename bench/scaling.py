@@ -19,7 +19,7 @@ import time
 
 import sys
 
-from bench_common import ROOT, build_opt, fmt, run_lines, write_json
+from bench_common import ROOT, build_opt, fmt, rss_mb, run_lines, write_json
 from chart import write_svg
 from compare_pool import start_sidecar
 
@@ -97,14 +97,6 @@ def deep_queue(mproc, pool_bench, n=1000000):
         manager.terminate()
         manager.wait()
     return rows
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0
 
 
 def main():
