@@ -33,6 +33,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/task_wire.h"
@@ -154,7 +155,9 @@ class PoolObject : public ParkingObject {
   int64_t next_task_id_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t next_worker_id_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_attempt_ ABSL_GUARDED_BY(mu_) = 1;
-  absl::flat_hash_map<int64_t, Task> tasks_ ABSL_GUARDED_BY(mu_);  // live
+  // Live tasks. Nodes, not a flat table: a Task is ~120 bytes, and a flat
+  // table just past growing would hold twice that per queued task.
+  absl::node_hash_map<int64_t, Task> tasks_ ABSL_GUARDED_BY(mu_);
   std::deque<int64_t> queue_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, Worker> workers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<const ReplySink*, int64_t> worker_by_sink_
