@@ -59,11 +59,11 @@ absl::StatusOr<Value> RunPoolCommand(PoolObject& pool, const OpInfo& op,
     }
     case pb::POOL_WORKER_NEXT: {
       MPROC_ASSIGN_OR_RETURN(worker, a.MapArg(0, "worker"));
-      MPROC_ASSIGN_OR_RETURN(done, a.ListArg(1, "done"));
+      if (absl::Status s = a.ListArg(1, "done").status(); !s.ok()) return s;
       MPROC_ASSIGN_OR_RETURN(returned, a.ListArg(2, "returned"));
       MPROC_ASSIGN_OR_RETURN(max_n, Positive(pool, op, a, 3, "max_n", 0));
       MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(pool, op, a, 4));
-      (void)done;  // checked: a list, moved out below
+      // The results are moved out, not copied: a batch can be thousands.
       return pool.WorkerNext(*worker, std::move(a.Take(1).mutable_list()),
                              *returned, max_n, timeout, call);
     }

@@ -20,7 +20,7 @@ TaskFeed::TaskFeed(const PoolProxy& proxy, Map info,
       context_(context),
       limit_(limit),
       patience_(patience) {
-  fetcher_ = std::thread([this] { PrefetchLoop(); });
+  prefetcher_ = std::thread([this] { PrefetchLoop(); });
   if (patience_ > absl::ZeroDuration()) {
     reclaimer_ = std::thread([this] { ReclaimLoop(); });
   }
@@ -65,12 +65,11 @@ void TaskFeed::TaskDone(Value result) {
     if (!items_.empty() || !fetching_) return;
     report.swap(done_);
   }
-  if (!Report(report, {})) KeepLocked(std::move(report));  // try again later
+  if (!Report(report, {})) KeepUnreported(std::move(report));  // try again later
 }
 
-void TaskFeed::KeepLocked(List results) {
+void TaskFeed::KeepUnreported(List results) {
   absl::MutexLock l(&mu_);
-  // (Takes the lock itself: called with mu_ released.)
   results.insert(results.end(), std::make_move_iterator(done_.begin()),
                  std::make_move_iterator(done_.end()));
   done_.swap(results);
@@ -95,7 +94,7 @@ void TaskFeed::Finish() {
     finished_ = true;
   }
   Stop();
-  if (fetcher_.joinable()) fetcher_.join();
+  if (prefetcher_.joinable()) prefetcher_.join();
   if (reclaimer_.joinable()) reclaimer_.join();
   List returned, done;
   {
@@ -140,7 +139,7 @@ void TaskFeed::FetchLocked() {
     // A result over the message limit: report them one by one.
     reported = Report(done, {});
   }
-  if (!reported) KeepLocked(std::move(done));
+  if (!reported) KeepUnreported(std::move(done));
   mu_.Lock();
   fetching_ = false;
   if (!got.ok()) {

@@ -58,7 +58,7 @@ class TaskFeed {
   // reached. Results over the message limit become ResultTooLarge errors.
   bool Report(const List& done, const List& returned);
   // Puts unreported results back in front (takes the lock).
-  void KeepLocked(List results) ABSL_LOCKS_EXCLUDED(mu_);
+  void KeepUnreported(List results) ABSL_LOCKS_EXCLUDED(mu_);
   int64_t RemainingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return limit_ == 0 ? int64_t{1} << 30 : limit_ - taken_;
   }
@@ -81,7 +81,7 @@ class TaskFeed {
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t running_seq_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time running_since_ ABSL_GUARDED_BY(mu_);
-  std::thread fetcher_;
+  std::thread prefetcher_;
   std::thread reclaimer_;
 };
 

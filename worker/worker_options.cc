@@ -1,12 +1,11 @@
 #include "worker/worker_options.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "client/manager.h"
 
 namespace mproc {
 namespace {
@@ -15,24 +14,12 @@ absl::Status Bad(absl::string_view flag, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", why));
 }
 
-absl::StatusOr<std::string> ReadKey(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string key = text.str();
-  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
-    key.pop_back();
-  }
-  return key;
-}
-
 }  // namespace
 
 absl::StatusOr<WorkerOptions> ParseWorkerFlags(
     const std::vector<std::string>& args) {
   WorkerOptions options;
-  if (const char* key = std::getenv("MPROC_AUTHKEY")) options.authkey = key;
+  options.authkey = LoadAuthkey("").value_or("");  // $MPROC_AUTHKEY
   if (const char* address = std::getenv("MPROC_ADDRESS")) {
     options.manager = address;
   }
@@ -64,7 +51,7 @@ absl::StatusOr<WorkerOptions> ParseWorkerFlags(
       if (value.empty()) return Bad(flag, "must not be empty");
       options.pool = value;
     } else if (flag == "authkey-file") {
-      absl::StatusOr<std::string> key = ReadKey(value);
+      absl::StatusOr<std::string> key = LoadAuthkey(value);
       if (!key.ok()) return Bad(flag, key.status().message());
       options.authkey = *key;
     } else if (flag == "processes") {
