@@ -19,6 +19,8 @@
 #include "server/listen_address.h"
 #include "server/manager_service.h"
 #include "server/object_store.h"
+#include "server/manager_calls.h"
+#include "server/rpc_threads.h"
 
 namespace mproc {
 namespace {
@@ -59,6 +61,7 @@ class ManagerServerImpl : public ManagerServer {
     builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
                              &port);
     builder.RegisterService(&service_);
+    threads_ = std::make_unique<RpcThreads>(&builder, options.threads);
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(std::min<int64_t>(options.max_message_bytes, INT32_MAX)));
     builder.SetMaxSendMessageSize(-1);
@@ -93,6 +96,9 @@ class ManagerServerImpl : public ManagerServer {
           absl::StrCat("cannot listen on '", options.listen,
                        "' (address in use or not available)"));
     }
+    threads_->Start([this](grpc::ServerCompletionQueue* cq) {
+      AwaitManagerCalls(&service_, threads_.get(), cq);
+    });
     if (is_unix) {
       address_ = options.listen;
       chmod(options.listen.c_str() + 5, 0600);
@@ -113,12 +119,18 @@ class ManagerServerImpl : public ManagerServer {
   void Shutdown() override {
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(500));
+    threads_->Stop();
+  }
+
+  ~ManagerServerImpl() override {
+    if (server_ != nullptr) Shutdown();
   }
 
  private:
   std::unique_ptr<ObjectStore> store_;
   Dispatcher dispatcher_;
   ManagerService service_;
+  std::unique_ptr<RpcThreads> threads_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };

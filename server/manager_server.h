@@ -28,6 +28,10 @@ struct ManagerServerOptions {
   // How long a pool keeps results whose client's session ended, so a
   // client that comes back can still read them by task id.
   absl::Duration result_ttl = absl::Minutes(10);
+  // Threads that poll the sockets and run the commands (rpc_threads.h).
+  // One avoids hand-offs between threads and gives the lowest latency;
+  // more let commands run in parallel on a machine with many cores.
+  int threads = 1;
 };
 
 class ManagerServer {

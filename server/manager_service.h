@@ -1,5 +1,6 @@
-// The gRPC face of the manager (callback API: no thread per call). Each
-// RPC checks the authkey, then hands its requests to the Dispatcher.
+// The manager's answers to its three RPCs, apart from how calls are
+// threaded (rpc_threads.h, manager_calls.h): each checks the authkey, then
+// hands its requests to the Dispatcher.
 #ifndef MPROC_SERVER_MANAGER_SERVICE_H_
 #define MPROC_SERVER_MANAGER_SERVICE_H_
 
@@ -13,7 +14,7 @@
 
 namespace mproc {
 
-class ManagerService final : public pb::Manager::CallbackService {
+class ManagerService final : public pb::Manager::AsyncService {
  public:
   // `dispatcher` must outlive the service. An empty `authkey` admits every
   // client; otherwise clients must send it as "mproc-authkey" metadata.
@@ -26,21 +27,27 @@ class ManagerService final : public pb::Manager::CallbackService {
   ManagerService(Dispatcher* dispatcher, std::string authkey,
                  int64_t max_message_bytes, absl::Duration session_lease);
 
-  grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context,
-                                 const pb::Request* request,
-                                 pb::Response* response) override;
+  // The unary RPCs: one request, or one frame of them; an operation that
+  // would wait fails instead (there is no way to answer later).
+  grpc::Status Call(grpc::ServerContext* context, const pb::Request& request,
+                    pb::Response* response) const;
+  grpc::Status Batch(grpc::ServerContext* context,
+                     const pb::RequestFrame& frame,
+                     pb::ResponseFrame* responses) const;
 
-  grpc::ServerUnaryReactor* Batch(grpc::CallbackServerContext* context,
-                                  const pb::RequestFrame* frame,
-                                  pb::ResponseFrame* responses) override;
+  // For a new Session call: OK after adding the session's initial metadata
+  // (instance id, message size limit), or why the client is refused.
+  grpc::Status AdmitSession(grpc::ServerContext* context) const;
 
-  grpc::ServerBidiReactor<pb::RequestFrame, pb::ResponseFrame>* Session(
-      grpc::CallbackServerContext* context) override;
+  Dispatcher* dispatcher() const { return dispatcher_; }
+  const std::shared_ptr<SessionRegistry>& sessions() const {
+    return sessions_;
+  }
 
  private:
   // OK, or UNAUTHENTICATED when the key is missing or wrong (compared in
   // constant time; the key is never logged).
-  absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
+  absl::Status Authenticate(const grpc::ServerContextBase& context) const;
 
   Dispatcher* const dispatcher_;
   const std::string authkey_;

@@ -15,7 +15,7 @@ constexpr const char* kValueFlags[] = {"manager",   "authkey-file",
                                        "timeout",   "session-lease",
                                        "result-ttl", "pool",
                                        "processes", "kwargs",
-                                       "grace"};
+                                       "grace",     "threads"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

@@ -15,7 +15,7 @@ namespace cli {
 
 namespace {
 constexpr char kManagerUsage[] = R"(usage: mproc manager [--listen ADDR] [--authkey-file F] [--max-message-bytes N]
-                     [--session-lease S] [--result-ttl S]
+                     [--session-lease S] [--result-ttl S] [--threads N]
 
 Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --listen ADDR            HOST:PORT or unix:/path (default 127.0.0.1:50051;
@@ -31,6 +31,9 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --result-ttl S           seconds a pool keeps task results its client
                            did not read after the client went away
                            (default 600)
+  --threads N              threads serving clients and running commands
+                           (default 1: no hand-offs, lowest latency; more
+                           let commands run in parallel on many cores)
 Prints "mproc manager listening on ADDR" once it accepts connections.
 )";
 }  // namespace
@@ -58,6 +61,13 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
           "--result-ttl must be a number of seconds > 0");
     }
     options.result_ttl = absl::Seconds(seconds);
+  }
+  if (auto threads = cl.Flag("threads")) {
+    if (!absl::SimpleAtoi(*threads, &options.threads) || options.threads < 1 ||
+        options.threads > 256) {
+      return absl::InvalidArgumentError(
+          "--threads must be an integer from 1 to 256");
+    }
   }
   if (auto limit = cl.Flag("max-message-bytes")) {
     if (!absl::SimpleAtoi(*limit, &options.max_message_bytes)) {

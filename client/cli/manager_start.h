@@ -1,6 +1,6 @@
 // Starting a manager from the command line, shared by `mproc manager` and
 // `mproc up`: the flags --listen, --authkey-file, --session-lease,
-// --result-ttl and --max-message-bytes.
+// --result-ttl, --max-message-bytes and --threads.
 #ifndef MPROC_CLIENT_CLI_MANAGER_START_H_
 #define MPROC_CLIENT_CLI_MANAGER_START_H_
 

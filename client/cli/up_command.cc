@@ -22,7 +22,7 @@ namespace {
 
 constexpr char kUpUsage[] = R"(usage: mproc up [--listen ADDR] [--processes N] [--allow-exec] [--pool NAME]
                 [--authkey-file F] [--grace S] [--session-lease S] [--result-ttl S]
-                [--max-message-bytes N]
+                [--max-message-bytes N] [--threads N]
 
 Runs a manager (on ADDR, default 127.0.0.1:50051) and a worker daemon with
 N processes (default: the CPUs available) serving pool NAME (default
