@@ -123,6 +123,17 @@ TEST_F(CliTest, WrongUsageExitsTwo) {
   EXPECT_EQ(Mproc({"--no-such-flag", "info"}).exit_code, 2);
 }
 
+TEST_F(CliTest, ManagerRefusesABadThreadCount) {
+  for (const char* bad : {"0", "-1", "many", "257"}) {
+    CommandResult r = Mproc({"manager", "--listen", "127.0.0.1:0",
+                             "--threads", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("--threads must be an integer from 1 to 256"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
 TEST_F(CliTest, EverySubcommandHasHelp) {
   for (const char* command : {"manager", "dict", "list", "value", "array",
                               "namespace", "objects", "delete", "info"}) {

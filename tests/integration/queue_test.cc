@@ -20,7 +20,20 @@
 namespace mproc {
 namespace {
 
-using QueueTest = testing::ManagerTest;
+class QueueTest : public testing::ManagerTest {
+ protected:
+  void FourProducersFourConsumers();
+};
+
+// The same traffic through a manager serving on three threads: clients'
+// streams are spread over them, and a put on one thread answers a get
+// parked on another.
+class QueueOnThreeThreadsTest : public QueueTest {
+ protected:
+  static void SetUpTestSuite() {
+    StartServer({"--session-lease", "2", "--threads", "3"});
+  }
+};
 
 // In a child process: a fresh connection and the queue `name`.
 absl::StatusOr<QueueProxy> OpenQueue(const std::string& address,
@@ -179,6 +192,15 @@ TEST_F(QueueTest, ConsumerKilledWhileBlockedLosesNoItem) {
 }
 
 TEST_F(QueueTest, FourProducersFourConsumersDeliverEachItemExactlyOnce) {
+  FourProducersFourConsumers();
+}
+
+TEST_F(QueueOnThreeThreadsTest,
+       FourProducersFourConsumersDeliverEachItemExactlyOnce) {
+  FourProducersFourConsumers();
+}
+
+void QueueTest::FourProducersFourConsumers() {
   constexpr int kProducers = 4, kConsumers = 4, kItems = 5000;
   const std::string name = UniqueName();
   absl::StatusOr<QueueProxy> q = manager_->Queue(name, 100);  // puts wait too

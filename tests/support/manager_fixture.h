@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "client/manager.h"
 #include "gtest/gtest.h"
@@ -16,10 +17,12 @@ namespace testing {
 
 class ManagerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    // A short session lease: holdings of killed test processes come back
-    // in 2 s rather than the default 10.
-    auto server = ManagerProcess::Start("127.0.0.1:0", {"--session-lease", "2"});
+  // A short session lease: holdings of killed test processes come back
+  // in 2 s rather than the default 10.
+  static void SetUpTestSuite() { StartServer({"--session-lease", "2"}); }
+  // For a suite that needs other manager flags (its own SetUpTestSuite).
+  static void StartServer(const std::vector<std::string>& flags) {
+    auto server = ManagerProcess::Start("127.0.0.1:0", flags);
     ASSERT_OK(server);
     server_ = server->release();
   }
