@@ -3,7 +3,7 @@ port, no persistence) measured with redis-benchmark on the workloads mproc
 has a counterpart for, one JSON line each (system "redis").
 
 usage: redis_bench.py [OPS]
-       redis_bench.py --scaling SIZES CLIENTS   (comma-separated lists)
+       redis_bench.py --scaling SIZES CLIENTS [IDLE]   (comma-separated lists)
 
 Rows: "dict set/get, 1 client" (SET and GET, -c 1), "dict set/get, 8
 clients" (-c 8), "dict get, pipelined" (GET -c 50 -P 16), "counter
@@ -13,6 +13,7 @@ put+get, 1 client" (LPUSH then RPOP: one put+get pair, as mproc times it).
 import csv
 import io
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -111,9 +112,37 @@ def point(curve, x, rps, p50=None, p99=None, rss=None):
     print(json.dumps(row), flush=True)
 
 
-def scaling(sizes, clients):
+def connected_clients(port):
+    out = subprocess.run(["redis-cli", "-p", str(port), "INFO", "clients"],
+                         capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"connected_clients:(\d+)", out).group(1))
+
+
+def idle_point(server, n):
+    """GET latency and server memory with n idle connections open
+    (redis-benchmark's idle mode holds them)."""
+    holder = None
+    if n:
+        holder = subprocess.Popen(["redis-benchmark", "-p", str(server.port), "-I",
+                                   "-c", str(n)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while connected_clients(server.port) < n + 1 and time.time() < deadline:
+            time.sleep(0.05)  # polling the server's own count
+    try:
+        rps, p50, p99 = custom(server.port, 1, 5000, 1, "GET", "k")
+        point("dict get with idle connections", n, rps, p50, p99,
+              rss_mb(server.proc.pid))
+    finally:
+        if holder:
+            holder.kill()
+            holder.wait()
+
+
+def scaling(sizes, clients, idle=()):
     """The scaling curves' Redis points: GET by keys held (and the server's
-    memory), GET throughput by client connections."""
+    memory), GET throughput by client connections, GET latency (and memory)
+    with idle connections open."""
     server = RedisServer()
     try:
         for n in sizes:
@@ -126,6 +155,12 @@ def scaling(sizes, clients):
             rps, _, _ = custom(server.port, c, max(20000, 200 * c), 1000,
                                "GET", "key:__rand_int__")
             point("dict gets by clients", c, rps)
+        subprocess.run(["redis-cli", "-p", str(server.port), "FLUSHALL"],
+                       capture_output=True, check=True)
+        subprocess.run(["redis-cli", "-p", str(server.port), "SET", "k", "1"],
+                       capture_output=True, check=True)
+        for n in idle:
+            idle_point(server, n)
     finally:
         server.stop()
 
@@ -133,7 +168,8 @@ def scaling(sizes, clients):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--scaling":
         scaling([int(x) for x in sys.argv[2].split(",")],
-                [int(x) for x in sys.argv[3].split(",")])
+                [int(x) for x in sys.argv[3].split(",")],
+                [int(x) for x in sys.argv[4].split(",")] if len(sys.argv) > 4 else ())
         return
     ops = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
     server = RedisServer()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """mproc's scaling curves, printed and drawn: dict get latency by entries
 (1k, 100k, 1M), queue put+get latency by depth (0, 1M), aggregate gets by
-client processes (1, 8, 64, 256), server memory by dict entries, and
+client processes (1, 8, 64, 256), get latency and server memory with 0 /
+100 / 1,000 idle connections, server memory by dict entries, and
 apply_async throughput by worker processes (1, 2, 4, 8), manager memory
 with 1M queued tasks and the rate at which two worker processes drain
 them; Redis (a private redis-server) on the dict curves.
@@ -37,7 +38,7 @@ def manager_curves(mproc, bench):
 
 def redis_points():
     return run_lines([sys.executable, os.path.join(ROOT, "bench", "redis_bench.py"),
-                      "--scaling", "1000,100000,1000000", "1,8,64,256"])
+                      "--scaling", "1000,100000,1000000", "1,8,64,256", "0,100,1000"])
 
 
 def worker_curve(mproc, pool_bench):
@@ -132,6 +133,13 @@ def main():
         {"title": "apply_async by worker processes", "xlabel": "processes",
          "ylabel": "tasks/s",
          "series": {"trivial tasks": series("apply_async by worker processes", "ops_per_s")}},
+        {"title": "get latency with idle connections", "xlabel": "idle connections",
+         "ylabel": "µs", "series": {"mproc p50": series("dict get with idle connections", "p50_us"),
+                                     "redis p50": series("dict get with idle connections", "p50_us", "redis")}},
+        {"title": "server memory by idle connections", "xlabel": "idle connections",
+         "ylabel": "MB RSS",
+         "series": {"mproc": series("dict get with idle connections", "rss_mb"),
+                    "redis": series("dict get with idle connections", "rss_mb", "redis")}},
         {"title": "manager memory by dict entries", "xlabel": "entries",
          "ylabel": "MB RSS",
          "series": {"mproc": series("dict get by entries", "rss_mb"),

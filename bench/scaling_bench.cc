@@ -2,10 +2,13 @@
 // `mproc manager`): how a dict get costs as the dict grows, a queue pair as
 // the queue deepens, aggregate gets as clients multiply, and the manager's
 // memory per entry (keys named as redis-benchmark's, "key:%012d", so the
-// Redis points of bench/redis_bench.py hold the same data). One JSON line
+// Redis points of bench/redis_bench.py hold the same data), and a get's
+// cost with up to 1,000 idle connections open. One JSON line
 // per point:
 //   {"system": "mproc", "curve": ..., "x": ..., "ops_per_s": ...,
 //    "p50_us": ..., "p99_us": ..., "rss_mb": ...}
+#include <sys/resource.h>
+
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -26,6 +29,7 @@ ABSL_FLAG(int, manager_pid, 0, "the manager's pid, for its memory");
 ABSL_FLAG(std::string, entries, "1000,100000,1000000", "dict sizes");
 ABSL_FLAG(std::string, clients, "1,8,64,256", "client process counts");
 ABSL_FLAG(int64_t, deep_queue, 1000000, "queue depth of the deep point");
+ABSL_FLAG(std::string, idle, "0,100,1000", "idle connection counts");
 
 namespace mproc {
 namespace bench {
@@ -147,6 +151,32 @@ void GetsByClients(Manager& m) {
   }
 }
 
+// A get's latency (and the manager's memory) while N other connections,
+// each a connected Manager with its own TCP connection and session, sit
+// idle.
+void GetsWithIdleConnections(Manager& m) {
+  rlimit limit{};  // N connections need N descriptors here too
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  auto d = m.Dict("scale-idle");
+  if (!d.ok() || !d->Set("k", 1).ok()) Die("dict", d.status());
+  std::vector<std::unique_ptr<Manager>> idle;
+  for (int64_t n : Sizes(absl::GetFlag(FLAGS_idle))) {
+    while (static_cast<int64_t>(idle.size()) < n) idle.push_back(ConnectOrDie());
+    std::vector<double> lat;
+    const int gets = 5000;
+    const auto start = Clock::now();
+    for (int i = 0; i < gets; ++i) {
+      const auto t0 = Clock::now();
+      if (!d->Get("k").ok()) Die("get", absl::InternalError("idle"));
+      lat.push_back(Seconds(Clock::now() - t0) * 1e6);
+    }
+    Point("dict get with idle connections", n,
+          gets / Seconds(Clock::now() - start), &lat);
+  }
+}
+
 }  // namespace
 }  // namespace bench
 }  // namespace mproc
@@ -157,6 +187,7 @@ int main(int argc, char** argv) {
     auto m = mproc::bench::ConnectOrDie();
     mproc::bench::DictBySize(*m);
     mproc::bench::QueueByDepth(*m);
+    mproc::bench::GetsWithIdleConnections(*m);
   }  // no connection of ours across the forks below
   auto m = mproc::bench::ConnectOrDie();
   mproc::bench::GetsByClients(*m);

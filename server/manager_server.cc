@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,6 +39,17 @@ bool UnixSocketInUse(const std::string& path) {
       connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   close(fd);
   return in_use;
+}
+
+// Every client is a socket: a manager with thousands of clients needs more
+// descriptors than the usual soft limit of 1,024, so it takes what the
+// hard limit allows (as redis-server does for its maxclients).
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
 }
 
 std::string NewInstanceId() {
@@ -145,6 +157,7 @@ absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("max message size must be positive");
   }
+  RaiseDescriptorLimit();
   auto server = std::make_unique<ManagerServerImpl>(options);
   absl::Status bound = server->Bind(options);
   if (!bound.ok()) return bound;
