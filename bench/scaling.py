@@ -26,14 +26,20 @@ from compare_pool import start_sidecar
 
 
 def manager_curves(mproc, bench):
-    proc = subprocess.Popen([mproc, "manager", "--listen", "127.0.0.1:0"],
-                            stdout=subprocess.PIPE, text=True)
-    address = re.search(r"listening on (\S+)", proc.stdout.readline()).group(1)
-    try:
-        return run_lines([bench, "--manager", address, "--manager_pid", str(proc.pid)])
-    finally:
-        proc.terminate()
-        proc.wait()
+    rows = []
+    # The idle-connection points get a manager of their own, so that its
+    # memory is its connections' and not the big dicts' it freed.
+    for extra in (["--idle_only"], []):
+        proc = subprocess.Popen([mproc, "manager", "--listen", "127.0.0.1:0"],
+                                stdout=subprocess.PIPE, text=True)
+        address = re.search(r"listening on (\S+)", proc.stdout.readline()).group(1)
+        try:
+            rows += run_lines([bench, "--manager", address, "--manager_pid",
+                               str(proc.pid), *extra])
+        finally:
+            proc.terminate()
+            proc.wait()
+    return rows
 
 
 def redis_points():

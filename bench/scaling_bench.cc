@@ -30,6 +30,9 @@ ABSL_FLAG(std::string, entries, "1000,100000,1000000", "dict sizes");
 ABSL_FLAG(std::string, clients, "1,8,64,256", "client process counts");
 ABSL_FLAG(int64_t, deep_queue, 1000000, "queue depth of the deep point");
 ABSL_FLAG(std::string, idle, "0,100,1000", "idle connection counts");
+ABSL_FLAG(bool, idle_only, false,
+          "only the idle-connection points (run against a fresh manager, so "
+          "its memory is its connections')");
 
 namespace mproc {
 namespace bench {
@@ -185,9 +188,12 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   {
     auto m = mproc::bench::ConnectOrDie();
+    if (absl::GetFlag(FLAGS_idle_only)) {
+      mproc::bench::GetsWithIdleConnections(*m);
+      return 0;
+    }
     mproc::bench::DictBySize(*m);
     mproc::bench::QueueByDepth(*m);
-    mproc::bench::GetsWithIdleConnections(*m);
   }  // no connection of ours across the forks below
   auto m = mproc::bench::ConnectOrDie();
   mproc::bench::GetsByClients(*m);

@@ -6,8 +6,9 @@
 namespace mproc {
 
 DictObject::DictObject(std::string name, const Map& initial)
-    : SharedObject(pb::DICT, std::move(name)),
-      entries_(initial.begin(), initial.end()) {}
+    : SharedObject(pb::DICT, std::move(name)) {
+  for (const auto& [key, value] : initial) entries_.Set(key, value);
+}
 
 int64_t DictObject::Size() const {
   absl::MutexLock l(&mu_);
@@ -17,51 +18,45 @@ int64_t DictObject::Size() const {
 absl::StatusOr<Value> DictObject::Get(const Value& key,
                                       const Value* default_value) const {
   absl::MutexLock l(&mu_);
-  auto it = entries_.find(key);
-  if (it != entries_.end()) return it->second;
+  if (std::optional<Value> found = entries_.Find(key)) return *std::move(found);
   if (default_value != nullptr) return *default_value;
   return KeyNotFound(*this, key);
 }
 
 void DictObject::Set(const Value& key, Value value) {
   absl::MutexLock l(&mu_);
-  entries_.insert_or_assign(key, std::move(value));
+  entries_.Set(key, value);
 }
 
 Value DictObject::SetDefault(const Value& key, const Value& default_value) {
   absl::MutexLock l(&mu_);
-  return entries_.try_emplace(key, default_value).first->second;
+  return entries_.SetDefault(key, default_value);
 }
 
 absl::StatusOr<Value> DictObject::Pop(const Value& key,
                                       const Value* default_value) {
   absl::MutexLock l(&mu_);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) {
-    if (default_value != nullptr) return *default_value;
-    return KeyNotFound(*this, key);
-  }
-  Value out = std::move(it->second);
-  entries_.erase(it);
-  return out;
+  if (std::optional<Value> taken = entries_.Take(key)) return *std::move(taken);
+  if (default_value != nullptr) return *default_value;
+  return KeyNotFound(*this, key);
 }
 
 absl::Status DictObject::Delete(const Value& key) {
   absl::MutexLock l(&mu_);
-  if (entries_.erase(key) == 0) return KeyNotFound(*this, key);
+  if (!entries_.Erase(key)) return KeyNotFound(*this, key);
   return absl::OkStatus();
 }
 
 bool DictObject::Contains(const Value& key) const {
   absl::MutexLock l(&mu_);
-  return entries_.contains(key);
+  return entries_.Contains(key);
 }
 
 List DictObject::Keys() const {
   absl::MutexLock l(&mu_);
   List out;
   out.reserve(entries_.size());
-  for (const auto& entry : entries_) out.push_back(entry.first);
+  entries_.ForEach([&out](Value key, Value) { out.push_back(std::move(key)); });
   return out;
 }
 
@@ -69,49 +64,48 @@ List DictObject::Values() const {
   absl::MutexLock l(&mu_);
   List out;
   out.reserve(entries_.size());
-  for (const auto& entry : entries_) out.push_back(entry.second);
+  entries_.ForEach(
+      [&out](Value, Value value) { out.push_back(std::move(value)); });
   return out;
 }
 
 Map DictObject::Items() const {
   absl::MutexLock l(&mu_);
-  return Map(entries_.begin(), entries_.end());
+  Map out;
+  entries_.ForEach([&out](Value key, Value value) {
+    out.emplace(std::move(key), std::move(value));
+  });
+  return out;
 }
 
 void DictObject::Update(Map entries) {
   absl::MutexLock l(&mu_);
-  for (auto& [key, value] : entries) {
-    entries_.insert_or_assign(key, std::move(value));
-  }
+  for (const auto& [key, value] : entries) entries_.Set(key, value);
 }
 
 void DictObject::Clear() {
   absl::MutexLock l(&mu_);
-  entries_.clear();
+  entries_.Clear();
 }
 
 Map DictObject::GetMany(const List& keys) const {
   absl::MutexLock l(&mu_);
   Map out;
   for (const Value& key : keys) {
-    auto it = entries_.find(key);
-    if (it != entries_.end()) out.emplace(key, it->second);
+    if (std::optional<Value> found = entries_.Find(key)) {
+      out.emplace(key, *std::move(found));
+    }
   }
   return out;
 }
 
 absl::StatusOr<Value> DictObject::Add(const Value& key, const Value& delta) {
   absl::MutexLock l(&mu_);
-  auto it = entries_.find(key);
+  std::optional<Value> current = entries_.Find(key);
   const Value zero = delta.is_double() ? Value(0.0) : Value(0);
-  absl::StatusOr<Value> sum =
-      AddNumbers(it == entries_.end() ? zero : it->second, delta);
+  absl::StatusOr<Value> sum = AddNumbers(current ? *current : zero, delta);
   if (!sum.ok()) return Annotate(*this, sum.status());
-  if (it == entries_.end()) {
-    entries_.emplace(key, *sum);
-  } else {
-    it->second = *sum;
-  }
+  entries_.Set(key, *sum);
   return sum;
 }
 
