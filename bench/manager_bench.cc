@@ -128,6 +128,7 @@ void ManyClients(const Flags& f) {
         return 4;
       }
     }
+    bench::DoneMeasuring();
     return 0;
   });
   Report(f, absl::StrCat("dict set/get, ", f.clients, " clients"),
@@ -209,6 +210,7 @@ void QueueFourByFour(const Flags& f) {
         return 4;
       }
     }
+    bench::DoneMeasuring();
     return 0;
   });
   Report(f, "queue 4x4 producers/consumers", per * kSide / seconds, nullptr);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """mproc's scaling curves, printed and drawn: dict get latency by entries
 (1k, 100k, 1M), queue put+get latency by depth (0, 1M), aggregate gets by
-client processes (1, 8, 64, 256), get latency and server memory with 0 /
+client processes (1, 8, 64, 256) and by connections from 8 processes
+(8, 64, 256), get latency and server memory with 0 /
 100 / 1,000 idle connections, server memory by dict entries, and
 apply_async throughput by worker processes (1, 2, 4, 8), manager memory
 with 1M queued tasks and the rate at which two worker processes drain
@@ -113,11 +114,13 @@ def main():
     started = time.time()
     rows = (manager_curves(mproc, bench) + worker_curve(mproc, pool_bench) +
             deep_queue(mproc, pool_bench) + redis_points())
-    print(f"\n{'curve':<34} {'system':<6} {'x':>9} {'ops/s':>12} {'p50 us':>9} {'p99 us':>9} {'server MB':>10}")
+    print(f"\n{'curve':<40} {'system':<6} {'x':>9} {'ops/s':>12} {'p50 us':>9} {'p99 us':>9} "
+          f"{'server MB':>10} {'server CPU':>10}")
     for r in sorted(rows, key=lambda r: (r["curve"], r["system"], r["x"])):
-        print(f"{r['curve']:<34} {r['system']:<6} {fmt(r['x']):>9} {fmt(r['ops_per_s']):>12} "
+        cpu = f"{r['server_cpu_pct']} %" if "server_cpu_pct" in r else "-"
+        print(f"{r['curve']:<40} {r['system']:<6} {fmt(r['x']):>9} {fmt(r['ops_per_s']):>12} "
               f"{fmt(r.get('p50_us'), 1):>9} {fmt(r.get('p99_us'), 1):>9} "
-              f"{fmt(r.get('rss_mb'), 0) if r.get('rss_mb') else '-':>10}")
+              f"{fmt(r.get('rss_mb'), 0) if r.get('rss_mb') else '-':>10} {cpu:>10}")
     print(f"({time.time() - started:.0f} s)")
 
     def series(curve, field, system="mproc"):
@@ -132,9 +135,11 @@ def main():
         {"title": "queue put+get latency by depth", "xlabel": "items queued",
          "ylabel": "µs", "series": {"p50": series("queue put+get by depth", "p50_us"),
                                      "p99": series("queue put+get by depth", "p99_us")}},
-        {"title": "dict gets by client processes", "xlabel": "clients",
+        {"title": "dict gets by client connections", "xlabel": "connections",
          "ylabel": "gets/s",
-         "series": {"mproc": series("dict gets by clients", "ops_per_s"),
+         "series": {"mproc, a process each": series("dict gets by clients", "ops_per_s"),
+                    "mproc, 8 processes": series("dict gets by connections (8 processes)",
+                                                 "ops_per_s"),
                     "redis": series("dict gets by clients", "ops_per_s", "redis")}},
         {"title": "apply_async by worker processes", "xlabel": "processes",
          "ylabel": "tasks/s",

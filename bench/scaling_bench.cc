@@ -8,9 +8,13 @@
 //   {"system": "mproc", "curve": ..., "x": ..., "ops_per_s": ...,
 //    "p50_us": ..., "p99_us": ..., "rss_mb": ...}
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <thread>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -29,6 +33,8 @@ ABSL_FLAG(int, manager_pid, 0, "the manager's pid, for its memory");
 ABSL_FLAG(std::string, entries, "1000,100000,1000000", "dict sizes");
 ABSL_FLAG(std::string, clients, "1,8,64,256", "client process counts");
 ABSL_FLAG(int64_t, deep_queue, 1000000, "queue depth of the deep point");
+ABSL_FLAG(std::string, connections, "8,64,256",
+          "connection counts, spread over 8 client processes");
 ABSL_FLAG(std::string, idle, "0,100,1000", "idle connection counts");
 ABSL_FLAG(bool, idle_only, false,
           "only the idle-connection points (run against a fresh manager, so "
@@ -54,8 +60,23 @@ double ManagerRssMb() {
   return 0;
 }
 
+// CPU seconds the manager has used so far (0 if its pid is unknown).
+double ManagerCpuSeconds() {
+  const int pid = absl::GetFlag(FLAGS_manager_pid);
+  if (pid == 0) return 0;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command name, which ends with the last ')'.
+  std::vector<std::string> fields =
+      absl::StrSplit(text.substr(text.rfind(')') + 2), ' ');
+  if (fields.size() < 13) return 0;
+  return (std::atof(fields[11].c_str()) + std::atof(fields[12].c_str())) /
+         sysconf(_SC_CLK_TCK);
+}
+
 void Point(const std::string& curve, int64_t x, double ops_per_s,
-           std::vector<double>* lat) {
+           std::vector<double>* lat, const std::string& extra = "") {
   std::string line = absl::StrCat("{\"system\": \"mproc\", \"curve\": \"", curve,
                                   "\", \"x\": ", x, ", \"ops_per_s\": ", ops_per_s);
   if (lat != nullptr && !lat->empty()) {
@@ -63,7 +84,7 @@ void Point(const std::string& curve, int64_t x, double ops_per_s,
     absl::StrAppend(&line, ", \"p50_us\": ", (*lat)[lat->size() / 2],
                     ", \"p99_us\": ", (*lat)[lat->size() * 99 / 100]);
   }
-  absl::StrAppend(&line, ", \"rss_mb\": ", ManagerRssMb(), "}");
+  absl::StrAppend(&line, ", \"rss_mb\": ", ManagerRssMb(), extra, "}");
   std::cout << line << std::endl;
 }
 
@@ -137,7 +158,8 @@ void GetsByClients(Manager& m) {
   if (!d.ok() || !d->Set("k", 1).ok()) Die("dict", d.status());
   const std::string address = absl::GetFlag(FLAGS_manager);
   for (int64_t clients : Sizes(absl::GetFlag(FLAGS_clients))) {
-    const int per = static_cast<int>(std::max<int64_t>(40, 40000 / clients));
+    const int per = static_cast<int>(std::max<int64_t>(300, 40000 / clients));
+    const double cpu_before = ManagerCpuSeconds();
     const double seconds = RunClientProcesses(clients, [&](int) {
       auto own = Manager::Connect(address);
       if (!own.ok()) return 2;
@@ -147,10 +169,61 @@ void GetsByClients(Manager& m) {
       for (int i = 0; i < per; ++i) {
         if (!dict->Get("k").ok()) return 5;
       }
+      DoneMeasuring();
       return 0;
     });
     if (seconds < 0) Die("clients", absl::InternalError("a client failed"));
-    Point("dict gets by clients", clients, per * clients / seconds, nullptr);
+    // How busy the manager was: below 100 %, the clients were the limit.
+    // (Its CPU from the clients' connecting and leaving is counted too.)
+    const double busy = (ManagerCpuSeconds() - cpu_before) / seconds * 100;
+    Point("dict gets by clients", clients, per * clients / seconds, nullptr,
+          absl::StrCat(", \"server_cpu_pct\": ", static_cast<int>(busy)));
+  }
+}
+
+// Aggregate gets over N connections from 8 client processes (a thread and
+// a Manager each): as many connections as GetsByClients, without as many
+// processes competing for the cores (redis-benchmark, the anchor, drives
+// all its connections from one process).
+void GetsByConnections(Manager& m) {
+  constexpr int kProcesses = 8;
+  auto d = m.Dict("scale-clients");
+  if (!d.ok() || !d->Set("k", 1).ok()) Die("dict", d.status());
+  const std::string address = absl::GetFlag(FLAGS_manager);
+  for (int64_t connections : Sizes(absl::GetFlag(FLAGS_connections))) {
+    const int threads = static_cast<int>(std::max<int64_t>(1, connections / kProcesses));
+    const int per = static_cast<int>(std::max<int64_t>(300, 40000 / connections));
+    const double cpu_before = ManagerCpuSeconds();
+    const double seconds = RunClientProcesses(kProcesses, [&](int) {
+      std::vector<std::unique_ptr<Manager>> managers;
+      std::vector<DictProxy> dicts;
+      for (int t = 0; t < threads; ++t) {
+        auto own = Manager::Connect(address);
+        if (!own.ok()) return 2;
+        auto dict = (*own)->Dict("scale-clients");
+        if (!dict.ok() || !dict->Get("k").ok()) return 3;  // connected
+        managers.push_back(*std::move(own));
+        dicts.push_back(*std::move(dict));
+      }
+      if (!StartTogether()) return 4;
+      std::atomic<int> failures{0};
+      std::vector<std::thread> running;
+      for (int t = 0; t < threads; ++t) {
+        running.emplace_back([&, t] {
+          for (int i = 0; i < per; ++i) {
+            if (!dicts[t].Get("k").ok()) ++failures;
+          }
+        });
+      }
+      for (std::thread& t : running) t.join();
+      DoneMeasuring();
+      return failures > 0 ? 5 : 0;
+    });
+    if (seconds < 0) Die("connections", absl::InternalError("a client failed"));
+    const double busy = (ManagerCpuSeconds() - cpu_before) / seconds * 100;
+    Point("dict gets by connections (8 processes)", connections,
+          per * threads * kProcesses / seconds, nullptr,
+          absl::StrCat(", \"server_cpu_pct\": ", static_cast<int>(busy)));
   }
 }
 
@@ -197,5 +270,6 @@ int main(int argc, char** argv) {
   }  // no connection of ours across the forks below
   auto m = mproc::bench::ConnectOrDie();
   mproc::bench::GetsByClients(*m);
+  mproc::bench::GetsByConnections(*m);
   return 0;
 }
