@@ -47,11 +47,12 @@ def run_lines(cmd, env=None):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
-def median_rows(runs):
-    """Median of each numeric field per (system, transport, workload)."""
+def median_rows(runs, key_fields=("system", "transport", "workload")):
+    """Median of each numeric field per key (by default (system,
+    transport, workload))."""
     grouped = {}
     for row in (r for run in runs for r in run):
-        key = (row["system"], row["transport"], row["workload"])
+        key = tuple(row[f] for f in key_fields)
         grouped.setdefault(key, []).append(row)
     out = {}
     for key, rows in grouped.items():
@@ -59,7 +60,8 @@ def median_rows(runs):
         for field in rows[0]:
             values = [r[field] for r in rows if field in r]
             merged[field] = (statistics.median(values)
-                             if isinstance(values[0], (int, float)) else values[0])
+                             if isinstance(values[0], (int, float))
+                             and field not in key_fields else values[0])
         out[key] = merged
     return out
 

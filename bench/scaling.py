@@ -8,10 +8,11 @@ apply_async throughput by worker processes (1, 2, 4, 8), manager memory
 with 1M queued tasks and the rate at which two worker processes drain
 them; Redis (a private redis-server) on the dict curves.
 
-usage: bench/scaling.py
+usage: bench/scaling.py [--rounds R]   (median of R runs per point)
 
 Writes bench/results/scaling.json and bench/results/scaling.svg.
 """
+import argparse
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import time
 
 import sys
 
-from bench_common import ROOT, build_opt, fmt, rss_mb, run_lines, write_json
+from bench_common import ROOT, build_opt, fmt, median_rows, rss_mb, run_lines, write_json
 from chart import write_svg
 from compare_pool import start_sidecar
 
@@ -107,13 +108,14 @@ def deep_queue(mproc, pool_bench, n=1000000):
     return rows
 
 
-def main():
-    subprocess.run([os.path.join(ROOT, "scripts", "setup.sh"), "bench"], check=True)
-    mproc, bench, pool_bench = build_opt("//client/cli:mproc", "//bench:scaling_bench",
-                                         "//bench:pool_bench")
+def run_scaling(mproc, bench, pool_bench, rounds=1):
+    """Measures every curve `rounds` times (the median of each point is
+    kept), prints them, writes scaling.json and draws
+    bench/results/scaling.svg; returns the rows."""
     started = time.time()
-    rows = (manager_curves(mproc, bench) + worker_curve(mproc, pool_bench) +
-            deep_queue(mproc, pool_bench) + redis_points())
+    runs = [manager_curves(mproc, bench) + worker_curve(mproc, pool_bench) +
+            deep_queue(mproc, pool_bench) + redis_points() for _ in range(rounds)]
+    rows = list(median_rows(runs, ("system", "curve", "x")).values())
     print(f"\n{'curve':<40} {'system':<6} {'x':>9} {'ops/s':>12} {'p50 us':>9} {'p99 us':>9} "
           f"{'server MB':>10} {'server CPU':>10}")
     for r in sorted(rows, key=lambda r: (r["curve"], r["system"], r["x"])):
@@ -160,6 +162,16 @@ def main():
     write_svg(os.path.join(ROOT, "bench", "results", "scaling.svg"), panels)
     write_json("scaling.json", {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "rows": rows})
     print("chart: bench/results/scaling.svg")
+    return rows
+
+
+def main():
+    subprocess.run([os.path.join(ROOT, "scripts", "setup.sh"), "bench"], check=True)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=1)
+    args = ap.parse_args()
+    run_scaling(*build_opt("//client/cli:mproc", "//bench:scaling_bench",
+                           "//bench:pool_bench"), rounds=args.rounds)
 
 
 if __name__ == "__main__":
