@@ -18,9 +18,9 @@
 #include "absl/strings/str_format.h"
 #include "server/dispatcher.h"
 #include "server/listen_address.h"
+#include "server/manager_calls.h"
 #include "server/manager_service.h"
 #include "server/object_store.h"
-#include "server/manager_calls.h"
 #include "server/rpc_threads.h"
 
 namespace mproc {
