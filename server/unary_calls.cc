@@ -1,5 +1,3 @@
-#include <functional>
-
 #include "server/manager_calls.h"
 
 namespace mproc {
