@@ -191,8 +191,10 @@ void GetsByConnections(Manager& m) {
   if (!d.ok() || !d->Set("k", 1).ok()) Die("dict", d.status());
   const std::string address = absl::GetFlag(FLAGS_manager);
   for (int64_t connections : Sizes(absl::GetFlag(FLAGS_connections))) {
-    const int threads = static_cast<int>(std::max<int64_t>(1, connections / kProcesses));
-    const int per = static_cast<int>(std::max<int64_t>(300, 40000 / connections));
+    const int threads =
+        static_cast<int>(std::max<int64_t>(1, connections / kProcesses));
+    const int per =
+        static_cast<int>(std::max<int64_t>(300, 40000 / connections));
     const double cpu_before = ManagerCpuSeconds();
     const double seconds = RunClientProcesses(kProcesses, [&](int) {
       std::vector<std::unique_ptr<Manager>> managers;
@@ -239,7 +241,9 @@ void GetsWithIdleConnections(Manager& m) {
   if (!d.ok() || !d->Set("k", 1).ok()) Die("dict", d.status());
   std::vector<std::unique_ptr<Manager>> idle;
   for (int64_t n : Sizes(absl::GetFlag(FLAGS_idle))) {
-    while (static_cast<int64_t>(idle.size()) < n) idle.push_back(ConnectOrDie());
+    while (static_cast<int64_t>(idle.size()) < n) {
+      idle.push_back(ConnectOrDie());
+    }
     std::vector<double> lat;
     const int gets = 5000;
     const auto start = Clock::now();

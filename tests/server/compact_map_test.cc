@@ -19,7 +19,8 @@ TEST(CompactMapTest, SetFindOverwriteWithValuesOfEverySize) {
   m.Set("k", std::string(1000, 'x'));  // larger: a new entry
   EXPECT_EQ(*m.Find("k"), Value(std::string(1000, 'x')));
   m.Set("k", List{1, "two", Map{{Value("three"), Value(3.0)}}});
-  EXPECT_EQ(*m.Find("k"), Value(List{1, "two", Map{{Value("three"), Value(3.0)}}}));
+  EXPECT_EQ(*m.Find("k"),
+            Value(List{1, "two", Map{{Value("three"), Value(3.0)}}}));
   EXPECT_EQ(m.size(), 1u);
 }
 
