@@ -86,10 +86,9 @@ inline double RunClientProcesses(int n, const std::function<int(int)>& body) {
   close(ready[0]);
   close(done[0]);
   if (failed > 0 || connected < n || reported < n) return -1;
-  const int64_t start_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          released.time_since_epoch())
-          .count();
+  const int64_t start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               released.time_since_epoch())
+                               .count();
   return (last_done - start_ns) / 1e9;
 }
 

@@ -72,7 +72,7 @@ def main():
     ap.add_argument("--entries", type=int, default=1000000)
     args = ap.parse_args()
 
-    mproc, bench = build_opt("//client/cli:mproc", "//bench:manager_bench")
+    mproc, bench = build_opt("//cli:mproc", "//bench:manager_bench")
 
     runs = []
     for transport in ("tcp", "unix"):

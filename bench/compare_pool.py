@@ -60,7 +60,7 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0)
     args = ap.parse_args()
 
-    mproc, bench = build_opt("//client/cli:mproc", "//bench:pool_bench")
+    mproc, bench = build_opt("//cli:mproc", "//bench:pool_bench")
     runs = []
     for _ in range(args.rounds):
         runs.append(python_pool_rows(args.scale))

@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/client_processes.h"
 #include "bench/report.h"
@@ -93,14 +93,12 @@ void CounterAndList(const Flags& f) {
   auto counter = m->Value("bench-counter", "int");
   if (!counter.ok()) Die("value", counter.status());
   for (int i = 0; i < 200; ++i) counter->Add(1).IgnoreError();  // warm up
-  TimeEach(f, "counter increment, 1 client", f.ops, [&](int) {
-    return counter->Add(1).status();
-  });
+  TimeEach(f, "counter increment, 1 client", f.ops,
+           [&](int) { return counter->Add(1).status(); });
   auto list = m->List("bench-list");
   if (!list.ok()) Die("list", list.status());
-  TimeEach(f, "list append, 1 client", f.ops, [&](int i) {
-    return list->Append(i).status();
-  });
+  TimeEach(f, "list append, 1 client", f.ops,
+           [&](int i) { return list->Append(i).status(); });
 }
 
 using bench::StartTogether;
@@ -149,8 +147,8 @@ void Batched(const Flags& f) {
     absl::Status s = d->SetMany(entries);
     if (!s.ok()) Die("set_many", s);
   }
-  Report(f, "dict set_many x1000", rounds * kBatch / Seconds(Clock::now() - start),
-         nullptr);
+  Report(f, "dict set_many x1000",
+         rounds * kBatch / Seconds(Clock::now() - start), nullptr);
   start = Clock::now();
   for (int r = 0; r < rounds; ++r) {
     BatchBuilder batch = m->NewBatch();
@@ -158,8 +156,8 @@ void Batched(const Flags& f) {
     auto results = batch.Run();
     if (!results.ok()) Die("batch", results.status());
   }
-  Report(f, "dict get, batch of 1000", rounds * kBatch / Seconds(Clock::now() - start),
-         nullptr);
+  Report(f, "dict get, batch of 1000",
+         rounds * kBatch / Seconds(Clock::now() - start), nullptr);
 
   // The same from two threads sharing the one connection: while the
   // manager executes one batch, the client builds and parses the other.
@@ -271,7 +269,8 @@ void ParkedWaiters(const Flags& f) {
   std::vector<std::unique_ptr<Manager>> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.push_back(ConnectOrDie(f));
-    if (!clients.back()->Queue("bench-parked").ok()) Die("queue", absl::InternalError(""));
+    if (!clients.back()->Queue("bench-parked").ok())
+      Die("queue", absl::InternalError(""));
   }
   const int64_t rss_before = ResidentKiB(f.manager_pid);
   const int threads_before = ThreadsOf(f.manager_pid);
@@ -304,7 +303,8 @@ void ParkedWaiters(const Flags& f) {
   List items;
   for (int i = 0; i < kTotal; ++i) items.push_back(i);
   auto q = clients[0]->Queue("bench-parked");
-  if (!q.ok() || !q->PutMany(items).ok()) Die("release", absl::InternalError(""));
+  if (!q.ok() || !q->PutMany(items).ok())
+    Die("release", absl::InternalError(""));
   for (std::thread& t : getters) t.join();
   std::cout << "{\"system\": \"mproc\", \"transport\": \"" << f.transport
             << "\", \"workload\": \"1000 parked gets\", \"growth_mb\": "
@@ -319,7 +319,8 @@ int64_t ResidentKiB(int pid) {
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0) {
       int64_t kib = 0;
-      absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kib);
+      absl::SimpleAtoi(
+          absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kib);
       return kib;
     }
   }
@@ -336,7 +337,8 @@ void Memory(const Flags& f) {
   constexpr int kChunk = 10000;
   for (int64_t base = 0; base < f.entries; base += kChunk) {
     Map chunk;
-    for (int64_t i = base; i < std::min<int64_t>(base + kChunk, f.entries); ++i) {
+    for (int64_t i = base; i < std::min<int64_t>(base + kChunk, f.entries);
+         ++i) {
       chunk.emplace(absl::StrCat("key", i), i);
     }
     absl::Status s = d->SetMany(chunk);
@@ -346,7 +348,8 @@ void Memory(const Flags& f) {
   std::cout << "{\"system\": \"mproc\", \"transport\": \"" << f.transport
             << "\", \"workload\": \"rss for " << f.entries
             << " entries\", \"rss_mb\": " << after / 1024.0
-            << ", \"growth_mb\": " << (after - before) / 1024.0 << "}" << std::endl;
+            << ", \"growth_mb\": " << (after - before) / 1024.0 << "}"
+            << std::endl;
 }
 
 }  // namespace
@@ -356,13 +359,20 @@ int main(int argc, char** argv) {
   mproc::Flags f;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--address") f.address = v;
-    else if (k == "--transport") f.transport = v;
-    else if (k == "--ops") f.ops = std::atoi(v.c_str());
-    else if (k == "--clients") f.clients = std::atoi(v.c_str());
-    else if (k == "--entries") f.entries = std::atoll(v.c_str());
-    else if (k == "--manager-pid") f.manager_pid = std::atoi(v.c_str());
-    else if (k == "--only") f.only = v;
+    if (k == "--address")
+      f.address = v;
+    else if (k == "--transport")
+      f.transport = v;
+    else if (k == "--ops")
+      f.ops = std::atoi(v.c_str());
+    else if (k == "--clients")
+      f.clients = std::atoi(v.c_str());
+    else if (k == "--entries")
+      f.entries = std::atoll(v.c_str());
+    else if (k == "--manager-pid")
+      f.manager_pid = std::atoi(v.c_str());
+    else if (k == "--only")
+      f.only = v;
   }
   if (f.address.empty()) {
     std::cerr << "usage: manager_bench --address ADDR [--transport T] [--ops N]"

@@ -45,11 +45,12 @@ int Queued(Pool& p, int64_t n) {
   PrintRow("local", "submit to a pool with no workers",
            n / Seconds(Clock::now() - start), nullptr);
   std::cout << "{\"system\": \"mproc\", \"transport\": \"local\", "
-               "\"workload\": \"queued\", \"tasks\": " << n << "}" << std::endl;
+               "\"workload\": \"queued\", \"tasks\": "
+            << n << "}" << std::endl;
   const auto drain = Clock::now();
   while (done.load() < n) absl::SleepFor(absl::Milliseconds(5));
-  PrintRow("local", "drain of the deep queue", n / Seconds(Clock::now() - drain),
-           nullptr);
+  PrintRow("local", "drain of the deep queue",
+           n / Seconds(Clock::now() - drain), nullptr);
   return 0;
 }
 
@@ -101,8 +102,8 @@ int Run() {
       if (!p.Apply("echo", {i}).ok()) return 1;
       lat.push_back(Seconds(Clock::now() - t0) * 1e6);
     }
-    PrintRow("local", "apply (blocking)", n_apply / Seconds(Clock::now() - start),
-             &lat);
+    PrintRow("local", "apply (blocking)",
+             n_apply / Seconds(Clock::now() - start), &lat);
   }
   for (auto [workload, n, chunksize] :
        {std::tuple<const char*, int, int>{"map, default chunks", n_map, 0},

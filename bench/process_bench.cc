@@ -126,7 +126,9 @@ int main(int argc, char** argv) {
     std::cerr << "usage: process_bench [--scale F]\n";
     return 2;
   }
-  auto n = [scale](int base) { return std::max(1, static_cast<int>(base * scale)); };
+  auto n = [scale](int base) {
+    return std::max(1, static_cast<int>(base * scale));
+  };
   mproc::StartJoin(n(500));
   mproc::PipeRoundTrip(n(50000));
   mproc::PipeStream(n(200000), 100, "pipe stream 100 B messages");

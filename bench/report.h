@@ -26,15 +26,17 @@ inline double Seconds(Clock::duration d) {
 // Prints the row; with latencies (µs, sorted here) adds p50 and p99.
 inline void PrintRow(absl::string_view transport, absl::string_view workload,
                      double ops_per_s, std::vector<double>* latencies_us) {
-  std::string line = absl::StrCat(
-      "{\"system\": \"mproc\", \"transport\": \"", transport,
-      "\", \"workload\": \"", workload, "\", \"ops_per_s\": ", ops_per_s);
+  std::string line = absl::StrCat("{\"system\": \"mproc\", \"transport\": \"",
+                                  transport, "\", \"workload\": \"", workload,
+                                  "\", \"ops_per_s\": ", ops_per_s);
   if (latencies_us != nullptr && !latencies_us->empty()) {
     std::sort(latencies_us->begin(), latencies_us->end());
     auto at = [&](double q) {
-      return (*latencies_us)[static_cast<size_t>(q * (latencies_us->size() - 1))];
+      return (
+          *latencies_us)[static_cast<size_t>(q * (latencies_us->size() - 1))];
     };
-    absl::StrAppend(&line, ", \"p50_us\": ", at(0.5), ", \"p99_us\": ", at(0.99));
+    absl::StrAppend(&line, ", \"p50_us\": ", at(0.5),
+                    ", \"p99_us\": ", at(0.99));
   }
   std::cout << line << "}" << std::endl;
 }

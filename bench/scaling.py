@@ -170,7 +170,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
-    run_scaling(*build_opt("//client/cli:mproc", "//bench:scaling_bench",
+    run_scaling(*build_opt("//cli:mproc", "//bench:scaling_bench",
                            "//bench:pool_bench"), rounds=args.rounds)
 
 

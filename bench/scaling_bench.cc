@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <thread>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -77,8 +77,9 @@ double ManagerCpuSeconds() {
 
 void Point(const std::string& curve, int64_t x, double ops_per_s,
            std::vector<double>* lat, const std::string& extra = "") {
-  std::string line = absl::StrCat("{\"system\": \"mproc\", \"curve\": \"", curve,
-                                  "\", \"x\": ", x, ", \"ops_per_s\": ", ops_per_s);
+  std::string line =
+      absl::StrCat("{\"system\": \"mproc\", \"curve\": \"", curve,
+                   "\", \"x\": ", x, ", \"ops_per_s\": ", ops_per_s);
   if (lat != nullptr && !lat->empty()) {
     std::sort(lat->begin(), lat->end());
     absl::StrAppend(&line, ", \"p50_us\": ", (*lat)[lat->size() / 2],
@@ -143,11 +144,12 @@ void QueueByDepth(Manager& m) {
     const auto start = Clock::now();
     for (int i = 0; i < pairs; ++i) {
       const auto t0 = Clock::now();
-      if (!q->Put(i).ok() || !q->Get().ok()) Die("pair", absl::InternalError(""));
+      if (!q->Put(i).ok() || !q->Get().ok())
+        Die("pair", absl::InternalError(""));
       lat.push_back(Seconds(Clock::now() - t0) * 1e6);
     }
-    Point("queue put+get by depth", depth, pairs / Seconds(Clock::now() - start),
-          &lat);
+    Point("queue put+get by depth", depth,
+          pairs / Seconds(Clock::now() - start), &lat);
     if (!m.DeleteObject(q->name()).ok()) Die("delete", absl::InternalError(""));
   }
 }

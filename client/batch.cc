@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/internal/connection.h"
-#include "client/op_table.h"
-#include "client/wire.h"
+#include "common/op_table.h"
+#include "common/wire.h"
 
 namespace mproc {
 
@@ -29,14 +29,15 @@ size_t BatchBuilder::Add(const std::string& kind_name, const std::string& name,
   const size_t position = pending_->errors.size();
   // Batches usually repeat one op; look it up once.
   const OpInfo* info = pending_->last_op;
-  if (info == nullptr || op != info->name || kind_name != KindName(info->kind)) {
+  if (info == nullptr || op != info->name ||
+      kind_name != KindName(info->kind)) {
     std::optional<pb::Kind> kind = KindFromName(kind_name);
     info = kind ? FindOpByName(*kind, op) : nullptr;
     pending_->last_op = info;
   }
   if (info == nullptr) {
-    pending_->errors.push_back(absl::InvalidArgumentError(absl::StrCat(
-        kind_name, " '", name, "' has no operation '", op, "'")));
+    pending_->errors.push_back(absl::InvalidArgumentError(
+        absl::StrCat(kind_name, " '", name, "' has no operation '", op, "'")));
     return position;
   }
   pb::Request request;
@@ -56,8 +57,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Value>>> BatchBuilder::Run() {
   pending_->last_op = batch.last_op;
   std::vector<pb::Response> responses;
   if (!batch.requests.empty()) {
-    absl::Status sent =
-        connection_->Run(std::move(batch.requests), &responses);
+    absl::Status sent = connection_->Run(std::move(batch.requests), &responses);
     if (!sent.ok()) return sent;
   }
   std::vector<absl::StatusOr<Value>> results;

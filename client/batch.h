@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/proxies.h"
-#include "client/value.h"
+#include "common/value.h"
 
 namespace mproc {
 

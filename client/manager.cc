@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/internal/connection.h"
-#include "client/op_table.h"
-#include "client/wire.h"
+#include "common/op_table.h"
+#include "common/wire.h"
 
 namespace mproc {
 namespace {
@@ -79,7 +79,8 @@ absl::StatusOr<mproc::Value> Manager::Management(int op,
 absl::StatusOr<DictProxy> Manager::Dict(const std::string& name,
                                         const Map& initial) {
   const mproc::Value init(initial);
-  absl::Status s = Open(name, pb::DICT, "", 0, initial.empty() ? nullptr : &init);
+  absl::Status s =
+      Open(name, pb::DICT, "", 0, initial.empty() ? nullptr : &init);
   if (!s.ok()) return s;
   return DictProxy(connection_, KindName(pb::DICT), name);
 }
@@ -87,7 +88,8 @@ absl::StatusOr<DictProxy> Manager::Dict(const std::string& name,
 absl::StatusOr<ListProxy> Manager::List(const std::string& name,
                                         const mproc::List& initial) {
   const mproc::Value init(initial);
-  absl::Status s = Open(name, pb::LIST, "", 0, initial.empty() ? nullptr : &init);
+  absl::Status s =
+      Open(name, pb::LIST, "", 0, initial.empty() ? nullptr : &init);
   if (!s.ok()) return s;
   return ListProxy(connection_, KindName(pb::LIST), name);
 }
@@ -195,9 +197,9 @@ absl::StatusOr<std::unique_ptr<mproc::Pool>> Manager::Pool(
   absl::StatusOr<PoolProxy> proxy = PoolCalls(name);
   if (!proxy.ok()) return proxy.status();
   std::shared_ptr<internal::Connection> connection = connection_;
-  return std::make_unique<mproc::Pool>(
-      *std::move(proxy), name,
-      [connection] { return connection->instance_changes(); });
+  return std::make_unique<mproc::Pool>(*std::move(proxy), name, [connection] {
+    return connection->instance_changes();
+  });
 }
 
 absl::StatusOr<EventProxy> Manager::Event(const std::string& name) {

@@ -26,7 +26,7 @@
 #include "client/batch.h"
 #include "client/pool.h"
 #include "client/proxies.h"
-#include "client/value.h"
+#include "common/value.h"
 
 namespace mproc {
 
@@ -160,7 +160,11 @@ class Manager {
   absl::Status Open(const std::string& name, int kind,
                     const std::string& element_type, int64_t length,
                     const mproc::Value* initial) {
-    return Open(name, kind, OpenSpec{element_type, length, initial});
+    OpenSpec spec;
+    spec.element_type = element_type;
+    spec.length = length;
+    spec.initial = initial;
+    return Open(name, kind, spec);
   }
   absl::Status Open(const std::string& name, int kind, const OpenSpec& spec);
   absl::StatusOr<mproc::Value> Management(int op, const std::string& name);

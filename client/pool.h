@@ -7,7 +7,8 @@
 //   mproc::AsyncResult a = (*pool)->ApplyAsync(
 //       "square", {8}, {}, [](const mproc::Value& v) { ... });
 //   absl::StatusOr<mproc::List> squares =
-//       (*pool)->Map("square", {1, 2, 3});                              // 1 4 9
+//       (*pool)->Map("square", {1, 2, 3});                              // 1 4
+//       9
 //   (*pool)->Close();
 //   (*pool)->Join();
 //
@@ -48,8 +49,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/proxies.h"
-#include "client/task_wire.h"
-#include "client/value.h"
+#include "common/task_wire.h"
+#include "common/value.h"
 
 namespace mproc {
 
@@ -128,7 +129,8 @@ class Pool {
   // Errors of the submission itself (a closed pool, bad arguments) come
   // through the result and error_callback too.
   AsyncResult ApplyAsync(const std::string& task, List args = {},
-                         mproc::Map kwargs = {}, ResultCallback callback = nullptr,
+                         mproc::Map kwargs = {},
+                         ResultCallback callback = nullptr,
                          ErrorCallback error_callback = nullptr,
                          TaskOptions options = {});
 
@@ -240,7 +242,7 @@ class Pool {
   bool receiver_done_ ABSL_GUARDED_BY(mu_) = false;
   bool paused_ ABSL_GUARDED_BY(mu_) = false;     // for a fork
   bool receiving_ ABSL_GUARDED_BY(mu_) = false;  // a results call is out
-  int sending_ ABSL_GUARDED_BY(mu_) = 0;  // submissions in flight
+  int sending_ ABSL_GUARDED_BY(mu_) = 0;         // submissions in flight
   std::deque<Outgoing> outgoing_ ABSL_GUARDED_BY(mu_);
   // Submitted and not yet ended (handlers not yet run).
   int64_t unfinished_ ABSL_GUARDED_BY(mu_) = 0;

@@ -2,12 +2,10 @@
 
 #include <atomic>
 
-#include "absl/strings/match.h"
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
-
+#include "absl/time/clock.h"
 #include "client/internal/connection.h"
-#include "client/wire.h"
+#include "common/wire.h"
 
 namespace mproc {
 
@@ -45,9 +43,12 @@ absl::StatusOr<Value> Send(internal::Connection& connection,
 
 }  // namespace
 
-absl::StatusOr<Value> ObjectProxy::Invoke(pb::Op op, List args) const {
+absl::StatusOr<Value> ObjectProxy::Invoke(pb::Op op, Args args) const {
   pb::Request request = NewRequest(op, name_);
-  for (const Value& arg : args) ValueToProto(arg, request.add_args());
+  request.mutable_args()->Reserve(static_cast<int>(args.size()));
+  for (const internal::ProxyArg& arg : args) {
+    ValueToProto(arg.value(), request.add_args());
+  }
   return Send(*connection_, std::move(request));
 }
 
@@ -302,9 +303,9 @@ ScopedLock::ScopedLock(const LockProxy& lock, absl::Duration timeout)
   if (!taken.ok()) {
     status_ = taken.status();
   } else if (!*taken) {
-    status_ = absl::DeadlineExceededError(absl::StrCat(
-        lock_.kind(), " '", lock_.name(), "' not acquired within ",
-        absl::FormatDuration(timeout)));
+    status_ = absl::DeadlineExceededError(
+        absl::StrCat(lock_.kind(), " '", lock_.name(), "' not acquired within ",
+                     absl::FormatDuration(timeout)));
   }
 }
 ScopedLock::~ScopedLock() {
@@ -394,23 +395,6 @@ absl::StatusOr<bool> BarrierProxy::Broken() const {
   absl::StatusOr<Map> state = State();
   if (!state.ok()) return state.status();
   return (*state)[mproc::Value("broken")].As<bool>();
-}
-
-bool IsBrokenBarrier(const absl::Status& status) {
-  return absl::IsAborted(status) && absl::EndsWith(status.message(), " is broken");
-}
-
-bool IsQueueEmpty(const absl::Status& status) {
-  return absl::IsNotFound(status) &&
-         absl::EndsWith(status.message(), " is empty");
-}
-bool IsQueueFull(const absl::Status& status) {
-  return absl::IsResourceExhausted(status) &&
-         absl::StrContains(status.message(), " is full");
-}
-bool IsQueueClosed(const absl::Status& status) {
-  return (absl::IsOutOfRange(status) || absl::IsFailedPrecondition(status)) &&
-         absl::StrContains(status.message(), " is closed");
 }
 
 // --- PoolProxy ---

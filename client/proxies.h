@@ -17,21 +17,49 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "client/value.h"
+#include "common/object_errors.h"  // IsQueueEmpty, IsBrokenBarrier, ...
+#include "common/value.h"
 
 namespace mproc {
 
 namespace pb {
 enum Op : int;
 }  // namespace pb
+
+namespace internal {
+// One argument of a proxy call: refers to a Value the caller holds (no
+// copy), or holds one made from anything else a Value can be made from
+// (an int, a string...). Lives only inside the call's argument list.
+class ProxyArg {
+ public:
+  ProxyArg(const Value& value) : value_(&value) {}  // NOLINT: implicit
+  template <typename T,
+            std::enable_if_t<!std::is_same_v<std::decay_t<T>, Value> &&
+                                 std::is_constructible_v<Value, T&&>,
+                             int> = 0>
+  ProxyArg(T&& value)  // NOLINT: implicit
+      : owned_(std::forward<T>(value)), value_(&owned_) {}
+  ProxyArg(const ProxyArg&) = delete;
+  ProxyArg& operator=(const ProxyArg&) = delete;
+
+  const Value& value() const { return *value_; }
+
+ private:
+  Value owned_;
+  const Value* value_;
+};
+}  // namespace internal
 
 namespace internal {
 class Connection;
@@ -50,21 +78,23 @@ class ObjectProxy {
   ObjectProxy(std::shared_ptr<internal::Connection> connection,
               std::string kind, std::string name);
 
-  // Runs one operation on this object and returns its result.
-  absl::StatusOr<Value> Invoke(pb::Op op, List args) const;
+  // Runs one operation on this object and returns its result. Each
+  // argument is converted straight into the request: no copy is made.
+  using Args = std::initializer_list<internal::ProxyArg>;
+  absl::StatusOr<Value> Invoke(pb::Op op, Args args) const;
   // The same with one map or list argument, sent without copying it into
   // a Value first (update, set_many, get_many, extend carry thousands).
   absl::StatusOr<Value> InvokeWithMap(pb::Op op, const Map& arg) const;
   absl::StatusOr<Value> InvokeWithList(pb::Op op, const List& arg) const;
   // The same, converted to T (INVALID_ARGUMENT if the result is not a T).
   template <typename T>
-  absl::StatusOr<T> InvokeAs(pb::Op op, List args) const {
-    absl::StatusOr<Value> v = Invoke(op, std::move(args));
+  absl::StatusOr<T> InvokeAs(pb::Op op, Args args) const {
+    absl::StatusOr<Value> v = Invoke(op, args);
     if (!v.ok()) return v.status();
     return v->As<T>();
   }
-  absl::Status InvokeStatus(pb::Op op, List args) const {
-    return Invoke(op, std::move(args)).status();
+  absl::Status InvokeStatus(pb::Op op, Args args) const {
+    return Invoke(op, args).status();
   }
 
  private:
@@ -351,8 +381,6 @@ class BarrierProxy : public ObjectProxy {
   absl::StatusOr<Map> State() const;
 };
 
-bool IsBrokenBarrier(const absl::Status& status);
-
 // The wire-level calls of a task pool, one round trip each (the shapes are
 // in client/task_wire.h). Applications want Pool (client/pool.h), which is
 // built on this; worker processes use the worker calls.
@@ -386,11 +414,6 @@ class PoolProxy : public ObjectProxy {
   friend class Manager;
   using ObjectProxy::ObjectProxy;
 };
-
-// Whether `status` is a queue's "empty" / "full" / "closed" answer.
-bool IsQueueEmpty(const absl::Status& status);
-bool IsQueueFull(const absl::Status& status);
-bool IsQueueClosed(const absl::Status& status);
 
 }  // namespace mproc
 

@@ -5,8 +5,8 @@
 
 int main() {
   auto manager = mproc::Manager::Connect("127.0.0.1:50051");
-  if (!manager.ok()) return 1;                      // absl::Status, no exceptions
-  auto config = (*manager)->Dict("config");         // get-or-create, shared by name
+  if (!manager.ok()) return 1;               // absl::Status, no exceptions
+  auto config = (*manager)->Dict("config");  // get-or-create, shared by name
   if (!config.ok() || !config->Set("workers", 8).ok()) return 1;
   absl::StatusOr<mproc::Value> done = config->Add("jobs_done", 1);  // atomic
   if (!done.ok()) return 1;

@@ -20,7 +20,8 @@ int main() {
       [&child_end = child_end](int n, const std::string& label) {
         long sum = 0;
         for (int i = 1; i <= n; ++i) sum += i;
-        return child_end.Send(mproc::List{label, sum});  // absl::Status → exit code
+        return child_end.Send(
+            mproc::List{label, sum});  // absl::Status → exit code
       },
       1000, std::string("sum 1..1000"));
   if (!worker.Start().ok()) return 1;

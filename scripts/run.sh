@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-bazel build -c opt --noshow_progress //client/cli:mproc
-exec bazel-bin/client/cli/mproc up "$@"
+bazel build -c opt --noshow_progress //cli:mproc
+exec bazel-bin/cli/mproc up "$@"

@@ -1,18 +1,102 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything, runs every test, and ends
-# with the line "N passed, N failed" (test cases, counted from each test
-# target's XML report; a target that crashed or timed out without a report
-# counts as one failure).
+# Installs what is missing, then runs every check and every test, and ends
+# with the line "N passed, N failed":
+#   - format (clang-format 14) and layer order (includes), one case each;
+#   - the whole suite built with g++ (-Wall -Wextra -Werror);
+#   - the whole suite built with clang 14 (-Wthread-safety -Werror) under
+#     ASan + UBSan;
+#   - the concurrency tests (connection, queue, sync, pool) under TSan;
+#   - each fuzzer for $MPROC_FUZZ_SECONDS (20) s, one case each;
+#   - examples/external_workspace built as another workspace, one case.
+# Test cases are counted from each target's XML report; a target that
+# crashed or timed out without a report counts as one failure.
+# `scripts/test.sh quick` runs the g++ suite alone.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-log=$(mktemp)
-bazel test --noshow_progress --curses=no --color=no //... 2>&1 | tee "$log"
-bazel_rc=${PIPESTATUS[0]}
+# One action cache for every configuration and checkout on this machine.
+cache=(--disk_cache="${HOME}/.cache/mproc/bazel-disk")
+common=(--noshow_progress --curses=no --color=no "${cache[@]}")
+total_passed=0
+total_failed=0
 
-python3 scripts/count_tests.py "$log" "$(bazel info bazel-testlogs 2>/dev/null)"
-count_rc=$?
-rm -f "$log"
-if [[ $bazel_rc -ne 0 || $count_rc -ne 0 ]]; then exit 1; fi
-exit 0
+# Adds "N passed, N failed" from the last line of $1 to the totals.
+add_counts() {
+  local line p f
+  line=$(tail -n 1 "$1")
+  p=$(sed -n 's/.*\b\([0-9][0-9]*\) passed.*/\1/p' <<<"$line")
+  f=$(sed -n 's/.*\b\([0-9][0-9]*\) failed.*/\1/p' <<<"$line")
+  total_passed=$((total_passed + ${p:-0}))
+  total_failed=$((total_failed + ${f:-1}))
+}
+
+# check NAME COMMAND...: one case, passed when COMMAND exits 0.
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    echo "check $name: passed"
+    total_passed=$((total_passed + 1))
+  else
+    echo "check $name: FAILED"
+    total_failed=$((total_failed + 1))
+  fi
+}
+
+# suite NAME BAZEL_FLAGS... -- TARGETS...: bazel test, cases counted.
+suite() {
+  local name=$1 flags=() log counts
+  shift
+  while [[ $1 != -- ]]; do flags+=("$1"); shift; done
+  shift
+  log=$(mktemp)
+  counts=$(mktemp)
+  bazel test "${common[@]}" "${flags[@]}" "$@" 2>&1 | tee "$log"
+  python3 scripts/count_tests.py "$log" \
+    "$(bazel info "${flags[@]}" bazel-testlogs 2>/dev/null)" >"$counts"
+  echo "suite $name: $(tail -n 1 "$counts")"
+  add_counts "$counts"
+  rm -f "$log" "$counts"
+}
+
+external_workspace() {
+  (cd examples/external_workspace &&
+    bazel build "${common[@]}" //... &&
+    bazel shutdown)
+}
+
+# The tests whose subject is concurrency: threads sharing a connection,
+# parked calls crossing threads, pools with their sender and receiver.
+tsan_targets=(
+  //tests/integration:queue_test
+  //tests/integration:sync_test
+  //tests/integration:reconnect_test
+  //tests/integration:pool_test
+  //tests/integration:pool_failure_test
+)
+
+check format scripts/check_format.sh
+check layers scripts/check_layers.sh
+suite gcc -- //...
+if [[ "${1:-}" != quick ]]; then
+  suite asan --config=asan -- //...
+  if scripts/build_tsan_absl.sh; then
+    suite tsan --config=tsan -- "${tsan_targets[@]}"
+  else
+    echo "suite tsan: FAILED (no instrumented absl)"
+    total_failed=$((total_failed + 1))
+  fi
+  fuzz_log=$(mktemp)
+  scripts/run_fuzzers.sh "${MPROC_FUZZ_SECONDS:-20}" | tee "$fuzz_log"
+  fuzz_passed=$(grep -c '^fuzz: .*no finding$' "$fuzz_log")
+  fuzz_failed=$(grep -c '^fuzz: .*FAILED' "$fuzz_log")
+  [[ $fuzz_passed -eq 0 && $fuzz_failed -eq 0 ]] && fuzz_failed=1  # did not build
+  total_passed=$((total_passed + fuzz_passed))
+  total_failed=$((total_failed + fuzz_failed))
+  rm -f "$fuzz_log"
+  check external_workspace external_workspace
+fi
+
+echo "${total_passed} passed, ${total_failed} failed"
+[[ $total_failed -eq 0 && $total_passed -gt 0 ]]

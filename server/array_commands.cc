@@ -4,33 +4,45 @@
 #include "server/commands.h"
 
 namespace mproc {
+namespace {
 
-absl::StatusOr<Value> RunArrayCommand(ArrayObject& arr, const OpInfo& op,
-                                      const CommandArgs& a) {
-  switch (op.op) {
-    case pb::ARRAY_LEN:
-      return Value(arr.Size());
-    case pb::ARRAY_GET: {
-      MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
-      return arr.Get(index);
-    }
-    case pb::ARRAY_SET: {
-      MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
-      return Done(arr.Set(index, a[1]));
-    }
-    case pb::ARRAY_SLICE: {
-      MPROC_ASSIGN_OR_RETURN(start, a.OptionalInt(0, "start"));
-      MPROC_ASSIGN_OR_RETURN(stop, a.OptionalInt(1, "stop"));
-      return Value(arr.Slice(start, stop));
-    }
-    case pb::ARRAY_ADD: {
-      MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
-      return arr.Add(index, a[1]);
-    }
-    default:
-      break;
-  }
-  return absl::UnimplementedError(absl::StrCat("array op ", op.name));
+using Result = absl::StatusOr<Value>;
+
+Result Len(ArrayObject& arr, const CommandArgs&, CallContext*) {
+  return Value(arr.Size());
 }
+
+Result Get(ArrayObject& arr, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
+  return arr.Get(index);
+}
+
+Result Set(ArrayObject& arr, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
+  return Done(arr.Set(index, a[1]));
+}
+
+Result Slice(ArrayObject& arr, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(start, a.OptionalInt(0, "start"));
+  MPROC_ASSIGN_OR_RETURN(stop, a.OptionalInt(1, "stop"));
+  return Value(arr.Slice(start, stop));
+}
+
+Result Add(ArrayObject& arr, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
+  return arr.Add(index, a[1]);
+}
+
+constexpr CommandRow kRows[] = {
+    {pb::ARRAY_LEN, On<ArrayObject, Len>},
+    {pb::ARRAY_GET, On<ArrayObject, Get>},
+    {pb::ARRAY_SET, On<ArrayObject, Set>},
+    {pb::ARRAY_SLICE, On<ArrayObject, Slice>},
+    {pb::ARRAY_ADD, On<ArrayObject, Add>},
+};
+
+}  // namespace
+
+absl::Span<const CommandRow> ArrayCommands() { return kRows; }
 
 }  // namespace mproc

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/object_errors.h"
 
 namespace mproc {
 namespace {
@@ -33,7 +34,7 @@ bool BarrierObject::Broken() const {
 }
 
 absl::Status BarrierObject::BrokenError() const {
-  return absl::AbortedError(absl::StrCat(Describe(), " is broken"));
+  return BrokenBarrierError(Describe());
 }
 
 absl::StatusOr<Value> BarrierObject::TimeoutAnswer(int) const {

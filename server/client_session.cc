@@ -26,8 +26,8 @@ void ClientSession::RemoveHoldHook(uint64_t token) {
   hooks_.erase(token);
 }
 
-std::shared_ptr<ClientSession> SessionRegistry::Attach(const std::string& id,
-                                                       const std::string& peer) {
+std::shared_ptr<ClientSession> SessionRegistry::Attach(
+    const std::string& id, const std::string& peer) {
   absl::MutexLock l(&mu_);
   std::string key = id.empty() ? absl::StrCat("anonymous-", ++anonymous_) : id;
   if (std::shared_ptr<ClientSession> found = sessions_[key].lock()) {

@@ -8,8 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "client/op_table.h"
-#include "client/value.h"
+#include "common/op_table.h"
+#include "common/value.h"
 #include "server/errors.h"
 #include "server/shared_object.h"
 
@@ -21,6 +21,8 @@ class CommandArgs {
   CommandArgs(const SharedObject& object, const OpInfo& op, List& args)
       : object_(object), op_(op), args_(args) {}
 
+  // The operation being run (its name is in the messages).
+  const OpInfo& op() const { return op_; }
   size_t size() const { return args_.size(); }
   const Value& operator[](size_t i) const { return args_[i]; }
   // Moves argument i out (for large maps and lists that are stored).

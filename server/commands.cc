@@ -1,59 +1,55 @@
-// Routes an operation to its kind's command function.
+// The command table: the op table's rows, each with its function.
 #include "server/commands.h"
 
-#include "absl/strings/str_cat.h"
-#include "server/array_object.h"
-#include "server/command_args.h"
-#include "server/dict_object.h"
-#include "server/list_object.h"
-#include "server/namespace_object.h"
-#include "server/pool_object.h"
-#include "server/barrier_object.h"
-#include "server/condition_object.h"
-#include "server/event_object.h"
-#include "server/lock_object.h"
-#include "server/queue_object.h"
-#include "server/semaphore_object.h"
-#include "server/typed_value_object.h"
+#include <array>
+#include <cstdio>
+#include <cstdlib>
 
 namespace mproc {
+namespace {
 
-absl::StatusOr<Value> RunCommand(SharedObject& object, const OpInfo& op,
-                                 List& args, CallContext* call) {
-  const CommandArgs a(object, op, args);
-  switch (object.kind()) {
-    case pb::DICT:
-      return RunDictCommand(static_cast<DictObject&>(object), op, a);
-    case pb::LIST:
-      return RunListCommand(static_cast<ListObject&>(object), op, a);
-    case pb::VALUE:
-      return RunTypedValueCommand(static_cast<TypedValueObject&>(object), op,
-                                  a);
-    case pb::ARRAY:
-      return RunArrayCommand(static_cast<ArrayObject&>(object), op, a);
-    case pb::NAMESPACE:
-      return RunNamespaceCommand(static_cast<NamespaceObject&>(object), op, a);
-    case pb::QUEUE:
-      return RunQueueCommand(static_cast<QueueObject&>(object), op, a, call);
-    case pb::LOCK:
-      return RunLockCommand(static_cast<LockObject&>(object), op, a, call);
-    case pb::SEMAPHORE:
-      return RunSemaphoreCommand(static_cast<SemaphoreObject&>(object), op, a,
-                                 call);
-    case pb::EVENT:
-      return RunEventCommand(static_cast<EventObject&>(object), op, a, call);
-    case pb::CONDITION:
-      return RunConditionCommand(static_cast<ConditionObject&>(object), op, a,
-                                 call);
-    case pb::BARRIER:
-      return RunBarrierCommand(static_cast<BarrierObject&>(object), op, a,
-                               call);
-    case pb::POOL:
-      return RunPoolCommand(static_cast<PoolObject&>(object), op, a, call);
-    default:
-      break;
+constexpr int kSlots = pb::Op_ARRAYSIZE;
+
+using Table = std::array<Command, kSlots>;
+
+// Every op of a kind has a function and every function an op of its kind,
+// or the manager does not start: a broken invariant, not client input.
+void Fail(const char* what, int op) {
+  std::fprintf(stderr, "mproc: command table: %s (op %d)\n", what, op);
+  std::abort();
+}
+
+const Table* BuildTable() {
+  auto* table = new Table{};
+  for (int op = 0; op < kSlots; ++op) {
+    (*table)[op] = {FindOp(static_cast<pb::Op>(op)), nullptr};
   }
-  return absl::InternalError(absl::StrCat(object.Describe(), ": unknown kind"));
+  for (auto rows :
+       {DictCommands(), ListCommands(), TypedValueCommands(), ArrayCommands(),
+        NamespaceCommands(), QueueCommands(), SyncCommands(), PoolCommands()}) {
+    for (const CommandRow& row : rows) {
+      Command& command = (*table)[row.op];
+      if (command.info == nullptr) Fail("a function for an unknown op", row.op);
+      if (command.run != nullptr) Fail("two functions for one op", row.op);
+      command.run = row.run;
+    }
+  }
+  for (const Command& command : *table) {
+    if (command.info != nullptr && command.info->kind != pb::KIND_UNSPECIFIED &&
+        command.run == nullptr) {
+      Fail("an op without a function", command.info->op);
+    }
+  }
+  return table;
+}
+
+}  // namespace
+
+const Command* FindCommand(int op) {
+  static const Table* const table = BuildTable();
+  if (op < 0 || op >= kSlots) return nullptr;
+  const Command* command = &(*table)[op];
+  return command->info != nullptr ? command : nullptr;
 }
 
 }  // namespace mproc

@@ -2,7 +2,7 @@
 
 #include <new>
 
-#include "worker/process/value_codec.h"
+#include "common/value_codec.h"
 
 namespace mproc {
 namespace {

@@ -19,7 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
-#include "client/value.h"
+#include "common/value.h"
 
 namespace mproc {
 

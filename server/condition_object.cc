@@ -39,8 +39,8 @@ absl::StatusOr<Value> ConditionObject::Wait(int64_t thread,
                                             absl::Duration timeout,
                                             CallContext* call) {
   if (call->sink == nullptr || call->session == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(Describe(), ": wait needs a session (the client library)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        Describe(), ": wait needs a session (the client library)"));
   }
   absl::MutexLock l(&mu_);
   absl::StatusOr<int64_t> held = lock_->ReleaseAllFor(*call, thread);

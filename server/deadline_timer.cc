@@ -34,8 +34,7 @@ void DeadlineTimer::Loop() {
     const absl::Time earliest =
         due_.empty() ? absl::InfiniteFuture() : due_.begin()->first;
     auto changed = [this, earliest]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ ||
-             (!due_.empty() && due_.begin()->first < earliest);
+      return stopping_ || (!due_.empty() && due_.begin()->first < earliest);
     };
     mu_.AwaitWithDeadline(absl::Condition(&changed), earliest);
     if (stopping_) return;

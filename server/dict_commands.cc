@@ -1,68 +1,103 @@
 // The dict commands: wire arguments in, DictObject calls out.
+#include <utility>
+
 #include "server/command_args.h"
 #include "server/commands.h"
 #include "server/dict_object.h"
 
 namespace mproc {
+namespace {
 
-absl::StatusOr<Value> RunDictCommand(DictObject& d, const OpInfo& op,
-                                     const CommandArgs& a) {
-  switch (op.op) {
-    case pb::DICT_GET: {
-      MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
-      return d.Get(*key, a.Optional(1));
-    }
-    case pb::DICT_SET: {
-      MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
-      d.Set(*key, a.Take(1));
-      return Value();
-    }
-    case pb::DICT_SETDEFAULT: {
-      MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
-      const Value* fallback = a.Optional(1);
-      return d.SetDefault(*key, fallback ? *fallback : Value());
-    }
-    case pb::DICT_POP: {
-      MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
-      return d.Pop(*key, a.Optional(1));
-    }
-    case pb::DICT_DELETE: {
-      MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
-      return Done(d.Delete(*key));
-    }
-    case pb::DICT_CONTAINS: {
-      MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
-      return Value(d.Contains(*key));
-    }
-    case pb::DICT_LEN:
-      return Value(d.Size());
-    case pb::DICT_KEYS:
-      return Value(d.Keys());
-    case pb::DICT_VALUES:
-      return Value(d.Values());
-    case pb::DICT_ITEMS:
-      return Value(d.Items());
-    case pb::DICT_UPDATE: {
-      MPROC_ASSIGN_OR_RETURN(entries, a.MapArg(0, "entries"));
-      (void)entries;
-      d.Update(std::move(a.Take(0).mutable_map()));
-      return Value();
-    }
-    case pb::DICT_CLEAR:
-      d.Clear();
-      return Value();
-    case pb::DICT_GET_MANY: {
-      MPROC_ASSIGN_OR_RETURN(keys, a.ListArg(0, "keys"));
-      return Value(d.GetMany(*keys));
-    }
-    case pb::DICT_ADD: {
-      MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
-      return d.Add(*key, a[1]);
-    }
-    default:
-      break;
-  }
-  return absl::UnimplementedError(absl::StrCat("dict op ", op.name));
+using Result = absl::StatusOr<Value>;
+
+Result Get(DictObject& d, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
+  return d.Get(*key, a.Optional(1));
 }
+
+Result Set(DictObject& d, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
+  d.Set(*key, a.Take(1));
+  return Value();
+}
+
+Result SetDefault(DictObject& d, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
+  const Value* fallback = a.Optional(1);
+  return d.SetDefault(*key, fallback ? *fallback : Value());
+}
+
+Result Pop(DictObject& d, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
+  return d.Pop(*key, a.Optional(1));
+}
+
+Result Delete(DictObject& d, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
+  return Done(d.Delete(*key));
+}
+
+Result Contains(DictObject& d, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
+  return Value(d.Contains(*key));
+}
+
+Result Len(DictObject& d, const CommandArgs&, CallContext*) {
+  return Value(d.Size());
+}
+
+Result Keys(DictObject& d, const CommandArgs&, CallContext*) {
+  return Value(d.Keys());
+}
+
+Result Values(DictObject& d, const CommandArgs&, CallContext*) {
+  return Value(d.Values());
+}
+
+Result Items(DictObject& d, const CommandArgs&, CallContext*) {
+  return Value(d.Items());
+}
+
+Result Update(DictObject& d, const CommandArgs& a, CallContext*) {
+  if (absl::Status s = a.MapArg(0, "entries").status(); !s.ok()) return s;
+  d.Update(std::move(a.Take(0).mutable_map()));
+  return Value();
+}
+
+Result Clear(DictObject& d, const CommandArgs&, CallContext*) {
+  d.Clear();
+  return Value();
+}
+
+Result GetMany(DictObject& d, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(keys, a.ListArg(0, "keys"));
+  return Value(d.GetMany(*keys));
+}
+
+Result Add(DictObject& d, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
+  return d.Add(*key, a[1]);
+}
+
+constexpr CommandRow kRows[] = {
+    {pb::DICT_GET, On<DictObject, Get>},
+    {pb::DICT_SET, On<DictObject, Set>},
+    {pb::DICT_SETDEFAULT, On<DictObject, SetDefault>},
+    {pb::DICT_POP, On<DictObject, Pop>},
+    {pb::DICT_DELETE, On<DictObject, Delete>},
+    {pb::DICT_CONTAINS, On<DictObject, Contains>},
+    {pb::DICT_LEN, On<DictObject, Len>},
+    {pb::DICT_KEYS, On<DictObject, Keys>},
+    {pb::DICT_VALUES, On<DictObject, Values>},
+    {pb::DICT_ITEMS, On<DictObject, Items>},
+    {pb::DICT_UPDATE, On<DictObject, Update>},
+    {pb::DICT_CLEAR, On<DictObject, Clear>},
+    {pb::DICT_GET_MANY, On<DictObject, GetMany>},
+    {pb::DICT_ADD, On<DictObject, Add>},
+};
+
+}  // namespace
+
+absl::Span<const CommandRow> DictCommands() { return kRows; }
 
 }  // namespace mproc

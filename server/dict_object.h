@@ -7,7 +7,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "client/value.h"
+#include "common/value.h"
 #include "server/compact_map.h"
 #include "server/shared_object.h"
 
@@ -22,8 +22,7 @@ class DictObject : public SharedObject {
 
   // The value for `key`; `*default_value` if absent and given, else
   // NOT_FOUND.
-  absl::StatusOr<Value> Get(const Value& key,
-                            const Value* default_value) const;
+  absl::StatusOr<Value> Get(const Value& key, const Value* default_value) const;
   void Set(const Value& key, Value value);
   // The stored value, after storing `default_value` if `key` was absent.
   Value SetDefault(const Value& key, const Value& default_value);

@@ -1,7 +1,8 @@
 #include "server/dispatcher.h"
 
 #include "absl/strings/str_cat.h"
-#include "client/wire.h"
+#include "common/wire.h"
+#include "server/command_args.h"
 #include "server/commands.h"
 #include "server/errors.h"
 #include "server/object_factory.h"
@@ -66,9 +67,8 @@ void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame,
   }
 }
 
-void Dispatcher::ExecuteWith(const pb::Request& request,
-                             pb::Response* response, LastObject* last,
-                             CallContext* call) {
+void Dispatcher::ExecuteWith(const pb::Request& request, pb::Response* response,
+                             LastObject* last, CallContext* call) {
   response->set_id(request.id());
   absl::StatusOr<Value> result = Run(request, last, call);
   if (result.ok()) {
@@ -80,14 +80,23 @@ void Dispatcher::ExecuteWith(const pb::Request& request,
 
 absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
                                       LastObject* last, CallContext* call) {
-  const OpInfo* op = FindOp(request.op());
-  if (op == nullptr) return UnknownOp(request.op());
+  // One lookup: the op's row and the function that runs it.
+  const Command* command = FindCommand(request.op());
+  if (command == nullptr) return UnknownOp(request.op());
+  const OpInfo* op = command->info;
   switch (op->op) {
-    case pb::OPEN: last->object = nullptr; return Open(request);
-    case pb::DELETE_OBJECT: last->object = nullptr; return DeleteObject(request);
-    case pb::LIST_OBJECTS: return ListObjects();
-    case pb::SERVER_INFO: return ServerInfo();
-    default: break;
+    case pb::OPEN:
+      last->object = nullptr;
+      return Open(request);
+    case pb::DELETE_OBJECT:
+      last->object = nullptr;
+      return DeleteObject(request);
+    case pb::LIST_OBJECTS:
+      return ListObjects();
+    case pb::SERVER_INFO:
+      return ServerInfo();
+    default:
+      break;
   }
 
   // A run of requests on one object validates and looks up its name once.
@@ -111,15 +120,15 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
   bool stored = true;
   if (object == nullptr) {
     if (op->kind == pb::VALUE || op->kind == pb::ARRAY) {
-      return absl::NotFoundError(absl::StrCat(
-          KindName(op->kind), " '", request.name(),
-          "' does not exist; open it with an element type first"));
+      return absl::NotFoundError(
+          absl::StrCat(KindName(op->kind), " '", request.name(),
+                       "' does not exist; open it with an element type first"));
     }
     if (op->kind == pb::LOCK || op->kind == pb::SEMAPHORE ||
         op->kind == pb::CONDITION || op->kind == pb::BARRIER) {
-      return absl::NotFoundError(absl::StrCat(KindName(op->kind), " '",
-                                              request.name(),
-                                              "' does not exist; open it first"));
+      return absl::NotFoundError(
+          absl::StrCat(KindName(op->kind), " '", request.name(),
+                       "' does not exist; open it first"));
     }
     // A dict, list or namespace springs into being on its first write;
     // reads see a missing one as empty and leave it missing.
@@ -150,7 +159,7 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
     }
     args.push_back(*std::move(arg));
   }
-  return RunCommand(*object, *op, args, call);
+  return command->run(*object, CommandArgs(*object, *op, args), call);
 }
 
 absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
@@ -171,10 +180,8 @@ absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
     if ((*found)->kind() != pb::LOCK) return WrongKind(**found, pb::LOCK);
     lock = *std::move(found);
   }
-  absl::StatusOr<std::shared_ptr<SharedObject>> object =
-      store_->FindOrCreate(request.name(), [&] {
-        return CreateObject(request.name(), spec, lock);
-      });
+  absl::StatusOr<std::shared_ptr<SharedObject>> object = store_->FindOrCreate(
+      request.name(), [&] { return CreateObject(request.name(), spec, lock); });
   if (!object.ok()) return object.status();
   absl::Status matches = CheckMatchesSpec(**object, spec);
   if (!matches.ok()) return matches;

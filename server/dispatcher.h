@@ -11,8 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "client/op_table.h"
-#include "client/value.h"
+#include "common/op_table.h"
+#include "common/value.h"
 #include "proto/mproc.pb.h"
 #include "server/object_store.h"
 #include "server/parking.h"

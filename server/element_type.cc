@@ -17,29 +17,39 @@ absl::StatusOr<ElementType> ParseElementType(absl::string_view code) {
     return ElementType::kString;
   }
   if (code == "bytes" || code == "c") return ElementType::kBytes;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown element type '", code,
-      "' (use int, double, bool, string or bytes)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown element type '", code,
+                   "' (use int, double, bool, string or bytes)"));
 }
 
 const char* ElementTypeName(ElementType type) {
   switch (type) {
-    case ElementType::kInt: return "int";
-    case ElementType::kDouble: return "double";
-    case ElementType::kBool: return "bool";
-    case ElementType::kString: return "string";
-    case ElementType::kBytes: return "bytes";
+    case ElementType::kInt:
+      return "int";
+    case ElementType::kDouble:
+      return "double";
+    case ElementType::kBool:
+      return "bool";
+    case ElementType::kString:
+      return "string";
+    case ElementType::kBytes:
+      return "bytes";
   }
   return "unknown";
 }
 
 Value ZeroValue(ElementType type) {
   switch (type) {
-    case ElementType::kInt: return Value(0);
-    case ElementType::kDouble: return Value(0.0);
-    case ElementType::kBool: return Value(false);
-    case ElementType::kString: return Value("");
-    case ElementType::kBytes: return Value(Bytes{});
+    case ElementType::kInt:
+      return Value(0);
+    case ElementType::kDouble:
+      return Value(0.0);
+    case ElementType::kBool:
+      return Value(false);
+    case ElementType::kString:
+      return Value("");
+    case ElementType::kBytes:
+      return Value(Bytes{});
   }
   return Value();
 }

@@ -3,10 +3,9 @@
 #ifndef MPROC_SERVER_ELEMENT_TYPE_H_
 #define MPROC_SERVER_ELEMENT_TYPE_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/statusor.h"
-#include "client/value.h"
+#include "absl/strings/string_view.h"
+#include "common/value.h"
 
 namespace mproc {
 

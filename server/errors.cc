@@ -1,7 +1,7 @@
 #include "server/errors.h"
 
 #include "absl/strings/str_cat.h"
-#include "client/op_table.h"
+#include "common/op_table.h"
 
 namespace mproc {
 
@@ -16,8 +16,8 @@ absl::Status KeyNotFound(const SharedObject& object, const Value& key) {
 
 absl::Status AttributeNotFound(const SharedObject& object,
                                absl::string_view attribute) {
-  return absl::NotFoundError(absl::StrCat(object.Describe(), ": no attribute '",
-                                          attribute, "'"));
+  return absl::NotFoundError(
+      absl::StrCat(object.Describe(), ": no attribute '", attribute, "'"));
 }
 
 absl::Status IndexOutOfRange(const SharedObject& object, int64_t index,

@@ -5,10 +5,10 @@
 #define MPROC_SERVER_ERRORS_H_
 
 #include <cstdint>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
-#include "client/value.h"
+#include "absl/strings/string_view.h"
+#include "common/value.h"
 #include "server/shared_object.h"
 
 namespace mproc {

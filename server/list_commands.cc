@@ -4,55 +4,85 @@
 #include "server/list_object.h"
 
 namespace mproc {
+namespace {
 
-absl::StatusOr<Value> RunListCommand(ListObject& l, const OpInfo& op,
-                                     const CommandArgs& a) {
-  switch (op.op) {
-    case pb::LIST_APPEND:
-      return Value(l.Append(a.Take(0)));
-    case pb::LIST_EXTEND: {
-      MPROC_ASSIGN_OR_RETURN(items, a.ListArg(0, "items"));
-      return Value(l.Extend(*items));
-    }
-    case pb::LIST_GET: {
-      MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
-      return l.Get(index);
-    }
-    case pb::LIST_SET: {
-      MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
-      return Done(l.Set(index, a[1]));
-    }
-    case pb::LIST_INSERT: {
-      MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
-      l.Insert(index, a[1]);
-      return Value();
-    }
-    case pb::LIST_POP: {
-      MPROC_ASSIGN_OR_RETURN(index, a.OptionalInt(0, "index"));
-      return l.Pop(index.value_or(-1));
-    }
-    case pb::LIST_REMOVE:
-      return Done(l.Remove(a[0]));
-    case pb::LIST_INDEX: {
-      MPROC_ASSIGN_OR_RETURN(index, l.Index(a[0]));
-      return Value(index);
-    }
-    case pb::LIST_COUNT:
-      return Value(l.Count(a[0]));
-    case pb::LIST_LEN:
-      return Value(l.Size());
-    case pb::LIST_SLICE: {
-      MPROC_ASSIGN_OR_RETURN(start, a.OptionalInt(0, "start"));
-      MPROC_ASSIGN_OR_RETURN(stop, a.OptionalInt(1, "stop"));
-      return Value(l.Slice(start, stop));
-    }
-    case pb::LIST_CLEAR:
-      l.Clear();
-      return Value();
-    default:
-      break;
-  }
-  return absl::UnimplementedError(absl::StrCat("list op ", op.name));
+using Result = absl::StatusOr<Value>;
+
+Result Append(ListObject& l, const CommandArgs& a, CallContext*) {
+  return Value(l.Append(a.Take(0)));
 }
+
+Result Extend(ListObject& l, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(items, a.ListArg(0, "items"));
+  return Value(l.Extend(*items));
+}
+
+Result Get(ListObject& l, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
+  return l.Get(index);
+}
+
+Result Set(ListObject& l, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
+  return Done(l.Set(index, a[1]));
+}
+
+Result Insert(ListObject& l, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
+  l.Insert(index, a[1]);
+  return Value();
+}
+
+Result Pop(ListObject& l, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(index, a.OptionalInt(0, "index"));
+  return l.Pop(index.value_or(-1));
+}
+
+Result Remove(ListObject& l, const CommandArgs& a, CallContext*) {
+  return Done(l.Remove(a[0]));
+}
+
+Result Index(ListObject& l, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(index, l.Index(a[0]));
+  return Value(index);
+}
+
+Result Count(ListObject& l, const CommandArgs& a, CallContext*) {
+  return Value(l.Count(a[0]));
+}
+
+Result Len(ListObject& l, const CommandArgs&, CallContext*) {
+  return Value(l.Size());
+}
+
+Result Slice(ListObject& l, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(start, a.OptionalInt(0, "start"));
+  MPROC_ASSIGN_OR_RETURN(stop, a.OptionalInt(1, "stop"));
+  return Value(l.Slice(start, stop));
+}
+
+Result Clear(ListObject& l, const CommandArgs&, CallContext*) {
+  l.Clear();
+  return Value();
+}
+
+constexpr CommandRow kRows[] = {
+    {pb::LIST_APPEND, On<ListObject, Append>},
+    {pb::LIST_EXTEND, On<ListObject, Extend>},
+    {pb::LIST_GET, On<ListObject, Get>},
+    {pb::LIST_SET, On<ListObject, Set>},
+    {pb::LIST_INSERT, On<ListObject, Insert>},
+    {pb::LIST_POP, On<ListObject, Pop>},
+    {pb::LIST_REMOVE, On<ListObject, Remove>},
+    {pb::LIST_INDEX, On<ListObject, Index>},
+    {pb::LIST_COUNT, On<ListObject, Count>},
+    {pb::LIST_LEN, On<ListObject, Len>},
+    {pb::LIST_SLICE, On<ListObject, Slice>},
+    {pb::LIST_CLEAR, On<ListObject, Clear>},
+};
+
+}  // namespace
+
+absl::Span<const CommandRow> ListCommands() { return kRows; }
 
 }  // namespace mproc

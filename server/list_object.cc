@@ -66,9 +66,8 @@ absl::Status ListObject::Remove(const Value& item) {
   absl::MutexLock l(&mu_);
   auto it = std::find(items_.begin(), items_.end(), item);
   if (it == items_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat(Describe(), ": remove(x): ", item.ToString(),
-                     " not in list"));
+    return absl::NotFoundError(absl::StrCat(
+        Describe(), ": remove(x): ", item.ToString(), " not in list"));
   }
   items_.erase(it);
   return absl::OkStatus();

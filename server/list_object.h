@@ -8,7 +8,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "client/value.h"
+#include "common/value.h"
 #include "server/shared_object.h"
 
 namespace mproc {

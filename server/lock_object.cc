@@ -34,8 +34,8 @@ Map LockObject::Details() const {
               {"locked", holder_.has_value()},
               {"waiters", Waiting(kAcquirers)}};
   if (holder_.has_value()) {
-    details[Value("holder")] = absl::StrCat(holder_->session->peer(),
-                                            " thread ", holder_->thread);
+    details[Value("holder")] =
+        absl::StrCat(holder_->session->peer(), " thread ", holder_->thread);
     details[Value("count")] = holder_->count;
   }
   return details;
@@ -124,7 +124,8 @@ void LockObject::AcquireFor(const CallContext& call, int64_t thread,
   waiter.item = std::move(answer);
   CallContext parked = call;
   Park(kAcquirers, std::move(waiter), absl::InfiniteDuration(), &parked,
-       "acquire").IgnoreError();
+       "acquire")
+      .IgnoreError();
 }
 
 absl::Status LockObject::Release(int64_t thread, CallContext* call) {

@@ -4,29 +4,39 @@
 #include "server/namespace_object.h"
 
 namespace mproc {
+namespace {
 
-absl::StatusOr<Value> RunNamespaceCommand(NamespaceObject& ns, const OpInfo& op,
-                                          const CommandArgs& a) {
-  switch (op.op) {
-    case pb::NS_GET: {
-      MPROC_ASSIGN_OR_RETURN(attr, a.String(0, "attribute"));
-      return ns.Get(*attr);
-    }
-    case pb::NS_SET: {
-      MPROC_ASSIGN_OR_RETURN(attr, a.String(0, "attribute"));
-      ns.Set(*attr, a[1]);
-      return Value();
-    }
-    case pb::NS_DELETE: {
-      MPROC_ASSIGN_OR_RETURN(attr, a.String(0, "attribute"));
-      return Done(ns.Delete(*attr));
-    }
-    case pb::NS_LIST:
-      return Value(ns.Items());
-    default:
-      break;
-  }
-  return absl::UnimplementedError(absl::StrCat("namespace op ", op.name));
+using Result = absl::StatusOr<Value>;
+
+Result Get(NamespaceObject& ns, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(attr, a.String(0, "attribute"));
+  return ns.Get(*attr);
 }
+
+Result Set(NamespaceObject& ns, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(attr, a.String(0, "attribute"));
+  ns.Set(*attr, a[1]);
+  return Value();
+}
+
+Result Delete(NamespaceObject& ns, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(attr, a.String(0, "attribute"));
+  return Done(ns.Delete(*attr));
+}
+
+Result Items(NamespaceObject& ns, const CommandArgs&, CallContext*) {
+  return Value(ns.Items());
+}
+
+constexpr CommandRow kRows[] = {
+    {pb::NS_GET, On<NamespaceObject, Get>},
+    {pb::NS_SET, On<NamespaceObject, Set>},
+    {pb::NS_DELETE, On<NamespaceObject, Delete>},
+    {pb::NS_LIST, On<NamespaceObject, Items>},
+};
+
+}  // namespace
+
+absl::Span<const CommandRow> NamespaceCommands() { return kRows; }
 
 }  // namespace mproc

@@ -4,7 +4,7 @@
 #define MPROC_SERVER_NUMERIC_H_
 
 #include "absl/status/statusor.h"
-#include "client/value.h"
+#include "common/value.h"
 
 namespace mproc {
 

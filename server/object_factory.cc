@@ -1,19 +1,19 @@
 #include "server/object_factory.h"
 
 #include "absl/strings/str_cat.h"
-#include "client/op_table.h"
-#include "client/wire.h"
+#include "common/op_table.h"
+#include "common/wire.h"
 #include "server/array_object.h"
+#include "server/barrier_object.h"
+#include "server/condition_object.h"
+#include "server/deadline_timer.h"
 #include "server/dict_object.h"
 #include "server/element_type.h"
 #include "server/errors.h"
-#include "server/list_object.h"
-#include "server/deadline_timer.h"
-#include "server/namespace_object.h"
-#include "server/barrier_object.h"
-#include "server/condition_object.h"
 #include "server/event_object.h"
+#include "server/list_object.h"
 #include "server/lock_object.h"
+#include "server/namespace_object.h"
 #include "server/pool_object.h"
 #include "server/queue_object.h"
 #include "server/semaphore_object.h"
@@ -91,8 +91,9 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
       absl::StatusOr<ElementType> type = ParseElementType(spec.element_type());
       if (!type.ok()) return BadSpec(kind, name, type.status());
       if (spec.length() < 0) {
-        return BadSpec(kind, name,
-                       absl::StrCat("length must be >= 0, got ", spec.length()));
+        return BadSpec(
+            kind, name,
+            absl::StrCat("length must be >= 0, got ", spec.length()));
       }
       if (spec.length() > kMaxArrayLength) {
         return absl::ResourceExhaustedError(absl::StrCat(
@@ -105,7 +106,8 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
           return BadSpec(kind, name, "initial value must be a list");
         }
         if (spec.length() != 0 &&
-            spec.length() != static_cast<int64_t>(initial->list_value().size())) {
+            spec.length() !=
+                static_cast<int64_t>(initial->list_value().size())) {
           return BadSpec(kind, name, "length and initial list disagree");
         }
         for (const Value& item : initial->list_value()) {
@@ -120,8 +122,9 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
     }
     case pb::QUEUE: {
       if (spec.maxsize() < 0) {
-        return BadSpec(kind, name, absl::StrCat("maxsize must be >= 0, got ",
-                                                spec.maxsize()));
+        return BadSpec(
+            kind, name,
+            absl::StrCat("maxsize must be >= 0, got ", spec.maxsize()));
       }
       return std::make_unique<QueueObject>(name, spec.maxsize(),
                                            &DeadlineTimer::Default());
@@ -151,31 +154,31 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
           &DeadlineTimer::Default());
     case pb::BARRIER: {
       if (spec.parties() < 1) {
-        return BadSpec(kind, name, absl::StrCat("parties must be >= 1, got ",
-                                                spec.parties()));
+        return BadSpec(
+            kind, name,
+            absl::StrCat("parties must be >= 1, got ", spec.parties()));
       }
       if (!(spec.timeout() >= 0)) {
         return BadSpec(kind, name, "timeout must be >= 0 seconds");
       }
-      return std::make_unique<BarrierObject>(
-          name, spec.parties(),
-          spec.timeout() > 0 ? absl::Seconds(spec.timeout())
-                             : absl::InfiniteDuration(),
-          &DeadlineTimer::Default());
+      return std::make_unique<BarrierObject>(name, spec.parties(),
+                                             spec.timeout() > 0
+                                                 ? absl::Seconds(spec.timeout())
+                                                 : absl::InfiniteDuration(),
+                                             &DeadlineTimer::Default());
     }
     case pb::POOL: {
       if (!(spec.result_ttl() >= 0)) {
         return BadSpec(kind, name, "result_ttl must be >= 0 seconds");
       }
-      return std::make_unique<PoolObject>(
-          name, &DeadlineTimer::Default(),
-          spec.result_ttl() > 0 ? absl::Seconds(spec.result_ttl())
-                                : kDefaultResultTtl);
+      return std::make_unique<PoolObject>(name, &DeadlineTimer::Default(),
+                                          spec.result_ttl() > 0
+                                              ? absl::Seconds(spec.result_ttl())
+                                              : kDefaultResultTtl);
     }
     default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot create '", name, "': unknown kind ",
-                       static_cast<int>(kind)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot create '", name, "': unknown kind ", static_cast<int>(kind)));
   }
 }
 
@@ -183,39 +186,41 @@ absl::Status CheckMatchesSpec(const SharedObject& existing,
                               const pb::CreateSpec& spec) {
   if (existing.kind() != spec.kind()) return WrongKind(existing, spec.kind());
   if (spec.kind() == pb::CONDITION &&
-      static_cast<const ConditionObject&>(existing).lock_name() != spec.lock()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        existing.Describe(), " exists with lock '",
-        static_cast<const ConditionObject&>(existing).lock_name(), "', not '",
-        spec.lock(), "'"));
+      static_cast<const ConditionObject&>(existing).lock_name() !=
+          spec.lock()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(existing.Describe(), " exists with lock '",
+                     static_cast<const ConditionObject&>(existing).lock_name(),
+                     "', not '", spec.lock(), "'"));
   }
   if (spec.kind() == pb::BARRIER &&
       static_cast<const BarrierObject&>(existing).parties() != spec.parties()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        existing.Describe(), " exists with ",
-        static_cast<const BarrierObject&>(existing).parties(), " parties, not ",
-        spec.parties()));
+    return absl::FailedPreconditionError(
+        absl::StrCat(existing.Describe(), " exists with ",
+                     static_cast<const BarrierObject&>(existing).parties(),
+                     " parties, not ", spec.parties()));
   }
   if (spec.kind() == pb::LOCK &&
-      static_cast<const LockObject&>(existing).reentrant() != spec.reentrant()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(existing.Describe(), " exists as ",
-                     spec.reentrant() ? "a Lock, not an RLock"
-                                      : "an RLock, not a Lock"));
-  }
-  if (spec.kind() == pb::SEMAPHORE &&
-      static_cast<const SemaphoreObject&>(existing).bounded() != spec.bounded()) {
+      static_cast<const LockObject&>(existing).reentrant() !=
+          spec.reentrant()) {
     return absl::FailedPreconditionError(absl::StrCat(
         existing.Describe(), " exists as ",
-        spec.bounded() ? "a Semaphore, not a BoundedSemaphore"
-                       : "a BoundedSemaphore, not a Semaphore"));
+        spec.reentrant() ? "a Lock, not an RLock" : "an RLock, not a Lock"));
+  }
+  if (spec.kind() == pb::SEMAPHORE &&
+      static_cast<const SemaphoreObject&>(existing).bounded() !=
+          spec.bounded()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(existing.Describe(), " exists as ",
+                     spec.bounded() ? "a Semaphore, not a BoundedSemaphore"
+                                    : "a BoundedSemaphore, not a Semaphore"));
   }
   if (spec.kind() == pb::QUEUE) {
     const int64_t maxsize = static_cast<const QueueObject&>(existing).maxsize();
     if (spec.maxsize() != 0 && spec.maxsize() != maxsize) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          existing.Describe(), " exists with maxsize ", maxsize, ", not ",
-          spec.maxsize()));
+      return absl::FailedPreconditionError(
+          absl::StrCat(existing.Describe(), " exists with maxsize ", maxsize,
+                       ", not ", spec.maxsize()));
     }
     return absl::OkStatus();
   }
@@ -223,7 +228,8 @@ absl::Status CheckMatchesSpec(const SharedObject& existing,
     return absl::OkStatus();
   }
   absl::StatusOr<ElementType> wanted = ParseElementType(spec.element_type());
-  if (!wanted.ok()) return BadSpec(spec.kind(), existing.name(), wanted.status());
+  if (!wanted.ok())
+    return BadSpec(spec.kind(), existing.name(), wanted.status());
   const ElementType actual =
       spec.kind() == pb::VALUE
           ? static_cast<const TypedValueObject&>(existing).type()

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "client/wire.h"
+#include "common/wire.h"
 
 namespace mproc {
 
@@ -48,8 +48,8 @@ absl::StatusOr<Value> ParkingObject::Park(int line, Waiter waiter,
   }
   call->parked = true;
   const uint64_t ticket = next_ticket_++;
-  waiter.close_hook = call->sink->AddCloseHook(
-      Later(&ParkingObject::Withdraw, line, ticket));
+  waiter.close_hook =
+      call->sink->AddCloseHook(Later(&ParkingObject::Withdraw, line, ticket));
   if (waiter.close_hook == 0) return Value();  // the caller is gone already
   waiter.sink = call->sink;
   waiter.session = call->session;

@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "client/value.h"
+#include "common/value.h"
 #include "server/client_session.h"
 #include "server/deadline_timer.h"
 #include "server/parking.h"

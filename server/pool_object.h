@@ -36,7 +36,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "client/task_wire.h"
+#include "common/task_wire.h"
 #include "server/parking_object.h"
 
 namespace mproc {
@@ -79,16 +79,16 @@ class PoolObject : public ParkingObject {
   struct Task {
     TaskEnvelope spec;
     int64_t inbox = 0;
-    int64_t losses = 0;   // times its worker died while running it
-    int64_t worker = 0;   // while running
-    uint64_t attempt = 0; // counts hand-outs, to tell timer events apart
+    int64_t losses = 0;    // times its worker died while running it
+    int64_t worker = 0;    // while running
+    uint64_t attempt = 0;  // counts hand-outs, to tell timer events apart
   };
   struct Worker {
     int64_t id = 0;
     std::string host;
     int64_t pid = 0;
-    int64_t prefetch = 1;   // tasks it always may hold
-    int64_t batch_us = 0;   // measured work it may hold beyond that
+    int64_t prefetch = 1;  // tasks it always may hold
+    int64_t batch_us = 0;  // measured work it may hold beyond that
     std::shared_ptr<ReplySink> sink;
     uint64_t close_hook = 0;
     absl::flat_hash_set<int64_t> running;
@@ -102,7 +102,7 @@ class PoolObject : public ParkingObject {
     std::shared_ptr<ClientSession> session;
     uint64_t hold_hook = 0;
     uint64_t hold_serial = 0;  // tells a stale session expiry apart
-    bool orphaned = false;      // its TTL runs
+    bool orphaned = false;     // its TTL runs
   };
   struct Finished {
     int64_t inbox = 0;

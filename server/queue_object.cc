@@ -4,7 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "client/wire.h"
+#include "common/object_errors.h"
+#include "common/wire.h"
 
 namespace mproc {
 
@@ -20,12 +21,9 @@ int64_t QueueObject::Size() const {
 
 Map QueueObject::Details() const {
   absl::MutexLock l(&mu_);
-  return Map{{"maxsize", maxsize_},
-             {"getters", Waiting(kGetters)},
-             {"putters", Waiting(kPutters)},
-             {"joiners", Waiting(kJoiners)},
-             {"unfinished", unfinished_},
-             {"closed", closed_}};
+  return Map{{"maxsize", maxsize_},          {"getters", Waiting(kGetters)},
+             {"putters", Waiting(kPutters)}, {"joiners", Waiting(kJoiners)},
+             {"unfinished", unfinished_},    {"closed", closed_}};
 }
 
 bool QueueObject::Full() const {
@@ -38,28 +36,29 @@ bool QueueObject::HasRoomLocked(size_t n) const {
 }
 
 absl::Status QueueObject::EmptyError() const {
-  return absl::NotFoundError(absl::StrCat(Describe(), " is empty"));
+  return QueueEmptyError(Describe());
 }
 
 absl::Status QueueObject::FullError() const {
-  return absl::ResourceExhaustedError(
-      absl::StrCat(Describe(), " is full (maxsize ", maxsize_, ")"));
+  return QueueFullError(Describe(), maxsize_);
 }
 
 absl::Status QueueObject::ClosedError() const {
-  return absl::FailedPreconditionError(
-      absl::StrCat(Describe(), " is closed: no more puts"));
+  return QueueClosedError(Describe());
 }
 
 absl::Status QueueObject::DrainedError() const {
-  return absl::OutOfRangeError(absl::StrCat(Describe(), " is closed and empty"));
+  return QueueDrainedError(Describe());
 }
 
 absl::StatusOr<Value> QueueObject::TimeoutAnswer(int line) const {
   switch (line) {
-    case kGetters: return EmptyError();
-    case kPutters: return FullError();
-    default: break;
+    case kGetters:
+      return EmptyError();
+    case kPutters:
+      return FullError();
+    default:
+      break;
   }
   return absl::DeadlineExceededError(absl::StrCat(
       Describe(), ": join timed out with ", unfinished_, " unfinished tasks"));

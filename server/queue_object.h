@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "client/value.h"
+#include "common/value.h"
 #include "server/deadline_timer.h"
 #include "server/parking.h"
 #include "server/parking_object.h"

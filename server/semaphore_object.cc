@@ -109,9 +109,9 @@ absl::Status SemaphoreObject::Release(int64_t n, CallContext* call) {
   }
   absl::MutexLock l(&mu_);
   if (bounded_ && value_ + n > initial_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        Describe(), ": released too many times (value ", value_, " + ", n,
-        " would exceed the initial ", initial_, ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(Describe(), ": released too many times (value ", value_,
+                     " + ", n, " would exceed the initial ", initial_, ")"));
   }
   // Permits this session holds are returned first; the rest are new ones
   // (an unbounded semaphore may grow, as in Python).

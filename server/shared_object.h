@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "client/value.h"
+#include "common/value.h"
 #include "proto/mproc.pb.h"
 
 namespace mproc {

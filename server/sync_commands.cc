@@ -1,7 +1,9 @@
-// Lock, Semaphore and Event commands.
+// Lock, Semaphore, Event, Condition and Barrier commands.
+#include <optional>
+
 #include "absl/strings/str_cat.h"
-#include "server/command_args.h"
 #include "server/barrier_object.h"
+#include "server/command_args.h"
 #include "server/commands.h"
 #include "server/condition_object.h"
 #include "server/event_object.h"
@@ -10,132 +12,154 @@
 #include "server/wait_args.h"
 
 namespace mproc {
+namespace {
 
-absl::StatusOr<Value> RunLockCommand(LockObject& lock, const OpInfo& op,
-                                     const CommandArgs& a, CallContext* call) {
-  switch (op.op) {
-    case pb::LOCK_ACQUIRE: {
-      MPROC_ASSIGN_OR_RETURN(thread, a.Int(0, "thread"));
-      MPROC_ASSIGN_OR_RETURN(block, BlockArg(lock, op, a, 1));
-      MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(lock, op, a, 2));
-      return lock.Acquire(thread, block, timeout, call);
-    }
-    case pb::LOCK_RELEASE: {
-      MPROC_ASSIGN_OR_RETURN(thread, a.Int(0, "thread"));
-      return Done(lock.Release(thread, call));
-    }
-    case pb::LOCK_LOCKED:
-      return lock.Locked();
-    default:
-      break;
-  }
-  return absl::UnimplementedError(absl::StrCat("lock op ", op.name));
+using Result = absl::StatusOr<Value>;
+
+// --- Lock ---
+
+Result LockAcquire(LockObject& lock, const CommandArgs& a, CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(thread, a.Int(0, "thread"));
+  MPROC_ASSIGN_OR_RETURN(block, BlockArg(lock, a.op(), a, 1));
+  MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(lock, a.op(), a, 2));
+  return lock.Acquire(thread, block, timeout, call);
 }
 
-absl::StatusOr<Value> RunSemaphoreCommand(SemaphoreObject& sem,
-                                          const OpInfo& op,
-                                          const CommandArgs& a,
-                                          CallContext* call) {
-  switch (op.op) {
-    case pb::SEM_ACQUIRE: {
-      MPROC_ASSIGN_OR_RETURN(block, BlockArg(sem, op, a, 0));
-      MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(sem, op, a, 1));
-      return sem.Acquire(block, timeout, call);
-    }
-    case pb::SEM_RELEASE: {
-      MPROC_ASSIGN_OR_RETURN(n, a.OptionalInt(0, "n"));
-      return Done(sem.Release(n.value_or(1), call));
-    }
-    case pb::SEM_VALUE:
-      return sem.Size();
-    default:
-      break;
-  }
-  return absl::UnimplementedError(absl::StrCat("semaphore op ", op.name));
+Result LockRelease(LockObject& lock, const CommandArgs& a, CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(thread, a.Int(0, "thread"));
+  return Done(lock.Release(thread, call));
 }
 
-absl::StatusOr<Value> RunEventCommand(EventObject& event, const OpInfo& op,
-                                      const CommandArgs& a,
-                                      CallContext* call) {
-  switch (op.op) {
-    case pb::EVENT_SET:
-      event.Set();
-      return Value();
-    case pb::EVENT_CLEAR:
-      event.Clear();
-      return Value();
-    case pb::EVENT_IS_SET:
-      return event.IsSet();
-    case pb::EVENT_WAIT: {
-      MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(event, op, a, 0));
-      return event.Wait(timeout, call);
-    }
-    default:
-      break;
-  }
-  return absl::UnimplementedError(absl::StrCat("event op ", op.name));
+Result LockLocked(LockObject& lock, const CommandArgs&, CallContext*) {
+  return lock.Locked();
 }
 
-absl::StatusOr<Value> RunConditionCommand(ConditionObject& cond,
-                                          const OpInfo& op,
-                                          const CommandArgs& a,
-                                          CallContext* call) {
-  switch (op.op) {
-    case pb::COND_ACQUIRE: {
-      MPROC_ASSIGN_OR_RETURN(thread, a.Int(0, "thread"));
-      MPROC_ASSIGN_OR_RETURN(block, BlockArg(cond, op, a, 1));
-      MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(cond, op, a, 2));
-      return cond.lock().Acquire(thread, block, timeout, call);
-    }
-    case pb::COND_RELEASE: {
-      MPROC_ASSIGN_OR_RETURN(thread, a.Int(0, "thread"));
-      return Done(cond.lock().Release(thread, call));
-    }
-    case pb::COND_WAIT: {
-      MPROC_ASSIGN_OR_RETURN(thread, a.Int(0, "thread"));
-      MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(cond, op, a, 1));
-      return cond.Wait(thread, timeout, call);
-    }
-    case pb::COND_NOTIFY: {
-      MPROC_ASSIGN_OR_RETURN(n, a.OptionalInt(0, "n"));
-      if (n.value_or(1) < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(cond.Describe(), ": notify needs n >= 0"));
-      }
-      return cond.Notify(n.value_or(1));
-    }
-    case pb::COND_NOTIFY_ALL:
-      return cond.Notify(-1);
-    default:
-      break;
-  }
-  return absl::UnimplementedError(absl::StrCat("condition op ", op.name));
+// --- Semaphore ---
+
+Result SemAcquire(SemaphoreObject& sem, const CommandArgs& a,
+                  CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(block, BlockArg(sem, a.op(), a, 0));
+  MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(sem, a.op(), a, 1));
+  return sem.Acquire(block, timeout, call);
 }
 
-absl::StatusOr<Value> RunBarrierCommand(BarrierObject& barrier,
-                                        const OpInfo& op, const CommandArgs& a,
-                                        CallContext* call) {
-  switch (op.op) {
-    case pb::BARRIER_WAIT: {
-      std::optional<absl::Duration> timeout;
-      if (a.Optional(0) != nullptr && !a[0].is_null()) {
-        MPROC_ASSIGN_OR_RETURN(t, TimeoutArg(barrier, op, a, 0));
-        timeout = t;
-      }
-      return barrier.Wait(timeout, call);
-    }
-    case pb::BARRIER_ABORT:
-      barrier.Abort();
-      return Value();
-    case pb::BARRIER_RESET:
-      barrier.Reset();
-      return Value();
-    case pb::BARRIER_STATE:
-      return Value(barrier.Details());
-    default:
-      break;
-  }
-  return absl::UnimplementedError(absl::StrCat("barrier op ", op.name));
+Result SemRelease(SemaphoreObject& sem, const CommandArgs& a,
+                  CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(n, a.OptionalInt(0, "n"));
+  return Done(sem.Release(n.value_or(1), call));
 }
+
+Result SemValue(SemaphoreObject& sem, const CommandArgs&, CallContext*) {
+  return sem.Size();
+}
+
+// --- Event ---
+
+Result EventSet(EventObject& event, const CommandArgs&, CallContext*) {
+  event.Set();
+  return Value();
+}
+
+Result EventClear(EventObject& event, const CommandArgs&, CallContext*) {
+  event.Clear();
+  return Value();
+}
+
+Result EventIsSet(EventObject& event, const CommandArgs&, CallContext*) {
+  return event.IsSet();
+}
+
+Result EventWait(EventObject& event, const CommandArgs& a, CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(event, a.op(), a, 0));
+  return event.Wait(timeout, call);
+}
+
+// --- Condition ---
+
+Result CondAcquire(ConditionObject& cond, const CommandArgs& a,
+                   CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(thread, a.Int(0, "thread"));
+  MPROC_ASSIGN_OR_RETURN(block, BlockArg(cond, a.op(), a, 1));
+  MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(cond, a.op(), a, 2));
+  return cond.lock().Acquire(thread, block, timeout, call);
+}
+
+Result CondRelease(ConditionObject& cond, const CommandArgs& a,
+                   CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(thread, a.Int(0, "thread"));
+  return Done(cond.lock().Release(thread, call));
+}
+
+Result CondWait(ConditionObject& cond, const CommandArgs& a,
+                CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(thread, a.Int(0, "thread"));
+  MPROC_ASSIGN_OR_RETURN(timeout, TimeoutArg(cond, a.op(), a, 1));
+  return cond.Wait(thread, timeout, call);
+}
+
+Result CondNotify(ConditionObject& cond, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(n, a.OptionalInt(0, "n"));
+  if (n.value_or(1) < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(cond.Describe(), ": notify needs n >= 0"));
+  }
+  return cond.Notify(n.value_or(1));
+}
+
+Result CondNotifyAll(ConditionObject& cond, const CommandArgs&, CallContext*) {
+  return cond.Notify(-1);
+}
+
+// --- Barrier ---
+
+Result BarrierWait(BarrierObject& barrier, const CommandArgs& a,
+                   CallContext* call) {
+  std::optional<absl::Duration> timeout;
+  if (a.Optional(0) != nullptr && !a[0].is_null()) {
+    MPROC_ASSIGN_OR_RETURN(t, TimeoutArg(barrier, a.op(), a, 0));
+    timeout = t;
+  }
+  return barrier.Wait(timeout, call);
+}
+
+Result BarrierAbort(BarrierObject& barrier, const CommandArgs&, CallContext*) {
+  barrier.Abort();
+  return Value();
+}
+
+Result BarrierReset(BarrierObject& barrier, const CommandArgs&, CallContext*) {
+  barrier.Reset();
+  return Value();
+}
+
+Result BarrierState(BarrierObject& barrier, const CommandArgs&, CallContext*) {
+  return Value(barrier.Details());
+}
+
+constexpr CommandRow kRows[] = {
+    {pb::LOCK_ACQUIRE, On<LockObject, LockAcquire>},
+    {pb::LOCK_RELEASE, On<LockObject, LockRelease>},
+    {pb::LOCK_LOCKED, On<LockObject, LockLocked>},
+    {pb::SEM_ACQUIRE, On<SemaphoreObject, SemAcquire>},
+    {pb::SEM_RELEASE, On<SemaphoreObject, SemRelease>},
+    {pb::SEM_VALUE, On<SemaphoreObject, SemValue>},
+    {pb::EVENT_SET, On<EventObject, EventSet>},
+    {pb::EVENT_CLEAR, On<EventObject, EventClear>},
+    {pb::EVENT_IS_SET, On<EventObject, EventIsSet>},
+    {pb::EVENT_WAIT, On<EventObject, EventWait>},
+    {pb::COND_ACQUIRE, On<ConditionObject, CondAcquire>},
+    {pb::COND_RELEASE, On<ConditionObject, CondRelease>},
+    {pb::COND_WAIT, On<ConditionObject, CondWait>},
+    {pb::COND_NOTIFY, On<ConditionObject, CondNotify>},
+    {pb::COND_NOTIFY_ALL, On<ConditionObject, CondNotifyAll>},
+    {pb::BARRIER_WAIT, On<BarrierObject, BarrierWait>},
+    {pb::BARRIER_ABORT, On<BarrierObject, BarrierAbort>},
+    {pb::BARRIER_RESET, On<BarrierObject, BarrierReset>},
+    {pb::BARRIER_STATE, On<BarrierObject, BarrierState>},
+};
+
+}  // namespace
+
+absl::Span<const CommandRow> SyncCommands() { return kRows; }
 
 }  // namespace mproc

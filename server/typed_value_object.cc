@@ -9,8 +9,9 @@ namespace mproc {
 absl::StatusOr<Value> AddToElement(ElementType type, const Value& current,
                                    const Value& delta) {
   if (type != ElementType::kInt && type != ElementType::kDouble) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "add needs an int or double element type, not ", ElementTypeName(type)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("add needs an int or double element type, not ",
+                     ElementTypeName(type)));
   }
   if (type == ElementType::kInt && !delta.is_int()) {
     return absl::InvalidArgumentError(

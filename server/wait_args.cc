@@ -10,8 +10,8 @@ absl::StatusOr<bool> BlockArg(const SharedObject& object, const OpInfo& op,
   const Value* v = a.Optional(i);
   if (v == nullptr || v->is_null()) return true;
   if (!v->is_bool()) {
-    return WrongArgumentType(object, absl::StrCat("block of ", op.name), "a bool",
-                             *v);
+    return WrongArgumentType(object, absl::StrCat("block of ", op.name),
+                             "a bool", *v);
   }
   return v->bool_value();
 }
@@ -33,6 +33,5 @@ absl::StatusOr<absl::Duration> TimeoutArg(const SharedObject& object,
   }
   return absl::Seconds(seconds);
 }
-
 
 }  // namespace mproc

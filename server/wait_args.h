@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "client/op_table.h"
+#include "common/op_table.h"
 #include "server/command_args.h"
 #include "server/shared_object.h"
 

@@ -86,7 +86,8 @@ Value Output(std::string data) {
 // group and fails the task with DEADLINE_EXCEEDED.
 absl::StatusOr<Value> Exec(const List& args, const Map& kwargs) {
   const List* argv_values = &args;
-  if (args.size() == 1 && args[0].is_list()) argv_values = &args[0].list_value();
+  if (args.size() == 1 && args[0].is_list())
+    argv_values = &args[0].list_value();
   std::vector<std::string> argv;
   for (const Value& a : *argv_values) {
     if (!a.is_string()) {
@@ -101,7 +102,8 @@ absl::StatusOr<Value> Exec(const List& args, const Map& kwargs) {
   for (const auto& [key, value] : kwargs) {
     const std::string& k = key.string_value();
     if (k == "stdin" && (value.is_string() || value.is_bytes())) {
-      options.input = value.is_string() ? value.string_value() : value.bytes_value();
+      options.input =
+          value.is_string() ? value.string_value() : value.bytes_value();
     } else if (k == "cwd" && value.is_string()) {
       options.cwd = value.string_value();
     } else if (k == "timeout" && value.is_number() && value.AsDouble() > 0) {

@@ -13,7 +13,7 @@
 
 #include "absl/time/clock.h"
 #include "worker/process/process.h"
-#include "worker/worker_process.h"
+#include "worker/worker_loop.h"
 
 namespace mproc {
 namespace {
@@ -22,7 +22,7 @@ constexpr absl::Duration kQuickExit = absl::Seconds(1);
 constexpr absl::Duration kRestartPause = absl::Seconds(1);
 
 struct Slot {
-  pid_t pid = 0;             // 0: not running
+  pid_t pid = 0;  // 0: not running
   absl::Time started;
   absl::Time restart_at = absl::InfinitePast();
 };
@@ -34,12 +34,14 @@ pid_t Spawn(const WorkerOptions& options, const sigset_t& original_mask) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(1);  // the supervisor died meanwhile
   pthread_sigmask(SIG_SETMASK, &original_mask, nullptr);
-  _exit(RunWorkerProcess(options));
+  _exit(RunWorkerLoop(options));
 }
 
 std::string Describe(int status) {
-  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
+  if (WIFEXITED(status))
+    return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return "was killed by signal " + std::to_string(WTERMSIG(status));
   return "stopped";
 }
 

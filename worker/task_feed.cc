@@ -65,7 +65,8 @@ void TaskFeed::TaskDone(Value result) {
     if (!items_.empty() || !fetching_) return;
     report.swap(done_);
   }
-  if (!Report(report, {})) KeepUnreported(std::move(report));  // try again later
+  if (!Report(report, {}))
+    KeepUnreported(std::move(report));  // try again later
 }
 
 void TaskFeed::KeepUnreported(List results) {
@@ -200,8 +201,7 @@ bool TaskFeed::Report(const List& done, const List& returned) {
   absl::StatusOr<List> r = proxy_.WorkerNext(info_, done, returned, 0);
   if (r.ok()) return true;
   if (r.status().code() != absl::StatusCode::kResourceExhausted) return false;
-  if (!returned.empty() &&
-      !proxy_.WorkerNext(info_, {}, returned, 0).ok()) {
+  if (!returned.empty() && !proxy_.WorkerNext(info_, {}, returned, 0).ok()) {
     return false;
   }
   for (const Value& result : done) {

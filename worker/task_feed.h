@@ -6,10 +6,10 @@
 // its results. When the last answer was a batch (the manager has a
 // backlog), a prefetch thread asks as soon as the runner starts its last
 // task in hand: the next batch arrives while that task runs, so a process
-// running short tasks is not idle waiting for a round trip. A result finished while the
-// fetcher waits in the manager (nothing queued) is reported at once by the
-// runner. A reclaimer hands the tasks in hand back to the manager when the
-// running task has run longer than `patience`, so tasks batched behind an
+// running short tasks is not idle waiting for a round trip. A result finished
+// while the fetcher waits in the manager (nothing queued) is reported at once
+// by the runner. A reclaimer hands the tasks in hand back to the manager when
+// the running task has run longer than `patience`, so tasks batched behind an
 // unexpectedly long one go to other processes.
 #ifndef MPROC_WORKER_TASK_FEED_H_
 #define MPROC_WORKER_TASK_FEED_H_
@@ -23,7 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/proxies.h"
-#include "client/task_wire.h"
+#include "common/task_wire.h"
 #include "worker/task_runner.h"
 
 namespace mproc {
@@ -75,7 +75,7 @@ class TaskFeed {
   bool fetching_ ABSL_GUARDED_BY(mu_) = false;  // a fetch waits in the manager
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t taken_ ABSL_GUARDED_BY(mu_) = 0;  // tasks received (and kept)
+  int64_t taken_ ABSL_GUARDED_BY(mu_) = 0;       // tasks received (and kept)
   int64_t last_batch_ ABSL_GUARDED_BY(mu_) = 0;  // tasks the last fetch gave
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::Milliseconds(100);
   bool running_ ABSL_GUARDED_BY(mu_) = false;

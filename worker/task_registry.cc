@@ -1,6 +1,6 @@
 #include "worker/task_registry.h"
 
-#include "client/task_wire.h"
+#include "common/task_wire.h"
 
 namespace mproc {
 

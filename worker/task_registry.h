@@ -33,7 +33,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "client/value.h"
+#include "common/value.h"
 
 namespace mproc {
 
@@ -95,16 +95,17 @@ absl::StatusOr<Value> ResultToValue(R&& result) {
 }
 
 template <typename... A, size_t... I>
-absl::StatusOr<std::tuple<Bare<A>...>> ConvertArgs(
-    const std::string& task, const List& args, std::index_sequence<I...>) {
+absl::StatusOr<std::tuple<Bare<A>...>> ConvertArgs(const std::string& task,
+                                                   const List& args,
+                                                   std::index_sequence<I...>) {
   absl::Status error;
   [[maybe_unused]] auto convert = [&](auto tag, size_t i) {
     using T = typename decltype(tag)::type;
     if (!error.ok()) return T();
     absl::StatusOr<T> v = args[i].template As<T>();
     if (!v.ok()) {
-      error = TaskArgumentError(absl::StrCat("argument ", i + 1, " of task '",
-                                             task, "': ", v.status().message()));
+      error = TaskArgumentError(absl::StrCat(
+          "argument ", i + 1, " of task '", task, "': ", v.status().message()));
       return T();
     }
     return *std::move(v);
@@ -129,9 +130,9 @@ TaskFunction Adapt(std::string name, F function) {
             absl::StrCat("task '", name, "' takes no keyword arguments"));
       }
       if (args.size() != sizeof...(A)) {
-        return TaskArgumentError(absl::StrCat("task '", name, "' takes ",
-                                              sizeof...(A), " argument(s), got ",
-                                              args.size()));
+        return TaskArgumentError(
+            absl::StrCat("task '", name, "' takes ", sizeof...(A),
+                         " argument(s), got ", args.size()));
       }
       auto converted =
           ConvertArgs<A...>(name, args, std::index_sequence_for<A...>());
@@ -177,9 +178,9 @@ bool TaskRegistry::AddTyped(std::string name, F function) {
 #define MPROC_TASK_CONCAT_INNER(a, b) a##b
 #define MPROC_TASK_CONCAT(a, b) MPROC_TASK_CONCAT_INNER(a, b)
 // Registers `function` (a function or non-generic lambda) as task `name`.
-#define MPROC_TASK(name, function)                                \
-  static const bool MPROC_TASK_CONCAT(mproc_task_registered_,    \
-                                      __LINE__) [[maybe_unused]] = \
-      ::mproc::TaskRegistry::Global().AddTyped(name, function)
+#define MPROC_TASK(name, function)                                      \
+  static const bool MPROC_TASK_CONCAT(mproc_task_registered_, __LINE__) \
+      [[maybe_unused]] =                                                \
+          ::mproc::TaskRegistry::Global().AddTyped(name, function)
 
 #endif  // MPROC_WORKER_TASK_REGISTRY_H_

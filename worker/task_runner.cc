@@ -24,19 +24,18 @@ const TaskInfo* FindRunnable(const RunnerContext& context,
                              const std::string& name, TaskOutcome* refusal) {
   const TaskInfo* task = context.registry->Find(name);
   if (task == nullptr) {
-    *refusal = Failed(context, absl::StatusCode::kNotFound, "UnknownTask",
-                      absl::StrCat("this worker has no task '", name,
-                                   "' (it has: ",
-                                   absl::StrJoin(context.registry->Names(), ", "),
-                                   ")"));
+    *refusal = Failed(
+        context, absl::StatusCode::kNotFound, "UnknownTask",
+        absl::StrCat("this worker has no task '", name, "' (it has: ",
+                     absl::StrJoin(context.registry->Names(), ", "), ")"));
     return nullptr;
   }
   if (task->needs_exec_permission && !context.allow_exec) {
-    *refusal = Failed(context, absl::StatusCode::kPermissionDenied,
-                      "PermissionDenied",
-                      absl::StrCat("task '", name,
-                                   "' runs commands and is disabled on this "
-                                   "worker (start it with --allow-exec)"));
+    *refusal =
+        Failed(context, absl::StatusCode::kPermissionDenied, "PermissionDenied",
+               absl::StrCat("task '", name,
+                            "' runs commands and is disabled on this "
+                            "worker (start it with --allow-exec)"));
     return nullptr;
   }
   return task;
@@ -85,9 +84,9 @@ TaskOutcome RunWorkItem(const RunnerContext& context, WorkItem& item) {
   List single(1);  // reused: one argument per call
   for (size_t i = 0; i < spec.args.size(); ++i) {
     if (spec.single_args) single[0] = std::move(spec.args[i]);
-    TaskOutcome outcome =
-        Call(context, *task, spec.single_args ? single : spec.args[i].list_value(),
-             spec.kwargs);
+    TaskOutcome outcome = Call(
+        context, *task, spec.single_args ? single : spec.args[i].list_value(),
+        spec.kwargs);
     if (outcome.code == absl::StatusCode::kOk) {
       values.push_back(std::move(outcome.value));
     } else {
@@ -96,7 +95,8 @@ TaskOutcome RunWorkItem(const RunnerContext& context, WorkItem& item) {
     }
   }
   TaskOutcome outcome;
-  outcome.value = Value(List{Value(std::move(values)), Value(std::move(failures))});
+  outcome.value =
+      Value(List{Value(std::move(values)), Value(std::move(failures))});
   return outcome;
 }
 

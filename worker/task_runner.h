@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "client/task_wire.h"
+#include "common/task_wire.h"
 #include "worker/task_registry.h"
 
 namespace mproc {

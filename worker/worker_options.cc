@@ -84,8 +84,8 @@ absl::StatusOr<WorkerOptions> ParseWorkerFlags(
     } else if (flag == "initializer") {
       options.initializer_task = value;
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag '--", flag, "' (see mproc worker --help)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown flag '--", flag, "' (see mproc worker --help)"));
     }
   }
   return options;

@@ -11,22 +11,23 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/metadata.h"
 #include "worker/task_registry.h"
 
 namespace mproc {
 
 struct WorkerOptions {
-  std::string manager = "127.0.0.1:50051";
+  std::string manager = kDefaultManagerAddress;
   std::string authkey;  // never printed
   std::string pool = "default";
-  int processes = 0;              // 0: the CPUs this process may use
-  int64_t maxtasksperchild = 0;   // 0: no limit
-  int64_t prefetch = 1;           // tasks a process always may hold
+  int processes = 0;             // 0: the CPUs this process may use
+  int64_t maxtasksperchild = 0;  // 0: no limit
+  int64_t prefetch = 1;          // tasks a process always may hold
   // Beyond prefetch, a process may take tasks whose measured run time adds
   // up to this: cheap tasks then travel in batches. A task that runs past
   // twice this hands the tasks queued behind it back. 0: one at a time.
   absl::Duration batch = absl::Milliseconds(10);
-  bool allow_exec = false;        // the exec task may run
+  bool allow_exec = false;                   // the exec task may run
   absl::Duration grace = absl::Seconds(30);  // for running tasks on SIGTERM
   // Runs once in every worker process before it takes tasks; a failure
   // ends that process (and the supervisor starts another, after a pause).

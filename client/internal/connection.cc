@@ -13,6 +13,7 @@
 // waiters of that stream; the next call opens a new one.
 #include "client/internal/connection.h"
 
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,30 +21,22 @@
 #include <random>
 #include <thread>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "client/grpc_status.h"
 #include "client/internal/fork_guard.h"
 #include "client/internal/refused_probe.h"
+#include "common/grpc_status.h"
+#include "common/metadata.h"
 #include "proto/mproc.grpc.pb.h"
 
 namespace mproc {
 namespace internal {
 namespace {
 
-constexpr char kAuthkeyHeader[] = "mproc-authkey";
-constexpr char kInstanceHeader[] = "mproc-instance";
-// Names this client's session to the manager, so a reconnect (after a
-// fork, a network blip) resumes it — and the locks it holds — within the
-// manager's session lease.
-constexpr char kSessionHeader[] = "mproc-session";
-constexpr char kMaxMessageHeader[] = "mproc-max-message-bytes";
 // Room for a frame's own framing around its requests.
 constexpr int64_t kFrameOverhead = 16;
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
@@ -97,11 +90,10 @@ class SessionConnection : public Connection, public ForkAware {
   void PrepareForFork() override ABSL_NO_THREAD_SAFETY_ANALYSIS {
     mu_.Lock();
     const bool idle = mu_.AwaitWithTimeout(
-        absl::Condition(+[](SessionConnection* c)
-                            ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                              return !c->BusyLocked();
-                            },
-                        this),
+        absl::Condition(
+            +[](SessionConnection* c)
+                 ABSL_NO_THREAD_SAFETY_ANALYSIS { return !c->BusyLocked(); },
+            this),
         kForkQuiesceLimit);
     if (!idle) return;
     if (current_ != nullptr && !current_->broken) {
@@ -244,9 +236,8 @@ class SessionConnection : public Connection, public ForkAware {
 
   // Whether a call is in flight on the current stream.
   bool BusyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return current_ != nullptr &&
-           (!current_->waiters.empty() || current_->writing ||
-            current_->reading);
+    return current_ != nullptr && (!current_->waiters.empty() ||
+                                   current_->writing || current_->reading);
   }
 
   // Leaks the gRPC objects inherited from the parent process: destroying
@@ -310,13 +301,13 @@ class SessionConnection : public Connection, public ForkAware {
     }
     auto stream = std::make_shared<Stream>();
     if (!options_.authkey.empty()) {
-      stream->context.AddMetadata(kAuthkeyHeader, options_.authkey);
+      stream->context.AddMetadata(kAuthkeyMetadata, options_.authkey);
     }
-    stream->context.AddMetadata(kSessionHeader, SessionIdLocked());
+    stream->context.AddMetadata(kSessionMetadata, SessionIdLocked());
     stream->rw = stub_->Session(&stream->context);
     stream->rw->WaitForInitialMetadata();
     const auto& metadata = stream->context.GetServerInitialMetadata();
-    auto it = metadata.find(kInstanceHeader);
+    auto it = metadata.find(kInstanceMetadata);
     if (it == metadata.end()) {
       // The manager refused the session; its status says why.
       grpc::Status status = stream->rw->Finish();
@@ -326,12 +317,12 @@ class SessionConnection : public Connection, public ForkAware {
       }
       return FromGrpcStatus(status);
     }
-    auto limit = metadata.find(kMaxMessageHeader);
+    auto limit = metadata.find(kMaxMessageMetadata);
     int64_t max_bytes = 0;
     if (limit != metadata.end() &&
-        absl::SimpleAtoi(absl::string_view(limit->second.data(),
-                                           limit->second.size()),
-                         &max_bytes) &&
+        absl::SimpleAtoi(
+            absl::string_view(limit->second.data(), limit->second.size()),
+            &max_bytes) &&
         max_bytes > 0) {
       max_message_bytes_ = max_bytes;
       limit_snapshot_ = max_bytes;

@@ -1,14 +1,13 @@
 #include "client/internal/fork_guard.h"
 
+#include <grpc/fork.h>
+#include <grpc/grpc.h>
 #include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <vector>
-
-#include <grpc/fork.h>
-#include <grpc/grpc.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"

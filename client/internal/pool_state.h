@@ -11,7 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "client/value.h"
+#include "common/value.h"
 
 namespace mproc {
 namespace pool_internal {

@@ -30,8 +30,8 @@ bool ConnectionRefused(const std::string& address) {
     const std::string path = address.substr(5);
     if (path.size() >= sizeof(addr.sun_path)) return false;
     std::memcpy(addr.sun_path, path.data(), path.size());
-    int err = TryConnect(AF_UNIX, reinterpret_cast<sockaddr*>(&addr),
-                         sizeof(addr));
+    int err =
+        TryConnect(AF_UNIX, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
     return err == ECONNREFUSED || err == ENOENT;
   }
   const size_t colon = address.rfind(':');

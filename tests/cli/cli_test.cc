@@ -125,8 +125,8 @@ TEST_F(CliTest, WrongUsageExitsTwo) {
 
 TEST_F(CliTest, ManagerRefusesABadThreadCount) {
   for (const char* bad : {"0", "-1", "many", "257"}) {
-    CommandResult r = Mproc({"manager", "--listen", "127.0.0.1:0",
-                             "--threads", bad});
+    CommandResult r =
+        Mproc({"manager", "--listen", "127.0.0.1:0", "--threads", bad});
     EXPECT_EQ(r.exit_code, 2) << bad;
     EXPECT_NE(r.err.find("--threads must be an integer from 1 to 256"),
               std::string::npos)
@@ -144,9 +144,9 @@ TEST_F(CliTest, EverySubcommandHasHelp) {
 }
 
 TEST_F(CliTest, UnreachableManagerIsAClearError) {
-  CommandResult r = testing::RunCommand(
-      {testing::MprocBinary(), "--manager", "unix:/nonexistent/mproc.sock",
-       "info"});
+  CommandResult r =
+      testing::RunCommand({testing::MprocBinary(), "--manager",
+                           "unix:/nonexistent/mproc.sock", "info"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("UNAVAILABLE"), std::string::npos) << r.err;
 }

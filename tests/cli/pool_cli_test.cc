@@ -38,12 +38,14 @@ class SidecarTest : public ::testing::Test {
 
 TEST_F(SidecarTest, RunSubmitStatusThenCtrlCStopsEverything) {
   Start({"--processes", "2", "--allow-exec"});
-  CommandResult run = Mproc({"run", "--", "sh", "-c", "echo hi; echo oops >&2; exit 3"});
+  CommandResult run =
+      Mproc({"run", "--", "sh", "-c", "echo hi; echo oops >&2; exit 3"});
   EXPECT_EQ(run.exit_code, 3);
   EXPECT_EQ(run.out, "hi\n");
   EXPECT_EQ(run.err, "oops\n");
 
-  CommandResult killed = Mproc({"run", "--timeout", "0.5", "--", "sleep", "30"});
+  CommandResult killed =
+      Mproc({"run", "--timeout", "0.5", "--", "sleep", "30"});
   EXPECT_EQ(killed.exit_code, 124) << killed.err;
 
   CommandResult echo = Mproc({"submit", "echo", "[1, \"two\"]"});
@@ -51,19 +53,22 @@ TEST_F(SidecarTest, RunSubmitStatusThenCtrlCStopsEverything) {
   EXPECT_EQ(echo.out, "[1, \"two\"]\n");
   CommandResult failed = Mproc({"submit", "fail", "[\"no luck\"]"});
   EXPECT_EQ(failed.exit_code, 1);
-  EXPECT_TRUE(absl::StrContains(failed.err, "TaskError: no luck")) << failed.err;
+  EXPECT_TRUE(absl::StrContains(failed.err, "TaskError: no luck"))
+      << failed.err;
   EXPECT_EQ(Mproc({"submit", "echo", "not json"}).exit_code, 2);
 
   CommandResult status = Mproc({"status"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
-  EXPECT_TRUE(absl::StrContains(status.out, "pool 'default': 2 worker processes"))
+  EXPECT_TRUE(
+      absl::StrContains(status.out, "pool 'default': 2 worker processes"))
       << status.out;
-  EXPECT_TRUE(absl::StrContains(status.out, "2 failed")) << status.out;  // timeout, fail
+  EXPECT_TRUE(absl::StrContains(status.out, "2 failed"))
+      << status.out;  // timeout, fail
   EXPECT_EQ(Mproc({"status", "--pool", "nope"}).exit_code, 1);
 
   // Ctrl-C: the workers stop, then the manager; nothing is left behind.
-  auto pool_status = AwaitPoolStatus(*manager_, "default",
-                                     [](const Map&) { return true; });
+  auto pool_status =
+      AwaitPoolStatus(*manager_, "default", [](const Map&) { return true; });
   ASSERT_OK(pool_status);
   const std::vector<int64_t> worker_pids = WorkerPids(*pool_status);
   manager_.reset();

@@ -63,13 +63,14 @@ TEST_F(AuthTest, KeyFromEnvironmentWorksForTheCli) {
   testing::CommandResult denied = RunCommand(
       {testing::MprocBinary(), "--manager", server_->address(), "info"});
   EXPECT_EQ(denied.exit_code, 1);
-  EXPECT_NE(denied.err.find("UNAUTHENTICATED"), std::string::npos) << denied.err;
+  EXPECT_NE(denied.err.find("UNAUTHENTICATED"), std::string::npos)
+      << denied.err;
   EXPECT_EQ(denied.err.find("s3cret"), std::string::npos);
 }
 
 TEST(ListenTest, NonLoopbackAddressWithoutKeyIsRefused) {
-  testing::CommandResult r = RunCommand(
-      {testing::MprocBinary(), "manager", "--listen", "0.0.0.0:0"});
+  testing::CommandResult r =
+      RunCommand({testing::MprocBinary(), "manager", "--listen", "0.0.0.0:0"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("without an authkey"), std::string::npos) << r.err;
 }
@@ -100,7 +101,8 @@ TEST(ListenTest, ManagerNeverPrintsTheKey) {
 
 TEST(UnixSocketTest, ServesOverAPrivateSocketFile) {
   // Socket paths are limited to 107 bytes; TEST_TMPDIR can be longer.
-  std::string path = "/tmp/mproc-auth-test-" + std::to_string(getpid()) + ".sock";
+  std::string path =
+      "/tmp/mproc-auth-test-" + std::to_string(getpid()) + ".sock";
   auto server = ManagerProcess::Start("unix:" + path);
   ASSERT_OK(server);
   struct stat st;
@@ -119,8 +121,8 @@ TEST(UnixSocketTest, SecondManagerOnTheSameSocketIsRefused) {
       "/tmp/mproc-auth-test-" + std::to_string(getpid()) + "-twice.sock";
   auto first = ManagerProcess::Start("unix:" + path);
   ASSERT_OK(first);
-  testing::CommandResult r =
-      RunCommand({testing::MprocBinary(), "manager", "--listen", "unix:" + path});
+  testing::CommandResult r = RunCommand(
+      {testing::MprocBinary(), "manager", "--listen", "unix:" + path});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("another process"), std::string::npos) << r.err;
   auto m = Manager::Connect("unix:" + path);  // the first one still serves

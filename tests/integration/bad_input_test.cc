@@ -2,7 +2,7 @@
 // manager keeps serving.
 #include <optional>
 
-#include "client/wire.h"
+#include "common/wire.h"
 #include "tests/support/manager_fixture.h"
 
 namespace mproc {

@@ -91,8 +91,9 @@ TEST_F(ListTest, IndexMustBeAnInt) {
   auto results = batch.Run();
   ASSERT_OK(results);
   EXPECT_CODE((*results)[0], absl::StatusCode::kInvalidArgument);
-  EXPECT_NE((*results)[0].status().message().find("index of get must be an int"),
-            absl::string_view::npos)
+  EXPECT_NE(
+      (*results)[0].status().message().find("index of get must be an int"),
+      absl::string_view::npos)
       << (*results)[0].status();
 }
 

@@ -26,16 +26,20 @@ TEST_F(NamespaceAndObjectsTest, ObjectsListsKindNameAndSize) {
   ASSERT_OK(objects);
   std::map<std::string, std::pair<std::string, int64_t>> seen;
   for (const ObjectInfo& o : *objects) seen[o.name] = {o.kind, o.size};
-  EXPECT_EQ(seen[UniqueName("d")], std::make_pair(std::string("dict"), int64_t{2}));
-  EXPECT_EQ(seen[UniqueName("l")], std::make_pair(std::string("list"), int64_t{3}));
-  EXPECT_EQ(seen[UniqueName("a")], std::make_pair(std::string("array"), int64_t{5}));
+  EXPECT_EQ(seen[UniqueName("d")],
+            std::make_pair(std::string("dict"), int64_t{2}));
+  EXPECT_EQ(seen[UniqueName("l")],
+            std::make_pair(std::string("list"), int64_t{3}));
+  EXPECT_EQ(seen[UniqueName("a")],
+            std::make_pair(std::string("array"), int64_t{5}));
 }
 
 TEST_F(NamespaceAndObjectsTest, DeleteObjectRemovesIt) {
   auto d = manager_->Dict(UniqueName(), Map{{"a", 1}});
   ASSERT_OK(d);
   ASSERT_OK(manager_->DeleteObject(UniqueName()));
-  EXPECT_CODE(manager_->DeleteObject(UniqueName()), absl::StatusCode::kNotFound);
+  EXPECT_CODE(manager_->DeleteObject(UniqueName()),
+              absl::StatusCode::kNotFound);
   // The name is free again, even for another kind.
   ASSERT_OK(manager_->List(UniqueName()));
 }

@@ -379,8 +379,8 @@ TEST_F(QueueTest, ThousandBlockedGettersUseNoManagerThreads) {
   for (std::thread& t : getters) t.join();
   EXPECT_EQ(received.load(), kClients * kGettersEach);
   EXPECT_LE(threads_parked, threads_before)
-      << "manager threads: " << threads_before << " before, "
-      << threads_parked << " with 1,000 parked gets";
+      << "manager threads: " << threads_before << " before, " << threads_parked
+      << " with 1,000 parked gets";
 }
 
 TEST_F(QueueTest, BadInputIsRefusedClearly) {
@@ -392,7 +392,8 @@ TEST_F(QueueTest, BadInputIsRefusedClearly) {
   EXPECT_OK(manager_->Queue(name));  // maxsize 0 attaches to any
   absl::StatusOr<Value> negative = q->Get(absl::Seconds(-1));
   EXPECT_CODE(negative, absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(negative.status().message().find("timeout"), absl::string_view::npos);
+  EXPECT_NE(negative.status().message().find("timeout"),
+            absl::string_view::npos);
   EXPECT_CODE(q->GetMany(0), absl::StatusCode::kInvalidArgument);
   ASSERT_OK(manager_->Dict(name + "-dict"));
   EXPECT_CODE(manager_->Queue(name + "-dict"),

@@ -19,7 +19,8 @@ using SeedScenarioTest = testing::ManagerTest;
 // Forks `n` children running `body(i)`; returns how many exited non-zero.
 int RunChildren(int n, const std::function<int(int)>& body) {
   std::vector<pid_t> pids;
-  for (int i = 0; i < n; ++i) pids.push_back(ForkChild([&body, i] { return body(i); }));
+  for (int i = 0; i < n; ++i)
+    pids.push_back(ForkChild([&body, i] { return body(i); }));
   int failures = 0;
   for (pid_t pid : pids) failures += WaitChild(pid) != 0;
   return failures;

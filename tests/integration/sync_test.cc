@@ -120,8 +120,8 @@ TEST_F(SyncTest, LockOfAKilledHolderPassesToTheWaiter) {
 TEST(SessionLeaseTest, LockOfASilentHolderIsReleasedAfterTheLease) {
   // A stopped process keeps its socket open but answers no pings, like a
   // machine that vanished: the manager ends its session after the lease.
-  auto server = testing::ManagerProcess::Start("127.0.0.1:0",
-                                               {"--session-lease", "2"});
+  auto server =
+      testing::ManagerProcess::Start("127.0.0.1:0", {"--session-lease", "2"});
   ASSERT_OK(server);
   const std::string address = (*server)->address();
   auto manager = Manager::Connect(address);
@@ -172,8 +172,8 @@ TEST_F(SyncTest, HeldLockSurvivesForkingAChild) {
 TEST(SessionLeaseTest, CleanExitReleasesAtOnceAndACrashAfterTheLease) {
   // With a long lease, the difference is plain: a process that destroys its
   // Manager (a normal exit) says goodbye; a killed one does not.
-  auto server = testing::ManagerProcess::Start("127.0.0.1:0",
-                                               {"--session-lease", "30"});
+  auto server =
+      testing::ManagerProcess::Start("127.0.0.1:0", {"--session-lease", "30"});
   ASSERT_OK(server);
   const std::string address = (*server)->address();
   auto manager = Manager::Connect(address);
@@ -320,7 +320,8 @@ TEST_F(SyncTest, EventWakesTwentyWaitingProcesses) {
 
 TEST_F(SyncTest, ConditionNotifyWakesOneAndNotifyAllTheRest) {
   const std::string name = UniqueName();
-  absl::StatusOr<ConditionProxy> cond = manager_->Condition(name, name + "-lock");
+  absl::StatusOr<ConditionProxy> cond =
+      manager_->Condition(name, name + "-lock");
   ASSERT_OK(cond);
   const std::string address = server_->address();
   std::vector<std::unique_ptr<Process>> waiters;
@@ -389,9 +390,9 @@ TEST_F(SyncTest, ConditionWaitForAPredicateOnSharedState) {
   });
   ASSERT_TRUE(*cond->Acquire());
   ASSERT_OK(producer.Start());  // the fork does not lose the lock we hold
-  absl::StatusOr<bool> reached = cond->WaitFor(
-      [&] { return state->Get("n", 0).value_or(0) == Value(3); },
-      absl::Seconds(60));
+  absl::StatusOr<bool> reached =
+      cond->WaitFor([&] { return state->Get("n", 0).value_or(0) == Value(3); },
+                    absl::Seconds(60));
   ASSERT_OK(reached);
   EXPECT_TRUE(*reached);
   ASSERT_OK(cond->Release());
@@ -464,7 +465,8 @@ TEST_F(SyncTest, BarrierAbortTimeoutAndReset) {
   // A wait that times out breaks it, as in Python.
   EXPECT_TRUE(IsBrokenBarrier(barrier->Wait(absl::Milliseconds(100)).status()));
   EXPECT_TRUE(*barrier->Broken());
-  EXPECT_CODE(manager_->Barrier(name, 3), absl::StatusCode::kFailedPrecondition);
+  EXPECT_CODE(manager_->Barrier(name, 3),
+              absl::StatusCode::kFailedPrecondition);
   EXPECT_CODE(manager_->Barrier(name + "-zero", 0),
               absl::StatusCode::kInvalidArgument);
 }

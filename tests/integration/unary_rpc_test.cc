@@ -2,7 +2,7 @@
 // through a plain gRPC stub.
 #include <grpcpp/grpcpp.h>
 
-#include "client/wire.h"
+#include "common/wire.h"
 #include "proto/mproc.grpc.pb.h"
 #include "tests/support/manager_fixture.h"
 
@@ -45,9 +45,10 @@ TEST_F(UnaryRpcTest, CallRunsOneOperation) {
 TEST_F(UnaryRpcTest, CallReportsTheOperationsErrorInTheResponse) {
   grpc::ClientContext context;
   pb::Response response;
-  ASSERT_TRUE(stub_->Call(&context,
-                          MakeRequest(pb::DICT_GET, UniqueName(), {"missing"}),
-                          &response)
+  ASSERT_TRUE(stub_
+                  ->Call(&context,
+                         MakeRequest(pb::DICT_GET, UniqueName(), {"missing"}),
+                         &response)
                   .ok());
   EXPECT_CODE(StatusFromResponse(response), absl::StatusCode::kNotFound);
 }

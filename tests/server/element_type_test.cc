@@ -29,7 +29,8 @@ TEST(CoerceToElement, WidensIntsToDoubleOnly) {
 TEST(AddNumbers, MixesIntAndDoubleLikePython) {
   EXPECT_EQ(*AddNumbers(Value(1), Value(2)), Value(3));
   EXPECT_EQ(*AddNumbers(Value(1), Value(0.5)), Value(1.5));
-  EXPECT_CODE(AddNumbers(Value("a"), Value(1)), absl::StatusCode::kInvalidArgument);
+  EXPECT_CODE(AddNumbers(Value("a"), Value(1)),
+              absl::StatusCode::kInvalidArgument);
   EXPECT_CODE(AddNumbers(Value(std::numeric_limits<int64_t>::min()), Value(-1)),
               absl::StatusCode::kOutOfRange);
 }

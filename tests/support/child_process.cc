@@ -26,11 +26,13 @@ EnvironmentOptions ChildEnvironment(const std::vector<std::string>& extra) {
   options.replace_env = true;
   for (char** e = environ; *e != nullptr; ++e) {
     if (absl::StartsWith(*e, "MPROC_")) continue;
-    std::pair<std::string, std::string> kv = absl::StrSplit(*e, absl::MaxSplits('=', 1));
+    std::pair<std::string, std::string> kv =
+        absl::StrSplit(*e, absl::MaxSplits('=', 1));
     options.env[kv.first] = kv.second;
   }
   for (const std::string& entry : extra) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(entry, absl::MaxSplits('=', 1));
+    std::pair<std::string, std::string> kv =
+        absl::StrSplit(entry, absl::MaxSplits('=', 1));
     options.env[kv.first] = kv.second;
   }
   return options;
@@ -41,7 +43,7 @@ EnvironmentOptions ChildEnvironment(const std::vector<std::string>& extra) {
 std::string MprocBinary() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   std::string base = srcdir == nullptr ? "." : absl::StrCat(srcdir, "/mproc");
-  return base + "/client/cli/mproc";
+  return base + "/cli/mproc";
 }
 
 absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::Start(
@@ -72,7 +74,8 @@ absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::Launch(
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline) {
     pollfd p{(*child)->stdout_fd(), POLLIN, 0};
-    int ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    int ms =
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
     if (poll(&p, 1, std::max(ms, 1)) <= 0) continue;
     char buf[4096];
     ssize_t n = read(p.fd, buf, sizeof(buf));
@@ -83,8 +86,8 @@ absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::Launch(
     if (at != std::string::npos) {
       size_t end = output.find(' ', at + marker.size());
       if (end != std::string::npos) {
-        std::string address = output.substr(at + marker.size(),
-                                            end - at - marker.size());
+        std::string address =
+            output.substr(at + marker.size(), end - at - marker.size());
         return std::unique_ptr<ManagerProcess>(
             new ManagerProcess(*std::move(child), address));
       }
@@ -119,7 +122,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
     result.exit_code = run->returncode;
     result.out = std::move(run->out);
     result.err = std::move(run->err);
-  } else if (std::optional<CompletedProcess> partial = PartialOutput(run.status())) {
+  } else if (std::optional<CompletedProcess> partial =
+                 PartialOutput(run.status())) {
     result.exit_code = -SIGKILL;
     result.out = std::move(partial->out);
     result.err = std::move(partial->err);

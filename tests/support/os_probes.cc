@@ -11,9 +11,9 @@
 #include <sstream>
 #include <string>
 
-#include "absl/time/clock.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace mproc {
 namespace testing {
@@ -24,8 +24,8 @@ bool AwaitPidfd(int pidfd, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   for (;;) {
     pollfd p{pidfd, POLLIN, 0};
-    int ms = static_cast<int>(
-        absl::ToInt64Milliseconds(deadline - absl::Now()) + 1);
+    int ms =
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()) + 1);
     int n = poll(&p, 1, ms < 0 ? 0 : ms);
     if (n > 0) return true;
     if (n == 0 && absl::Now() >= deadline) return false;

@@ -12,7 +12,8 @@ namespace testing {
 
 // Waits until our child `pid` has exited, without reaping it (waitid
 // WNOWAIT), so the code under test still can. False on timeout.
-bool AwaitChildExitNoReap(pid_t pid, absl::Duration timeout = absl::Seconds(30));
+bool AwaitChildExitNoReap(pid_t pid,
+                          absl::Duration timeout = absl::Seconds(30));
 
 // Waits until any process `pid` (not necessarily our child) is gone, via a
 // pidfd. True if it is gone (or never existed), false on timeout.

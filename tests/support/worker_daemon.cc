@@ -65,8 +65,8 @@ absl::StatusOr<Map> AwaitPoolStatus(Manager& manager, const std::string& pool,
     if (done(last)) return last;
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "pool '", pool, "' did not reach the awaited state: ",
-          Value(last).ToString()));
+          "pool '", pool,
+          "' did not reach the awaited state: ", Value(last).ToString()));
     }
     absl::SleepFor(absl::Milliseconds(10));
   }

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "absl/strings/match.h"
-#include "client/task_wire.h"
+#include "common/task_wire.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
 #include "worker/task_registry.h"
@@ -34,14 +34,18 @@ class TaskRunnerTest : public ::testing::Test {
     registry_.AddTyped("nothing", Nothing);
     registry_.AddTyped("throws", Throws);
     registry_.AddTyped("lambda", [](int64_t a, int64_t b) { return a - b; });
-    registry_.Add("raw", [](const List& args, const Map& kwargs)
-                             -> absl::StatusOr<Value> {
-      return Value(List{static_cast<int64_t>(args.size()),
-                        static_cast<int64_t>(kwargs.size())});
-    });
-    registry_.Add("run", [](const List&, const Map&) -> absl::StatusOr<Value> {
-      return Value("ran");
-    }, /*needs_exec_permission=*/true);
+    registry_.Add(
+        "raw",
+        [](const List& args, const Map& kwargs) -> absl::StatusOr<Value> {
+          return Value(List{static_cast<int64_t>(args.size()),
+                            static_cast<int64_t>(kwargs.size())});
+        });
+    registry_.Add(
+        "run",
+        [](const List&, const Map&) -> absl::StatusOr<Value> {
+          return Value("ran");
+        },
+        /*needs_exec_permission=*/true);
     context_.registry = &registry_;
     context_.host = "testhost";
     context_.pid = 4242;
@@ -69,11 +73,13 @@ TEST_F(TaskRunnerTest, WrongArgumentsAreArgumentErrorsNamingThem) {
   const TaskOutcome type = Run("square", {"seven"});
   EXPECT_EQ(type.code, absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(type.error->type, "ArgumentError");
-  EXPECT_TRUE(absl::StrContains(type.error->message, "argument 1 of task 'square'"))
+  EXPECT_TRUE(
+      absl::StrContains(type.error->message, "argument 1 of task 'square'"))
       << type.error->message;
   const TaskOutcome arity = Run("square", {1, 2});
   EXPECT_EQ(arity.error->type, "ArgumentError");
-  EXPECT_TRUE(absl::StrContains(arity.error->message, "takes 1 argument(s), got 2"));
+  EXPECT_TRUE(
+      absl::StrContains(arity.error->message, "takes 1 argument(s), got 2"));
   EXPECT_EQ(Run("square", {1}, {{"x", 1}}).error->type, "ArgumentError");
   EXPECT_EQ(Run("join", {"a", List{1, "b"}}).error->type, "ArgumentError");
 }
@@ -116,7 +122,8 @@ TEST_F(TaskRunnerTest, ChunksRunEveryItemAndListFailuresByIndex) {
 
   item.spec.single_args = true;
   item.spec.args = {3, 5};
-  EXPECT_EQ(RunWorkItem(context_, item).value.list_value()[0], Value(List{9, 25}));
+  EXPECT_EQ(RunWorkItem(context_, item).value.list_value()[0],
+            Value(List{9, 25}));
   item.spec.name = "nope";
   EXPECT_EQ(RunWorkItem(context_, item).code, absl::StatusCode::kNotFound);
 }
@@ -139,7 +146,8 @@ TEST(TaskWireTest, TasksAndResultsSurviveTheTrip) {
   EXPECT_EQ(Value(item->spec.kwargs), Value(spec.kwargs));
   EXPECT_EQ(item->spec.timeout_seconds, 2.5);
 
-  TaskResult result{11, TaskOutcome{absl::StatusCode::kOk, Value(List{1, 2}), {}}, 9};
+  TaskResult result{
+      11, TaskOutcome{absl::StatusCode::kOk, Value(List{1, 2}), {}}, 9};
   auto back = DecodeResult(EncodeResult(result));
   ASSERT_OK(back);
   EXPECT_EQ(back->outcome.value, Value(List{1, 2}));
@@ -159,7 +167,8 @@ TEST(TaskWireTest, TasksAndResultsSurviveTheTrip) {
 }
 
 TEST(TaskWireTest, MalformedRecordsAreInvalidArgument) {
-  EXPECT_CODE(DecodeTaskEnvelope(Value(List{"x"})), absl::StatusCode::kInvalidArgument);
+  EXPECT_CODE(DecodeTaskEnvelope(Value(List{"x"})),
+              absl::StatusCode::kInvalidArgument);
   EXPECT_CODE(DecodeTaskEnvelope(Value(List{"", Bytes{""}, 0, 0, false})),
               absl::StatusCode::kInvalidArgument);
   EXPECT_CODE(DecodeTaskEnvelope(Value(List{"f", Bytes{""}, -1, 0, false})),

@@ -10,10 +10,10 @@
 #include <chrono>
 #include <cstring>
 
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/value_codec.h"
 #include "worker/process/process.h"
-#include "worker/process/value_codec.h"
 
 namespace mproc {
 namespace {
@@ -25,12 +25,14 @@ constexpr size_t kHeaderBytes = 8;
 constexpr size_t kCopyLimit = 64 * 1024;
 constexpr uint8_t kValueFrame = 1;
 constexpr uint8_t kBytesFrame = 2;
-constexpr char kEndOfFile[] = "connection: end of file (the other end is closed)";
+constexpr char kEndOfFile[] =
+    "connection: end of file (the other end is closed)";
 
 // Header: byte 0 is the kind, bytes 1..7 the payload length, little-endian.
 void PutHeader(uint8_t kind, uint64_t length, char* out) {
   out[0] = static_cast<char>(kind);
-  for (int i = 1; i < 8; ++i) out[i] = static_cast<char>(length >> (8 * (i - 1)));
+  for (int i = 1; i < 8; ++i)
+    out[i] = static_cast<char>(length >> (8 * (i - 1)));
 }
 
 }  // namespace
@@ -74,9 +76,7 @@ absl::Status Connection::CheckOpen(bool for_reading) const {
   return absl::OkStatus();
 }
 
-void Connection::Close() {
-  fd_.Reset();
-}
+void Connection::Close() { fd_.Reset(); }
 
 absl::Status Connection::Send(const Value& value) {
   if (absl::Status s = CheckOpen(false); !s.ok()) return s;
@@ -100,9 +100,9 @@ absl::Status Connection::WriteFrame(uint8_t kind, std::string* frame,
                                     absl::string_view payload) {
   uint64_t length = frame->size() - kHeaderBytes + payload.size();
   if (length > kMaxMessageBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "connection: message of ", length, " bytes exceeds the ",
-        kMaxMessageBytes, "-byte limit"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("connection: message of ", length, " bytes exceeds the ",
+                     kMaxMessageBytes, "-byte limit"));
   }
   PutHeader(kind, length, frame->data());
   iovec iov[2] = {{frame->data(), frame->size()},
@@ -157,8 +157,8 @@ size_t Connection::SpinForHeader(char* header) {
   // context switch (~5-10 µs, more on VMs); a reply that is microseconds
   // away is cheaper to catch by polling. Bounded, so an idle reader still
   // sleeps almost at once.
-  const auto give_up = std::chrono::steady_clock::now() +
-                       absl::ToChronoNanoseconds(spin_);
+  const auto give_up =
+      std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(spin_);
   do {
     ssize_t got = ::recv(fd_.get(), header, kHeaderBytes, MSG_DONTWAIT);
     if (got > 0) return static_cast<size_t>(got);
@@ -176,24 +176,26 @@ absl::Status Connection::ReadFrame(uint8_t* kind, std::string* payload) {
   if (!got.ok()) return got.status();
   if (*got == 0) return absl::OutOfRangeError(kEndOfFile);
   if (*got < kHeaderBytes) {
-    return absl::DataLossError("connection: stream ended inside a message header");
+    return absl::DataLossError(
+        "connection: stream ended inside a message header");
   }
   *kind = static_cast<uint8_t>(h[0]);
   uint64_t length = 0;
-  for (int i = 7; i >= 1; --i) length = (length << 8) | static_cast<uint8_t>(h[i]);
+  for (int i = 7; i >= 1; --i)
+    length = (length << 8) | static_cast<uint8_t>(h[i]);
   if ((*kind != kValueFrame && *kind != kBytesFrame) ||
       length > kMaxMessageBytes) {
-    return absl::DataLossError(absl::StrCat(
-        "connection: corrupt message header (kind ", *kind, ", length ",
-        length, ")"));
+    return absl::DataLossError(
+        absl::StrCat("connection: corrupt message header (kind ", *kind,
+                     ", length ", length, ")"));
   }
   payload->resize(length);
   got = ReadExactly(payload->data(), length);
   if (!got.ok()) return got.status();
   if (*got < length) {
-    return absl::DataLossError(absl::StrCat(
-        "connection: stream ended inside a message (", *got, " of ", length,
-        " bytes)"));
+    return absl::DataLossError(
+        absl::StrCat("connection: stream ended inside a message (", *got,
+                     " of ", length, " bytes)"));
   }
   return absl::OkStatus();
 }

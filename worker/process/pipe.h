@@ -28,7 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "client/value.h"
+#include "common/value.h"
 #include "worker/process/internal/unique_fd.h"
 
 namespace mproc {

@@ -17,9 +17,8 @@ namespace mproc {
 namespace process_internal {
 
 void ReportTargetFailure(const std::string& message) {
-  std::string line =
-      absl::StrCat("Process ", ProcessTable::Get().Self().name, ": ", message,
-                   "\n");
+  std::string line = absl::StrCat("Process ", ProcessTable::Get().Self().name,
+                                  ": ", message, "\n");
   fputs(line.c_str(), stderr);
 }
 
@@ -101,9 +100,8 @@ absl::Status Process::Start() {
     daemon = daemon_;
   }
   // mu_ is not held across fork: the child's Run() may use this object.
-  absl::StatusOr<std::shared_ptr<ChildRecord>> child =
-      ProcessTable::Get().Fork(number_, name, daemon,
-                               [this] { return RunInChild(); });
+  absl::StatusOr<std::shared_ptr<ChildRecord>> child = ProcessTable::Get().Fork(
+      number_, name, daemon, [this] { return RunInChild(); });
   absl::MutexLock l(&mu_);
   if (!child.ok()) {
     started_ = false;
@@ -135,9 +133,9 @@ absl::Status Process::Join(absl::Duration timeout) {
       (*child)->watch.Wait(absl::Now() + timeout);
   if (!code.ok()) return code.status();
   if (!code->has_value()) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "process ", (*child)->name, " still running after ",
-        absl::FormatDuration(timeout)));
+    return absl::DeadlineExceededError(
+        absl::StrCat("process ", (*child)->name, " still running after ",
+                     absl::FormatDuration(timeout)));
   }
   return absl::OkStatus();
 }
@@ -177,7 +175,8 @@ ProcessInfo CurrentProcess() {
 std::vector<ProcessInfo> ActiveChildren() {
   std::vector<ProcessInfo> out;
   const pid_t self = getpid();
-  for (const std::shared_ptr<ChildRecord>& child : ProcessTable::Get().Sweep()) {
+  for (const std::shared_ptr<ChildRecord>& child :
+       ProcessTable::Get().Sweep()) {
     out.push_back(ProcessInfo{child->name, child->pid, self, child->daemon});
   }
   return out;

@@ -94,9 +94,9 @@ class Process {
   // A process that will run `target(args...)`; the arguments are copied
   // (decayed) now and handed to the child at Start().
   template <typename F, typename... Args,
-            std::enable_if_t<std::is_invocable_v<std::decay_t<F>&,
-                                                 std::decay_t<Args>&...>,
-                             int> = 0>
+            std::enable_if_t<
+                std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>,
+                int> = 0>
   explicit Process(F&& target, Args&&... args)
       : Process(BoundTarget{},
                 process_internal::BindTarget(std::forward<F>(target),

@@ -11,10 +11,10 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/time/clock.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "worker/process/internal/spawn.h"
 
 namespace mproc {
@@ -193,8 +193,9 @@ absl::StatusOr<bool> Popen::PumpLocked(absl::Time deadline) {
       continue;
     }
     if (in_slot >= 0 && fds[in_slot].revents != 0) {
-      ssize_t w = WriteWithoutSigpipe(stdin_.get(), input_.data() + input_written_,
-                                      input_.size() - input_written_);
+      ssize_t w =
+          WriteWithoutSigpipe(stdin_.get(), input_.data() + input_written_,
+                              input_.size() - input_written_);
       if (w > 0) {
         input_written_ += w;
       } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -255,8 +256,8 @@ absl::StatusOr<CompletedProcess> Run(std::vector<std::string> argv,
   absl::StatusOr<std::unique_ptr<Popen>> child =
       Popen::Start(std::move(argv), popen_options);
   if (!child.ok()) return child.status();
-  absl::StatusOr<CompletedProcess> result = (*child)->Communicate(
-      options.input.value_or(""), options.timeout);
+  absl::StatusOr<CompletedProcess> result =
+      (*child)->Communicate(options.input.value_or(""), options.timeout);
   if (!absl::IsDeadlineExceeded(result.status())) return result;
   // Timed out: kill the whole group (grandchildren too), then collect what
   // they wrote before dying — with every writer dead, end of file follows
@@ -268,7 +269,8 @@ absl::StatusOr<CompletedProcess> Run(std::vector<std::string> argv,
   if (rest.ok()) {
     status.SetPayload(kStdoutPayload, absl::Cord(rest->out));
     status.SetPayload(kStderrPayload, absl::Cord(rest->err));
-  } else if (std::optional<CompletedProcess> partial = PartialOutput(rest.status())) {
+  } else if (std::optional<CompletedProcess> partial =
+                 PartialOutput(rest.status())) {
     status.SetPayload(kStdoutPayload, absl::Cord(partial->out));
     status.SetPayload(kStderrPayload, absl::Cord(partial->err));
   }

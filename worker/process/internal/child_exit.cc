@@ -81,7 +81,8 @@ absl::Status ChildWatch::Signal(int signal) {
               : ::kill(pid_, signal);
   // ESRCH: it exited and awaits reaping; nothing to signal.
   if (r < 0 && errno != ESRCH) {
-    return ErrnoStatus(errno, absl::StrCat("signal ", signal, " to pid ", pid_));
+    return ErrnoStatus(errno,
+                       absl::StrCat("signal ", signal, " to pid ", pid_));
   }
   return absl::OkStatus();
 }

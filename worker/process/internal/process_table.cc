@@ -45,7 +45,7 @@ ProcessTable::ProcessTable() : state_(std::make_unique<State>()) {
 }
 
 std::pair<int, std::string> ProcessTable::NextChild() {
-  std::lock_guard<std::mutex> l(mu_);
+  ForkSafeLock l(&mu_);
   int number = ++state_->children_numbered;
   std::string digits = absl::StrJoin(state_->numbers, ":");
   return {number,
@@ -55,7 +55,7 @@ std::pair<int, std::string> ProcessTable::NextChild() {
 absl::StatusOr<std::shared_ptr<ChildRecord>> ProcessTable::Fork(
     int number, const std::string& name, bool daemon,
     const std::function<int()>& body) {
-  std::unique_lock<std::mutex> l(mu_);
+  ForkSafeLock l(&mu_);
   SweepLocked();
   if (!exit_handler_registered_) {
     atexit(ExitHandlerTrampoline);
@@ -74,7 +74,7 @@ absl::StatusOr<std::shared_ptr<ChildRecord>> ProcessTable::Fork(
   }
   if (pid == 0) {
     BecomeChild(std::move(child_state));
-    l.unlock();
+    l.Release();
     int code = body();
     RunExitHandler();
     FlushStdio();
@@ -103,7 +103,7 @@ void ProcessTable::BecomeChild(std::unique_ptr<State> state) {
 }
 
 std::vector<std::shared_ptr<ChildRecord>> ProcessTable::Sweep() {
-  std::lock_guard<std::mutex> l(mu_);
+  ForkSafeLock l(&mu_);
   SweepLocked();
   return state_->children;
 }
@@ -112,16 +112,15 @@ void ProcessTable::SweepLocked() {
   // In place: keeps the vector's capacity, so a Start/Join loop allocates
   // nothing here (every page a parent writes costs a fault after a fork).
   auto& children = state_->children;
-  children.erase(
-      std::remove_if(children.begin(), children.end(),
-                     [](const std::shared_ptr<ChildRecord>& child) {
-                       return child->watch.Poll().has_value();
-                     }),
-      children.end());
+  children.erase(std::remove_if(children.begin(), children.end(),
+                                [](const std::shared_ptr<ChildRecord>& child) {
+                                  return child->watch.Poll().has_value();
+                                }),
+                 children.end());
 }
 
 Identity ProcessTable::Self() {
-  std::lock_guard<std::mutex> l(mu_);
+  ForkSafeLock l(&mu_);
   return Identity{state_->name, getpid(), state_->parent_pid, state_->daemon};
 }
 

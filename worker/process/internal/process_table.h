@@ -11,7 +11,7 @@
 //
 // Fork() holds the table's mutex across fork(2) so the child never inherits
 // it locked by another thread; the child then resets the table to its own
-// identity with no children. The mutex is a std::mutex (glibc's
+// identity with no children. The mutex is a ForkSafeMutex (glibc's
 // pthread_mutex) rather than absl::Mutex because only the former is safe to
 // unlock in a forked child whose parent had waiters queued.
 #ifndef MPROC_WORKER_PROCESS_INTERNAL_PROCESS_TABLE_H_
@@ -22,7 +22,6 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +29,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "worker/process/internal/child_exit.h"
+#include "worker/process/internal/fork_safe_mutex.h"
 
 namespace mproc {
 namespace process_internal {
@@ -99,11 +99,12 @@ class ProcessTable {
 
   ProcessTable();
   // In the forked child: adopts `state`, forgetting the parent's children.
-  void BecomeChild(std::unique_ptr<State> state);
+  void BecomeChild(std::unique_ptr<State> state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reaps finished children and drops them from the state.
-  void SweepLocked();
+  void SweepLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  std::mutex mu_;
+  ForkSafeMutex mu_;
   std::unique_ptr<State> state_ ABSL_GUARDED_BY(mu_);
   // Survives fork unchanged, as the atexit list does.
   bool exit_handler_registered_ ABSL_GUARDED_BY(mu_) = false;

@@ -47,7 +47,8 @@ absl::StatusOr<std::vector<std::string>> ChildEnvironment(
   }
   std::vector<std::string> out;
   out.reserve(env.size());
-  for (const auto& [key, value] : env) out.push_back(absl::StrCat(key, "=", value));
+  for (const auto& [key, value] : env)
+    out.push_back(absl::StrCat(key, "=", value));
   return out;
 }
 
@@ -70,8 +71,7 @@ absl::StatusOr<std::string> ResolveProgram(const std::string& program,
     path = p;
   }
   for (absl::string_view dir : absl::StrSplit(path, ':')) {
-    std::string candidate =
-        absl::StrCat(dir.empty() ? "." : dir, "/", program);
+    std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/", program);
     if (IsExecutableFile(candidate)) return candidate;
   }
   return absl::NotFoundError(

@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <string>
 
-#include "absl/time/clock.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace mproc {
 namespace process_internal {
@@ -25,7 +25,8 @@ int PollTimeoutMs(absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return -1;
   absl::Duration left = deadline - absl::Now();
   if (left <= absl::ZeroDuration()) return 0;
-  int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+  int64_t ms =
+      absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
   return ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
 }
 

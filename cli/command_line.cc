@@ -1,0 +1,90 @@
+#include "cli/command_line.h"
+
+#include <iostream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace mproc {
+namespace cli {
+namespace {
+
+constexpr const char* kValueFlags[] = {
+    "manager",    "authkey-file", "listen",    "max-message-bytes",
+    "type",       "length",       "timeout",   "session-lease",
+    "result-ttl", "pool",         "processes", "kwargs",
+    "grace",      "threads"};
+
+bool IsOneOf(const std::string& name, const char* const* begin,
+             const char* const* end) {
+  for (const char* const* p = begin; p != end; ++p) {
+    if (name == *p) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> CommandLine::Flag(const std::string& name) const {
+  auto it = flags.find(name);
+  if (it == flags.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
+  CommandLine cl;
+  bool flags_done = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (flags_done || !absl::StartsWith(arg, "-") || arg == "-" ||
+        (arg.size() > 1 && (std::isdigit(arg[1]) || arg[1] == '.'))) {
+      cl.positional.push_back(std::move(arg));
+      continue;
+    }
+    if (arg == "--") {
+      flags_done = true;
+      continue;
+    }
+    if (arg == "--help" || arg == "-h") {
+      cl.help = true;
+      continue;
+    }
+    if (!absl::StartsWith(arg, "--")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag '", arg, "'"));
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    size_t eq = name.find('=');
+    const bool has_inline_value = eq != std::string::npos;
+    if (has_inline_value) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (IsOneOf(name, std::begin(kBooleanFlags), std::end(kBooleanFlags))) {
+      cl.flags[name] = has_inline_value ? value : "true";
+      continue;
+    }
+    if (!IsOneOf(name, std::begin(kValueFlags), std::end(kValueFlags))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag '--", name, "'"));
+    }
+    if (!has_inline_value) {
+      if (i + 1 >= argc) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("flag '--", name, "' needs a value"));
+      }
+      value = argv[++i];
+    }
+    cl.flags[name] = value;
+  }
+  return cl;
+}
+
+int Fail(int code, const std::string& message) {
+  std::cerr << "mproc: " << message << std::endl;
+  return code;
+}
+
+}  // namespace cli
+}  // namespace mproc

@@ -1,0 +1,67 @@
+// The `mproc` command line: global flags anywhere, the rest positional.
+//   mproc [--manager ADDR] [--authkey-file F] KIND OP NAME [ARGS...]
+// A lone "--" ends the flags, so values such as "--x" can follow.
+#ifndef MPROC_CLI_COMMAND_LINE_H_
+#define MPROC_CLI_COMMAND_LINE_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/metadata.h"
+
+namespace mproc {
+class Manager;
+namespace cli {
+
+struct CommandLine {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> flags;  // "--name=v" or "--name v"
+  bool help = false;                         // --help or -h anywhere
+
+  // The flag's value, if given.
+  std::optional<std::string> Flag(const std::string& name) const;
+};
+
+// Flags that take no value.
+inline constexpr const char* kBooleanFlags[] = {"json", "allow-exec"};
+
+// INVALID_ARGUMENT for an unknown flag or a flag missing its value.
+absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);
+
+// Exit codes.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;  // the operation failed
+inline constexpr int kExitUsage = 2;   // the command line was wrong
+
+// Subcommands; each returns an exit code and prints errors to stderr.
+int RunManagerCommand(const CommandLine& cl);
+int RunObjectCommand(
+    const CommandLine& cl);  // dict|list|value|array|namespace|queue
+int RunObjectsCommand(const CommandLine& cl);  // objects
+int RunInfoCommand(const CommandLine& cl);     // info
+int RunDeleteCommand(const CommandLine& cl);   // delete NAME
+
+int RunUpCommand(const CommandLine& cl);      // up: manager + workers
+int RunRunCommand(const CommandLine& cl);     // run -- CMD ARGS...
+int RunSubmitCommand(const CommandLine& cl);  // submit TASK ARGS_JSON
+int RunStatusCommand(const CommandLine& cl);  // status
+
+// Connects to --manager (else $MPROC_ADDRESS, else the default) with the
+// authkey of --authkey-file (else $MPROC_AUTHKEY).
+absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
+    const CommandLine& cl);
+
+// "NOT_FOUND: <message>": how the CLI prints a failed status.
+std::string ErrorText(const absl::Status& s);
+
+// Prints "mproc: <message>" to stderr and returns `code`.
+int Fail(int code, const std::string& message);
+
+}  // namespace cli
+}  // namespace mproc
+
+#endif  // MPROC_CLI_COMMAND_LINE_H_

@@ -1,0 +1,81 @@
+// The `mproc` command: the manager daemon and a client for its objects.
+#include <iostream>
+
+#include "cli/command_line.h"
+#include "worker/supervisor.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: mproc [FLAGS] COMMAND ...
+
+Commands:
+  manager [--listen ADDR] [--authkey-file F] [--max-message-bytes N]
+                          run the manager daemon in the foreground
+  dict OP NAME [ARGS]     operate on a shared dict   (mproc dict --help)
+  list OP NAME [ARGS]     operate on a shared list   (mproc list --help)
+  value OP NAME [ARGS]    operate on a typed Value   (mproc value --help)
+  array OP NAME [ARGS]    operate on a typed Array   (mproc array --help)
+  namespace OP NAME [ARGS]  operate on a Namespace   (mproc namespace --help)
+  queue OP NAME [ARGS] [--timeout S]
+                          put, get, len ... on a Queue (mproc queue --help)
+  event OP NAME [--timeout S]
+                          set, clear, is_set, wait on an Event
+  up [--listen ADDR] [--processes N] [--allow-exec]
+                          the local sidecar: a manager and a worker pool
+  worker [--manager ADDR] [--processes N] [--pool NAME] [--allow-exec] ...
+                          run worker processes for a pool (mproc worker --help)
+  run [--timeout S] -- CMD [ARGS...]
+                          run a command on a worker (needs --allow-exec there)
+  submit TASK ARGS_JSON [--timeout S]
+                          run a task, print its result as JSON
+  status [--pool NAME]    workers, queue depths, running and failed tasks
+  objects [--json]        list the manager's objects
+  delete NAME             delete an object
+  info                    show the manager's version, instance and uptime
+
+Client flags:
+  --manager ADDR          manager address (default $MPROC_ADDRESS, else
+                          127.0.0.1:50051); HOST:PORT or unix:/path
+  --authkey-file F        file holding the authkey (default $MPROC_AUTHKEY)
+
+Values on the command line are JSON when they parse as JSON, else strings.
+Results are printed as JSON; errors go to stderr with exit code 1 (2 for a
+wrong command line).
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace mproc::cli;
+  // The worker daemon parses its own flags and must fork before any
+  // client state exists.
+  if (argc > 1 && std::string(argv[1]) == "worker") {
+    return mproc::WorkerMain(argc - 1, argv + 1);
+  }
+  absl::StatusOr<CommandLine> cl = ParseCommandLine(argc, argv);
+  if (!cl.ok()) return Fail(kExitUsage, std::string(cl.status().message()));
+  if (cl->positional.empty()) {
+    std::cout << kUsage;
+    return cl->help ? kExitOk : kExitUsage;
+  }
+  const std::string& command = cl->positional[0];
+  if (command == "manager") return RunManagerCommand(*cl);
+  if (command == "up") return RunUpCommand(*cl);
+  if (command == "run") return RunRunCommand(*cl);
+  if (command == "submit") return RunSubmitCommand(*cl);
+  if (command == "status") return RunStatusCommand(*cl);
+  if (command == "objects") return RunObjectsCommand(*cl);
+  if (command == "info") return RunInfoCommand(*cl);
+  if (command == "delete") return RunDeleteCommand(*cl);
+  if (command == "dict" || command == "list" || command == "value" ||
+      command == "array" || command == "namespace" || command == "queue" ||
+      command == "event") {
+    return RunObjectCommand(*cl);
+  }
+  if (command == "help") {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  return Fail(kExitUsage,
+              "unknown command '" + command + "' (see mproc --help)");
+}

@@ -1,0 +1,148 @@
+// `mproc manager`: runs the manager daemon until SIGINT or SIGTERM.
+#include <csignal>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "cli/command_line.h"
+#include "cli/manager_start.h"
+#include "client/manager.h"
+#include "server/rpc/manager_server.h"
+
+namespace mproc {
+namespace cli {
+
+namespace {
+constexpr char kManagerUsage[] =
+    R"(usage: mproc manager [--listen ADDR] [--authkey-file F] [--max-message-bytes N]
+                     [--session-lease S] [--result-ttl S] [--threads N]
+
+Runs the manager daemon in the foreground until SIGINT or SIGTERM.
+  --listen ADDR            HOST:PORT or unix:/path (default 127.0.0.1:50051;
+                           port 0 picks a free port). A non-loopback address
+                           needs an authkey.
+  --authkey-file F         file holding the authkey (default $MPROC_AUTHKEY);
+                           clients must present the same key
+  --max-message-bytes N    reject larger requests (default 64 MiB)
+  --session-lease S        seconds a client's session (its locks and permits)
+                           outlives its connection, so a reconnect keeps
+                           them; a crashed client's are freed after it
+                           (default 10)
+  --result-ttl S           seconds a pool keeps task results its client
+                           did not read after the client went away
+                           (default 600)
+  --threads N              threads serving clients and running commands
+                           (default 1: no hand-offs, lowest latency; more
+                           let commands run in parallel on many cores)
+Prints "mproc manager listening on ADDR" once it accepts connections.
+)";
+}  // namespace
+
+absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
+    const CommandLine& cl) {
+  ManagerServerOptions options;
+  options.listen = cl.Flag("listen").value_or(options.listen);
+  absl::StatusOr<std::string> key =
+      LoadAuthkey(cl.Flag("authkey-file").value_or(""));
+  if (!key.ok()) return key.status();
+  options.authkey = *key;
+  if (auto lease = cl.Flag("session-lease")) {
+    double seconds;
+    if (!absl::SimpleAtod(*lease, &seconds) || !(seconds >= 1)) {
+      return absl::InvalidArgumentError(
+          "--session-lease must be a number of seconds >= 1");
+    }
+    options.session_lease = absl::Seconds(seconds);
+  }
+  if (auto ttl = cl.Flag("result-ttl")) {
+    double seconds;
+    if (!absl::SimpleAtod(*ttl, &seconds) || !(seconds > 0)) {
+      return absl::InvalidArgumentError(
+          "--result-ttl must be a number of seconds > 0");
+    }
+    options.result_ttl = absl::Seconds(seconds);
+  }
+  if (auto threads = cl.Flag("threads")) {
+    if (!absl::SimpleAtoi(*threads, &options.threads) || options.threads < 1 ||
+        options.threads > 256) {
+      return absl::InvalidArgumentError(
+          "--threads must be an integer from 1 to 256");
+    }
+  }
+  if (auto limit = cl.Flag("max-message-bytes")) {
+    if (!absl::SimpleAtoi(*limit, &options.max_message_bytes)) {
+      return absl::InvalidArgumentError(
+          "--max-message-bytes must be an integer");
+    }
+  }
+  return options;
+}
+
+absl::StatusOr<StartedManager> StartManager(
+    const ManagerServerOptions& options) {
+  // absl's lock-order checking costs a graph lookup on every lock; the
+  // manager takes a lock on every operation.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+
+  StartedManager started;
+  // Blocked before gRPC starts its threads, so that the signals reach only
+  // the caller's sigwait.
+  sigemptyset(&started.stop_signals);
+  sigaddset(&started.stop_signals, SIGINT);
+  sigaddset(&started.stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &started.stop_signals, nullptr);
+  absl::StatusOr<std::unique_ptr<ManagerServer>> server =
+      ManagerServer::Start(options);
+  if (!server.ok()) return server.status();
+  started.server = *std::move(server);
+  started.authkey = options.authkey;
+  return started;
+}
+
+absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl,
+                                                     int* exit_code) {
+  absl::StatusOr<ManagerServerOptions> options = ManagerOptionsFromFlags(cl);
+  absl::StatusOr<StartedManager> started =
+      options.ok() ? StartManager(*options)
+                   : absl::StatusOr<StartedManager>(options.status());
+  if (!started.ok()) {
+    *exit_code = Fail(!options.ok() && options.status().code() ==
+                                           absl::StatusCode::kInvalidArgument
+                          ? kExitUsage
+                          : kExitFailed,
+                      std::string(started.status().message()));
+  }
+  return started;
+}
+
+std::string DescribeManager(const StartedManager& started) {
+  return absl::StrCat(
+      "listening on ", started.server->address(), " (instance ",
+      started.server->instance_id(),
+      started.authkey.empty() ? ", no authkey" : ", authkey required", ")");
+}
+
+int RunManagerCommand(const CommandLine& cl) {
+  if (cl.help) {
+    std::cout << kManagerUsage;
+    return kExitOk;
+  }
+  if (cl.positional.size() > 1) {
+    return Fail(kExitUsage, "manager takes no positional arguments");
+  }
+  int exit_code = kExitOk;
+  absl::StatusOr<StartedManager> started =
+      StartManagerFromFlags(cl, &exit_code);
+  if (!started.ok()) return exit_code;
+  std::cout << "mproc manager " << DescribeManager(*started) << std::endl;
+  int signal_number = 0;
+  sigwait(&started->stop_signals, &signal_number);
+  std::cout << "mproc manager: stopping on signal " << signal_number
+            << std::endl;
+  started->server->Shutdown();
+  return kExitOk;
+}
+
+}  // namespace cli
+}  // namespace mproc

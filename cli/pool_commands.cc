@@ -1,0 +1,264 @@
+// `mproc run -- CMD ARGS...`, `mproc submit TASK ARGS_JSON` and
+// `mproc status`: the task pool from the command line.
+#include <unistd.h>
+
+#include <iomanip>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "cli/command_line.h"
+#include "client/manager.h"
+
+namespace mproc {
+namespace cli {
+namespace {
+
+constexpr char kRunUsage[] =
+    R"(usage: mproc run [--timeout S] [--pool NAME] -- CMD [ARGS...]
+
+Runs CMD on a worker of the pool (default "default"; the workers need
+--allow-exec), prints its stdout and stderr as they were, and exits with its
+return code (128+N if it was killed by signal N). --timeout S kills the
+command (and its process group) after S seconds: exit code 124.
+)";
+
+constexpr char kSubmitUsage[] =
+    R"(usage: mproc submit TASK ARGS_JSON [--kwargs JSON] [--timeout S] [--pool NAME]
+
+Runs task TASK with the arguments of the JSON list ARGS_JSON (e.g. '[7]')
+and prints its result as JSON; a failed task prints its error on stderr and
+exits with 1.
+)";
+
+constexpr char kStatusUsage[] = R"(usage: mproc status [--pool NAME] [--json]
+
+Shows each pool's worker processes (host, pid, state, tasks done), its
+queue depth, running, succeeded, failed and lost tasks and its dead letters
+(tasks that killed their worker too often), and the depth of every queue.
+)";
+
+absl::StatusOr<absl::Duration> TimeoutFlag(const CommandLine& cl) {
+  auto flag = cl.Flag("timeout");
+  if (!flag.has_value()) return absl::InfiniteDuration();
+  double seconds;
+  if (!absl::SimpleAtod(*flag, &seconds) || !(seconds > 0)) {
+    return absl::InvalidArgumentError(
+        "--timeout must be a number of seconds > 0");
+  }
+  return absl::Seconds(seconds);
+}
+
+void WriteAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+// A connection and the pool of --pool (default "default") on it.
+struct PoolClient {
+  std::unique_ptr<Manager> manager;
+  std::unique_ptr<Pool> pool;  // destroyed first
+};
+
+absl::StatusOr<PoolClient> OpenPool(const CommandLine& cl) {
+  PoolClient client;
+  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
+  if (!manager.ok()) return manager.status();
+  client.manager = *std::move(manager);
+  absl::StatusOr<std::unique_ptr<Pool>> pool =
+      client.manager->Pool(cl.Flag("pool").value_or("default"));
+  if (!pool.ok()) return pool.status();
+  client.pool = *std::move(pool);
+  return client;
+}
+
+const std::string* TextOrBytes(const Map& m, const char* key) {
+  auto it = m.find(Value(key));
+  if (it == m.end()) return nullptr;
+  if (it->second.is_string()) return &it->second.string_value();
+  if (it->second.is_bytes()) return &it->second.bytes_value();
+  return nullptr;
+}
+
+}  // namespace
+
+int RunRunCommand(const CommandLine& cl) {
+  if (cl.help) {
+    std::cout << kRunUsage;
+    return kExitOk;
+  }
+  if (cl.positional.size() < 2) return Fail(kExitUsage, "run needs a command");
+  absl::StatusOr<absl::Duration> timeout = TimeoutFlag(cl);
+  if (!timeout.ok())
+    return Fail(kExitUsage, std::string(timeout.status().message()));
+  List argv(cl.positional.begin() + 1, cl.positional.end());
+  mproc::Map kwargs;
+  TaskOptions options;
+  if (*timeout != absl::InfiniteDuration()) {
+    kwargs[Value("timeout")] = absl::ToDoubleSeconds(*timeout);
+    // The command's own timeout kills it; this one is a backstop.
+    options.timeout = *timeout + absl::Seconds(10);
+  }
+  absl::StatusOr<PoolClient> client = OpenPool(cl);
+  if (!client.ok()) return Fail(kExitFailed, ErrorText(client.status()));
+  absl::StatusOr<Value> done =
+      client->pool->Apply("exec", {Value(std::move(argv))}, kwargs, options);
+  if (!done.ok()) {
+    if (done.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      std::cerr << "mproc: " << done.status().message() << std::endl;
+      return 124;  // as timeout(1)
+    }
+    return Fail(kExitFailed, ErrorText(done.status()));
+  }
+  if (!done->is_map())
+    return Fail(kExitFailed, "exec gave no {returncode, stdout, stderr}");
+  const Map& m = done->map_value();
+  if (const std::string* out = TextOrBytes(m, "stdout")) WriteAll(1, *out);
+  if (const std::string* err = TextOrBytes(m, "stderr")) WriteAll(2, *err);
+  auto code = m.find(Value("returncode"));
+  if (code == m.end() || !code->second.is_int()) return kExitFailed;
+  const int64_t rc = code->second.int_value();
+  return rc >= 0 ? static_cast<int>(rc & 0xff) : 128 + static_cast<int>(-rc);
+}
+
+int RunSubmitCommand(const CommandLine& cl) {
+  if (cl.help) {
+    std::cout << kSubmitUsage;
+    return kExitOk;
+  }
+  if (cl.positional.size() < 2 || cl.positional.size() > 3) {
+    return Fail(kExitUsage, "usage: mproc submit TASK [ARGS_JSON]");
+  }
+  List args;
+  if (cl.positional.size() == 3) {
+    absl::StatusOr<Value> parsed = Value::FromJson(cl.positional[2]);
+    if (!parsed.ok() || !parsed->is_list()) {
+      return Fail(kExitUsage, "ARGS_JSON must be a JSON list, e.g. '[7]'");
+    }
+    args = parsed->list_value();
+  }
+  mproc::Map kwargs;
+  if (auto text = cl.Flag("kwargs")) {
+    absl::StatusOr<Value> parsed = Value::FromJson(*text);
+    if (!parsed.ok() || !parsed->is_map()) {
+      return Fail(kExitUsage, "--kwargs must be a JSON object");
+    }
+    kwargs = parsed->map_value();
+  }
+  absl::StatusOr<absl::Duration> timeout = TimeoutFlag(cl);
+  if (!timeout.ok())
+    return Fail(kExitUsage, std::string(timeout.status().message()));
+  TaskOptions options;
+  options.timeout = *timeout;
+  absl::StatusOr<PoolClient> client = OpenPool(cl);
+  if (!client.ok()) return Fail(kExitFailed, ErrorText(client.status()));
+  absl::StatusOr<Value> result =
+      client->pool->Apply(cl.positional[1], std::move(args), kwargs, options);
+  if (!result.ok()) return Fail(kExitFailed, ErrorText(result.status()));
+  std::cout << result->ToJson() << std::endl;
+  return kExitOk;
+}
+
+namespace {
+
+std::string Text(const Map& m, const char* key) {
+  auto it = m.find(Value(key));
+  if (it == m.end()) return "";
+  return it->second.is_string() ? it->second.string_value()
+                                : it->second.ToString();
+}
+
+void PrintPool(const Map& s) {
+  auto workers = s.find(Value("workers"));
+  const List empty;
+  const List& rows = workers != s.end() && workers->second.is_list()
+                         ? workers->second.list_value()
+                         : empty;
+  std::cout << "pool '" << Text(s, "pool") << "': " << rows.size()
+            << " worker processes, " << Text(s, "queued") << " queued, "
+            << Text(s, "running") << " running, " << Text(s, "succeeded")
+            << " succeeded, " << Text(s, "failed") << " failed, "
+            << Text(s, "lost") << " lost, " << Text(s, "retried")
+            << " retried, " << Text(s, "results_waiting")
+            << " results unread\n";
+  if (!rows.empty()) {
+    std::cout << "  " << std::left << std::setw(24) << "HOST" << std::setw(9)
+              << "PID" << std::setw(10) << "STATE" << std::setw(9) << "RUNNING"
+              << "DONE\n";
+    for (const Value& row : rows) {
+      if (!row.is_map()) continue;
+      const Map& w = row.map_value();
+      std::cout << "  " << std::left << std::setw(24) << Text(w, "host")
+                << std::setw(9) << Text(w, "pid") << std::setw(10)
+                << Text(w, "state") << std::setw(9) << Text(w, "running")
+                << Text(w, "done") << "\n";
+    }
+  }
+  auto dead = s.find(Value("dead_letter"));
+  if (dead != s.end() && dead->second.is_list() &&
+      !dead->second.list_value().empty()) {
+    std::cout << "  dead letters:\n";
+    for (const Value& row : dead->second.list_value()) {
+      if (!row.is_map()) continue;
+      std::cout << "    task " << Text(row.map_value(), "task_id") << " '"
+                << Text(row.map_value(), "name")
+                << "': " << Text(row.map_value(), "error") << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int RunStatusCommand(const CommandLine& cl) {
+  if (cl.help) {
+    std::cout << kStatusUsage;
+    return kExitOk;
+  }
+  if (cl.positional.size() > 1)
+    return Fail(kExitUsage, "status takes no arguments");
+  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
+  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  absl::StatusOr<std::vector<ObjectInfo>> objects = (*manager)->Objects();
+  if (!objects.ok()) return Fail(kExitFailed, ErrorText(objects.status()));
+  std::vector<std::string> pools;
+  List queues;
+  for (const ObjectInfo& o : *objects) {
+    if (o.kind == "pool") pools.push_back(o.name);
+    if (o.kind == "queue")
+      queues.push_back(Map{{"name", o.name}, {"size", o.size}});
+  }
+  if (auto only = cl.Flag("pool")) {
+    if (std::find(pools.begin(), pools.end(), *only) == pools.end()) {
+      return Fail(kExitFailed, absl::StrCat("NOT_FOUND: no pool named '", *only,
+                                            "' (pools are made by use)"));
+    }
+    pools = {*only};
+  }
+  List statuses;
+  for (const std::string& name : pools) {
+    absl::StatusOr<PoolProxy> proxy = (*manager)->PoolCalls(name);
+    if (!proxy.ok()) return Fail(kExitFailed, ErrorText(proxy.status()));
+    absl::StatusOr<mproc::Map> s = proxy->Status();
+    if (!s.ok()) return Fail(kExitFailed, ErrorText(s.status()));
+    statuses.push_back(*std::move(s));
+  }
+  if (cl.Flag("json").has_value()) {
+    std::cout << Value(Map{{"pools", statuses}, {"queues", queues}}).ToJson()
+              << std::endl;
+    return kExitOk;
+  }
+  if (statuses.empty()) std::cout << "no pools yet\n";
+  for (const Value& s : statuses) PrintPool(s.map_value());
+  for (const Value& q : queues) {
+    std::cout << "queue '" << Text(q.map_value(), "name")
+              << "': " << Text(q.map_value(), "size") << " items\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace cli
+}  // namespace mproc

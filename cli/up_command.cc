@@ -1,0 +1,121 @@
+// `mproc up`: the local sidecar — a manager and a worker pool in one
+// foreground command, stopped together by Ctrl-C.
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "cli/command_line.h"
+#include "cli/manager_start.h"
+#include "client/manager.h"
+#include "server/rpc/manager_server.h"
+#include "worker/process/subprocess.h"
+
+namespace mproc {
+namespace cli {
+namespace {
+
+constexpr char kUpUsage[] =
+    R"(usage: mproc up [--listen ADDR] [--processes N] [--allow-exec] [--pool NAME]
+                [--authkey-file F] [--grace S] [--session-lease S] [--result-ttl S]
+                [--max-message-bytes N] [--threads N]
+
+Runs a manager (on ADDR, default 127.0.0.1:50051) and a worker daemon with
+N processes (default: the CPUs available) serving pool NAME (default
+"default") in the foreground. Ctrl-C (or SIGTERM) stops the workers first —
+running tasks may finish, at most --grace S seconds — then the manager; a
+second Ctrl-C kills the workers at once. --allow-exec lets tasks run
+commands (mproc run). A worker daemon that dies is started again.
+)";
+
+std::string SelfPath() {
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return "mproc";
+  return std::string(path, static_cast<size_t>(n));
+}
+
+absl::StatusOr<std::unique_ptr<Popen>> StartWorkers(
+    const CommandLine& cl, const std::string& address,
+    const std::string& authkey) {
+  std::vector<std::string> argv = {
+      SelfPath(), "worker", "--manager",
+      address,    "--pool", cl.Flag("pool").value_or("default")};
+  for (const char* flag : {"processes", "grace"}) {
+    if (auto v = cl.Flag(flag)) {
+      argv.push_back(absl::StrCat("--", flag));
+      argv.push_back(*v);
+    }
+  }
+  if (cl.Flag("allow-exec").value_or("false") == "true") {
+    argv.push_back("--allow-exec");
+  }
+  PopenOptions options;
+  // The key travels in the environment, never on a command line.
+  if (!authkey.empty()) options.env["MPROC_AUTHKEY"] = authkey;
+  return Popen::Start(argv, options);
+}
+
+}  // namespace
+
+int RunUpCommand(const CommandLine& cl) {
+  if (cl.help) {
+    std::cout << kUpUsage;
+    return kExitOk;
+  }
+  if (cl.positional.size() > 1)
+    return Fail(kExitUsage, "up takes no arguments");
+  int exit_code = kExitOk;
+  absl::StatusOr<StartedManager> started =
+      StartManagerFromFlags(cl, &exit_code);
+  if (!started.ok()) return exit_code;
+  ManagerServer& server = *started->server;
+  const std::string address = server.address();
+  std::cout << "mproc up: manager " << DescribeManager(*started) << std::endl;
+
+  absl::StatusOr<std::unique_ptr<Popen>> workers =
+      StartWorkers(cl, address, started->authkey);
+  if (!workers.ok()) {
+    server.Shutdown();
+    return Fail(kExitFailed, ErrorText(workers.status()));
+  }
+  bool stopping = false;
+  for (;;) {
+    const timespec tick = absl::ToTimespec(absl::Milliseconds(200));
+    siginfo_t info;
+    const int signal_number =
+        sigtimedwait(&started->stop_signals, &info, &tick);
+    if (signal_number == SIGINT || signal_number == SIGTERM) {
+      if (!stopping) {
+        stopping = true;
+        std::cout << "mproc up: stopping the workers, then the manager"
+                  << std::endl;
+        (void)(*workers)->Terminate();
+      } else {
+        (void)(*workers)->Kill();
+      }
+    }
+    if ((*workers)->Poll().has_value()) {
+      if (stopping) break;
+      std::cerr << "mproc up: the worker daemon ended; starting it again"
+                << std::endl;
+      absl::SleepFor(absl::Seconds(1));
+      workers = StartWorkers(cl, address, started->authkey);
+      if (!workers.ok()) {
+        server.Shutdown();
+        return Fail(kExitFailed, ErrorText(workers.status()));
+      }
+    }
+  }
+  server.Shutdown();
+  std::cout << "mproc up: stopped" << std::endl;
+  return kExitOk;
+}
+
+}  // namespace cli
+}  // namespace mproc

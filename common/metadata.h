@@ -1,0 +1,32 @@
+// The contract between client and manager outside the messages: the gRPC
+// metadata keys each side sends, and the address both default to. One
+// home, so the two ends cannot drift apart.
+#ifndef MPROC_COMMON_METADATA_H_
+#define MPROC_COMMON_METADATA_H_
+
+namespace mproc {
+
+// Where a manager listens and a client connects when told nothing else.
+inline constexpr char kDefaultManagerAddress[] = "127.0.0.1:50051";
+
+// Client → manager, on every call: the shared secret (a manager started
+// with an authkey refuses calls without it, UNAUTHENTICATED).
+inline constexpr char kAuthkeyMetadata[] = "mproc-authkey";
+
+// Client → manager, on a Session stream: names this client process's
+// session, so a reconnect (after a fork, a network blip) resumes it — and
+// what it holds — within the manager's session lease.
+inline constexpr char kSessionMetadata[] = "mproc-session";
+
+// Manager → client, initial metadata of a Session stream: the id of this
+// run of the manager (a change means it restarted).
+inline constexpr char kInstanceMetadata[] = "mproc-instance";
+
+// Manager → client, initial metadata of a Session stream: the largest
+// message it accepts, in bytes, so the client refuses a larger request
+// itself instead of having the shared stream torn down.
+inline constexpr char kMaxMessageMetadata[] = "mproc-max-message-bytes";
+
+}  // namespace mproc
+
+#endif  // MPROC_COMMON_METADATA_H_

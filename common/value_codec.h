@@ -1,0 +1,34 @@
+// A compact binary encoding of mproc::Value: no schema, no protobuf, one
+// pass each way. It is the manager's storage format (dict entries), the
+// task pool's payload format (arguments and results, common/task_wire.h)
+// and the frame body of local pipes (worker/process/pipe.h).
+//
+// Layout: one tag byte per value, then — int: zigzag varint; double: 8
+// bytes little-endian; string/bytes: varint length + data; list: varint
+// count + items; map: varint count + key, value pairs in key order.
+#ifndef MPROC_COMMON_VALUE_CODEC_H_
+#define MPROC_COMMON_VALUE_CODEC_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/value.h"
+#include "common/value_checks.h"  // kMaxValueDepth
+
+namespace mproc {
+
+// Appends the encoding of `value` to `*out`.
+void EncodeValue(const Value& value, std::string* out);
+
+// Decodes exactly one value filling all of `data`, in time linear in its
+// size (the decoder reads data from other processes and machines).
+// DATA_LOSS naming the offset if the data is truncated, has trailing bytes,
+// an unknown tag, map keys out of the encoder's order, or breaks a rule of
+// common/value_checks.h (nests deeper than kMaxValueDepth, a list or map as
+// a map key, a key twice).
+absl::StatusOr<Value> DecodeValue(absl::string_view data);
+
+}  // namespace mproc
+
+#endif  // MPROC_COMMON_VALUE_CODEC_H_

@@ -1,0 +1,348 @@
+// JSON text form of mproc::Value (Value::ToJson and Value::FromJson).
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/value.h"
+#include "common/value_format_internal.h"
+
+namespace mproc {
+namespace {
+
+constexpr absl::string_view kBytesKey = "$bytes";
+
+void AppendJsonString(std::string* out, absl::string_view s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          absl::StrAppend(out, "\\u00", absl::Hex(c, absl::kZeroPad2));
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendJsonDouble(std::string* out, double d) {
+  if (std::isnan(d)) {
+    out->append("NaN");
+    return;
+  }
+  if (std::isinf(d)) {
+    out->append(d > 0 ? "Infinity" : "-Infinity");
+    return;
+  }
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d);
+  absl::string_view s(buf, end - buf);
+  out->append(s.data(), s.size());
+  // Keep the double a double when read back.
+  if (s.find_first_of(".eE") == absl::string_view::npos) out->append(".0");
+}
+
+void AppendJson(std::string* out, const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kNull:
+      out->append("null");
+      return;
+    case Value::Type::kBool:
+      out->append(v.bool_value() ? "true" : "false");
+      return;
+    case Value::Type::kInt:
+      absl::StrAppend(out, v.int_value());
+      return;
+    case Value::Type::kDouble:
+      AppendJsonDouble(out, v.double_value());
+      return;
+    case Value::Type::kString:
+      AppendJsonString(out, v.string_value());
+      return;
+    case Value::Type::kBytes:
+      out->append("{\"$bytes\": ");
+      AppendJsonString(out, absl::Base64Escape(v.bytes_value()));
+      out->push_back('}');
+      return;
+    case Value::Type::kList:
+      value_internal::AppendList(out, v.list_value(), &AppendJson);
+      return;
+    case Value::Type::kMap:
+      // JSON keys are strings: other keys are written as their JSON text.
+      value_internal::AppendMap(
+          out, v.map_value(),
+          [](std::string* o, const Value& key) {
+            AppendJsonString(
+                o, key.is_string() ? key.string_value() : key.ToJson());
+          },
+          &AppendJson);
+      return;
+  }
+}
+
+// A recursive-descent parser over one JSON text.
+class JsonParser {
+ public:
+  explicit JsonParser(absl::string_view text) : text_(text) {}
+
+  absl::StatusOr<Value> ParseDocument() {
+    absl::StatusOr<Value> v = ParseValue(0);
+    if (!v.ok()) return v;
+    SkipSpace();
+    if (pos_ != text_.size()) return Error("unexpected trailing text");
+    return v;
+  }
+
+ private:
+  static constexpr int kMaxDepth = 512;
+
+  absl::Status Error(absl::string_view what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON at offset ", pos_, ": ", what));
+  }
+
+  void SkipSpace() {
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t' ||
+            text_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+
+  bool Consume(absl::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+
+  absl::StatusOr<Value> ParseValue(int depth) {
+    if (depth > kMaxDepth) return Error("nesting too deep");
+    SkipSpace();
+    if (pos_ >= text_.size()) return Error("unexpected end of text");
+    char c = text_[pos_];
+    if (c == '{') return ParseObject(depth);
+    if (c == '[') return ParseArray(depth);
+    if (c == '"') {
+      absl::StatusOr<std::string> s = ParseString();
+      if (!s.ok()) return s.status();
+      return Value(*std::move(s));
+    }
+    if (Consume("null")) return Value();
+    if (Consume("true")) return Value(true);
+    if (Consume("false")) return Value(false);
+    if (Consume("NaN")) return Value(std::nan(""));
+    if (Consume("Infinity")) return Value(HUGE_VAL);
+    if (Consume("-Infinity")) return Value(-HUGE_VAL);
+    return ParseNumber();
+  }
+
+  absl::StatusOr<Value> ParseNumber() {
+    size_t start = pos_;
+    bool is_double = false;
+    if (pos_ < text_.size() && text_[pos_] == '-') ++pos_;
+    size_t digits = pos_;
+    while (pos_ < text_.size()) {
+      char c = text_[pos_];
+      if (c >= '0' && c <= '9') {
+      } else if (c == '.' || c == 'e' || c == 'E' ||
+                 ((c == '+' || c == '-') && pos_ > digits &&
+                  (text_[pos_ - 1] == 'e' || text_[pos_ - 1] == 'E'))) {
+        is_double = true;
+      } else {
+        break;
+      }
+      ++pos_;
+    }
+    if (pos_ == digits) return Error("expected a value");
+    const char* first = text_.data() + start;
+    const char* last = text_.data() + pos_;
+    if (!is_double) {
+      int64_t i;
+      auto [p, ec] = std::from_chars(first, last, i);
+      if (ec == std::errc() && p == last) return Value(i);
+      // Too large for int64: fall through to double, as JSON allows.
+    }
+    double d;
+    auto [p, ec] = std::from_chars(first, last, d);
+    if (ec != std::errc() || p != last) {
+      pos_ = start;
+      return Error("malformed number");
+    }
+    return Value(d);
+  }
+
+  static void AppendUtf8(std::string* out, uint32_t cp) {
+    if (cp < 0x80) {
+      out->push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  absl::StatusOr<uint32_t> ParseHex4() {
+    if (pos_ + 4 > text_.size()) return Error("short \\u escape");
+    uint32_t cp = 0;
+    auto [p, ec] =
+        std::from_chars(text_.data() + pos_, text_.data() + pos_ + 4, cp, 16);
+    if (ec != std::errc() || p != text_.data() + pos_ + 4) {
+      return Error("bad \\u escape");
+    }
+    pos_ += 4;
+    return cp;
+  }
+
+  absl::StatusOr<std::string> ParseString() {
+    ++pos_;  // opening quote
+    std::string out;
+    while (pos_ < text_.size()) {
+      char c = text_[pos_++];
+      if (c == '"') return out;
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
+      if (pos_ >= text_.size()) break;
+      char e = text_[pos_++];
+      switch (e) {
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'u': {
+          absl::StatusOr<uint32_t> cp = ParseHex4();
+          if (!cp.ok()) return cp.status();
+          uint32_t code = *cp;
+          if (code >= 0xD800 && code < 0xDC00 && Consume("\\u")) {
+            absl::StatusOr<uint32_t> low = ParseHex4();
+            if (!low.ok()) return low.status();
+            code = 0x10000 + ((code - 0xD800) << 10) + (*low - 0xDC00);
+          }
+          AppendUtf8(&out, code);
+          break;
+        }
+        default:
+          return Error("bad escape in string");
+      }
+    }
+    return Error("unterminated string");
+  }
+
+  absl::StatusOr<Value> ParseArray(int depth) {
+    ++pos_;
+    List items;
+    SkipSpace();
+    if (Consume("]")) return Value(std::move(items));
+    while (true) {
+      absl::StatusOr<Value> item = ParseValue(depth + 1);
+      if (!item.ok()) return item;
+      items.push_back(*std::move(item));
+      SkipSpace();
+      if (Consume("]")) return Value(std::move(items));
+      if (!Consume(",")) return Error("expected ',' or ']'");
+    }
+  }
+
+  absl::StatusOr<Value> ParseObject(int depth) {
+    ++pos_;
+    Map entries;
+    SkipSpace();
+    if (Consume("}")) return Value(std::move(entries));
+    while (true) {
+      SkipSpace();
+      if (pos_ >= text_.size() || text_[pos_] != '"') {
+        return Error("expected a string key");
+      }
+      absl::StatusOr<std::string> key = ParseString();
+      if (!key.ok()) return key.status();
+      SkipSpace();
+      if (!Consume(":")) return Error("expected ':'");
+      absl::StatusOr<Value> item = ParseValue(depth + 1);
+      if (!item.ok()) return item;
+      entries.insert_or_assign(Value(*std::move(key)), *std::move(item));
+      SkipSpace();
+      if (Consume("}")) break;
+      if (!Consume(",")) return Error("expected ',' or '}'");
+    }
+    // {"$bytes": "<base64>"} is how ToJson writes bytes.
+    if (entries.size() == 1) {
+      const auto& [k, v] = *entries.begin();
+      std::string raw;
+      if (k == Value(kBytesKey) && v.is_string() &&
+          absl::Base64Unescape(v.string_value(), &raw)) {
+        return Value(Bytes{std::move(raw)});
+      }
+    }
+    return Value(std::move(entries));
+  }
+
+  absl::string_view text_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string Value::ToJson() const {
+  std::string out;
+  AppendJson(&out, *this);
+  return out;
+}
+
+absl::StatusOr<Value> Value::FromJson(absl::string_view json) {
+  return JsonParser(json).ParseDocument();
+}
+
+}  // namespace mproc

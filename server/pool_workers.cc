@@ -1,0 +1,300 @@
+// PoolObject, worker side: worker_next and worker_stop, handing tasks out,
+// completions, re-queueing, lost workers and timeouts (the rules are in
+// pool_object.h).
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/pool_object.h"
+
+namespace mproc {
+namespace {
+
+// How many dead-lettered tasks `status` lists (the count is kept in full).
+constexpr size_t kDeadLetterKept = 1000;
+
+std::string TextField(const Map& m, const char* key) {
+  auto it = m.find(Value(key));
+  return it != m.end() && it->second.is_string() ? it->second.string_value()
+                                                 : std::string();
+}
+
+int64_t IntField(const Map& m, const char* key) {
+  auto it = m.find(Value(key));
+  return it != m.end() && it->second.is_int() ? it->second.int_value() : 0;
+}
+
+}  // namespace
+
+PoolObject::Worker* PoolObject::WorkerFor(const CallContext& call,
+                                          const Map& info) {
+  auto found = worker_by_sink_.find(call.sink.get());
+  if (found != worker_by_sink_.end()) return &workers_[found->second];
+  const int64_t id = next_worker_id_++;
+  const uint64_t hook =
+      call.sink->AddCloseHook(Later(&PoolObject::WorkerGone, id));
+  if (hook == 0) return nullptr;  // its stream has ended already
+  Worker& worker = workers_[id];
+  worker.id = id;
+  worker.host = TextField(info, "host");
+  worker.pid = IntField(info, "pid");
+  worker.prefetch = std::max<int64_t>(1, IntField(info, "prefetch"));
+  worker.batch_us = std::max<int64_t>(0, IntField(info, "batch_us"));
+  worker.sink = call.sink;
+  worker.close_hook = hook;
+  worker.since = absl::Now();
+  worker_by_sink_[call.sink.get()] = id;
+  return &worker;
+}
+
+absl::StatusOr<Value> PoolObject::WorkerNext(const Map& info, List done,
+                                             const List& returned,
+                                             int64_t max_n,
+                                             absl::Duration timeout,
+                                             CallContext* call) {
+  if (call->sink == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        Describe(), ": workers take tasks on a session (the client library)"));
+  }
+  for (const Value& result : done) {
+    absl::StatusOr<ResultHeader> decoded = PeekResult(result);
+    if (!decoded.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Describe(), ": worker_next: ", decoded.status().message()));
+    }
+  }
+  for (const Value& id : returned) {
+    if (!id.is_int()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Describe(), ": worker_next: returned task ids must be ints, got ",
+          id.type_name()));
+    }
+  }
+  absl::MutexLock l(&mu_);
+  Worker* worker = WorkerFor(*call, info);
+  if (worker == nullptr) {
+    call->parked = true;  // nobody to answer
+    return Value();
+  }
+  for (Value& result : done) CompleteLocked(*worker, std::move(result));
+  std::vector<int64_t> back;
+  for (const Value& id : returned) back.push_back(id.int_value());
+  RequeueLocked(worker->id, back);
+  if (worker->stopping || max_n <= 0) {
+    DispatchLocked();
+    return Value(List{});
+  }
+  Waiter waiter;
+  waiter.thread = worker->id;
+  waiter.count = max_n;
+  // Parked even when tasks are queued: Deliver gives them back to the
+  // queue if the stream breaks before they are written.
+  absl::StatusOr<Value> parked =
+      Park(kWorkers, std::move(waiter), timeout, call, "worker_next");
+  if (!parked.ok()) return parked;
+  DispatchLocked();
+  return parked;
+}
+
+absl::Status PoolObject::WorkerStop(CallContext* call) {
+  absl::MutexLock l(&mu_);
+  if (call->sink == nullptr) return absl::OkStatus();
+  auto found = worker_by_sink_.find(call->sink.get());
+  if (found == worker_by_sink_.end()) return absl::OkStatus();
+  Worker& worker = workers_[found->second];
+  worker.stopping = true;
+  while (std::optional<Waiter> next = PopWaiterOf(kWorkers, worker.id)) {
+    next->sink->Deliver(Answer(next->request_id, Value(List{})));
+  }
+  return absl::OkStatus();
+}
+
+List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
+  // A worker always gets up to its prefetch. Beyond that it gets tasks
+  // whose measured cost fits its batch budget, so cheap tasks travel in
+  // batches while no task waits behind more than about a budget of
+  // another's (measured) work; and never more than its fair share of the
+  // queue, so the other workers get some.
+  const int64_t workers = std::max<int64_t>(1, static_cast<int64_t>(workers_.size()));
+  const int64_t fair = (static_cast<int64_t>(queue_.size()) + workers - 1) / workers;
+  const int64_t cap = std::min<int64_t>(max_n, std::max(worker.prefetch, fair));
+  List items;
+  double planned_us = 0;
+  const absl::Time now = absl::Now();
+  while (!queue_.empty() && static_cast<int64_t>(items.size()) < cap) {
+    const int64_t id = queue_.front();
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) {
+      queue_.pop_front();
+      continue;
+    }
+    Task& task = it->second;
+    if (static_cast<int64_t>(items.size()) >= worker.prefetch) {
+      const double cost = CostLocked(task);
+      if (cost < 0 || planned_us + cost > worker.batch_us) break;
+      planned_us += cost;
+    }
+    queue_.pop_front();
+    task.worker = worker.id;
+    task.attempt = next_attempt_++;
+    worker.running.insert(id);
+    ++running_;
+    items.push_back(EncodeWorkItem(id, task.spec));
+    if (task.spec.timeout_seconds > 0) {
+      timer_->Schedule(now + absl::Seconds(task.spec.timeout_seconds),
+                       Later(&PoolObject::TaskTimedOut, id, task.attempt));
+    }
+  }
+  return items;
+}
+
+void PoolObject::DispatchLocked() {
+  while (!queue_.empty() && Waiting(kWorkers) > 0) {
+    Waiter next = PopWaiter(kWorkers);
+    auto w = workers_.find(next.thread);
+    if (w == workers_.end()) continue;
+    Worker& worker = w->second;
+    if (worker.stopping) {
+      next.sink->Deliver(Answer(next.request_id, Value(List{})));
+      continue;
+    }
+    List items = TakeTasksLocked(worker, next.count);
+    std::vector<int64_t> ids;
+    ids.reserve(items.size());
+    for (const Value& item : items) ids.push_back(item.list_value()[0].int_value());
+    if (!next.sink->Deliver(Answer(next.request_id, Value(std::move(items))),
+                            Later(&PoolObject::Requeue, worker.id, ids))) {
+      RequeueLocked(worker.id, ids);  // that worker is going: not its fault
+    }
+  }
+}
+
+void PoolObject::Requeue(int64_t worker_id, std::vector<int64_t> task_ids) {
+  absl::MutexLock l(&mu_);
+  RequeueLocked(worker_id, task_ids);
+  DispatchLocked();
+}
+
+void PoolObject::RequeueLocked(int64_t worker_id,
+                               const std::vector<int64_t>& task_ids) {
+  auto w = workers_.find(worker_id);
+  for (auto id = task_ids.rbegin(); id != task_ids.rend(); ++id) {
+    auto it = tasks_.find(*id);
+    if (it == tasks_.end() || it->second.worker != worker_id) continue;
+    it->second.worker = 0;
+    if (w != workers_.end()) w->second.running.erase(*id);
+    --running_;
+    queue_.push_front(*id);
+  }
+}
+
+void PoolObject::CompleteLocked(Worker& worker, Value encoded) {
+  absl::StatusOr<ResultHeader> header = PeekResult(encoded);
+  if (!header.ok()) return;  // checked by WorkerNext
+  const int64_t id = header->task_id;
+  if (worker.running.erase(id) > 0) ++worker.done;
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) {
+    ++ignored_;  // finished already: timed out, lost, or a repeat
+    return;
+  }
+  if (header->code == absl::StatusCode::kOk) {
+    const Task& task = it->second;
+    const std::string key =
+        task.spec.chunk ? task.spec.name + "\n[chunk]" : task.spec.name;
+    const double sample = static_cast<double>(std::max<int64_t>(1, header->run_us));
+    auto [cost, fresh] = cost_us_.try_emplace(key, sample);
+    if (!fresh) cost->second = 0.8 * cost->second + 0.2 * sample;
+  }
+  if (it->second.worker == 0) {
+    // Queued again after its worker's stream broke, and yet it completed:
+    // the first terminal state wins.
+    queue_.erase(std::find(queue_.begin(), queue_.end(), id));
+  }
+  FinishLocked(id, std::move(encoded), header->code == absl::StatusCode::kOk);
+}
+
+void PoolObject::FinishLocked(int64_t task_id, Value encoded, bool succeeded) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  Task task = std::move(it->second);
+  tasks_.erase(it);
+  if (task.worker != 0) {
+    --running_;
+    if (auto w = workers_.find(task.worker); w != workers_.end()) {
+      w->second.running.erase(task_id);
+    }
+  }
+  if (succeeded) {
+    ++succeeded_;
+  } else {
+    ++failed_;
+  }
+  // Waiting Get calls see it too.
+  while (std::optional<Waiter> getter = PopWaiterOf(kGetters, task_id)) {
+    getter->sink->Deliver(Answer(getter->request_id, encoded));
+  }
+  Inbox& box = inboxes_[task.inbox];
+  --box.pending;
+  finished_[task_id] = Finished{task.inbox, std::move(encoded), absl::Now()};
+  box.ready.push_back(task_id);
+  FeedReaderLocked(task.inbox);
+}
+
+void PoolObject::WorkerGone(int64_t worker_id) {
+  absl::MutexLock l(&mu_);
+  auto w = workers_.find(worker_id);
+  if (w == workers_.end()) return;
+  Worker worker = std::move(w->second);
+  workers_.erase(w);
+  worker_by_sink_.erase(worker.sink.get());
+  std::vector<int64_t> running(worker.running.begin(), worker.running.end());
+  std::sort(running.begin(), running.end());
+  for (auto id = running.rbegin(); id != running.rend(); ++id) {
+    auto it = tasks_.find(*id);
+    if (it == tasks_.end()) continue;
+    Task& task = it->second;
+    ++task.losses;
+    if (task.losses <= task.spec.max_retries) {
+      ++retried_;
+      --running_;
+      task.worker = 0;
+      queue_.push_front(*id);
+      continue;
+    }
+    ++lost_;
+    const std::string message = absl::StrCat(
+        "worker ", worker.host, ":", worker.pid, " died while running task '",
+        task.spec.name, "' (id ", *id, "), ", task.losses,
+        task.losses == 1 ? " time" : " times");
+    dead_letter_.push_back(Map{{"task_id", *id},
+                               {"name", task.spec.name},
+                               {"losses", task.losses},
+                               {"error", message}});
+    if (dead_letter_.size() > kDeadLetterKept) dead_letter_.pop_front();
+    task.worker = 0;
+    --running_;
+    FailLocked(*id, absl::StatusCode::kAborted, "WorkerLost", message, &worker);
+  }
+  DispatchLocked();
+}
+
+void PoolObject::TaskTimedOut(int64_t task_id, uint64_t attempt) {
+  absl::MutexLock l(&mu_);
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || it->second.attempt != attempt ||
+      it->second.worker == 0) {
+    return;  // finished, or handed out again since
+  }
+  const Task& task = it->second;
+  auto w = workers_.find(task.worker);
+  const Worker* where = w != workers_.end() ? &w->second : nullptr;
+  FailLocked(task_id, absl::StatusCode::kDeadlineExceeded, "TimeoutError",
+             absl::StrCat("did not finish within ", task.spec.timeout_seconds,
+                          " s; its process is killed"),
+             where);
+}
+
+}  // namespace mproc

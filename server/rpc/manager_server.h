@@ -1,0 +1,62 @@
+// A running manager: object store, dispatcher and gRPC server together.
+#ifndef MPROC_SERVER_RPC_MANAGER_SERVER_H_
+#define MPROC_SERVER_RPC_MANAGER_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/metadata.h"
+
+namespace mproc {
+
+struct ManagerServerOptions {
+  // HOST:PORT (port 0 picks a free one) or unix:/path.
+  std::string listen = kDefaultManagerAddress;
+  // Empty: no authentication (allowed on local-only addresses only).
+  std::string authkey;
+  // Larger incoming messages fail with RESOURCE_EXHAUSTED.
+  int64_t max_message_bytes = int64_t{64} << 20;
+  // How long a client's session — and so its locks and semaphore permits —
+  // outlives its last connection, so a client that reconnects (after a
+  // fork, a network blip) keeps them. A silent connection (machine gone,
+  // network cut) is itself dropped after about a lease: the manager pings
+  // after lease/2 of silence and gives up lease/2 later.
+  absl::Duration session_lease = absl::Seconds(10);
+  // How long a pool keeps results whose client's session ended, so a
+  // client that comes back can still read them by task id.
+  absl::Duration result_ttl = absl::Minutes(10);
+  // Threads that poll the sockets and run the commands (rpc_threads.h).
+  // One avoids hand-offs between threads and gives the lowest latency;
+  // more let commands run in parallel on a machine with many cores.
+  int threads = 1;
+};
+
+class ManagerServer {
+ public:
+  // Validates the options, binds and starts serving. FAILED_PRECONDITION
+  // for a non-local address without an authkey; UNAVAILABLE if the address
+  // cannot be bound. A unix socket file is created with mode 0600.
+  static absl::StatusOr<std::unique_ptr<ManagerServer>> Start(
+      const ManagerServerOptions& options);
+
+  virtual ~ManagerServer() = default;
+
+  // The bound address, with the real port when 0 was asked for.
+  virtual const std::string& address() const = 0;
+  virtual const std::string& instance_id() const = 0;
+
+  // Blocks until Shutdown() is called (from another thread or a signal
+  // watcher).
+  virtual void Wait() = 0;
+
+  // Stops accepting calls, cancels open sessions after a short grace
+  // period, and returns. Thread-safe; idempotent.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_RPC_MANAGER_SERVER_H_

@@ -1,0 +1,57 @@
+// The manager's answers to its three RPCs, apart from how calls are
+// threaded (rpc_threads.h, manager_calls.h): each checks the authkey, then
+// hands its requests to the Dispatcher.
+#ifndef MPROC_SERVER_RPC_MANAGER_SERVICE_H_
+#define MPROC_SERVER_RPC_MANAGER_SERVICE_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "proto/mproc.grpc.pb.h"
+#include "server/client_session.h"
+#include "server/dispatcher.h"
+
+namespace mproc {
+
+class ManagerService final : public pb::Manager::AsyncService {
+ public:
+  // `dispatcher` must outlive the service. An empty `authkey` admits every
+  // client; otherwise clients must send it as "mproc-authkey" metadata.
+  // `max_message_bytes` is announced to clients in the session metadata
+  // ("mproc-max-message-bytes") so they can refuse oversized requests
+  // without breaking their session.
+  // A session whose streams have all ended keeps its locks and permits
+  // for `session_lease`, so a client that reconnects (after a fork or a
+  // network blip) resumes it.
+  ManagerService(Dispatcher* dispatcher, std::string authkey,
+                 int64_t max_message_bytes, absl::Duration session_lease);
+
+  // The unary RPCs: one request, or one frame of them; an operation that
+  // would wait fails instead (there is no way to answer later).
+  grpc::Status Call(grpc::ServerContext* context, const pb::Request& request,
+                    pb::Response* response) const;
+  grpc::Status Batch(grpc::ServerContext* context,
+                     const pb::RequestFrame& frame,
+                     pb::ResponseFrame* responses) const;
+
+  // For a new Session call: OK after adding the session's initial metadata
+  // (instance id, message size limit), or why the client is refused.
+  grpc::Status AdmitSession(grpc::ServerContext* context) const;
+
+  Dispatcher* dispatcher() const { return dispatcher_; }
+  const std::shared_ptr<SessionRegistry>& sessions() const { return sessions_; }
+
+ private:
+  // OK, or UNAUTHENTICATED when the key is missing or wrong (compared in
+  // constant time; the key is never logged).
+  absl::Status Authenticate(const grpc::ServerContextBase& context) const;
+
+  Dispatcher* const dispatcher_;
+  const std::string authkey_;
+  const int64_t max_message_bytes_;
+  const std::shared_ptr<SessionRegistry> sessions_;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_RPC_MANAGER_SERVICE_H_

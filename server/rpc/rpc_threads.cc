@@ -1,0 +1,66 @@
+#include "server/rpc/rpc_threads.h"
+
+#include <algorithm>
+
+namespace mproc {
+
+AsyncCall::AsyncCall(RpcThreads* threads) : threads_(threads) {
+  absl::MutexLock l(&threads_->mu_);
+  ++threads_->live_calls_;
+}
+
+AsyncCall::~AsyncCall() {
+  absl::MutexLock l(&threads_->mu_);
+  --threads_->live_calls_;
+}
+
+RpcThreads::RpcThreads(grpc::ServerBuilder* builder, int threads) {
+  for (int i = 0; i < std::max(threads, 1); ++i) {
+    queues_.push_back(builder->AddCompletionQueue());
+  }
+}
+
+RpcThreads::~RpcThreads() { Stop(); }
+
+void RpcThreads::Start(const AwaitCalls& await_calls) {
+  for (auto& cq : queues_) {
+    await_calls(cq.get());
+    threads_.emplace_back([this, q = cq.get()] { Poll(q); });
+  }
+}
+
+void RpcThreads::Poll(grpc::ServerCompletionQueue* cq) {
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq->Next(&tag, &ok)) {
+    auto* t = static_cast<CallTag*>(tag);
+    t->call->OnEvent(t->event, ok);
+  }
+}
+
+void RpcThreads::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    // A queue must not shut down while a call may still start operations
+    // on it; the server's shutdown has cancelled them all, so they end.
+    if (!threads_.empty()) {
+      mu_.Await(absl::Condition(
+          +[](int64_t* live) { return *live == 0; }, &live_calls_));
+    }
+  }
+  for (auto& cq : queues_) cq->Shutdown();
+  for (std::thread& t : threads_) t.join();
+  if (threads_.empty()) {
+    // Never started: drain the queues here.
+    for (auto& cq : queues_) {
+      void* tag;
+      bool ok;
+      while (cq->Next(&tag, &ok)) {
+      }
+    }
+  }
+}
+
+}  // namespace mproc

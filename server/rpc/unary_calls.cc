@@ -1,0 +1,77 @@
+#include "server/rpc/manager_calls.h"
+
+namespace mproc {
+namespace {
+
+// One unary RPC: awaited, answered at once on the polling thread, then
+// finished. `Serve` computes the answer; `Request` asks gRPC for the call.
+template <typename RequestT, typename ResponseT>
+class UnaryCall : public AsyncCall {
+ public:
+  using Serve = grpc::Status (ManagerService::*)(grpc::ServerContext*,
+                                                 const RequestT&,
+                                                 ResponseT*) const;
+  using Request = void (ManagerService::*)(
+      grpc::ServerContext*, RequestT*,
+      grpc::ServerAsyncResponseWriter<ResponseT>*, grpc::CompletionQueue*,
+      grpc::ServerCompletionQueue*, void*);
+
+  static void Await(ManagerService* service, RpcThreads* threads,
+                    grpc::ServerCompletionQueue* cq, Request request,
+                    Serve serve) {
+    new UnaryCall(service, threads, cq, request, serve);
+  }
+
+  void OnEvent(int event, bool ok) override {
+    if (event == kFinished || !ok) {  // answered, or the server stopped
+      delete this;
+      return;
+    }
+    Await(service_, threads_, cq_, request_, serve_);
+    const grpc::Status status =
+        (service_->*serve_)(&context_, request_message_, &response_);
+    responder_.Finish(response_, status, &finished_tag_);
+  }
+
+ private:
+  enum Event { kArrived, kFinished };
+
+  UnaryCall(ManagerService* service, RpcThreads* threads,
+            grpc::ServerCompletionQueue* cq, Request request, Serve serve)
+      : AsyncCall(threads),
+        service_(service),
+        threads_(threads),
+        cq_(cq),
+        request_(request),
+        serve_(serve),
+        responder_(&context_) {
+    (service_->*request_)(&context_, &request_message_, &responder_, cq_, cq_,
+                          &arrived_tag_);
+  }
+
+  ManagerService* const service_;
+  RpcThreads* const threads_;
+  grpc::ServerCompletionQueue* const cq_;
+  const Request request_;
+  const Serve serve_;
+  grpc::ServerContext context_;
+  RequestT request_message_;
+  ResponseT response_;
+  grpc::ServerAsyncResponseWriter<ResponseT> responder_;
+  CallTag arrived_tag_{this, kArrived};
+  CallTag finished_tag_{this, kFinished};
+};
+
+}  // namespace
+
+void AwaitUnaryCalls(ManagerService* service, RpcThreads* threads,
+                     grpc::ServerCompletionQueue* cq) {
+  UnaryCall<pb::Request, pb::Response>::Await(service, threads, cq,
+                                              &ManagerService::RequestCall,
+                                              &ManagerService::Call);
+  UnaryCall<pb::RequestFrame, pb::ResponseFrame>::Await(
+      service, threads, cq, &ManagerService::RequestBatch,
+      &ManagerService::Batch);
+}
+
+}  // namespace mproc

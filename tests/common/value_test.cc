@@ -1,0 +1,170 @@
+#include "common/value.h"
+
+#include <cmath>
+
+#include "absl/container/flat_hash_set.h"
+#include "common/value_checks.h"
+#include "common/value_codec.h"
+#include "common/wire.h"
+#include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
+
+namespace mproc {
+namespace {
+
+TEST(Value, DefaultIsNull) {
+  EXPECT_TRUE(Value().is_null());
+  EXPECT_TRUE(Value(nullptr).is_null());
+}
+
+TEST(Value, ScalarConstructorsPickTheRightType) {
+  EXPECT_TRUE(Value(true).is_bool());
+  EXPECT_TRUE(Value(7).is_int());
+  EXPECT_TRUE(Value(int64_t{7}).is_int());
+  EXPECT_TRUE(Value(7u).is_int());
+  EXPECT_TRUE(Value(2.5).is_double());
+  EXPECT_TRUE(Value(2.5f).is_double());
+  EXPECT_TRUE(Value("text").is_string());
+  EXPECT_TRUE(Value(std::string("text")).is_string());
+  EXPECT_TRUE(Value(Bytes{"\x00\x01"}).is_bytes());
+}
+
+TEST(Value, ContainersConvertFromStandardTypes) {
+  Value list(std::vector<int>{1, 2, 3});
+  ASSERT_TRUE(list.is_list());
+  EXPECT_EQ(list.list_value().size(), 3u);
+  Value map(std::map<std::string, double>{{"a", 1.5}});
+  ASSERT_TRUE(map.is_map());
+  EXPECT_EQ(map.map_value().at(Value("a")), Value(1.5));
+}
+
+TEST(Value, AsConvertsBackToStandardTypes) {
+  Value v(std::map<std::string, std::vector<int>>{{"x", {1, 2}}});
+  auto back = v.As<std::map<std::string, std::vector<int>>>();
+  ASSERT_OK(back);
+  EXPECT_EQ((*back)["x"], (std::vector<int>{1, 2}));
+  EXPECT_EQ(*Value(3).As<double>(), 3.0);  // ints widen to double
+  EXPECT_EQ(*Value(Value()).As<std::optional<int>>(), std::nullopt);
+}
+
+TEST(Value, AsRejectsWrongTypesAndOverflow) {
+  EXPECT_CODE(Value("x").As<int>(), absl::StatusCode::kInvalidArgument);
+  EXPECT_CODE(Value(2.5).As<int>(), absl::StatusCode::kInvalidArgument);
+  EXPECT_CODE(Value(int64_t{1} << 40).As<int>(), absl::StatusCode::kOutOfRange);
+  EXPECT_CODE(Value(-1).As<unsigned>(), absl::StatusCode::kOutOfRange);
+}
+
+TEST(Value, EqualityIsStructuralAndTypeStrict) {
+  EXPECT_EQ(Value(List{1, "a"}), Value(List{1, "a"}));
+  EXPECT_NE(Value(1), Value(1.0));
+  EXPECT_NE(Value("a"), Value(Bytes{"a"}));
+  EXPECT_NE(Value(List{1}), Value(List{1, 2}));
+}
+
+TEST(Value, CopiesAreDeep) {
+  Value a(List{1, 2});
+  Value b = a;
+  b.mutable_list().push_back(3);
+  EXPECT_EQ(a.list_value().size(), 2u);
+  EXPECT_EQ(b.list_value().size(), 3u);
+}
+
+TEST(Value, HashAgreesWithEquality) {
+  absl::flat_hash_set<Value> set = {Value(1),          Value(1.0),  Value("1"),
+                                    Value(Bytes{"1"}), Value(true), Value()};
+  EXPECT_EQ(set.size(), 6u);
+  EXPECT_TRUE(set.contains(Value(1)));
+  EXPECT_FALSE(set.contains(Value(2)));
+  EXPECT_EQ(absl::Hash<Value>()(Value(List{1, "x"})),
+            absl::Hash<Value>()(Value(List{1, "x"})));
+}
+
+TEST(Value, ToStringLooksLikePython) {
+  EXPECT_EQ(Value().ToString(), "None");
+  EXPECT_EQ(Value(true).ToString(), "True");
+  EXPECT_EQ(Value(2.0).ToString(), "2.0");
+  EXPECT_EQ(Value("it's").ToString(), "'it\\'s'");
+  EXPECT_EQ(Value(Bytes{std::string("a\0", 2)}).ToString(), "b'a\\x00'");
+  EXPECT_EQ(Value(Map{{"a", List{1, Value()}}}).ToString(), "{'a': [1, None]}");
+}
+
+TEST(Value, JsonRoundTripsEveryType) {
+  Value v(Map{{"null", Value()},
+              {"bool", true},
+              {"int", int64_t{-9007199254740993}},
+              {"double", 0.1},
+              {"string", "tab\t\"quote\" ünï"},
+              {"bytes", Bytes{std::string("\x00\xff", 2)}},
+              {"list", List{1, 2.5, "x"}}});
+  absl::StatusOr<Value> back = Value::FromJson(v.ToJson());
+  ASSERT_OK(back);
+  EXPECT_EQ(*back, v) << v.ToJson();
+}
+
+TEST(Value, JsonWritesDoublesThatStayDoubles) {
+  EXPECT_EQ(Value(3.0).ToJson(), "3.0");
+  EXPECT_TRUE(Value::FromJson("3.0")->is_double());
+  EXPECT_TRUE(Value::FromJson("3")->is_int());
+  EXPECT_TRUE(std::isnan(Value::FromJson("NaN")->double_value()));
+}
+
+TEST(Value, JsonParsesUnicodeEscapes) {
+  EXPECT_EQ(*Value::FromJson(R"("\u00e9\ud83d\ude00")"),
+            Value("\xc3\xa9\xf0\x9f\x98\x80"));
+}
+
+TEST(Value, JsonRejectsMalformedText) {
+  EXPECT_CODE(Value::FromJson("{"), absl::StatusCode::kInvalidArgument);
+  EXPECT_CODE(Value::FromJson("[1,]"), absl::StatusCode::kInvalidArgument);
+  EXPECT_CODE(Value::FromJson("hello"), absl::StatusCode::kInvalidArgument);
+  EXPECT_CODE(Value::FromJson("1 2"), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Value, ProtoRoundTripIsLossless) {
+  Value v(Map{{Value(), 1},
+              {false, 2},
+              {3, List{Value(), 1.5, Bytes{"b"}}},
+              {4.5, Map{{"nested", "deep"}}},
+              {Bytes{"k"}, "bytes key"}});
+  absl::StatusOr<Value> back = ValueFromProto(ValueToProto(v));
+  ASSERT_OK(back);
+  EXPECT_EQ(*back, v);
+}
+
+TEST(Value, ProtoRejectsNonScalarKeysAndDuplicates) {
+  pb::Value wire;
+  pb::MapEntry* e = wire.mutable_map_value()->add_entries();
+  e->mutable_key()->mutable_list_value();
+  EXPECT_CODE(ValueFromProto(wire), absl::StatusCode::kInvalidArgument);
+
+  pb::Value dup;
+  for (int i = 0; i < 2; ++i) {
+    dup.mutable_map_value()->add_entries()->mutable_key()->set_int_value(1);
+  }
+  EXPECT_CODE(ValueFromProto(dup), absl::StatusCode::kInvalidArgument);
+}
+
+// One set of rules (common/value_checks.h) for both decoders: a value one
+// of them refuses, the other refuses too.
+TEST(Value, ProtoAndCodecDecodersRefuseTheSameValues) {
+  Value deep = 1;
+  for (int i = 0; i <= kMaxValueDepth; ++i) deep = Value(List{deep});
+  Value at_limit = 1;
+  for (int i = 0; i < kMaxValueDepth; ++i) at_limit = Value(List{at_limit});
+  const Value list_key(Map{{Value(List{1}), 2}});
+  const Value map_key(Map{{Value(Map{{1, 2}}), 3}});
+  for (const Value& bad : {deep, list_key, map_key}) {
+    std::string encoded;
+    EncodeValue(bad, &encoded);
+    EXPECT_CODE(DecodeValue(encoded), absl::StatusCode::kDataLoss);
+    EXPECT_CODE(ValueFromProto(ValueToProto(bad)),
+                absl::StatusCode::kInvalidArgument);
+  }
+  std::string encoded;
+  EncodeValue(at_limit, &encoded);
+  EXPECT_OK(DecodeValue(encoded));
+  EXPECT_OK(ValueFromProto(ValueToProto(at_limit)));
+}
+
+}  // namespace
+}  // namespace mproc

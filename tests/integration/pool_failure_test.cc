@@ -1,0 +1,274 @@
+// The task pool when things go wrong, through real processes and real
+// signals: killed and stuck workers, timeouts, recycling, fork, SIGTERM,
+// exec permissions, message limits, result expiry, a restarted manager.
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "client/manager.h"
+#include "common/task_wire.h"
+#include "gtest/gtest.h"
+#include "tests/support/child_process.h"
+#include "tests/support/manager_fixture.h"
+#include "tests/support/worker_daemon.h"
+#include "tests/integration/pool_fixture.h"
+
+namespace mproc {
+namespace testing {
+namespace {
+
+// SIGKILL of the process running a task: WorkerLost naming it, no hang,
+// the task on the dead-letter list, and a new process serves the pool.
+TEST_F(PoolTest, KilledWorkerProcessFailsItsTaskAndThePoolKeepsServing) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  AsyncResult r = pool->ApplyAsync("sleep", {60});
+  auto busy = AwaitOneBusy();
+  ASSERT_OK(busy);
+  const int64_t pid = WorkerPids(*busy, true)[0];
+  ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
+  auto lost = r.Get(absl::Seconds(10));
+  EXPECT_CODE(lost, absl::StatusCode::kAborted);
+  EXPECT_EQ(TaskErrorType(lost.status()), "WorkerLost");
+  EXPECT_TRUE(absl::StrContains(lost.status().message(), std::to_string(pid)))
+      << lost.status();
+  auto again = pool->Apply("getpid");
+  ASSERT_OK(again);
+  EXPECT_NE(again->int_value(), pid);
+  const Map status = StatusNow();
+  EXPECT_EQ(status.at(Value("lost")), Value(1));
+  ASSERT_EQ(status.at(Value("dead_letter")).list_value().size(), 1u);
+}
+
+TEST_F(PoolTest, KilledWorkerProcessWithRetriesLeftRunsTheTaskAgain) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  TaskOptions options;
+  options.max_retries = 1;
+  AsyncResult r = pool->ApplyAsync("worker", {5, 1.0}, {}, nullptr, nullptr, options);
+  auto busy = AwaitOneBusy();
+  ASSERT_OK(busy);
+  const int64_t pid = WorkerPids(*busy, true)[0];
+  ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
+  auto done = r.Get(absl::Seconds(20));
+  ASSERT_OK(done);
+  EXPECT_NE(PidOf(*done), pid);
+  EXPECT_EQ(StatusNow().at(Value("retried")), Value(1));
+}
+
+// A task that kills its process every time is dead-lettered after
+// max_retries + 1 losses instead of looping.
+TEST_F(PoolTest, TaskThatKeepsKillingItsWorkerIsDeadLettered) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  TaskOptions options;
+  options.max_retries = 2;
+  auto crashed = pool->ApplyAsync("crash", {}, {}, nullptr, nullptr, options)
+                     .Get(absl::Seconds(30));
+  EXPECT_CODE(crashed, absl::StatusCode::kAborted);
+  EXPECT_TRUE(absl::StrContains(crashed.status().message(), "3 times"))
+      << crashed.status();
+  const Map status = StatusNow();
+  const List dead = status.at(Value("dead_letter")).list_value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].map_value().at(Value("losses")), Value(3));
+  EXPECT_EQ(status.at(Value("retried")), Value(2));
+  EXPECT_EQ(*pool->Apply("square", {2}), Value(4));
+}
+
+TEST_F(PoolTest, TaskOverItsTimeoutFailsAndItsProcessIsReplaced) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  const int64_t before = *pool->Apply("getpid")->As<int64_t>();
+  TaskOptions options;
+  options.timeout = absl::Milliseconds(300);
+  const absl::Time start = absl::Now();
+  auto late = pool->Apply("sleep", {60}, {}, options);
+  EXPECT_CODE(late, absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(TaskErrorType(late.status()), "TimeoutError");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  auto replaced = AwaitPoolStatus(*manager_, UniqueName(), [&](const Map& s) {
+    auto pids = WorkerPids(s);
+    return pids.size() == 1 && pids[0] != before;
+  });
+  EXPECT_OK(replaced);
+  EXPECT_EQ(*pool->Apply("square", {3}), Value(9));
+}
+
+TEST_F(PoolTest, MaxTasksPerChildReplacesProcesses) {
+  auto workers = StartWorkers(1, {"--maxtasksperchild", "2"});
+  auto pool = OpenPool();
+  std::vector<int64_t> pids;
+  for (int i = 0; i < 6; ++i) pids.push_back(pool->Apply("getpid")->int_value());
+  EXPECT_EQ(pids[0], pids[1]);
+  EXPECT_EQ(pids[2], pids[3]);
+  EXPECT_EQ(pids[4], pids[5]);
+  EXPECT_EQ(std::set<int64_t>(pids.begin(), pids.end()).size(), 3u);
+}
+
+// fork() while a task is in flight: the Pool steps aside for the fork
+// (no wait for its pending call), the child's connection works and makes
+// its own Pool, and the parent's task still completes.
+TEST_F(PoolTest, ForkWhileATaskIsInFlightIsPromptAndBothSidesCarryOn) {
+  auto workers = StartWorkers(2);
+  auto pool = OpenPool();
+  // Without the Pool stepping aside, fork() would wait for the task's
+  // result (the Pool's call in flight), up to the fork guard's 5 s.
+  AsyncResult slow = pool->ApplyAsync("worker", {9, 3.0});
+  ASSERT_OK(AwaitOneBusy());
+  const absl::Time before = absl::Now();
+  const pid_t child = ForkChild([&] {
+    auto dict = manager_->Dict(UniqueName("_dict"));
+    if (!dict.ok() || !dict->Set("k", 1).ok()) return 2;
+    auto own = manager_->Pool(UniqueName());
+    if (!own.ok()) return 3;
+    auto r = (*own)->Apply("identity", {4});
+    return r.ok() && *r == Value(4) ? 0 : 4;
+  });
+  EXPECT_LT(absl::Now() - before, absl::Milliseconds(1500));
+  EXPECT_EQ(WaitChild(child), 0);
+  auto done = slow.Get(absl::Seconds(10));
+  ASSERT_OK(done);
+  EXPECT_EQ(done->map_value().at(Value("msg")), Value(9));
+  EXPECT_EQ(*pool->Apply("identity", {1}), Value(1));
+}
+
+// A task far longer than the manager's keepalive window (the suite's
+// manager has a 2 s session lease: pings after 1 s of silence, dropped
+// 1 s later) is not mistaken for a dead worker, and the waiting client is
+// not dropped either.
+TEST_F(PoolTest, LongTaskOutlivesTheKeepaliveWindow) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  auto done = pool->Apply("worker", {1, 5.0});
+  ASSERT_OK(done);
+  EXPECT_EQ(done->map_value().at(Value("msg")), Value(1));
+  EXPECT_EQ(StatusNow().at(Value("lost")), Value(0));
+}
+
+TEST_F(PoolTest, InitializerRunsInEveryWorkerProcess) {
+  auto with = StartWorkers(2, {"--initializer", "init"});
+  auto pool = OpenPool();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(*pool->Apply("initialized"), Value(true));
+  const std::string plain = UniqueName("_plain");
+  auto without = StartWorkers(1, {}, plain);
+  EXPECT_EQ(*(*manager_->Pool(plain))->Apply("initialized"), Value(false));
+}
+
+TEST_F(PoolTest, SigtermLetsTheRunningTaskFinish) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  AsyncResult r = pool->ApplyAsync("worker", {7, 1.0});
+  ASSERT_OK(AwaitOneBusy());
+  auto exit_code = workers->SignalAndWait(SIGTERM);
+  ASSERT_OK(exit_code);
+  EXPECT_EQ(*exit_code, 0);
+  auto done = r.Get(absl::Seconds(5));
+  ASSERT_OK(done);
+  EXPECT_EQ(done->map_value().at(Value("msg")), Value(7));
+}
+
+TEST_F(PoolTest, ExecRunsCommandsOnlyWhereAllowed) {
+  auto allowed = StartWorkers(1, {"--allow-exec"});
+  auto pool = OpenPool();
+  auto ran = pool->Apply(
+      "exec", {List{"sh", "-c", "read x; echo out $x; echo err >&2; exit 3"}},
+      {{"stdin", "in"}});
+  ASSERT_OK(ran);
+  EXPECT_EQ(ran->map_value().at(Value("returncode")), Value(3));
+  EXPECT_EQ(ran->map_value().at(Value("stdout")), Value("out in\n"));
+  EXPECT_EQ(ran->map_value().at(Value("stderr")), Value("err\n"));
+
+  const std::string other = UniqueName("_no_exec");
+  auto refusing = StartWorkers(1, {}, other);
+  auto refused = (*manager_->Pool(other))->Apply("exec", {List{"true"}});
+  EXPECT_CODE(refused, absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "--allow-exec"));
+}
+
+// A result over the manager's message limit becomes a ResultTooLarge
+// error; the worker and the pool go on.
+TEST(PoolLimitsTest, ResultOverTheMessageLimitIsAnError) {
+  auto server = ManagerProcess::Start("127.0.0.1:0",
+                                      {"--max-message-bytes", "1000000"});
+  ASSERT_OK(server);
+  auto workers = WorkerDaemon::Start((*server)->address(), "default", 1);
+  ASSERT_OK(workers);
+  auto manager = Manager::Connect((*server)->address());
+  ASSERT_OK(manager);
+  auto pool = (*manager)->Pool();
+  ASSERT_OK(pool);
+  auto big = (*pool)->Apply("blob", {2000000});
+  EXPECT_CODE(big, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(TaskErrorType(big.status()), "ResultTooLarge");
+  EXPECT_EQ(*(*pool)->Apply("square", {5}), Value(25));
+}
+
+// Unread results of a client that went away expire after --result-ttl.
+TEST(PoolLimitsTest, UnreadResultsExpireAfterTheTtl) {
+  auto server = ManagerProcess::Start("127.0.0.1:0", {"--result-ttl", "1"});
+  ASSERT_OK(server);
+  auto workers = WorkerDaemon::Start((*server)->address(), "default", 1);
+  ASSERT_OK(workers);
+  auto manager = Manager::Connect((*server)->address());
+  ASSERT_OK(manager);
+  int64_t task_id = 0;
+  {
+    auto pool = (*manager)->Pool();
+    ASSERT_OK(pool);
+    task_id = (*pool)->ApplyAsync("worker", {1, 0.3}).task_id();
+    ASSERT_GT(task_id, 0);
+  }  // detached before the result comes
+  auto waiting = AwaitPoolStatus(**manager, "default", [](const Map& s) {
+    return s.at(Value("results_waiting")) == Value(1);
+  });
+  ASSERT_OK(waiting);
+  auto expired = AwaitPoolStatus(**manager, "default", [](const Map& s) {
+    return s.at(Value("results_expired")) == Value(1);
+  });
+  ASSERT_OK(expired);
+  EXPECT_EQ(expired->at(Value("results_waiting")), Value(0));
+  auto pool = (*manager)->Pool();
+  ASSERT_OK(pool);
+  EXPECT_CODE((*pool)->GetResult(task_id, absl::Seconds(1)),
+              absl::StatusCode::kNotFound);
+}
+
+// Tasks die with a restarted manager: their results fail with UNAVAILABLE
+// (no hang), and the workers serve the new manager.
+TEST(PoolRestartTest, TasksOfARestartedManagerFailAndWorkersComeBack) {
+  auto first = ManagerProcess::Start();
+  ASSERT_OK(first);
+  const std::string address = (*first)->address();
+  auto workers = WorkerDaemon::Start(address, "default", 2);
+  ASSERT_OK(workers);
+  auto manager = Manager::Connect(address);
+  ASSERT_OK(manager);
+  auto pool = (*manager)->Pool();
+  ASSERT_OK(pool);
+  AsyncResult r = (*pool)->ApplyAsync("sleep", {60});
+  ASSERT_OK(AwaitPoolStatus(**manager, "default", [](const Map& s) {
+    return WorkerPids(s, true).size() == 1;
+  }));
+  (*first)->KillAndWait(SIGKILL);
+  auto second = ManagerProcess::Start(address);
+  ASSERT_OK(second);
+  auto lost = r.Get(absl::Seconds(30));
+  EXPECT_CODE(lost, absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(lost.status().message(), "restarted"))
+      << lost.status();
+  auto after = (*pool)->Apply("identity", {5});
+  ASSERT_OK(after);
+  EXPECT_EQ(*after, Value(5));
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace mproc

@@ -1,0 +1,229 @@
+#include "worker/worker_loop.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "client/manager.h"
+#include "common/task_wire.h"
+#include "worker/task_feed.h"
+#include "worker/task_runner.h"
+
+namespace mproc {
+namespace {
+
+// A task's timeout is the manager's to declare; the process ends only a
+// little later, so the manager's verdict (TimeoutError) comes first.
+constexpr absl::Duration kTimeoutMargin = absl::Milliseconds(200);
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "unknown";
+  return name;
+}
+
+// Ends the process if the current task outlives its deadline.
+class Watchdog {
+ public:
+  Watchdog() : thread_([this] { Loop(); }) {}
+  ~Watchdog() {
+    {
+      absl::MutexLock l(&mu_);
+      stopped_ = true;
+    }
+    thread_.join();
+  }
+
+  void Arm(absl::Time deadline, int64_t task_id) {
+    absl::MutexLock l(&mu_);
+    deadline_ = deadline;
+    task_id_ = task_id;
+  }
+  void Disarm() {
+    absl::MutexLock l(&mu_);
+    deadline_ = absl::InfiniteFuture();
+  }
+
+ private:
+  void Loop() {
+    absl::MutexLock l(&mu_);
+    for (;;) {
+      const absl::Time deadline = deadline_;
+      auto changed = [this, deadline]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return deadline_ != deadline || stopped_;
+      };
+      const bool woken =
+          mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
+      if (stopped_) return;
+      if (woken || absl::Now() < deadline_) continue;
+      std::cerr << "mproc worker " << getpid() << ": task " << task_id_
+                << " ran past its timeout; this process ends" << std::endl;
+      _exit(kExitTaskTimeout);
+    }
+  }
+
+  absl::Mutex mu_;
+  absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  int64_t task_id_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: starts once the state above exists
+};
+
+// The stop signals, taken by a thread of their own.
+class StopSignals {
+ public:
+  StopSignals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    std::thread([this] {
+      int signal_number = 0;
+      sigwait(&set_, &signal_number);
+      // Under the lock, so the hook's owner can clear it and go away.
+      absl::MutexLock l(&mu_);
+      stopping_ = true;
+      if (on_stop_) on_stop_();
+    }).detach();
+  }
+  bool stopping() {
+    absl::MutexLock l(&mu_);
+    return stopping_;
+  }
+  // Runs `on_stop` at the stop signal (at once if it came already).
+  void OnStop(std::function<void()> on_stop) {
+    absl::MutexLock l(&mu_);
+    on_stop_ = std::move(on_stop);
+    if (stopping_ && on_stop_) on_stop_();
+  }
+  void ClearOnStop() {
+    absl::MutexLock l(&mu_);
+    on_stop_ = nullptr;
+  }
+  // Sleeps up to `d`, returning early once stopping.
+  void SleepFor(absl::Duration d) {
+    absl::MutexLock l(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
+  }
+
+ private:
+  sigset_t set_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> on_stop_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+int RunWorkerLoop(const WorkerOptions& options) {
+  StopSignals signals;  // before any other thread exists
+  sigset_t child;
+  sigemptyset(&child);
+  sigaddset(&child, SIGCHLD);
+  pthread_sigmask(SIG_UNBLOCK, &child, nullptr);
+
+  // Timers of this process (sleeps, timeouts) fire when due, not up to
+  // 50 µs later: short tasks are what a pool runs most.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+
+  RunnerContext context;
+  context.registry = options.registry;
+  context.host = HostName();
+  context.pid = getpid();
+  context.allow_exec = options.allow_exec;
+
+  List names;
+  for (const std::string& name : options.registry->Names())
+    names.push_back(name);
+  const Map info{{"host", context.host},
+                 {"pid", context.pid},
+                 {"tasks", std::move(names)},
+                 {"prefetch", options.prefetch},
+                 {"batch_us", absl::ToInt64Microseconds(options.batch)}};
+
+  // Connect, retrying while the manager is not there.
+  std::unique_ptr<Manager> manager;
+  std::optional<PoolProxy> proxy;
+  absl::Duration backoff = absl::Milliseconds(100);
+  bool complained = false;
+  while (!signals.stopping()) {
+    ConnectOptions connect;
+    connect.authkey = options.authkey;
+    absl::StatusOr<std::unique_ptr<Manager>> m =
+        Manager::Connect(options.manager, connect);
+    absl::Status s = m.status();
+    if (m.ok()) {
+      absl::StatusOr<PoolProxy> p = (*m)->PoolCalls(options.pool);
+      s = p.status();
+      if (p.ok()) {
+        manager = *std::move(m);
+        proxy = *p;
+        break;
+      }
+    }
+    if (s.code() == absl::StatusCode::kUnauthenticated ||
+        s.code() == absl::StatusCode::kFailedPrecondition ||
+        s.code() == absl::StatusCode::kInvalidArgument) {
+      std::cerr << "mproc worker " << context.pid << ": " << s.message()
+                << std::endl;
+      return 1;
+    }
+    if (!complained) {
+      std::cerr << "mproc worker " << context.pid
+                << ": waiting for the manager (" << s.message() << ")"
+                << std::endl;
+      complained = true;
+    }
+    signals.SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(2));
+  }
+  if (!proxy.has_value()) return 0;  // stopped before connecting
+
+  if (options.initializer || !options.initializer_task.empty()) {
+    absl::Status init = absl::OkStatus();
+    if (options.initializer) init = options.initializer();
+    if (init.ok() && !options.initializer_task.empty()) {
+      TaskOutcome outcome =
+          RunTask(context, options.initializer_task, List{}, Map{});
+      init = OutcomeStatus(outcome, options.initializer_task, 0);
+    }
+    if (!init.ok()) {
+      std::cerr << "mproc worker " << context.pid
+                << ": initializer failed: " << init.message() << std::endl;
+      return kExitInitializerFailed;
+    }
+  }
+
+  Watchdog watchdog;
+  TaskFeed feed(*proxy, info, context, options.maxtasksperchild,
+                2 * options.batch);
+  signals.OnStop([&feed] { feed.Stop(); });
+  while (std::optional<WorkItem> item = feed.NextTask()) {
+    if (item->spec.timeout_seconds > 0) {
+      watchdog.Arm(absl::Now() + absl::Seconds(item->spec.timeout_seconds) +
+                       kTimeoutMargin,
+                   item->task_id);
+    }
+    const absl::Time start = absl::Now();
+    TaskResult result;
+    result.task_id = item->task_id;
+    result.outcome = RunWorkItem(context, *item);
+    result.run_us = absl::ToInt64Microseconds(absl::Now() - start);
+    watchdog.Disarm();
+    feed.TaskDone(EncodeResult(result));
+  }
+  feed.Finish();
+  signals.ClearOnStop();
+  return 0;
+}
+
+}  // namespace mproc
