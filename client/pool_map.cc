@@ -64,7 +64,8 @@ int64_t Pool::DefaultChunksize(size_t items) {
   }
   // Python's choice: about four chunks per worker process.
   const int64_t chunks = processes * 4;
-  return std::max<int64_t>(1, (static_cast<int64_t>(items) + chunks - 1) / chunks);
+  return std::max<int64_t>(1,
+                           (static_cast<int64_t>(items) + chunks - 1) / chunks);
 }
 
 absl::StatusOr<std::vector<TaskSpec>> Pool::ChunkSpecs(
@@ -113,9 +114,9 @@ AsyncResult Pool::MapAsyncImpl(const std::string& task, const List& items,
   absl::StatusOr<std::vector<TaskSpec>> specs =
       ChunkSpecs(task, items, star, chunksize, options);
   if (!specs.ok() || specs->empty()) {
-    absl::StatusOr<Value> result =
-        specs.ok() ? absl::StatusOr<Value>(Value(List{}))
-                   : absl::StatusOr<Value>(specs.status());
+    absl::StatusOr<Value> result = specs.ok()
+                                       ? absl::StatusOr<Value>(Value(List{}))
+                                       : absl::StatusOr<Value>(specs.status());
     state->Set(result);
     if (result.ok()) {
       RunCallback(callback, *result);
@@ -139,34 +140,35 @@ AsyncResult Pool::MapAsyncImpl(const std::string& task, const List& items,
   size_t offset = 0;
   for (TaskSpec& spec : *specs) {
     const size_t n = spec.args.size();
-    Enqueue(std::move(spec), [state, gather, finish, offset, n, task](
-                      int64_t task_id, absl::StatusOr<Value> result) {
-      std::vector<absl::StatusOr<Value>> values =
-          ChunkItems(std::move(result), n, task, task_id);
-      bool last;
-      {
-        absl::MutexLock l(&gather->mu);
-        for (size_t i = 0; i < n; ++i) {
-          if (values[i].ok()) {
-            gather->values[offset + i] = *std::move(values[i]);
-          } else if (gather->first_error.ok()) {
-            gather->first_error = values[i].status();
-          }
-        }
-        last = --gather->chunks_left == 0;
-      }
-      if (!last) return;
-      absl::StatusOr<Value> all =
-          gather->first_error.ok()
-              ? absl::StatusOr<Value>(Value(std::move(gather->values)))
-              : absl::StatusOr<Value>(gather->first_error);
-      state->Set(all);
-      if (all.ok()) {
-        RunCallback(finish->first, *all);
-      } else {
-        RunCallback(finish->second, all.status());
-      }
-    });
+    Enqueue(std::move(spec),
+            [state, gather, finish, offset, n, task](
+                int64_t task_id, absl::StatusOr<Value> result) {
+              std::vector<absl::StatusOr<Value>> values =
+                  ChunkItems(std::move(result), n, task, task_id);
+              bool last;
+              {
+                absl::MutexLock l(&gather->mu);
+                for (size_t i = 0; i < n; ++i) {
+                  if (values[i].ok()) {
+                    gather->values[offset + i] = *std::move(values[i]);
+                  } else if (gather->first_error.ok()) {
+                    gather->first_error = values[i].status();
+                  }
+                }
+                last = --gather->chunks_left == 0;
+              }
+              if (!last) return;
+              absl::StatusOr<Value> all =
+                  gather->first_error.ok()
+                      ? absl::StatusOr<Value>(Value(std::move(gather->values)))
+                      : absl::StatusOr<Value>(gather->first_error);
+              state->Set(all);
+              if (all.ok()) {
+                RunCallback(finish->first, *all);
+              } else {
+                RunCallback(finish->second, all.status());
+              }
+            });
     offset += n;
   }
   return AsyncResult(state);
@@ -211,12 +213,14 @@ ResultIterator Pool::ImapImpl(const std::string& task, const List& items,
   size_t offset = 0;
   for (TaskSpec& spec : *specs) {
     const size_t n = spec.args.size();
-    Enqueue(std::move(spec), [stream, offset, n, task](
-                      int64_t task_id, absl::StatusOr<Value> result) {
-      std::vector<absl::StatusOr<Value>> values =
-          ChunkItems(std::move(result), n, task, task_id);
-      for (size_t i = 0; i < n; ++i) stream->Put(offset + i, std::move(values[i]));
-    });
+    Enqueue(std::move(spec),
+            [stream, offset, n, task](int64_t task_id,
+                                      absl::StatusOr<Value> result) {
+              std::vector<absl::StatusOr<Value>> values =
+                  ChunkItems(std::move(result), n, task, task_id);
+              for (size_t i = 0; i < n; ++i)
+                stream->Put(offset + i, std::move(values[i]));
+            });
     offset += n;
   }
   return ResultIterator(stream);

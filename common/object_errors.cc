@@ -38,10 +38,9 @@ absl::Status QueueEmptyError(absl::string_view queue) {
 }
 
 absl::Status QueueFullError(absl::string_view queue, int64_t maxsize) {
-  return WithObjectErrorType(
-      absl::ResourceExhaustedError(
-          absl::StrCat(queue, " is full (maxsize ", maxsize, ")")),
-      kQueueFull);
+  return WithObjectErrorType(absl::ResourceExhaustedError(absl::StrCat(
+                                 queue, " is full (maxsize ", maxsize, ")")),
+                             kQueueFull);
 }
 
 absl::Status QueueClosedError(absl::string_view queue) {

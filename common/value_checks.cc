@@ -24,7 +24,8 @@ absl::Status CheckMapKeyType(Value::Type type) {
 absl::Status DuplicateMapKey(const Value& key) {
   constexpr size_t kShown = 64;  // a key may be megabytes long
   std::string shown = key.ToString();
-  if (shown.size() > kShown) shown = absl::StrCat(shown.substr(0, kShown), "...");
+  if (shown.size() > kShown)
+    shown = absl::StrCat(shown.substr(0, kShown), "...");
   return absl::InvalidArgumentError(
       absl::StrCat("map key ", shown, " occurs twice"));
 }

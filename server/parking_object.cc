@@ -31,8 +31,7 @@ pb::Response ParkingObject::ErrorAnswer(uint64_t request_id,
                                         const absl::Status& status) {
   pb::Response response;
   response.set_id(request_id);
-  response.set_code(static_cast<int>(status.code()));
-  response.set_message(std::string(status.message()));
+  StatusToResponse(status, &response);
   return response;
 }
 

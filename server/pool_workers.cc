@@ -117,8 +117,10 @@ List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
   // batches while no task waits behind more than about a budget of
   // another's (measured) work; and never more than its fair share of the
   // queue, so the other workers get some.
-  const int64_t workers = std::max<int64_t>(1, static_cast<int64_t>(workers_.size()));
-  const int64_t fair = (static_cast<int64_t>(queue_.size()) + workers - 1) / workers;
+  const int64_t workers =
+      std::max<int64_t>(1, static_cast<int64_t>(workers_.size()));
+  const int64_t fair =
+      (static_cast<int64_t>(queue_.size()) + workers - 1) / workers;
   const int64_t cap = std::min<int64_t>(max_n, std::max(worker.prefetch, fair));
   List items;
   double planned_us = 0;
@@ -163,7 +165,8 @@ void PoolObject::DispatchLocked() {
     List items = TakeTasksLocked(worker, next.count);
     std::vector<int64_t> ids;
     ids.reserve(items.size());
-    for (const Value& item : items) ids.push_back(item.list_value()[0].int_value());
+    for (const Value& item : items)
+      ids.push_back(item.list_value()[0].int_value());
     if (!next.sink->Deliver(Answer(next.request_id, Value(std::move(items))),
                             Later(&PoolObject::Requeue, worker.id, ids))) {
       RequeueLocked(worker.id, ids);  // that worker is going: not its fault
@@ -204,7 +207,8 @@ void PoolObject::CompleteLocked(Worker& worker, Value encoded) {
     const Task& task = it->second;
     const std::string key =
         task.spec.chunk ? task.spec.name + "\n[chunk]" : task.spec.name;
-    const double sample = static_cast<double>(std::max<int64_t>(1, header->run_us));
+    const double sample =
+        static_cast<double>(std::max<int64_t>(1, header->run_us));
     auto [cost, fresh] = cost_us_.try_emplace(key, sample);
     if (!fresh) cost->second = 0.8 * cost->second + 0.2 * sample;
   }

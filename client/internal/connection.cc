@@ -31,6 +31,7 @@
 #include "client/internal/refused_probe.h"
 #include "common/grpc_status.h"
 #include "common/metadata.h"
+#include "common/wire.h"
 #include "proto/mproc.grpc.pb.h"
 
 namespace mproc {
@@ -456,8 +457,7 @@ class SessionConnection : public Connection, public ForkAware {
   }
 
   static void StatusToResponseLocked(const absl::Status& s, Waiter* waiter) {
-    waiter->out->set_code(static_cast<int32_t>(s.code()));
-    waiter->out->set_message(std::string(s.message()));
+    StatusToResponse(s, waiter->out);
     waiter->done = true;
   }
 

@@ -48,9 +48,8 @@ TEST(ObjectErrorsTest, AMessageThatOnlyLooksLikeOneIsNotRecognised) {
 
 TEST(ObjectErrorsTest, TheIdentityNeedsItsCode) {
   // The payload alone does not make an OK status, or another code, match.
-  absl::Status other = WithObjectErrorType(absl::InternalError("x"),
-                                           *ObjectErrorType(
-                                               QueueEmptyError("q")));
+  absl::Status other = WithObjectErrorType(
+      absl::InternalError("x"), *ObjectErrorType(QueueEmptyError("q")));
   EXPECT_FALSE(IsQueueEmpty(other));
   EXPECT_TRUE(WithObjectErrorType(absl::OkStatus(), "queue_empty").ok());
 }

@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (envelope.ok()) {
     absl::StatusOr<mproc::WorkItem> item =
         mproc::DecodeWorkItem(mproc::EncodeWorkItem(7, *envelope));
-    if (item.ok() && (item->task_id != 7 || item->spec.name != envelope->name)) {
+    if (item.ok() &&
+        (item->task_id != 7 || item->spec.name != envelope->name)) {
       std::abort();
     }
   }

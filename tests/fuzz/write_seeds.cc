@@ -71,13 +71,14 @@ void WriteFrames(const std::string& dir) {
   pb::Request open_lock = MakeRequest(1, pb::OPEN, "lk", {});
   open_lock.mutable_create()->set_kind(pb::LOCK);
   *frames[4].add_requests() = open_lock;
-  *frames[4].add_requests() = MakeRequest(2, pb::LOCK_ACQUIRE, "lk", {"t1", false});
+  *frames[4].add_requests() =
+      MakeRequest(2, pb::LOCK_ACQUIRE, "lk", {"t1", false});
   *frames[4].add_requests() = MakeRequest(3, pb::LOCK_RELEASE, "lk", {"t1"});
   TaskSpec spec;
   spec.name = "square";
   spec.args = {7};
-  *frames[5].add_requests() = MakeRequest(
-      1, pb::POOL_SUBMIT, "p", {12345, List{EncodeTaskSpec(spec)}});
+  *frames[5].add_requests() =
+      MakeRequest(1, pb::POOL_SUBMIT, "p", {12345, List{EncodeTaskSpec(spec)}});
   *frames[5].add_requests() = MakeRequest(2, pb::POOL_STATUS, "p", {});
   *frames[5].add_requests() = MakeRequest(3, pb::LIST_OBJECTS, "", {});
   for (size_t i = 0; i < frames.size(); ++i) {

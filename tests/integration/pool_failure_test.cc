@@ -15,10 +15,10 @@
 #include "client/manager.h"
 #include "common/task_wire.h"
 #include "gtest/gtest.h"
+#include "tests/integration/pool_fixture.h"
 #include "tests/support/child_process.h"
 #include "tests/support/manager_fixture.h"
 #include "tests/support/worker_daemon.h"
-#include "tests/integration/pool_fixture.h"
 
 namespace mproc {
 namespace testing {
@@ -52,7 +52,8 @@ TEST_F(PoolTest, KilledWorkerProcessWithRetriesLeftRunsTheTaskAgain) {
   auto pool = OpenPool();
   TaskOptions options;
   options.max_retries = 1;
-  AsyncResult r = pool->ApplyAsync("worker", {5, 1.0}, {}, nullptr, nullptr, options);
+  AsyncResult r =
+      pool->ApplyAsync("worker", {5, 1.0}, {}, nullptr, nullptr, options);
   auto busy = AwaitOneBusy();
   ASSERT_OK(busy);
   const int64_t pid = WorkerPids(*busy, true)[0];
@@ -106,7 +107,8 @@ TEST_F(PoolTest, MaxTasksPerChildReplacesProcesses) {
   auto workers = StartWorkers(1, {"--maxtasksperchild", "2"});
   auto pool = OpenPool();
   std::vector<int64_t> pids;
-  for (int i = 0; i < 6; ++i) pids.push_back(pool->Apply("getpid")->int_value());
+  for (int i = 0; i < 6; ++i)
+    pids.push_back(pool->Apply("getpid")->int_value());
   EXPECT_EQ(pids[0], pids[1]);
   EXPECT_EQ(pids[2], pids[3]);
   EXPECT_EQ(pids[4], pids[5]);
@@ -156,7 +158,8 @@ TEST_F(PoolTest, LongTaskOutlivesTheKeepaliveWindow) {
 TEST_F(PoolTest, InitializerRunsInEveryWorkerProcess) {
   auto with = StartWorkers(2, {"--initializer", "init"});
   auto pool = OpenPool();
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(*pool->Apply("initialized"), Value(true));
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(*pool->Apply("initialized"), Value(true));
   const std::string plain = UniqueName("_plain");
   auto without = StartWorkers(1, {}, plain);
   EXPECT_EQ(*(*manager_->Pool(plain))->Apply("initialized"), Value(false));
@@ -196,8 +199,8 @@ TEST_F(PoolTest, ExecRunsCommandsOnlyWhereAllowed) {
 // A result over the manager's message limit becomes a ResultTooLarge
 // error; the worker and the pool go on.
 TEST(PoolLimitsTest, ResultOverTheMessageLimitIsAnError) {
-  auto server = ManagerProcess::Start("127.0.0.1:0",
-                                      {"--max-message-bytes", "1000000"});
+  auto server =
+      ManagerProcess::Start("127.0.0.1:0", {"--max-message-bytes", "1000000"});
   ASSERT_OK(server);
   auto workers = WorkerDaemon::Start((*server)->address(), "default", 1);
   ASSERT_OK(workers);

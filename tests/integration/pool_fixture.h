@@ -18,9 +18,9 @@ namespace testing {
 class PoolTest : public ManagerTest {
  protected:
   // A daemon of `processes` for this test's own pool, once all are in.
-  std::unique_ptr<WorkerDaemon> StartWorkers(int processes,
-                                             std::vector<std::string> extra = {},
-                                             const std::string& pool = "") {
+  std::unique_ptr<WorkerDaemon> StartWorkers(
+      int processes, std::vector<std::string> extra = {},
+      const std::string& pool = "") {
     const std::string name = pool.empty() ? UniqueName() : pool;
     auto daemon = WorkerDaemon::Start(server_->address(), name, processes,
                                       std::move(extra));
@@ -50,7 +50,9 @@ class PoolTest : public ManagerTest {
   }
 };
 
-inline int64_t PidOf(const Value& v) { return v.map_value().at(Value("pid")).int_value(); }
+inline int64_t PidOf(const Value& v) {
+  return v.map_value().at(Value("pid")).int_value();
+}
 
 }  // namespace testing
 }  // namespace mproc
