@@ -319,8 +319,11 @@ int64_t ResidentKiB(int pid) {
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0) {
       int64_t kib = 0;
-      absl::SimpleAtoi(
-          absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kib);
+      if (!absl::SimpleAtoi(
+              absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)),
+              &kib)) {
+        return 0;
+      }
       return kib;
     }
   }

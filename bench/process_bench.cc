@@ -67,7 +67,10 @@ Process* StartEcho(Connection* theirs, Connection* ours) {
 void PipeRoundTrip(int n) {
   auto pair = Pipe();
   Check(pair.status(), "pipe");
-  auto& [ours, theirs] = *pair;
+  // Named references, not a structured binding: the lambdas below use
+  // them.
+  Connection& ours = pair->first;
+  Connection& theirs = pair->second;
   Process* echo = StartEcho(&theirs, &ours);
   // Values through the echo child: the child echoes the encoded bytes, so
   // both Value encode and decode are timed on our side.

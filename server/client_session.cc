@@ -39,7 +39,11 @@ std::shared_ptr<ClientSession> SessionRegistry::Attach(
     }
   }
   auto session = std::make_shared<ClientSession>(key, peer);
-  session->streams_ = 1;
+  {
+    // Not shared yet; locked all the same, as every write of streams_ is.
+    absl::MutexLock sl(&session->mu_);
+    session->streams_ = 1;
+  }
   sessions_[key] = session;
   return session;
 }

@@ -44,17 +44,17 @@ absl::Status ManagerService::Authenticate(
   return absl::OkStatus();
 }
 
-grpc::Status ManagerService::Call(grpc::ServerContext* context,
-                                  const pb::Request& request,
-                                  pb::Response* response) const {
+grpc::Status ManagerService::RunCall(grpc::ServerContext* context,
+                                     const pb::Request& request,
+                                     pb::Response* response) const {
   const grpc::Status auth = ToGrpcStatus(Authenticate(*context));
   if (auth.ok()) dispatcher_->Execute(request, response);
   return auth;
 }
 
-grpc::Status ManagerService::Batch(grpc::ServerContext* context,
-                                   const pb::RequestFrame& frame,
-                                   pb::ResponseFrame* responses) const {
+grpc::Status ManagerService::RunBatch(grpc::ServerContext* context,
+                                      const pb::RequestFrame& frame,
+                                      pb::ResponseFrame* responses) const {
   const grpc::Status auth = ToGrpcStatus(Authenticate(*context));
   if (auth.ok()) dispatcher_->ExecuteFrame(frame, responses);
   return auth;

@@ -28,11 +28,11 @@ class ManagerService final : public pb::Manager::AsyncService {
 
   // The unary RPCs: one request, or one frame of them; an operation that
   // would wait fails instead (there is no way to answer later).
-  grpc::Status Call(grpc::ServerContext* context, const pb::Request& request,
-                    pb::Response* response) const;
-  grpc::Status Batch(grpc::ServerContext* context,
-                     const pb::RequestFrame& frame,
-                     pb::ResponseFrame* responses) const;
+  grpc::Status RunCall(grpc::ServerContext* context, const pb::Request& request,
+                       pb::Response* response) const;
+  grpc::Status RunBatch(grpc::ServerContext* context,
+                        const pb::RequestFrame& frame,
+                        pb::ResponseFrame* responses) const;
 
   // For a new Session call: OK after adding the session's initial metadata
   // (instance id, message size limit), or why the client is refused.

@@ -68,10 +68,10 @@ void AwaitUnaryCalls(ManagerService* service, RpcThreads* threads,
                      grpc::ServerCompletionQueue* cq) {
   UnaryCall<pb::Request, pb::Response>::Await(service, threads, cq,
                                               &ManagerService::RequestCall,
-                                              &ManagerService::Call);
+                                              &ManagerService::RunCall);
   UnaryCall<pb::RequestFrame, pb::ResponseFrame>::Await(
       service, threads, cq, &ManagerService::RequestBatch,
-      &ManagerService::Batch);
+      &ManagerService::RunBatch);
 }
 
 }  // namespace mproc
