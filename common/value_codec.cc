@@ -57,13 +57,17 @@ class Reader {
     return true;
   }
 
+  // Only the encoder's own (shortest) form: a value has one encoding, so
+  // decoding and encoding again gives back the same bytes.
   bool Varint(uint64_t* v) {
     uint64_t result = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       uint8_t b;
       if (!Byte(&b)) return false;
+      if (shift == 63 && b > 1) return false;  // more than 64 bits
       result |= static_cast<uint64_t>(b & 0x7f) << shift;
       if ((b & 0x80) == 0) {
+        if (b == 0 && shift > 0) return false;  // a needless zero byte
         *v = result;
         return true;
       }

@@ -23,8 +23,10 @@ void EncodeValue(const Value& value, std::string* out);
 
 // Decodes exactly one value filling all of `data`, in time linear in its
 // size (the decoder reads data from other processes and machines).
+// Only the encoder's own output is accepted (a value has one encoding):
 // DATA_LOSS naming the offset if the data is truncated, has trailing bytes,
-// an unknown tag, map keys out of the encoder's order, or breaks a rule of
+// an unknown tag, a varint longer than needed, map keys out of the
+// encoder's order, or breaks a rule of
 // common/value_checks.h (nests deeper than kMaxValueDepth, a list or map as
 // a map key, a key twice).
 absl::StatusOr<Value> DecodeValue(absl::string_view data);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# ThreadSanitizer needs to see every lock. Debian's libabsl is built
-# without TSan, so an absl::Mutex is invisible to it and every access it
-# guards looks like a race. This builds absl's synchronization library (and
-# what it links) from Debian's own source package of the installed version,
+# ThreadSanitizer needs to see every lock and every atomic. Debian's libabsl
+# is built without TSan, so an absl::Mutex (or a Status's reference count)
+# is invisible to it and every access it guards looks like a race. This
+# builds absl from Debian's own source package of the installed version,
 # with -fsanitize=thread, as shared libraries with Debian's sonames, into
 # $MPROC_TSAN_ABSL (default /opt/mproc/absl-tsan/lib). `--config=tsan`
 # tests put that directory first on LD_LIBRARY_PATH, so the instrumented
@@ -11,7 +11,7 @@
 set -euo pipefail
 dest=${MPROC_TSAN_ABSL:-/opt/mproc/absl-tsan/lib}
 version=$(dpkg-query -W -f='${Version}' libabsl20220623)
-stamp="$dest/.built-$version"
+stamp="$dest/.built-all-$version"
 [[ -f "$stamp" ]] && exit 0
 
 echo "build_tsan_absl: building absl $version with -fsanitize=thread" >&2
@@ -37,7 +37,7 @@ cmake -S "$src" -B "$work/build" -G "Unix Makefiles" \
   -DCMAKE_CXX_STANDARD=17 -DABSL_PROPAGATE_CXX_STD=ON \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread" \
   -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" >/dev/null
-cmake --build "$work/build" --target synchronization -j"$(nproc)" >/dev/null
+cmake --build "$work/build" -j"$(nproc)" >/dev/null
 
 mkdir -p "$dest"
 find "$work/build" -name 'libabsl_*.so.*' -exec cp -P {} "$dest"/ \;

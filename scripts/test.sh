@@ -44,19 +44,28 @@ check() {
   fi
 }
 
-# suite NAME BAZEL_FLAGS... -- TARGETS...: bazel test, cases counted.
+# suite NAME BAZEL_FLAGS... -- TARGETS...: bazel test, cases counted. A
+# sanitizer report in any process a test started (a worker daemon, a
+# manager: their stderr is in the test's log) fails the suite too, even
+# when the test itself passed.
 suite() {
-  local name=$1 flags=() log counts
+  local name=$1 flags=() log counts testlogs reports
   shift
   while [[ $1 != -- ]]; do flags+=("$1"); shift; done
   shift
   log=$(mktemp)
   counts=$(mktemp)
   bazel test "${common[@]}" "${flags[@]}" "$@" 2>&1 | tee "$log"
-  python3 scripts/count_tests.py "$log" \
-    "$(bazel info "${flags[@]}" bazel-testlogs 2>/dev/null)" >"$counts"
+  testlogs=$(bazel info "${flags[@]}" bazel-testlogs 2>/dev/null)
+  python3 scripts/count_tests.py "$log" "$testlogs" >"$counts"
   echo "suite $name: $(tail -n 1 "$counts")"
   add_counts "$counts"
+  reports=$(find -L "$testlogs" -name test.log -newer "$log" -print0 |
+    xargs -0 -r grep -l -E 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error:')
+  if [[ -n "$reports" ]]; then
+    echo "suite $name: sanitizer reports in: $reports"
+    total_failed=$((total_failed + 1))
+  fi
   rm -f "$log" "$counts"
 }
 

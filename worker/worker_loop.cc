@@ -81,45 +81,51 @@ class Watchdog {
 // The stop signals, taken by a thread of their own.
 class StopSignals {
  public:
-  StopSignals() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-    std::thread([this] {
+  StopSignals() : state_(std::make_shared<State>()) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // The thread keeps the state alive: it may still be waiting for a
+    // signal (and then take the lock) after this object is gone, while the
+    // process exits. (Found by TSan: a lock of a destroyed mutex.)
+    std::thread([set, state = state_] {
       int signal_number = 0;
-      sigwait(&set_, &signal_number);
+      sigwait(&set, &signal_number);
       // Under the lock, so the hook's owner can clear it and go away.
-      absl::MutexLock l(&mu_);
-      stopping_ = true;
-      if (on_stop_) on_stop_();
+      absl::MutexLock l(&state->mu);
+      state->stopping = true;
+      if (state->on_stop) state->on_stop();
     }).detach();
   }
   bool stopping() {
-    absl::MutexLock l(&mu_);
-    return stopping_;
+    absl::MutexLock l(&state_->mu);
+    return state_->stopping;
   }
   // Runs `on_stop` at the stop signal (at once if it came already).
   void OnStop(std::function<void()> on_stop) {
-    absl::MutexLock l(&mu_);
-    on_stop_ = std::move(on_stop);
-    if (stopping_ && on_stop_) on_stop_();
+    absl::MutexLock l(&state_->mu);
+    state_->on_stop = std::move(on_stop);
+    if (state_->stopping && state_->on_stop) state_->on_stop();
   }
   void ClearOnStop() {
-    absl::MutexLock l(&mu_);
-    on_stop_ = nullptr;
+    absl::MutexLock l(&state_->mu);
+    state_->on_stop = nullptr;
   }
   // Sleeps up to `d`, returning early once stopping.
   void SleepFor(absl::Duration d) {
-    absl::MutexLock l(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
+    absl::MutexLock l(&state_->mu);
+    state_->mu.AwaitWithTimeout(absl::Condition(&state_->stopping), d);
   }
 
  private:
-  sigset_t set_;
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::function<void()> on_stop_ ABSL_GUARDED_BY(mu_);
+  struct State {
+    absl::Mutex mu;
+    bool stopping ABSL_GUARDED_BY(mu) = false;
+    std::function<void()> on_stop ABSL_GUARDED_BY(mu);
+  };
+  const std::shared_ptr<State> state_;
 };
 
 }  // namespace

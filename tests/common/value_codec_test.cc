@@ -110,6 +110,25 @@ TEST(ValueCodecTest, ANaNKeyRoundTripsOnce) {
   EXPECT_EQ(decoded->map_value().size(), 2u);
 }
 
+// Found by the codec fuzzer: bytes of length 11 written as the two-byte
+// varint 8b 00 decoded, and encoded again differently. A value has one
+// encoding: longer varints than the encoder writes are refused.
+TEST(ValueCodecTest, AVarintLongerThanNeededIsRefused) {
+  EXPECT_CODE(
+      DecodeValue(std::string("\x06\x8b\x00", 3) + std::string(11, 'x')),
+      absl::StatusCode::kDataLoss);
+  EXPECT_CODE(DecodeValue(std::string("\x03\x80\x00", 3)),  // int 0
+              absl::StatusCode::kDataLoss);
+  // Eleven bytes, or a tenth byte with bits past the 64th: too long.
+  EXPECT_CODE(DecodeValue(std::string(
+                  "\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 11)),
+              absl::StatusCode::kDataLoss);
+  const int64_t kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(RoundTrip(Value(kMin)), Value(kMin));  // the full ten bytes
+  EXPECT_EQ(RoundTrip(Value(std::string(200, 'y'))),
+            Value(std::string(200, 'y')));  // a two-byte length
+}
+
 // Regression (shared/regressions/value_codec_slow_input.bin): 1,483 bytes
 // of maps used as map keys made the decoder's key comparisons exponential —
 // about 20 s to reject. Now the first map-valued key is refused where it
