@@ -15,8 +15,8 @@ TEST(CommandTableTest, EveryObjectOpHasItsFunction) {
       const Command* command = FindCommand(info->op);
       ASSERT_NE(command, nullptr) << info->name;
       EXPECT_EQ(command->info, info) << info->name;
-      EXPECT_NE(command->run, nullptr) << KindName(info->kind) << " "
-                                       << info->name;
+      EXPECT_NE(command->run, nullptr)
+          << KindName(info->kind) << " " << info->name;
       ++found;
     }
   }
@@ -24,8 +24,8 @@ TEST(CommandTableTest, EveryObjectOpHasItsFunction) {
 }
 
 TEST(CommandTableTest, ManagementOpsAreTheDispatchersOwn) {
-  for (pb::Op op : {pb::OPEN, pb::DELETE_OBJECT, pb::LIST_OBJECTS,
-                    pb::SERVER_INFO}) {
+  for (pb::Op op :
+       {pb::OPEN, pb::DELETE_OBJECT, pb::LIST_OBJECTS, pb::SERVER_INFO}) {
     const Command* command = FindCommand(op);
     ASSERT_NE(command, nullptr) << op;
     EXPECT_EQ(command->run, nullptr) << op;
