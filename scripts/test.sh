@@ -55,7 +55,10 @@ suite() {
   shift
   log=$(mktemp)
   counts=$(mktemp)
-  bazel test "${common[@]}" "${flags[@]}" "$@" 2>&1 | tee "$log"
+  # Every test runs each time: built outputs come from the shared cache,
+  # test results never do.
+  bazel test "${common[@]}" --cache_test_results=no "${flags[@]}" "$@" 2>&1 |
+    tee "$log"
   testlogs=$(bazel info "${flags[@]}" bazel-testlogs 2>/dev/null)
   python3 scripts/count_tests.py "$log" "$testlogs" >"$counts"
   echo "suite $name: $(tail -n 1 "$counts")"
