@@ -87,6 +87,32 @@ tsan_targets=(
   //tests/integration:pool_test
   //tests/integration:pool_failure_test
 )
+# Left out under TSan: the cases whose test process forks children that
+# start a client. TSan does not support threads started after a
+# multi-threaded fork (with die_after_fork=0 such a child can hang inside
+# TSan's runtime: seen once in five runs of the queue test). They run under
+# g++ and ASan; their managers and workers are started by exec and are
+# checked by TSan in the other cases.
+tsan_skip=(
+  QueueTest.SeedProducerAndConsumerPassTenItemsThroughAQueueOfThree
+  QueueTest.BlockedGetterReceivesALaterPut
+  QueueTest.BlockedPutterEntersWhenRoomFrees
+  QueueTest.ConsumerKilledWhileBlockedLosesNoItem
+  QueueTest.JoinableQueueJoinWaitsForEveryTaskDone
+  QueueTest.CloseRefusesPutsAndDrainsGets
+  SyncTest.SeedBankBalanceUnderALockEndsAtZero
+  SyncTest.LockOfAKilledHolderPassesToTheWaiter
+  SessionLeaseTest.LockOfASilentHolderIsReleasedAfterTheLease
+  SyncTest.HeldLockSurvivesForkingAChild
+  SessionLeaseTest.CleanExitReleasesAtOnceAndACrashAfterTheLease
+  SyncTest.SemaphoreCountsPermitsAndGetsThemBackFromTheDead
+  SyncTest.ConditionWaitForAPredicateOnSharedState
+  SyncTest.BarrierAbortTimeoutAndReset
+  ReconnectTest.ManagerSurvivesClientsKilledMidStream
+  PoolTest.TenThousandTasksFromFourClientsEachReturnOnce
+  PoolTest.ForkWhileATaskIsInFlightIsPromptAndBothSidesCarryOn
+)
+tsan_filter="-$(IFS=:; echo "${tsan_skip[*]}")"
 
 check format scripts/check_format.sh
 check layers scripts/check_layers.sh
@@ -94,7 +120,7 @@ suite gcc -- //...
 if [[ "${1:-}" != quick ]]; then
   suite asan --config=asan -- //...
   if scripts/build_tsan_absl.sh; then
-    suite tsan --config=tsan -- "${tsan_targets[@]}"
+    suite tsan --config=tsan --test_filter="$tsan_filter" -- "${tsan_targets[@]}"
   else
     echo "suite tsan: FAILED (no instrumented absl)"
     total_failed=$((total_failed + 1))
