@@ -39,7 +39,7 @@ TEST(ObjectErrorsTest, EachErrorIsRecognisedAfterCrossingTheWire) {
 TEST(ObjectErrorsTest, AMessageThatOnlyLooksLikeOneIsNotRecognised) {
   // A dict key error whose text happens to end like a queue's.
   EXPECT_FALSE(IsQueueEmpty(
-      OverTheWire(absl::NotFoundError("dict 'd': key 'x is empty'"))));
+      OverTheWire(absl::NotFoundError("dict 'd': key 'queue' is empty"))));
   EXPECT_FALSE(IsBrokenBarrier(
       OverTheWire(absl::AbortedError("task 't': worker is broken"))));
   EXPECT_FALSE(IsQueueClosed(
