@@ -265,6 +265,10 @@ int64_t Manager::instance_changes() const {
   return connection_->instance_changes();
 }
 
+int64_t Manager::session_losses() const {
+  return connection_->session_losses();
+}
+
 absl::StatusOr<std::string> LoadAuthkey(const std::string& authkey_file) {
   if (!authkey_file.empty()) {
     std::ifstream in(authkey_file, std::ios::binary);

@@ -142,6 +142,12 @@ class Manager {
   // The manager instance seen last, and how often it changed.
   std::string instance_id() const;
   int64_t instance_changes() const;
+  // How many times this process's session was found gone on reconnecting
+  // (expired while the process was paused or cut off past the session
+  // lease, or lost with a manager restart): each time, every lock and
+  // permit it held was released. Compare before and after a critical
+  // section to learn that it may not have been exclusive.
+  int64_t session_losses() const;
 
  private:
   explicit Manager(std::shared_ptr<internal::Connection> connection);

@@ -281,14 +281,34 @@ int64_t ThreadToken() {
   thread_local const int64_t token = next.fetch_add(1);
   return token;
 }
+
+// An acquire's answer: the grant's fencing token, or false (0).
+absl::StatusOr<int64_t> GrantToken(absl::StatusOr<Value> answer) {
+  if (!answer.ok()) return answer.status();
+  if (answer->is_bool() && !answer->bool_value()) return 0;
+  if (answer->is_int() && answer->int_value() > 0) return answer->int_value();
+  return absl::InternalError(
+      absl::StrCat("acquire answered ", answer->ToString(),
+                   "; expected a fencing token or false"));
+}
+
+absl::StatusOr<bool> Granted(absl::StatusOr<Value> answer) {
+  absl::StatusOr<int64_t> token = GrantToken(std::move(answer));
+  if (!token.ok()) return token.status();
+  return *token > 0;
+}
 }  // namespace
 
 absl::StatusOr<bool> LockProxy::Acquire(absl::Duration timeout) const {
-  return InvokeAs<bool>(pb::LOCK_ACQUIRE,
-                        {ThreadToken(), true, TimeoutValue(timeout)});
+  return Granted(
+      Invoke(pb::LOCK_ACQUIRE, {ThreadToken(), true, TimeoutValue(timeout)}));
 }
 absl::StatusOr<bool> LockProxy::TryAcquire() const {
-  return InvokeAs<bool>(pb::LOCK_ACQUIRE, {ThreadToken(), false});
+  return Granted(Invoke(pb::LOCK_ACQUIRE, {ThreadToken(), false}));
+}
+absl::StatusOr<int64_t> LockProxy::AcquireToken(absl::Duration timeout) const {
+  return GrantToken(
+      Invoke(pb::LOCK_ACQUIRE, {ThreadToken(), true, TimeoutValue(timeout)}));
 }
 absl::Status LockProxy::Release() const {
   return InvokeStatus(pb::LOCK_RELEASE, {ThreadToken()});
@@ -337,8 +357,8 @@ absl::StatusOr<bool> EventProxy::Wait(absl::Duration timeout) const {
 }
 
 absl::StatusOr<bool> ConditionProxy::Acquire(absl::Duration timeout) const {
-  return InvokeAs<bool>(pb::COND_ACQUIRE,
-                        {ThreadToken(), true, TimeoutValue(timeout)});
+  return Granted(
+      Invoke(pb::COND_ACQUIRE, {ThreadToken(), true, TimeoutValue(timeout)}));
 }
 absl::Status ConditionProxy::Release() const {
   return InvokeStatus(pb::COND_RELEASE, {ThreadToken()});
@@ -360,10 +380,10 @@ absl::StatusOr<bool> ConditionProxy::WaitFor(
   return result;
 }
 absl::StatusOr<int64_t> ConditionProxy::Notify(int64_t n) const {
-  return InvokeAs<int64_t>(pb::COND_NOTIFY, {n});
+  return InvokeAs<int64_t>(pb::COND_NOTIFY, {n, ThreadToken()});
 }
 absl::StatusOr<int64_t> ConditionProxy::NotifyAll() const {
-  return InvokeAs<int64_t>(pb::COND_NOTIFY_ALL, {});
+  return InvokeAs<int64_t>(pb::COND_NOTIFY_ALL, {ThreadToken()});
 }
 
 absl::StatusOr<int64_t> BarrierProxy::Wait(

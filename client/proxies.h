@@ -266,15 +266,29 @@ class QueueProxy : public ObjectProxy {
 };
 
 // Lock or RLock, like Manager().Lock() / RLock(). Held by this Manager's
-// session and the calling thread; released by the manager if the session
-// ends (the process died) — an improvement on Python. Acquire answers
-// whether the lock was taken (false after `timeout`), as Python does.
+// session (an RLock: and the calling thread); released by the manager if
+// the session ends (the process died, or was paused or cut off past the
+// session lease) — an improvement on Python. Acquire answers whether the
+// lock was taken (false after `timeout`), as Python does.
+//
+// A hold can be lost while this process is paused past the lease. The
+// manager then refuses what the old hold would do (Release and Condition
+// calls fail ABORTED "session expired") and Manager::session_losses()
+// counts the loss. Code that writes elsewhere under the lock should carry
+// the fencing token (AcquireToken) and have that resource refuse tokens
+// lower than the highest it has seen (docs/guarantees.md, "Locks").
 class LockProxy : public ObjectProxy {
  public:
   absl::StatusOr<bool> Acquire(
       absl::Duration timeout = absl::InfiniteDuration()) const;
   absl::StatusOr<bool> TryAcquire() const;  // acquire(block=False)
-  // FAILED_PRECONDITION if not held (RLock: not by this thread).
+  // The same as Acquire, answering the grant's fencing token: >= 1 when
+  // taken, increasing with every grant of this lock (an RLock's re-entry
+  // answers the token it holds); 0 if not taken within `timeout`.
+  absl::StatusOr<int64_t> AcquireToken(
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+  // FAILED_PRECONDITION if not held by this session (an RLock: by this
+  // thread); ABORTED if this session lost it to expiry.
   absl::Status Release() const;
   absl::StatusOr<bool> Locked() const;
 

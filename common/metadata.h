@@ -27,6 +27,12 @@ inline constexpr char kInstanceMetadata[] = "mproc-instance";
 // itself instead of having the shared stream torn down.
 inline constexpr char kMaxMessageMetadata[] = "mproc-max-message-bytes";
 
+// Manager → client, initial metadata of a Session stream: present when the
+// session this stream resumes had expired meanwhile (the client was paused
+// or cut off past the lease). Its value lists the locks and semaphores the
+// session lost, comma-separated; whatever it held has been passed on.
+inline constexpr char kSessionLostMetadata[] = "mproc-session-lost";
+
 }  // namespace mproc
 
 #endif  // MPROC_COMMON_METADATA_H_

@@ -1,5 +1,6 @@
 #include "server/client_session.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -7,6 +8,33 @@
 #include "absl/time/clock.h"
 
 namespace mproc {
+
+void LossRecord::Add(const std::string& what) {
+  absl::MutexLock l(&mu_);
+  lost_.insert(what);
+}
+
+bool LossRecord::Contains(const std::string& what) const {
+  absl::MutexLock l(&mu_);
+  return lost_.contains(what);
+}
+
+void LossRecord::Remove(const std::string& what) {
+  absl::MutexLock l(&mu_);
+  lost_.erase(what);
+}
+
+std::vector<std::string> LossRecord::Sorted() const {
+  absl::MutexLock l(&mu_);
+  std::vector<std::string> lost(lost_.begin(), lost_.end());
+  std::sort(lost.begin(), lost.end());
+  return lost;
+}
+
+bool ClientSession::TakeExpiryNotice() {
+  absl::MutexLock l(&mu_);
+  return std::exchange(follows_expired_, false);
+}
 
 std::string ClientSession::peer() const {
   absl::MutexLock l(&mu_);
@@ -29,7 +57,8 @@ void ClientSession::RemoveHoldHook(uint64_t token) {
 std::shared_ptr<ClientSession> SessionRegistry::Attach(
     const std::string& id, const std::string& peer) {
   absl::MutexLock l(&mu_);
-  std::string key = id.empty() ? absl::StrCat("anonymous-", ++anonymous_) : id;
+  const bool anonymous = id.empty();
+  std::string key = anonymous ? absl::StrCat("anonymous-", ++anonymous_) : id;
   if (std::shared_ptr<ClientSession> found = sessions_[key].lock()) {
     absl::MutexLock sl(&found->mu_);
     if (!found->expired_) {
@@ -38,11 +67,20 @@ std::shared_ptr<ClientSession> SessionRegistry::Attach(
       return found;
     }
   }
-  auto session = std::make_shared<ClientSession>(key, peer);
+  std::shared_ptr<LossRecord> predecessor;
+  if (auto it = expired_.find(key); it != expired_.end()) {
+    predecessor = std::move(it->second.losses);
+    expired_.erase(it);
+  }
+  const bool follows_expired = predecessor != nullptr;
+  auto session =
+      std::make_shared<ClientSession>(key, peer, std::move(predecessor));
   {
     // Not shared yet; locked all the same, as every write of streams_ is.
     absl::MutexLock sl(&session->mu_);
     session->streams_ = 1;
+    session->anonymous_ = anonymous;
+    session->follows_expired_ = follows_expired;
   }
   sessions_[key] = session;
   return session;
@@ -57,20 +95,20 @@ void SessionRegistry::Detach(const std::shared_ptr<ClientSession>& session,
     detachment = ++session->detachments_;
   }
   if (now || lease_ <= absl::ZeroDuration()) {
-    Expire(session, detachment);
+    Expire(session, detachment, /*remember=*/!now);
     return;
   }
   // The timer holds the session alive until the lease is over.
   timer_->Schedule(absl::Now() + lease_,
                    [weak = weak_from_this(), session, detachment] {
                      if (auto registry = weak.lock()) {
-                       registry->Expire(session, detachment);
+                       registry->Expire(session, detachment, /*remember=*/true);
                      }
                    });
 }
 
 void SessionRegistry::Expire(const std::shared_ptr<ClientSession>& session,
-                             uint64_t detachment) {
+                             uint64_t detachment, bool remember) {
   absl::flat_hash_map<uint64_t, std::function<void()>> hooks;
   {
     absl::MutexLock l(&session->mu_);
@@ -87,6 +125,21 @@ void SessionRegistry::Expire(const std::shared_ptr<ClientSession>& session,
     auto it = sessions_.find(session->id());
     if (it != sessions_.end() && it->second.lock() == session) {
       sessions_.erase(it);
+      // Before the hooks run, so a successor attaching meanwhile shares
+      // the record they write.
+      if (remember && !session->anonymous_) {
+        const uint64_t expiry = ++expiries_;
+        expired_[session->id()] = Remembered{session->losses_, expiry};
+        expired_order_.emplace_back(session->id(), expiry);
+        while (expired_order_.size() > kMaxRemembered) {
+          const auto& [id, when] = expired_order_.front();
+          auto oldest = expired_.find(id);
+          if (oldest != expired_.end() && oldest->second.expiry == when) {
+            expired_.erase(oldest);
+          }
+          expired_order_.pop_front();
+        }
+      }
     }
   }
   for (auto& [token, hook] : hooks) hook();

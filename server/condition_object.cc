@@ -57,8 +57,14 @@ absl::StatusOr<Value> ConditionObject::Wait(int64_t thread,
   return Park(kWaiters, std::move(waiter), timeout, call, "wait");
 }
 
-int64_t ConditionObject::Notify(int64_t n) {
+absl::StatusOr<int64_t> ConditionObject::Notify(int64_t n,
+                                                const CallContext& call,
+                                                std::optional<int64_t> thread) {
   absl::MutexLock l(&mu_);
+  if (absl::Status held = lock_->CheckHeldBy(call, thread, "notify");
+      !held.ok()) {
+    return held;
+  }
   int64_t woken = 0;
   while (Waiting(kWaiters) > 0 && (n < 0 || woken < n)) {
     Waiter waiter = PopWaiter(kWaiters);

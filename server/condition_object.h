@@ -5,6 +5,7 @@
 #define MPROC_SERVER_CONDITION_OBJECT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -32,10 +33,11 @@ class ConditionObject : public ParkingObject {
   absl::StatusOr<Value> Wait(int64_t thread, absl::Duration timeout,
                              CallContext* call);
 
-  // Wakes up to `n` waiters (all with n < 0); returns how many. Python
-  // requires the caller to hold the lock; mproc does not check that, since
-  // a notify is harmless without it.
-  int64_t Notify(int64_t n);
+  // Wakes up to `n` waiters (all with n < 0); returns how many. As in
+  // Python, the caller must hold the lock (LockObject::CheckHeldBy; its
+  // `thread`, for an RLock, when given).
+  absl::StatusOr<int64_t> Notify(int64_t n, const CallContext& call,
+                                 std::optional<int64_t> thread);
 
  private:
   absl::StatusOr<Value> TimeoutAnswer(int line) const override;

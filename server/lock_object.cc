@@ -50,7 +50,42 @@ bool LockObject::GrantLocked(const std::shared_ptr<ClientSession>& session,
       session->AddHoldHook(Later(&LockObject::HolderGone, grant));
   if (hook == 0) return false;
   holder_ = Holder{session, thread, count, hook, grant};
+  session->losses().Remove(Describe());
   return true;
+}
+
+absl::Status LockObject::CheckHeldBy(const CallContext& call,
+                                     std::optional<int64_t> thread,
+                                     absl::string_view what) const {
+  absl::MutexLock l(&mu_);
+  return CheckHeldByLocked(call, thread, what);
+}
+
+absl::Status LockObject::CheckHeldByLocked(const CallContext& call,
+                                           std::optional<int64_t> thread,
+                                           absl::string_view what) const {
+  if (call.session == nullptr) return NeedsSession(*this);
+  if (holder_.has_value() && holder_->session == call.session) {
+    if (!reentrant_ || !thread.has_value() || holder_->thread == *thread) {
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        Describe(), ": cannot ", what, ": the lock is held by another thread"));
+  }
+  if (call.session->losses().Contains(Describe())) {
+    return absl::AbortedError(absl::StrCat(
+        "session expired: ", Describe(),
+        " was released after the lease (this client was paused or cut off "
+        "longer than the session lease) and may be held by another client "
+        "now; cannot ",
+        what));
+  }
+  if (!holder_.has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(Describe(), ": cannot ", what, ": it is not locked"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      Describe(), ": cannot ", what, ": the lock is held by another client"));
 }
 
 void LockObject::ReleaseLocked() {
@@ -63,7 +98,9 @@ void LockObject::ReleaseLocked() {
                      std::max<int64_t>(next.count, 1))) {
       continue;  // its session expired
     }
-    const Value answer = next.item.is_null() ? Value(true) : next.item;
+    const Value answer = next.item.is_null()
+                             ? Value(static_cast<int64_t>(holder_->grant))
+                             : next.item;
     if (next.sink->Deliver(Answer(next.request_id, answer))) return;
     // Not deliverable after all (its stream ended): take the grant back.
     holder_->session->RemoveHoldHook(holder_->close_hook);
@@ -73,7 +110,9 @@ void LockObject::ReleaseLocked() {
 
 void LockObject::HolderGone(uint64_t grant) {
   absl::MutexLock l(&mu_);
-  if (holder_.has_value() && holder_->grant == grant) ReleaseLocked();
+  if (!holder_.has_value() || holder_->grant != grant) return;
+  holder_->session->losses().Add(Describe());
+  ReleaseLocked();
 }
 
 absl::StatusOr<Value> LockObject::Acquire(int64_t thread, bool block,
@@ -83,11 +122,14 @@ absl::StatusOr<Value> LockObject::Acquire(int64_t thread, bool block,
     return NeedsSession(*this);
   }
   absl::MutexLock l(&mu_);
-  if (!holder_.has_value()) return GrantLocked(call->session, thread);
+  if (!holder_.has_value()) {
+    if (!GrantLocked(call->session, thread)) return false;
+    return static_cast<int64_t>(holder_->grant);
+  }
   if (reentrant_ && holder_->session == call->session &&
       holder_->thread == thread) {
     ++holder_->count;
-    return true;
+    return static_cast<int64_t>(holder_->grant);
   }
   if (!block || timeout <= absl::ZeroDuration()) return false;
   Waiter waiter;
@@ -98,10 +140,8 @@ absl::StatusOr<Value> LockObject::Acquire(int64_t thread, bool block,
 absl::StatusOr<int64_t> LockObject::ReleaseAllFor(const CallContext& call,
                                                   int64_t thread) {
   absl::MutexLock l(&mu_);
-  if (!holder_.has_value() || holder_->session != call.session ||
-      (reentrant_ && holder_->thread != thread)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        Describe(), ": a condition wait needs the lock held by the caller"));
+  if (absl::Status held = CheckHeldByLocked(call, thread, "wait"); !held.ok()) {
+    return held;
   }
   const int64_t count = holder_->count;
   ReleaseLocked();
@@ -130,17 +170,11 @@ void LockObject::AcquireFor(const CallContext& call, int64_t thread,
 
 absl::Status LockObject::Release(int64_t thread, CallContext* call) {
   absl::MutexLock l(&mu_);
-  if (!holder_.has_value()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(Describe(), ": release of an unlocked lock"));
+  if (absl::Status held = CheckHeldByLocked(*call, thread, "release");
+      !held.ok()) {
+    return held;
   }
-  if (reentrant_) {
-    if (holder_->session != call->session || holder_->thread != thread) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          Describe(), ": cannot release a lock held by another thread"));
-    }
-    if (--holder_->count > 0) return absl::OkStatus();
-  }
+  if (reentrant_ && --holder_->count > 0) return absl::OkStatus();
   ReleaseLocked();
   return absl::OkStatus();
 }

@@ -2,6 +2,13 @@
 // session's thread. Unlike Python's, a lock whose holder's session expires
 // (its process exited, or crashed and did not reconnect within the session
 // lease) is released and passed to the next waiter.
+//
+// Ownership is checked for both kinds: only the holding session (and, for
+// an RLock, its holding thread) may release or wait on it; a session that
+// lost the lock to expiry is told so (ABORTED "session expired"). Every
+// grant carries a fencing token, increasing per lock, which acquire
+// answers: a resource guarded by the lock can refuse writes bearing a
+// token lower than the highest it has seen.
 #ifndef MPROC_SERVER_LOCK_OBJECT_H_
 #define MPROC_SERVER_LOCK_OBJECT_H_
 
@@ -26,17 +33,25 @@ class LockObject : public ParkingObject {
   // {"reentrant", "locked", "holder" (peer and thread), "count", "waiters"}.
   Map Details() const override;
 
-  // Takes the lock for (session, `thread`): true at once if free (or, for
-  // an RLock, already held by that thread); false if !block or `timeout` is
-  // zero; else parks until granted (true) or timed out (false).
-  // FAILED_PRECONDITION without a session (call->sink null).
+  // Takes the lock for (session, `thread`): its fencing token (an int >= 1)
+  // at once if free (or, for an RLock, already held by that thread: the
+  // same token); false if !block or `timeout` is zero; else parks until
+  // granted (the token) or timed out (false). FAILED_PRECONDITION without
+  // a session (call->sink null).
   absl::StatusOr<Value> Acquire(int64_t thread, bool block,
                                 absl::Duration timeout, CallContext* call);
 
-  // FAILED_PRECONDITION if not held; for an RLock also if held by another
-  // session or thread (Python's "cannot release un-acquired lock"). A plain
-  // Lock may be released by anyone, as in Python.
+  // Releases (an RLock: once) the caller's hold. See CheckHeldBy.
   absl::Status Release(int64_t thread, CallContext* call);
+
+  // OK if the caller holds the lock: its session, and for an RLock its
+  // `thread` (nullopt: any thread of the session). Else ABORTED if the
+  // caller's session lost it to expiry, or FAILED_PRECONDITION (not held,
+  // held by another client or thread, no session); `what` names the
+  // operation in the message.
+  absl::Status CheckHeldBy(const CallContext& call,
+                           std::optional<int64_t> thread,
+                           absl::string_view what) const;
 
   bool Locked() const;
 
@@ -61,6 +76,10 @@ class LockObject : public ParkingObject {
   };
 
   absl::StatusOr<Value> TimeoutAnswer(int line) const override;
+  absl::Status CheckHeldByLocked(const CallContext& call,
+                                 std::optional<int64_t> thread,
+                                 absl::string_view what) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes (session, thread) the holder, `count` times; false if the
   // session already expired.
   bool GrantLocked(const std::shared_ptr<ClientSession>& session,

@@ -54,6 +54,7 @@ bool SemaphoreObject::CreditLocked(
       return false;
     }
     holding.session = session;
+    session->losses().Remove(Describe());
   }
   ++holding.permits;
   --value_;
@@ -80,6 +81,7 @@ void SemaphoreObject::SessionGone(uintptr_t session) {
   absl::MutexLock l(&mu_);
   auto it = holdings_.find(session);
   if (it == holdings_.end()) return;
+  it->second.session->losses().Add(Describe());
   value_ += it->second.permits;
   holdings_.erase(it);
   ServeWaitersLocked();
@@ -107,26 +109,43 @@ absl::Status SemaphoreObject::Release(int64_t n, CallContext* call) {
     return absl::InvalidArgumentError(
         absl::StrCat(Describe(), ": release needs n >= 1, got ", n));
   }
+  if (call->session == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        Describe(),
+        ": permits are held by client sessions; use the client library, not "
+        "a batch or unary call"));
+  }
   absl::MutexLock l(&mu_);
-  if (bounded_ && value_ + n > initial_) {
+  auto it = holdings_.find(SessionKey(call->session));
+  if (it == holdings_.end() && call->session->losses().Contains(Describe())) {
+    // Its permits went back at expiry; a release now would mint new ones.
+    return absl::AbortedError(absl::StrCat(
+        "session expired: ", Describe(),
+        " took back this client's permits after the lease (it was paused or "
+        "cut off longer than the session lease); cannot release"));
+  }
+  int64_t after;
+  if (__builtin_add_overflow(value_, n, &after)) {
+    return absl::OutOfRangeError(absl::StrCat(Describe(), ": release of ", n,
+                                              " with value ", value_,
+                                              " overflows a 64-bit count"));
+  }
+  if (bounded_ && after > initial_) {
     return absl::FailedPreconditionError(
         absl::StrCat(Describe(), ": released too many times (value ", value_,
                      " + ", n, " would exceed the initial ", initial_, ")"));
   }
   // Permits this session holds are returned first; the rest are new ones
   // (an unbounded semaphore may grow, as in Python).
-  if (call->session != nullptr) {
-    auto it = holdings_.find(SessionKey(call->session));
-    if (it != holdings_.end()) {
-      const int64_t returned = std::min(n, it->second.permits);
-      it->second.permits -= returned;
-      if (it->second.permits == 0) {
-        call->session->RemoveHoldHook(it->second.close_hook);
-        holdings_.erase(it);
-      }
+  if (it != holdings_.end()) {
+    const int64_t returned = std::min(n, it->second.permits);
+    it->second.permits -= returned;
+    if (it->second.permits == 0) {
+      call->session->RemoveHoldHook(it->second.close_hook);
+      holdings_.erase(it);
     }
   }
-  value_ += n;
+  value_ = after;
   ServeWaitersLocked();
   return absl::OkStatus();
 }

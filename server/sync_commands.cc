@@ -97,17 +97,26 @@ Result CondWait(ConditionObject& cond, const CommandArgs& a,
   return cond.Wait(thread, timeout, call);
 }
 
-Result CondNotify(ConditionObject& cond, const CommandArgs& a, CallContext*) {
+Result Notified(absl::StatusOr<int64_t> woken) {
+  if (!woken.ok()) return woken.status();
+  return *woken;
+}
+
+Result CondNotify(ConditionObject& cond, const CommandArgs& a,
+                  CallContext* call) {
   MPROC_ASSIGN_OR_RETURN(n, a.OptionalInt(0, "n"));
+  MPROC_ASSIGN_OR_RETURN(thread, a.OptionalInt(1, "thread"));
   if (n.value_or(1) < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(cond.Describe(), ": notify needs n >= 0"));
   }
-  return cond.Notify(n.value_or(1));
+  return Notified(cond.Notify(n.value_or(1), *call, thread));
 }
 
-Result CondNotifyAll(ConditionObject& cond, const CommandArgs&, CallContext*) {
-  return cond.Notify(-1);
+Result CondNotifyAll(ConditionObject& cond, const CommandArgs& a,
+                     CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(thread, a.OptionalInt(0, "thread"));
+  return Notified(cond.Notify(-1, *call, thread));
 }
 
 // --- Barrier ---

@@ -197,6 +197,11 @@ class SessionConnection : public Connection, public ForkAware {
     return instance_changes_;
   }
 
+  int64_t session_losses() const override {
+    absl::MutexLock l(&mu_);
+    return session_losses_;
+  }
+
  private:
   void OpenChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     grpc::ChannelArguments args;
@@ -329,7 +334,13 @@ class SessionConnection : public Connection, public ForkAware {
       limit_snapshot_ = max_bytes;
     }
     std::string instance(it->second.data(), it->second.size());
-    if (!instance_id_.empty() && instance != instance_id_) ++instance_changes_;
+    const bool restarted = !instance_id_.empty() && instance != instance_id_;
+    if (restarted) ++instance_changes_;
+    // Whatever the session held is gone if it expired while this process
+    // was away, or if the manager restarted (the session with it).
+    if (restarted || metadata.find(kSessionLostMetadata) != metadata.end()) {
+      ++session_losses_;
+    }
     instance_id_ = std::move(instance);
     current_ = std::move(stream);
     return absl::OkStatus();
@@ -488,6 +499,7 @@ class SessionConnection : public Connection, public ForkAware {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::string instance_id_ ABSL_GUARDED_BY(mu_);
   int64_t instance_changes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t session_losses_ ABSL_GUARDED_BY(mu_) = 0;
   // The manager's message size limit, from its session metadata.
   int64_t max_message_bytes_ ABSL_GUARDED_BY(mu_) = INT32_MAX;
   // The same, read by the writer without the lock (set before any write).

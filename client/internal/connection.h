@@ -48,6 +48,11 @@ class Connection {
   // How many times a new session saw a different manager instance than the
   // one before it (i.e. the manager restarted).
   virtual int64_t instance_changes() const = 0;
+
+  // How many times a new stream found this process's session gone: expired
+  // while the process was paused or cut off past the lease, or lost with a
+  // manager restart. Each loss took every lock and permit it held.
+  virtual int64_t session_losses() const = 0;
 };
 
 // Connects lazily: nothing happens until the first Run.

@@ -4,6 +4,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_join.h"
 #include "common/metadata.h"
 #include "server/parking.h"
 #include "server/rpc/manager_calls.h"
@@ -12,6 +13,8 @@ namespace mproc {
 namespace {
 
 class SessionCall;
+
+constexpr size_t kMaxLostNamesSent = 8;
 
 // The way back to a session for answers that come after their frame (parked
 // calls). Parked calls share it, so it outlives the call; once the call is
@@ -145,6 +148,16 @@ class SessionCall : public AsyncCall {
       read_closed_ = true;
       FinishLocked(admitted);
       return;
+    }
+    if (session_->TakeExpiryNotice()) {
+      // Header space is small: the first few names tell the story.
+      std::vector<std::string> lost = session_->losses().Sorted();
+      if (lost.size() > kMaxLostNamesSent) {
+        lost.resize(kMaxLostNamesSent);
+        lost.push_back("...");
+      }
+      context_.AddInitialMetadata(kSessionLostMetadata,
+                                  absl::StrJoin(lost, ","));
     }
     // The initial metadata counts as a write: answers wait behind it.
     writing_ = true;

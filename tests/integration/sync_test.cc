@@ -341,9 +341,15 @@ TEST_F(SyncTest, ConditionNotifyWakesOneAndNotifyAllTheRest) {
     ASSERT_OK(waiters.back()->Start());
   }
   ASSERT_TRUE(AwaitDetail(*manager_, name, "waiters", Value(3)));
+  // As in Python, notifying needs the lock; the woken waiter takes it
+  // once it is released.
+  ASSERT_TRUE(*cond->Acquire());
   EXPECT_EQ(*cond->Notify(), 1);
+  ASSERT_OK(cond->Release());
   ASSERT_TRUE(AwaitDetail(*manager_, name, "waiters", Value(2)));
+  ASSERT_TRUE(*cond->Acquire());
   EXPECT_EQ(*cond->NotifyAll(), 2);
+  ASSERT_OK(cond->Release());
   for (auto& w : waiters) {
     ASSERT_OK(w->Join());
     EXPECT_EQ(w->exitcode(), 0);

@@ -2,6 +2,7 @@
 // through a plain gRPC stub.
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/match.h"
 #include "common/wire.h"
 #include "proto/mproc.grpc.pb.h"
 #include "tests/support/manager_fixture.h"
@@ -51,6 +52,32 @@ TEST_F(UnaryRpcTest, CallReportsTheOperationsErrorInTheResponse) {
                          &response)
                   .ok());
   EXPECT_CODE(StatusFromResponse(response), absl::StatusCode::kNotFound);
+}
+
+TEST_F(UnaryRpcTest, UnaryCallsCannotTouchSessionOwnedState) {
+  // A lock held by a session, and a semaphore's permits: a call with no
+  // session can neither release nor mint them.
+  absl::StatusOr<LockProxy> lock = manager_->Lock(UniqueName());
+  ASSERT_OK(lock);
+  ASSERT_TRUE(*lock->Acquire());
+  absl::StatusOr<SemaphoreProxy> sem =
+      manager_->Semaphore(UniqueName("-sem"), 0);
+  ASSERT_OK(sem);
+  const std::pair<pb::Request, const char*> calls[] = {
+      {MakeRequest(pb::LOCK_RELEASE, UniqueName(), {int64_t{1}}), "lock"},
+      {MakeRequest(pb::SEM_RELEASE, UniqueName("-sem"), {}), "semaphore"},
+  };
+  for (const auto& [request, what] : calls) {
+    grpc::ClientContext context;
+    pb::Response response;
+    ASSERT_TRUE(stub_->Call(&context, request, &response).ok());
+    absl::Status status = StatusFromResponse(response);
+    EXPECT_CODE(status, absl::StatusCode::kFailedPrecondition);
+    EXPECT_TRUE(absl::StrContains(status.message(), "session")) << what;
+  }
+  EXPECT_TRUE(*lock->Locked());
+  EXPECT_EQ(*sem->Value(), 0);
+  ASSERT_OK(lock->Release());
 }
 
 TEST_F(UnaryRpcTest, BatchRunsOperationsInOrder) {
