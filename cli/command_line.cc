@@ -10,10 +10,10 @@ namespace cli {
 namespace {
 
 constexpr const char* kValueFlags[] = {
-    "manager",    "authkey-file", "listen",    "max-message-bytes",
-    "type",       "length",       "timeout",   "session-lease",
-    "result-ttl", "pool",         "processes", "kwargs",
-    "grace",      "threads"};
+    "manager",    "authkey-file", "listen",           "max-message-bytes",
+    "type",       "length",       "timeout",          "session-lease",
+    "result-ttl", "pool",         "processes",        "kwargs",
+    "grace",      "threads",      "max-unsent-bytes", "max-object-bytes"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

@@ -16,6 +16,7 @@ namespace cli {
 namespace {
 constexpr char kManagerUsage[] =
     R"(usage: mproc manager [--listen ADDR] [--authkey-file F] [--max-message-bytes N]
+                     [--max-unsent-bytes N] [--max-object-bytes N]
                      [--session-lease S] [--result-ttl S] [--threads N]
 
 Runs the manager daemon in the foreground until SIGINT or SIGTERM.
@@ -24,7 +25,13 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
                            needs an authkey.
   --authkey-file F         file holding the authkey (default $MPROC_AUTHKEY);
                            clients must present the same key
-  --max-message-bytes N    reject larger requests (default 64 MiB)
+  --max-message-bytes N    reject larger requests, and answers that would be
+                           larger (default 64 MiB)
+  --max-unsent-bytes N     per client: stop reading its requests while this
+                           many bytes of answers wait for it to read
+                           (default 64 MiB)
+  --max-object-bytes N     refuse to create an object larger than this, such
+                           as an Array (default 1 GiB)
   --session-lease S        seconds a client's session (its locks and permits)
                            outlives its connection, so a reconnect keeps
                            them; a crashed client's are freed after it
@@ -70,10 +77,19 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
           "--threads must be an integer from 1 to 256");
     }
   }
-  if (auto limit = cl.Flag("max-message-bytes")) {
-    if (!absl::SimpleAtoi(*limit, &options.max_message_bytes)) {
-      return absl::InvalidArgumentError(
-          "--max-message-bytes must be an integer");
+  struct ByteFlag {
+    const char* name;
+    int64_t* value;
+  };
+  for (const ByteFlag& flag :
+       {ByteFlag{"max-message-bytes", &options.max_message_bytes},
+        ByteFlag{"max-unsent-bytes", &options.max_unsent_bytes},
+        ByteFlag{"max-object-bytes", &options.max_object_bytes}}) {
+    if (auto limit = cl.Flag(flag.name)) {
+      if (!absl::SimpleAtoi(*limit, flag.value) || *flag.value <= 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", flag.name, " must be a positive integer"));
+      }
     }
   }
   return options;

@@ -1,5 +1,7 @@
 #include "server/dispatcher.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/wire.h"
 #include "server/command_args.h"
@@ -38,11 +40,11 @@ absl::Status ValidateObjectName(absl::string_view name) {
 }
 
 Dispatcher::Dispatcher(ObjectStore* store, std::string instance_id,
-                       absl::Duration result_ttl)
+                       DispatcherOptions options)
     : store_(store),
       instance_id_(std::move(instance_id)),
       start_time_(absl::Now()),
-      result_ttl_(result_ttl) {}
+      options_(std::move(options)) {}
 
 void Dispatcher::Execute(const pb::Request& request, pb::Response* response) {
   LastObject last;
@@ -50,32 +52,66 @@ void Dispatcher::Execute(const pb::Request& request, pb::Response* response) {
   ExecuteWith(request, response, &last, &call);
 }
 
-void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame,
-                              pb::ResponseFrame* out,
+void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame, FrameAnswers* out,
                               const std::shared_ptr<ReplySink>& sink,
                               const std::shared_ptr<ClientSession>& session) {
   LastObject last;
-  out->mutable_responses()->Reserve(out->responses_size() +
-                                    frame.requests_size());
+  auto* responses = out->frame.mutable_responses();
+  responses->Reserve(responses->size() + frame.requests_size());
   for (const pb::Request& request : frame.requests()) {
     CallContext call;
     call.sink = sink;
     call.session = session;
     call.request_id = request.id();
-    ExecuteWith(request, out->add_responses(), &last, &call);
-    if (call.parked) out->mutable_responses()->RemoveLast();
+    const int64_t bytes = ExecuteWith(request, responses->Add(), &last, &call);
+    if (call.parked) {
+      responses->RemoveLast();
+      continue;
+    }
+    out->bytes += bytes;
+    if (call.give_back) {
+      out->give_backs.emplace_back(responses->size() - 1,
+                                   std::move(call.give_back));
+    }
   }
 }
 
-void Dispatcher::ExecuteWith(const pb::Request& request, pb::Response* response,
-                             LastObject* last, CallContext* call) {
+void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame,
+                              pb::ResponseFrame* out) {
+  LastObject last;
+  out->mutable_responses()->Reserve(out->responses_size() +
+                                    frame.requests_size());
+  for (const pb::Request& request : frame.requests()) {
+    CallContext call;
+    call.request_id = request.id();
+    ExecuteWith(request, out->add_responses(), &last, &call);
+  }
+}
+
+int64_t Dispatcher::ExecuteWith(const pb::Request& request,
+                                pb::Response* response, LastObject* last,
+                                CallContext* call) {
   response->set_id(request.id());
   absl::StatusOr<Value> result = Run(request, last, call);
+  if (call->parked) return 0;
   if (result.ok()) {
     ValueToProto(*result, response->mutable_result());
-  } else {
-    StatusToResponse(result.status(), response);
+    const int64_t bytes = static_cast<int64_t>(response->ByteSizeLong());
+    const int64_t limit = std::min(options_.max_answer_bytes, kMaxAnswerBytes);
+    if (bytes <= limit) return bytes;
+    // Too large to send: nothing was handed over after all.
+    if (call->give_back) std::exchange(call->give_back, nullptr)();
+    response->Clear();
+    response->set_id(request.id());
+    const OpInfo* op = FindOp(request.op());
+    result = absl::ResourceExhaustedError(absl::StrCat(
+        op != nullptr ? KindName(op->kind) : "object", " '", request.name(),
+        "': the answer of ", op != nullptr ? op->name : "the operation",
+        " would be ", bytes, " bytes; the limit is ", limit,
+        " (the manager's --max-message-bytes); ask for less at a time"));
   }
+  StatusToResponse(result.status(), response);
+  return static_cast<int64_t>(response->ByteSizeLong());
 }
 
 absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
@@ -135,9 +171,11 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
     pb::CreateSpec spec;
     spec.set_kind(op->kind);
     if (op->kind == pb::POOL) {
-      spec.set_result_ttl(absl::ToDoubleSeconds(result_ttl_));
+      spec.set_result_ttl(absl::ToDoubleSeconds(options_.result_ttl));
     }
-    auto create = [&] { return CreateObject(request.name(), spec); };
+    auto create = [&] {
+      return CreateObject(request.name(), spec, options_.max_object_bytes);
+    };
     absl::StatusOr<std::shared_ptr<SharedObject>> made =
         op->creates ? store_->FindOrCreate(request.name(), create)
                     : absl::StatusOr<std::shared_ptr<SharedObject>>(create());
@@ -174,14 +212,20 @@ absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
     }
     pb::CreateSpec lock_spec;
     lock_spec.set_kind(pb::LOCK);
-    absl::StatusOr<std::shared_ptr<SharedObject>> found = store_->FindOrCreate(
-        spec.lock(), [&] { return CreateObject(spec.lock(), lock_spec); });
+    absl::StatusOr<std::shared_ptr<SharedObject>> found =
+        store_->FindOrCreate(spec.lock(), [&] {
+          return CreateObject(spec.lock(), lock_spec,
+                              options_.max_object_bytes);
+        });
     if (!found.ok()) return found.status();
     if ((*found)->kind() != pb::LOCK) return WrongKind(**found, pb::LOCK);
     lock = *std::move(found);
   }
-  absl::StatusOr<std::shared_ptr<SharedObject>> object = store_->FindOrCreate(
-      request.name(), [&] { return CreateObject(request.name(), spec, lock); });
+  absl::StatusOr<std::shared_ptr<SharedObject>> object =
+      store_->FindOrCreate(request.name(), [&] {
+        return CreateObject(request.name(), spec, options_.max_object_bytes,
+                            lock);
+      });
   if (!object.ok()) return object.status();
   absl::Status matches = CheckMatchesSpec(**object, spec);
   if (!matches.ok()) return matches;

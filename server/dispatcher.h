@@ -6,14 +6,19 @@
 #ifndef MPROC_SERVER_DISPATCHER_H_
 #define MPROC_SERVER_DISPATCHER_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/op_table.h"
 #include "common/value.h"
 #include "proto/mproc.pb.h"
+#include "server/object_factory.h"
 #include "server/object_store.h"
 #include "server/parking.h"
 
@@ -22,13 +27,37 @@ namespace mproc {
 // The version string the manager reports.
 inline constexpr char kMprocVersion[] = "0.1.0";
 
+// What ExecuteFrame answers at once.
+struct FrameAnswers {
+  pb::ResponseFrame frame;
+  // About the encoded size of frame's responses, in bytes.
+  int64_t bytes = 0;
+  // (index in frame.responses, give-back) for answers that handed
+  // something over: run if that answer does not reach the client.
+  std::vector<std::pair<int, std::function<void()>>> give_backs;
+};
+
+// The most an answer may ever be: protobuf's message limit, less room for
+// the frame around it.
+inline constexpr int64_t kMaxAnswerBytes = INT32_MAX - 4096;
+
+struct DispatcherOptions {
+  // For pools created without one (0: the factory default).
+  absl::Duration result_ttl = absl::ZeroDuration();
+  // An answer larger than this is refused with RESOURCE_EXHAUSTED — after
+  // giving back what it would have handed over — rather than sent (set to
+  // the clients' own request limit).
+  int64_t max_answer_bytes = kMaxAnswerBytes;
+  // Creating an object larger than this fails (object_factory.h).
+  int64_t max_object_bytes = kDefaultMaxObjectBytes;
+};
+
 class Dispatcher {
  public:
   // `store` must outlive the dispatcher. `instance_id` identifies this run
   // of the manager.
-  // `result_ttl`: for pools created without one (0: the factory default).
   Dispatcher(ObjectStore* store, std::string instance_id,
-             absl::Duration result_ttl = absl::ZeroDuration());
+             DispatcherOptions options = {});
 
   // Runs `request` and fills `response` (id, code, message, result). A
   // blocking operation that would wait fails instead (no way to answer
@@ -39,9 +68,12 @@ class Dispatcher {
   // except for calls that park (parking.h): those are answered later
   // through `sink`. Null `sink`: nothing may park. Consecutive requests on
   // the same object look it up once.
-  void ExecuteFrame(const pb::RequestFrame& frame, pb::ResponseFrame* out,
-                    const std::shared_ptr<ReplySink>& sink = nullptr,
-                    const std::shared_ptr<ClientSession>& session = nullptr);
+  void ExecuteFrame(const pb::RequestFrame& frame, FrameAnswers* out,
+                    const std::shared_ptr<ReplySink>& sink,
+                    const std::shared_ptr<ClientSession>& session);
+  // The same for the unary Batch: no parking, and what an answer hands
+  // over is the caller's once answered (at-most-once).
+  void ExecuteFrame(const pb::RequestFrame& frame, pb::ResponseFrame* out);
 
   const std::string& instance_id() const { return instance_id_; }
 
@@ -52,8 +84,9 @@ class Dispatcher {
     std::shared_ptr<SharedObject> object;
   };
 
-  void ExecuteWith(const pb::Request& request, pb::Response* response,
-                   LastObject* last, CallContext* call);
+  // Returns the response's encoded size.
+  int64_t ExecuteWith(const pb::Request& request, pb::Response* response,
+                      LastObject* last, CallContext* call);
   absl::StatusOr<Value> Run(const pb::Request& request, LastObject* last,
                             CallContext* call);
   absl::StatusOr<Value> Open(const pb::Request& request);
@@ -64,7 +97,7 @@ class Dispatcher {
   ObjectStore* const store_;
   const std::string instance_id_;
   const absl::Time start_time_;
-  const absl::Duration result_ttl_;
+  const DispatcherOptions options_;
 };
 
 // INVALID_ARGUMENT unless `name` is 1-256 printable ASCII characters.

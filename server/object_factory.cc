@@ -22,9 +22,6 @@
 namespace mproc {
 namespace {
 
-// Guards the manager's memory against a typo'd length.
-constexpr int64_t kMaxArrayLength = int64_t{1} << 27;
-
 absl::Status BadSpec(pb::Kind kind, const std::string& name,
                      absl::string_view fault) {
   return absl::InvalidArgumentError(
@@ -40,7 +37,7 @@ absl::Status BadSpec(pb::Kind kind, const std::string& name,
 
 absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
     const std::string& name, const pb::CreateSpec& spec,
-    std::shared_ptr<SharedObject> lock) {
+    int64_t max_object_bytes, std::shared_ptr<SharedObject> lock) {
   const pb::Kind kind = spec.kind();
   absl::StatusOr<Value> initial = ValueFromProto(spec.initial());
   if (!initial.ok()) return BadSpec(kind, name, initial.status());
@@ -95,10 +92,14 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
             kind, name,
             absl::StrCat("length must be >= 0, got ", spec.length()));
       }
-      if (spec.length() > kMaxArrayLength) {
+      // Each element is a Value in the manager's memory.
+      constexpr int64_t kElementBytes = sizeof(Value);
+      if (spec.length() > max_object_bytes / kElementBytes) {
         return absl::ResourceExhaustedError(absl::StrCat(
-            "cannot create array '", name, "': length ", spec.length(),
-            " exceeds the limit of ", kMaxArrayLength));
+            "cannot create array '", name, "': ", spec.length(),
+            " elements would take about ", spec.length() * kElementBytes,
+            " bytes of the manager's memory; the limit is ", max_object_bytes,
+            " (the manager's --max-object-bytes)"));
       }
       List elements;
       if (has_initial) {

@@ -17,11 +17,18 @@ namespace mproc {
 // does not say (Celery's result_expires is a day; Python keeps none).
 inline constexpr absl::Duration kDefaultResultTtl = absl::Minutes(10);
 
+// What an object made by a small request may cost at most, in bytes of
+// manager memory (an Array's elements), unless the manager says otherwise.
+inline constexpr int64_t kDefaultMaxObjectBytes = int64_t{1} << 30;
+
 // INVALID_ARGUMENT naming the object for: an unknown kind or element type,
 // a negative length, an initial value of the wrong shape or type, or
 // non-scalar dict keys / non-string namespace attributes.
+// RESOURCE_EXHAUSTED, at once, if it would take more than
+// `max_object_bytes` of memory.
 absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
     const std::string& name, const pb::CreateSpec& spec,
+    int64_t max_object_bytes = kDefaultMaxObjectBytes,
     std::shared_ptr<SharedObject> lock = nullptr);
 
 // OK if an existing object satisfies `spec` (same kind; for typed Values

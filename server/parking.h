@@ -18,17 +18,31 @@
 
 namespace mproc {
 
+// When an answer's give-back runs (ReplySink::Deliver, CallContext).
+enum class GiveBack {
+  // If the connection breaks before the answer is written to it: what was
+  // handed over is the client's once the transport has it (a task given
+  // to a worker: its loss is the worker's loss).
+  kIfUnwritten,
+  // If the connection ends before the client acknowledged receiving the
+  // answer (RequestFrame.received_frames): nothing handed over is lost in
+  // transport buffers of a client that died; a client that received it
+  // but died before saying so may see it again elsewhere (at-least-once).
+  kIfUnreceived,
+};
+
 // The way back to one client connection. Thread-safe; no method blocks,
 // so all are safe under an object's mutex (lock order: object, then sink).
 class ReplySink {
  public:
   virtual ~ReplySink() = default;
   // Queues `response` for sending. False if the connection is gone or
-  // finishing; then nothing is sent. If the connection breaks before the
-  // response is written, `unsent` runs (with no sink lock held) so the
-  // object can take back what it handed over.
+  // finishing; then nothing is sent. If the answer does not reach the
+  // client (see GiveBack), `give_back` runs (with no sink lock held) so
+  // the object can take back what it handed over.
   virtual bool Deliver(pb::Response response,
-                       std::function<void()> unsent = nullptr) = 0;
+                       std::function<void()> give_back = nullptr,
+                       GiveBack when = GiveBack::kIfUnwritten) = 0;
   // Runs `hook` once, with no sink lock held, when the connection ends —
   // how an object withdraws the parked calls of a client that went away.
   // Returns a token for RemoveCloseHook; 0 if the connection has already
@@ -51,6 +65,11 @@ struct CallContext {
   // Set by a command that parked the call: its answer comes later through
   // `sink`, and the dispatcher sends none now.
   bool parked = false;
+  // Set by a command whose immediate answer hands something over (a
+  // queue's item): run if the answer does not reach the client
+  // (GiveBack::kIfUnreceived on a session; at once if the answer is
+  // refused as too large).
+  std::function<void()> give_back;
 };
 
 }  // namespace mproc

@@ -70,12 +70,22 @@ void QueueObject::Return(Value item) {
   if (!HandToGetter(item)) items_.push_front(std::move(item));
 }
 
+void QueueObject::ReturnMany(List items) {
+  absl::MutexLock l(&mu_);
+  size_t handed = 0;
+  while (handed < items.size() && HandToGetter(items[handed])) ++handed;
+  for (size_t i = items.size(); i > handed; --i) {
+    items_.push_front(std::move(items[i - 1]));
+  }
+}
+
 bool QueueObject::HandToGetter(Value& item) {
   while (Waiting(kGetters) > 0) {
     Waiter getter = PopWaiter(kGetters);
     const Value result = getter.count > 0 ? Value(List{item}) : item;
     if (getter.sink->Deliver(Answer(getter.request_id, result),
-                             Later(&QueueObject::Return, item))) {
+                             Later(&QueueObject::Return, item),
+                             GiveBack::kIfUnreceived)) {
       return true;
     }
     // That caller is gone: the item goes to the next one, or the queue.
@@ -121,6 +131,7 @@ absl::StatusOr<Value> QueueObject::Get(bool block, absl::Duration timeout,
     Value item = std::move(items_.front());
     items_.pop_front();
     AdmitPutters();
+    call->give_back = Later(&QueueObject::Return, item);
     return item;
   }
   if (closed_) return DrainedError();
@@ -152,6 +163,7 @@ absl::StatusOr<Value> QueueObject::GetMany(int64_t max_n,
       items_.pop_front();
     }
     AdmitPutters();
+    call->give_back = Later(&QueueObject::ReturnMany, out);
     return Value(std::move(out));
   }
   if (closed_) return DrainedError();

@@ -91,8 +91,11 @@ class QueueObject : public ParkingObject {
   // Moves waiting putters' items in while there is room.
   void AdmitPutters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasRoomLocked(size_t n) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // An answer never written: its item goes first in line again.
+  // An answer the client never received: its item goes first in line
+  // again (or to a waiting getter).
   void Return(Value item);
+  // The same for a get_many's items, which go back in their order.
+  void ReturnMany(List items);
 
   // Constant after construction.
   const int64_t maxsize_;

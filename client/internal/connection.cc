@@ -65,6 +65,9 @@ struct Stream {
   bool writing = false;
   bool reading = false;
   bool broken = false;
+  // ResponseFrames read so far: every frame written tells the manager, so
+  // it can forget how to take back what those frames handed over.
+  uint64_t frames_received = 0;
   absl::Status broken_status;
 };
 
@@ -135,6 +138,13 @@ class SessionConnection : public Connection, public ForkAware {
           context->TryCancel();
         }
       });
+      // The last acknowledgement first: items this process received must
+      // not go back to their queues when the stream ends.
+      if (current_->frames_received > 0) {
+        pb::RequestFrame goodbye;
+        goodbye.set_received_frames(current_->frames_received);
+        current_->rw->Write(goodbye);
+      }
       current_->rw->WritesDone();
       current_->rw->Finish().IgnoreError();
       finished.Notify();
@@ -352,6 +362,7 @@ class SessionConnection : public Connection, public ForkAware {
     while (stream.outbox.requests_size() > 0 && !stream.broken) {
       pb::RequestFrame frame;
       frame.Swap(&stream.outbox);
+      frame.set_received_frames(stream.frames_received);
       const int64_t bytes = stream.outbox_bytes;
       stream.outbox_bytes = 0;
       mu_.Unlock();
@@ -378,6 +389,7 @@ class SessionConnection : public Connection, public ForkAware {
           static_cast<int64_t>(r.ByteSizeLong()) + kFrameOverhead;
       if (part.requests_size() > 0 &&
           part_bytes + request_bytes > limit_snapshot_) {
+        part.set_received_frames(frame.received_frames());
         if (!stream.rw->Write(part)) return false;
         part.Clear();
         part_bytes = 0;
@@ -385,6 +397,7 @@ class SessionConnection : public Connection, public ForkAware {
       *part.add_requests() = std::move(r);
       part_bytes += request_bytes;
     }
+    part.set_received_frames(frame.received_frames());
     return part.requests_size() == 0 || stream.rw->Write(part);
   }
 
@@ -432,6 +445,7 @@ class SessionConnection : public Connection, public ForkAware {
       BreakLocked(stream);
       return;
     }
+    ++stream->frames_received;
     for (pb::Response& response : *frame.mutable_responses()) {
       auto it = stream->waiters.find(response.id());
       if (it == stream->waiters.end()) continue;  // not ours to deliver

@@ -61,10 +61,13 @@ class ManagerServerImpl : public ManagerServer {
  public:
   ManagerServerImpl(const ManagerServerOptions& options)
       : store_(NewInMemoryObjectStore()),
-        dispatcher_(store_.get(), NewInstanceId(), options.result_ttl),
+        dispatcher_(
+            store_.get(), NewInstanceId(),
+            DispatcherOptions{options.result_ttl, options.max_message_bytes,
+                              options.max_object_bytes}),
         service_(&dispatcher_, options.authkey,
                  std::min<int64_t>(options.max_message_bytes, INT32_MAX),
-                 options.session_lease) {}
+                 options.session_lease, options.max_unsent_bytes) {}
 
   absl::Status Bind(const ManagerServerOptions& options) {
     grpc::ServerBuilder builder;
@@ -155,6 +158,10 @@ absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
   if (!valid.ok()) return valid;
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("max message size must be positive");
+  }
+  if (options.max_unsent_bytes <= 0 || options.max_object_bytes <= 0) {
+    return absl::InvalidArgumentError(
+        "the unsent-answer and object size bounds must be positive");
   }
   RaiseDescriptorLimit();
   auto server = std::make_unique<ManagerServerImpl>(options);

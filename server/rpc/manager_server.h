@@ -17,8 +17,17 @@ struct ManagerServerOptions {
   std::string listen = kDefaultManagerAddress;
   // Empty: no authentication (allowed on local-only addresses only).
   std::string authkey;
-  // Larger incoming messages fail with RESOURCE_EXHAUSTED.
+  // Larger incoming messages fail with RESOURCE_EXHAUSTED, and so does an
+  // operation whose answer would be larger (after giving back what it
+  // took); answers are written in frames under this size.
   int64_t max_message_bytes = int64_t{64} << 20;
+  // Per client stream: while more than this many bytes of answers wait to
+  // be written (the client is not reading), the manager stops reading that
+  // stream's requests.
+  int64_t max_unsent_bytes = int64_t{64} << 20;
+  // The largest object a single request may create (an Array's elements):
+  // beyond it, creating fails with RESOURCE_EXHAUSTED at once.
+  int64_t max_object_bytes = int64_t{1} << 30;
   // How long a client's session — and so its locks and semaphore permits —
   // outlives its last connection, so a client that reconnects (after a
   // fork, a network blip) keeps them. A silent connection (machine gone,

@@ -22,10 +22,12 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 
 ManagerService::ManagerService(Dispatcher* dispatcher, std::string authkey,
                                int64_t max_message_bytes,
-                               absl::Duration session_lease)
+                               absl::Duration session_lease,
+                               int64_t max_unsent_bytes)
     : dispatcher_(dispatcher),
       authkey_(std::move(authkey)),
       max_message_bytes_(max_message_bytes),
+      max_unsent_bytes_(max_unsent_bytes),
       sessions_(std::make_shared<SessionRegistry>(session_lease,
                                                   &DeadlineTimer::Default())) {}
 

@@ -23,8 +23,11 @@ class ManagerService final : public pb::Manager::AsyncService {
   // A session whose streams have all ended keeps its locks and permits
   // for `session_lease`, so a client that reconnects (after a fork or a
   // network blip) resumes it.
+  // A Session stream stops reading requests while more than
+  // `max_unsent_bytes` of its answers wait to be written.
   ManagerService(Dispatcher* dispatcher, std::string authkey,
-                 int64_t max_message_bytes, absl::Duration session_lease);
+                 int64_t max_message_bytes, absl::Duration session_lease,
+                 int64_t max_unsent_bytes);
 
   // The unary RPCs: one request, or one frame of them; an operation that
   // would wait fails instead (there is no way to answer later).
@@ -39,6 +42,8 @@ class ManagerService final : public pb::Manager::AsyncService {
   grpc::Status AdmitSession(grpc::ServerContext* context) const;
 
   Dispatcher* dispatcher() const { return dispatcher_; }
+  int64_t max_message_bytes() const { return max_message_bytes_; }
+  int64_t max_unsent_bytes() const { return max_unsent_bytes_; }
   const std::shared_ptr<SessionRegistry>& sessions() const { return sessions_; }
 
  private:
@@ -49,6 +54,7 @@ class ManagerService final : public pb::Manager::AsyncService {
   Dispatcher* const dispatcher_;
   const std::string authkey_;
   const int64_t max_message_bytes_;
+  const int64_t max_unsent_bytes_;
   const std::shared_ptr<SessionRegistry> sessions_;
 };
 

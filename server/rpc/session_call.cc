@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <vector>
@@ -22,7 +23,8 @@ constexpr size_t kMaxLostNamesSent = 8;
 class SessionSink : public ReplySink {
  public:
   explicit SessionSink(SessionCall* call) : call_(call) {}
-  bool Deliver(pb::Response response, std::function<void()> unsent) override;
+  bool Deliver(pb::Response response, std::function<void()> give_back,
+               GiveBack when) override;
 
   uint64_t AddCloseHook(std::function<void()> hook) override {
     absl::MutexLock l(&mu_);
@@ -60,13 +62,28 @@ class SessionSink : public ReplySink {
 // DESIGN: one SessionCall per client stream, living from the request for a
 // new call until its last completion. Every operation started on the call
 // carries one of the call's tags; the completion queue hands the tag back
-// to the thread polling it, which calls OnEvent. Reads are always
-// outstanding (one at a time); each frame read is executed at once on the
-// polling thread, and its responses are written in order. While a write
-// (or the initial metadata) is in flight, later responses accumulate in
-// `pending_` and go out together as one frame, so a pipelining client gets
-// batched replies. Parked calls (parking.h) are answered later through the
-// session's sink, from whatever thread serves them, by the same write path.
+// to the thread polling it, which calls OnEvent. Reads are outstanding one
+// at a time; each frame read is executed at once on the polling thread,
+// and its responses are written in order. While a write (or the initial
+// metadata) is in flight, later responses wait in `pending_` and go out
+// together, in frames kept under the message limit. Parked calls
+// (parking.h) are answered later through the session's sink, from
+// whatever thread serves them, by the same write path.
+//
+// Backpressure: answers not yet written are counted in bytes; past
+// `max_unsent_bytes` the call stops reading the client's requests until
+// the client has read enough for the writes to drain (gRPC flow control
+// then holds the client back), so a client that sends and never reads
+// costs the manager a bounded amount of memory.
+//
+// Give-back: an answer that handed something over carries a give-back
+// (parking.h, GiveBack). Those of kind kIfUnwritten are dropped once their
+// frame is written; those of kind kIfUnreceived are kept, with the number
+// of the frame that carried them, until the client acknowledges that many
+// frames (RequestFrame.received_frames). When the stream ends, every
+// give-back still held runs, so items in flight to a client that died go
+// back to their objects.
+//
 // The call finishes once the client has half-closed and all writes are
 // done, or on the first failed read or write; answers for it after that
 // are refused, so their items stay where they were. It is deleted when no
@@ -106,20 +123,35 @@ class SessionCall : public AsyncCall {
     if (gone) Destroy();
   }
 
-  // A parked call's answer. False once the call is finishing. `unsent`
-  // runs if the stream breaks before the answer is written.
-  bool SendLater(pb::Response response, std::function<void()> unsent) {
+  // A parked call's answer. False once the call is finishing.
+  bool SendLater(pb::Response response, std::function<void()> give_back,
+                 GiveBack when) {
+    const int64_t bytes = static_cast<int64_t>(response.ByteSizeLong());
     absl::MutexLock l(&mu_);
     if (finished_) return false;
-    pb::ResponseFrame frame;
-    *frame.add_responses() = std::move(response);
-    if (unsent) pending_unsent_.push_back(std::move(unsent));
-    SendLocked(std::move(frame));
+    pending_.push_back(
+        Outgoing{std::move(response), std::move(give_back), when, bytes});
+    unsent_bytes_ += bytes;
+    if (!writing_) StartWriteLocked();
     return true;
   }
 
  private:
   enum Event { kNewCall, kRead, kWrite, kFinish, kDone };
+
+  // An answer waiting to be written, with what it handed over.
+  struct Outgoing {
+    pb::Response response;
+    std::function<void()> give_back;
+    GiveBack when = GiveBack::kIfUnwritten;
+    int64_t bytes = 0;
+  };
+
+  // The give-backs of written frames not yet acknowledged by the client.
+  struct Unreceived {
+    uint64_t frame = 0;  // the count of frames written, this one included
+    std::vector<std::function<void()>> give_backs;
+  };
 
   SessionCall(ManagerService* service, RpcThreads* threads,
               grpc::ServerCompletionQueue* cq)
@@ -127,6 +159,8 @@ class SessionCall : public AsyncCall {
         service_(service),
         threads_(threads),
         cq_(cq),
+        frame_limit_(service->max_message_bytes()),
+        max_unsent_bytes_(service->max_unsent_bytes()),
         stream_(&context_) {
     context_.AsyncNotifyWhenDone(&done_tag_);
     service_->RequestSession(&context_, &stream_, cq_, cq_, &new_call_tag_);
@@ -161,6 +195,7 @@ class SessionCall : public AsyncCall {
     }
     // The initial metadata counts as a write: answers wait behind it.
     writing_ = true;
+    sending_metadata_ = true;
     ++outstanding_;
     stream_.SendInitialMetadata(&write_tag_);
     StartReadLocked();
@@ -168,89 +203,203 @@ class SessionCall : public AsyncCall {
 
   // These return whether the call is over (no operation outstanding).
   bool OnReadDone(bool ok) {
-    pb::ResponseFrame out;
+    FrameAnswers out;
+    uint64_t received_frames = 0;
     if (ok) {
       service_->dispatcher()->ExecuteFrame(incoming_, &out, sink_, session_);
-      incoming_.Clear();
+      received_frames = incoming_.received_frames();
+      incoming_.Clear();  // before the next read starts into it
     }
-    absl::MutexLock l(&mu_);
-    --outstanding_;
-    if (!ok) {
-      read_closed_ = true;
-      MaybeFinishLocked(grpc::Status::OK);
-    } else if (!finished_) {
-      // (A failed write may have finished the call meanwhile: then there
-      // is no one to answer, and no more reads may start.)
-      if (out.responses_size() > 0) SendLocked(std::move(out));
-      StartReadLocked();
-    }
-    return outstanding_ == 0;
-  }
-
-  bool OnWriteDone(bool ok) {
-    std::vector<std::function<void()>> unsent;
+    std::vector<Unreceived> received;  // destroyed after the lock
+    std::vector<std::function<void()>> give_backs;
     bool gone;
     {
       absl::MutexLock l(&mu_);
       --outstanding_;
-      OnWriteDoneLocked(ok, &unsent);
+      reading_ = false;
+      if (!ok) {
+        read_closed_ = true;
+        MaybeFinishLocked(grpc::Status::OK);
+      } else {
+        AcknowledgedLocked(received_frames, &received);
+        if (finished_) {
+          // A failed write finished the call meanwhile: no one to answer,
+          // and what the answers handed over goes back.
+          for (auto& [index, give_back] : out.give_backs) {
+            give_backs.push_back(std::move(give_back));
+          }
+        } else {
+          if (out.frame.responses_size() > 0) QueueLocked(std::move(out));
+          MaybeReadLocked();
+        }
+      }
       gone = outstanding_ == 0;
     }
-    for (std::function<void()>& undo : unsent) undo();
+    GiveBackAll(give_backs);
     return gone;
   }
 
-  void OnWriteDoneLocked(bool ok, std::vector<std::function<void()>>* unsent)
+  bool OnWriteDone(bool ok) {
+    std::vector<std::function<void()>> give_backs;
+    bool gone;
+    {
+      absl::MutexLock l(&mu_);
+      --outstanding_;
+      OnWriteDoneLocked(ok, &give_backs);
+      gone = outstanding_ == 0;
+    }
+    GiveBackAll(give_backs);
+    return gone;
+  }
+
+  void OnWriteDoneLocked(bool ok,
+                         std::vector<std::function<void()>>* give_backs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     writing_ = false;
+    unsent_bytes_ -= writing_bytes_;
+    writing_bytes_ = 0;
+    const bool was_metadata = std::exchange(sending_metadata_, false);
     if (!ok) {
-      // Nothing in flight or pending reached the client: give back what
-      // parked answers carried.
-      unsent->swap(writing_unsent_);
-      for (auto& undo : pending_unsent_) unsent->push_back(std::move(undo));
-      pending_unsent_.clear();
-      pending_.clear();
+      // Nothing in flight or pending reached the client, nor (for all we
+      // know) anything it has not acknowledged.
+      TakeAllGiveBacksLocked(give_backs);
       read_closed_ = true;
       MaybeFinishLocked(grpc::Status::CANCELLED);
       return;
     }
-    writing_unsent_.clear();  // written
-    if (!pending_.empty()) {
-      outgoing_.Clear();
-      for (pb::ResponseFrame& frame : pending_) {
-        for (pb::Response& r : *frame.mutable_responses()) {
-          *outgoing_.add_responses() = std::move(r);
-        }
+    if (!was_metadata) ++frames_written_;
+    writing_unwritten_.clear();  // written: the client's now
+    if (!writing_unreceived_.empty()) {
+      // The client may have acknowledged it before its write completion
+      // reached us.
+      if (frames_written_ > frames_acknowledged_) {
+        unreceived_.push_back(
+            Unreceived{frames_written_, std::move(writing_unreceived_)});
       }
-      pending_.clear();
-      writing_unsent_.swap(pending_unsent_);
-      StartWriteLocked();
-      return;
+      writing_unreceived_.clear();
     }
-    MaybeFinishLocked(grpc::Status::OK);
+    if (!pending_.empty()) {
+      StartWriteLocked();
+    } else {
+      MaybeFinishLocked(grpc::Status::OK);
+    }
+    MaybeReadLocked();
+  }
+
+  // Drops the give-backs of frames the client has received.
+  void AcknowledgedLocked(uint64_t received_frames,
+                          std::vector<Unreceived>* received)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    frames_acknowledged_ = std::max(frames_acknowledged_, received_frames);
+    while (!unreceived_.empty() &&
+           unreceived_.front().frame <= received_frames) {
+      received->push_back(std::move(unreceived_.front()));
+      unreceived_.pop_front();
+    }
+  }
+
+  // Runs give-backs gathered oldest first, newest first: each puts its
+  // items in front, so the objects get them back in their old order.
+  static void GiveBackAll(std::vector<std::function<void()>>& give_backs) {
+    for (auto it = give_backs.rbegin(); it != give_backs.rend(); ++it) {
+      (*it)();
+    }
+  }
+
+  void TakeAllGiveBacksLocked(std::vector<std::function<void()>>* give_backs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (Unreceived& frame : unreceived_) {
+      for (auto& give_back : frame.give_backs) {
+        give_backs->push_back(std::move(give_back));
+      }
+    }
+    unreceived_.clear();
+    for (auto* in_flight : {&writing_unwritten_, &writing_unreceived_}) {
+      for (auto& give_back : *in_flight) {
+        give_backs->push_back(std::move(give_back));
+      }
+      in_flight->clear();
+    }
+    for (Outgoing& answer : pending_) {
+      if (answer.give_back) give_backs->push_back(std::move(answer.give_back));
+    }
+    pending_.clear();
+    unsent_bytes_ = 0;
   }
 
   void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    reading_ = true;
     ++outstanding_;
     stream_.Read(&incoming_, &read_tag_);
   }
 
-  void StartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    writing_ = true;
-    ++outstanding_;
-    stream_.Write(outgoing_, &write_tag_);
+  // Reads the next frame unless one is being read, the client is done
+  // sending, or too much is waiting to be written (backpressure).
+  void MaybeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (reading_ || read_closed_ || finished_) return;
+    if (unsent_bytes_ > max_unsent_bytes_) return;  // resumed by a write
+    StartReadLocked();
   }
 
-  // Writes `frame` now, or after the write in flight. Undo callbacks added
-  // to pending_unsent_ for it move along with it.
-  void SendLocked(pb::ResponseFrame frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_) {
-      pending_.push_back(std::move(frame));
+  // Queues a frame's immediate answers behind what is already waiting.
+  void QueueLocked(FrameAnswers out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    unsent_bytes_ += out.bytes;
+    if (!writing_ && pending_.empty() && out.bytes <= frame_limit_) {
+      // The common case: the frame goes out as it is.
+      outgoing_ = std::move(out.frame);
+      for (auto& [index, give_back] : out.give_backs) {
+        writing_unreceived_.push_back(std::move(give_back));
+      }
+      StartFrameWriteLocked(out.bytes);
       return;
     }
-    outgoing_ = std::move(frame);
-    writing_unsent_.swap(pending_unsent_);
-    StartWriteLocked();
+    size_t next_give_back = 0;
+    auto* responses = out.frame.mutable_responses();
+    for (int i = 0; i < responses->size(); ++i) {
+      Outgoing answer;
+      answer.response = std::move((*responses)[i]);
+      answer.bytes = static_cast<int64_t>(answer.response.ByteSizeLong());
+      if (next_give_back < out.give_backs.size() &&
+          out.give_backs[next_give_back].first == i) {
+        answer.give_back = std::move(out.give_backs[next_give_back].second);
+        answer.when = GiveBack::kIfUnreceived;
+        ++next_give_back;
+      }
+      pending_.push_back(std::move(answer));
+    }
+    if (!writing_) StartWriteLocked();
+  }
+
+  // Writes the next frame of pending answers: as many as fit under the
+  // message limit (at least one).
+  void StartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    outgoing_.Clear();
+    int64_t framed = 0;
+    int64_t bytes = 0;
+    while (!pending_.empty()) {
+      Outgoing& next = pending_.front();
+      if (outgoing_.responses_size() > 0 &&
+          framed + next.bytes + kResponseFraming > frame_limit_) {
+        break;
+      }
+      framed += next.bytes + kResponseFraming;
+      bytes += next.bytes;
+      *outgoing_.add_responses() = std::move(next.response);
+      if (next.give_back) {
+        (next.when == GiveBack::kIfUnreceived ? writing_unreceived_
+                                              : writing_unwritten_)
+            .push_back(std::move(next.give_back));
+      }
+      pending_.pop_front();
+    }
+    StartFrameWriteLocked(bytes);
+  }
+
+  void StartFrameWriteLocked(int64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    writing_ = true;
+    writing_bytes_ = bytes;
+    ++outstanding_;
+    stream_.Write(outgoing_, &write_tag_);
   }
 
   void MaybeFinishLocked(const grpc::Status& status)
@@ -266,19 +415,32 @@ class SessionCall : public AsyncCall {
     stream_.Finish(status, &finish_tag_);
   }
 
-  // Called once gRPC holds none of the call's tags. The sink is closed
-  // first (parked calls of this stream are withdrawn), then the session
-  // learns the stream is gone: at once if the client closed it cleanly, or
-  // after its lease if the client vanished (killed, cut off, forked).
+  // Called once gRPC holds none of the call's tags. What the client never
+  // acknowledged goes back first (the call is finished, so none of it can
+  // come back to this stream's own parked calls), then the sink is closed
+  // (those parked calls are withdrawn), then the session learns the stream
+  // is gone: at once if the client closed it cleanly, or after its lease if
+  // the client vanished (killed, cut off, forked).
   void Destroy() {
+    std::vector<std::function<void()>> give_backs;
+    {
+      absl::MutexLock l(&mu_);
+      TakeAllGiveBacksLocked(&give_backs);
+    }
+    GiveBackAll(give_backs);
     sink_->Close();
     service_->sessions()->Detach(session_, /*now=*/!context_.IsCancelled());
     delete this;
   }
 
+  // A response's framing inside a ResponseFrame (tag and length).
+  static constexpr int64_t kResponseFraming = 6;
+
   ManagerService* const service_;
   RpcThreads* const threads_;
   grpc::ServerCompletionQueue* const cq_;
+  const int64_t frame_limit_;
+  const int64_t max_unsent_bytes_;
   grpc::ServerContext context_;
   grpc::ServerAsyncReaderWriter<pb::ResponseFrame, pb::RequestFrame> stream_;
   CallTag new_call_tag_{this, kNewCall};
@@ -294,20 +456,29 @@ class SessionCall : public AsyncCall {
   absl::Mutex mu_;
   // Operations started and not yet completed, the done event included.
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool sending_metadata_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // Bytes of answers queued or being written (framing not counted).
+  int64_t unsent_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t writing_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // of outgoing_
+  uint64_t frames_written_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t frames_acknowledged_ ABSL_GUARDED_BY(mu_) = 0;
   pb::ResponseFrame outgoing_ ABSL_GUARDED_BY(mu_);
-  std::deque<pb::ResponseFrame> pending_ ABSL_GUARDED_BY(mu_);
-  // Undo callbacks of parked answers in outgoing_ / in pending_.
-  std::vector<std::function<void()>> writing_unsent_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::function<void()>> pending_unsent_ ABSL_GUARDED_BY(mu_);
+  std::deque<Outgoing> pending_ ABSL_GUARDED_BY(mu_);
+  // Give-backs of the answers in outgoing_, by kind.
+  std::vector<std::function<void()>> writing_unwritten_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void()>> writing_unreceived_ ABSL_GUARDED_BY(mu_);
+  std::deque<Unreceived> unreceived_ ABSL_GUARDED_BY(mu_);
 };
 
-bool SessionSink::Deliver(pb::Response response, std::function<void()> unsent) {
+bool SessionSink::Deliver(pb::Response response,
+                          std::function<void()> give_back, GiveBack when) {
   absl::MutexLock l(&mu_);
   return call_ != nullptr &&
-         call_->SendLater(std::move(response), std::move(unsent));
+         call_->SendLater(std::move(response), std::move(give_back), when);
 }
 
 }  // namespace

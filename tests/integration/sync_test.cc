@@ -16,33 +16,12 @@ namespace mproc {
 namespace {
 
 using SyncTest = testing::ManagerTest;
+using testing::AwaitDetail;
+using testing::DetailOf;
 
 std::unique_ptr<Manager> ConnectOrNull(const std::string& address) {
   absl::StatusOr<std::unique_ptr<Manager>> m = Manager::Connect(address);
   return m.ok() ? *std::move(m) : nullptr;
-}
-
-// The detail `key` of object `name` in the manager's listing, or null.
-Value DetailOf(Manager& manager, const std::string& name, const char* key) {
-  absl::StatusOr<std::vector<ObjectInfo>> objects = manager.Objects();
-  if (!objects.ok()) return Value();
-  for (const ObjectInfo& o : *objects) {
-    if (o.name != name) continue;
-    auto it = o.details.find(Value(key));
-    return it == o.details.end() ? Value() : it->second;
-  }
-  return Value();
-}
-
-// Waits until that detail equals `want` (polling the manager).
-bool AwaitDetail(Manager& manager, const std::string& name, const char* key,
-                 const Value& want) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < deadline) {
-    if (DetailOf(manager, name, key) == want) return true;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return false;
 }
 
 TEST_F(SyncTest, SeedBankBalanceUnderALockEndsAtZero) {

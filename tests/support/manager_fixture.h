@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "client/manager.h"
 #include "gtest/gtest.h"
 #include "tests/support/child_process.h"
@@ -14,6 +15,30 @@
 
 namespace mproc {
 namespace testing {
+
+// The detail `key` of object `name` in the manager's listing, or null.
+inline Value DetailOf(Manager& manager, const std::string& name,
+                      const char* key) {
+  absl::StatusOr<std::vector<ObjectInfo>> objects = manager.Objects();
+  if (!objects.ok()) return Value();
+  for (const ObjectInfo& o : *objects) {
+    if (o.name != name) continue;
+    auto it = o.details.find(Value(key));
+    return it == o.details.end() ? Value() : it->second;
+  }
+  return Value();
+}
+
+// Waits (up to 20 s, polling the manager) until that detail equals `want`.
+inline bool AwaitDetail(Manager& manager, const std::string& name,
+                        const char* key, const Value& want) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    if (DetailOf(manager, name, key) == want) return true;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return false;
+}
 
 class ManagerTest : public ::testing::Test {
  protected:

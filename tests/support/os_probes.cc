@@ -64,6 +64,14 @@ bool AwaitProcessGone(pid_t pid, absl::Duration timeout) {
   return ended;
 }
 
+int64_t ResidentBytes(pid_t pid) {
+  std::ifstream statm(absl::StrCat("/proc/", pid, "/statm"));
+  int64_t size_pages = 0;
+  int64_t resident_pages = 0;
+  if (!(statm >> size_pages >> resident_pages)) return -1;
+  return resident_pages * sysconf(_SC_PAGESIZE);
+}
+
 bool ProcessRunning(pid_t pid) {
   char state;
   pid_t ppid;

@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include "absl/time/time.h"
 
 namespace mproc {
@@ -21,6 +23,10 @@ bool AwaitProcessGone(pid_t pid, absl::Duration timeout = absl::Seconds(30));
 
 // Whether `pid` exists and is not a zombie.
 bool ProcessRunning(pid_t pid);
+
+// Resident memory of process `pid` in bytes (/proc/PID/statm); -1 if it
+// cannot be read.
+int64_t ResidentBytes(pid_t pid);
 
 // Entries in /proc/self/fd.
 int CountOpenFds();
