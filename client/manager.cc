@@ -252,6 +252,7 @@ absl::StatusOr<ServerInfo> Manager::Info() {
   info.instance_id = field("instance_id").As<std::string>().value_or("");
   info.uptime_seconds = field("uptime_seconds").As<double>().value_or(0);
   info.objects = field("objects").As<int64_t>().value_or(0);
+  info.timers = field("timers").As<int64_t>().value_or(0);
   return info;
 }
 

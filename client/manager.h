@@ -52,6 +52,9 @@ struct ServerInfo {
   std::string instance_id;  // random per manager run
   double uptime_seconds = 0;
   int64_t objects = 0;
+  // Entries on the manager's timer: timeouts of parked calls and tasks,
+  // session leases, result expiries. Answered waits drop theirs.
+  int64_t timers = 0;
 };
 
 class Manager {

@@ -22,9 +22,29 @@ DeadlineTimer::~DeadlineTimer() {
   thread_.join();
 }
 
-void DeadlineTimer::Schedule(absl::Time when, std::function<void()> callback) {
+uint64_t DeadlineTimer::Schedule(absl::Time when,
+                                 std::function<void()> callback) {
   absl::MutexLock l(&mu_);
-  due_.emplace(when, std::move(callback));
+  const uint64_t id = next_id_++;
+  due_.emplace(std::make_pair(when, id), std::move(callback));
+  when_.emplace(id, when);
+  return id;
+}
+
+void DeadlineTimer::Cancel(uint64_t id) {
+  std::function<void()> dropped;  // destroyed after the lock
+  absl::MutexLock l(&mu_);
+  auto it = when_.find(id);
+  if (it == when_.end()) return;
+  auto entry = due_.find(std::make_pair(it->second, id));
+  dropped = std::move(entry->second);
+  due_.erase(entry);
+  when_.erase(it);
+}
+
+size_t DeadlineTimer::Pending() const {
+  absl::MutexLock l(&mu_);
+  return due_.size();
 }
 
 void DeadlineTimer::Loop() {
@@ -32,16 +52,18 @@ void DeadlineTimer::Loop() {
   for (;;) {
     // Wakes for a stop, or when the earliest entry changes or comes due.
     const absl::Time earliest =
-        due_.empty() ? absl::InfiniteFuture() : due_.begin()->first;
+        due_.empty() ? absl::InfiniteFuture() : due_.begin()->first.first;
     auto changed = [this, earliest]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ || (!due_.empty() && due_.begin()->first < earliest);
+      return stopping_ ||
+             (!due_.empty() && due_.begin()->first.first < earliest);
     };
     mu_.AwaitWithDeadline(absl::Condition(&changed), earliest);
     if (stopping_) return;
     const absl::Time now = absl::Now();
     std::vector<std::function<void()>> ready;
-    while (!due_.empty() && due_.begin()->first <= now) {
+    while (!due_.empty() && due_.begin()->first.first <= now) {
       ready.push_back(std::move(due_.begin()->second));
+      when_.erase(due_.begin()->first.second);
       due_.erase(due_.begin());
     }
     if (ready.empty()) continue;

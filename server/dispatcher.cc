@@ -6,6 +6,7 @@
 #include "common/wire.h"
 #include "server/command_args.h"
 #include "server/commands.h"
+#include "server/deadline_timer.h"
 #include "server/errors.h"
 #include "server/object_factory.h"
 
@@ -234,10 +235,12 @@ absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
 
 absl::StatusOr<Value> Dispatcher::DeleteObject(const pb::Request& request) {
   if (absl::Status s = ValidateObjectName(request.name()); !s.ok()) return s;
-  if (!store_->Erase(request.name())) {
+  std::shared_ptr<SharedObject> erased = store_->Erase(request.name());
+  if (erased == nullptr) {
     return absl::NotFoundError(
         absl::StrCat("no object named '", request.name(), "'"));
   }
+  erased->OnDeleted();  // its parked calls hear of it
   return Value();
 }
 
@@ -259,6 +262,7 @@ Value Dispatcher::ServerInfo() const {
       {"instance_id", instance_id_},
       {"uptime_seconds", absl::ToDoubleSeconds(absl::Now() - start_time_)},
       {"objects", store_->Count()},
+      {"timers", static_cast<int64_t>(DeadlineTimer::Default().Pending())},
   });
 }
 

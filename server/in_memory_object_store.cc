@@ -32,12 +32,13 @@ class InMemoryObjectStore : public ObjectStore {
     return object;
   }
 
-  bool Erase(absl::string_view name) override {
+  std::shared_ptr<SharedObject> Erase(absl::string_view name) override {
     absl::MutexLock l(&mu_);
     auto it = objects_.find(name);
-    if (it == objects_.end()) return false;
+    if (it == objects_.end()) return nullptr;
+    std::shared_ptr<SharedObject> erased = std::move(it->second);
     objects_.erase(it);
-    return true;
+    return erased;
   }
 
   std::vector<std::shared_ptr<SharedObject>> Snapshot() const override {

@@ -32,9 +32,9 @@ class ObjectStore {
   virtual absl::StatusOr<std::shared_ptr<SharedObject>> FindOrCreate(
       const std::string& name, Factory create) = 0;
 
-  // Removes `name`; false if there was no such object. Callers holding the
-  // object keep a valid (detached) copy. Thread-safe.
-  virtual bool Erase(absl::string_view name) = 0;
+  // Removes `name` and returns it; null if there was no such object.
+  // Callers holding the object keep a valid (detached) copy. Thread-safe.
+  virtual std::shared_ptr<SharedObject> Erase(absl::string_view name) = 0;
 
   // Every object, sorted by name. Thread-safe.
   virtual std::vector<std::shared_ptr<SharedObject>> Snapshot() const = 0;

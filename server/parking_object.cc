@@ -1,5 +1,6 @@
 #include "server/parking_object.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,8 +10,12 @@
 namespace mproc {
 
 ParkingObject::ParkingObject(pb::Kind kind, std::string name,
-                             DeadlineTimer* timer, int lines)
-    : SharedObject(kind, std::move(name)), timer_(timer), lines_(lines) {}
+                             DeadlineTimer* timer, int lines,
+                             bool keyed_by_thread)
+    : SharedObject(kind, std::move(name)),
+      timer_(timer),
+      keyed_by_thread_(keyed_by_thread),
+      lines_(lines) {}
 
 CallContext ParkingObject::CallOf(const Waiter& waiter) {
   CallContext call;
@@ -55,49 +60,86 @@ absl::StatusOr<Value> ParkingObject::Park(int line, Waiter waiter,
   waiter.request_id = call->request_id;
   waiter.ticket = ticket;
   if (timeout != absl::InfiniteDuration()) {
-    timer_->Schedule(absl::Now() + timeout,
-                     Later(&ParkingObject::Expire, line, ticket));
+    waiter.timer = timer_->Schedule(
+        absl::Now() + timeout, Later(&ParkingObject::Expire, line, ticket));
   }
-  lines_[line].push_back(std::move(waiter));
+  Line& l = lines_[line];
+  if (keyed_by_thread_) l.by_thread[waiter.thread].push_back(ticket);
+  l.order.push_back(ticket);
+  l.waiters.emplace(ticket, std::move(waiter));
   return Value();
+}
+
+ParkingObject::Waiter ParkingObject::Remove(Line& line, uint64_t ticket) {
+  auto it = line.waiters.find(ticket);
+  Waiter waiter = std::move(it->second);
+  line.waiters.erase(it);
+  if (waiter.timer != 0) timer_->Cancel(waiter.timer);
+  if (keyed_by_thread_) {
+    auto mine = line.by_thread.find(waiter.thread);
+    std::deque<uint64_t>& tickets = mine->second;
+    tickets.erase(std::find(tickets.begin(), tickets.end(), ticket));
+    if (tickets.empty()) line.by_thread.erase(mine);
+  }
+  return waiter;
+}
+
+void ParkingObject::Compact(Line& line) {
+  std::deque<uint64_t> live;
+  for (uint64_t ticket : line.order) {
+    if (line.waiters.contains(ticket)) live.push_back(ticket);
+  }
+  line.order.swap(live);
+  line.stale = 0;
 }
 
 std::optional<ParkingObject::Waiter> ParkingObject::TakeWaiter(
     int line, uint64_t ticket) {
-  std::deque<Waiter>& waiters = lines_[line];
-  for (auto it = waiters.begin(); it != waiters.end(); ++it) {
-    if (it->ticket != ticket) continue;
-    Waiter waiter = std::move(*it);
-    waiters.erase(it);
-    return waiter;
-  }
-  return std::nullopt;
+  Line& l = lines_[line];
+  if (!l.waiters.contains(ticket)) return std::nullopt;
+  Waiter waiter = Remove(l, ticket);
+  // Its ticket stays in the order until reached or swept.
+  if (++l.stale > l.waiters.size() + 64) Compact(l);
+  return waiter;
 }
 
 ParkingObject::Waiter ParkingObject::PopWaiter(int line) {
-  Waiter waiter = std::move(lines_[line].front());
-  lines_[line].pop_front();
+  Line& l = lines_[line];
+  // Skip the tickets of waiters that left out of turn.
+  while (!l.waiters.contains(l.order.front())) {
+    l.order.pop_front();
+    --l.stale;
+  }
+  const uint64_t ticket = l.order.front();
+  l.order.pop_front();
+  Waiter waiter = Remove(l, ticket);
   waiter.sink->RemoveCloseHook(waiter.close_hook);
   return waiter;
 }
 
 std::optional<ParkingObject::Waiter> ParkingObject::PopWaiterOf(
     int line, int64_t thread) {
-  std::deque<Waiter>& waiters = lines_[line];
-  for (auto it = waiters.begin(); it != waiters.end(); ++it) {
-    if (it->thread != thread) continue;
-    Waiter waiter = std::move(*it);
-    waiters.erase(it);
-    waiter.sink->RemoveCloseHook(waiter.close_hook);
-    return waiter;
-  }
-  return std::nullopt;
+  Line& l = lines_[line];
+  auto mine = l.by_thread.find(thread);
+  if (mine == l.by_thread.end()) return std::nullopt;
+  std::optional<Waiter> waiter = TakeWaiter(line, mine->second.front());
+  waiter->sink->RemoveCloseHook(waiter->close_hook);
+  return waiter;
 }
 
 void ParkingObject::FailAll(int line, const absl::Status& error) {
-  while (!lines_[line].empty()) {
+  while (Waiting(line) > 0) {
     Waiter waiter = PopWaiter(line);
     waiter.sink->Deliver(ErrorAnswer(waiter.request_id, error));
+  }
+}
+
+void ParkingObject::OnDeleted() {
+  absl::MutexLock l(&mu_);
+  const absl::Status deleted =
+      absl::NotFoundError(absl::StrCat(Describe(), " was deleted"));
+  for (int line = 0; line < static_cast<int>(lines_.size()); ++line) {
+    FailAll(line, deleted);
   }
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -39,14 +40,17 @@ class ParkingObject : public SharedObject {
     uint64_t request_id = 0;
     uint64_t ticket = 0;      // identifies the waiter to its callbacks
     uint64_t close_hook = 0;  // the sink's hook that withdraws it
+    uint64_t timer = 0;       // its timeout's timer entry (0: none)
     Value item;               // what the call brings (a queue put's item)
     int64_t count = 0;        // how much it asks for (get_many's max_n, ...)
     int64_t thread = 0;       // the client thread (lock owners)
   };
 
   // `lines`: how many separate lines of waiters the object keeps.
+  // `keyed_by_thread`: index waiters by `thread` for PopWaiterOf (a pool's
+  // per-worker, per-inbox and per-task waiters).
   ParkingObject(pb::Kind kind, std::string name, DeadlineTimer* timer,
-                int lines);
+                int lines, bool keyed_by_thread = false);
 
   // Parks the call in `line` (call->parked) and schedules its timeout
   // (none if infinite). `what` names the call in the error returned when
@@ -55,23 +59,24 @@ class ParkingObject : public SharedObject {
                              CallContext* call, absl::string_view what)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes and returns the oldest waiter of `line` (which must not be
-  // empty), forgetting its close hook.
+  // empty), forgetting its close hook and cancelling its timeout.
   Waiter PopWaiter(int line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The same for the oldest waiter of `line` whose `thread` is `thread`
   // (objects that key waiters by something else, e.g. a pool's inboxes);
-  // nullopt if there is none.
+  // nullopt if there is none. Needs `keyed_by_thread`; each thread's
+  // waiters are then a line of their own.
   std::optional<Waiter> PopWaiterOf(int line, int64_t thread)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Answers every waiter of `line` with `error` and empties it.
   void FailAll(int line, const absl::Status& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  const std::deque<Waiter>& WaitersOf(int line) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return lines_[line];
-  }
   int64_t Waiting(int line) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return static_cast<int64_t>(lines_[line].size());
+    return static_cast<int64_t>(lines_[line].waiters.size());
   }
+
+  // Answers every parked call of every line NOT_FOUND "<object> was
+  // deleted" (timers cancelled): the object is gone from the store.
+  void OnDeleted() override;
 
   // What a waiter of `line` is answered when its timeout fires: an error
   // (a queue's "empty") or a value (an acquire's false).
@@ -111,7 +116,27 @@ class ParkingObject : public SharedObject {
   // The session's close hook: drops the waiter without an answer.
   void Withdraw(int line, uint64_t ticket);
 
-  std::vector<std::deque<Waiter>> lines_ ABSL_GUARDED_BY(mu_);
+  // The waiters of one line by ticket, with their arrival order kept as
+  // tickets. A waiter that leaves out of turn (withdrawn, timed out,
+  // popped by thread) leaves its ticket behind in `order`, skipped when
+  // reached and swept out once such tickets outnumber the waiters: every
+  // way out of a line is O(1) amortized.
+  struct Line {
+    absl::flat_hash_map<uint64_t, Waiter> waiters;
+    std::deque<uint64_t> order;
+    size_t stale = 0;  // tickets in `order` of waiters gone
+    // With keyed_by_thread: each thread's tickets in arrival order (a
+    // thread has few waiters at a time).
+    absl::flat_hash_map<int64_t, std::deque<uint64_t>> by_thread;
+  };
+  // Takes waiter `ticket` (which must be in `line`) out of its line and
+  // cancels its timer; the caller forgets its close hook if it needs to.
+  Waiter Remove(Line& line, uint64_t ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sweeps the tickets of waiters gone out of `line`'s order.
+  static void Compact(Line& line);
+
+  const bool keyed_by_thread_;
+  std::vector<Line> lines_ ABSL_GUARDED_BY(mu_);
   uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

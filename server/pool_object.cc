@@ -8,7 +8,8 @@
 namespace mproc {
 PoolObject::PoolObject(std::string name, DeadlineTimer* timer,
                        absl::Duration result_ttl)
-    : ParkingObject(pb::POOL, std::move(name), timer, kLines),
+    : ParkingObject(pb::POOL, std::move(name), timer, kLines,
+                    /*keyed_by_thread=*/true),
       result_ttl_(result_ttl) {}
 
 int64_t PoolObject::Size() const {

@@ -79,10 +79,14 @@ class PoolObject : public ParkingObject {
   struct Task {
     TaskEnvelope spec;
     int64_t inbox = 0;
-    int64_t losses = 0;    // times its worker died while running it
-    int64_t worker = 0;    // while running
-    uint64_t attempt = 0;  // counts hand-outs, to tell timer events apart
+    int64_t losses = 0;          // times its worker died while running it
+    int64_t worker = 0;          // while running
+    uint64_t attempt = 0;        // counts hand-outs, to tell timer events apart
+    uint64_t timeout_timer = 0;  // this hand-out's timeout entry, if any
   };
+  // Drops the timeout entry of a task no longer running.
+  void CancelTimeoutLocked(Task& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   struct Worker {
     int64_t id = 0;
     std::string host;

@@ -145,11 +145,18 @@ List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
     ++running_;
     items.push_back(EncodeWorkItem(id, task.spec));
     if (task.spec.timeout_seconds > 0) {
-      timer_->Schedule(now + absl::Seconds(task.spec.timeout_seconds),
-                       Later(&PoolObject::TaskTimedOut, id, task.attempt));
+      task.timeout_timer =
+          timer_->Schedule(now + absl::Seconds(task.spec.timeout_seconds),
+                           Later(&PoolObject::TaskTimedOut, id, task.attempt));
     }
   }
   return items;
+}
+
+void PoolObject::CancelTimeoutLocked(Task& task) {
+  if (task.timeout_timer == 0) return;
+  timer_->Cancel(task.timeout_timer);
+  task.timeout_timer = 0;
 }
 
 void PoolObject::DispatchLocked() {
@@ -187,6 +194,7 @@ void PoolObject::RequeueLocked(int64_t worker_id,
     auto it = tasks_.find(*id);
     if (it == tasks_.end() || it->second.worker != worker_id) continue;
     it->second.worker = 0;
+    CancelTimeoutLocked(it->second);
     if (w != workers_.end()) w->second.running.erase(*id);
     --running_;
     queue_.push_front(*id);
@@ -265,6 +273,7 @@ void PoolObject::WorkerGone(int64_t worker_id) {
       ++retried_;
       --running_;
       task.worker = 0;
+      CancelTimeoutLocked(task);
       queue_.push_front(*id);
       continue;
     }
@@ -279,6 +288,7 @@ void PoolObject::WorkerGone(int64_t worker_id) {
                                {"error", message}});
     if (dead_letter_.size() > kDeadLetterKept) dead_letter_.pop_front();
     task.worker = 0;
+    CancelTimeoutLocked(task);
     --running_;
     FailLocked(*id, absl::StatusCode::kAborted, "WorkerLost", message, &worker);
   }

@@ -36,6 +36,10 @@ class SharedObject : public std::enable_shared_from_this<SharedObject> {
   // Extra facts for `mproc objects` (e.g. a queue's waiting calls).
   virtual Map Details() const { return {}; }
 
+  // Called once the store has dropped the object (DELETE_OBJECT): calls
+  // waiting on it must be answered, as nothing will serve them now.
+  virtual void OnDeleted() {}
+
  private:
   const pb::Kind kind_;
   const std::string name_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -381,6 +382,38 @@ TEST_F(QueueTest, ThousandBlockedGettersUseNoManagerThreads) {
   EXPECT_LE(threads_parked, threads_before)
       << "manager threads: " << threads_before << " before, " << threads_parked
       << " with 1,000 parked gets";
+}
+
+TEST_F(QueueTest, DeletingAQueueAnswersItsParkedCalls) {
+  const std::string name = UniqueName();
+  absl::StatusOr<QueueProxy> q = manager_->Queue(name, 1);
+  ASSERT_OK(q);
+  ASSERT_OK(q->Put(1));  // full: a put waits too
+  std::unique_ptr<Manager> other;
+  absl::StatusOr<QueueProxy> theirs =
+      OpenQueue(server_->address(), name, &other);
+  ASSERT_OK(theirs);
+  absl::StatusOr<QueueProxy> empty = manager_->Queue(name + "-empty");
+  ASSERT_OK(empty);
+  absl::Status put, get;
+  std::thread putter([&] { put = theirs->Put(2, absl::Seconds(60)); });
+  std::thread getter([&] { get = empty->Get(absl::Seconds(60)).status(); });
+  ASSERT_TRUE(testing::AwaitDetail(*manager_, name, "putters", Value(1)));
+  ASSERT_TRUE(
+      testing::AwaitDetail(*manager_, name + "-empty", "getters", Value(1)));
+  const absl::Time start = absl::Now();
+  ASSERT_OK(manager_->DeleteObject(name));
+  ASSERT_OK(manager_->DeleteObject(name + "-empty"));
+  putter.join();
+  getter.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));  // not their timeouts
+  EXPECT_CODE(put, absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(put.message(), "was deleted")) << put;
+  EXPECT_CODE(get, absl::StatusCode::kNotFound);
+  // The name is free for a new queue.
+  absl::StatusOr<QueueProxy> again = manager_->Queue(name);
+  ASSERT_OK(again);
+  EXPECT_EQ(*again->Size(), 0);
 }
 
 TEST_F(QueueTest, BadInputIsRefusedClearly) {

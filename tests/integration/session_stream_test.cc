@@ -7,7 +7,10 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
@@ -276,6 +279,82 @@ TEST(SessionStreamTest, OpenOfAHugeArrayIsRefusedAtOnce) {
             int64_t{64} << 20);
   // One that fits is made.
   EXPECT_OK((*manager)->Array("fits", "d", 1 << 20));
+}
+
+TEST(SessionStreamTest, HundredThousandParkedWaitersAreWithdrawnQuickly) {
+  auto server = ManagerProcess::Start();
+  ASSERT_OK(server);
+  const std::string address = (*server)->address();
+  auto manager = Manager::Connect(address);
+  ASSERT_OK(manager);
+  ASSERT_OK((*manager)->Queue("empty"));
+  absl::StatusOr<DictProxy> dict = (*manager)->Dict("other");
+  ASSERT_OK(dict);
+  constexpr int kWaiters = 100000;
+  Process waiters([&] {
+    RawSession session(address);
+    session.Send(kWaiters, 1000, [](int) {
+      return MakeRequest(pb::QUEUE_GET, "empty", {true, 60.0});
+    });
+    for (;;) pause();
+  });
+  ASSERT_OK(waiters.Start());
+  ASSERT_TRUE(AwaitTrue([&] {
+    return testing::DetailOf(**manager, "empty", "getters") == Value(kWaiters);
+  }));
+  const int64_t timers_parked = (*manager)->Info()->timers;
+  EXPECT_GE(timers_parked, kWaiters);  // each has its timeout
+  ASSERT_OK(waiters.Kill());
+  const absl::Time killed = absl::Now();
+  // Another client keeps working while they are withdrawn.
+  std::vector<absl::Duration> latencies;
+  while (testing::DetailOf(**manager, "empty", "getters") != Value(0)) {
+    const absl::Time start = absl::Now();
+    ASSERT_OK(dict->Set("k", 1));
+    latencies.push_back(absl::Now() - start);
+    ASSERT_LT(absl::Now() - killed, absl::Seconds(30));
+  }
+  const absl::Duration withdrawn = absl::Now() - killed;
+  ASSERT_OK(waiters.Join());
+  std::sort(latencies.begin(), latencies.end());
+  const absl::Duration p99 = latencies[latencies.size() * 99 / 100];
+  std::cout << "withdrew " << kWaiters << " parked gets in "
+            << absl::FormatDuration(withdrawn) << "; another client's p99 "
+            << absl::FormatDuration(p99) << " over " << latencies.size()
+            << " calls\n";
+  EXPECT_LT(withdrawn, absl::Milliseconds(1500));
+  EXPECT_LT(p99, absl::Milliseconds(500));
+  // Their timeouts went with them.
+  EXPECT_LT((*manager)->Info()->timers, 100);
+}
+
+TEST(SessionStreamTest, AnsweredTimedWaitsDropTheirTimerEntries) {
+  auto server = ManagerProcess::Start();
+  ASSERT_OK(server);
+  auto manager = Manager::Connect((*server)->address());
+  ASSERT_OK(manager);
+  absl::StatusOr<QueueProxy> queue = (*manager)->Queue("q");
+  ASSERT_OK(queue);
+  RawSession session((*server)->address());
+  constexpr int kGets = 10000;
+  ASSERT_TRUE(session.Send(kGets, 1000, [](int) {
+    return MakeRequest(pb::QUEUE_GET, "q", {true, 600.0});
+  }));
+  ASSERT_TRUE(AwaitTrue([&] {
+    return testing::DetailOf(**manager, "q", "getters") == Value(kGets);
+  }));
+  EXPECT_GE((*manager)->Info()->timers, kGets);
+  List items(kGets, Value(1));
+  ASSERT_OK(queue->PutMany(items));
+  // All answered: none of their ten-minute timeouts stays behind.
+  EXPECT_EQ(testing::DetailOf(**manager, "q", "getters"), Value(0));
+  EXPECT_LT((*manager)->Info()->timers, 100);
+  int answers = 0;
+  pb::ResponseFrame frame;
+  while (answers < kGets && session.stream->Read(&frame)) {
+    answers += frame.responses_size();
+  }
+  EXPECT_EQ(answers, kGets);
 }
 
 }  // namespace
