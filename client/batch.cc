@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/internal/connection.h"
 #include "common/op_table.h"
+#include "common/value_checks.h"
 #include "common/wire.h"
 
 namespace mproc {
@@ -39,6 +40,16 @@ size_t BatchBuilder::Add(const std::string& kind_name, const std::string& name,
     pending_->errors.push_back(absl::InvalidArgumentError(
         absl::StrCat(kind_name, " '", name, "' has no operation '", op, "'")));
     return position;
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    // Untyped: held to what the manager reads arguments with.
+    if (absl::Status s = CheckValueToSend(args[i], kMaxArgumentDepth);
+        !s.ok()) {
+      pending_->errors.push_back(absl::InvalidArgumentError(
+          absl::StrCat(kind_name, " '", name, "': argument ", i + 1, " of ", op,
+                       ": ", s.message())));
+      return position;
+    }
   }
   pb::Request request;
   request.set_op(info->op);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/internal/connection.h"
 #include "common/op_table.h"
+#include "common/value_checks.h"
 #include "common/wire.h"
 
 namespace mproc {
@@ -55,6 +56,11 @@ absl::Status Manager::Open(const std::string& name, int kind,
   spec->set_parties(open.parties);
   spec->set_timeout(open.timeout_seconds);
   if (open.initial != nullptr) {
+    if (absl::Status s = CheckValueToSend(*open.initial, kMaxArgumentDepth);
+        !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot create '", name, "': initial value: ", s.message()));
+    }
     ValueToProto(*open.initial, spec->mutable_initial());
   }
   std::vector<pb::Response> responses;

@@ -234,14 +234,16 @@ void Pool::ReceiveLoop() {
       continue;
     }
     for (const Value& encoded : *results) {
-      absl::StatusOr<TaskResult> decoded = DecodeResult(encoded);
-      if (!decoded.ok()) continue;
+      // Only the header here: a result whose value cannot be read still
+      // reaches its caller, as an error (Deliver).
+      absl::StatusOr<ResultHeader> header = PeekResult(encoded);
+      if (!header.ok()) continue;  // the manager checked it: not ours
       InFlight entry;
       {
         absl::MutexLock l(&mu_);
-        auto it = in_flight_.find(decoded->task_id);
+        auto it = in_flight_.find(header->task_id);
         if (it == in_flight_.end()) {
-          early_[decoded->task_id] = encoded;  // its Submit answer is late
+          early_[header->task_id] = encoded;  // its Submit answer is late
           continue;
         }
         entry = std::move(it->second);
@@ -281,7 +283,11 @@ void Pool::Deliver(const std::string& task, const Handler& handler,
   absl::StatusOr<Value> result;
   int64_t id = 0;
   if (!decoded.ok()) {
-    result = decoded.status();
+    absl::StatusOr<ResultHeader> header = PeekResult(encoded);
+    if (header.ok()) id = header->task_id;
+    result = absl::DataLossError(absl::StrCat(
+        "task '", task, "' (id ", id, ") of pool '", name_,
+        "': its result cannot be read: ", decoded.status().message()));
   } else {
     id = decoded->task_id;
     if (decoded->outcome.code == absl::StatusCode::kOk) {

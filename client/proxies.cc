@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/internal/connection.h"
+#include "common/op_table.h"
+#include "common/value_checks.h"
 #include "common/wire.h"
 
 namespace mproc {
@@ -43,17 +45,34 @@ absl::StatusOr<Value> Send(internal::Connection& connection,
 
 }  // namespace
 
+absl::Status ObjectProxy::BadArgument(pb::Op op, size_t index,
+                                      const absl::Status& fault) const {
+  const OpInfo* info = FindOp(op);
+  return absl::InvalidArgumentError(absl::StrCat(
+      kind_, " '", name_, "': argument ", index + 1, " of ",
+      info != nullptr ? info->name : "the call", ": ", fault.message()));
+}
+
 absl::StatusOr<Value> ObjectProxy::Invoke(pb::Op op, Args args) const {
   pb::Request request = NewRequest(op, name_);
   request.mutable_args()->Reserve(static_cast<int>(args.size()));
+  size_t index = 0;
   for (const internal::ProxyArg& arg : args) {
+    // Refused here, a bad value fails this call alone, before the wire.
+    if (absl::Status s = CheckValueToSend(arg.value()); !s.ok()) {
+      return BadArgument(op, index, s);
+    }
     ValueToProto(arg.value(), request.add_args());
+    ++index;
   }
   return Send(*connection_, std::move(request));
 }
 
 absl::StatusOr<Value> ObjectProxy::InvokeWithMap(pb::Op op,
                                                  const Map& arg) const {
+  if (absl::Status s = CheckValueToSend(arg); !s.ok()) {
+    return BadArgument(op, 0, s);
+  }
   pb::Request request = NewRequest(op, name_);
   MapToProto(arg, request.add_args());
   return Send(*connection_, std::move(request));
@@ -61,6 +80,9 @@ absl::StatusOr<Value> ObjectProxy::InvokeWithMap(pb::Op op,
 
 absl::StatusOr<Value> ObjectProxy::InvokeWithList(pb::Op op,
                                                   const List& arg) const {
+  if (absl::Status s = CheckValueToSend(arg); !s.ok()) {
+    return BadArgument(op, 0, s);
+  }
   pb::Request request = NewRequest(op, name_);
   ListToProto(arg, request.add_args());
   return Send(*connection_, std::move(request));

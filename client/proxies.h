@@ -96,6 +96,9 @@ class ObjectProxy {
   absl::Status InvokeStatus(pb::Op op, Args args) const {
     return Invoke(op, args).status();
   }
+  // INVALID_ARGUMENT naming this object, the op and the argument.
+  absl::Status BadArgument(pb::Op op, size_t index,
+                           const absl::Status& fault) const;
 
  private:
   friend class BatchBuilder;

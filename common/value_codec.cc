@@ -42,7 +42,8 @@ void PutLengthPrefixed(uint8_t tag, const std::string& s, std::string* out) {
 // Reads from a buffer; every failure is DATA_LOSS at the current offset.
 class Reader {
  public:
-  explicit Reader(absl::string_view data) : data_(data) {}
+  Reader(absl::string_view data, int max_depth)
+      : data_(data), max_depth_(max_depth) {}
 
   bool done() const { return pos_ == data_.size(); }
 
@@ -97,7 +98,9 @@ class Reader {
   // Every step consumes at least one byte and compares a map key only with
   // the key before it, so decoding is linear in the input's size.
   absl::StatusOr<Value> Read(int depth) {
-    if (absl::Status s = CheckValueDepth(depth); !s.ok()) return Broken(s);
+    if (absl::Status s = CheckValueDepth(depth, max_depth_); !s.ok()) {
+      return Broken(s);
+    }
     uint8_t tag;
     if (!Byte(&tag)) return Fail("truncated (no tag)");
     switch (tag) {
@@ -126,7 +129,10 @@ class Reader {
         uint64_t n;
         absl::string_view raw;
         if (!Varint(&n) || !Take(n, &raw)) return Fail("truncated string");
-        if (tag == kString) return Value(std::string(raw));
+        if (tag == kString) {
+          if (absl::Status s = CheckText(raw); !s.ok()) return Broken(s);
+          return Value(std::string(raw));
+        }
         return Value(Bytes{std::string(raw)});
       }
       case kList: {
@@ -180,6 +186,7 @@ class Reader {
 
  private:
   absl::string_view data_;
+  const int max_depth_;
   size_t pos_ = 0;
 };
 
@@ -232,9 +239,10 @@ void EncodeValue(const Value& value, std::string* out) {
   }
 }
 
-absl::StatusOr<Value> DecodeValue(absl::string_view data) {
-  Reader reader(data);
-  absl::StatusOr<Value> value = reader.Read(0);
+absl::StatusOr<Value> DecodeValue(absl::string_view data, int outer_depth,
+                                  int max_depth) {
+  Reader reader(data, max_depth);
+  absl::StatusOr<Value> value = reader.Read(outer_depth);
   if (value.ok() && !reader.done()) return reader.Fail("trailing bytes");
   return value;
 }

@@ -26,10 +26,12 @@ void EncodeValue(const Value& value, std::string* out);
 // Only the encoder's own output is accepted (a value has one encoding):
 // DATA_LOSS naming the offset if the data is truncated, has trailing bytes,
 // an unknown tag, a varint longer than needed, map keys out of the
-// encoder's order, or breaks a rule of
-// common/value_checks.h (nests deeper than kMaxValueDepth, a list or map as
-// a map key, a key twice).
-absl::StatusOr<Value> DecodeValue(absl::string_view data);
+// encoder's order, or breaks a rule of common/value_checks.h (nests deeper
+// than `max_depth`, a string not UTF-8, a list or map as a map key, a key
+// twice). `outer_depth`: the lists and maps already around the encoded
+// value (when it is part of a larger one), counted against `max_depth`.
+absl::StatusOr<Value> DecodeValue(absl::string_view data, int outer_depth = 0,
+                                  int max_depth = kMaxValueDepth);
 
 }  // namespace mproc
 

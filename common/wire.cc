@@ -7,10 +7,33 @@
 #include "absl/strings/str_cat.h"
 #include "common/object_errors.h"
 #include "common/value_checks.h"
+#include "common/value_codec.h"
 
 namespace mproc {
 
-void ValueToProto(const Value& v, pb::Value* out) {
+namespace {
+
+void ValueToProtoAt(const Value& v, int depth, pb::Value* out);
+
+void ListToProtoAt(const List& l, int depth, pb::Value* out) {
+  pb::ListValue* list = out->mutable_list_value();
+  list->mutable_items()->Reserve(static_cast<int>(l.size()));
+  for (const Value& item : l)
+    ValueToProtoAt(item, depth + 1, list->add_items());
+}
+
+void MapToProtoAt(const Map& m, int depth, pb::Value* out) {
+  pb::MapValue* map = out->mutable_map_value();
+  map->mutable_entries()->Reserve(static_cast<int>(m.size()));
+  for (const auto& [key, item] : m) {
+    pb::MapEntry* e = map->add_entries();
+    ValueToProtoAt(key, depth + 1, e->mutable_key());
+    ValueToProtoAt(item, depth + 1, e->mutable_value());
+  }
+}
+
+// `depth`: the lists and maps around `v`.
+void ValueToProtoAt(const Value& v, int depth, pb::Value* out) {
   out->Clear();
   switch (v.type()) {
     case Value::Type::kNull:
@@ -31,29 +54,25 @@ void ValueToProto(const Value& v, pb::Value* out) {
       out->set_bytes_value(v.bytes_value());
       return;
     case Value::Type::kList:
-      ListToProto(v.list_value(), out);
-      return;
     case Value::Type::kMap:
-      MapToProto(v.map_value(), out);
+      if (depth >= kProtoNestingDepth) {
+        EncodeValue(v, out->mutable_encoded());
+      } else if (v.is_list()) {
+        ListToProtoAt(v.list_value(), depth, out);
+      } else {
+        MapToProtoAt(v.map_value(), depth, out);
+      }
       return;
   }
 }
 
-void ListToProto(const List& l, pb::Value* out) {
-  pb::ListValue* list = out->mutable_list_value();
-  list->mutable_items()->Reserve(static_cast<int>(l.size()));
-  for (const Value& item : l) ValueToProto(item, list->add_items());
-}
+}  // namespace
 
-void MapToProto(const Map& m, pb::Value* out) {
-  pb::MapValue* map = out->mutable_map_value();
-  map->mutable_entries()->Reserve(static_cast<int>(m.size()));
-  for (const auto& [key, item] : m) {
-    pb::MapEntry* e = map->add_entries();
-    ValueToProto(key, e->mutable_key());
-    ValueToProto(item, e->mutable_value());
-  }
-}
+void ValueToProto(const Value& v, pb::Value* out) { ValueToProtoAt(v, 0, out); }
+
+void ListToProto(const List& l, pb::Value* out) { ListToProtoAt(l, 0, out); }
+
+void MapToProto(const Map& m, pb::Value* out) { MapToProtoAt(m, 0, out); }
 
 pb::Value ValueToProto(const Value& v) {
   pb::Value out;
@@ -78,6 +97,7 @@ Value::Type KindType(const pb::Value& v) {
     case pb::Value::kListValue:
       return Value::Type::kList;
     case pb::Value::kMapValue:
+    case pb::Value::kEncoded:  // a list or a map
       return Value::Type::kMap;
     default:
       return Value::Type::kNull;
@@ -85,8 +105,9 @@ Value::Type KindType(const pb::Value& v) {
 }
 
 // `depth`: the lists and maps around `v`.
-absl::StatusOr<Value> ValueFromProtoAt(const pb::Value& v, int depth) {
-  if (absl::Status s = CheckValueDepth(depth); !s.ok()) return s;
+absl::StatusOr<Value> ValueFromProtoAt(const pb::Value& v, int depth,
+                                       int max_depth) {
+  if (absl::Status s = CheckValueDepth(depth, max_depth); !s.ok()) return s;
   switch (v.kind_case()) {
     case pb::Value::KIND_NOT_SET:
     case pb::Value::kNullValue:
@@ -98,14 +119,27 @@ absl::StatusOr<Value> ValueFromProtoAt(const pb::Value& v, int depth) {
     case pb::Value::kDoubleValue:
       return Value(v.double_value());
     case pb::Value::kStringValue:
+      if (absl::Status s = CheckText(v.string_value()); !s.ok()) return s;
       return Value(v.string_value());
     case pb::Value::kBytesValue:
       return Value(Bytes{v.bytes_value()});
+    case pb::Value::kEncoded: {
+      absl::StatusOr<Value> decoded =
+          DecodeValue(v.encoded(), depth, max_depth);
+      if (!decoded.ok()) {
+        return absl::InvalidArgumentError(decoded.status().message());
+      }
+      if (!decoded->is_list() && !decoded->is_map()) {
+        return absl::InvalidArgumentError(
+            "an encoded value on the wire must be a list or a map");
+      }
+      return decoded;
+    }
     case pb::Value::kListValue: {
       List items;
       items.reserve(v.list_value().items_size());
       for (const pb::Value& item : v.list_value().items()) {
-        absl::StatusOr<Value> x = ValueFromProtoAt(item, depth + 1);
+        absl::StatusOr<Value> x = ValueFromProtoAt(item, depth + 1, max_depth);
         if (!x.ok()) return x;
         items.push_back(*std::move(x));
       }
@@ -119,9 +153,11 @@ absl::StatusOr<Value> ValueFromProtoAt(const pb::Value& v, int depth) {
         if (absl::Status s = CheckMapKeyType(KindType(e.key())); !s.ok()) {
           return s;
         }
-        absl::StatusOr<Value> key = ValueFromProtoAt(e.key(), depth + 1);
+        absl::StatusOr<Value> key =
+            ValueFromProtoAt(e.key(), depth + 1, max_depth);
         if (!key.ok()) return key;
-        absl::StatusOr<Value> item = ValueFromProtoAt(e.value(), depth + 1);
+        absl::StatusOr<Value> item =
+            ValueFromProtoAt(e.value(), depth + 1, max_depth);
         if (!item.ok()) return item;
         auto [it, inserted] =
             entries.emplace(*std::move(key), *std::move(item));
@@ -135,8 +171,8 @@ absl::StatusOr<Value> ValueFromProtoAt(const pb::Value& v, int depth) {
 
 }  // namespace
 
-absl::StatusOr<Value> ValueFromProto(const pb::Value& v) {
-  return ValueFromProtoAt(v, 0);
+absl::StatusOr<Value> ValueFromProto(const pb::Value& v, int max_depth) {
+  return ValueFromProtoAt(v, 0, max_depth);
 }
 
 void StatusToResponse(const absl::Status& s, pb::Response* out) {

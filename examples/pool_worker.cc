@@ -54,6 +54,14 @@ mproc::Bytes Blob(int64_t size) {
   return mproc::Bytes{std::string(static_cast<size_t>(size), 'x')};
 }
 
+// A value nested `levels` lists deep (for the depth-limit checks: past the
+// limit, its result cannot be read, and the caller is told so).
+mproc::Value Nest(int64_t levels) {
+  mproc::Value v(levels);
+  for (int64_t i = 0; i < levels; ++i) v = mproc::Value(mproc::List{v});
+  return v;
+}
+
 }  // namespace
 
 MPROC_TASK("square", Square);
@@ -64,5 +72,6 @@ MPROC_TASK("crash", Crash);
 MPROC_TASK("init", Init);
 MPROC_TASK("initialized", Initialized);
 MPROC_TASK("blob", Blob);
+MPROC_TASK("nest", Nest);
 
 int main(int argc, char** argv) { return mproc::WorkerMain(argc, argv); }

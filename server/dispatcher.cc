@@ -190,7 +190,9 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
   List args;
   args.reserve(n);
   for (int i = 0; i < n; ++i) {
-    absl::StatusOr<Value> arg = ValueFromProto(request.args(i));
+    // What a client stores leaves room for every answer that wraps it.
+    absl::StatusOr<Value> arg =
+        ValueFromProto(request.args(i), kMaxArgumentDepth);
     if (!arg.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(object->Describe(), ": argument ", i + 1, " of ",

@@ -39,7 +39,8 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
     const std::string& name, const pb::CreateSpec& spec,
     int64_t max_object_bytes, std::shared_ptr<SharedObject> lock) {
   const pb::Kind kind = spec.kind();
-  absl::StatusOr<Value> initial = ValueFromProto(spec.initial());
+  absl::StatusOr<Value> initial =
+      ValueFromProto(spec.initial(), kMaxArgumentDepth);
   if (!initial.ok()) return BadSpec(kind, name, initial.status());
   const bool has_initial = spec.has_initial() && !initial->is_null();
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/value_checks.h"
 #include "worker/process/subprocess.h"
 #include "worker/task_registry.h"
 
@@ -39,44 +40,9 @@ Value Fail(std::string message) { throw std::runtime_error(message); }
 
 int64_t GetPid() { return getpid(); }
 
-// Strict UTF-8 (no overlong forms, surrogates or code points above
-// U+10FFFF), as protobuf checks string fields.
-bool IsUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int extra;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char b = s[i + k];
-      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 // Text stays text; anything else travels as bytes.
 Value Output(std::string data) {
-  if (IsUtf8(data)) return Value(std::move(data));
+  if (CheckText(data).ok()) return Value(std::move(data));
   return Value(Bytes{std::move(data)});
 }
 

@@ -164,6 +164,44 @@ TEST(Value, ProtoAndCodecDecodersRefuseTheSameValues) {
   EncodeValue(at_limit, &encoded);
   EXPECT_OK(DecodeValue(encoded));
   EXPECT_OK(ValueFromProto(ValueToProto(at_limit)));
+  // Strings that are not UTF-8, alike.
+  const Value latin1(std::string("caf\xe9"));
+  std::string bad_text;
+  EncodeValue(Value(List{latin1}), &bad_text);
+  EXPECT_CODE(DecodeValue(bad_text), absl::StatusCode::kDataLoss);
+  EXPECT_CODE(ValueFromProto(ValueToProto(Value(List{latin1}))),
+              absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Value, ProtoFormOfAnyDepthParsesWithinProtobufsOwnLimit) {
+  // Protobuf refuses messages nested over 100 deep; a value at the depth
+  // limit must still cross the wire, as its deep part travels encoded.
+  Value at_limit = 1;
+  for (int i = 0; i < kMaxValueDepth; ++i) {
+    at_limit = i % 2 ? Value(List{at_limit}) : Value(Map{{"k", at_limit}});
+  }
+  std::string wire;
+  ASSERT_TRUE(ValueToProto(at_limit).SerializeToString(&wire));
+  pb::Value parsed;
+  ASSERT_TRUE(parsed.ParseFromString(wire));
+  absl::StatusOr<Value> back = ValueFromProto(parsed);
+  ASSERT_OK(back);
+  EXPECT_EQ(*back, at_limit);
+  // The stored limit leaves room for every answer's wrapping.
+  EXPECT_CODE(ValueFromProto(ValueToProto(at_limit), kMaxStoredValueDepth),
+              absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Value, CheckTextAcceptsUtf8Only) {
+  for (const char* good : {"", "plain", "caf\xc3\xa9", "\xe2\x82\xac",
+                           "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf"}) {
+    EXPECT_OK(CheckText(good)) << good;
+  }
+  for (const char* bad :
+       {"\xff", "caf\xe9", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+        "\xf4\x90\x80\x80", "\xc3", "\xe2\x82", "\x80"}) {
+    EXPECT_CODE(CheckText(bad), absl::StatusCode::kInvalidArgument) << bad;
+  }
 }
 
 }  // namespace

@@ -147,6 +147,23 @@ TEST_F(PoolTest, FailuresReachTheErrorCallbackWithWhereTheyRan) {
   EXPECT_EQ(*pool->Apply("square", {12}), Value(144));
 }
 
+TEST_F(PoolTest, UndecodableResultReachesItsCallerAsDataLoss) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  // Nested past every decoder's limit: the worker sends it, no client can
+  // read it, and the caller hears so instead of waiting forever.
+  absl::StatusOr<Value> deep = pool->Apply("nest", {int64_t{600}});
+  EXPECT_CODE(deep, absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(absl::StrContains(deep.status().message(), "task 'nest'"))
+      << deep.status();
+  absl::StatusOr<List> mapped = pool->Map("nest", {int64_t{3}, int64_t{600}});
+  EXPECT_CODE(mapped.status(), absl::StatusCode::kDataLoss);
+  // Within the limit it comes back whole, and the pool keeps serving.
+  absl::StatusOr<Value> fine = pool->Apply("nest", {int64_t{400}});
+  ASSERT_OK(fine);
+  EXPECT_EQ(*pool->Apply("square", {3}), Value(9));
+}
+
 // 10,000 tasks from 4 client processes at once: each answered exactly
 // once, with its own value.
 TEST_F(PoolTest, TenThousandTasksFromFourClientsEachReturnOnce) {
