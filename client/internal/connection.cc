@@ -53,6 +53,29 @@ struct Waiter {
   bool done = false;
 };
 
+// Cancels `context` unless disarmed within `timeout`: bounds a blocking
+// gRPC wait that has no deadline of its own (a stream's first metadata,
+// the goodbye to a manager that does not answer).
+class CancelAfter {
+ public:
+  CancelAfter(grpc::ClientContext* context, absl::Duration timeout)
+      : thread_([this, context, timeout] {
+          if (!disarmed_.WaitForNotificationWithTimeout(timeout)) {
+            context->TryCancel();
+          }
+        }) {}
+  ~CancelAfter() {
+    disarmed_.Notify();
+    thread_.join();
+  }
+  CancelAfter(const CancelAfter&) = delete;
+  CancelAfter& operator=(const CancelAfter&) = delete;
+
+ private:
+  absl::Notification disarmed_;
+  std::thread thread_;
+};
+
 // One Session call. Members below `rw` are guarded by the owning
 // connection's mutex.
 struct Stream {
@@ -131,13 +154,7 @@ class SessionConnection : public Connection, public ForkAware {
       // so the locks and permits it holds are released at once rather
       // than after the session lease. A manager that does not answer
       // within a second is cut off.
-      absl::Notification finished;
-      grpc::ClientContext* context = &current_->context;
-      std::thread watchdog([context, &finished] {
-        if (!finished.WaitForNotificationWithTimeout(absl::Seconds(1))) {
-          context->TryCancel();
-        }
-      });
+      CancelAfter watchdog(&current_->context, absl::Seconds(1));
       // The last acknowledgement first: items this process received must
       // not go back to their queues when the stream ends.
       if (current_->frames_received > 0) {
@@ -147,8 +164,6 @@ class SessionConnection : public Connection, public ForkAware {
       }
       current_->rw->WritesDone();
       current_->rw->Finish().IgnoreError();
-      finished.Notify();
-      watchdog.join();
     }
   }
 
@@ -307,7 +322,9 @@ class SessionConnection : public Connection, public ForkAware {
     grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
     while (state != GRPC_CHANNEL_READY) {
       if ((state == GRPC_CHANNEL_TRANSIENT_FAILURE &&
-           ConnectionRefused(address_)) ||
+           ConnectionRefused(
+               address_, std::min(absl::Seconds(1),
+                                  absl::FromChrono(deadline) - absl::Now()))) ||
           state == GRPC_CHANNEL_SHUTDOWN ||
           !channel_->WaitForStateChange(state, deadline)) {
         return absl::UnavailableError(
@@ -321,7 +338,13 @@ class SessionConnection : public Connection, public ForkAware {
     }
     stream->context.AddMetadata(kSessionMetadata, SessionIdLocked());
     stream->rw = stub_->Session(&stream->context);
-    stream->rw->WaitForInitialMetadata();
+    {
+      // A manager that accepted but does not answer (stopped, wedged)
+      // gets the rest of the connect timeout.
+      CancelAfter watchdog(&stream->context,
+                           absl::FromChrono(deadline) - absl::Now());
+      stream->rw->WaitForInitialMetadata();
+    }
     const auto& metadata = stream->context.GetServerInitialMetadata();
     auto it = metadata.find(kInstanceMetadata);
     if (it == metadata.end()) {
@@ -330,6 +353,11 @@ class SessionConnection : public Connection, public ForkAware {
       if (status.ok()) {
         return absl::UnavailableError(absl::StrCat(
             "manager at ", address_, " closed the session at once"));
+      }
+      if (status.error_code() == grpc::StatusCode::CANCELLED) {
+        return absl::UnavailableError(
+            absl::StrCat("manager at ", address_, " did not answer within ",
+                         absl::FormatDuration(options_.connect_timeout)));
       }
       return FromGrpcStatus(status);
     }

@@ -1,7 +1,17 @@
 // The client rides out a manager restart: UNAVAILABLE while it is down,
 // never a crash or a hang, and working again once it is back.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "tests/support/manager_fixture.h"
 
 namespace mproc {
@@ -108,6 +118,67 @@ TEST(ReconnectTest, ConnectToNothingIsUnavailable) {
   const std::string address = (*server)->address();
   (*server)->KillAndWait(SIGKILL);
   EXPECT_CODE(Manager::Connect(address), absl::StatusCode::kUnavailable);
+}
+
+// A loopback listener that `accepts` connections or never does, with its
+// accept queue filled so a new connect gets no answer at all.
+class SilentListener {
+ public:
+  explicit SilentListener(bool accepts) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), len);
+    listen(fd_, 0);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    if (accepts) {
+      // Accepts, then says nothing (not even HTTP/2's preface).
+      acceptor_ = std::thread([this] {
+        for (;;) {
+          const int c = accept(fd_, nullptr, nullptr);
+          if (c < 0) return;
+          held_.push_back(c);
+        }
+      });
+      return;
+    }
+    // Fill the (tiny) accept queue: later SYNs go unanswered.
+    for (int i = 0; i < 4; ++i) {
+      const int c =
+          socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+      held_.push_back(c);
+    }
+  }
+  ~SilentListener() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    if (acceptor_.joinable()) acceptor_.join();
+    for (int c : held_) close(c);
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread acceptor_;
+  std::vector<int> held_;
+};
+
+TEST(ReconnectTest, ConnectToAListenerThatNeverAnswersFailsWithinTheTimeout) {
+  for (bool accepts : {false, true}) {
+    SilentListener listener(accepts);
+    ConnectOptions options;
+    options.connect_timeout = absl::Seconds(1);
+    const absl::Time start = absl::Now();
+    auto m = Manager::Connect(listener.address(), options);
+    EXPECT_CODE(m, absl::StatusCode::kUnavailable);
+    EXPECT_LT(absl::Now() - start, absl::Seconds(5))
+        << (accepts ? "accepting" : "not accepting") << " listener";
+  }
 }
 
 }  // namespace
