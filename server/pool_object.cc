@@ -297,6 +297,7 @@ Value PoolObject::Status() const {
       {"lost", lost_},
       {"retried", retried_},
       {"ignored_completions", ignored_},
+      {"fenced_completions", fenced_},
       {"results_waiting", results_waiting},
       {"results_expired", expired_},
       {"dead_letter", std::move(dead)},

@@ -8,11 +8,15 @@
 //   first terminal state wins: a completion after a timeout or a loss, or a
 //   second completion, is counted and ignored.
 // - A running task belongs to the stream of the worker that took it. When
-//   that stream ends with the task unfinished (the process died), the task
-//   is queued again at the front if it has retries left, else it fails with
-//   WorkerLost and goes on the dead-letter list. Redelivery depends on the
-//   worker's liveness only: a long task is never run twice while its
-//   worker lives.
+//   that stream ends with the task unfinished (the process died, or was
+//   paused or cut off past the manager's keepalive), the task is queued
+//   again at the front if it has retries left, else it fails with
+//   WorkerLost and goes on the dead-letter list. A completion from anyone
+//   but its current holder is refused (fenced_completions): a paused
+//   worker's late result never overrides the retry's, and a task it
+//   finished after WorkerLost stays lost. So delivery is at-least-once
+//   under pauses: a task is never run twice while its worker's stream
+//   lives, but may be when the worker was declared lost and then resumed.
 // - A task with a timeout fails with TimeoutError once it has run that long
 //   (from the moment a worker took it); the worker kills the process
 //   running it.
@@ -178,6 +182,8 @@ class PoolObject : public ParkingObject {
   int64_t lost_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t retried_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t ignored_ ABSL_GUARDED_BY(mu_) = 0;  // late or repeated completions
+  // Completions refused: their task had been taken from that worker.
+  int64_t fenced_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t expired_ ABSL_GUARDED_BY(mu_) = 0;  // results dropped by the TTL
 };
 

@@ -211,6 +211,15 @@ void PoolObject::CompleteLocked(Worker& worker, Value encoded) {
     ++ignored_;  // finished already: timed out, lost, or a repeat
     return;
   }
+  if (it->second.worker != worker.id) {
+    // Declared lost from under the worker that ran it (its stream ended:
+    // the process was paused or cut off past the keepalive) and queued
+    // again or handed to another since: the late completion is refused,
+    // so the task has one outcome, its current hand-out's (at-least-once
+    // under pauses).
+    ++fenced_;
+    return;
+  }
   if (header->code == absl::StatusCode::kOk) {
     const Task& task = it->second;
     const std::string key =
@@ -219,11 +228,6 @@ void PoolObject::CompleteLocked(Worker& worker, Value encoded) {
         static_cast<double>(std::max<int64_t>(1, header->run_us));
     auto [cost, fresh] = cost_us_.try_emplace(key, sample);
     if (!fresh) cost->second = 0.8 * cost->second + 0.2 * sample;
-  }
-  if (it->second.worker == 0) {
-    // Queued again after its worker's stream broke, and yet it completed:
-    // the first terminal state wins.
-    queue_.erase(std::find(queue_.begin(), queue_.end(), id));
   }
   FinishLocked(id, std::move(encoded), header->code == absl::StatusCode::kOk);
 }

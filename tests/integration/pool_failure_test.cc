@@ -157,6 +157,43 @@ TEST_F(PoolTest, LongTaskOutlivesTheKeepaliveWindow) {
   EXPECT_EQ(StatusNow().at(Value("lost")), Value(0));
 }
 
+// A worker SIGSTOPped mid-task past the keepalive is declared lost and its
+// task queued again; resumed, it finishes first, and its late result is
+// refused: the caller gets the retry's (which may run on that same process,
+// now registered afresh).
+TEST_F(PoolTest, LateResultOfAWorkerPausedPastTheKeepaliveIsRefused) {
+  auto workers = StartWorkers(2);
+  auto pool = OpenPool();
+  TaskOptions options;
+  options.max_retries = 1;
+  AsyncResult paused =
+      pool->ApplyAsync("worker", {7, 3.0}, {}, nullptr, nullptr, options);
+  ASSERT_OK(AwaitOneBusy());
+  const int64_t p1 = WorkerPids(StatusNow(), /*busy_only=*/true)[0];
+  // The other process is busy for longer than the pause: the retry waits.
+  AsyncResult other = pool->ApplyAsync("worker", {8, 5.0});
+  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return WorkerPids(s, /*busy_only=*/true).size() == 2;
+  }));
+  ASSERT_EQ(kill(static_cast<pid_t>(p1), SIGSTOP), 0);
+  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return s.at(Value("retried")) == Value(1);
+  }));
+  ASSERT_EQ(kill(static_cast<pid_t>(p1), SIGCONT), 0);
+  // It finishes its sleep before the retry can: refused, the task is still
+  // unfinished then.
+  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    auto fenced = s.find(Value("fenced_completions"));
+    return fenced != s.end() && fenced->second == Value(1);
+  }));
+  EXPECT_FALSE(paused.Ready());
+  absl::StatusOr<Value> result = paused.Get(absl::Seconds(30));
+  ASSERT_OK(result);
+  EXPECT_EQ(result->map_value().at(Value("msg")), Value(7));
+  ASSERT_OK(other.Get(absl::Seconds(30)));
+  EXPECT_EQ(StatusNow().at(Value("succeeded")), Value(2));  // one each
+}
+
 TEST_F(PoolTest, InitializerRunsInEveryWorkerProcess) {
   auto with = StartWorkers(2, {"--initializer", "init"});
   auto pool = OpenPool();
