@@ -88,6 +88,10 @@ absl::StatusOr<Value> Exec(const List& args, const Map& kwargs) {
           "seconds > 0)"));
     }
   }
+  // The command dies with the worker process running this task (killed,
+  // crashed, or killed for a TimeoutError); the supervisor, a subreaper,
+  // then kills what is left of its process group.
+  options.die_with_parent = true;
   absl::StatusOr<CompletedProcess> done = Run(argv, options);
   if (!done.ok()) return done.status();
   return Value(Map{{"returncode", done->returncode},

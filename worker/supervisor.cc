@@ -7,10 +7,12 @@
 
 #include <cerrno>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "worker/process/process.h"
 #include "worker/worker_loop.h"
@@ -37,6 +39,25 @@ pid_t Spawn(const WorkerOptions& options, const sigset_t& original_mask) {
   _exit(RunWorkerLoop(options));
 }
 
+// Kills what the tasks of dead workers left behind. The supervisor is a
+// subreaper, so a process orphaned by a dead worker (a command's child,
+// once the command itself died with its worker) becomes its child; every
+// child that is not a worker is such an orphan, and goes with its process
+// group (an exec command's), unless that group is the supervisor's own.
+void KillOrphans(const std::vector<Slot>& slots) {
+  std::ifstream children(
+      absl::StrCat("/proc/self/task/", getpid(), "/children"));
+  pid_t pid;
+  while (children >> pid) {
+    bool worker = false;
+    for (const Slot& slot : slots) worker = worker || slot.pid == pid;
+    if (worker) continue;
+    const pid_t group = getpgid(pid);
+    if (group > 0 && group != getpgrp()) kill(-group, SIGKILL);
+    kill(pid, SIGKILL);
+  }
+}
+
 std::string Describe(int status) {
   if (WIFEXITED(status))
     return "exited with code " + std::to_string(WEXITSTATUS(status));
@@ -55,6 +76,8 @@ int RunSupervisor(const WorkerOptions& options) {
   sigaddset(&watched, SIGINT);
   sigaddset(&watched, SIGCHLD);
   sigprocmask(SIG_BLOCK, &watched, &original);
+  // Orphans of dead workers' tasks come to us (KillOrphans).
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   std::cout << "mproc worker: " << processes << " processes for pool '"
             << options.pool << "' on " << options.manager
@@ -70,6 +93,7 @@ int RunSupervisor(const WorkerOptions& options) {
   };
   for (;;) {
     const absl::Time now = absl::Now();
+    KillOrphans(slots);
     if (!stopping) {
       for (Slot& slot : slots) {
         if (slot.pid > 0 || now < slot.restart_at) continue;

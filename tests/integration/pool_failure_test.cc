@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
@@ -20,6 +22,7 @@
 #include "tests/integration/pool_fixture.h"
 #include "tests/support/child_process.h"
 #include "tests/support/manager_fixture.h"
+#include "tests/support/os_probes.h"
 #include "tests/support/worker_daemon.h"
 
 namespace mproc {
@@ -227,6 +230,67 @@ TEST_F(PoolTest, SigtermLetsTheRunningTaskFinish) {
   ASSERT_OK(done);
   EXPECT_EQ(done->map_value().at(Value("returncode")), Value(0));
   EXPECT_EQ(done->map_value().at(Value("stdout")), Value("finished\n"));
+}
+
+// An `exec` of a shell that writes its own pid and a background child's,
+// then waits: its result, and both pids once written (0 if never).
+struct ShellTask {
+  AsyncResult result;
+  pid_t shell = 0;
+  pid_t child = 0;
+};
+
+ShellTask StartShellWithChild(Pool& pool, const std::string& file,
+                              TaskOptions options) {
+  ShellTask task{pool.ApplyAsync(
+      "exec",
+      {List{"sh", "-c",
+            "sleep 1000 & echo $$ $! > \"$1.tmp\" && mv \"$1.tmp\" \"$1\"; "
+            "wait",
+            "sh", file}},
+      {}, nullptr, nullptr, options)};
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::ifstream in;
+  while (absl::Now() < deadline) {
+    in.open(file);
+    if (in.is_open()) break;
+    absl::SleepFor(absl::Milliseconds(5));  // polls the task's own signal
+  }
+  in >> task.shell >> task.child;
+  return task;
+}
+
+TEST_F(PoolTest, ExecCommandDiesWithItsWorker) {
+  auto workers = StartWorkers(1, {"--allow-exec"});
+  auto pool = OpenPool();
+  ShellTask task = StartShellWithChild(
+      *pool, std::string(std::getenv("TEST_TMPDIR")) + "/exec_pids_kill", {});
+  const pid_t shell = task.shell, child = task.child;
+  ASSERT_GT(shell, 0);
+  ASSERT_GT(child, 0);
+  const int64_t worker = WorkerPids(StatusNow(), /*busy_only=*/true).at(0);
+  ASSERT_EQ(kill(static_cast<pid_t>(worker), SIGKILL), 0);
+  EXPECT_TRUE(testing::AwaitProcessGone(shell, absl::Seconds(10)));
+  EXPECT_TRUE(testing::AwaitProcessGone(child, absl::Seconds(10)))
+      << "the command's own child outlived the worker";
+  EXPECT_CODE(task.result.Get(absl::Seconds(30)), absl::StatusCode::kAborted);
+}
+
+TEST_F(PoolTest, ExecCommandDiesWithItsTimedOutTask) {
+  auto workers = StartWorkers(1, {"--allow-exec"});
+  auto pool = OpenPool();
+  TaskOptions options;
+  options.timeout = absl::Seconds(1);
+  ShellTask task = StartShellWithChild(
+      *pool, std::string(std::getenv("TEST_TMPDIR")) + "/exec_pids_timeout",
+      options);
+  const pid_t shell = task.shell, child = task.child;
+  ASSERT_GT(shell, 0);
+  ASSERT_GT(child, 0);
+  absl::StatusOr<Value> timed_out = task.result.Get(absl::Seconds(30));
+  EXPECT_EQ(TaskErrorType(timed_out.status()), "TimeoutError");
+  EXPECT_TRUE(testing::AwaitProcessGone(shell, absl::Seconds(10)));
+  EXPECT_TRUE(testing::AwaitProcessGone(child, absl::Seconds(10)));
 }
 
 TEST_F(PoolTest, ExecRunsCommandsOnlyWhereAllowed) {

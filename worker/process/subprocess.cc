@@ -253,6 +253,7 @@ absl::StatusOr<CompletedProcess> Run(std::vector<std::string> argv,
   popen_options.stdout_mode = StreamMode::kPipe;
   popen_options.stderr_mode = StreamMode::kPipe;
   popen_options.new_process_group = true;
+  popen_options.die_with_parent = options.die_with_parent;
   absl::StatusOr<std::unique_ptr<Popen>> child =
       Popen::Start(std::move(argv), popen_options);
   if (!child.ok()) return child.status();

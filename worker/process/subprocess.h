@@ -64,6 +64,11 @@ struct PopenOptions : EnvironmentOptions {
   // Start the child as the leader of a new process group, so SignalGroup
   // reaches its own children too.
   bool new_process_group = false;
+  // SIGKILL the child when the thread that started it ends (with its
+  // process: a SIGKILL, a crash), via PR_SET_PDEATHSIG; the child is then
+  // started with fork and exec rather than posix_spawn. Start it from a
+  // thread that lives as long as the child should.
+  bool die_with_parent = false;
 };
 
 // A running child. Thread-safe.
@@ -154,6 +159,8 @@ struct RunOptions : EnvironmentOptions {
   std::optional<std::string> input;
   // Kill the child and its process group after this long.
   absl::Duration timeout = absl::InfiniteDuration();
+  // As PopenOptions::die_with_parent.
+  bool die_with_parent = false;
 };
 
 // Runs a program to completion, capturing stdout and stderr (Python's

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <map>
@@ -134,6 +136,94 @@ absl::Status WireStream(int target, StreamMode mode, SpawnSetup* setup,
   return absl::InvalidArgumentError("unknown StreamMode");
 }
 
+// The start error of `argv[0]` for errno `err`.
+absl::Status StartError(int err, const std::vector<std::string>& argv,
+                        const PopenOptions& options) {
+  if (err == ENOENT && !options.cwd.empty()) {
+    return absl::NotFoundError(absl::StrCat("cannot run '", argv[0],
+                                            "': it or the working directory '",
+                                            options.cwd, "' does not exist"));
+  }
+  return ErrnoStatus(err, absl::StrCat("cannot run '", argv[0], "'"));
+}
+
+// In the forked child: where each of stdin/out/err comes from (-1: kept).
+struct ChildStreams {
+  int from[3] = {-1, -1, -1};
+  bool dev_null[3] = {false, false, false};
+  bool stderr_to_stdout = false;
+};
+
+// fork + exec for a child that dies with the forking thread. Between fork
+// and exec the child calls only async-signal-safe functions; an exec
+// failure's errno comes back through a close-on-exec pipe. The child's pid,
+// or -1 with the errno of what failed (pipe, fork, or in the child) in
+// `*err`.
+pid_t ForkExec(const std::string& program, char* const* args, char* const* env,
+               const ChildStreams& streams, const PopenOptions& options,
+               int* err) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    *err = errno;
+    return -1;
+  }
+  const pid_t parent = getpid();
+  const char* cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  // _Fork, not fork: no atfork handlers (the client's fork guard would
+  // close this process's manager connections for a child that only
+  // execs), as with posix_spawn.
+  const pid_t pid = _Fork();
+  if (pid < 0) {
+    *err = errno;
+    close(report[0]);
+    close(report[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    auto fail = [&](int err) {
+      (void)!write(report[1], &err, sizeof err);
+      _exit(127);
+    };
+    if (options.new_process_group && setpgid(0, 0) != 0) fail(errno);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(errno);
+    if (getppid() != parent) _exit(127);  // the parent is already gone
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+      if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int target = 0; target < 3; ++target) {
+      int from = streams.from[target];
+      if (streams.dev_null[target]) {
+        from = open("/dev/null", target == 0 ? O_RDONLY : O_WRONLY);
+        if (from < 0) fail(errno);
+      }
+      if (from >= 0 && dup2(from, target) < 0) fail(errno);
+    }
+    if (streams.stderr_to_stdout && dup2(1, 2) < 0) fail(errno);
+    if (cwd != nullptr && chdir(cwd) != 0) fail(errno);
+    execve(program.c_str(), args, env);
+    fail(errno);
+  }
+  close(report[1]);
+  int child_err = 0;
+  ssize_t got;
+  do {
+    got = read(report[0], &child_err, sizeof child_err);
+  } while (got < 0 && errno == EINTR);
+  close(report[0]);
+  if (got == static_cast<ssize_t>(sizeof child_err)) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    *err = child_err;
+    return -1;
+  }
+  return pid;
+}
+
 }  // namespace
 
 absl::StatusOr<SpawnedChild> Spawn(const std::vector<std::string>& argv,
@@ -191,16 +281,22 @@ absl::StatusOr<SpawnedChild> Spawn(const std::vector<std::string>& argv,
   std::vector<std::string> args = argv;
   std::vector<char*> c_args = CStrings(args);
   std::vector<char*> c_env = CStrings(*env);
+  if (options.die_with_parent) {
+    ChildStreams streams;
+    for (int target = 0; target < 3; ++target) {
+      streams.from[target] = child_ends[target].get();
+      streams.dev_null[target] = modes[target] == StreamMode::kDevNull;
+    }
+    streams.stderr_to_stdout = options.stderr_mode == StreamMode::kStdout;
+    int err = 0;
+    child.pid =
+        ForkExec(*program, c_args.data(), c_env.data(), streams, options, &err);
+    if (child.pid < 0) return StartError(err, argv, options);
+    return child;
+  }
   int err = posix_spawn(&child.pid, program->c_str(), &setup.actions,
                         &setup.attr, c_args.data(), c_env.data());
-  if (err != 0) {
-    if (err == ENOENT && !options.cwd.empty()) {
-      return absl::NotFoundError(absl::StrCat(
-          "cannot run '", argv[0], "': it or the working directory '",
-          options.cwd, "' does not exist"));
-    }
-    return ErrnoStatus(err, absl::StrCat("cannot run '", argv[0], "'"));
-  }
+  if (err != 0) return StartError(err, argv, options);
   return child;
 }
 

@@ -1,6 +1,9 @@
 // Starting a program with posix_spawn: PATH lookup, environment, standard
 // stream wiring. Used by Popen; everything is prepared before the spawn, so
-// nothing runs between fork and exec but glibc's own spawn code.
+// nothing runs between fork and exec but glibc's own spawn code — or, for a
+// child that must die with its parent (PR_SET_PDEATHSIG, which posix_spawn
+// cannot set), a fork whose child makes only async-signal-safe calls
+// before exec.
 #ifndef MPROC_WORKER_PROCESS_INTERNAL_SPAWN_H_
 #define MPROC_WORKER_PROCESS_INTERNAL_SPAWN_H_
 
