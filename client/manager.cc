@@ -276,6 +276,10 @@ int64_t Manager::session_losses() const {
   return connection_->session_losses();
 }
 
+int64_t Manager::streams_opened() const {
+  return connection_->streams_opened();
+}
+
 absl::StatusOr<std::string> LoadAuthkey(const std::string& authkey_file) {
   if (!authkey_file.empty()) {
     std::ifstream in(authkey_file, std::ios::binary);

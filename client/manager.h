@@ -151,6 +151,9 @@ class Manager {
   // permit it held was released. Compare before and after a critical
   // section to learn that it may not have been exclusive.
   int64_t session_losses() const;
+  // Session streams this process opened to the manager: a new one means
+  // the manager saw the previous one end (its waits were withdrawn).
+  int64_t streams_opened() const;
 
  private:
   explicit Manager(std::shared_ptr<internal::Connection> connection);

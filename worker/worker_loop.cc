@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -31,10 +32,16 @@ std::string HostName() {
   return name;
 }
 
-// Ends the process if the current task outlives its deadline.
+// How often a running task's process checks that it still holds the task.
+constexpr absl::Duration kFenceInterval = absl::Seconds(1);
+
+// Ends the process if the current task outlives its deadline, or if the
+// process lost the task (its stream to the manager ended while the task
+// ran: `lost` says so).
 class Watchdog {
  public:
-  Watchdog() : thread_([this] { Loop(); }) {}
+  explicit Watchdog(std::function<bool()> lost)
+      : lost_(std::move(lost)), thread_([this] { Loop(); }) {}
   ~Watchdog() {
     {
       absl::MutexLock l(&mu_);
@@ -43,14 +50,17 @@ class Watchdog {
     thread_.join();
   }
 
+  // A task starts (`deadline`: infinite without a timeout).
   void Arm(absl::Time deadline, int64_t task_id) {
     absl::MutexLock l(&mu_);
     deadline_ = deadline;
     task_id_ = task_id;
+    running_ = true;
   }
   void Disarm() {
     absl::MutexLock l(&mu_);
     deadline_ = absl::InfiniteFuture();
+    running_ = false;
   }
 
  private:
@@ -58,22 +68,41 @@ class Watchdog {
     absl::MutexLock l(&mu_);
     for (;;) {
       const absl::Time deadline = deadline_;
-      auto changed = [this, deadline]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return deadline_ != deadline || stopped_;
+      const bool running = running_;
+      const int64_t task = task_id_;
+      auto changed = [this, deadline, running,
+                      task]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return deadline_ != deadline || running_ != running ||
+               task_id_ != task || stopped_;
       };
-      const bool woken =
-          mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
+      const absl::Time wake =
+          running ? std::min(deadline, absl::Now() + kFenceInterval) : deadline;
+      const bool woken = mu_.AwaitWithDeadline(absl::Condition(&changed), wake);
       if (stopped_) return;
-      if (woken || absl::Now() < deadline_) continue;
-      std::cerr << "mproc worker " << getpid() << ": task " << task_id_
-                << " ran past its timeout; this process ends" << std::endl;
-      _exit(kExitTaskTimeout);
+      if (woken) continue;
+      if (absl::Now() >= deadline_) {
+        std::cerr << "mproc worker " << getpid() << ": task " << task_id_
+                  << " ran past its timeout; this process ends" << std::endl;
+        _exit(kExitTaskTimeout);
+      }
+      if (!running_) continue;
+      mu_.Unlock();
+      const bool lost = lost_();  // may call the manager
+      mu_.Lock();
+      if (lost && running_ && task_id_ == task) {
+        std::cerr << "mproc worker " << getpid() << ": the manager declared "
+                  << "this process lost while it ran task " << task
+                  << " (paused or cut off); this process ends" << std::endl;
+        _exit(kExitFenced);
+      }
     }
   }
 
   absl::Mutex mu_;
+  const std::function<bool()> lost_;
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   int64_t task_id_ ABSL_GUARDED_BY(mu_) = 0;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;  // last: starts once the state above exists
 };
@@ -209,16 +238,26 @@ int RunWorkerLoop(const WorkerOptions& options) {
     }
   }
 
-  Watchdog watchdog;
+  // The stream the running task was taken on; a new one means the manager
+  // saw that one end, and took the task back.
+  std::atomic<int64_t> task_stream{0};
+  Watchdog watchdog([&manager, &task_stream] {
+    // A broken stream fails this call (and the next opens a new one).
+    absl::StatusOr<ServerInfo> info = manager->Info();
+    return (!info.ok() &&
+            info.status().code() == absl::StatusCode::kUnavailable) ||
+           manager->streams_opened() != task_stream.load();
+  });
   TaskFeed feed(*proxy, info, context, options.maxtasksperchild,
                 2 * options.batch);
   signals.OnStop([&feed] { feed.Stop(); });
   while (std::optional<WorkItem> item = feed.NextTask()) {
-    if (item->spec.timeout_seconds > 0) {
-      watchdog.Arm(absl::Now() + absl::Seconds(item->spec.timeout_seconds) +
-                       kTimeoutMargin,
-                   item->task_id);
-    }
+    task_stream = manager->streams_opened();
+    watchdog.Arm(item->spec.timeout_seconds > 0
+                     ? absl::Now() + absl::Seconds(item->spec.timeout_seconds) +
+                           kTimeoutMargin
+                     : absl::InfiniteFuture(),
+                 item->task_id);
     const absl::Time start = absl::Now();
     TaskResult result;
     result.task_id = item->task_id;

@@ -9,6 +9,13 @@
 // - A task with a timeout that runs longer (plus a small margin) ends the
 //   process at once with kExitTaskTimeout; the manager has failed the task
 //   with TimeoutError by then, and the supervisor starts a new process.
+// - Fencing: while a task runs it checks its connection about once a
+//   second. If the stream it took the task on has ended (the process was
+//   paused, or cut off, past the manager's keepalive), the manager has
+//   declared it lost and queued the task again or failed it: the process
+//   ends at once with kExitFenced, taking the stale task (and, through
+//   PR_SET_PDEATHSIG, any command it runs) with it; the supervisor starts
+//   a new one, which registers afresh.
 // - After maxtasksperchild tasks it reports and exits with 0.
 // - While the manager is unreachable it retries (100 ms doubling to 2 s);
 //   it never exits for that.
@@ -21,6 +28,7 @@ namespace mproc {
 
 inline constexpr int kExitTaskTimeout = 75;
 inline constexpr int kExitInitializerFailed = 76;
+inline constexpr int kExitFenced = 77;
 
 int RunWorkerLoop(const WorkerOptions& options);
 

@@ -227,6 +227,11 @@ class SessionConnection : public Connection, public ForkAware {
     return session_losses_;
   }
 
+  int64_t streams_opened() const override {
+    absl::MutexLock l(&mu_);
+    return streams_opened_;
+  }
+
  private:
   void OpenChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     grpc::ChannelArguments args;
@@ -380,6 +385,7 @@ class SessionConnection : public Connection, public ForkAware {
       ++session_losses_;
     }
     instance_id_ = std::move(instance);
+    ++streams_opened_;
     current_ = std::move(stream);
     return absl::OkStatus();
   }
@@ -542,6 +548,7 @@ class SessionConnection : public Connection, public ForkAware {
   std::string instance_id_ ABSL_GUARDED_BY(mu_);
   int64_t instance_changes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t session_losses_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t streams_opened_ ABSL_GUARDED_BY(mu_) = 0;
   // The manager's message size limit, from its session metadata.
   int64_t max_message_bytes_ ABSL_GUARDED_BY(mu_) = INT32_MAX;
   // The same, read by the writer without the lock (set before any write).

@@ -53,6 +53,11 @@ class Connection {
   // while the process was paused or cut off past the lease, or lost with a
   // manager restart. Each loss took every lock and permit it held.
   virtual int64_t session_losses() const = 0;
+
+  // Session streams this process has opened on this connection. Each new
+  // one means the manager saw the one before end: the parked calls made on
+  // it were withdrawn, and a worker's tasks taken on it were taken back.
+  virtual int64_t streams_opened() const = 0;
 };
 
 // Connects lazily: nothing happens until the first Run.

@@ -161,40 +161,33 @@ TEST_F(PoolTest, LongTaskOutlivesTheKeepaliveWindow) {
 }
 
 // A worker SIGSTOPped mid-task past the keepalive is declared lost and its
-// task queued again; resumed, it finishes first, and its late result is
-// refused: the caller gets the retry's (which may run on that same process,
-// now registered afresh).
-TEST_F(PoolTest, LateResultOfAWorkerPausedPastTheKeepaliveIsRefused) {
+// task queued again. Resumed, it finds out within about a second and ends
+// itself (fencing) rather than finish a task that is no longer its own;
+// the caller gets exactly one result, the retry's.
+TEST_F(PoolTest, WorkerPausedPastTheKeepaliveEndsItselfAndItsTaskRunsOnce) {
   auto workers = StartWorkers(2);
   auto pool = OpenPool();
   TaskOptions options;
   options.max_retries = 1;
   AsyncResult paused =
-      pool->ApplyAsync("worker", {7, 3.0}, {}, nullptr, nullptr, options);
+      pool->ApplyAsync("worker", {7, 6.0}, {}, nullptr, nullptr, options);
   ASSERT_OK(AwaitOneBusy());
-  const int64_t p1 = WorkerPids(StatusNow(), /*busy_only=*/true)[0];
-  // The other process is busy for longer than the pause: the retry waits.
-  AsyncResult other = pool->ApplyAsync("worker", {8, 5.0});
-  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
-    return WorkerPids(s, /*busy_only=*/true).size() == 2;
-  }));
-  ASSERT_EQ(kill(static_cast<pid_t>(p1), SIGSTOP), 0);
+  const pid_t p1 =
+      static_cast<pid_t>(WorkerPids(StatusNow(), /*busy_only=*/true)[0]);
+  ASSERT_EQ(kill(p1, SIGSTOP), 0);
   ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
     return s.at(Value("retried")) == Value(1);
   }));
-  ASSERT_EQ(kill(static_cast<pid_t>(p1), SIGCONT), 0);
-  // It finishes its sleep before the retry can: refused, the task is still
-  // unfinished then.
-  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
-    auto fenced = s.find(Value("fenced_completions"));
-    return fenced != s.end() && fenced->second == Value(1);
-  }));
-  EXPECT_FALSE(paused.Ready());
+  ASSERT_EQ(kill(p1, SIGCONT), 0);
+  // Resumed with most of its 6 s task ahead, it fences itself.
+  EXPECT_TRUE(testing::AwaitProcessGone(p1, absl::Seconds(5)));
   absl::StatusOr<Value> result = paused.Get(absl::Seconds(30));
   ASSERT_OK(result);
   EXPECT_EQ(result->map_value().at(Value("msg")), Value(7));
-  ASSERT_OK(other.Get(absl::Seconds(30)));
-  EXPECT_EQ(StatusNow().at(Value("succeeded")), Value(2));  // one each
+  EXPECT_NE(PidOf(*result), p1);
+  const Map status = StatusNow();
+  EXPECT_EQ(status.at(Value("succeeded")), Value(1));
+  EXPECT_EQ(status.at(Value("lost")), Value(0));
 }
 
 TEST_F(PoolTest, InitializerRunsInEveryWorkerProcess) {
