@@ -221,9 +221,29 @@ absl::StatusOr<NamespaceProxy> Manager::Namespace(const std::string& name) {
 }
 
 absl::StatusOr<std::vector<ObjectInfo>> Manager::Objects() {
-  absl::StatusOr<mproc::Value> rows = Management(pb::LIST_OBJECTS, "");
-  if (!rows.ok()) return rows.status();
   std::vector<ObjectInfo> out;
+  // Page by page (the manager answers a bounded page per call).
+  for (;;) {
+    const size_t before = out.size();
+    absl::Status page =
+        ObjectsAfter(out.empty() ? std::string() : out.back().name, &out);
+    if (!page.ok()) return page;
+    if (out.size() == before) return out;
+  }
+}
+
+absl::Status Manager::ObjectsAfter(const std::string& after,
+                                   std::vector<ObjectInfo>* out) {
+  std::vector<pb::Request> requests(1);
+  requests[0].set_op(pb::LIST_OBJECTS);
+  ValueToProto(mproc::Value(after), requests[0].add_args());
+  std::vector<pb::Response> responses;
+  absl::Status sent = connection_->Run(std::move(requests), &responses);
+  if (!sent.ok()) return sent;
+  absl::Status status = StatusFromResponse(responses[0]);
+  if (!status.ok()) return status;
+  absl::StatusOr<mproc::Value> rows = ValueFromProto(responses[0].result());
+  if (!rows.ok()) return rows.status();
   if (!rows->is_list()) return absl::InternalError("malformed object list");
   for (const mproc::Value& row : rows->list_value()) {
     if (!row.is_map()) return absl::InternalError("malformed object row");
@@ -238,9 +258,9 @@ absl::StatusOr<std::vector<ObjectInfo>> Manager::Objects() {
         info.details.emplace(key, value);
       }
     }
-    out.push_back(std::move(info));
+    out->push_back(std::move(info));
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::Status Manager::DeleteObject(const std::string& name) {

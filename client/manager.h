@@ -180,6 +180,9 @@ class Manager {
   }
   absl::Status Open(const std::string& name, int kind, const OpenSpec& spec);
   absl::StatusOr<mproc::Value> Management(int op, const std::string& name);
+  // Appends one page of the listing: the objects named after `after`.
+  absl::Status ObjectsAfter(const std::string& after,
+                            std::vector<ObjectInfo>* out);
 
   std::shared_ptr<internal::Connection> connection_;
 };

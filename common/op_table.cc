@@ -12,7 +12,7 @@ constexpr pb::Kind kNone = pb::KIND_UNSPECIFIED;
 constexpr OpInfo kOps[] = {
     {pb::OPEN, kNone, "open", 0, 0, ""},
     {pb::DELETE_OBJECT, kNone, "delete_object", 0, 0, ""},
-    {pb::LIST_OBJECTS, kNone, "list_objects", 0, 0, ""},
+    {pb::LIST_OBJECTS, kNone, "list_objects", 0, 2, "[AFTER] [LIMIT]"},
     {pb::SERVER_INFO, kNone, "server_info", 0, 0, ""},
 
     {pb::DICT_GET, pb::DICT, "get", 1, 2, "KEY [DEFAULT]"},

@@ -129,7 +129,7 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
       last->object = nullptr;
       return DeleteObject(request);
     case pb::LIST_OBJECTS:
-      return ListObjects();
+      return ListObjects(request);
     case pb::SERVER_INFO:
       return ServerInfo();
     default:
@@ -246,9 +246,34 @@ absl::StatusOr<Value> Dispatcher::DeleteObject(const pb::Request& request) {
   return Value();
 }
 
-Value Dispatcher::ListObjects() const {
+absl::StatusOr<Value> Dispatcher::ListObjects(
+    const pb::Request& request) const {
+  // A page at a time, so that a million objects never hold the manager up.
+  std::string after;
+  int64_t limit = kListObjectsPage;
+  if (request.args_size() > 2) {
+    return absl::InvalidArgumentError(
+        "list_objects takes at most 2 arguments: [AFTER] [LIMIT]");
+  }
+  if (request.args_size() >= 1) {
+    absl::StatusOr<Value> a = ValueFromProto(request.args(0));
+    if (!a.ok() || !(a->is_string() || a->is_null())) {
+      return absl::InvalidArgumentError(
+          "list_objects: AFTER must be an object name (a string)");
+    }
+    if (a->is_string()) after = a->string_value();
+  }
+  if (request.args_size() == 2) {
+    absl::StatusOr<Value> n = ValueFromProto(request.args(1));
+    if (!n.ok() || !n->is_int() || n->int_value() < 1) {
+      return absl::InvalidArgumentError(
+          "list_objects: LIMIT must be an int >= 1");
+    }
+    limit = std::min(n->int_value(), kListObjectsPage);
+  }
   List rows;
-  for (const std::shared_ptr<SharedObject>& object : store_->Snapshot()) {
+  for (const std::shared_ptr<SharedObject>& object :
+       store_->Page(after, static_cast<size_t>(limit))) {
     Map row = object->Details();
     row[Value("kind")] = KindName(object->kind());
     row[Value("name")] = object->name();

@@ -24,6 +24,9 @@
 
 namespace mproc {
 
+// The most rows one LIST_OBJECTS answers (the client pages through).
+inline constexpr int64_t kListObjectsPage = 1000;
+
 // The version string the manager reports.
 inline constexpr char kMprocVersion[] = "0.1.0";
 
@@ -91,7 +94,7 @@ class Dispatcher {
                             CallContext* call);
   absl::StatusOr<Value> Open(const pb::Request& request);
   absl::StatusOr<Value> DeleteObject(const pb::Request& request);
-  Value ListObjects() const;
+  absl::StatusOr<Value> ListObjects(const pb::Request& request) const;
   Value ServerInfo() const;
 
   ObjectStore* const store_;

@@ -1,9 +1,10 @@
-// The in-memory ObjectStore: a hash map under a reader-writer mutex. Reads
-// (every operation's lookup) share the lock; only create and delete take it
-// exclusively.
+// The in-memory ObjectStore: a hash map under a reader-writer mutex, and the
+// names in order beside it for paged listings. Reads (every operation's
+// lookup) share the lock; only create and delete take it exclusively.
 #include <algorithm>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "server/object_store.h"
@@ -29,6 +30,7 @@ class InMemoryObjectStore : public ObjectStore {
     if (!made.ok()) return made.status();
     std::shared_ptr<SharedObject> object = *std::move(made);
     objects_.emplace(name, object);
+    names_.insert(name);
     return object;
   }
 
@@ -38,19 +40,18 @@ class InMemoryObjectStore : public ObjectStore {
     if (it == objects_.end()) return nullptr;
     std::shared_ptr<SharedObject> erased = std::move(it->second);
     objects_.erase(it);
+    names_.erase(erased->name());
     return erased;
   }
 
-  std::vector<std::shared_ptr<SharedObject>> Snapshot() const override {
+  std::vector<std::shared_ptr<SharedObject>> Page(absl::string_view after,
+                                                  size_t limit) const override {
     std::vector<std::shared_ptr<SharedObject>> out;
-    {
-      absl::ReaderMutexLock l(&mu_);
-      out.reserve(objects_.size());
-      for (const auto& entry : objects_) out.push_back(entry.second);
+    absl::ReaderMutexLock l(&mu_);
+    for (auto it = names_.upper_bound(after);
+         it != names_.end() && out.size() < limit; ++it) {
+      out.push_back(objects_.find(*it)->second);
     }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-      return a->name() < b->name();
-    });
     return out;
   }
 
@@ -63,6 +64,7 @@ class InMemoryObjectStore : public ObjectStore {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<SharedObject>> objects_
       ABSL_GUARDED_BY(mu_);
+  absl::btree_set<std::string, std::less<>> names_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

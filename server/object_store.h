@@ -36,8 +36,10 @@ class ObjectStore {
   // Callers holding the object keep a valid (detached) copy. Thread-safe.
   virtual std::shared_ptr<SharedObject> Erase(absl::string_view name) = 0;
 
-  // Every object, sorted by name. Thread-safe.
-  virtual std::vector<std::shared_ptr<SharedObject>> Snapshot() const = 0;
+  // Up to `limit` objects named after `after` ("" for the first), sorted
+  // by name: a page of the listing, in O(limit + log n). Thread-safe.
+  virtual std::vector<std::shared_ptr<SharedObject>> Page(
+      absl::string_view after, size_t limit) const = 0;
 
   virtual int64_t Count() const = 0;
 };

@@ -1,4 +1,6 @@
 // Namespace attributes and object management through a real manager.
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "tests/support/manager_fixture.h"
 
 namespace mproc {
@@ -32,6 +34,31 @@ TEST_F(NamespaceAndObjectsTest, ObjectsListsKindNameAndSize) {
             std::make_pair(std::string("list"), int64_t{3}));
   EXPECT_EQ(seen[UniqueName("a")],
             std::make_pair(std::string("array"), int64_t{5}));
+}
+
+TEST_F(NamespaceAndObjectsTest, ObjectsAreListedInBoundedPagesAndAllReturned) {
+  // 2,500 objects: three pages of the manager's listing, which the client
+  // walks for Objects().
+  const std::string prefix = UniqueName("-");
+  BatchBuilder batch = manager_->NewBatch();
+  std::vector<std::string> names;
+  for (int i = 0; i < 2500; ++i) {
+    names.push_back(absl::StrCat(prefix, absl::Dec(i, absl::kZeroPad4)));
+    batch.Add("dict", names.back(), "set", {"k", i});
+  }
+  absl::StatusOr<std::vector<absl::StatusOr<Value>>> ran = batch.Run();
+  ASSERT_OK(ran);
+  absl::StatusOr<std::vector<ObjectInfo>> objects = manager_->Objects();
+  ASSERT_OK(objects);
+  std::vector<std::string> listed;
+  for (const ObjectInfo& o : *objects) {
+    if (absl::StartsWith(o.name, prefix)) listed.push_back(o.name);
+  }
+  EXPECT_EQ(listed, names);  // every one, once, in name order
+  for (size_t i = 1; i < objects->size(); ++i) {
+    EXPECT_LT((*objects)[i - 1].name, (*objects)[i].name);
+  }
+  for (const std::string& name : names) ASSERT_OK(manager_->DeleteObject(name));
 }
 
 TEST_F(NamespaceAndObjectsTest, DeleteObjectRemovesIt) {

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/wire.h"
 #include "proto/mproc.grpc.pb.h"
 #include "tests/support/manager_fixture.h"
@@ -78,6 +79,40 @@ TEST_F(UnaryRpcTest, UnaryCallsCannotTouchSessionOwnedState) {
   EXPECT_TRUE(*lock->Locked());
   EXPECT_EQ(*sem->Value(), 0);
   ASSERT_OK(lock->Release());
+}
+
+TEST_F(UnaryRpcTest, ListObjectsAnswersOneBoundedPage) {
+  pb::RequestFrame frame;
+  for (int i = 0; i < 1500; ++i) {
+    *frame.add_requests() = MakeRequest(
+        pb::DICT_SET, UniqueName(absl::StrCat("-", 10000 + i)), {"k", i});
+  }
+  {
+    grpc::ClientContext context;
+    pb::ResponseFrame responses;
+    ASSERT_TRUE(stub_->Batch(&context, frame, &responses).ok());
+  }
+  grpc::ClientContext context;
+  pb::Response response;
+  ASSERT_TRUE(
+      stub_->Call(&context, MakeRequest(pb::LIST_OBJECTS, "", {}), &response)
+          .ok());
+  absl::StatusOr<Value> page = ValueFromProto(response.result());
+  ASSERT_OK(page);
+  EXPECT_EQ(page->list_value().size(), 1000u);
+  // The next page starts after its last name.
+  const Value last = page->list_value().back().map_value().at(Value("name"));
+  grpc::ClientContext next_context;
+  ASSERT_TRUE(stub_
+                  ->Call(&next_context,
+                         MakeRequest(pb::LIST_OBJECTS, "", {last, 10}),
+                         &response)
+                  .ok());
+  absl::StatusOr<Value> next = ValueFromProto(response.result());
+  ASSERT_OK(next);
+  ASSERT_EQ(next->list_value().size(), 10u);
+  EXPECT_GT(next->list_value()[0].map_value().at(Value("name")).string_value(),
+            last.string_value());
 }
 
 TEST_F(UnaryRpcTest, BatchRunsOperationsInOrder) {
