@@ -1,5 +1,6 @@
 #include "client/pool.h"
 
+#include <iostream>
 #include <random>
 #include <utility>
 
@@ -168,7 +169,9 @@ void Pool::SendBatch(std::vector<Outgoing>& batch, size_t begin, size_t end) {
   List specs;
   specs.reserve(end - begin);
   for (size_t i = begin; i < end; ++i) specs.push_back(batch[i].spec);
-  absl::StatusOr<int64_t> first = proxy_.Submit(inbox_, specs);
+  std::string warning;
+  absl::StatusOr<int64_t> first = proxy_.Submit(inbox_, specs, &warning);
+  WarnOnce(warning);
   if (!first.ok() &&
       first.status().code() == absl::StatusCode::kResourceExhausted &&
       end - begin > 1) {
@@ -256,6 +259,17 @@ void Pool::ReceiveLoop() {
   receiver_done_ = true;
 }
 
+void Pool::WarnOnce(const std::string& warning) {
+  absl::MutexLock l(&mu_);
+  if (warning.empty()) {
+    warned_ = false;  // workers are back: warn again next time
+    return;
+  }
+  if (warned_) return;
+  warned_ = true;
+  std::cerr << "mproc: " << warning << std::endl;
+}
+
 void Pool::FailLostTasks() {
   if (!instance_changes_) return;
   (void)proxy_.Status();  // reconnects, so the instance is known
@@ -327,6 +341,10 @@ AsyncResult Pool::Submit(const std::string& task, List args, mproc::Map kwargs,
                              ? 0
                              : absl::ToDoubleSeconds(options.timeout);
   spec.max_retries = options.max_retries;
+  if (options.expires != absl::InfiniteDuration()) {
+    spec.expires_seconds =
+        std::max(1e-6, absl::ToDoubleSeconds(options.expires));
+  }
   Enqueue(
       std::move(spec),
       [state, callback = std::move(callback),

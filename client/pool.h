@@ -60,6 +60,10 @@ struct TaskOptions {
   absl::Duration timeout = absl::InfiniteDuration();
   // Run it again this many times if its worker process dies under it.
   int64_t max_retries = 0;
+  // Fail it with Expired (DEADLINE_EXCEEDED) if no worker has started it
+  // within this long of its submission (Celery's expires): a task nobody
+  // could run in time is dropped instead of waiting for ever.
+  absl::Duration expires = absl::InfiniteDuration();
 };
 
 using ResultCallback = std::function<void(const Value& result)>;
@@ -223,6 +227,9 @@ class Pool {
   // task in flight (its record died with the manager) instead of waiting
   // for results that cannot come.
   void FailLostTasks();
+  // Prints the manager's "no connected worker" warning to stderr, once per
+  // stretch without workers (an empty warning ends the stretch).
+  void WarnOnce(const std::string& warning);
 
   friend class pool_internal::ForkHook;
   // Around fork(): the receiver's waiting call is answered and no call of
@@ -242,6 +249,7 @@ class Pool {
   bool receiver_done_ ABSL_GUARDED_BY(mu_) = false;
   bool paused_ ABSL_GUARDED_BY(mu_) = false;     // for a fork
   bool receiving_ ABSL_GUARDED_BY(mu_) = false;  // a results call is out
+  bool warned_ ABSL_GUARDED_BY(mu_) = false;     // about no workers
   int sending_ ABSL_GUARDED_BY(mu_) = 0;         // submissions in flight
   std::deque<Outgoing> outgoing_ ABSL_GUARDED_BY(mu_);
   // Submitted and not yet ended (handlers not yet run).

@@ -83,6 +83,10 @@ absl::StatusOr<std::vector<TaskSpec>> Pool::ChunkSpecs(
     spec.chunk = true;
     spec.single_args = !star;
     spec.max_retries = options.max_retries;
+    if (options.expires != absl::InfiniteDuration()) {
+      spec.expires_seconds =
+          std::max(1e-6, absl::ToDoubleSeconds(options.expires));
+    }
     if (options.timeout != absl::InfiniteDuration()) {
       spec.timeout_seconds = absl::ToDoubleSeconds(options.timeout);
     }

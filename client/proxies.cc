@@ -441,9 +441,17 @@ absl::StatusOr<bool> BarrierProxy::Broken() const {
 
 // --- PoolProxy ---
 
-absl::StatusOr<int64_t> PoolProxy::Submit(int64_t inbox,
-                                          const List& tasks) const {
-  return InvokeAs<int64_t>(pb::POOL_SUBMIT, {inbox, tasks});
+absl::StatusOr<int64_t> PoolProxy::Submit(int64_t inbox, const List& tasks,
+                                          std::string* warning) const {
+  absl::StatusOr<Value> answer = Invoke(pb::POOL_SUBMIT, {inbox, tasks});
+  if (!answer.ok()) return answer.status();
+  if (warning != nullptr) warning->clear();
+  if (answer->is_list() && answer->list_value().size() == 2 &&
+      answer->list_value()[1].is_string()) {
+    if (warning != nullptr) *warning = answer->list_value()[1].string_value();
+    return answer->list_value()[0].As<int64_t>();
+  }
+  return answer->As<int64_t>();
 }
 absl::StatusOr<List> PoolProxy::Results(int64_t inbox, int64_t max_n,
                                         absl::Duration timeout) const {

@@ -404,8 +404,10 @@ class BarrierProxy : public ObjectProxy {
 class PoolProxy : public ObjectProxy {
  public:
   // Queues encoded TaskSpecs for `inbox`; the id of the first (the others
-  // follow consecutively).
-  absl::StatusOr<int64_t> Submit(int64_t inbox, const mproc::List& tasks) const;
+  // follow consecutively). `warning` (if given) gets the manager's word
+  // when the pool has no connected worker, else is cleared.
+  absl::StatusOr<int64_t> Submit(int64_t inbox, const mproc::List& tasks,
+                                 std::string* warning = nullptr) const;
   // Up to max_n encoded TaskResults of `inbox`; [] after `timeout`.
   absl::StatusOr<mproc::List> Results(
       int64_t inbox, int64_t max_n,

@@ -70,14 +70,16 @@ Value EncodeTaskSpec(TaskSpec spec) {
   List payload{Value(std::move(spec.args)), Value(std::move(spec.kwargs))};
   if (spec.single_args) payload.push_back(true);
   return Value(List{std::move(spec.name), Pack(Value(std::move(payload))),
-                    spec.timeout_seconds, spec.max_retries, spec.chunk});
+                    spec.timeout_seconds, spec.max_retries, spec.chunk,
+                    spec.expires_seconds});
 }
 
 absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded) {
-  if (!encoded.is_list() || encoded.list_value().size() != 5) {
+  if (!encoded.is_list() || encoded.list_value().size() < 5 ||
+      encoded.list_value().size() > 6) {
     return Bad(absl::StrCat(
-        "a task must be a list [name, payload, timeout, max_retries, chunk], "
-        "got ",
+        "a task must be a list [name, payload, timeout, max_retries, chunk, "
+        "expires], got ",
         encoded.ToString().substr(0, 80)));
   }
   const List& f = encoded.list_value();
@@ -108,6 +110,15 @@ absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded) {
                             "' must be a bool, got ", f[4].ToString()));
   }
   task.chunk = f[4].bool_value();
+  if (f.size() == 6) {
+    if (!f[5].is_number() || !(f[5].AsDouble() >= 0) ||
+        std::isinf(f[5].AsDouble())) {
+      return Bad(absl::StrCat("the expiry of task '", task.name,
+                              "' must be a number of seconds >= 0, got ",
+                              f[5].ToString()));
+    }
+    task.expires_seconds = f[5].AsDouble();
+  }
   return task;
 }
 

@@ -28,6 +28,7 @@ struct TaskSpec {
   Map kwargs;
   double timeout_seconds = 0;  // 0: none
   int64_t max_retries = 0;     // runs again after its worker died this often
+  double expires_seconds = 0;  // fails if not started this soon; 0: never
   // args is a list of argument lists, run one after another as one task
   // (the value is then [values, failures], task_runner.h) ...
   bool chunk = false;
@@ -36,7 +37,7 @@ struct TaskSpec {
   bool single_args = false;
 };
 
-// [name, payload, timeout, max_retries, chunk]; the payload is
+// [name, payload, timeout, max_retries, chunk, expires]; the payload is
 // [args, kwargs], or [items, kwargs, true] for single_args.
 // Takes the spec by value: its arguments are moved into the payload.
 Value EncodeTaskSpec(TaskSpec spec);
@@ -48,8 +49,10 @@ struct TaskEnvelope {
   double timeout_seconds = 0;
   int64_t max_retries = 0;
   bool chunk = false;
+  double expires_seconds = 0;
 };
 // INVALID_ARGUMENT saying which field is wrong (without naming the pool).
+// The sixth field (expires) may be missing: 0.
 absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded);
 
 // What went wrong with a task, and where.

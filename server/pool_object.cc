@@ -70,16 +70,43 @@ absl::StatusOr<Value> PoolObject::Submit(int64_t inbox, const List& tasks,
   const int64_t first = next_task_id_;
   AttachInboxLocked(inbox, *call);
   Inbox& box = inboxes_[inbox];
+  const absl::Time now = absl::Now();
   for (TaskEnvelope& spec : specs) {
     const int64_t id = next_task_id_++;
     Task& task = tasks_[id];
     task.spec = std::move(spec);
     task.inbox = inbox;
+    if (task.spec.expires_seconds > 0) {
+      task.expiry_timer =
+          timer_->Schedule(now + absl::Seconds(task.spec.expires_seconds),
+                           Later(&PoolObject::TaskExpired, id));
+    }
     queue_.push_back(id);
     ++box.pending;
   }
   DispatchLocked();
+  if (workers_.empty()) {
+    return Value(List{
+        first,
+        absl::StrCat(Describe(), " has no connected worker: ", specs.size(),
+                     " task(s) wait until one connects (start one "
+                     "with `mproc worker --pool ",
+                     name(), "`), or expire")});
+  }
   return Value(first);
+}
+
+void PoolObject::TaskExpired(int64_t task_id) {
+  absl::MutexLock l(&mu_);
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || it->second.worker != 0) return;
+  it->second.expiry_timer = 0;  // this entry has run
+  // Its queue entry is skipped once the task is gone.
+  FailLocked(
+      task_id, absl::StatusCode::kDeadlineExceeded, "Expired",
+      absl::StrCat("no worker started it within ",
+                   it->second.spec.expires_seconds, " s of its submission"),
+      nullptr);
 }
 
 void PoolObject::AttachInboxLocked(int64_t inbox, const CallContext& call) {

@@ -17,6 +17,10 @@
 //   finished after WorkerLost stays lost. So delivery is at-least-once
 //   under pauses: a task is never run twice while its worker's stream
 //   lives, but may be when the worker was declared lost and then resumed.
+// - A task with an expiry fails with Expired (DEADLINE_EXCEEDED) if no
+//   worker has taken it that long after its submission.
+// - Submitting to a pool with no connected worker answers a warning beside
+//   the first id; the tasks still wait (or expire).
 // - A task with a timeout fails with TimeoutError once it has run that long
 //   (from the moment a worker took it); the worker kills the process
 //   running it.
@@ -87,9 +91,12 @@ class PoolObject : public ParkingObject {
     int64_t worker = 0;          // while running
     uint64_t attempt = 0;        // counts hand-outs, to tell timer events apart
     uint64_t timeout_timer = 0;  // this hand-out's timeout entry, if any
+    uint64_t expiry_timer = 0;   // until first handed out, if it expires
   };
   // Drops the timeout entry of a task no longer running.
   void CancelTimeoutLocked(Task& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The expiry timer: fails the task with Expired if no worker took it.
+  void TaskExpired(int64_t task_id);
 
   struct Worker {
     int64_t id = 0;

@@ -141,6 +141,10 @@ List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
     queue_.pop_front();
     task.worker = worker.id;
     task.attempt = next_attempt_++;
+    if (task.expiry_timer != 0) {  // started: it no longer expires
+      timer_->Cancel(task.expiry_timer);
+      task.expiry_timer = 0;
+    }
     worker.running.insert(id);
     ++running_;
     items.push_back(EncodeWorkItem(id, task.spec));
@@ -237,6 +241,8 @@ void PoolObject::FinishLocked(int64_t task_id, Value encoded, bool succeeded) {
   if (it == tasks_.end()) return;
   Task task = std::move(it->second);
   tasks_.erase(it);
+  CancelTimeoutLocked(task);  // finished early: its timer entries go
+  if (task.expiry_timer != 0) timer_->Cancel(task.expiry_timer);
   if (task.worker != 0) {
     --running_;
     if (auto w = workers_.find(task.worker); w != workers_.end()) {

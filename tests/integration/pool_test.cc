@@ -291,6 +291,44 @@ TEST_F(PoolTest, BadUseIsAClearError) {
       << bad.status();
 }
 
+TEST_F(PoolTest, TaskNoWorkerStartsInTimeExpires) {
+  auto pool = OpenPool();  // no worker connected
+  TaskOptions options;
+  options.expires = absl::Milliseconds(200);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Value> expired = pool->Apply("square", {2}, {}, options);
+  EXPECT_CODE(expired, absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(TaskErrorType(expired.status()), "Expired");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  // Once started, a task no longer expires.
+  auto workers = StartWorkers(1);
+  options.expires = absl::Seconds(5);
+  absl::StatusOr<Value> slow = pool->Apply("worker", {1, 1.0}, {}, options);
+  ASSERT_OK(slow);
+  // The expired one left nothing queued behind.
+  EXPECT_EQ(StatusNow().at(Value("queued")), Value(0));
+}
+
+TEST_F(PoolTest, SubmitToAPoolWithNoWorkerWarnsAndTheTaskStillWaits) {
+  auto proxy = manager_->PoolCalls(UniqueName());
+  ASSERT_OK(proxy);
+  TaskSpec spec;
+  spec.name = "square";
+  spec.args = {3};
+  std::string warning;
+  auto first = proxy->Submit(1, {EncodeTaskSpec(spec)}, &warning);
+  ASSERT_OK(first);
+  EXPECT_TRUE(absl::StrContains(warning, "no connected worker")) << warning;
+  EXPECT_TRUE(absl::StrContains(warning, UniqueName())) << warning;
+  auto workers = StartWorkers(1);
+  // The waiting task runs once a worker comes.
+  auto result = proxy->GetResult(*first, absl::Seconds(30));
+  ASSERT_OK(result);
+  auto again = proxy->Submit(1, {EncodeTaskSpec(spec)}, &warning);
+  ASSERT_OK(again);
+  EXPECT_EQ(warning, "");
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace mproc
