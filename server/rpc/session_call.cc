@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -16,6 +18,9 @@ namespace {
 class SessionCall;
 
 constexpr size_t kMaxLostNamesSent = 8;
+// Parked calls withdrawn on the polling thread itself when a stream ends;
+// more go to a thread of their own.
+constexpr size_t kWithdrawInline = 1024;
 
 // The way back to a session for answers that come after their frame (parked
 // calls). Parked calls share it, so it outlives the call; once the call is
@@ -40,15 +45,25 @@ class SessionSink : public ReplySink {
   }
 
   // Called once the call is over, before it is deleted: no more answers,
-  // and the session's parked calls are withdrawn.
+  // and the stream's parked calls are withdrawn. Many of them (a client
+  // that parked 100,000 gets) are withdrawn on a thread of their own, so
+  // this polling thread goes back to serving the other clients at once.
   void Close() {
-    absl::flat_hash_map<uint64_t, std::function<void()>> hooks;
+    auto hooks = std::make_shared<
+        absl::flat_hash_map<uint64_t, std::function<void()>>>();
     {
       absl::MutexLock l(&mu_);
-      call_ = nullptr;
-      hooks.swap(hooks_);
+      call_ = nullptr;  // from here on the call may be deleted
+      hooks->swap(hooks_);
     }
-    for (auto& [token, hook] : hooks) hook();
+    auto withdraw = [hooks] {
+      for (auto& [token, hook] : *hooks) hook();
+    };
+    if (hooks->size() < kWithdrawInline) {
+      withdraw();
+    } else {
+      std::thread(withdraw).detach();
+    }
   }
 
  private:
