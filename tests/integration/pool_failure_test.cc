@@ -190,6 +190,20 @@ TEST_F(PoolTest, WorkerPausedPastTheKeepaliveEndsItselfAndItsTaskRunsOnce) {
   EXPECT_EQ(status.at(Value("lost")), Value(0));
 }
 
+TEST_F(PoolTest, WorkersOfADeletedPoolAttachToItsSuccessor) {
+  auto workers = StartWorkers(2);
+  auto pool = OpenPool();
+  EXPECT_EQ(*pool->Apply("square", {2}), Value(4));
+  // Their parked worker_next calls are answered NOT_FOUND: they come back
+  // to the pool of that name, made anew.
+  ASSERT_OK(manager_->DeleteObject(UniqueName()));
+  auto fresh = OpenPool();
+  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return WorkerRows(s).size() == 2;
+  }));
+  EXPECT_EQ(*fresh->Apply("square", {3}), Value(9));
+}
+
 TEST_F(PoolTest, InitializerRunsInEveryWorkerProcess) {
   auto with = StartWorkers(2, {"--initializer", "init"});
   auto pool = OpenPool();
