@@ -19,6 +19,7 @@
 #include "proto/mproc.grpc.pb.h"
 #include "tests/support/manager_fixture.h"
 #include "tests/support/os_probes.h"
+#include "tests/support/wire_requests.h"
 #include "worker/process/pipe.h"
 #include "worker/process/process.h"
 
@@ -27,13 +28,7 @@ namespace {
 
 using testing::ManagerProcess;
 
-pb::Request MakeRequest(pb::Op op, const std::string& name, List args) {
-  pb::Request r;
-  r.set_op(op);
-  r.set_name(name);
-  for (const Value& a : args) ValueToProto(a, r.add_args());
-  return r;
-}
+using testing::MakeRequest;
 
 // A raw Session stream: what a client library does, minus the reading.
 struct RawSession {

@@ -7,19 +7,14 @@
 #include "common/wire.h"
 #include "proto/mproc.grpc.pb.h"
 #include "tests/support/manager_fixture.h"
+#include "tests/support/wire_requests.h"
 
 namespace mproc {
 namespace {
 
 using testing::ManagerProcess;
 
-pb::Request MakeRequest(pb::Op op, const std::string& name, List args) {
-  pb::Request r;
-  r.set_op(op);
-  r.set_name(name);
-  for (const Value& a : args) ValueToProto(a, r.add_args());
-  return r;
-}
+using testing::MakeRequest;
 
 class UnaryRpcTest : public testing::ManagerTest {
  protected:

@@ -13,6 +13,7 @@
 #include "common/wire.h"
 #include "proto/mproc.grpc.pb.h"
 #include "tests/support/manager_fixture.h"
+#include "tests/support/wire_requests.h"
 
 namespace mproc {
 namespace {
@@ -96,12 +97,7 @@ TEST_F(ValueLimitsTest, BadRequestsFailAloneOnAWorkingSession) {
   auto stream = stub->Session(&context);
   const std::string name = UniqueName();
   auto request = [&](int id, pb::Op op, List args) {
-    pb::Request r;
-    r.set_id(id);
-    r.set_op(op);
-    r.set_name(name);
-    for (const Value& a : args) ValueToProto(a, r.add_args());
-    return r;
+    return testing::MakeRequest(op, name, args, id);
   };
   pb::RequestFrame frame;
   *frame.add_requests() =
