@@ -12,16 +12,20 @@ namespace mproc {
 void LossRecord::Add(const std::string& what) {
   absl::MutexLock l(&mu_);
   lost_.insert(what);
+  size_.store(lost_.size(), std::memory_order_release);
 }
 
 bool LossRecord::Contains(const std::string& what) const {
+  if (empty()) return false;
   absl::MutexLock l(&mu_);
   return lost_.contains(what);
 }
 
 void LossRecord::Remove(const std::string& what) {
+  if (empty()) return;
   absl::MutexLock l(&mu_);
   lost_.erase(what);
+  size_.store(lost_.size(), std::memory_order_release);
 }
 
 std::vector<std::string> LossRecord::Sorted() const {

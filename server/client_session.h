@@ -12,6 +12,7 @@
 #ifndef MPROC_SERVER_CLIENT_SESSION_H_
 #define MPROC_SERVER_CLIENT_SESSION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -36,10 +37,13 @@ class LossRecord {
   bool Contains(const std::string& what) const;
   void Remove(const std::string& what);  // a new grant of `what`
   std::vector<std::string> Sorted() const;
+  // Lock-free: nearly every session has lost nothing, and grants ask.
+  bool empty() const { return size_.load(std::memory_order_acquire) == 0; }
 
  private:
   mutable absl::Mutex mu_;
   absl::flat_hash_set<std::string> lost_ ABSL_GUARDED_BY(mu_);
+  std::atomic<size_t> size_{0};  // lost_.size()
 };
 
 // Thread-safe.

@@ -50,7 +50,7 @@ bool LockObject::GrantLocked(const std::shared_ptr<ClientSession>& session,
       session->AddHoldHook(Later(&LockObject::HolderGone, grant));
   if (hook == 0) return false;
   holder_ = Holder{session, thread, count, hook, grant};
-  session->losses().Remove(Describe());
+  if (!session->losses().empty()) session->losses().Remove(Describe());
   return true;
 }
 
@@ -72,7 +72,8 @@ absl::Status LockObject::CheckHeldByLocked(const CallContext& call,
     return absl::FailedPreconditionError(absl::StrCat(
         Describe(), ": cannot ", what, ": the lock is held by another thread"));
   }
-  if (call.session->losses().Contains(Describe())) {
+  if (!call.session->losses().empty() &&
+      call.session->losses().Contains(Describe())) {
     return absl::AbortedError(absl::StrCat(
         "session expired: ", Describe(),
         " was released after the lease (this client was paused or cut off "

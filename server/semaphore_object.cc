@@ -54,7 +54,7 @@ bool SemaphoreObject::CreditLocked(
       return false;
     }
     holding.session = session;
-    session->losses().Remove(Describe());
+    if (!session->losses().empty()) session->losses().Remove(Describe());
   }
   ++holding.permits;
   --value_;
@@ -117,7 +117,8 @@ absl::Status SemaphoreObject::Release(int64_t n, CallContext* call) {
   }
   absl::MutexLock l(&mu_);
   auto it = holdings_.find(SessionKey(call->session));
-  if (it == holdings_.end() && call->session->losses().Contains(Describe())) {
+  if (it == holdings_.end() && !call->session->losses().empty() &&
+      call->session->losses().Contains(Describe())) {
     // Its permits went back at expiry; a release now would mint new ones.
     return absl::AbortedError(absl::StrCat(
         "session expired: ", Describe(),
