@@ -115,17 +115,19 @@ void SessionRegistry::Expire(const std::shared_ptr<ClientSession>& session,
                              uint64_t detachment, bool remember) {
   absl::flat_hash_map<uint64_t, std::function<void()>> hooks;
   {
-    absl::MutexLock l(&session->mu_);
-    // Resumed meanwhile (a stream attached), or already expired.
-    if (session->streams_ > 0 || session->detachments_ != detachment ||
-        session->expired_) {
-      return;
-    }
-    session->expired_ = true;
-    hooks.swap(session->hooks_);
-  }
-  {
+    // Registry first, then session, as Attach: a stream of the same id
+    // attaching meanwhile finds either the live session or the record.
     absl::MutexLock l(&mu_);
+    {
+      absl::MutexLock sl(&session->mu_);
+      // Resumed meanwhile (a stream attached), or already expired.
+      if (session->streams_ > 0 || session->detachments_ != detachment ||
+          session->expired_) {
+        return;
+      }
+      session->expired_ = true;
+      hooks.swap(session->hooks_);
+    }
     auto it = sessions_.find(session->id());
     if (it != sessions_.end() && it->second.lock() == session) {
       sessions_.erase(it);

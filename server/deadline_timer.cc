@@ -69,6 +69,7 @@ void DeadlineTimer::Loop() {
     if (ready.empty()) continue;
     mu_.Unlock();
     for (std::function<void()>& callback : ready) callback();
+    ready.clear();  // what they hold goes with no lock held
     mu_.Lock();
   }
 }

@@ -40,10 +40,11 @@ pid_t Spawn(const WorkerOptions& options, const sigset_t& original_mask) {
 }
 
 // Kills what the tasks of dead workers left behind. The supervisor is a
-// subreaper, so a process orphaned by a dead worker (a command's child,
-// once the command itself died with its worker) becomes its child; every
-// child that is not a worker is such an orphan, and goes with its process
-// group (an exec command's), unless that group is the supervisor's own.
+// subreaper, so a process orphaned inside a worker's task (the children of
+// an exec command) becomes its child. Such an orphan goes with its process
+// group once the group's leader — the command, which dies with its worker
+// (PR_SET_PDEATHSIG) or has exited — is gone; a group whose command still
+// runs is left alone, and so is anything in the supervisor's own group.
 void KillOrphans(const std::vector<Slot>& slots) {
   std::ifstream children(
       absl::StrCat("/proc/self/task/", getpid(), "/children"));
@@ -53,8 +54,9 @@ void KillOrphans(const std::vector<Slot>& slots) {
     for (const Slot& slot : slots) worker = worker || slot.pid == pid;
     if (worker) continue;
     const pid_t group = getpgid(pid);
-    if (group > 0 && group != getpgrp()) kill(-group, SIGKILL);
-    kill(pid, SIGKILL);
+    if (group <= 0 || group == getpgrp() || group == pid) continue;
+    if (kill(group, 0) == 0 || errno != ESRCH) continue;  // command runs
+    kill(-group, SIGKILL);
   }
 }
 

@@ -37,17 +37,21 @@ constexpr absl::Duration kFenceInterval = absl::Seconds(1);
 
 // Ends the process if the current task outlives its deadline, or if the
 // process lost the task (its stream to the manager ended while the task
-// ran: `lost` says so).
+// ran: `lost` says so, and may wait on the manager). Each on a thread of
+// its own, so a slow check never delays a timeout.
 class Watchdog {
  public:
   explicit Watchdog(std::function<bool()> lost)
-      : lost_(std::move(lost)), thread_([this] { Loop(); }) {}
+      : lost_(std::move(lost)),
+        deadlines_([this] { DeadlineLoop(); }),
+        fence_([this] { FenceLoop(); }) {}
   ~Watchdog() {
     {
       absl::MutexLock l(&mu_);
       stopped_ = true;
     }
-    thread_.join();
+    deadlines_.join();
+    fence_.join();
   }
 
   // A task starts (`deadline`: infinite without a timeout).
@@ -64,30 +68,38 @@ class Watchdog {
   }
 
  private:
-  void Loop() {
+  void DeadlineLoop() {
     absl::MutexLock l(&mu_);
     for (;;) {
       const absl::Time deadline = deadline_;
-      const bool running = running_;
-      const int64_t task = task_id_;
-      auto changed = [this, deadline, running,
-                      task]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return deadline_ != deadline || running_ != running ||
-               task_id_ != task || stopped_;
+      auto changed = [this, deadline]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return deadline_ != deadline || stopped_;
       };
-      const absl::Time wake =
-          running ? std::min(deadline, absl::Now() + kFenceInterval) : deadline;
-      const bool woken = mu_.AwaitWithDeadline(absl::Condition(&changed), wake);
+      const bool woken =
+          mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
       if (stopped_) return;
-      if (woken) continue;
-      if (absl::Now() >= deadline_) {
-        std::cerr << "mproc worker " << getpid() << ": task " << task_id_
-                  << " ran past its timeout; this process ends" << std::endl;
-        _exit(kExitTaskTimeout);
-      }
-      if (!running_) continue;
+      if (woken || absl::Now() < deadline_) continue;
+      std::cerr << "mproc worker " << getpid() << ": task " << task_id_
+                << " ran past its timeout; this process ends" << std::endl;
+      _exit(kExitTaskTimeout);
+    }
+  }
+
+  // About once a second while a task runs: is it still ours?
+  void FenceLoop() {
+    absl::MutexLock l(&mu_);
+    for (;;) {
+      auto stop_or_run = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopped_ || running_;
+      };
+      mu_.Await(absl::Condition(&stop_or_run));
+      if (stopped_) return;
+      const int64_t task = task_id_;
+      mu_.AwaitWithTimeout(absl::Condition(&stopped_), kFenceInterval);
+      if (stopped_) return;
+      if (!running_ || task_id_ != task) continue;  // that one finished
       mu_.Unlock();
-      const bool lost = lost_();  // may call the manager
+      const bool lost = lost_();
       mu_.Lock();
       if (lost && running_ && task_id_ == task) {
         std::cerr << "mproc worker " << getpid() << ": the manager declared "
@@ -104,7 +116,9 @@ class Watchdog {
   int64_t task_id_ ABSL_GUARDED_BY(mu_) = 0;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;  // last: starts once the state above exists
+  // Last: they start once the state above exists.
+  std::thread deadlines_;
+  std::thread fence_;
 };
 
 // The stop signals, taken by a thread of their own.

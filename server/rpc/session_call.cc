@@ -2,6 +2,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -59,11 +60,15 @@ class SessionSink : public ReplySink {
     auto withdraw = [hooks] {
       for (auto& [token, hook] : *hooks) hook();
     };
-    if (hooks->size() < kWithdrawInline) {
-      withdraw();
-    } else {
-      std::thread(withdraw).detach();
+    if (hooks->size() >= kWithdrawInline) {
+      try {
+        std::thread(withdraw).detach();
+        return;
+      } catch (const std::system_error&) {
+        // No thread to be had (a process limit): withdraw them here.
+      }
     }
+    withdraw();
   }
 
  private:
@@ -359,7 +364,9 @@ class SessionCall : public AsyncCall {
   // Queues a frame's immediate answers behind what is already waiting.
   void QueueLocked(FrameAnswers out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     unsent_bytes_ += out.bytes;
-    if (!writing_ && pending_.empty() && out.bytes <= frame_limit_) {
+    const int64_t framed =
+        out.bytes + kResponseFraming * out.frame.responses_size();
+    if (!writing_ && pending_.empty() && framed <= frame_limit_) {
       // The common case: the frame goes out as it is.
       outgoing_ = std::move(out.frame);
       for (auto& [index, give_back] : out.give_backs) {

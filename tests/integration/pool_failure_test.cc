@@ -300,6 +300,19 @@ TEST_F(PoolTest, ExecCommandDiesWithItsTimedOutTask) {
   EXPECT_TRUE(testing::AwaitProcessGone(child, absl::Seconds(10)));
 }
 
+// A command's double-forked child is orphaned to the supervisor while the
+// command and its worker live on: the command is not taken for an orphan.
+TEST_F(PoolTest, LiveExecCommandIsNotTakenForAnOrphan) {
+  auto workers = StartWorkers(1, {"--allow-exec"});
+  auto pool = OpenPool();
+  auto ran = pool->Apply(
+      "exec",
+      {List{"sh", "-c", "(sleep 30 >/dev/null 2>&1 &); sleep 2; echo alive"}});
+  ASSERT_OK(ran);
+  EXPECT_EQ(ran->map_value().at(Value("returncode")), Value(0));
+  EXPECT_EQ(ran->map_value().at(Value("stdout")), Value("alive\n"));
+}
+
 TEST_F(PoolTest, ExecRunsCommandsOnlyWhereAllowed) {
   auto allowed = StartWorkers(1, {"--allow-exec"});
   auto pool = OpenPool();

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
@@ -169,10 +170,16 @@ pid_t ForkExec(const std::string& program, char* const* args, char* const* env,
   }
   const pid_t parent = getpid();
   const char* cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  // No handler of ours may run in the child before exec: signals stay
+  // blocked across the fork, as posix_spawn does.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   // _Fork, not fork: no atfork handlers (the client's fork guard would
   // close this process's manager connections for a child that only
   // execs), as with posix_spawn.
   const pid_t pid = _Fork();
+  if (pid != 0) pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
     *err = errno;
     close(report[0]);
@@ -198,10 +205,17 @@ pid_t ForkExec(const std::string& program, char* const* args, char* const* env,
     for (int target = 0; target < 3; ++target) {
       int from = streams.from[target];
       if (streams.dev_null[target]) {
-        from = open("/dev/null", target == 0 ? O_RDONLY : O_WRONLY);
+        from =
+            open("/dev/null", (target == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
         if (from < 0) fail(errno);
       }
-      if (from >= 0 && dup2(from, target) < 0) fail(errno);
+      if (from < 0) continue;
+      if (from == target) {
+        // Already in place: dup2 would leave close-on-exec set.
+        if (fcntl(target, F_SETFD, 0) != 0) fail(errno);
+      } else if (dup2(from, target) < 0) {
+        fail(errno);
+      }
     }
     if (streams.stderr_to_stdout && dup2(1, 2) < 0) fail(errno);
     if (cwd != nullptr && chdir(cwd) != 0) fail(errno);
