@@ -379,7 +379,9 @@ TEST_F(QueueTest, ThousandBlockedGettersUseNoManagerThreads) {
   ASSERT_OK(q->PutMany(items));
   for (std::thread& t : getters) t.join();
   EXPECT_EQ(received.load(), kClients * kGettersEach);
-  EXPECT_LE(threads_parked, threads_before)
+  // No thread per waiter: at most the one or two gRPC's own pools may add
+  // under load (seen under TSan), never anything like 1,000 or 100.
+  EXPECT_LE(threads_parked, threads_before + 2)
       << "manager threads: " << threads_before << " before, " << threads_parked
       << " with 1,000 parked gets";
 }
