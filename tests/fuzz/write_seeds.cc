@@ -12,6 +12,7 @@
 #include "common/value_codec.h"
 #include "common/wire.h"
 #include "proto/mproc.pb.h"
+#include "tests/support/wire_requests.h"
 
 namespace mproc {
 namespace {
@@ -38,49 +39,47 @@ std::string Codec(const Value& v) {
   return out;
 }
 
-pb::Request MakeRequest(uint64_t id, pb::Op op, const std::string& name,
-                        const List& args) {
-  pb::Request r;
-  r.set_id(id);
-  r.set_op(op);
-  r.set_name(name);
-  for (const Value& a : args) ValueToProto(a, r.add_args());
-  return r;
-}
-
 void WriteFrames(const std::string& dir) {
   std::vector<pb::RequestFrame> frames(6);
-  *frames[0].add_requests() = MakeRequest(1, pb::DICT_SET, "d", {"k", 1});
-  *frames[0].add_requests() = MakeRequest(2, pb::DICT_GET, "d", {"k"});
-  *frames[0].add_requests() = MakeRequest(3, pb::DICT_ADD, "d", {"n", 5});
-  *frames[1].add_requests() = MakeRequest(1, pb::LIST_APPEND, "l", {"x"});
-  *frames[1].add_requests() = MakeRequest(2, pb::LIST_SLICE, "l", {0, -1});
-  *frames[1].add_requests() = MakeRequest(3, pb::LIST_POP, "l", {});
-  pb::Request open_array = MakeRequest(1, pb::OPEN, "a", {});
+  *frames[0].add_requests() =
+      testing::MakeRequest(pb::DICT_SET, "d", {"k", 1}, 1);
+  *frames[0].add_requests() = testing::MakeRequest(pb::DICT_GET, "d", {"k"}, 2);
+  *frames[0].add_requests() =
+      testing::MakeRequest(pb::DICT_ADD, "d", {"n", 5}, 3);
+  *frames[1].add_requests() =
+      testing::MakeRequest(pb::LIST_APPEND, "l", {"x"}, 1);
+  *frames[1].add_requests() =
+      testing::MakeRequest(pb::LIST_SLICE, "l", {0, -1}, 2);
+  *frames[1].add_requests() = testing::MakeRequest(pb::LIST_POP, "l", {}, 3);
+  pb::Request open_array = testing::MakeRequest(pb::OPEN, "a", {}, 1);
   open_array.mutable_create()->set_kind(pb::ARRAY);
   open_array.mutable_create()->set_element_type("double");
   open_array.mutable_create()->set_length(4);
   *frames[2].add_requests() = open_array;
-  *frames[2].add_requests() = MakeRequest(2, pb::ARRAY_SET, "a", {1, 2.5});
-  pb::Request open_queue = MakeRequest(1, pb::OPEN, "q", {});
+  *frames[2].add_requests() =
+      testing::MakeRequest(pb::ARRAY_SET, "a", {1, 2.5}, 2);
+  pb::Request open_queue = testing::MakeRequest(pb::OPEN, "q", {}, 1);
   open_queue.mutable_create()->set_kind(pb::QUEUE);
   open_queue.mutable_create()->set_maxsize(2);
   *frames[3].add_requests() = open_queue;
-  *frames[3].add_requests() = MakeRequest(2, pb::QUEUE_PUT, "q", {"item"});
-  *frames[3].add_requests() = MakeRequest(3, pb::QUEUE_GET, "q", {false});
-  pb::Request open_lock = MakeRequest(1, pb::OPEN, "lk", {});
+  *frames[3].add_requests() =
+      testing::MakeRequest(pb::QUEUE_PUT, "q", {"item"}, 2);
+  *frames[3].add_requests() =
+      testing::MakeRequest(pb::QUEUE_GET, "q", {false}, 3);
+  pb::Request open_lock = testing::MakeRequest(pb::OPEN, "lk", {}, 1);
   open_lock.mutable_create()->set_kind(pb::LOCK);
   *frames[4].add_requests() = open_lock;
   *frames[4].add_requests() =
-      MakeRequest(2, pb::LOCK_ACQUIRE, "lk", {"t1", false});
-  *frames[4].add_requests() = MakeRequest(3, pb::LOCK_RELEASE, "lk", {"t1"});
+      testing::MakeRequest(pb::LOCK_ACQUIRE, "lk", {"t1", false}, 2);
+  *frames[4].add_requests() =
+      testing::MakeRequest(pb::LOCK_RELEASE, "lk", {"t1"}, 3);
   TaskSpec spec;
   spec.name = "square";
   spec.args = {7};
-  *frames[5].add_requests() =
-      MakeRequest(1, pb::POOL_SUBMIT, "p", {12345, List{EncodeTaskSpec(spec)}});
-  *frames[5].add_requests() = MakeRequest(2, pb::POOL_STATUS, "p", {});
-  *frames[5].add_requests() = MakeRequest(3, pb::LIST_OBJECTS, "", {});
+  *frames[5].add_requests() = testing::MakeRequest(
+      pb::POOL_SUBMIT, "p", {12345, List{EncodeTaskSpec(spec)}}, 1);
+  *frames[5].add_requests() = testing::MakeRequest(pb::POOL_STATUS, "p", {}, 2);
+  *frames[5].add_requests() = testing::MakeRequest(pb::LIST_OBJECTS, "", {}, 3);
   for (size_t i = 0; i < frames.size(); ++i) {
     Write(dir, "frame" + std::to_string(i), frames[i].SerializeAsString());
   }
