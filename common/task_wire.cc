@@ -64,6 +64,18 @@ Value EncodeError(const std::optional<TaskError>& error) {
              {"pid", error->pid}};
 }
 
+// A task field that is a finite number of seconds >= 0; `what` names it.
+absl::StatusOr<double> Seconds(const Value& field, absl::string_view what,
+                               absl::string_view task) {
+  if (!field.is_number() || !(field.AsDouble() >= 0) ||
+      std::isinf(field.AsDouble())) {
+    return Bad(absl::StrCat(what, " of task '", task,
+                            "' must be a number of seconds >= 0, got ",
+                            field.ToString()));
+  }
+  return field.AsDouble();
+}
+
 }  // namespace
 
 Value EncodeTaskSpec(TaskSpec spec) {
@@ -93,13 +105,9 @@ absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded) {
                             "' must be bytes, got ", f[1].type_name()));
   }
   task.payload = f[1].bytes_value();
-  if (!f[2].is_number() || !(f[2].AsDouble() >= 0) ||
-      std::isinf(f[2].AsDouble())) {
-    return Bad(absl::StrCat("the timeout of task '", task.name,
-                            "' must be a number of seconds >= 0, got ",
-                            f[2].ToString()));
-  }
-  task.timeout_seconds = f[2].AsDouble();
+  absl::StatusOr<double> timeout = Seconds(f[2], "the timeout", task.name);
+  if (!timeout.ok()) return timeout.status();
+  task.timeout_seconds = *timeout;
   if (!f[3].is_int() || f[3].int_value() < 0) {
     return Bad(absl::StrCat("max_retries of task '", task.name,
                             "' must be an int >= 0, got ", f[3].ToString()));
@@ -111,13 +119,9 @@ absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded) {
   }
   task.chunk = f[4].bool_value();
   if (f.size() == 6) {
-    if (!f[5].is_number() || !(f[5].AsDouble() >= 0) ||
-        std::isinf(f[5].AsDouble())) {
-      return Bad(absl::StrCat("the expiry of task '", task.name,
-                              "' must be a number of seconds >= 0, got ",
-                              f[5].ToString()));
-    }
-    task.expires_seconds = f[5].AsDouble();
+    absl::StatusOr<double> expires = Seconds(f[5], "the expiry", task.name);
+    if (!expires.ok()) return expires.status();
+    task.expires_seconds = *expires;
   }
   return task;
 }
