@@ -22,10 +22,12 @@ Result Set(ArrayObject& arr, const CommandArgs& a, CallContext*) {
   return Done(arr.Set(index, a[1]));
 }
 
-Result Slice(ArrayObject& arr, const CommandArgs& a, CallContext*) {
+Result Slice(ArrayObject& arr, const CommandArgs& a, CallContext* call) {
   MPROC_ASSIGN_OR_RETURN(start, a.OptionalInt(0, "start"));
   MPROC_ASSIGN_OR_RETURN(stop, a.OptionalInt(1, "stop"));
-  return Value(arr.Slice(start, stop));
+  AnswerBudget budget(call->answer_limit);
+  MPROC_ASSIGN_OR_RETURN(elements, arr.Slice(start, stop, &budget));
+  return Value(std::move(elements));
 }
 
 Result Add(ArrayObject& arr, const CommandArgs& a, CallContext*) {

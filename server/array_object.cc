@@ -29,10 +29,15 @@ absl::Status ArrayObject::Set(int64_t index, const Value& v) {
   return absl::OkStatus();
 }
 
-List ArrayObject::Slice(std::optional<int64_t> start,
-                        std::optional<int64_t> stop) const {
+absl::StatusOr<List> ArrayObject::Slice(std::optional<int64_t> start,
+                                        std::optional<int64_t> stop,
+                                        AnswerBudget* budget) const {
   absl::MutexLock l(&mu_);
   auto [begin, end] = ResolveSlice(start, stop, elements_.size());
+  // Every element is a scalar of at least two bytes on the wire.
+  if (!budget->Spend(2 * static_cast<int64_t>(end - begin))) {
+    return budget->Exceeded(*this, "slice");
+  }
   return List(elements_.begin() + begin, elements_.begin() + end);
 }
 

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/value.h"
+#include "server/answer_budget.h"
 #include "server/element_type.h"
 #include "server/shared_object.h"
 
@@ -27,7 +28,11 @@ class ArrayObject : public SharedObject {
   absl::StatusOr<Value> Get(int64_t index) const;
   // OUT_OF_RANGE, or INVALID_ARGUMENT if `v` does not fit the type.
   absl::Status Set(int64_t index, const Value& v);
-  List Slice(std::optional<int64_t> start, std::optional<int64_t> stop) const;
+  // RESOURCE_EXHAUSTED, before copying anything, if the slice would not
+  // fit in an answer.
+  absl::StatusOr<List> Slice(std::optional<int64_t> start,
+                             std::optional<int64_t> stop,
+                             AnswerBudget* budget) const;
   // The element's new value; errors as TypedValueObject::Add, plus
   // OUT_OF_RANGE for the index.
   absl::StatusOr<Value> Add(int64_t index, const Value& delta);

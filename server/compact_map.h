@@ -25,6 +25,20 @@ namespace mproc {
 
 class CompactMap {
  public:
+  // One stored entry, header and bytes in one allocation: key bytes,
+  // then value bytes. Read it through DecodeKey and DecodeValue.
+  struct Entry {
+    uint32_t key_size;
+    uint32_t value_size;
+    const char* bytes() const {
+      return reinterpret_cast<const char*>(this + 1);
+    }
+    absl::string_view key() const { return {bytes(), key_size}; }
+    absl::string_view value() const { return {bytes() + key_size, value_size}; }
+    Value DecodeKey() const;
+    Value DecodeValue() const;
+  };
+
   CompactMap() = default;
   ~CompactMap() { Clear(); }
   CompactMap(const CompactMap&) = delete;
@@ -54,20 +68,23 @@ class CompactMap {
     }
   }
 
- private:
-  // Header and bytes in one allocation: key bytes, then value bytes.
-  struct Entry {
-    uint32_t key_size;
-    uint32_t value_size;
-    const char* bytes() const {
-      return reinterpret_cast<const char*>(this + 1);
+  // Calls f(entry) for every entry in ForEach's order, after asking
+  // admit(key_bytes, value_bytes) — its encoded sizes — which stops the
+  // walk (returning false) at the first entry it refuses. f decodes only
+  // what it needs.
+  template <typename A, typename F>
+  bool ForEachAdmitted(A admit, F f) const {
+    for (const Slot& slot : slots_) {
+      if (!admit(int64_t{slot.entry->key_size},
+                 int64_t{slot.entry->value_size})) {
+        return false;
+      }
+      f(*slot.entry);
     }
-    absl::string_view key() const { return {bytes(), key_size}; }
-    absl::string_view value() const { return {bytes() + key_size, value_size}; }
-    Value DecodeKey() const;
-    Value DecodeValue() const;
-  };
+    return true;
+  }
 
+ private:
   // The table's element; `entry` may be swapped for one with the same key.
   struct Slot {
     mutable Entry* entry;

@@ -46,16 +46,22 @@ Result Len(DictObject& d, const CommandArgs&, CallContext*) {
   return Value(d.Size());
 }
 
-Result Keys(DictObject& d, const CommandArgs&, CallContext*) {
-  return Value(d.Keys());
+Result Keys(DictObject& d, const CommandArgs&, CallContext* call) {
+  AnswerBudget budget(call->answer_limit);
+  MPROC_ASSIGN_OR_RETURN(all, d.Keys(&budget));
+  return Value(std::move(all));
 }
 
-Result Values(DictObject& d, const CommandArgs&, CallContext*) {
-  return Value(d.Values());
+Result Values(DictObject& d, const CommandArgs&, CallContext* call) {
+  AnswerBudget budget(call->answer_limit);
+  MPROC_ASSIGN_OR_RETURN(all, d.Values(&budget));
+  return Value(std::move(all));
 }
 
-Result Items(DictObject& d, const CommandArgs&, CallContext*) {
-  return Value(d.Items());
+Result Items(DictObject& d, const CommandArgs&, CallContext* call) {
+  AnswerBudget budget(call->answer_limit);
+  MPROC_ASSIGN_OR_RETURN(all, d.Items(&budget));
+  return Value(std::move(all));
 }
 
 Result Update(DictObject& d, const CommandArgs& a, CallContext*) {
@@ -69,9 +75,11 @@ Result Clear(DictObject& d, const CommandArgs&, CallContext*) {
   return Value();
 }
 
-Result GetMany(DictObject& d, const CommandArgs& a, CallContext*) {
+Result GetMany(DictObject& d, const CommandArgs& a, CallContext* call) {
   MPROC_ASSIGN_OR_RETURN(keys, a.ListArg(0, "keys"));
-  return Value(d.GetMany(*keys));
+  AnswerBudget budget(call->answer_limit);
+  MPROC_ASSIGN_OR_RETURN(found, d.GetMany(*keys, &budget));
+  return Value(std::move(found));
 }
 
 Result Add(DictObject& d, const CommandArgs& a, CallContext*) {

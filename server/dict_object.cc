@@ -52,29 +52,41 @@ bool DictObject::Contains(const Value& key) const {
   return entries_.Contains(key);
 }
 
-List DictObject::Keys() const {
+// Each entry costs at least its encoded key and value plus a byte of
+// framing each in the answer (value_codec is no larger than protobuf).
+absl::StatusOr<List> DictObject::Keys(AnswerBudget* budget) const {
   absl::MutexLock l(&mu_);
   List out;
   out.reserve(entries_.size());
-  entries_.ForEach([&out](Value key, Value) { out.push_back(std::move(key)); });
+  const bool fit = entries_.ForEachAdmitted(
+      [budget](int64_t key, int64_t) { return budget->Spend(key + 1); },
+      [&out](const CompactMap::Entry& e) { out.push_back(e.DecodeKey()); });
+  if (!fit) return budget->Exceeded(*this, "keys");
   return out;
 }
 
-List DictObject::Values() const {
+absl::StatusOr<List> DictObject::Values(AnswerBudget* budget) const {
   absl::MutexLock l(&mu_);
   List out;
   out.reserve(entries_.size());
-  entries_.ForEach(
-      [&out](Value, Value value) { out.push_back(std::move(value)); });
+  const bool fit = entries_.ForEachAdmitted(
+      [budget](int64_t, int64_t value) { return budget->Spend(value + 1); },
+      [&out](const CompactMap::Entry& e) { out.push_back(e.DecodeValue()); });
+  if (!fit) return budget->Exceeded(*this, "values");
   return out;
 }
 
-Map DictObject::Items() const {
+absl::StatusOr<Map> DictObject::Items(AnswerBudget* budget) const {
   absl::MutexLock l(&mu_);
   Map out;
-  entries_.ForEach([&out](Value key, Value value) {
-    out.emplace(std::move(key), std::move(value));
-  });
+  const bool fit = entries_.ForEachAdmitted(
+      [budget](int64_t key, int64_t value) {
+        return budget->Spend(key + value + 2);
+      },
+      [&out](const CompactMap::Entry& e) {
+        out.emplace(e.DecodeKey(), e.DecodeValue());
+      });
+  if (!fit) return budget->Exceeded(*this, "items");
   return out;
 }
 
@@ -88,11 +100,16 @@ void DictObject::Clear() {
   entries_.Clear();
 }
 
-Map DictObject::GetMany(const List& keys) const {
+absl::StatusOr<Map> DictObject::GetMany(const List& keys,
+                                        AnswerBudget* budget) const {
   absl::MutexLock l(&mu_);
   Map out;
   for (const Value& key : keys) {
     if (std::optional<Value> found = entries_.Find(key)) {
+      if (!budget->Spend(ApproximateWireBytes(key) +
+                         ApproximateWireBytes(*found))) {
+        return budget->Exceeded(*this, "get_many");
+      }
       out.emplace(key, *std::move(found));
     }
   }

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/value.h"
+#include "server/answer_budget.h"
 #include "server/compact_map.h"
 #include "server/shared_object.h"
 
@@ -31,13 +32,15 @@ class DictObject : public SharedObject {
   // NOT_FOUND if absent.
   absl::Status Delete(const Value& key);
   bool Contains(const Value& key) const;
-  List Keys() const;
-  List Values() const;
-  Map Items() const;
+  // The whole dict, built within `budget`: RESOURCE_EXHAUSTED, having
+  // copied no more than the budget allows, if the answer would not fit.
+  absl::StatusOr<List> Keys(AnswerBudget* budget) const;
+  absl::StatusOr<List> Values(AnswerBudget* budget) const;
+  absl::StatusOr<Map> Items(AnswerBudget* budget) const;
   void Update(Map entries);
   void Clear();
-  // The entries for those of `keys` that are present.
-  Map GetMany(const List& keys) const;
+  // The entries for those of `keys` that are present, within `budget`.
+  absl::StatusOr<Map> GetMany(const List& keys, AnswerBudget* budget) const;
   // Atomically adds `delta` to the number at `key` (absent counts as 0 of
   // delta's type) and returns the new value. INVALID_ARGUMENT if the
   // stored value or delta is not a number; OUT_OF_RANGE on int overflow.

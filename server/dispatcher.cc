@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/wire.h"
+#include "server/answer_budget.h"
 #include "server/command_args.h"
 #include "server/commands.h"
 #include "server/deadline_timer.h"
@@ -93,23 +94,24 @@ int64_t Dispatcher::ExecuteWith(const pb::Request& request,
                                 pb::Response* response, LastObject* last,
                                 CallContext* call) {
   response->set_id(request.id());
+  const int64_t limit = std::min(options_.max_answer_bytes, kMaxAnswerBytes);
+  call->answer_limit = limit;
   absl::StatusOr<Value> result = Run(request, last, call);
   if (call->parked) return 0;
   if (result.ok()) {
     ValueToProto(*result, response->mutable_result());
     const int64_t bytes = static_cast<int64_t>(response->ByteSizeLong());
-    const int64_t limit = std::min(options_.max_answer_bytes, kMaxAnswerBytes);
     if (bytes <= limit) return bytes;
     // Too large to send: nothing was handed over after all.
     if (call->give_back) std::exchange(call->give_back, nullptr)();
     response->Clear();
     response->set_id(request.id());
     const OpInfo* op = FindOp(request.op());
-    result = absl::ResourceExhaustedError(absl::StrCat(
-        op != nullptr ? KindName(op->kind) : "object", " '", request.name(),
-        "': the answer of ", op != nullptr ? op->name : "the operation",
-        " would be ", bytes, " bytes; the limit is ", limit,
-        " (the manager's --max-message-bytes); ask for less at a time"));
+    result = AnswerTooLarge(
+        absl::StrCat(op != nullptr ? KindName(op->kind) : "object", " '",
+                     request.name(), "'"),
+        op != nullptr ? op->name : "the operation", bytes,
+        /*at_least=*/false, limit);
   }
   StatusToResponse(result.status(), response);
   return static_cast<int64_t>(response->ByteSizeLong());

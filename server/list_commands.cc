@@ -55,10 +55,12 @@ Result Len(ListObject& l, const CommandArgs&, CallContext*) {
   return Value(l.Size());
 }
 
-Result Slice(ListObject& l, const CommandArgs& a, CallContext*) {
+Result Slice(ListObject& l, const CommandArgs& a, CallContext* call) {
   MPROC_ASSIGN_OR_RETURN(start, a.OptionalInt(0, "start"));
   MPROC_ASSIGN_OR_RETURN(stop, a.OptionalInt(1, "stop"));
-  return Value(l.Slice(start, stop));
+  AnswerBudget budget(call->answer_limit);
+  MPROC_ASSIGN_OR_RETURN(items, l.Slice(start, stop, &budget));
+  return Value(std::move(items));
 }
 
 Result Clear(ListObject& l, const CommandArgs&, CallContext*) {

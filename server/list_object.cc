@@ -88,10 +88,14 @@ int64_t ListObject::Count(const Value& item) const {
   return std::count(items_.begin(), items_.end(), item);
 }
 
-List ListObject::Slice(std::optional<int64_t> start,
-                       std::optional<int64_t> stop) const {
+absl::StatusOr<List> ListObject::Slice(std::optional<int64_t> start,
+                                       std::optional<int64_t> stop,
+                                       AnswerBudget* budget) const {
   absl::MutexLock l(&mu_);
   auto [begin, end] = ResolveSlice(start, stop, items_.size());
+  for (auto i = begin; i < end; ++i) {
+    if (!budget->Spend(items_[i])) return budget->Exceeded(*this, "slice");
+  }
   return List(items_.begin() + begin, items_.begin() + end);
 }
 

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/value.h"
+#include "server/answer_budget.h"
 #include "server/shared_object.h"
 
 namespace mproc {
@@ -34,7 +35,11 @@ class ListObject : public SharedObject {
   // Position of the first equal item; NOT_FOUND if none.
   absl::StatusOr<int64_t> Index(const Value& item) const;
   int64_t Count(const Value& item) const;
-  List Slice(std::optional<int64_t> start, std::optional<int64_t> stop) const;
+  // RESOURCE_EXHAUSTED, having copied no more than `budget` allows, if the
+  // slice would not fit in an answer.
+  absl::StatusOr<List> Slice(std::optional<int64_t> start,
+                             std::optional<int64_t> stop,
+                             AnswerBudget* budget) const;
   void Clear();
 
  private:

@@ -24,8 +24,10 @@ Result Delete(NamespaceObject& ns, const CommandArgs& a, CallContext*) {
   return Done(ns.Delete(*attr));
 }
 
-Result Items(NamespaceObject& ns, const CommandArgs&, CallContext*) {
-  return Value(ns.Items());
+Result Items(NamespaceObject& ns, const CommandArgs&, CallContext* call) {
+  AnswerBudget budget(call->answer_limit);
+  MPROC_ASSIGN_OR_RETURN(all, ns.Items(&budget));
+  return Value(std::move(all));
 }
 
 constexpr CommandRow kRows[] = {

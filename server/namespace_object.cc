@@ -34,10 +34,16 @@ absl::Status NamespaceObject::Delete(const std::string& attribute) {
   return absl::OkStatus();
 }
 
-Map NamespaceObject::Items() const {
+absl::StatusOr<Map> NamespaceObject::Items(AnswerBudget* budget) const {
   absl::MutexLock l(&mu_);
   Map out;
-  for (const auto& [k, v] : attributes_) out.emplace(Value(k), v);
+  for (const auto& [k, v] : attributes_) {
+    if (!budget->Spend(2 + static_cast<int64_t>(k.size()) +
+                       ApproximateWireBytes(v))) {
+      return budget->Exceeded(*this, "items");
+    }
+    out.emplace(Value(k), v);
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/value.h"
+#include "server/answer_budget.h"
 #include "server/shared_object.h"
 
 namespace mproc {
@@ -26,7 +27,9 @@ class NamespaceObject : public SharedObject {
   // NOT_FOUND if the attribute is not set.
   absl::Status Delete(const std::string& attribute);
   // All attributes, sorted by name.
-  Map Items() const;
+  // Every attribute, within `budget` (RESOURCE_EXHAUSTED if they would not
+  // fit in an answer).
+  absl::StatusOr<Map> Items(AnswerBudget* budget) const;
 
  private:
   mutable absl::Mutex mu_;

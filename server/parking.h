@@ -70,6 +70,9 @@ struct CallContext {
   // (GiveBack::kIfUnreceived on a session; at once if the answer is
   // refused as too large).
   std::function<void()> give_back;
+  // The largest answer the dispatcher will send, in bytes: an op that
+  // builds a long answer stops at it (answer_budget.h).
+  int64_t answer_limit = INT64_MAX;
 };
 
 }  // namespace mproc

@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "common/object_errors.h"
 #include "common/wire.h"
+#include "server/answer_budget.h"
 
 namespace mproc {
 
@@ -157,8 +158,12 @@ absl::StatusOr<Value> QueueObject::GetMany(int64_t max_n,
                                            CallContext* call) {
   absl::MutexLock l(&mu_);
   if (!items_.empty()) {
+    // Up to max_n items, and no more than fit in one answer: the rest
+    // stay queued for the next call.
+    AnswerBudget budget(call->answer_limit);
     List out;
-    while (!items_.empty() && static_cast<int64_t>(out.size()) < max_n) {
+    while (!items_.empty() && static_cast<int64_t>(out.size()) < max_n &&
+           (budget.Spend(items_.front()) || out.empty())) {
       out.push_back(std::move(items_.front()));
       items_.pop_front();
     }

@@ -57,8 +57,9 @@ class QueueObject : public ParkingObject {
   // never waits. FAILED_PRECONDITION if closed.
   absl::Status PutMany(List items);
 
-  // Takes 1..max_n items as a list; while empty waits up to `timeout`
-  // (zero: NOT_FOUND at once). OUT_OF_RANGE once closed and empty.
+  // Takes 1..max_n items as a list — fewer if more would not fit in one
+  // answer (call->answer_limit); while empty waits up to `timeout` (zero:
+  // NOT_FOUND at once). OUT_OF_RANGE once closed and empty.
   absl::StatusOr<Value> GetMany(int64_t max_n, absl::Duration timeout,
                                 CallContext* call);
 

@@ -12,14 +12,24 @@ constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
 
 }  // namespace
 
-TaskFeed::TaskFeed(const PoolProxy& proxy, Map info,
+bool TasksStillHeld(Manager& manager, int64_t stream) {
+  // A broken stream fails this call (and the next opens a new one).
+  absl::StatusOr<ServerInfo> info = manager.Info();
+  return !(!info.ok() &&
+           info.status().code() == absl::StatusCode::kUnavailable) &&
+         manager.streams_opened() == stream;
+}
+
+TaskFeed::TaskFeed(const PoolProxy& proxy, Manager* manager, Map info,
                    const RunnerContext& context, int64_t limit,
-                   absl::Duration patience)
+                   absl::Duration patience, absl::Duration recheck_after)
     : proxy_(proxy),
+      manager_(manager),
       info_(std::move(info)),
       context_(context),
       limit_(limit),
-      patience_(patience) {
+      patience_(patience),
+      recheck_after_(recheck_after) {
   prefetcher_ = std::thread([this] { PrefetchLoop(); });
   if (patience_ > absl::ZeroDuration()) {
     reclaimer_ = std::thread([this] { ReclaimLoop(); });
@@ -28,11 +38,24 @@ TaskFeed::TaskFeed(const PoolProxy& proxy, Map info,
 
 TaskFeed::~TaskFeed() { Finish(); }
 
-std::optional<WorkItem> TaskFeed::NextTask() {
+std::optional<WorkItem> TaskFeed::NextTask(int64_t* stream) {
   absl::MutexLock l(&mu_);
   running_ = false;
   for (;;) {
-    if (stopping_) return std::nullopt;
+    if (stopping_ || fenced_) return std::nullopt;
+    if (!items_.empty() && absl::Now() - batch_time_ > recheck_after_) {
+      // Held long (paused?): still ours?
+      const int64_t held_on = batch_stream_;
+      mu_.Unlock();
+      const bool held = TasksStillHeld(*manager_, held_on);
+      mu_.Lock();
+      if (!held) {
+        fenced_ = true;
+        items_.clear();  // the manager has them back
+        return std::nullopt;
+      }
+      batch_time_ = absl::Now();
+    }
     if (!items_.empty()) break;
     if (fetching_) {
       // The prefetch is out: wait for its answer.
@@ -51,6 +74,7 @@ std::optional<WorkItem> TaskFeed::NextTask() {
   running_ = true;
   ++running_seq_;
   running_since_ = absl::Now();
+  *stream = batch_stream_;
   return item;
 }
 
@@ -153,6 +177,8 @@ void TaskFeed::FetchLocked() {
   }
   backoff_ = absl::Milliseconds(100);
   last_batch_ = static_cast<int64_t>(got->size());
+  batch_stream_ = manager_->streams_opened();
+  batch_time_ = absl::Now();
   for (const Value& encoded : *got) {
     absl::StatusOr<WorkItem> item = DecodeWorkItem(encoded);
     ++taken_;

@@ -11,6 +11,12 @@
 // by the runner. A reclaimer hands the tasks in hand back to the manager when
 // the running task has run longer than `patience`, so tasks batched behind an
 // unexpectedly long one go to other processes.
+//
+// Fencing: the manager takes back every task handed out on a stream that
+// ended (the process was paused or cut off past the keepalive). A task
+// held more than `recheck_after` before it starts — as tasks in hand are
+// after a pause — is started only once the manager confirms the stream
+// it came on still stands; otherwise the feed ends, fenced().
 #ifndef MPROC_WORKER_TASK_FEED_H_
 #define MPROC_WORKER_TASK_FEED_H_
 
@@ -22,24 +28,38 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/manager.h"
 #include "client/proxies.h"
 #include "common/task_wire.h"
 #include "worker/task_runner.h"
 
 namespace mproc {
 
+// Whether tasks taken on stream `stream` (the Manager's streams_opened()
+// when they arrived) are still this process's: false once that stream has
+// ended. One round trip to the manager.
+bool TasksStillHeld(Manager& manager, int64_t stream);
+
 class TaskFeed {
  public:
   // `info` registers the process ({host, pid, tasks, prefetch, batch_us});
   // `limit`: tasks to take in all (0: no limit, else maxtasksperchild).
-  TaskFeed(const PoolProxy& proxy, Map info, const RunnerContext& context,
-           int64_t limit, absl::Duration patience);
+  // `manager` (the proxy's) must outlive the feed.
+  TaskFeed(const PoolProxy& proxy, Manager* manager, Map info,
+           const RunnerContext& context, int64_t limit, absl::Duration patience,
+           absl::Duration recheck_after);
   ~TaskFeed();  // calls Finish() if not yet done
 
   // The next task to run; nullopt once the process should end (stopped, or
   // its limit of tasks is done). Asks the manager (and waits there) while
-  // none is in hand.
-  std::optional<WorkItem> NextTask();
+  // none is in hand. `*stream`: the stream the task came on.
+  std::optional<WorkItem> NextTask(int64_t* stream);
+  // NextTask ended the feed because the manager took its tasks back: the
+  // process must end without running or reporting anything more.
+  bool fenced() const {
+    absl::MutexLock l(&mu_);
+    return fenced_;
+  }
   // The runner finished a task: its encoded TaskResult.
   void TaskDone(Value result);
   // Stop taking tasks (thread-safe; from the signal thread).
@@ -64,12 +84,14 @@ class TaskFeed {
   }
 
   const PoolProxy proxy_;
+  Manager* const manager_;
   const Map info_;
   const RunnerContext context_;
   const int64_t limit_;
   const absl::Duration patience_;
+  const absl::Duration recheck_after_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::deque<WorkItem> items_ ABSL_GUARDED_BY(mu_);  // in hand, not started
   List done_ ABSL_GUARDED_BY(mu_);                   // results to report
   bool fetching_ ABSL_GUARDED_BY(mu_) = false;  // a fetch waits in the manager
@@ -77,6 +99,10 @@ class TaskFeed {
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   int64_t taken_ ABSL_GUARDED_BY(mu_) = 0;       // tasks received (and kept)
   int64_t last_batch_ ABSL_GUARDED_BY(mu_) = 0;  // tasks the last fetch gave
+  // The stream and time items_ arrived on (one batch is in hand at most).
+  int64_t batch_stream_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time batch_time_ ABSL_GUARDED_BY(mu_);
+  bool fenced_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::Milliseconds(100);
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t running_seq_ ABSL_GUARDED_BY(mu_) = 0;

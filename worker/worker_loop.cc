@@ -256,17 +256,14 @@ int RunWorkerLoop(const WorkerOptions& options) {
   // saw that one end, and took the task back.
   std::atomic<int64_t> task_stream{0};
   Watchdog watchdog([&manager, &task_stream] {
-    // A broken stream fails this call (and the next opens a new one).
-    absl::StatusOr<ServerInfo> info = manager->Info();
-    return (!info.ok() &&
-            info.status().code() == absl::StatusCode::kUnavailable) ||
-           manager->streams_opened() != task_stream.load();
+    return !TasksStillHeld(*manager, task_stream.load());
   });
-  TaskFeed feed(*proxy, info, context, options.maxtasksperchild,
-                2 * options.batch);
+  TaskFeed feed(*proxy, manager.get(), info, context, options.maxtasksperchild,
+                2 * options.batch, kFenceInterval);
   signals.OnStop([&feed] { feed.Stop(); });
-  while (std::optional<WorkItem> item = feed.NextTask()) {
-    task_stream = manager->streams_opened();
+  int64_t stream = 0;
+  while (std::optional<WorkItem> item = feed.NextTask(&stream)) {
+    task_stream = stream;
     watchdog.Arm(item->spec.timeout_seconds > 0
                      ? absl::Now() + absl::Seconds(item->spec.timeout_seconds) +
                            kTimeoutMargin
@@ -279,6 +276,12 @@ int RunWorkerLoop(const WorkerOptions& options) {
     result.run_us = absl::ToInt64Microseconds(absl::Now() - start);
     watchdog.Disarm();
     feed.TaskDone(EncodeResult(result));
+  }
+  if (feed.fenced()) {
+    std::cerr << "mproc worker " << getpid() << ": the manager declared this "
+              << "process lost while it held tasks (paused or cut off); "
+              << "this process ends without starting them" << std::endl;
+    _exit(kExitFenced);
   }
   feed.Finish();
   signals.ClearOnStop();

@@ -15,7 +15,10 @@
 //   declared it lost and queued the task again or failed it: the process
 //   ends at once with kExitFenced, taking the stale task (and, through
 //   PR_SET_PDEATHSIG, any command it runs) with it; the supervisor starts
-//   a new one, which registers afresh.
+//   a new one, which registers afresh. Tasks held in hand more than a
+//   second (as they are after a pause) start only once the manager
+//   confirms they are still this process's; if not, the process ends the
+//   same way without starting them.
 // - After maxtasksperchild tasks it reports and exits with 0.
 // - While the manager is unreachable it retries (100 ms doubling to 2 s);
 //   it never exits for that.

@@ -190,6 +190,51 @@ TEST_F(PoolTest, WorkerPausedPastTheKeepaliveEndsItselfAndItsTaskRunsOnce) {
   EXPECT_EQ(status.at(Value("lost")), Value(0));
 }
 
+// Tasks a worker held in hand (prefetched) when it was paused past the
+// keepalive were taken back with it. Resumed, the process may not start
+// them: they run once, on the worker that has them now.
+TEST_F(PoolTest, TasksHeldByAPausedWorkerAreNotStartedWhenItResumes) {
+  auto pool = OpenPool();
+  const std::string runs =
+      std::string(std::getenv("TEST_TMPDIR")) + "/held_task_runs";
+  TaskOptions options;
+  options.max_retries = 3;
+  // Submitted before any worker exists, so the first takes all three.
+  AsyncResult first =
+      pool->ApplyAsync("worker", {1, 1.0}, {}, nullptr, nullptr, options);
+  std::vector<AsyncResult> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(pool->ApplyAsync(
+        "exec", {List{"sh", "-c", "echo $$ >> \"$1\"", "sh", runs}}, {},
+        nullptr, nullptr, options));
+  }
+  // --batch-ms 0: no hand-back of tasks queued behind a long one.
+  auto paused_daemon =
+      StartWorkers(1, {"--allow-exec", "--prefetch", "3", "--batch-ms", "0"});
+  auto busy = AwaitOneBusy();
+  ASSERT_OK(busy);
+  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return s.at(Value("queued")) == Value(0);  // all three in its hand
+  }));
+  const pid_t p1 = static_cast<pid_t>(WorkerPids(*busy, true)[0]);
+  ASSERT_EQ(kill(p1, SIGSTOP), 0);
+  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return s.at(Value("queued")) == Value(3);  // all three taken back
+  }));
+  // Its running task's second is over: resumed, it would finish that one
+  // at once and go on to the two in hand.
+  ASSERT_EQ(kill(p1, SIGCONT), 0);
+  EXPECT_TRUE(testing::AwaitProcessGone(p1, absl::Seconds(10)));
+  // The pool's own daemon replaced p1; its new process runs them.
+  ASSERT_OK(first.Get(absl::Seconds(30)));
+  for (AsyncResult& r : held) ASSERT_OK(r.Get(absl::Seconds(30)));
+  std::ifstream in(runs);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  EXPECT_EQ(lines, 2) << "each held task ran once";
+  EXPECT_EQ(StatusNow().at(Value("succeeded")), Value(3));
+}
+
 TEST_F(PoolTest, WorkersOfADeletedPoolAttachToItsSuccessor) {
   auto workers = StartWorkers(2);
   auto pool = OpenPool();

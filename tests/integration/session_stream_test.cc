@@ -227,7 +227,7 @@ TEST(SessionStreamTest, AnswersPiledUpForAClientAreSplitUnderTheMessageLimit) {
   EXPECT_EQ(answers, kGets);
 }
 
-TEST(SessionStreamTest, AnswerOverTheLimitIsRefusedAndTakesNothing) {
+TEST(SessionStreamTest, GetManyTakesNoMoreThanFitsInOneAnswer) {
   auto server = ManagerProcess::Start(
       "127.0.0.1:0", {"--max-message-bytes", std::to_string(1 << 20)});
   ASSERT_OK(server);
@@ -238,23 +238,47 @@ TEST(SessionStreamTest, AnswerOverTheLimitIsRefusedAndTakesNothing) {
   for (int i = 0; i < 20; ++i) {
     ASSERT_OK(queue->Put(std::string(100 << 10, 'a' + i)));
   }
-  absl::StatusOr<List> all = queue->GetMany(20);
-  EXPECT_CODE(all.status(), absl::StatusCode::kResourceExhausted);
-  EXPECT_TRUE(absl::StrContains(all.status().message(), "queue 'q'"))
-      << all.status();
-  EXPECT_EQ(*queue->Size(), 20);                  // nothing taken
-  absl::StatusOr<List> some = queue->GetMany(5);  // fits
-  ASSERT_OK(some);
-  ASSERT_EQ(some->size(), 5u);
-  EXPECT_EQ((*some)[0], Value(std::string(100 << 10, 'a')));  // in order
-  // A dict too big to list in one answer: refused, and the session lives.
+  // 20 items of 100 KiB do not fit in 1 MiB: the first ones that do come
+  // back, in order, and the rest stay queued.
+  absl::StatusOr<List> first = queue->GetMany(20);
+  ASSERT_OK(first);
+  ASSERT_GT(first->size(), 1u);
+  ASSERT_LT(first->size(), 11u);
+  for (size_t i = 0; i < first->size(); ++i) {
+    EXPECT_EQ((*first)[i], Value(std::string(100 << 10, 'a' + i)));
+  }
+  EXPECT_EQ(*queue->Size(), static_cast<int64_t>(20 - first->size()));
+  absl::StatusOr<List> next = queue->GetMany(1);
+  ASSERT_OK(next);
+  EXPECT_EQ((*next)[0], Value(std::string(100 << 10, 'a' + first->size())));
+}
+
+TEST(SessionStreamTest, AnswerOverTheLimitIsRefusedAndTheSessionLives) {
+  auto server = ManagerProcess::Start(
+      "127.0.0.1:0", {"--max-message-bytes", std::to_string(1 << 20)});
+  ASSERT_OK(server);
+  auto manager = Manager::Connect((*server)->address());
+  ASSERT_OK(manager);
   absl::StatusOr<DictProxy> dict = (*manager)->Dict("wide");
   ASSERT_OK(dict);
   for (int i = 0; i < 12; ++i) {
     ASSERT_OK(dict->Set(i, std::string(100 << 10, 'z')));
   }
-  EXPECT_CODE(dict->Items().status(), absl::StatusCode::kResourceExhausted);
+  for (const absl::Status& refused :
+       {dict->Items().status(), dict->Values().status()}) {
+    EXPECT_CODE(refused, absl::StatusCode::kResourceExhausted);
+    EXPECT_TRUE(absl::StrContains(refused.message(), "dict 'wide'")) << refused;
+  }
+  ASSERT_OK(dict->Keys());  // small: fits
+  absl::StatusOr<ListProxy> list = (*manager)->List("long");
+  ASSERT_OK(list);
+  for (int i = 0; i < 12; ++i)
+    ASSERT_OK(list->Append(std::string(100 << 10, 'y')));
+  EXPECT_CODE(list->Slice(0, 12).status(),
+              absl::StatusCode::kResourceExhausted);
+  ASSERT_OK(list->Slice(0, 5));
   EXPECT_EQ(*dict->Len(), 12);
+  EXPECT_EQ((*manager)->streams_opened(), 1);
 }
 
 TEST(SessionStreamTest, OpenOfAHugeArrayIsRefusedAtOnce) {
@@ -321,6 +345,70 @@ TEST(SessionStreamTest, HundredThousandParkedWaitersAreWithdrawnQuickly) {
   EXPECT_LT(p99, absl::Milliseconds(500));
   // Their timeouts went with them.
   EXPECT_LT((*manager)->Info()->timers, 100);
+}
+
+TEST(SessionStreamTest, AskingForAllOfAHugeDictStallsNoOtherClient) {
+  // A one-second lease: the manager pings every half second and drops a
+  // client whose ping answer it has not read half a second later — as it
+  // would if one turn of its event loop built a whole 44 MB dict before
+  // finding it too large (and everyone else would wait as long).
+  auto server = ManagerProcess::Start(
+      "127.0.0.1:0",
+      {"--max-message-bytes", std::to_string(1 << 20), "--session-lease", "1"});
+  ASSERT_OK(server);
+  const std::string address = (*server)->address();
+  auto manager = Manager::Connect(address);
+  ASSERT_OK(manager);
+  absl::StatusOr<DictProxy> huge = (*manager)->Dict("huge");
+  ASSERT_OK(huge);
+  constexpr int kEntries = 400000;
+  for (int base = 0; base < kEntries; base += 4000) {
+    Map batch;
+    for (int i = base; i < base + 4000; ++i) batch[i] = std::string(100, 'v');
+    ASSERT_OK(huge->Update(batch));
+  }
+  absl::StatusOr<DictProxy> other = (*manager)->Dict("other");
+  ASSERT_OK(other);
+  ASSERT_OK(other->Set("k", 0));
+  constexpr int kAsks = 100;
+  RawSession greedy(address);
+  ASSERT_TRUE(greedy.Send(kAsks, 1, [](int i) {
+    return MakeRequest(i % 2 == 0 ? pb::DICT_ITEMS : pb::DICT_VALUES, "huge",
+                       {});
+  }));
+  // Meanwhile another client works, and an idle third is kept alive.
+  auto idle = Manager::Connect(address);
+  ASSERT_OK(idle);
+  std::vector<absl::Duration> latencies;
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < absl::Seconds(2)) {
+    const absl::Time call = absl::Now();
+    ASSERT_OK(other->Set("k", 1));
+    latencies.push_back(absl::Now() - call);
+  }
+  int answers = 0;
+  int too_large = 0;
+  pb::ResponseFrame frame;
+  while (answers < kAsks && greedy.stream->Read(&frame)) {
+    for (const pb::Response& r : frame.responses()) {
+      ++answers;
+      if (r.code() == static_cast<int>(absl::StatusCode::kResourceExhausted)) {
+        ++too_large;
+      }
+    }
+  }
+  EXPECT_EQ(too_large, kAsks);
+  std::sort(latencies.begin(), latencies.end());
+  const absl::Duration p99 = latencies[latencies.size() * 99 / 100];
+  std::cout << "while " << kAsks << " asks for all of a " << kEntries
+            << "-entry dict were refused, another client's p99 was "
+            << absl::FormatDuration(p99) << " and its slowest call "
+            << absl::FormatDuration(latencies.back()) << " over "
+            << latencies.size() << " calls\n";
+  EXPECT_LT(latencies.back(), absl::Milliseconds(250));
+  ASSERT_OK((*idle)->Info());
+  EXPECT_EQ((*idle)->streams_opened(), 1);  // never dropped
+  EXPECT_EQ((*manager)->streams_opened(), 1);
 }
 
 TEST(SessionStreamTest, AnsweredTimedWaitsDropTheirTimerEntries) {
