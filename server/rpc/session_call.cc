@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "common/metadata.h"
 #include "server/parking.h"
+#include "server/rpc/free_memory.h"
 #include "server/rpc/manager_calls.h"
 
 namespace mproc {
@@ -152,6 +153,7 @@ class SessionCall : public AsyncCall {
     pending_.push_back(
         Outgoing{std::move(response), std::move(give_back), when, bytes});
     unsent_bytes_ += bytes;
+    peak_unsent_bytes_ = std::max(peak_unsent_bytes_, unsent_bytes_);
     if (!writing_) StartWriteLocked();
     return true;
   }
@@ -364,6 +366,7 @@ class SessionCall : public AsyncCall {
   // Queues a frame's immediate answers behind what is already waiting.
   void QueueLocked(FrameAnswers out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     unsent_bytes_ += out.bytes;
+    peak_unsent_bytes_ = std::max(peak_unsent_bytes_, unsent_bytes_);
     const int64_t framed =
         out.bytes + kResponseFraming * out.frame.responses_size();
     if (!writing_ && pending_.empty() && framed <= frame_limit_) {
@@ -445,14 +448,18 @@ class SessionCall : public AsyncCall {
   // the client vanished (killed, cut off, forked).
   void Destroy() {
     std::vector<std::function<void()>> give_backs;
+    bool held_much;
     {
       absl::MutexLock l(&mu_);
       TakeAllGiveBacksLocked(&give_backs);
+      held_much = peak_unsent_bytes_ >= kReturnMemoryAfterBytes;
     }
     GiveBackAll(give_backs);
     sink_->Close();
     service_->sessions()->Detach(session_, /*now=*/!context_.IsCancelled());
     delete this;
+    // What its answers took goes back to the system, not just to the heap.
+    if (held_much) ReturnFreeMemory();
   }
 
   // A response's framing inside a ResponseFrame (tag and length).
@@ -485,6 +492,7 @@ class SessionCall : public AsyncCall {
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   // Bytes of answers queued or being written (framing not counted).
   int64_t unsent_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t peak_unsent_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t writing_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // of outgoing_
   uint64_t frames_written_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t frames_acknowledged_ ABSL_GUARDED_BY(mu_) = 0;

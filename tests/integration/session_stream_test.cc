@@ -195,6 +195,16 @@ TEST(SessionStreamTest,
   ASSERT_OK(flood.Kill());
   ASSERT_OK(flood.Join());
   EXPECT_TRUE(*dict->Contains("blob"));
+  // What its answers held goes back to the system once it is gone.
+  if (testing::kSanitizerAllocator) return;
+  int64_t after = 0;
+  const bool returned = AwaitTrue([&] {
+    after = testing::ResidentBytes((*server)->pid());
+    return after - before < int64_t{8} << 20;
+  });
+  std::cout << "manager RSS " << before << " before the flood, " << during
+            << " during, " << after << " after the client went\n";
+  EXPECT_TRUE(returned) << "manager kept " << after - before << " bytes";
 }
 
 TEST(SessionStreamTest, AnswersPiledUpForAClientAreSplitUnderTheMessageLimit) {

@@ -12,6 +12,21 @@
 namespace mproc {
 namespace testing {
 
+// Whether this build (and so the manager under test) runs on a sanitizer's
+// allocator, which holds freed memory back on purpose (ASan's quarantine):
+// checks that memory goes back to the system do not apply there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizerAllocator = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitizerAllocator = true;
+#else
+inline constexpr bool kSanitizerAllocator = false;
+#endif
+#else
+inline constexpr bool kSanitizerAllocator = false;
+#endif
+
 // Waits until our child `pid` has exited, without reaping it (waitid
 // WNOWAIT), so the code under test still can. False on timeout.
 bool AwaitChildExitNoReap(pid_t pid,
