@@ -26,6 +26,7 @@ absl::StatusOr<std::unique_ptr<Manager>> Manager::Connect(
   internal::ConnectionOptions connection_options;
   connection_options.authkey = std::move(options.authkey);
   connection_options.connect_timeout = options.connect_timeout;
+  connection_options.reply_timeout = options.reply_timeout;
   std::unique_ptr<Manager> manager(new Manager(
       internal::NewConnection(address, std::move(connection_options))));
   // One round trip proves the address, the authkey and the session.

@@ -35,6 +35,16 @@ struct ConnectOptions {
   std::string authkey;
   // How long one attempt to reach the manager may take.
   absl::Duration connect_timeout = absl::Seconds(5);
+  // How long a call may wait for its answer beyond the wait it asked for
+  // (its timeout; a blocking call without one is never cut short). The
+  // manager pings its clients, not the other way round, so a manager that
+  // stops answering but keeps its connections open (stopped with SIGSTOP,
+  // wedged, its host frozen) would leave calls waiting. Past this the
+  // connection is closed: the call fails DEADLINE_EXCEEDED, others in
+  // flight UNAVAILABLE ("may or may not have run"), and the next call
+  // reconnects. Infinite (the default) waits as long as the connection
+  // stands, like Python's manager.
+  absl::Duration reply_timeout = absl::InfiniteDuration();
 };
 
 // One row of `Objects()`.

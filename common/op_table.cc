@@ -2,6 +2,9 @@
 
 #include <array>
 
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
 namespace mproc {
 namespace {
 
@@ -125,6 +128,18 @@ const OpInfo* FindOpByName(pb::Kind kind, absl::string_view name) {
     if (info.kind == kind && name == info.name) return &info;
   }
   return nullptr;
+}
+
+int TimeoutArgument(const OpInfo& op) {
+  int index = 0;
+  for (absl::string_view word :
+       absl::StrSplit(op.usage, ' ', absl::SkipEmpty())) {
+    if (absl::StripPrefix(absl::StripSuffix(word, "]"), "[") == "TIMEOUT") {
+      return index;
+    }
+    ++index;
+  }
+  return -1;
 }
 
 std::vector<const OpInfo*> OpsOfKind(pb::Kind kind) {

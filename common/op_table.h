@@ -32,6 +32,10 @@ const OpInfo* FindOp(pb::Op op);
 // The op of `kind` called `name` ("get", "set", ...); nullptr if none.
 const OpInfo* FindOpByName(pb::Kind kind, absl::string_view name);
 
+// The position of the op's TIMEOUT argument (as its usage names it): the
+// ops that may wait for something have one; -1 for all others.
+int TimeoutArgument(const OpInfo& op);
+
 // Every op of `kind`, in table order.
 std::vector<const OpInfo*> OpsOfKind(pb::Kind kind);
 

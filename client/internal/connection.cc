@@ -16,6 +16,7 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <random>
@@ -29,8 +30,10 @@
 #include "absl/synchronization/notification.h"
 #include "client/internal/fork_guard.h"
 #include "client/internal/refused_probe.h"
+#include "client/internal/reply_watchdog.h"
 #include "common/grpc_status.h"
 #include "common/metadata.h"
+#include "common/op_table.h"
 #include "common/wire.h"
 #include "proto/mproc.grpc.pb.h"
 
@@ -51,7 +54,33 @@ using SessionStream =
 struct Waiter {
   pb::Response* out = nullptr;
   bool done = false;
+  bool broken = false;  // answered with the broken stream's status
 };
+
+// How long `request` may wait in the manager by its own arguments: its
+// TIMEOUT (absent or null: without limit, unless its BLOCK, the argument
+// before, is false); zero for ops that never wait.
+absl::Duration RequestWait(const pb::Request& request) {
+  const OpInfo* op = FindOp(request.op());
+  const int timeout = op == nullptr ? -1 : TimeoutArgument(*op);
+  if (timeout < 0) return absl::ZeroDuration();
+  if (timeout < request.args_size()) {
+    const pb::Value& v = request.args(timeout);
+    if (v.kind_case() == pb::Value::kDoubleValue) {
+      return absl::Seconds(std::max(0.0, v.double_value()));
+    }
+    if (v.kind_case() == pb::Value::kIntValue) {
+      return absl::Seconds(std::max<int64_t>(0, v.int_value()));
+    }
+  }
+  if (timeout >= 1 && timeout - 1 < request.args_size()) {
+    const pb::Value& block = request.args(timeout - 1);
+    if (block.kind_case() == pb::Value::kBoolValue && !block.bool_value()) {
+      return absl::ZeroDuration();
+    }
+  }
+  return absl::InfiniteDuration();
+}
 
 // Cancels `context` unless disarmed within `timeout`: bounds a blocking
 // gRPC wait that has no deadline of its own (a stream's first metadata,
@@ -92,6 +121,8 @@ struct Stream {
   // it can forget how to take back what those frames handed over.
   uint64_t frames_received = 0;
   absl::Status broken_status;
+  // Set (by the reply watchdog) just before it cancels the stream.
+  std::atomic<bool> overdue{false};
 };
 
 class SessionConnection : public Connection, public ForkAware {
@@ -149,6 +180,7 @@ class SessionConnection : public Connection, public ForkAware {
       Abandon();
       return;
     }
+    watchdog_.reset();  // no call is in flight: nothing to cancel
     if (current_ != nullptr && !current_->broken) {
       // Say goodbye: a half-close tells the manager this session is over,
       // so the locks and permits it holds are released at once rather
@@ -178,15 +210,28 @@ class SessionConnection : public Connection, public ForkAware {
       total += bytes;
     }
     responses->resize(requests.size());
+    absl::Duration wait = absl::ZeroDuration();
+    if (options_.reply_timeout != absl::InfiniteDuration()) {
+      for (const pb::Request& r : requests) {
+        wait = std::max(wait, RequestWait(r));
+      }
+    }
+    const bool watched = options_.reply_timeout != absl::InfiniteDuration() &&
+                         wait != absl::InfiniteDuration();
     std::vector<Waiter> waiters(requests.size());
     StreamRef stream_ref(this);
     std::shared_ptr<Stream>& stream = stream_ref.stream;
     bool must_write = false;
+    ReplyWatchdog* watchdog = nullptr;
     {
       absl::MutexLock l(&mu_);
       absl::Status open = EnsureStreamLocked();
       if (!open.ok()) return open;
       stream = current_;
+      if (watched) {
+        if (watchdog_ == nullptr) watchdog_ = std::make_unique<ReplyWatchdog>();
+        watchdog = watchdog_.get();
+      }
       if (largest > max_message_bytes_) {
         // Sent anyway, it would end the session of every thread sharing it.
         return absl::ResourceExhaustedError(absl::StrCat(
@@ -206,8 +251,30 @@ class SessionConnection : public Connection, public ForkAware {
         must_write = true;
       }
     }
+    // Watched from before the write: a manager that stopped reading can
+    // block the write too. The stream outlives the watch (Unwatch waits
+    // for a cancel in progress).
+    const uint64_t watch =
+        watchdog == nullptr
+            ? 0
+            : watchdog->Watch(absl::Now() + wait + options_.reply_timeout,
+                              [s = stream.get()] {
+                                s->overdue = true;
+                                s->context.TryCancel();
+                              });
     if (must_write) Flush(*stream);
-    return AwaitAnswers(stream, waiters);
+    absl::Status answered = AwaitAnswers(stream, waiters);
+    if (watch != 0 && watchdog->Unwatch(watch) &&
+        (!answered.ok() ||
+         std::any_of(waiters.begin(), waiters.end(),
+                     [](const Waiter& w) { return w.broken; }))) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no answer from the manager at ", address_, " within ",
+          absl::FormatDuration(wait + options_.reply_timeout),
+          " (the reply timeout); the connection was closed, so this "
+          "operation may or may not have run"));
+    }
+    return answered;
   }
 
   const std::string& address() const override { return address_; }
@@ -279,6 +346,7 @@ class SessionConnection : public Connection, public ForkAware {
   // Leaks the gRPC objects inherited from the parent process: destroying
   // them in the child would act on the parent's connection.
   void Abandon() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (watchdog_ != nullptr) ReplyWatchdog::Abandon(std::move(watchdog_));
     new std::shared_ptr<Stream>(std::move(current_));
     new std::shared_ptr<grpc::Channel>(std::move(channel_));
     stub_.release();
@@ -500,7 +568,10 @@ class SessionConnection : public Connection, public ForkAware {
     grpc::Status status = stream->rw->Finish();
     mu_.Lock();
     absl::Status cause = FromGrpcStatus(status);
-    if (cause.ok() || cause.code() == absl::StatusCode::kCancelled) {
+    if (stream->overdue) {
+      cause = absl::UnavailableError(
+          "another call's answer did not come within the reply timeout");
+    } else if (cause.ok() || cause.code() == absl::StatusCode::kCancelled) {
       cause = absl::UnavailableError("the manager closed the session");
     }
     stream->broken_status = absl::Status(
@@ -510,6 +581,7 @@ class SessionConnection : public Connection, public ForkAware {
                      " (operations in flight may or may not have run)"));
     for (auto& [id, waiter] : stream->waiters) {
       StatusToResponseLocked(stream->broken_status, waiter);
+      waiter->broken = true;
     }
     stream->waiters.clear();
     if (current_ == stream) current_ = nullptr;
@@ -544,6 +616,8 @@ class SessionConnection : public Connection, public ForkAware {
   std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<pb::Manager::Stub> stub_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<Stream> current_ ABSL_GUARDED_BY(mu_);
+  // Started by the first call with a finite reply timeout, in each process.
+  std::unique_ptr<ReplyWatchdog> watchdog_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::string instance_id_ ABSL_GUARDED_BY(mu_);
   int64_t instance_changes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -20,6 +20,11 @@ struct ConnectionOptions {
   std::string authkey;
   // How long one attempt to reach the manager may take.
   absl::Duration connect_timeout = absl::Seconds(5);
+  // How long a Run may wait for its answers beyond the longest wait its
+  // requests ask for (their TIMEOUT argument; a blocking one with none
+  // waits without limit). Past it the stream is cancelled: that Run fails
+  // DEADLINE_EXCEEDED, the others in flight UNAVAILABLE. Infinite: none.
+  absl::Duration reply_timeout = absl::InfiniteDuration();
 };
 
 // Thread-safe: any number of threads may call Run at once; their requests
@@ -33,10 +38,11 @@ class Connection {
   // all their answers, stored in order in `*responses`. The returned status
   // is about transport only: UNAVAILABLE when the manager cannot be reached
   // or the stream broke (an operation in flight then may or may not have
-  // been applied), UNAUTHENTICATED for a wrong authkey, RESOURCE_EXHAUSTED
-  // for a frame over the manager's size limit. Each operation's own status
-  // is in its Response. Reconnects on the next call after a failure, with
-  // backoff (50 ms doubling to 2 s) between attempts.
+  // been applied), DEADLINE_EXCEEDED when the answers did not come within
+  // the reply timeout (the same uncertainty), UNAUTHENTICATED for a wrong
+  // authkey, RESOURCE_EXHAUSTED for a frame over the manager's size limit. Each
+  // operation's own status is in its Response. Reconnects on the next call
+  // after a failure, with backoff (50 ms doubling to 2 s) between attempts.
   virtual absl::Status Run(std::vector<pb::Request> requests,
                            std::vector<pb::Response>* responses) = 0;
 

@@ -181,5 +181,52 @@ TEST(ReconnectTest, ConnectToAListenerThatNeverAnswersFailsWithinTheTimeout) {
   }
 }
 
+// The manager pings its clients, not they it: a manager stopped with its
+// connections open would leave calls waiting — unless the client has a
+// reply timeout, which bounds every call beyond the wait it asked for.
+TEST(ReconnectTest, CallsToAStoppedManagerFailWithinTheReplyTimeout) {
+  auto server = ManagerProcess::Start();
+  ASSERT_OK(server);
+  ConnectOptions options;
+  options.reply_timeout = absl::Seconds(1);
+  options.connect_timeout = absl::Seconds(1);
+  auto m = Manager::Connect((*server)->address(), options);
+  ASSERT_OK(m);
+  auto d = (*m)->Dict("d");
+  ASSERT_OK(d);
+  ASSERT_OK(d->Set("k", 1));
+  auto q = (*m)->Queue("q");
+  ASSERT_OK(q);
+
+  // A wait longer than the reply timeout is not cut short: it asked for it.
+  std::thread putter([&] {
+    absl::SleepFor(absl::Milliseconds(2500));
+    ASSERT_OK(q->Put("late"));
+  });
+  absl::StatusOr<Value> waited = q->Get();  // blocks without a timeout
+  putter.join();
+  ASSERT_OK(waited);
+  EXPECT_EQ(*waited, Value("late"));
+  auto timed = q->Get(absl::Seconds(2));  // answered Empty after its 2 s
+  EXPECT_CODE(timed, absl::StatusCode::kNotFound);
+
+  ASSERT_EQ(kill((*server)->pid(), SIGSTOP), 0);
+  absl::Time start = absl::Now();
+  EXPECT_CODE(d->Get("k"), absl::StatusCode::kDeadlineExceeded);
+  absl::Duration took = absl::Now() - start;
+  EXPECT_GE(took, absl::Seconds(1));
+  EXPECT_LT(took, absl::Seconds(4));
+  // The next call cannot reconnect to the stopped manager either, and says
+  // so within its connect timeout.
+  start = absl::Now();
+  EXPECT_CODE(q->Get(absl::Seconds(1)), absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
+
+  ASSERT_EQ(kill((*server)->pid(), SIGCONT), 0);
+  ASSERT_OK(
+      RetryUntilOk([&] { return d->Get("k").status(); }, absl::Seconds(10)));
+  EXPECT_EQ(*d->Get("k"), Value(1));
+}
+
 }  // namespace
 }  // namespace mproc
