@@ -1,5 +1,7 @@
 #include "server/dict_object.h"
 
+#include <algorithm>
+
 #include "server/errors.h"
 #include "server/numeric.h"
 
@@ -52,12 +54,22 @@ bool DictObject::Contains(const Value& key) const {
   return entries_.Contains(key);
 }
 
+namespace {
+
+// Room for the entries an answer can hold: each costs at least two bytes,
+// so a huge dict asked for all at once does not allocate for all of it.
+size_t ReserveWithin(size_t entries, const AnswerBudget& budget) {
+  return std::min<size_t>(entries, budget.limit() / 2);
+}
+
+}  // namespace
+
 // Each entry costs at least its encoded key and value plus a byte of
 // framing each in the answer (value_codec is no larger than protobuf).
 absl::StatusOr<List> DictObject::Keys(AnswerBudget* budget) const {
   absl::MutexLock l(&mu_);
   List out;
-  out.reserve(entries_.size());
+  out.reserve(ReserveWithin(entries_.size(), *budget));
   const bool fit = entries_.ForEachAdmitted(
       [budget](int64_t key, int64_t) { return budget->Spend(key + 1); },
       [&out](const CompactMap::Entry& e) { out.push_back(e.DecodeKey()); });
@@ -68,7 +80,7 @@ absl::StatusOr<List> DictObject::Keys(AnswerBudget* budget) const {
 absl::StatusOr<List> DictObject::Values(AnswerBudget* budget) const {
   absl::MutexLock l(&mu_);
   List out;
-  out.reserve(entries_.size());
+  out.reserve(ReserveWithin(entries_.size(), *budget));
   const bool fit = entries_.ForEachAdmitted(
       [budget](int64_t, int64_t value) { return budget->Spend(value + 1); },
       [&out](const CompactMap::Entry& e) { out.push_back(e.DecodeValue()); });

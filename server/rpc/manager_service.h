@@ -4,6 +4,7 @@
 #ifndef MPROC_SERVER_RPC_MANAGER_SERVICE_H_
 #define MPROC_SERVER_RPC_MANAGER_SERVICE_H_
 
+#include <atomic>
 #include <string>
 
 #include "absl/status/status.h"
@@ -45,6 +46,9 @@ class ManagerService final : public pb::Manager::AsyncService {
   int64_t max_message_bytes() const { return max_message_bytes_; }
   int64_t max_unsent_bytes() const { return max_unsent_bytes_; }
   const std::shared_ptr<SessionRegistry>& sessions() const { return sessions_; }
+  // Session streams open now (kept by the streams themselves): a stream
+  // yields to others only when there are others.
+  std::atomic<int64_t>& open_streams() { return open_streams_; }
 
  private:
   // OK, or UNAUTHENTICATED when the key is missing or wrong (compared in
@@ -56,6 +60,7 @@ class ManagerService final : public pb::Manager::AsyncService {
   const int64_t max_message_bytes_;
   const int64_t max_unsent_bytes_;
   const std::shared_ptr<SessionRegistry> sessions_;
+  std::atomic<int64_t> open_streams_{0};
 };
 
 }  // namespace mproc

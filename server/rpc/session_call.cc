@@ -1,3 +1,5 @@
+#include <grpcpp/alarm.h>
+
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -9,6 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "common/metadata.h"
 #include "server/parking.h"
 #include "server/rpc/free_memory.h"
@@ -23,6 +26,17 @@ constexpr size_t kMaxLostNamesSent = 8;
 // Parked calls withdrawn on the polling thread itself when a stream ends;
 // more go to a thread of their own.
 constexpr size_t kWithdrawInline = 1024;
+
+// Fairness between clients. Frames a client pipelined are already in
+// gRPC's buffers, so each next read completes at once and the polling
+// thread would never get back to the other clients' sockets: one client
+// with 100 heavy requests queued made everyone wait for all of them. A
+// stream whose frames have kept the thread busy back to back for a slice
+// pauses its reading for a moment, letting the thread poll the others.
+constexpr absl::Duration kSlice = absl::Milliseconds(5);
+// A read done within this of the previous frame's end was waiting.
+constexpr absl::Duration kBackToBack = absl::Microseconds(200);
+constexpr absl::Duration kYield = absl::Milliseconds(1);
 
 // The way back to a session for answers that come after their frame (parked
 // calls). Parked calls share it, so it outlives the call; once the call is
@@ -134,6 +148,9 @@ class SessionCall : public AsyncCall {
       case kWrite:
         gone = OnWriteDone(ok);
         break;
+      case kResume:
+        gone = OnResume();
+        break;
       case kFinish:
       case kDone: {
         absl::MutexLock l(&mu_);
@@ -159,7 +176,7 @@ class SessionCall : public AsyncCall {
   }
 
  private:
-  enum Event { kNewCall, kRead, kWrite, kFinish, kDone };
+  enum Event { kNewCall, kRead, kWrite, kResume, kFinish, kDone };
 
   // An answer waiting to be written, with what it handed over.
   struct Outgoing {
@@ -196,6 +213,7 @@ class SessionCall : public AsyncCall {
       session_id.assign(it->second.data(), it->second.size());
     }
     sink_ = std::make_shared<SessionSink>(this);
+    service_->open_streams().fetch_add(1, std::memory_order_relaxed);
     session_ = service_->sessions()->Attach(session_id, context_.peer());
     const grpc::Status admitted = service_->AdmitSession(&context_);
     absl::MutexLock l(&mu_);
@@ -228,7 +246,11 @@ class SessionCall : public AsyncCall {
     FrameAnswers out;
     uint64_t received_frames = 0;
     if (ok) {
+      // Touched only by the read chain, like incoming_.
+      const absl::Time start = absl::Now();
+      if (start - last_frame_end_ > kBackToBack) slice_start_ = start;
       service_->dispatcher()->ExecuteFrame(incoming_, &out, sink_, session_);
+      last_frame_end_ = absl::Now();
       received_frames = incoming_.received_frames();
       incoming_.Clear();  // before the next read starts into it
     }
@@ -252,7 +274,12 @@ class SessionCall : public AsyncCall {
           }
         } else {
           if (out.frame.responses_size() > 0) QueueLocked(std::move(out));
-          MaybeReadLocked();
+          if (last_frame_end_ - slice_start_ > kSlice &&
+              service_->open_streams().load(std::memory_order_relaxed) > 1) {
+            YieldLocked();
+          } else {
+            MaybeReadLocked();
+          }
         }
       }
       gone = outstanding_ == 0;
@@ -355,10 +382,27 @@ class SessionCall : public AsyncCall {
     stream_.Read(&incoming_, &read_tag_);
   }
 
+  // Pauses reading for kYield (see kSlice).
+  void YieldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    yielding_ = true;
+    ++outstanding_;
+    resume_alarm_.Set(cq_, absl::ToChronoTime(absl::Now() + kYield),
+                      &resume_tag_);
+  }
+
+  bool OnResume() {
+    absl::MutexLock l(&mu_);
+    --outstanding_;
+    yielding_ = false;
+    MaybeReadLocked();
+    return outstanding_ == 0;
+  }
+
   // Reads the next frame unless one is being read, the client is done
-  // sending, or too much is waiting to be written (backpressure).
+  // sending, reading yields to other clients, or too much is waiting to be
+  // written (backpressure).
   void MaybeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (reading_ || read_closed_ || finished_) return;
+    if (reading_ || yielding_ || read_closed_ || finished_) return;
     if (unsent_bytes_ > max_unsent_bytes_) return;  // resumed by a write
     StartReadLocked();
   }
@@ -455,6 +499,7 @@ class SessionCall : public AsyncCall {
       held_much = peak_unsent_bytes_ >= kReturnMemoryAfterBytes;
     }
     GiveBackAll(give_backs);
+    service_->open_streams().fetch_sub(1, std::memory_order_relaxed);
     sink_->Close();
     service_->sessions()->Detach(session_, /*now=*/!context_.IsCancelled());
     delete this;
@@ -475,17 +520,22 @@ class SessionCall : public AsyncCall {
   CallTag new_call_tag_{this, kNewCall};
   CallTag read_tag_{this, kRead};
   CallTag write_tag_{this, kWrite};
+  CallTag resume_tag_{this, kResume};
   CallTag finish_tag_{this, kFinish};
   CallTag done_tag_{this, kDone};
   // Set when the call arrives, before any event can touch them.
   std::shared_ptr<SessionSink> sink_;
   std::shared_ptr<ClientSession> session_;
   pb::RequestFrame incoming_;  // touched only by the read chain
+  absl::Time slice_start_;     // the same
+  absl::Time last_frame_end_;  // the same
+  grpc::Alarm resume_alarm_;
 
   absl::Mutex mu_;
   // Operations started and not yet completed, the done event included.
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool yielding_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool sending_metadata_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -358,20 +359,20 @@ TEST(SessionStreamTest, HundredThousandParkedWaitersAreWithdrawnQuickly) {
 }
 
 TEST(SessionStreamTest, AskingForAllOfAHugeDictStallsNoOtherClient) {
-  // A one-second lease: the manager pings every half second and drops a
-  // client whose ping answer it has not read half a second later — as it
-  // would if one turn of its event loop built a whole 44 MB dict before
-  // finding it too large (and everyone else would wait as long).
+  // A two-second lease: the manager pings a silent client after a second
+  // and drops it if the ping's answer has not been read a second later —
+  // as happened when one turn of its event loop built all of a 90 MB dict
+  // before finding it too large (and everyone else waited as long).
   auto server = ManagerProcess::Start(
       "127.0.0.1:0",
-      {"--max-message-bytes", std::to_string(1 << 20), "--session-lease", "1"});
+      {"--max-message-bytes", std::to_string(1 << 20), "--session-lease", "2"});
   ASSERT_OK(server);
   const std::string address = (*server)->address();
   auto manager = Manager::Connect(address);
   ASSERT_OK(manager);
   absl::StatusOr<DictProxy> huge = (*manager)->Dict("huge");
   ASSERT_OK(huge);
-  constexpr int kEntries = 400000;
+  constexpr int kEntries = 800000;
   for (int base = 0; base < kEntries; base += 4000) {
     Map batch;
     for (int i = base; i < base + 4000; ++i) batch[i] = std::string(100, 'v');
@@ -380,33 +381,36 @@ TEST(SessionStreamTest, AskingForAllOfAHugeDictStallsNoOtherClient) {
   absl::StatusOr<DictProxy> other = (*manager)->Dict("other");
   ASSERT_OK(other);
   ASSERT_OK(other->Set("k", 0));
+  auto idle = Manager::Connect(address);  // says nothing from here on
+  ASSERT_OK(idle);
+
   constexpr int kAsks = 100;
   RawSession greedy(address);
+  int too_large = 0;
+  std::thread reader([&] {
+    int answers = 0;
+    pb::ResponseFrame frame;
+    while (answers < kAsks && greedy.stream->Read(&frame)) {
+      for (const pb::Response& r : frame.responses()) {
+        ++answers;
+        too_large +=
+            r.code() == static_cast<int>(absl::StatusCode::kResourceExhausted);
+      }
+    }
+  });
   ASSERT_TRUE(greedy.Send(kAsks, 1, [](int i) {
     return MakeRequest(i % 2 == 0 ? pb::DICT_ITEMS : pb::DICT_VALUES, "huge",
                        {});
   }));
-  // Meanwhile another client works, and an idle third is kept alive.
-  auto idle = Manager::Connect(address);
-  ASSERT_OK(idle);
+  // Meanwhile another client works.
   std::vector<absl::Duration> latencies;
   const absl::Time start = absl::Now();
-  while (absl::Now() - start < absl::Seconds(2)) {
+  while (absl::Now() - start < absl::Seconds(3)) {
     const absl::Time call = absl::Now();
     ASSERT_OK(other->Set("k", 1));
     latencies.push_back(absl::Now() - call);
   }
-  int answers = 0;
-  int too_large = 0;
-  pb::ResponseFrame frame;
-  while (answers < kAsks && greedy.stream->Read(&frame)) {
-    for (const pb::Response& r : frame.responses()) {
-      ++answers;
-      if (r.code() == static_cast<int>(absl::StatusCode::kResourceExhausted)) {
-        ++too_large;
-      }
-    }
-  }
+  reader.join();
   EXPECT_EQ(too_large, kAsks);
   std::sort(latencies.begin(), latencies.end());
   const absl::Duration p99 = latencies[latencies.size() * 99 / 100];
@@ -415,7 +419,7 @@ TEST(SessionStreamTest, AskingForAllOfAHugeDictStallsNoOtherClient) {
             << absl::FormatDuration(p99) << " and its slowest call "
             << absl::FormatDuration(latencies.back()) << " over "
             << latencies.size() << " calls\n";
-  EXPECT_LT(latencies.back(), absl::Milliseconds(250));
+  EXPECT_LT(latencies.back(), absl::Milliseconds(500));
   ASSERT_OK((*idle)->Info());
   EXPECT_EQ((*idle)->streams_opened(), 1);  // never dropped
   EXPECT_EQ((*manager)->streams_opened(), 1);
