@@ -61,8 +61,8 @@ int RunProcessGroup(const ProcessGroupOptions& options,
   if (options.subreaper) prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   std::vector<Slot> slots(2 * n);
-  int live_half = 0;        // the generation that is replaced when it dies
-  bool reloading = false;   // the new half starts; the old still serves
+  int live_half = 0;       // the generation that is replaced when it dies
+  bool reloading = false;  // the new half starts; the old still serves
   absl::Time reload_deadline = absl::InfiniteFuture();
   bool stopping = false;
   absl::Time kill_at = absl::InfiniteFuture();
@@ -70,7 +70,8 @@ int RunProcessGroup(const ProcessGroupOptions& options,
   auto in_half = [n](int slot, int half) { return slot / n == half; };
   auto kill_all = [&](int signal_number, bool retiring_only) {
     for (Slot& s : slots) {
-      if (s.pid > 0 && (!retiring_only || s.retiring)) kill(s.pid, signal_number);
+      if (s.pid > 0 && (!retiring_only || s.retiring))
+        kill(s.pid, signal_number);
     }
   };
 
@@ -102,14 +103,13 @@ int RunProcessGroup(const ProcessGroupOptions& options,
       if (reloading) {
         bool all_ready = true;
         for (int i = live_half * n; i < (live_half + 1) * n; ++i) {
-          all_ready = all_ready && slots[i].pid > 0 &&
-                      (!hooks.ready || hooks.ready(i));
+          all_ready =
+              all_ready && slots[i].pid > 0 && (!hooks.ready || hooks.ready(i));
         }
         if (all_ready || now >= reload_deadline) {
           reloading = false;
           std::cout << options.name
-                    << ": new processes serve; the old ones drain"
-                    << std::endl;
+                    << ": new processes serve; the old ones drain" << std::endl;
           kill_all(SIGTERM, /*retiring_only=*/true);
           drain_kill_at = now + options.grace;
         }

@@ -1,0 +1,112 @@
+#include "worker/process/internal/listen_socket.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace mproc {
+namespace process_internal {
+namespace {
+
+absl::StatusOr<ListenSocket> ListenUnix(const std::string& address,
+                                        int backlog) {
+  const std::string path = address.substr(5);
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unix socket path of '", address, "' is empty or too long"));
+  }
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus(errno, "socket");
+  {
+    // Something accepting there already: refuse; a stale file: replace.
+    UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (connect(probe.get(), reinterpret_cast<sockaddr*>(&addr),
+                sizeof(addr)) == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on '", address,
+                       "': another process is accepting connections there"));
+    }
+    unlink(path.c_str());
+  }
+  const mode_t old_mask = umask(0177);  // born private
+  const int bound =
+      bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  const int bind_errno = errno;
+  umask(old_mask);
+  if (bound != 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on '", address, "': ", std::strerror(bind_errno)));
+  }
+  if (listen(fd.get(), backlog) != 0) return ErrnoStatus(errno, "listen");
+  return ListenSocket{std::move(fd), address};
+}
+
+}  // namespace
+
+absl::StatusOr<ListenSocket> Listen(const std::string& address, int backlog) {
+  if (absl::StartsWith(address, "unix:")) return ListenUnix(address, backlog);
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen address '", address, "' is not host:port or unix:/path"));
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(),
+                             std::to_string(port).c_str(), &hints, &found);
+  if (rc != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot resolve '", host, "' of '", address, "': ", gai_strerror(rc)));
+  }
+  std::string last_error = "no address";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    UniqueFd fd(socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) continue;
+    const int one = 1;
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 ||
+        listen(fd.get(), backlog) != 0) {
+      last_error = std::strerror(errno);
+      continue;
+    }
+    sockaddr_storage bound{};
+    socklen_t length = sizeof(bound);
+    getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &length);
+    const int actual =
+        bound.ss_family == AF_INET6
+            ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+            : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    freeaddrinfo(found);
+    return ListenSocket{std::move(fd),
+                        absl::StrCat(address.substr(0, colon), ":", actual)};
+  }
+  freeaddrinfo(found);
+  return absl::UnavailableError(
+      absl::StrCat("cannot listen on '", address, "': ", last_error));
+}
+
+}  // namespace process_internal
+}  // namespace mproc
