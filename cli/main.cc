@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/command_line.h"
+#include "cli/serve_command.h"
 #include "worker/supervisor.h"
 
 namespace {
@@ -24,6 +25,8 @@ Commands:
                           the local sidecar: a manager and a worker pool
   worker [--manager ADDR] [--processes N] [--pool NAME] [--allow-exec] ...
                           run worker processes for a pool (mproc worker --help)
+  serve --echo [--listen ADDR] [--processes N] [--threads M] ...
+                          a pre-forked echo server (mproc serve --help)
   run [--timeout S] -- CMD [ARGS...]
                           run a command on a worker (needs --allow-exec there)
   submit TASK ARGS_JSON [--timeout S]
@@ -51,6 +54,9 @@ int main(int argc, char** argv) {
   // client state exists.
   if (argc > 1 && std::string(argv[1]) == "worker") {
     return mproc::WorkerMain(argc - 1, argv + 1);
+  }
+  if (argc > 1 && std::string(argv[1]) == "serve") {
+    return ServeMain(argc - 1, argv + 1);
   }
   absl::StatusOr<CommandLine> cl = ParseCommandLine(argc, argv);
   if (!cl.ok()) return Fail(kExitUsage, std::string(cl.status().message()));

@@ -79,8 +79,10 @@ external_workspace() {
 }
 
 # The tests whose subject is concurrency: threads sharing a connection,
-# parked calls crossing threads, pools with their sender and receiver.
+# parked calls crossing threads, pools with their sender and receiver, the
+# local thread pool.
 tsan_targets=(
+  //tests/worker/process:thread_pool_test
   //tests/integration:queue_test
   //tests/integration:sync_test
   //tests/integration:reconnect_test
