@@ -17,7 +17,8 @@ namespace mproc {
 namespace cli {
 namespace {
 
-constexpr char kServeUsage[] = R"(usage: mproc serve --echo [--listen ADDR] [--processes N] [--threads M]
+constexpr char kServeUsage[] =
+    R"(usage: mproc serve --echo [--listen ADDR] [--processes N] [--threads M]
                    [--max-connections C] [--idle-timeout S] [--grace S]
                    [--recycle-after K]
 
@@ -38,8 +39,7 @@ new processes and lets the old ones drain; a process that dies is replaced.
 
 bool ParseSeconds(const std::string& text, absl::Duration* out) {
   double seconds = 0;
-  if (!absl::SimpleAtod(text, &seconds) || !(seconds >= 0) ||
-      seconds > 1e9) {
+  if (!absl::SimpleAtod(text, &seconds) || !(seconds >= 0) || seconds > 1e9) {
     return false;
   }
   *out = absl::Seconds(seconds);
@@ -66,7 +66,7 @@ int ServeMain(int argc, char** argv) {
     if (i + 1 >= args.size()) {
       std::cerr << "mproc serve: " << flag
                 << (absl::StartsWith(flag, "--") ? " needs a value"
-                                                  : ": unexpected argument")
+                                                 : ": unexpected argument")
                 << " (see mproc serve --help)" << std::endl;
       return 2;
     }
@@ -75,8 +75,8 @@ int ServeMain(int argc, char** argv) {
     if (flag == "--listen") {
       options.listen = value;
     } else if (flag == "--processes") {
-      ok = absl::SimpleAtoi(value, &options.processes) &&
-           options.processes >= 1;
+      ok =
+          absl::SimpleAtoi(value, &options.processes) && options.processes >= 1;
     } else if (flag == "--threads") {
       ok = absl::SimpleAtoi(value, &options.threads) && options.threads >= 1;
     } else if (flag == "--max-connections") {

@@ -30,10 +30,10 @@ int ReadPort(int fd) {
 TEST(ServeCliTest, EchoServerEchoesAndStopsCleanlyOnSigterm) {
   PopenOptions options;
   options.stdout_mode = StreamMode::kPipe;
-  auto server = Popen::Start({testing::MprocBinary(), "serve", "--echo",
-                              "--listen", "127.0.0.1:0", "--processes", "2",
-                              "--threads", "2"},
-                             options);
+  auto server =
+      Popen::Start({testing::MprocBinary(), "serve", "--echo", "--listen",
+                    "127.0.0.1:0", "--processes", "2", "--threads", "2"},
+                   options);
   ASSERT_OK(server);
   const int port = ReadPort((*server)->stdout_fd());
   ASSERT_GT(port, 0);

@@ -1,9 +1,11 @@
 // The seed tutorials' Process, Pipe and subprocess examples, rebuilt on
 // mproc (../shared/seeds: the Pipe greeting, Popen with stdin/stdout/stderr
-// and communicate, a daemon stopped with terminate, active_children).
+// and communicate, a daemon stopped with terminate, active_children, and
+// the thread pool: apply_async with a callback, close, join, get).
 #include <signal.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
@@ -11,6 +13,7 @@
 #include "worker/process/pipe.h"
 #include "worker/process/process.h"
 #include "worker/process/subprocess.h"
+#include "worker/process/thread_pool.h"
 
 namespace mproc {
 namespace {
@@ -81,6 +84,31 @@ TEST(SeedScenarios, DaemonStoppedWithTerminateBeforeMainExits) {
   ASSERT_OK(sub.Terminate());
   ASSERT_OK(sub.Join());
   EXPECT_EQ(sub.exitcode(), -SIGTERM);
+}
+
+// pool = ThreadPool(6); apply_async(func, args=(i,), callback=print_back)
+// for i in range(5); close(); join() — then async_result.get().
+TEST(SeedScenarios, ThreadPoolApplyAsyncWithCallbacksThenCloseAndJoin) {
+  ThreadPool pool(6);
+  absl::Mutex mu;
+  std::vector<int> called_back;
+  auto func = [](int i) {
+    absl::SleepFor(absl::Milliseconds(20));  // the seed's time.sleep(2)
+    return i;
+  };
+  std::vector<ThreadResult<int>> results;
+  for (int i = 0; i < 5; ++i) {
+    results.push_back(
+        pool.ApplyAsync(func, std::make_tuple(i), [&](const int& done) {
+          absl::MutexLock l(&mu);
+          called_back.push_back(done);
+        }));
+  }
+  pool.Close();
+  ASSERT_OK(pool.Join());
+  absl::MutexLock l(&mu);
+  EXPECT_EQ(called_back.size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(*results[i].Get(), i);
 }
 
 }  // namespace
