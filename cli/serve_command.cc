@@ -23,8 +23,9 @@ constexpr char kServeUsage[] =
                    [--recycle-after K]
 
 Runs a pre-forked server in the foreground: N processes (default: the CPUs)
-accept on one socket, each serving up to M connections at once (default 4)
-on a thread pool. --echo sends every byte back (the only built-in handler).
+accept on one socket, each serving all its connections on one event loop,
+or, with --threads M, up to M connections at once on a thread pool (the
+seed's design). --echo sends every byte back (the only built-in handler).
 
   --listen ADDR         HOST:PORT or unix:/path (default 127.0.0.1:8888)
   --max-connections C   connections a process holds at once (default 1024)
@@ -52,6 +53,7 @@ int ServeMain(int argc, char** argv) {
   PreforkOptions options;
   options.listen = "127.0.0.1:8888";
   bool echo = false;
+  bool threads = false;
   std::vector<std::string> args(argv + 1, argv + argc);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
@@ -79,6 +81,7 @@ int ServeMain(int argc, char** argv) {
           absl::SimpleAtoi(value, &options.processes) && options.processes >= 1;
     } else if (flag == "--threads") {
       ok = absl::SimpleAtoi(value, &options.threads) && options.threads >= 1;
+      threads = true;
     } else if (flag == "--max-connections") {
       ok = absl::SimpleAtoi(value, &options.max_connections) &&
            options.max_connections >= 1;
@@ -108,7 +111,8 @@ int ServeMain(int argc, char** argv) {
     return 2;
   }
   absl::StatusOr<std::unique_ptr<PreforkServer>> server =
-      PreforkServer::Listen(options, EchoHandler);
+      threads ? PreforkServer::Listen(options, EchoHandler)
+              : PreforkServer::Listen(options, EchoData);
   if (!server.ok()) {
     std::cerr << "mproc serve: " << server.status().message() << std::endl;
     return 1;

@@ -1,6 +1,7 @@
 #include "worker/process/prefork_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -23,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "worker/process/internal/listen_socket.h"
+#include "worker/process/internal/prefork_shared.h"
 #include "worker/process/internal/unique_fd.h"
 #include "worker/process/process.h"
 #include "worker/process/process_group.h"
@@ -35,7 +37,6 @@ using process_internal::WaitForFd;
 
 namespace {
 
-constexpr int kMaxProcesses = 256;
 // How often a stopping process re-interrupts its blocked accept (a signal
 // that came just before accept(2) was entered would be lost).
 constexpr absl::Duration kInterruptEvery = absl::Milliseconds(10);
@@ -61,24 +62,6 @@ std::string PeerName(const sockaddr_storage& peer) {
 }
 
 }  // namespace
-
-// In shared memory: written by the processes, read by anyone.
-struct PreforkServer::Shared {
-  struct Slot {
-    std::atomic<int32_t> pid{0};
-    std::atomic<int32_t> ready{0};  // accepting
-    std::atomic<int64_t> accepted{0};
-    std::atomic<int64_t> active{0};
-    void Reset() {
-      pid = 0;
-      ready = 0;
-      accepted = 0;
-      active = 0;
-    }
-  };
-  std::atomic<int64_t> retired_accepted{0};  // by processes gone
-  Slot slots[2 * kMaxProcesses];             // two generations
-};
 
 absl::StatusOr<size_t> ServerConnection::Read(char* buffer, size_t max) {
   for (;;) {
@@ -122,6 +105,11 @@ absl::Status ServerConnection::Write(absl::string_view data) {
   return absl::OkStatus();
 }
 
+bool EchoData(absl::string_view data, std::string* reply) {
+  reply->append(data.data(), data.size());
+  return true;
+}
+
 void EchoHandler(ServerConnection& connection) {
   char buffer[64 << 10];
   for (;;) {
@@ -133,35 +121,62 @@ void EchoHandler(ServerConnection& connection) {
 
 absl::StatusOr<std::unique_ptr<PreforkServer>> PreforkServer::Listen(
     PreforkOptions options, ConnectionHandler handler) {
+  if (!handler) {
+    return absl::InvalidArgumentError("pre-fork server needs a handler");
+  }
+  return Listen(std::move(options), std::move(handler), nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<PreforkServer>> PreforkServer::Listen(
+    PreforkOptions options, DataHandler handler) {
+  if (!handler) {
+    return absl::InvalidArgumentError("pre-fork server needs a handler");
+  }
+  return Listen(std::move(options), nullptr, std::move(handler));
+}
+
+absl::StatusOr<std::unique_ptr<PreforkServer>> PreforkServer::Listen(
+    PreforkOptions options, ConnectionHandler handler,
+    DataHandler data_handler) {
   const int processes = options.processes > 0 ? options.processes : CpuCount();
-  if (processes > kMaxProcesses || options.threads < 1 ||
-      options.max_connections < 1 || options.recycle_after < 0 ||
+  if (processes > process_internal::kMaxPreforkProcesses ||
+      options.threads < 1 || options.max_connections < 1 ||
+      options.recycle_after < 0 ||
       options.idle_timeout <= absl::ZeroDuration() ||
       options.grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "pre-fork server options: processes must be at most ", kMaxProcesses,
+        "pre-fork server options: processes must be at most ",
+        process_internal::kMaxPreforkProcesses,
         ", threads and max_connections at least 1, recycle_after at least 0, "
         "idle_timeout positive and grace not negative"));
-  }
-  if (!handler) {
-    return absl::InvalidArgumentError("pre-fork server needs a handler");
   }
   absl::StatusOr<process_internal::ListenSocket> socket =
       process_internal::Listen(options.listen, options.backlog);
   if (!socket.ok()) return socket.status();
-  void* memory = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* memory =
+      mmap(nullptr, sizeof(process_internal::PreforkShared),
+           PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return ErrnoStatus(errno, "mmap");
   options.processes = processes;
+  if (data_handler) {
+    // Event loops accept only when epoll says a client waits, and another
+    // process may take it first: accept must not block.
+    fcntl(socket->fd.get(), F_SETFL,
+          fcntl(socket->fd.get(), F_GETFL) | O_NONBLOCK);
+  }
   return std::unique_ptr<PreforkServer>(new PreforkServer(
-      std::move(options), std::move(handler), socket->fd.Release(),
-      socket->address, new (memory) Shared()));
+      std::move(options), std::move(handler), std::move(data_handler),
+      socket->fd.Release(), socket->address,
+      new (memory) process_internal::PreforkShared()));
 }
 
 PreforkServer::PreforkServer(PreforkOptions options, ConnectionHandler handler,
-                             int fd, std::string address, Shared* shared)
+                             DataHandler data_handler, int fd,
+                             std::string address,
+                             process_internal::PreforkShared* shared)
     : options_(std::move(options)),
       handler_(std::move(handler)),
+      data_handler_(std::move(data_handler)),
       processes_(options_.processes),
       listen_fd_(fd),
       address_(std::move(address)),
@@ -169,20 +184,27 @@ PreforkServer::PreforkServer(PreforkOptions options, ConnectionHandler handler,
 
 PreforkServer::~PreforkServer() {
   close(listen_fd_);
-  shared_->~Shared();
-  munmap(shared_, sizeof(Shared));
+  shared_->~PreforkShared();
+  munmap(shared_, sizeof(process_internal::PreforkShared));
 }
 
 int PreforkServer::Run() {
-  std::cout << options_.name << ": " << processes_ << " processes x "
-            << options_.threads << " threads on " << address_ << std::endl;
+  if (data_handler_) {
+    std::cout << options_.name << ": " << processes_
+              << " processes, an event loop each, on " << address_ << std::endl;
+  } else {
+    std::cout << options_.name << ": " << processes_ << " processes x "
+              << options_.threads << " threads on " << address_ << std::endl;
+  }
   ProcessGroupOptions group;
   group.processes = processes_;
   group.name = options_.name;
   group.grace = options_.grace;
   group.reload_on_sighup = true;
   ProcessGroupHooks hooks;
-  hooks.child = [this](int slot) { return ChildMain(slot); };
+  hooks.child = [this](int slot) {
+    return data_handler_ ? LoopMain(slot) : ChildMain(slot);
+  };
   hooks.ready = [this](int slot) { return shared_->slots[slot].ready == 1; };
   hooks.starting = [this](int slot) { shared_->slots[slot].Reset(); };
   hooks.ended = [this](int slot, pid_t, int) {
@@ -195,7 +217,7 @@ int PreforkServer::Run() {
 PreforkCounters PreforkServer::Counters() const {
   PreforkCounters out;
   out.accepted = shared_->retired_accepted.load();
-  for (const Shared::Slot& slot : shared_->slots) {
+  for (const process_internal::PreforkShared::Slot& slot : shared_->slots) {
     const pid_t pid = slot.pid.load();
     if (pid == 0) continue;
     PreforkChildCounters child{pid, slot.accepted.load(), slot.active.load()};
@@ -207,7 +229,7 @@ PreforkCounters PreforkServer::Counters() const {
 }
 
 int PreforkServer::ChildMain(int slot_index) {
-  Shared::Slot& slot = shared_->slots[slot_index];
+  process_internal::PreforkShared::Slot& slot = shared_->slots[slot_index];
   slot.pid = getpid();
   // Stop signals go to a thread of their own; SIGUSR1 interrupts accept.
   sigset_t blocked;
@@ -258,18 +280,6 @@ int PreforkServer::ChildMain(int slot_index) {
   pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);  // this thread only
   slot.ready = 1;
 
-  // The fewest connections a sibling that accepts holds (INT64_MAX if
-  // none): the kernel hands connections to whichever process waits in
-  // accept(2) first, and on a busy machine one process can take most.
-  auto least_loaded_sibling = [this, slot_index] {
-    int64_t least = INT64_MAX;
-    for (int i = 0; i < 2 * kMaxProcesses; ++i) {
-      const Shared::Slot& other = shared_->slots[i];
-      if (i == slot_index || other.pid == 0 || other.ready == 0) continue;
-      least = std::min(least, other.active.load());
-    }
-    return least;
-  };
   int64_t accepted = 0;
   for (;;) {
     {
@@ -280,8 +290,8 @@ int PreforkServer::ChildMain(int slot_index) {
       state.mu.Await(absl::Condition(&room));
       // More than a thread pool's worth above a sibling: leave the next
       // connections to it (it waits in accept) until the loads even out.
-      while (!state.stopping &&
-             state.active - options_.threads > least_loaded_sibling()) {
+      while (!state.stopping && state.active - options_.threads >
+                                    shared_->LeastLoadedSibling(slot_index)) {
         state.mu.AwaitWithTimeout(absl::Condition(&state.stopping),
                                   kShareCheckEvery);
       }

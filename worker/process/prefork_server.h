@@ -44,12 +44,15 @@
 #include "absl/time/time.h"
 
 namespace mproc {
+namespace process_internal {
+struct PreforkShared;
+}  // namespace process_internal
 
 struct PreforkOptions {
   // "host:port" (port 0: a free one) or "unix:/path" (created 0600).
   std::string listen = "127.0.0.1:0";
   int processes = 0;  // 0: one per CPU this process may use
-  int threads = 4;    // connections a process serves at once
+  int threads = 4;    // connections a process serves at once (threads)
   // Connections a process holds at once (served or waiting for a thread);
   // at the limit it stops accepting.
   int max_connections = 1024;
@@ -87,8 +90,19 @@ class ServerConnection {
 
 using ConnectionHandler = std::function<void(ServerConnection&)>;
 
-// Echoes every byte back until the client closes: `mproc serve --echo`.
+// The other way to serve: each process runs one epoll loop over all its
+// connections (no thread per connection, no hand-off per message), and
+// calls this with whatever bytes a connection sent, appending what to send
+// back to `*reply`; false closes the connection. It runs on the loop, so
+// it must not block, and it holds no state per connection (a stateful
+// protocol uses a ConnectionHandler). A client that does not read its
+// replies is not read from until it does.
+using DataHandler =
+    std::function<bool(absl::string_view data, std::string* reply)>;
+
+// Echoes every byte back until the client closes.
 void EchoHandler(ServerConnection& connection);
+bool EchoData(absl::string_view data, std::string* reply);
 
 struct PreforkChildCounters {
   pid_t pid = 0;  // 0: no process in this slot now
@@ -108,6 +122,9 @@ class PreforkServer {
   // nothing yet. INVALID_ARGUMENT or UNAVAILABLE naming the address.
   static absl::StatusOr<std::unique_ptr<PreforkServer>> Listen(
       PreforkOptions options, ConnectionHandler handler);
+  // The event-loop model (`threads` is then unused).
+  static absl::StatusOr<std::unique_ptr<PreforkServer>> Listen(
+      PreforkOptions options, DataHandler handler);
   ~PreforkServer();
   PreforkServer(const PreforkServer&) = delete;
   PreforkServer& operator=(const PreforkServer&) = delete;
@@ -126,18 +143,25 @@ class PreforkServer {
   PreforkCounters Counters() const;
 
  private:
-  struct Shared;
-  PreforkServer(PreforkOptions options, ConnectionHandler handler, int fd,
-                std::string address, Shared* shared);
-  // One process's life: accept, serve, drain.
+  static absl::StatusOr<std::unique_ptr<PreforkServer>> Listen(
+      PreforkOptions options, ConnectionHandler handler,
+      DataHandler data_handler);
+  PreforkServer(PreforkOptions options, ConnectionHandler handler,
+                DataHandler data_handler, int fd, std::string address,
+                process_internal::PreforkShared* shared);
+  // One process's life: accept, serve, drain — on a thread pool, or on
+  // an event loop (prefork_event_loop.cc).
   int ChildMain(int slot);
+  int LoopMain(int slot);
 
   const PreforkOptions options_;
-  const ConnectionHandler handler_;
+  const ConnectionHandler handler_;  // one of these two
+  const DataHandler data_handler_;
   const int processes_;
   const int listen_fd_;
   const std::string address_;
-  Shared* const shared_;  // mmap'ed, shared with the processes
+  // mmap'ed, shared with the processes.
+  process_internal::PreforkShared* const shared_;
 };
 
 }  // namespace mproc

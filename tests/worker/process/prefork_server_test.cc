@@ -119,10 +119,19 @@ struct RunningServer {
   }
 };
 
-RunningServer Start(PreforkOptions options,
-                    ConnectionHandler handler = EchoHandler) {
+// Every promise holds for both ways of serving: a thread pool per process
+// (a ConnectionHandler) and an event loop per process (a DataHandler).
+class PreforkServerTest : public ::testing::TestWithParam<bool> {
+ protected:
+  bool event_loop() const { return GetParam(); }
+  RunningServer Start(PreforkOptions options) const;
+};
+
+RunningServer PreforkServerTest::Start(PreforkOptions options) const {
   RunningServer running;
-  auto server = PreforkServer::Listen(std::move(options), std::move(handler));
+  auto server = event_loop()
+                    ? PreforkServer::Listen(std::move(options), EchoData)
+                    : PreforkServer::Listen(std::move(options), EchoHandler);
   EXPECT_OK(server);
   if (!server.ok()) return running;
   running.server = *std::move(server);
@@ -133,7 +142,7 @@ RunningServer Start(PreforkOptions options,
   return running;
 }
 
-TEST(PreforkServerTest, SeedEchoServerServesEveryByteAcrossEveryProcess) {
+TEST_P(PreforkServerTest, SeedEchoServerServesEveryByteAcrossEveryProcess) {
   PreforkOptions options;
   options.processes = 4;
   options.threads = 4;
@@ -179,7 +188,7 @@ TEST(PreforkServerTest, SeedEchoServerServesEveryByteAcrossEveryProcess) {
   EXPECT_EQ(running.arbiter->exitcode(), 0);
 }
 
-TEST(PreforkServerTest, KilledProcessIsReplacedAndOthersKeepServing) {
+TEST_P(PreforkServerTest, KilledProcessIsReplacedAndOthersKeepServing) {
   PreforkOptions options;
   options.processes = 2;
   options.threads = 2;
@@ -211,7 +220,7 @@ TEST(PreforkServerTest, KilledProcessIsReplacedAndOthersKeepServing) {
   ASSERT_OK(running.arbiter->Kill());
 }
 
-TEST(PreforkServerTest, SigtermLetsOpenConnectionsFinishThenExitsZero) {
+TEST_P(PreforkServerTest, SigtermLetsOpenConnectionsFinishThenExitsZero) {
   PreforkOptions options;
   options.processes = 2;
   options.threads = 4;
@@ -234,7 +243,7 @@ TEST(PreforkServerTest, SigtermLetsOpenConnectionsFinishThenExitsZero) {
   EXPECT_EQ(running.arbiter->exitcode(), 0);
 }
 
-TEST(PreforkServerTest, ReloadUnderLoadRefusesNoConnection) {
+TEST_P(PreforkServerTest, ReloadUnderLoadRefusesNoConnection) {
   PreforkOptions options;
   options.processes = 2;
   options.threads = 4;
@@ -275,7 +284,7 @@ TEST(PreforkServerTest, ReloadUnderLoadRefusesNoConnection) {
   ASSERT_OK(running.arbiter->Join(absl::Seconds(30)));
 }
 
-TEST(PreforkServerTest, ClientThatSendsNothingIsDroppedAfterTheIdleTimeout) {
+TEST_P(PreforkServerTest, ClientThatSendsNothingIsDroppedAfterTheIdleTimeout) {
   PreforkOptions options;
   options.processes = 1;
   options.threads = 1;
@@ -293,7 +302,7 @@ TEST(PreforkServerTest, ClientThatSendsNothingIsDroppedAfterTheIdleTimeout) {
   ASSERT_OK(running.arbiter->Kill());
 }
 
-TEST(PreforkServerTest, ProcessIsRecycledAfterItsConnections) {
+TEST_P(PreforkServerTest, ProcessIsRecycledAfterItsConnections) {
   PreforkOptions options;
   options.processes = 1;
   options.threads = 2;
@@ -312,7 +321,7 @@ TEST(PreforkServerTest, ProcessIsRecycledAfterItsConnections) {
   ASSERT_OK(running.arbiter->Kill());
 }
 
-TEST(PreforkServerTest, ProcessAtItsConnectionLimitAcceptsNoMore) {
+TEST_P(PreforkServerTest, ProcessAtItsConnectionLimitAcceptsNoMore) {
   PreforkOptions options;
   options.processes = 1;
   options.threads = 4;
@@ -332,7 +341,7 @@ TEST(PreforkServerTest, ProcessAtItsConnectionLimitAcceptsNoMore) {
   ASSERT_OK(running.arbiter->Kill());
 }
 
-TEST(PreforkServerTest, BadOptionsAndAddressesAreRefused) {
+TEST(PreforkServerOptionsTest, BadOptionsAndAddressesAreRefused) {
   PreforkOptions options;
   options.threads = 0;
   EXPECT_CODE(PreforkServer::Listen(options, EchoHandler),
@@ -347,6 +356,11 @@ TEST(PreforkServerTest, BadOptionsAndAddressesAreRefused) {
   EXPECT_CODE(PreforkServer::Listen(options, EchoHandler),
               absl::StatusCode::kUnavailable);
 }
+
+INSTANTIATE_TEST_SUITE_P(ThreadsAndEventLoop, PreforkServerTest,
+                         ::testing::Bool(), [](const auto& info) {
+                           return info.param ? "EventLoop" : "Threads";
+                         });
 
 }  // namespace
 }  // namespace mproc
