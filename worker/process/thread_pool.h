@@ -28,6 +28,7 @@
 #ifndef MPROC_WORKER_PROCESS_THREAD_POOL_H_
 #define MPROC_WORKER_PROCESS_THREAD_POOL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -71,6 +72,16 @@ template <typename T>
 struct Outcome<absl::StatusOr<T>> {
   using type = T;
 };
+
+// How long a thread that runs out of work (or waits for a result) spins
+// before it sleeps: about 20 µs of pause instructions. Waking a sleeping
+// thread costs more than a small task.
+inline constexpr int kSpinsBeforeSleep = 2000;
+inline void SpinPause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
 // UNKNOWN "task threw <demangled type>: <what>".
 absl::Status ThrownStatus(const std::exception& e);
@@ -135,6 +146,15 @@ class Core {
   int64_t running_ ABSL_GUARDED_BY(mu_) = 0;  // tasks and callbacks
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool joined_ ABSL_GUARDED_BY(mu_) = false;
+  // Wake-ups cost more than small tasks: a worker that runs out of jobs
+  // first spins a few microseconds (one worker at a time) watching
+  // `queued_`, and a submission wakes a sleeping worker only when none
+  // spins.
+  absl::CondVar work_cv_;
+  int idle_workers_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int> spinning_{0};
+  std::atomic<int64_t> queued_{0};  // jobs_.size(), read without the lock
+  absl::CondVar callback_cv_;       // callbacks_ grew, or the pool may end
   std::vector<std::thread> workers_;
   std::thread callback_thread_;
 };
@@ -145,14 +165,25 @@ struct ResultState {
   absl::Mutex mu;
   bool ready ABSL_GUARDED_BY(mu) = false;
   absl::StatusOr<T> value ABSL_GUARDED_BY(mu) = absl::UnknownError("unset");
+  // `ready`, readable without the lock: a waiter spins on it briefly
+  // before sleeping, so a result microseconds away costs no wake-up.
+  std::atomic<bool> ready_flag{false};
 
   void Set(absl::StatusOr<T> v) {
     absl::MutexLock l(&mu);
     if (ready) return;
     value = std::move(v);
     ready = true;
+    ready_flag.store(true, std::memory_order_release);
   }
   bool AwaitReady(absl::Duration timeout) {
+    if (ready_flag.load(std::memory_order_acquire)) return true;
+    if (timeout > absl::ZeroDuration()) {
+      for (int i = 0; i < kSpinsBeforeSleep; ++i) {
+        if (ready_flag.load(std::memory_order_acquire)) return true;
+        SpinPause();
+      }
+    }
     absl::MutexLock l(&mu);
     return mu.AwaitWithTimeout(absl::Condition(&ready), timeout);
   }
