@@ -258,7 +258,10 @@ class SessionConnection : public Connection, public ForkAware {
         watchdog == nullptr
             ? 0
             : watchdog->Watch(absl::Now() + wait + options_.reply_timeout,
-                              [s = stream.get()] {
+                              [this, s = stream.get(), &waiters] {
+                                // Answered just in time: the stream is fine.
+                                absl::MutexLock l(&mu_);
+                                if (AllDone(waiters)) return;
                                 s->overdue = true;
                                 s->context.TryCancel();
                               });

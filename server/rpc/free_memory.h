@@ -20,6 +20,12 @@ inline constexpr int64_t kReturnMemoryAfterBytes = int64_t{1} << 20;
 // milliseconds; thread-safe.
 void ReturnFreeMemory();
 
+// The same on a thread of its own, at most once a second (a stream of
+// short sessions with large answers must not stall the polling thread,
+// nor the allocator, at every disconnect); a call within the second after
+// the last is dropped.
+void ReturnFreeMemorySoon();
+
 }  // namespace mproc
 
 #endif  // MPROC_SERVER_RPC_FREE_MEMORY_H_

@@ -504,7 +504,7 @@ class SessionCall : public AsyncCall {
     service_->sessions()->Detach(session_, /*now=*/!context_.IsCancelled());
     delete this;
     // What its answers took goes back to the system, not just to the heap.
-    if (held_much) ReturnFreeMemory();
+    if (held_much) ReturnFreeMemorySoon();
   }
 
   // A response's framing inside a ResponseFrame (tag and length).

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/support/manager_fixture.h"
+#include "tests/support/os_probes.h"
 
 namespace mproc {
 namespace {
@@ -210,7 +211,7 @@ TEST(ReconnectTest, CallsToAStoppedManagerFailWithinTheReplyTimeout) {
   auto timed = q->Get(absl::Seconds(2));  // answered Empty after its 2 s
   EXPECT_CODE(timed, absl::StatusCode::kNotFound);
 
-  ASSERT_EQ(kill((*server)->pid(), SIGSTOP), 0);
+  ASSERT_TRUE(testing::StopProcess((*server)->pid()));
   absl::Time start = absl::Now();
   EXPECT_CODE(d->Get("k"), absl::StatusCode::kDeadlineExceeded);
   absl::Duration took = absl::Now() - start;

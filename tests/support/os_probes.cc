@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +55,21 @@ bool AwaitChildExitNoReap(pid_t pid, absl::Duration timeout) {
   siginfo_t info{};
   return waitid(P_PID, pid, &info, WEXITED | WNOWAIT | WNOHANG) == 0 &&
          info.si_pid == pid;
+}
+
+bool StopProcess(pid_t pid, absl::Duration timeout) {
+  if (kill(pid, SIGSTOP) != 0) return false;
+  const absl::Time deadline = absl::Now() + timeout;
+  do {
+    char state = 0;
+    pid_t ppid = 0;
+    if (ReadStat(std::to_string(pid), &state, &ppid) &&
+        (state == 'T' || state == 't')) {
+      return true;
+    }
+    absl::SleepFor(absl::Microseconds(200));
+  } while (absl::Now() < deadline);
+  return false;
 }
 
 bool AwaitProcessGone(pid_t pid, absl::Duration timeout) {

@@ -39,6 +39,11 @@ bool AwaitProcessGone(pid_t pid, absl::Duration timeout = absl::Seconds(30));
 // Whether `pid` exists and is not a zombie.
 bool ProcessRunning(pid_t pid);
 
+// Sends SIGSTOP to `pid` and waits until the kernel reports it stopped
+// (kill(2) returns before a process running on another CPU has stopped).
+// False if it is not stopped within `timeout`.
+bool StopProcess(pid_t pid, absl::Duration timeout = absl::Seconds(10));
+
 // Resident memory of process `pid` in bytes (/proc/PID/statm); -1 if it
 // cannot be read.
 int64_t ResidentBytes(pid_t pid);

@@ -29,6 +29,8 @@ constexpr absl::Duration kIdleSweepEvery = absl::Milliseconds(250);
 // waited last: one would otherwise take most).
 constexpr int64_t kShareSlack = 4;
 constexpr absl::Duration kShareCheckEvery = absl::Milliseconds(1);
+constexpr absl::Duration kLookEvery = absl::Milliseconds(10);
+constexpr absl::Duration kAcceptPause = absl::Milliseconds(10);
 
 struct Connection {
   std::string out;  // reply bytes not yet sent
@@ -104,6 +106,43 @@ int PreforkServer::LoopMain(int slot_index) {
   absl::Time drain_deadline = absl::InfiniteFuture();
   absl::Time next_sweep = absl::Now() + kIdleSweepEvery;
   int64_t accepted = 0;
+  absl::Time accept_paused_until = absl::InfinitePast();
+  // Takes the clients waiting in the backlog while this process has room
+  // and is not above its share.
+  auto accept_waiting = [&](absl::Time woke) {
+    while (!stopping &&
+           static_cast<int64_t>(connections.size()) <
+               options_.max_connections &&
+           static_cast<int64_t>(connections.size()) - kShareSlack <=
+               shared_->LeastLoadedSibling(slot_index)) {
+      const int client =
+          accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (client < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          // Out of descriptors or memory: stop asking for a while rather
+          // than spin on a socket that stays readable.
+          accept_paused_until = woke + kAcceptPause;
+        }
+        return;  // none left (another process took it), or no room
+      }
+      const int one = 1;
+      setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = client;
+      epoll_ctl(ep, EPOLL_CTL_ADD, client, &ev);
+      connections[client].last_activity = woke;
+      ++slot.accepted;
+      ++slot.active;
+      if (options_.recycle_after > 0 && ++accepted >= options_.recycle_after) {
+        stopping = true;  // served its share: drain and be replaced
+        drain_deadline = woke + options_.grace;
+        slot.ready = 0;
+      }
+    }
+  };
+
   std::string buffer(64 << 10, '\0');
   std::string reply;
   epoll_event events[kMaxEvents];
@@ -111,15 +150,24 @@ int PreforkServer::LoopMain(int slot_index) {
     const int64_t active = static_cast<int64_t>(connections.size());
     const bool over_share =
         active - kShareSlack > shared_->LeastLoadedSibling(slot_index);
-    listen_on(!stopping && active < options_.max_connections && !over_share);
     const absl::Time now = absl::Now();
+    const bool want = !stopping && active < options_.max_connections &&
+                      !over_share && now >= accept_paused_until;
+    listen_on(want);
     if (stopping && (connections.empty() || now >= drain_deadline)) break;
     absl::Duration wait = std::min(next_sweep, drain_deadline) - now;
     if (over_share) wait = std::min(wait, kShareCheckEvery);
+    // EPOLLEXCLUSIVE wakes one process per new client: clients a sibling
+    // left in the backlog (it filled up) wake nobody, so look now and then.
+    if (want) wait = std::min(wait, kLookEvery);
+    if (!want && now < accept_paused_until) {
+      wait = std::min(wait, accept_paused_until - now);
+    }
     const int timeout_ms = static_cast<int>(std::clamp<int64_t>(
         absl::ToInt64Milliseconds(wait + absl::Microseconds(999)), 0, 1000));
     const int n = epoll_wait(ep, events, kMaxEvents, timeout_ms);
     const absl::Time woke = absl::Now();
+    if (n == 0 && listening) accept_waiting(woke);
     for (int e = 0; e < n; ++e) {
       const int fd = events[e].data.fd;
       if (fd == signals) {
@@ -134,32 +182,7 @@ int PreforkServer::LoopMain(int slot_index) {
         continue;
       }
       if (fd == listen_fd_) {
-        // Several may wait; take them while this process has room and
-        // is not above its share.
-        while (!stopping &&
-               static_cast<int64_t>(connections.size()) <
-                   options_.max_connections &&
-               static_cast<int64_t>(connections.size()) - kShareSlack <=
-                   shared_->LeastLoadedSibling(slot_index)) {
-          const int client = accept4(listen_fd_, nullptr, nullptr,
-                                     SOCK_CLOEXEC | SOCK_NONBLOCK);
-          if (client < 0) break;  // another process took it, or no room
-          const int one = 1;
-          setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-          epoll_event ev{};
-          ev.events = EPOLLIN;
-          ev.data.fd = client;
-          epoll_ctl(ep, EPOLL_CTL_ADD, client, &ev);
-          connections[client].last_activity = woke;
-          ++slot.accepted;
-          ++slot.active;
-          if (options_.recycle_after > 0 &&
-              ++accepted >= options_.recycle_after) {
-            stopping = true;  // served its share: drain and be replaced
-            drain_deadline = woke + options_.grace;
-            slot.ready = 0;
-          }
-        }
+        accept_waiting(woke);
         continue;
       }
       auto it = connections.find(fd);

@@ -129,8 +129,10 @@ int RunProcessGroup(const ProcessGroupOptions& options,
 
     // Sleep until a signal, the next restart or a kill deadline.
     absl::Time wake = std::min(kill_at, drain_kill_at);
-    for (const Slot& slot : slots) {
-      if (slot.pid == 0 && !stopping) wake = std::min(wake, slot.restart_at);
+    for (int i = live_half * n; i < (live_half + 1) * n && !stopping; ++i) {
+      if (slots[i].pid == 0 && !slots[i].retiring) {
+        wake = std::min(wake, slots[i].restart_at);
+      }
     }
     if (reloading) wake = std::min(wake, now + absl::Milliseconds(10));
     const absl::Duration wait =
@@ -163,7 +165,16 @@ int RunProcessGroup(const ProcessGroupOptions& options,
         }
       }
     } else if (signal_number == SIGHUP) {
-      if (!stopping && !reloading) {
+      // The other half must be free: the generation before still drains.
+      bool draining = false;
+      for (int i = (1 - live_half) * n; i < (2 - live_half) * n; ++i) {
+        draining = draining || slots[i].pid > 0;
+      }
+      if (draining || reloading) {
+        std::cout << options.name
+                  << ": a reload is still in progress; this one is ignored"
+                  << std::endl;
+      } else if (!stopping) {
         std::cout << options.name << ": reloading: starting new processes"
                   << std::endl;
         for (int i = live_half * n; i < (live_half + 1) * n; ++i) {

@@ -63,18 +63,25 @@ absl::Status Core::Submit(std::function<void()> run,
   }
   jobs_.push_back(Job{std::move(run), std::move(cancel)});
   queued_.fetch_add(1, std::memory_order_release);
-  // A spinning worker takes it (it checks jobs_ under the lock once it
-  // stops spinning); else wake one that sleeps.
-  if (idle_workers_ > 0 && spinning_.load(std::memory_order_acquire) == 0) {
+  // A spinning worker takes one job (it checks jobs_ under the lock once
+  // it stops spinning); a sleeper is woken for any more.
+  if (idle_workers_ > 0 &&
+      (spinning_.load(std::memory_order_acquire) == 0 || jobs_.size() > 1)) {
     work_cv_.Signal();
   }
   return absl::OkStatus();
 }
 
 void Core::PostCallback(std::function<void()> callback) {
-  absl::MutexLock l(&mu_);
-  callbacks_.push_back(std::move(callback));
-  callback_cv_.Signal();
+  {
+    absl::MutexLock l(&mu_);
+    if (!callbacks_ended_) {
+      callbacks_.push_back(std::move(callback));
+      callback_cv_.Signal();
+      return;
+    }
+  }
+  callback();  // a submission to a pool that has ended
 }
 
 void Core::Close() {
@@ -108,11 +115,16 @@ absl::Status Core::Join() {
           "Join of a ThreadPool that is not closed: Close or Terminate it "
           "first");
     }
-    if (joined_) return absl::OkStatus();
-    joined_ = true;
+    if (joining_) {  // another caller joins the threads: wait for it
+      mu_.Await(absl::Condition(&joined_));
+      return absl::OkStatus();
+    }
+    joining_ = true;
   }
   for (std::thread& t : workers_) t.join();
   callback_thread_.join();
+  absl::MutexLock l(&mu_);
+  joined_ = true;
   return absl::OkStatus();
 }
 
@@ -141,6 +153,8 @@ void Core::WorkerLoop() {
     Job job = std::move(jobs_.front());
     jobs_.pop_front();
     queued_.fetch_sub(1, std::memory_order_relaxed);
+    // More were queued while this thread spun: wake a sleeper for them.
+    if (!jobs_.empty() && idle_workers_ > 0) work_cv_.Signal();
     ++running_;
     mu_.Unlock();
     job.run();
@@ -157,7 +171,10 @@ void Core::CallbackLoop() {
     while (callbacks_.empty() && !(closed_ && jobs_.empty() && running_ == 0)) {
       callback_cv_.Wait(&mu_);
     }
-    if (callbacks_.empty()) return;
+    if (callbacks_.empty()) {
+      callbacks_ended_ = true;
+      return;
+    }
     std::function<void()> callback = std::move(callbacks_.front());
     callbacks_.pop_front();
     ++running_;

@@ -145,7 +145,11 @@ class Core {
   std::deque<std::function<void()>> callbacks_ ABSL_GUARDED_BY(mu_);
   int64_t running_ ABSL_GUARDED_BY(mu_) = 0;  // tasks and callbacks
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool joining_ ABSL_GUARDED_BY(mu_) = false;
   bool joined_ ABSL_GUARDED_BY(mu_) = false;
+  // The callback thread has ended: later callbacks (of submissions to the
+  // closed pool) run on the thread that posts them.
+  bool callbacks_ended_ ABSL_GUARDED_BY(mu_) = false;
   // Wake-ups cost more than small tasks: a worker that runs out of jobs
   // first spins a few microseconds (one worker at a time) watching
   // `queued_`, and a submission wakes a sleeping worker only when none

@@ -8,10 +8,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -339,6 +342,30 @@ TEST_P(PreforkServerTest, ProcessAtItsConnectionLimitAcceptsNoMore) {
   close(b);
   close(c);
   ASSERT_OK(running.arbiter->Kill());
+}
+
+TEST(PreforkServerOptionsTest, UnixSocketIsPrivateAndOtherFilesAreLeftAlone) {
+  // A short directory: a socket path has at most 107 bytes.
+  char dir_template[] = "/tmp/mproc-prefork-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  PreforkOptions options;
+  options.listen = "unix:" + dir + "/echo.sock";
+  auto server = PreforkServer::Listen(options, EchoHandler);
+  ASSERT_OK(server);
+  struct stat info {};
+  ASSERT_EQ(stat((dir + "/echo.sock").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  const std::string notes = dir + "/notes.txt";
+  { std::ofstream(notes) << "keep me"; }
+  options.listen = "unix:" + notes;
+  EXPECT_CODE(PreforkServer::Listen(options, EchoHandler),
+              absl::StatusCode::kUnavailable);
+  EXPECT_EQ(access(notes.c_str(), F_OK), 0);  // not unlinked
+  server->reset();
+  unlink(notes.c_str());
+  unlink((dir + "/echo.sock").c_str());
+  rmdir(dir.c_str());
 }
 
 TEST(PreforkServerOptionsTest, BadOptionsAndAddressesAreRefused) {

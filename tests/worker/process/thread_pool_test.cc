@@ -208,6 +208,23 @@ TEST(ThreadPoolTest, CloseRefusesNewTasksAndJoinWaitsForTheQueued) {
   EXPECT_EQ(done.load(), 20);
 }
 
+TEST(ThreadPoolTest, SubmissionToAJoinedPoolFailsThroughItsErrorCallback) {
+  ThreadPool pool(2);
+  pool.Close();
+  ASSERT_OK(pool.Join());
+  ASSERT_OK(pool.Join());  // again: at once
+  absl::Status seen;
+  auto late = pool.ApplyAsync([] { return 1; }, std::tuple<>(), nullptr,
+                              [&](const absl::Status& s) { seen = s; });
+  EXPECT_CODE(late.Get(absl::Seconds(10)),
+              absl::StatusCode::kFailedPrecondition);
+  EXPECT_CODE(seen, absl::StatusCode::kFailedPrecondition);
+  auto late_map = pool.MapAsync([](int x) { return x; }, std::vector<int>{1}, 0,
+                                [](const std::vector<int>&) {});
+  EXPECT_CODE(late_map.Get(absl::Seconds(10)),
+              absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(ThreadPoolTest, TerminateDropsWhatHasNotStarted) {
   ThreadPool pool(1);
   absl::Notification started, release;

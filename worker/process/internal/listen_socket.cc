@@ -30,11 +30,19 @@ absl::StatusOr<ListenSocket> ListenUnix(const std::string& address,
   std::memcpy(addr.sun_path, path.data(), path.size());
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return ErrnoStatus(errno, "socket");
-  {
-    // Something accepting there already: refuse; a stale file: replace.
+  struct stat existing {};
+  if (lstat(path.c_str(), &existing) == 0) {
+    // Something accepting there already: refuse; a stale socket (nobody
+    // accepting): replace; anything else is not ours to remove.
+    if (!S_ISSOCK(existing.st_mode)) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on '", address,
+                       "': the path exists and is not a socket"));
+    }
     UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (connect(probe.get(), reinterpret_cast<sockaddr*>(&addr),
-                sizeof(addr)) == 0) {
+                sizeof(addr)) == 0 ||
+        errno != ECONNREFUSED) {
       return absl::UnavailableError(
           absl::StrCat("cannot listen on '", address,
                        "': another process is accepting connections there"));
