@@ -527,7 +527,14 @@ class SessionConnection : public Connection, public ForkAware {
     absl::MutexLock l(&mu_);
     AwaitState state{&waiters, stream.get()};
     while (!AllDone(waiters)) {
-      if (stream->broken) return stream->broken_status;
+      if (stream->broken) {
+        // The thread that found it broken fails every waiter, ours too,
+        // once it has the call's status (it lets go of the lock for that:
+        // returning before would leave our waiters for it to write to).
+        mu_.Await(absl::Condition(
+            +[](std::vector<Waiter>* w) { return AllDone(*w); }, &waiters));
+        break;
+      }
       if (!stream->reading) {
         ReadOneFrameLocked(stream);
         continue;
