@@ -267,10 +267,7 @@ class SessionConnection : public Connection, public ForkAware {
                               });
     if (must_write) Flush(*stream);
     absl::Status answered = AwaitAnswers(stream, waiters);
-    if (watch != 0 && watchdog->Unwatch(watch) &&
-        (!answered.ok() ||
-         std::any_of(waiters.begin(), waiters.end(),
-                     [](const Waiter& w) { return w.broken; }))) {
+    if (watch != 0 && watchdog->Unwatch(watch) && !answered.ok()) {
       return absl::DeadlineExceededError(absl::StrCat(
           "no answer from the manager at ", address_, " within ",
           absl::FormatDuration(wait + options_.reply_timeout),
@@ -522,6 +519,8 @@ class SessionConnection : public Connection, public ForkAware {
     return AllDone(*s->waiters) || !s->stream->reading || s->stream->broken;
   }
 
+  // OK once every answer is in; the stream's broken status if it broke
+  // under any of them (those then carry it too).
   absl::Status AwaitAnswers(const std::shared_ptr<Stream>& stream,
                             std::vector<Waiter>& waiters) {
     absl::MutexLock l(&mu_);
@@ -540,6 +539,9 @@ class SessionConnection : public Connection, public ForkAware {
         continue;
       }
       mu_.Await(absl::Condition(&DoneOrCanRead, &state));
+    }
+    for (const Waiter& w : waiters) {
+      if (w.broken) return stream->broken_status;
     }
     return absl::OkStatus();
   }

@@ -1,7 +1,8 @@
 // mproc::PreforkServer: the seed's "process-pool concurrent server" as a
 // library — N supervised processes accepting on one listening socket, each
-// serving its connections with a handler on a ThreadPool of M threads (the
-// pattern of gunicorn and nginx).
+// serving its connections either with a ConnectionHandler on a ThreadPool
+// of M threads (the seed's design) or with a DataHandler on one event loop
+// (the pattern of gunicorn and nginx).
 //
 //   auto server = mproc::PreforkServer::Listen(options, [](auto& c) {
 //     char buf[4096];
@@ -11,10 +12,11 @@
 //   });
 //   return (*server)->Run();   // the arbiter, until SIGTERM
 //
-// Accepting: each process blocks in accept(2) on the shared socket, so the
-// kernel wakes exactly one process per connection (no thundering herd) and
-// hands connections to the waiting processes in turn. A process at its
-// connection limit stops accepting, leaving new clients to the others.
+// Accepting: with threads, each process blocks in accept(2) on the shared
+// socket; with an event loop, each waits in epoll with EPOLLEXCLUSIVE. The
+// kernel wakes one process per connection (no thundering herd). A process
+// at its connection limit, or well above its least-loaded sibling, stops
+// accepting, leaving new clients to the others.
 // The listening socket stays open in the arbiter: a process that dies, is
 // recycled or reloaded never makes a client's connect fail.
 //
