@@ -13,7 +13,8 @@ constexpr const char* kValueFlags[] = {
     "manager",    "authkey-file", "listen",           "max-message-bytes",
     "type",       "length",       "timeout",          "session-lease",
     "result-ttl", "pool",         "processes",        "kwargs",
-    "grace",      "threads",      "max-unsent-bytes", "max-object-bytes"};
+    "grace",      "threads",      "max-unsent-bytes", "max-object-bytes",
+    "data-dir",   "fsync"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

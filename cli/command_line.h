@@ -27,7 +27,8 @@ struct CommandLine {
 };
 
 // Flags that take no value.
-inline constexpr const char* kBooleanFlags[] = {"json", "allow-exec"};
+inline constexpr const char* kBooleanFlags[] = {"json", "allow-exec", "repair",
+                                                "in-memory"};
 
 // INVALID_ARGUMENT for an unknown flag or a flag missing its value.
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);
@@ -43,6 +44,7 @@ int RunObjectCommand(
     const CommandLine& cl);  // dict|list|value|array|namespace|queue
 int RunObjectsCommand(const CommandLine& cl);  // objects
 int RunInfoCommand(const CommandLine& cl);     // info
+int RunBackupCommand(const CommandLine& cl);   // backup
 int RunDeleteCommand(const CommandLine& cl);   // delete NAME
 
 int RunUpCommand(const CommandLine& cl);      // up: manager + workers

@@ -10,7 +10,7 @@ namespace {
 constexpr char kUsage[] = R"(usage: mproc [FLAGS] COMMAND ...
 
 Commands:
-  manager [--listen ADDR] [--authkey-file F] [--max-message-bytes N]
+  manager [--listen ADDR] [--authkey-file F] [--data-dir DIR] [--fsync P]
                           run the manager daemon in the foreground
   dict OP NAME [ARGS]     operate on a shared dict   (mproc dict --help)
   list OP NAME [ARGS]     operate on a shared list   (mproc list --help)
@@ -34,7 +34,9 @@ Commands:
   status [--pool NAME]    workers, queue depths, running and failed tasks
   objects [--json]        list the manager's objects
   delete NAME             delete an object
-  info                    show the manager's version, instance and uptime
+  info                    show the manager's version, instance, uptime and
+                          where its objects live (data dir, fsync, size)
+  backup DIR              copy the manager's data dir to DIR while it serves
 
 Client flags:
   --manager ADDR          manager address (default $MPROC_ADDRESS, else
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
   if (command == "status") return RunStatusCommand(*cl);
   if (command == "objects") return RunObjectsCommand(*cl);
   if (command == "info") return RunInfoCommand(*cl);
+  if (command == "backup") return RunBackupCommand(*cl);
   if (command == "delete") return RunDeleteCommand(*cl);
   if (command == "dict" || command == "list" || command == "value" ||
       command == "array" || command == "namespace" || command == "queue" ||

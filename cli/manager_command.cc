@@ -18,6 +18,7 @@ constexpr char kManagerUsage[] =
     R"(usage: mproc manager [--listen ADDR] [--authkey-file F] [--max-message-bytes N]
                      [--max-unsent-bytes N] [--max-object-bytes N]
                      [--session-lease S] [--result-ttl S] [--threads N]
+                     [--data-dir DIR [--fsync always|everysec|no] [--repair]]
 
 Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --listen ADDR            HOST:PORT or unix:/path (default 127.0.0.1:50051;
@@ -42,7 +43,19 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --threads N              threads serving clients and running commands
                            (default 1: no hand-offs, lowest latency; more
                            let commands run in parallel on many cores)
-Prints "mproc manager listening on ADDR" once it accepts connections.
+  --data-dir DIR           keep every object and task in DIR (created if its
+                           parent exists) across restarts and crashes;
+                           without it the manager keeps them in memory only
+  --fsync POLICY           when DIR's log reaches the disk: always (before
+                           answering; slowest, safest), everysec (within a
+                           second; the default) or no (when the OS decides).
+                           Under every policy a killed manager loses nothing
+                           it acknowledged; power loss may lose the last
+                           second with everysec
+  --repair                 rebuild a damaged DIR, keeping what can be read,
+                           instead of refusing to start
+Prints "mproc manager listening on ADDR" once it accepts connections, then
+where its objects live and what it loaded.
 )";
 }  // namespace
 
@@ -92,6 +105,23 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
       }
     }
   }
+  if (auto dir = cl.Flag("data-dir")) {
+    if (dir->empty()) {
+      return absl::InvalidArgumentError("--data-dir needs a directory");
+    }
+    options.data_dir = *dir;
+  }
+  if (auto fsync = cl.Flag("fsync")) {
+    if (*fsync != "always" && *fsync != "everysec" && *fsync != "no") {
+      return absl::InvalidArgumentError(
+          "--fsync must be always, everysec or no");
+    }
+    if (options.data_dir.empty()) {
+      return absl::InvalidArgumentError("--fsync needs --data-dir");
+    }
+    options.fsync = *fsync;
+  }
+  options.repair = cl.Flag("repair").value_or("false") == "true";
   return options;
 }
 
@@ -123,8 +153,11 @@ absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl,
       options.ok() ? StartManager(*options)
                    : absl::StatusOr<StartedManager>(options.status());
   if (!started.ok()) {
-    *exit_code = Fail(!options.ok() && options.status().code() ==
-                                           absl::StatusCode::kInvalidArgument
+    // A bad flag, or a configuration the manager refuses (a data dir it
+    // cannot use, an open address without a key), is the caller's to fix.
+    const absl::StatusCode code = started.status().code();
+    *exit_code = Fail(code == absl::StatusCode::kInvalidArgument ||
+                              code == absl::StatusCode::kFailedPrecondition
                           ? kExitUsage
                           : kExitFailed,
                       std::string(started.status().message()));
@@ -151,7 +184,9 @@ int RunManagerCommand(const CommandLine& cl) {
   absl::StatusOr<StartedManager> started =
       StartManagerFromFlags(cl, &exit_code);
   if (!started.ok()) return exit_code;
-  std::cout << "mproc manager " << DescribeManager(*started) << std::endl;
+  std::cout << "mproc manager " << DescribeManager(*started) << "\n"
+            << "mproc manager: objects " << started->server->storage_summary()
+            << std::endl;
   int signal_number = 0;
   sigwait(&started->stop_signals, &signal_number);
   std::cout << "mproc manager: stopping on signal " << signal_number

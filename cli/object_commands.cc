@@ -2,8 +2,10 @@
 // objects`, `mproc delete NAME` and `mproc info`: one operation each, through
 // the same client library an application uses.
 #include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <system_error>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -243,9 +245,34 @@ int RunInfoCommand(const CommandLine& cl) {
                          {"version", info->version},
                          {"instance_id", info->instance_id},
                          {"uptime_seconds", info->uptime_seconds},
-                         {"objects", info->objects}})
+                         {"objects", info->objects},
+                         {"storage", Value(info->storage)}})
                    .ToJson()
             << std::endl;
+  return kExitOk;
+}
+
+int RunBackupCommand(const CommandLine& cl) {
+  if (cl.help || cl.positional.size() != 2) {
+    std::cout << "usage: mproc backup DIR\n\nMakes a consistent copy of the "
+                 "manager's data dir in DIR (on the manager's machine; it "
+                 "must not exist) while the manager serves. Start a manager "
+                 "from it with --data-dir DIR.\n";
+    return cl.help ? kExitOk : kExitUsage;
+  }
+  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
+  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  std::string dir = cl.positional[1];
+  // The manager resolves a relative path against its own directory; ours
+  // is what the user means.
+  if (dir[0] != '/') {
+    std::error_code ec;
+    const std::filesystem::path absolute = std::filesystem::absolute(dir, ec);
+    if (!ec) dir = absolute.string();
+  }
+  absl::Status done = (*manager)->Backup(dir);
+  if (!done.ok()) return Fail(kExitFailed, ErrorText(done));
+  std::cout << Value(Map{{"backup", dir}}).ToJson() << std::endl;
   return kExitOk;
 }
 

@@ -3,8 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <system_error>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -24,6 +27,7 @@ constexpr char kUpUsage[] =
     R"(usage: mproc up [--listen ADDR] [--processes N] [--allow-exec] [--pool NAME]
                 [--authkey-file F] [--grace S] [--session-lease S] [--result-ttl S]
                 [--max-message-bytes N] [--threads N]
+                [--data-dir DIR] [--fsync always|everysec|no] [--in-memory]
 
 Runs a manager (on ADDR, default 127.0.0.1:50051) and a worker daemon with
 N processes (default: the CPUs available) serving pool NAME (default
@@ -31,7 +35,31 @@ N processes (default: the CPUs available) serving pool NAME (default
 running tasks may finish, at most --grace S seconds — then the manager; a
 second Ctrl-C kills the workers at once. --allow-exec lets tasks run
 commands (mproc run). A worker daemon that dies is started again.
+Objects and tasks are kept in --data-dir (default $XDG_STATE_HOME/mproc, else
+~/.local/state/mproc; see mproc manager --help for --fsync) and survive a
+restart; --in-memory keeps them in memory only.
 )";
+
+// $XDG_STATE_HOME/mproc, else ~/.local/state/mproc; made if missing.
+absl::StatusOr<std::string> DefaultDataDir() {
+  std::string base;
+  if (const char* state = getenv("XDG_STATE_HOME"); state && *state) {
+    base = state;
+  } else if (const char* home = getenv("HOME"); home && *home) {
+    base = absl::StrCat(home, "/.local/state");
+  } else {
+    return absl::FailedPreconditionError(
+        "no default data dir: set HOME or XDG_STATE_HOME, or pass --data-dir "
+        "or --in-memory");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(base, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create ", base, " for the data dir: ", ec.message()));
+  }
+  return absl::StrCat(base, "/mproc");
+}
 
 std::string SelfPath() {
   char path[4096];
@@ -70,13 +98,24 @@ int RunUpCommand(const CommandLine& cl) {
   }
   if (cl.positional.size() > 1)
     return Fail(kExitUsage, "up takes no arguments");
+  const bool in_memory = cl.Flag("in-memory").value_or("false") == "true";
+  if (in_memory && cl.Flag("data-dir")) {
+    return Fail(kExitUsage, "--in-memory and --data-dir exclude each other");
+  }
+  CommandLine with_dir = cl;
+  if (!in_memory && !cl.Flag("data-dir")) {
+    absl::StatusOr<std::string> dir = DefaultDataDir();
+    if (!dir.ok()) return Fail(kExitUsage, std::string(dir.status().message()));
+    with_dir.flags["data-dir"] = *dir;
+  }
   int exit_code = kExitOk;
   absl::StatusOr<StartedManager> started =
-      StartManagerFromFlags(cl, &exit_code);
+      StartManagerFromFlags(with_dir, &exit_code);
   if (!started.ok()) return exit_code;
   ManagerServer& server = *started->server;
   const std::string address = server.address();
-  std::cout << "mproc up: manager " << DescribeManager(*started) << std::endl;
+  std::cout << "mproc up: manager " << DescribeManager(*started) << "\n"
+            << "mproc up: objects " << server.storage_summary() << std::endl;
 
   absl::StatusOr<std::unique_ptr<Popen>> workers =
       StartWorkers(cl, address, started->authkey);

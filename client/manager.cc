@@ -71,10 +71,14 @@ absl::Status Manager::Open(const std::string& name, int kind,
 }
 
 absl::StatusOr<mproc::Value> Manager::Management(int op,
-                                                 const std::string& name) {
+                                                 const std::string& name,
+                                                 const mproc::List& args) {
   std::vector<pb::Request> requests(1);
   requests[0].set_op(static_cast<pb::Op>(op));
   requests[0].set_name(name);
+  for (const mproc::Value& arg : args) {
+    ValueToProto(arg, requests[0].add_args());
+  }
   std::vector<pb::Response> responses;
   absl::Status sent = connection_->Run(std::move(requests), &responses);
   if (!sent.ok()) return sent;
@@ -280,7 +284,15 @@ absl::StatusOr<ServerInfo> Manager::Info() {
   info.uptime_seconds = field("uptime_seconds").As<double>().value_or(0);
   info.objects = field("objects").As<int64_t>().value_or(0);
   info.timers = field("timers").As<int64_t>().value_or(0);
+  if (auto it = m.find(mproc::Value("storage"));
+      it != m.end() && it->second.is_map()) {
+    info.storage = it->second.map_value();
+  }
   return info;
+}
+
+absl::Status Manager::Backup(const std::string& dir) {
+  return Management(pb::BACKUP, "", {mproc::Value(dir)}).status();
 }
 
 BatchBuilder Manager::NewBatch() { return BatchBuilder(connection_); }

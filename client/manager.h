@@ -65,6 +65,9 @@ struct ServerInfo {
   // Entries on the manager's timer: timeouts of parked calls and tasks,
   // session leases, result expiries. Answered waits drop theirs.
   int64_t timers = 0;
+  // Where the objects live: {"persistence": "memory"}, or "rocksdb" with
+  // data_dir, fsync, disk_bytes, last_fsync_seconds_ago, recovered, ...
+  Map storage;
 };
 
 class Manager {
@@ -147,6 +150,10 @@ class Manager {
   // NOT_FOUND if there is no such object.
   absl::Status DeleteObject(const std::string& name);
   absl::StatusOr<ServerInfo> Info();
+  // A consistent copy of the manager's data dir, made while it serves, in
+  // `dir` on the manager's machine (which must not exist): a data dir to
+  // start a manager from. FAILED_PRECONDITION for an in-memory manager.
+  absl::Status Backup(const std::string& dir);
 
   // A builder for many operations in one round trip.
   BatchBuilder NewBatch();
@@ -189,7 +196,8 @@ class Manager {
     return Open(name, kind, spec);
   }
   absl::Status Open(const std::string& name, int kind, const OpenSpec& spec);
-  absl::StatusOr<mproc::Value> Management(int op, const std::string& name);
+  absl::StatusOr<mproc::Value> Management(int op, const std::string& name,
+                                          const mproc::List& args = {});
   // Appends one page of the listing: the objects named after `after`.
   absl::Status ObjectsAfter(const std::string& after,
                             std::vector<ObjectInfo>* out);

@@ -17,6 +17,7 @@ constexpr OpInfo kOps[] = {
     {pb::DELETE_OBJECT, kNone, "delete_object", 0, 0, ""},
     {pb::LIST_OBJECTS, kNone, "list_objects", 0, 2, "[AFTER] [LIMIT]"},
     {pb::SERVER_INFO, kNone, "server_info", 0, 0, ""},
+    {pb::BACKUP, kNone, "backup", 1, 1, "DIR"},
 
     {pb::DICT_GET, pb::DICT, "get", 1, 2, "KEY [DEFAULT]"},
     {pb::DICT_SET, pb::DICT, "set", 2, 2, "KEY VALUE", true},

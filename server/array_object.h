@@ -36,8 +36,22 @@ class ArrayObject : public SharedObject {
   // The element's new value; errors as TypedValueObject::Add, plus
   // OUT_OF_RANGE for the index.
   absl::StatusOr<Value> Add(int64_t index, const Value& delta);
+  // (Writes also fail UNAVAILABLE when the change cannot be recorded.)
+
+  // Recorded in chunks of kChunk elements: 'c' + chunk number -> the
+  // chunk's elements, encoded as a list. A write rewrites its chunk.
+  void Snapshot(std::vector<LogChange>* out) const override;
+  absl::Status Restore(absl::string_view key, absl::string_view value) override;
 
  private:
+  static constexpr size_t kChunk = 256;
+  // The record of the chunk holding `pos`, with element `pos` as `v`.
+  std::string EncodeChunkLocked(size_t pos, const Value& v) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records element `pos` as `v`, then stores it.
+  absl::Status StoreLocked(size_t pos, Value v)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const ElementType type_;
   const int64_t length_;
 

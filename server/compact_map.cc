@@ -13,20 +13,22 @@ Value DecodeOwn(absl::string_view bytes) {
   return v.ok() ? *std::move(v) : Value();
 }
 
-std::string Encode(const Value& value) {
+}  // namespace
+
+std::string CompactMap::EncodeValue(const Value& value) {
   std::string out;
-  EncodeValue(value, &out);
+  mproc::EncodeValue(value, &out);
   return out;
 }
-
-}  // namespace
 
 Value CompactMap::Entry::DecodeKey() const { return DecodeOwn(key()); }
 Value CompactMap::Entry::DecodeValue() const { return DecodeOwn(value()); }
 
 std::string CompactMap::EncodeKey(const Value& key) {
-  if (key.is_double() && key.double_value() == 0) return Encode(Value(0.0));
-  return Encode(key);
+  if (key.is_double() && key.double_value() == 0) {
+    return EncodeValue(Value(0.0));
+  }
+  return EncodeValue(key);
 }
 
 CompactMap::Entry* CompactMap::NewEntry(absl::string_view key,
@@ -52,9 +54,25 @@ bool CompactMap::Contains(const Value& key) const {
   return slots_.contains(absl::string_view(EncodeKey(key)));
 }
 
+const CompactMap::Entry* CompactMap::FindEncoded(absl::string_view key) const {
+  auto it = slots_.find(key);
+  return it == slots_.end() ? nullptr : it->entry;
+}
+
+bool CompactMap::EraseEncoded(absl::string_view key) {
+  auto it = slots_.find(key);
+  if (it == slots_.end()) return false;
+  Entry* entry = it->entry;
+  slots_.erase(it);
+  FreeEntry(entry);
+  return true;
+}
+
 void CompactMap::Set(const Value& key, const Value& value) {
-  const std::string k = EncodeKey(key);
-  const std::string v = Encode(value);
+  SetEncoded(EncodeKey(key), EncodeValue(value));
+}
+
+void CompactMap::SetEncoded(absl::string_view k, absl::string_view v) {
   auto it = slots_.find(absl::string_view(k));
   if (it == slots_.end()) {
     slots_.insert(Slot{NewEntry(k, v)});
@@ -74,7 +92,7 @@ Value CompactMap::SetDefault(const Value& key, const Value& value) {
   const std::string k = EncodeKey(key);
   auto it = slots_.find(absl::string_view(k));
   if (it != slots_.end()) return it->entry->DecodeValue();
-  slots_.insert(Slot{NewEntry(k, Encode(value))});
+  slots_.insert(Slot{NewEntry(k, EncodeValue(value))});
   return value;
 }
 
@@ -89,12 +107,7 @@ std::optional<Value> CompactMap::Take(const Value& key) {
 }
 
 bool CompactMap::Erase(const Value& key) {
-  auto it = slots_.find(absl::string_view(EncodeKey(key)));
-  if (it == slots_.end()) return false;
-  Entry* entry = it->entry;
-  slots_.erase(it);
-  FreeEntry(entry);
-  return true;
+  return EraseEncoded(EncodeKey(key));
 }
 
 void CompactMap::Clear() {

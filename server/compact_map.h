@@ -51,6 +51,16 @@ class CompactMap {
   bool Contains(const Value& key) const;
   // Stores `value` at `key`, replacing any value there.
   void Set(const Value& key, const Value& value);
+  // The same with both already encoded (EncodeKey, EncodeValue).
+  void SetEncoded(absl::string_view key, absl::string_view value);
+  // The entry at an encoded key, or null.
+  const Entry* FindEncoded(absl::string_view key) const;
+  // Whether the encoded key was present.
+  bool EraseEncoded(absl::string_view key);
+
+  // The bytes an entry stores: keys in their canonical form (0.0 for -0.0).
+  static std::string EncodeKey(const Value& key);
+  static std::string EncodeValue(const Value& value);
   // The value at `key`, after storing `value` there if it was absent.
   Value SetDefault(const Value& key, const Value& value);
   // Removes and returns the value at `key`, if present.
@@ -112,7 +122,6 @@ class CompactMap {
     }
   };
 
-  static std::string EncodeKey(const Value& key);
   static Entry* NewEntry(absl::string_view key, absl::string_view value);
   static void FreeEntry(Entry* entry);
 

@@ -17,8 +17,7 @@ Result Get(DictObject& d, const CommandArgs& a, CallContext*) {
 
 Result Set(DictObject& d, const CommandArgs& a, CallContext*) {
   MPROC_ASSIGN_OR_RETURN(key, a.Key(0));
-  d.Set(*key, a.Take(1));
-  return Value();
+  return Done(d.Set(*key, a[1]));
 }
 
 Result SetDefault(DictObject& d, const CommandArgs& a, CallContext*) {
@@ -66,13 +65,11 @@ Result Items(DictObject& d, const CommandArgs&, CallContext* call) {
 
 Result Update(DictObject& d, const CommandArgs& a, CallContext*) {
   if (absl::Status s = a.MapArg(0, "entries").status(); !s.ok()) return s;
-  d.Update(std::move(a.Take(0).mutable_map()));
-  return Value();
+  return Done(d.Update(a[0].map_value()));
 }
 
 Result Clear(DictObject& d, const CommandArgs&, CallContext*) {
-  d.Clear();
-  return Value();
+  return Done(d.Clear());
 }
 
 Result GetMany(DictObject& d, const CommandArgs& a, CallContext* call) {

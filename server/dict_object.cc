@@ -25,28 +25,78 @@ absl::StatusOr<Value> DictObject::Get(const Value& key,
   return KeyNotFound(*this, key);
 }
 
-void DictObject::Set(const Value& key, Value value) {
-  absl::MutexLock l(&mu_);
-  entries_.Set(key, value);
+namespace {
+
+constexpr char kEntryTag = 'e';
+
+std::string EntryKey(absl::string_view encoded_key) {
+  std::string key;
+  key.reserve(encoded_key.size() + 1);
+  key.push_back(kEntryTag);
+  key.append(encoded_key.data(), encoded_key.size());
+  return key;
 }
 
-Value DictObject::SetDefault(const Value& key, const Value& default_value) {
+}  // namespace
+
+absl::Status DictObject::SetEncodedLocked(const std::string& key,
+                                          const std::string& value) {
+  if (log().enabled()) {
+    absl::Status s = log().Put(Describe(), EntryKey(key), value);
+    if (!s.ok()) return s;
+  }
+  entries_.SetEncoded(key, value);
+  return absl::OkStatus();
+}
+
+absl::Status DictObject::EraseEncodedLocked(const std::string& key) {
+  if (log().enabled()) {
+    absl::Status s = log().Delete(Describe(), EntryKey(key));
+    if (!s.ok()) return s;
+  }
+  entries_.EraseEncoded(key);
+  return absl::OkStatus();
+}
+
+absl::Status DictObject::Set(const Value& key, const Value& value) {
+  const std::string k = CompactMap::EncodeKey(key);
+  const std::string v = CompactMap::EncodeValue(value);
   absl::MutexLock l(&mu_);
-  return entries_.SetDefault(key, default_value);
+  return SetEncodedLocked(k, v);
+}
+
+absl::StatusOr<Value> DictObject::SetDefault(const Value& key,
+                                             const Value& default_value) {
+  const std::string k = CompactMap::EncodeKey(key);
+  absl::MutexLock l(&mu_);
+  if (const CompactMap::Entry* found = entries_.FindEncoded(k)) {
+    return found->DecodeValue();
+  }
+  absl::Status s = SetEncodedLocked(k, CompactMap::EncodeValue(default_value));
+  if (!s.ok()) return s;
+  return default_value;
 }
 
 absl::StatusOr<Value> DictObject::Pop(const Value& key,
                                       const Value* default_value) {
+  const std::string k = CompactMap::EncodeKey(key);
   absl::MutexLock l(&mu_);
-  if (std::optional<Value> taken = entries_.Take(key)) return *std::move(taken);
-  if (default_value != nullptr) return *default_value;
-  return KeyNotFound(*this, key);
+  const CompactMap::Entry* found = entries_.FindEncoded(k);
+  if (found == nullptr) {
+    if (default_value != nullptr) return *default_value;
+    return KeyNotFound(*this, key);
+  }
+  Value taken = found->DecodeValue();
+  absl::Status s = EraseEncodedLocked(k);
+  if (!s.ok()) return s;
+  return taken;
 }
 
 absl::Status DictObject::Delete(const Value& key) {
+  const std::string k = CompactMap::EncodeKey(key);
   absl::MutexLock l(&mu_);
-  if (!entries_.Erase(key)) return KeyNotFound(*this, key);
-  return absl::OkStatus();
+  if (entries_.FindEncoded(k) == nullptr) return KeyNotFound(*this, key);
+  return EraseEncodedLocked(k);
 }
 
 bool DictObject::Contains(const Value& key) const {
@@ -102,14 +152,53 @@ absl::StatusOr<Map> DictObject::Items(AnswerBudget* budget) const {
   return out;
 }
 
-void DictObject::Update(Map entries) {
+absl::Status DictObject::Update(const Map& entries) {
+  std::vector<std::pair<std::string, std::string>> encoded;
+  encoded.reserve(entries.size());
+  for (const auto& [key, value] : entries) {
+    encoded.emplace_back(CompactMap::EncodeKey(key),
+                         CompactMap::EncodeValue(value));
+  }
   absl::MutexLock l(&mu_);
-  for (const auto& [key, value] : entries) entries_.Set(key, value);
+  if (log().enabled()) {
+    std::vector<LogChange> changes;
+    changes.reserve(encoded.size());
+    for (const auto& [key, value] : encoded) {
+      changes.push_back(LogChange::Put(EntryKey(key), value));
+    }
+    absl::Status s = log().Write(Describe(), changes);
+    if (!s.ok()) return s;
+  }
+  for (const auto& [key, value] : encoded) entries_.SetEncoded(key, value);
+  return absl::OkStatus();
 }
 
-void DictObject::Clear() {
+absl::Status DictObject::Clear() {
   absl::MutexLock l(&mu_);
+  if (log().enabled()) {
+    const LogChange all = LogChange::DeleteAll();
+    absl::Status s = log().Write(Describe(), {&all, 1});
+    if (!s.ok()) return s;
+  }
   entries_.Clear();
+  return absl::OkStatus();
+}
+
+void DictObject::Snapshot(std::vector<LogChange>* out) const {
+  absl::MutexLock l(&mu_);
+  entries_.ForEachAdmitted([](int64_t, int64_t) { return true; },
+                           [out](const CompactMap::Entry& e) {
+                             out->push_back(LogChange::Put(
+                                 EntryKey(e.key()), std::string(e.value())));
+                           });
+}
+
+absl::Status DictObject::Restore(absl::string_view key,
+                                 absl::string_view value) {
+  if (key.empty() || key[0] != kEntryTag) return BadRecord(*this, key);
+  absl::MutexLock l(&mu_);
+  entries_.SetEncoded(key.substr(1), value);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Map> DictObject::GetMany(const List& keys,
@@ -134,7 +223,9 @@ absl::StatusOr<Value> DictObject::Add(const Value& key, const Value& delta) {
   const Value zero = delta.is_double() ? Value(0.0) : Value(0);
   absl::StatusOr<Value> sum = AddNumbers(current ? *current : zero, delta);
   if (!sum.ok()) return Annotate(*this, sum.status());
-  entries_.Set(key, *sum);
+  absl::Status s = SetEncodedLocked(CompactMap::EncodeKey(key),
+                                    CompactMap::EncodeValue(*sum));
+  if (!s.ok()) return s;
   return sum;
 }
 

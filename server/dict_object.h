@@ -24,9 +24,12 @@ class DictObject : public SharedObject {
   // The value for `key`; `*default_value` if absent and given, else
   // NOT_FOUND.
   absl::StatusOr<Value> Get(const Value& key, const Value* default_value) const;
-  void Set(const Value& key, Value value);
+  // Writes fail (UNAVAILABLE) only when the change cannot be recorded
+  // (object_log.h); then nothing changed.
+  absl::Status Set(const Value& key, const Value& value);
   // The stored value, after storing `default_value` if `key` was absent.
-  Value SetDefault(const Value& key, const Value& default_value);
+  absl::StatusOr<Value> SetDefault(const Value& key,
+                                   const Value& default_value);
   // Removes and returns the value; `*default_value` or NOT_FOUND if absent.
   absl::StatusOr<Value> Pop(const Value& key, const Value* default_value);
   // NOT_FOUND if absent.
@@ -37,8 +40,8 @@ class DictObject : public SharedObject {
   absl::StatusOr<List> Keys(AnswerBudget* budget) const;
   absl::StatusOr<List> Values(AnswerBudget* budget) const;
   absl::StatusOr<Map> Items(AnswerBudget* budget) const;
-  void Update(Map entries);
-  void Clear();
+  absl::Status Update(const Map& entries);
+  absl::Status Clear();
   // The entries for those of `keys` that are present, within `budget`.
   absl::StatusOr<Map> GetMany(const List& keys, AnswerBudget* budget) const;
   // Atomically adds `delta` to the number at `key` (absent counts as 0 of
@@ -46,7 +49,19 @@ class DictObject : public SharedObject {
   // stored value or delta is not a number; OUT_OF_RANGE on int overflow.
   absl::StatusOr<Value> Add(const Value& key, const Value& delta);
 
+  // Recorded as one key per entry: 'e' + encoded key -> encoded value.
+  void Snapshot(std::vector<LogChange>* out) const override;
+  absl::Status Restore(absl::string_view key, absl::string_view value) override;
+
  private:
+  // Records and stores one encoded entry.
+  absl::Status SetEncodedLocked(const std::string& key,
+                                const std::string& value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records the removal of an encoded key that is present, then removes it.
+  absl::Status EraseEncodedLocked(const std::string& key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   // Entries as encoded bytes: ~50 bytes a small entry (a node map of
   // Values took ~125, a flat one ~170).

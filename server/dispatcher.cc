@@ -134,6 +134,8 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
       return ListObjects(request);
     case pb::SERVER_INFO:
       return ServerInfo();
+    case pb::BACKUP:
+      return Backup(request);
     default:
       break;
   }
@@ -180,7 +182,7 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
       return CreateObject(request.name(), spec, options_.max_object_bytes);
     };
     absl::StatusOr<std::shared_ptr<SharedObject>> made =
-        op->creates ? store_->FindOrCreate(request.name(), create)
+        op->creates ? store_->FindOrCreate(request.name(), spec, create)
                     : absl::StatusOr<std::shared_ptr<SharedObject>>(create());
     if (!made.ok()) return made.status();
     object = *std::move(made);
@@ -218,7 +220,7 @@ absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
     pb::CreateSpec lock_spec;
     lock_spec.set_kind(pb::LOCK);
     absl::StatusOr<std::shared_ptr<SharedObject>> found =
-        store_->FindOrCreate(spec.lock(), [&] {
+        store_->FindOrCreate(spec.lock(), lock_spec, [&] {
           return CreateObject(spec.lock(), lock_spec,
                               options_.max_object_bytes);
         });
@@ -227,7 +229,7 @@ absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
     lock = *std::move(found);
   }
   absl::StatusOr<std::shared_ptr<SharedObject>> object =
-      store_->FindOrCreate(request.name(), [&] {
+      store_->FindOrCreate(request.name(), spec, [&] {
         return CreateObject(request.name(), spec, options_.max_object_bytes,
                             lock);
       });
@@ -239,12 +241,14 @@ absl::StatusOr<Value> Dispatcher::Open(const pb::Request& request) {
 
 absl::StatusOr<Value> Dispatcher::DeleteObject(const pb::Request& request) {
   if (absl::Status s = ValidateObjectName(request.name()); !s.ok()) return s;
-  std::shared_ptr<SharedObject> erased = store_->Erase(request.name());
-  if (erased == nullptr) {
+  absl::StatusOr<std::shared_ptr<SharedObject>> erased =
+      store_->Erase(request.name());
+  if (!erased.ok()) return erased.status();
+  if (*erased == nullptr) {
     return absl::NotFoundError(
         absl::StrCat("no object named '", request.name(), "'"));
   }
-  erased->OnDeleted();  // its parked calls hear of it
+  (*erased)->OnDeleted();  // its parked calls hear of it
   return Value();
 }
 
@@ -286,13 +290,33 @@ absl::StatusOr<Value> Dispatcher::ListObjects(
 }
 
 Value Dispatcher::ServerInfo() const {
+  Map storage = options_.storage_info ? options_.storage_info()
+                                      : Map{{"persistence", "memory"}};
   return Value(Map{
       {"version", kMprocVersion},
       {"instance_id", instance_id_},
       {"uptime_seconds", absl::ToDoubleSeconds(absl::Now() - start_time_)},
       {"objects", store_->Count()},
       {"timers", static_cast<int64_t>(DeadlineTimer::Default().Pending())},
+      {"storage", Value(std::move(storage))},
   });
+}
+
+absl::StatusOr<Value> Dispatcher::Backup(const pb::Request& request) const {
+  if (!options_.backup) {
+    return absl::FailedPreconditionError(
+        "backup: this manager keeps its objects in memory only (start it "
+        "with --data-dir)");
+  }
+  absl::StatusOr<Value> dir = request.args_size() == 1
+                                  ? ValueFromProto(request.args(0))
+                                  : absl::StatusOr<Value>(Value());
+  if (!dir.ok() || !dir->is_string() || dir->string_value().empty()) {
+    return absl::InvalidArgumentError(
+        "backup takes 1 argument: the directory to write (a string)");
+  }
+  if (absl::Status s = options_.backup(dir->string_value()); !s.ok()) return s;
+  return Value();
 }
 
 }  // namespace mproc

@@ -53,6 +53,10 @@ struct DispatcherOptions {
   int64_t max_answer_bytes = kMaxAnswerBytes;
   // Creating an object larger than this fails (object_factory.h).
   int64_t max_object_bytes = kDefaultMaxObjectBytes;
+  // What SERVER_INFO reports as "storage", and what BACKUP runs; null for
+  // a manager that keeps nothing on disk.
+  std::function<Map()> storage_info;
+  std::function<absl::Status(const std::string& dir)> backup;
 };
 
 class Dispatcher {
@@ -96,6 +100,7 @@ class Dispatcher {
   absl::StatusOr<Value> DeleteObject(const pb::Request& request);
   absl::StatusOr<Value> ListObjects(const pb::Request& request) const;
   Value ServerInfo() const;
+  absl::StatusOr<Value> Backup(const pb::Request& request) const;
 
   ObjectStore* const store_;
   const std::string instance_id_;

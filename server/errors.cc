@@ -9,6 +9,23 @@ std::string SharedObject::Describe() const {
   return absl::StrCat(KindName(kind_), " '", name_, "'");
 }
 
+absl::Status SharedObject::Restore(absl::string_view key,
+                                   absl::string_view value) {
+  (void)value;
+  return BadRecord(*this, key);
+}
+
+absl::Status BadRecord(const SharedObject& object, absl::string_view key) {
+  return absl::DataLossError(absl::StrCat(
+      object.Describe(),
+      ": its record holds a key it never "
+      "writes (",
+      key.size(), " bytes, starting 0x",
+      absl::Hex(key.empty() ? 0 : static_cast<unsigned char>(key[0]),
+                absl::kZeroPad2),
+      ")"));
+}
+
 absl::Status KeyNotFound(const SharedObject& object, const Value& key) {
   return absl::NotFoundError(
       absl::StrCat(object.Describe(), ": key ", key.ToString(), " not found"));

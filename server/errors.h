@@ -32,6 +32,9 @@ absl::Status WrongArgumentType(const SharedObject& object,
 // FAILED_PRECONDITION: the name is taken by an object of another kind.
 absl::Status WrongKind(const SharedObject& existing, pb::Kind wanted);
 
+// DATA_LOSS: a recorded key (object_log.h) the object cannot read.
+absl::Status BadRecord(const SharedObject& object, absl::string_view key);
+
 // The same status with "<object>: " in front of its message.
 absl::Status Annotate(const SharedObject& object, const absl::Status& status);
 

@@ -19,16 +19,23 @@ class EventObject : public ParkingObject {
   Map Details() const override;   // {"set", "waiters"}
 
   // Sets the flag and answers every waiter true.
-  void Set();
-  void Clear();
+  // Fail (UNAVAILABLE) only if the change cannot be recorded.
+  absl::Status Set();
+  absl::Status Clear();
   bool IsSet() const;
   // True at once if set; false if `timeout` is zero; else parks until set
   // (true) or timed out (false). FAILED_PRECONDITION where a call cannot
   // wait (no session).
   absl::StatusOr<Value> Wait(absl::Duration timeout, CallContext* call);
 
+  // Recorded as the key "s" while set.
+  void Snapshot(std::vector<LogChange>* out) const override;
+  absl::Status Restore(absl::string_view key, absl::string_view value) override;
+
  private:
   absl::StatusOr<Value> TimeoutAnswer(int line) const override;
+  // Records the flag if it changes.
+  absl::Status RecordLocked(bool set) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   bool set_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -21,7 +21,7 @@ class InMemoryObjectStore : public ObjectStore {
   }
 
   absl::StatusOr<std::shared_ptr<SharedObject>> FindOrCreate(
-      const std::string& name, Factory create) override {
+      const std::string& name, const pb::CreateSpec&, Factory create) override {
     if (std::shared_ptr<SharedObject> found = Find(name)) return found;
     absl::MutexLock l(&mu_);
     auto it = objects_.find(name);
@@ -34,10 +34,11 @@ class InMemoryObjectStore : public ObjectStore {
     return object;
   }
 
-  std::shared_ptr<SharedObject> Erase(absl::string_view name) override {
+  absl::StatusOr<std::shared_ptr<SharedObject>> Erase(
+      absl::string_view name) override {
     absl::MutexLock l(&mu_);
     auto it = objects_.find(name);
-    if (it == objects_.end()) return nullptr;
+    if (it == objects_.end()) return std::shared_ptr<SharedObject>();
     std::shared_ptr<SharedObject> erased = std::move(it->second);
     objects_.erase(it);
     names_.erase(erased->name());

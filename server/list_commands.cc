@@ -9,12 +9,14 @@ namespace {
 using Result = absl::StatusOr<Value>;
 
 Result Append(ListObject& l, const CommandArgs& a, CallContext*) {
-  return Value(l.Append(a.Take(0)));
+  MPROC_ASSIGN_OR_RETURN(length, l.Append(a.Take(0)));
+  return Value(length);
 }
 
 Result Extend(ListObject& l, const CommandArgs& a, CallContext*) {
   MPROC_ASSIGN_OR_RETURN(items, a.ListArg(0, "items"));
-  return Value(l.Extend(*items));
+  MPROC_ASSIGN_OR_RETURN(length, l.Extend(*items));
+  return Value(length);
 }
 
 Result Get(ListObject& l, const CommandArgs& a, CallContext*) {
@@ -29,8 +31,7 @@ Result Set(ListObject& l, const CommandArgs& a, CallContext*) {
 
 Result Insert(ListObject& l, const CommandArgs& a, CallContext*) {
   MPROC_ASSIGN_OR_RETURN(index, a.Int(0, "index"));
-  l.Insert(index, a[1]);
-  return Value();
+  return Done(l.Insert(index, a[1]));
 }
 
 Result Pop(ListObject& l, const CommandArgs& a, CallContext*) {
@@ -64,8 +65,7 @@ Result Slice(ListObject& l, const CommandArgs& a, CallContext* call) {
 }
 
 Result Clear(ListObject& l, const CommandArgs&, CallContext*) {
-  l.Clear();
-  return Value();
+  return Done(l.Clear());
 }
 
 constexpr CommandRow kRows[] = {

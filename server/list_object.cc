@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/value_codec.h"
 #include "server/errors.h"
 #include "server/python_index.h"
 
@@ -16,15 +17,121 @@ int64_t ListObject::Size() const {
   return static_cast<int64_t>(items_.size());
 }
 
-int64_t ListObject::Append(Value item) {
+namespace {
+
+constexpr char kSnapshotKey[] = "a";
+constexpr char kEditTag = 'o';
+// Edits kept before a snapshot, at least.
+constexpr int64_t kMinEditsBeforeSnapshot = 64;
+
+std::string Encoded(const Value& v) {
+  std::string out;
+  EncodeValue(v, &out);
+  return out;
+}
+
+}  // namespace
+
+absl::Status ListObject::RecordLocked(Edit edit, int64_t position,
+                                      const Value* argument) {
+  if (!log().enabled()) return absl::OkStatus();
+  List record{Value(static_cast<int64_t>(edit)), Value(position)};
+  if (argument != nullptr) record.push_back(*argument);
+  absl::Status s =
+      log().Put(Describe(), SequenceKey(kEditTag, log().NextSequence()),
+                Encoded(Value(std::move(record))));
+  if (s.ok()) ++edits_;
+  return s;
+}
+
+void ListObject::MaybeSnapshotLocked() {
+  if (!log().enabled() ||
+      edits_ <= std::max<int64_t>(kMinEditsBeforeSnapshot,
+                                  static_cast<int64_t>(items_.size()))) {
+    return;
+  }
+  const LogChange changes[] = {LogChange::DeleteAll(),
+                               LogChange::Put(kSnapshotKey, Encoded(items_))};
+  // If it fails, the edits stay recorded and the next write tries again.
+  if (log().Write(Describe(), changes).ok()) edits_ = 0;
+}
+
+bool ListObject::ApplyLocked(Edit edit, int64_t position, Value argument) {
+  const auto size = static_cast<int64_t>(items_.size());
+  switch (edit) {
+    case kAppend:
+      items_.push_back(std::move(argument));
+      return true;
+    case kExtend:
+      if (!argument.is_list()) return false;
+      items_.insert(items_.end(), argument.list_value().begin(),
+                    argument.list_value().end());
+      return true;
+    case kSet:
+      if (position < 0 || position >= size) return false;
+      items_[position] = std::move(argument);
+      return true;
+    case kInsert:
+      if (position < 0 || position > size) return false;
+      items_.insert(items_.begin() + position, std::move(argument));
+      return true;
+    case kErase:
+      if (position < 0 || position >= size) return false;
+      items_.erase(items_.begin() + position);
+      return true;
+  }
+  return false;
+}
+
+void ListObject::Snapshot(std::vector<LogChange>* out) const {
   absl::MutexLock l(&mu_);
+  out->push_back(LogChange::Put(kSnapshotKey, Encoded(items_)));
+}
+
+absl::Status ListObject::Restore(absl::string_view key,
+                                 absl::string_view value) {
+  absl::StatusOr<Value> v = DecodeValue(value);
+  absl::MutexLock l(&mu_);
+  uint64_t seq = 0;
+  if (key == kSnapshotKey && v.ok() && v->is_list()) {
+    items_ = std::move(v->mutable_list());
+    return absl::OkStatus();
+  }
+  if (ParseSequenceKey(key, kEditTag, &seq) && v.ok() && v->is_list() &&
+      v->list_value().size() >= 2 && v->list_value()[0].is_int() &&
+      v->list_value()[1].is_int()) {
+    List& record = v->mutable_list();
+    const int64_t edit = record[0].int_value();
+    Value argument = record.size() > 2 ? std::move(record[2]) : Value();
+    if (edit >= kAppend && edit <= kErase &&
+        ApplyLocked(static_cast<Edit>(edit), record[1].int_value(),
+                    std::move(argument))) {
+      log().SawSequence(seq);
+      ++edits_;
+      return absl::OkStatus();
+    }
+  }
+  return absl::DataLossError(absl::StrCat(
+      Describe(), ": an edit in its record does not fit the list (", key.size(),
+      "-byte key)"));
+}
+
+absl::StatusOr<int64_t> ListObject::Append(Value item) {
+  absl::MutexLock l(&mu_);
+  if (absl::Status s = RecordLocked(kAppend, 0, &item); !s.ok()) return s;
   items_.push_back(std::move(item));
+  MaybeSnapshotLocked();
   return static_cast<int64_t>(items_.size());
 }
 
-int64_t ListObject::Extend(const List& items) {
+absl::StatusOr<int64_t> ListObject::Extend(const List& items) {
   absl::MutexLock l(&mu_);
+  if (log().enabled()) {
+    const Value all(items);
+    if (absl::Status s = RecordLocked(kExtend, 0, &all); !s.ok()) return s;
+  }
   items_.insert(items_.end(), items.begin(), items.end());
+  MaybeSnapshotLocked();
   return static_cast<int64_t>(items_.size());
 }
 
@@ -39,14 +146,23 @@ absl::Status ListObject::Set(int64_t index, Value item) {
   absl::MutexLock l(&mu_);
   std::optional<size_t> pos = ResolveIndex(index, items_.size());
   if (!pos) return IndexOutOfRange(*this, index, items_.size());
+  const auto at = static_cast<int64_t>(*pos);
+  if (absl::Status s = RecordLocked(kSet, at, &item); !s.ok()) return s;
   items_[*pos] = std::move(item);
+  MaybeSnapshotLocked();
   return absl::OkStatus();
 }
 
-void ListObject::Insert(int64_t index, Value item) {
+absl::Status ListObject::Insert(int64_t index, Value item) {
   absl::MutexLock l(&mu_);
-  items_.insert(items_.begin() + ClampInsertIndex(index, items_.size()),
-                std::move(item));
+  const size_t pos = ClampInsertIndex(index, items_.size());
+  if (absl::Status s = RecordLocked(kInsert, static_cast<int64_t>(pos), &item);
+      !s.ok()) {
+    return s;
+  }
+  items_.insert(items_.begin() + pos, std::move(item));
+  MaybeSnapshotLocked();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Value> ListObject::Pop(int64_t index) {
@@ -57,8 +173,14 @@ absl::StatusOr<Value> ListObject::Pop(int64_t index) {
   }
   std::optional<size_t> pos = ResolveIndex(index, items_.size());
   if (!pos) return IndexOutOfRange(*this, index, items_.size());
+  if (absl::Status s =
+          RecordLocked(kErase, static_cast<int64_t>(*pos), nullptr);
+      !s.ok()) {
+    return s;
+  }
   Value out = std::move(items_[*pos]);
   items_.erase(items_.begin() + *pos);
+  MaybeSnapshotLocked();
   return out;
 }
 
@@ -69,7 +191,13 @@ absl::Status ListObject::Remove(const Value& item) {
     return absl::NotFoundError(absl::StrCat(
         Describe(), ": remove(x): ", item.ToString(), " not in list"));
   }
+  if (absl::Status s = RecordLocked(
+          kErase, static_cast<int64_t>(it - items_.begin()), nullptr);
+      !s.ok()) {
+    return s;
+  }
   items_.erase(it);
+  MaybeSnapshotLocked();
   return absl::OkStatus();
 }
 
@@ -99,9 +227,16 @@ absl::StatusOr<List> ListObject::Slice(std::optional<int64_t> start,
   return List(items_.begin() + begin, items_.begin() + end);
 }
 
-void ListObject::Clear() {
+absl::Status ListObject::Clear() {
   absl::MutexLock l(&mu_);
+  if (log().enabled()) {
+    const LogChange changes[] = {LogChange::DeleteAll(),
+                                 LogChange::Put(kSnapshotKey, Encoded(List{}))};
+    if (absl::Status s = log().Write(Describe(), changes); !s.ok()) return s;
+    edits_ = 0;
+  }
   items_.clear();
+  return absl::OkStatus();
 }
 
 }  // namespace mproc

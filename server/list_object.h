@@ -20,14 +20,17 @@ class ListObject : public SharedObject {
 
   int64_t Size() const override;
 
+  // Every write fails UNAVAILABLE, changing nothing, if the change cannot
+  // be recorded (object_log.h).
+
   // Each returns the new length.
-  int64_t Append(Value item);
-  int64_t Extend(const List& items);
+  absl::StatusOr<int64_t> Append(Value item);
+  absl::StatusOr<int64_t> Extend(const List& items);
   // OUT_OF_RANGE for an index outside [-len, len).
   absl::StatusOr<Value> Get(int64_t index) const;
   absl::Status Set(int64_t index, Value item);
-  // Never fails: the index is clamped, as in Python.
-  void Insert(int64_t index, Value item);
+  // The index is clamped, as in Python.
+  absl::Status Insert(int64_t index, Value item);
   // OUT_OF_RANGE if empty or the index is out of range.
   absl::StatusOr<Value> Pop(int64_t index);
   // Removes the first item equal to `item`; NOT_FOUND if none.
@@ -40,11 +43,30 @@ class ListObject : public SharedObject {
   absl::StatusOr<List> Slice(std::optional<int64_t> start,
                              std::optional<int64_t> stop,
                              AnswerBudget* budget) const;
-  void Clear();
+  absl::Status Clear();
+
+  // Recorded as a snapshot ('a' -> the encoded list) and the edits made
+  // since ('o' + sequence -> [opcode, position, argument]), which are
+  // folded into a new snapshot once they outnumber the items.
+  void Snapshot(std::vector<LogChange>* out) const override;
+  absl::Status Restore(absl::string_view key, absl::string_view value) override;
 
  private:
+  enum Edit : int64_t { kAppend, kExtend, kSet, kInsert, kErase };
+  // Records an edit before it is made (UNAVAILABLE if it cannot be).
+  absl::Status RecordLocked(Edit edit, int64_t position, const Value* argument)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Once the edits outnumber the items, records the list as it is now in
+  // their place.
+  void MaybeSnapshotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies a recorded edit; false if it does not fit the list.
+  bool ApplyLocked(Edit edit, int64_t position, Value argument)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   List items_ ABSL_GUARDED_BY(mu_);
+  // Edits recorded since the last snapshot.
+  int64_t edits_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace mproc

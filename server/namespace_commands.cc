@@ -15,8 +15,7 @@ Result Get(NamespaceObject& ns, const CommandArgs& a, CallContext*) {
 
 Result Set(NamespaceObject& ns, const CommandArgs& a, CallContext*) {
   MPROC_ASSIGN_OR_RETURN(attr, a.String(0, "attribute"));
-  ns.Set(*attr, a[1]);
-  return Value();
+  return Done(ns.Set(*attr, a[1]));
 }
 
 Result Delete(NamespaceObject& ns, const CommandArgs& a, CallContext*) {

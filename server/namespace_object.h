@@ -23,13 +23,18 @@ class NamespaceObject : public SharedObject {
 
   // NOT_FOUND if the attribute is not set.
   absl::StatusOr<Value> Get(const std::string& attribute) const;
-  void Set(const std::string& attribute, Value v);
+  // UNAVAILABLE only if the change cannot be recorded (object_log.h).
+  absl::Status Set(const std::string& attribute, Value v);
   // NOT_FOUND if the attribute is not set.
   absl::Status Delete(const std::string& attribute);
   // All attributes, sorted by name.
   // Every attribute, within `budget` (RESOURCE_EXHAUSTED if they would not
   // fit in an answer).
   absl::StatusOr<Map> Items(AnswerBudget* budget) const;
+
+  // Recorded as 'n' + attribute -> encoded value.
+  void Snapshot(std::vector<LogChange>* out) const override;
+  absl::Status Restore(absl::string_view key, absl::string_view value) override;
 
  private:
   mutable absl::Mutex mu_;

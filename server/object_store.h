@@ -12,6 +12,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "proto/mproc.pb.h"
 #include "server/shared_object.h"
 
 namespace mproc {
@@ -26,15 +27,19 @@ class ObjectStore {
   // The object called `name`, or nullptr. Thread-safe.
   virtual std::shared_ptr<SharedObject> Find(absl::string_view name) const = 0;
 
-  // The object called `name`; if there is none, the one `create` returns,
-  // inserted atomically (concurrent callers get the same object). Returns
-  // the error of `create`, if any. Thread-safe.
+  // The object called `name`; if there is none, the one `create` returns
+  // (made from `spec`, which a durable store records), inserted atomically
+  // (concurrent callers get the same object). Returns the error of
+  // `create`, or UNAVAILABLE if a durable store cannot record it.
+  // Thread-safe.
   virtual absl::StatusOr<std::shared_ptr<SharedObject>> FindOrCreate(
-      const std::string& name, Factory create) = 0;
+      const std::string& name, const pb::CreateSpec& spec, Factory create) = 0;
 
-  // Removes `name` and returns it; null if there was no such object.
+  // Removes `name` and returns it; null if there was no such object,
+  // UNAVAILABLE (nothing removed) if a durable store cannot record it.
   // Callers holding the object keep a valid (detached) copy. Thread-safe.
-  virtual std::shared_ptr<SharedObject> Erase(absl::string_view name) = 0;
+  virtual absl::StatusOr<std::shared_ptr<SharedObject>> Erase(
+      absl::string_view name) = 0;
 
   // Up to `limit` objects named after `after` ("" for the first), sorted
   // by name: a page of the listing, in O(limit + log n). Thread-safe.

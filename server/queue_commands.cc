@@ -61,8 +61,7 @@ Result Join(QueueObject& q, const CommandArgs& a, CallContext* call) {
 }
 
 Result Close(QueueObject& q, const CommandArgs&, CallContext*) {
-  q.Close();
-  return Value();
+  return Done(q.Close());
 }
 
 constexpr CommandRow kRows[] = {

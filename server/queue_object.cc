@@ -5,10 +5,53 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/object_errors.h"
+#include "common/value_codec.h"
 #include "common/wire.h"
 #include "server/answer_budget.h"
 
 namespace mproc {
+namespace {
+
+constexpr char kItemTag = 'i';
+constexpr char kUnfinishedKey[] = "u";
+constexpr char kClosedKey[] = "c";
+
+std::string Encoded(const Value& v) {
+  std::string out;
+  EncodeValue(v, &out);
+  return out;
+}
+
+}  // namespace
+
+// What an answer that handed items over holds of them. Given back (the
+// answer did not reach its client), the items return to the queue, their
+// records untouched; dropped unused (the client has them), their records
+// are deleted. Cancel() for an answer that was never queued.
+class QueueObject::Handover {
+ public:
+  Handover(ObjectLog log, std::vector<uint64_t> seqs)
+      : log_(std::move(log)), seqs_(std::move(seqs)) {}
+  ~Handover() {
+    if (!kept_ || !log_.enabled()) return;
+    std::vector<LogChange> changes;
+    changes.reserve(seqs_.size());
+    for (uint64_t seq : seqs_) {
+      changes.push_back(LogChange::Delete(SequenceKey(kItemTag, seq)));
+    }
+    // If this fails the items come back after a restart: at-least-once.
+    log_.Write("queue", changes).IgnoreError();
+  }
+  Handover(const Handover&) = delete;
+  Handover& operator=(const Handover&) = delete;
+
+  void Cancel() { kept_ = false; }
+
+ private:
+  const ObjectLog log_;
+  const std::vector<uint64_t> seqs_;
+  bool kept_ = true;
+};
 
 QueueObject::QueueObject(std::string name, int64_t maxsize,
                          DeadlineTimer* timer)
@@ -65,13 +108,96 @@ absl::StatusOr<Value> QueueObject::TimeoutAnswer(int line) const {
       Describe(), ": join timed out with ", unfinished_, " unfinished tasks"));
 }
 
-void QueueObject::Return(Value item) {
+std::function<void()> QueueObject::GiveBackOf(std::vector<Item> items,
+                                              bool as_list) {
+  std::shared_ptr<Handover> handover;
+  if (log().enabled()) {
+    std::vector<uint64_t> seqs;
+    seqs.reserve(items.size());
+    for (const Item& item : items) seqs.push_back(item.seq);
+    handover = std::make_shared<Handover>(log(), std::move(seqs));
+  }
+  std::function<void()> back =
+      as_list ? Later(&QueueObject::ReturnMany, std::move(items))
+              : Later(&QueueObject::Return, std::move(items.front()));
+  return [handover = std::move(handover), back = std::move(back)] {
+    if (handover != nullptr) handover->Cancel();
+    back();
+  };
+}
+
+absl::Status QueueObject::RecordPutsLocked(absl::Span<Item> items) {
+  if (!log().enabled()) return absl::OkStatus();
+  std::vector<LogChange> changes;
+  changes.reserve(items.size() + 1);
+  for (Item& item : items) {
+    item.seq = log().NextSequence();
+    changes.push_back(
+        LogChange::Put(SequenceKey(kItemTag, item.seq), Encoded(item.value)));
+  }
+  changes.push_back(LogChange::Put(
+      kUnfinishedKey,
+      Encoded(Value(unfinished_ + static_cast<int64_t>(items.size())))));
+  return log().Write(Describe(), changes);
+}
+
+void QueueObject::ForgetLocked(const Item& item) {
+  if (log().enabled()) {
+    log()
+        .Delete(Describe(), SequenceKey(kItemTag, item.seq))
+        .IgnoreError();  // it would come back after a restart
+  }
+}
+
+void QueueObject::Snapshot(std::vector<LogChange>* out) const {
+  absl::MutexLock l(&mu_);
+  for (const Item& item : items_) {
+    out->push_back(
+        LogChange::Put(SequenceKey(kItemTag, item.seq), Encoded(item.value)));
+  }
+  out->push_back(LogChange::Put(kUnfinishedKey, Encoded(Value(unfinished_))));
+  if (closed_) out->push_back(LogChange::Put(kClosedKey, ""));
+}
+
+absl::Status QueueObject::Restore(absl::string_view key,
+                                  absl::string_view value) {
+  uint64_t seq = 0;
+  absl::MutexLock l(&mu_);
+  if (ParseSequenceKey(key, kItemTag, &seq)) {
+    absl::StatusOr<Value> item = DecodeValue(value);
+    if (!item.ok()) {
+      return absl::DataLossError(
+          absl::StrCat(Describe(), ": item ", seq,
+                       " of its record: ", item.status().message()));
+    }
+    log().SawSequence(seq);
+    items_.push_back(Item{seq, *std::move(item)});
+    return absl::OkStatus();
+  }
+  if (key == kUnfinishedKey) {
+    absl::StatusOr<Value> n = DecodeValue(value);
+    if (!n.ok() || !n->is_int() || n->int_value() < 0) {
+      return absl::DataLossError(
+          absl::StrCat(Describe(), ": its unfinished count is damaged"));
+    }
+    unfinished_ = n->int_value();
+    return absl::OkStatus();
+  }
+  if (key == kClosedKey) {
+    closed_ = true;
+    return absl::OkStatus();
+  }
+  return absl::DataLossError(
+      absl::StrCat(Describe(), ": its record holds an unknown key"));
+}
+
+void QueueObject::Return(Item item) {
   absl::MutexLock l(&mu_);
   // Already counted as a task; first in line again.
   if (!HandToGetter(item)) items_.push_front(std::move(item));
 }
 
-void QueueObject::ReturnMany(List items) {
+void QueueObject::ReturnMany(std::vector<Item> items) {
   absl::MutexLock l(&mu_);
   size_t handed = 0;
   while (handed < items.size() && HandToGetter(items[handed])) ++handed;
@@ -80,21 +206,35 @@ void QueueObject::ReturnMany(List items) {
   }
 }
 
-bool QueueObject::HandToGetter(Value& item) {
+bool QueueObject::HandToGetter(Item& item) {
   while (Waiting(kGetters) > 0) {
     Waiter getter = PopWaiter(kGetters);
-    const Value result = getter.count > 0 ? Value(List{item}) : item;
-    if (getter.sink->Deliver(Answer(getter.request_id, result),
-                             Later(&QueueObject::Return, item),
-                             GiveBack::kIfUnreceived)) {
+    const bool as_list = getter.count > 0;
+    const Value result = as_list ? Value(List{item.value}) : item.value;
+    std::shared_ptr<Handover> handover;
+    if (log().enabled()) {
+      handover =
+          std::make_shared<Handover>(log(), std::vector<uint64_t>{item.seq});
+    }
+    std::function<void()> back =
+        as_list ? Later(&QueueObject::ReturnMany, std::vector<Item>{item})
+                : Later(&QueueObject::Return, item);
+    if (getter.sink->Deliver(
+            Answer(getter.request_id, result),
+            [handover, back = std::move(back)] {
+              if (handover != nullptr) handover->Cancel();
+              back();
+            },
+            GiveBack::kIfUnreceived)) {
       return true;
     }
     // That caller is gone: the item goes to the next one, or the queue.
+    if (handover != nullptr) handover->Cancel();
   }
   return false;
 }
 
-void QueueObject::AddLocked(Value item) {
+void QueueObject::AddLocked(Item item) {
   ++unfinished_;
   if (!HandToGetter(item)) items_.push_back(std::move(item));
 }
@@ -102,9 +242,16 @@ void QueueObject::AddLocked(Value item) {
 void QueueObject::AdmitPutters() {
   while (Waiting(kPutters) > 0 && HasRoomLocked(1)) {
     Waiter putter = PopWaiter(kPutters);
+    Item item{0, std::move(putter.item)};
+    if (absl::Status s = RecordPutsLocked({&item, 1}); !s.ok()) {
+      putter.sink->Deliver(ErrorAnswer(putter.request_id, s));
+      continue;
+    }
     // The put counts only if its caller hears that it did.
     if (putter.sink->Deliver(Answer(putter.request_id, Value()))) {
-      AddLocked(std::move(putter.item));
+      AddLocked(std::move(item));
+    } else {
+      ForgetLocked(item);
     }
   }
 }
@@ -116,7 +263,9 @@ absl::StatusOr<Value> QueueObject::Put(Value item, bool block,
   if (closed_) return ClosedError();
   // Getters wait only while the queue is empty, so room is no question.
   if (Waiting(kGetters) > 0 || HasRoomLocked(1)) {
-    AddLocked(std::move(item));
+    Item recorded{0, std::move(item)};
+    if (absl::Status s = RecordPutsLocked({&recorded, 1}); !s.ok()) return s;
+    AddLocked(std::move(recorded));
     return Value();
   }
   if (!block || timeout <= absl::ZeroDuration()) return FullError();
@@ -129,11 +278,12 @@ absl::StatusOr<Value> QueueObject::Get(bool block, absl::Duration timeout,
                                        CallContext* call) {
   absl::MutexLock l(&mu_);
   if (!items_.empty()) {
-    Value item = std::move(items_.front());
+    Item item = std::move(items_.front());
     items_.pop_front();
     AdmitPutters();
-    call->give_back = Later(&QueueObject::Return, item);
-    return item;
+    Value out = item.value;
+    call->give_back = GiveBackOf({std::move(item)}, /*as_list=*/false);
+    return out;
   }
   if (closed_) return DrainedError();
   if (!block || timeout <= absl::ZeroDuration()) return EmptyError();
@@ -149,7 +299,13 @@ absl::Status QueueObject::PutMany(List items) {
   const size_t to_getters =
       std::min(items.size(), static_cast<size_t>(Waiting(kGetters)));
   if (!HasRoomLocked(items.size() - to_getters)) return FullError();
-  for (Value& item : items) AddLocked(std::move(item));
+  std::vector<Item> recorded;
+  recorded.reserve(items.size());
+  for (Value& item : items) recorded.push_back(Item{0, std::move(item)});
+  if (absl::Status s = RecordPutsLocked(absl::MakeSpan(recorded)); !s.ok()) {
+    return s;
+  }
+  for (Item& item : recorded) AddLocked(std::move(item));
   return absl::OkStatus();
 }
 
@@ -161,14 +317,16 @@ absl::StatusOr<Value> QueueObject::GetMany(int64_t max_n,
     // Up to max_n items, and no more than fit in one answer: the rest
     // stay queued for the next call.
     AnswerBudget budget(call->answer_limit);
+    std::vector<Item> taken;
     List out;
     while (!items_.empty() && static_cast<int64_t>(out.size()) < max_n &&
-           (budget.Spend(items_.front()) || out.empty())) {
-      out.push_back(std::move(items_.front()));
+           (budget.Spend(items_.front().value) || out.empty())) {
+      out.push_back(items_.front().value);
+      taken.push_back(std::move(items_.front()));
       items_.pop_front();
     }
     AdmitPutters();
-    call->give_back = Later(&QueueObject::ReturnMany, out);
+    call->give_back = GiveBackOf(std::move(taken), /*as_list=*/true);
     return Value(std::move(out));
   }
   if (closed_) return DrainedError();
@@ -183,6 +341,11 @@ absl::Status QueueObject::TaskDone() {
   if (unfinished_ == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         Describe(), ": task_done called more times than items were put"));
+  }
+  if (log().enabled()) {
+    absl::Status s =
+        log().Put(Describe(), kUnfinishedKey, Encoded(Value(unfinished_ - 1)));
+    if (!s.ok()) return s;
   }
   if (--unfinished_ == 0) {
     while (Waiting(kJoiners) > 0) {
@@ -201,13 +364,15 @@ absl::StatusOr<Value> QueueObject::Join(absl::Duration timeout,
   return Park(kJoiners, Waiter{}, timeout, call, "join");
 }
 
-void QueueObject::Close() {
+absl::Status QueueObject::Close() {
   absl::MutexLock l(&mu_);
-  if (closed_) return;
+  if (closed_) return absl::OkStatus();
+  if (absl::Status s = log().Put(Describe(), kClosedKey, ""); !s.ok()) return s;
   closed_ = true;
   FailAll(kPutters, ClosedError());
   // Getters wait only while the queue is empty: nothing will come now.
   FailAll(kGetters, DrainedError());
+  return absl::OkStatus();
 }
 
 }  // namespace mproc

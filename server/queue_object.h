@@ -8,6 +8,15 @@
 // answer (the call is still alive), and comes back if that answer is never
 // written; a waiting putter's item enters only if its call accepts the
 // confirmation. Every put counts an unfinished task until task_done.
+//
+// Durability (object_log.h): each item is recorded under its own sequence
+// number ('i' + seq) when it is put, and its record deleted once the
+// client it went to has it (the answer's give-back dropped unused: on a
+// session, when the client acknowledges the frame) — so an item in flight
+// when the manager dies is queued again at restart (at-least-once). The
+// unfinished count ('u') and the closed flag ('c') are recorded as they
+// change. Every write fails UNAVAILABLE, changing nothing, if its record
+// cannot be written.
 #ifndef MPROC_SERVER_QUEUE_OBJECT_H_
 #define MPROC_SERVER_QUEUE_OBJECT_H_
 
@@ -73,9 +82,19 @@ class QueueObject : public ParkingObject {
 
   // Refuses further puts; waiting putters fail, waiting getters fail once
   // the queue is empty. Idempotent.
-  void Close();
+  absl::Status Close();
+
+  void Snapshot(std::vector<LogChange>* out) const override;
+  absl::Status Restore(absl::string_view key, absl::string_view value) override;
 
  private:
+  // An item and its record's number (0 when the queue is not durable).
+  struct Item {
+    uint64_t seq = 0;
+    Value value;
+  };
+  class Handover;
+
   enum Line { kGetters, kPutters, kJoiners, kLines };
 
   absl::StatusOr<Value> TimeoutAnswer(int line) const override
@@ -84,24 +103,31 @@ class QueueObject : public ParkingObject {
   absl::Status FullError() const;
   absl::Status ClosedError() const;
   absl::Status DrainedError() const;
-  // Adds one item (to the oldest live getter, else the queue) and counts
-  // the task.
-  void AddLocked(Value item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records `items` (numbering them) and the unfinished count they add.
+  absl::Status RecordPutsLocked(absl::Span<Item> items)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deletes the records of items that never entered after all.
+  void ForgetLocked(const Item& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds one recorded item (to the oldest live getter, else the queue)
+  // and counts the task.
+  void AddLocked(Item item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands `item` to the oldest live getter; false if there is none.
-  bool HandToGetter(Value& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HandToGetter(Item& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The give-back of an answer carrying `items` (see Handover).
+  std::function<void()> GiveBackOf(std::vector<Item> items, bool as_list);
   // Moves waiting putters' items in while there is room.
   void AdmitPutters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasRoomLocked(size_t n) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // An answer the client never received: its item goes first in line
   // again (or to a waiting getter).
-  void Return(Value item);
+  void Return(Item item);
   // The same for a get_many's items, which go back in their order.
-  void ReturnMany(List items);
+  void ReturnMany(std::vector<Item> items);
 
   // Constant after construction.
   const int64_t maxsize_;
 
-  std::deque<Value> items_ ABSL_GUARDED_BY(mu_);
+  std::deque<Item> items_ ABSL_GUARDED_BY(mu_);
   int64_t unfinished_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -8,9 +8,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "common/value.h"
 #include "proto/mproc.pb.h"
+#include "server/object_log.h"
 
 namespace mproc {
 
@@ -40,9 +44,25 @@ class SharedObject : public std::enable_shared_from_this<SharedObject> {
   // waiting on it must be answered, as nothing will serve them now.
   virtual void OnDeleted() {}
 
+  // Durability (object_log.h). The store attaches the log before anyone
+  // else sees the object.
+  void AttachLog(ObjectLog log) { log_ = std::move(log); }
+  // Appends the object's whole state as puts: what a durable store
+  // records when it takes the object in.
+  virtual void Snapshot(std::vector<LogChange>* out) const { (void)out; }
+  // Applies one recorded key during recovery, before anyone sees the
+  // object. DATA_LOSS if the key or its bytes make no sense.
+  virtual absl::Status Restore(absl::string_view key, absl::string_view value);
+  // Called once every key is restored.
+  virtual void Restored() {}
+
+ protected:
+  const ObjectLog& log() const { return log_; }
+
  private:
   const pb::Kind kind_;
   const std::string name_;
+  ObjectLog log_;
 };
 
 }  // namespace mproc

@@ -56,13 +56,11 @@ Result SemValue(SemaphoreObject& sem, const CommandArgs&, CallContext*) {
 // --- Event ---
 
 Result EventSet(EventObject& event, const CommandArgs&, CallContext*) {
-  event.Set();
-  return Value();
+  return Done(event.Set());
 }
 
 Result EventClear(EventObject& event, const CommandArgs&, CallContext*) {
-  event.Clear();
-  return Value();
+  return Done(event.Clear());
 }
 
 Result EventIsSet(EventObject& event, const CommandArgs&, CallContext*) {

@@ -1,6 +1,7 @@
 #include "server/typed_value_object.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/value_codec.h"
 #include "server/errors.h"
 #include "server/numeric.h"
 
@@ -29,6 +30,40 @@ TypedValueObject::TypedValueObject(std::string name, ElementType type,
       type_(type),
       value_(std::move(initial)) {}
 
+namespace {
+constexpr char kValueKey[] = "v";
+}  // namespace
+
+absl::Status TypedValueObject::StoreLocked(Value v) {
+  if (log().enabled()) {
+    std::string bytes;
+    EncodeValue(v, &bytes);
+    absl::Status s = log().Put(Describe(), kValueKey, std::move(bytes));
+    if (!s.ok()) return s;
+  }
+  value_ = std::move(v);
+  return absl::OkStatus();
+}
+
+void TypedValueObject::Snapshot(std::vector<LogChange>* out) const {
+  absl::MutexLock l(&mu_);
+  std::string bytes;
+  EncodeValue(value_, &bytes);
+  out->push_back(LogChange::Put(kValueKey, std::move(bytes)));
+}
+
+absl::Status TypedValueObject::Restore(absl::string_view key,
+                                       absl::string_view value) {
+  if (key != kValueKey) return BadRecord(*this, key);
+  absl::StatusOr<Value> v = DecodeValue(value);
+  if (v.ok()) v = CoerceToElement(type_, *v);
+  if (!v.ok())
+    return Annotate(*this, absl::DataLossError(v.status().message()));
+  absl::MutexLock l(&mu_);
+  value_ = *std::move(v);
+  return absl::OkStatus();
+}
+
 Value TypedValueObject::Get() const {
   absl::MutexLock l(&mu_);
   return value_;
@@ -38,15 +73,14 @@ absl::Status TypedValueObject::Set(const Value& v) {
   absl::StatusOr<Value> coerced = CoerceToElement(type_, v);
   if (!coerced.ok()) return Annotate(*this, coerced.status());
   absl::MutexLock l(&mu_);
-  value_ = *std::move(coerced);
-  return absl::OkStatus();
+  return StoreLocked(*std::move(coerced));
 }
 
 absl::StatusOr<Value> TypedValueObject::Add(const Value& delta) {
   absl::MutexLock l(&mu_);
   absl::StatusOr<Value> sum = AddToElement(type_, value_, delta);
   if (!sum.ok()) return Annotate(*this, sum.status());
-  value_ = *sum;
+  if (absl::Status s = StoreLocked(*sum); !s.ok()) return s;
   return sum;
 }
 
@@ -58,7 +92,9 @@ absl::StatusOr<Value> TypedValueObject::CompareAndSwap(const Value& expected,
   // An int `expected` matches a double value of the same magnitude.
   absl::StatusOr<Value> want = CoerceToElement(type_, expected);
   const bool swapped = want.ok() && *want == value_;
-  if (swapped) value_ = *std::move(coerced);
+  if (swapped) {
+    if (absl::Status s = StoreLocked(*std::move(coerced)); !s.ok()) return s;
+  }
   return Value(List{Value(swapped), value_});
 }
 

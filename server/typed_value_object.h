@@ -31,8 +31,16 @@ class TypedValueObject : public SharedObject {
   // [swapped, value after the call].
   absl::StatusOr<Value> CompareAndSwap(const Value& expected,
                                        const Value& desired);
+  // (Writes also fail UNAVAILABLE when the change cannot be recorded.)
+
+  // Recorded as one key, 'v' -> the encoded value.
+  void Snapshot(std::vector<LogChange>* out) const override;
+  absl::Status Restore(absl::string_view key, absl::string_view value) override;
 
  private:
+  // Records `v`, then stores it.
+  absl::Status StoreLocked(Value v) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const ElementType type_;
 
   mutable absl::Mutex mu_;

@@ -20,6 +20,8 @@
 #include "server/rpc/manager_calls.h"
 #include "server/rpc/manager_service.h"
 #include "server/rpc/rpc_threads.h"
+#include "server/store/durable_object_store.h"
+#include "server/store/journal_db.h"
 
 namespace mproc {
 namespace {
@@ -57,17 +59,75 @@ std::string NewInstanceId() {
   return absl::StrFormat("%016x", hi);
 }
 
+// What SERVER_INFO reports of a durable store.
+Map StorageInfo(const JournalDb& journal, const std::string& recovered) {
+  const JournalDb::Stats stats = journal.GetStats();
+  Map info{{"persistence", "rocksdb"},
+           {"data_dir", stats.dir},
+           {"fsync", std::string(FsyncPolicyName(stats.fsync))},
+           {"disk_bytes", stats.disk_bytes},
+           {"writes", stats.writes},
+           {"failed_writes", stats.failed_writes},
+           {"syncs", stats.syncs},
+           {"recovered", recovered}};
+  if (stats.last_sync != absl::InfinitePast()) {
+    info[Value("last_fsync_seconds_ago")] =
+        absl::ToDoubleSeconds(absl::Now() - stats.last_sync);
+    info[Value("last_fsync_ms")] =
+        absl::ToDoubleMilliseconds(stats.last_sync_took);
+  }
+  if (!stats.error.empty()) info[Value("write_error")] = stats.error;
+  return info;
+}
+
+// The objects' store: durable when the options name a data dir.
+struct Storage {
+  std::unique_ptr<JournalDb> journal;  // null: in memory only
+  std::unique_ptr<ObjectStore> store;
+  std::string summary;
+  std::string recovered;  // what the data dir gave back at start
+};
+
+absl::StatusOr<Storage> OpenStorage(const ManagerServerOptions& options) {
+  Storage storage;
+  if (options.data_dir.empty()) {
+    storage.store = NewInMemoryObjectStore();
+    storage.summary = "in memory only (nothing survives a restart)";
+    return storage;
+  }
+  absl::StatusOr<FsyncPolicy> fsync = ParseFsyncPolicy(options.fsync);
+  if (!fsync.ok()) return fsync.status();
+  absl::StatusOr<std::unique_ptr<JournalDb>> journal =
+      JournalDb::Open({options.data_dir, *fsync, options.repair});
+  if (!journal.ok()) return journal.status();
+  auto store = std::make_unique<DurableObjectStore>(journal->get(),
+                                                    options.max_object_bytes);
+  absl::StatusOr<RecoveryReport> report = store->Recover();
+  if (!report.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data dir ", options.data_dir, ": ", report.status().message(),
+        "; start with --repair to skip what cannot be read"));
+  }
+  storage.summary = absl::StrCat("data dir ", options.data_dir, " (fsync ",
+                                 options.fsync, "): ", report->Summary());
+  storage.recovered = report->Summary();
+  storage.journal = *std::move(journal);
+  storage.store = std::move(store);
+  return storage;
+}
+
 class ManagerServerImpl : public ManagerServer {
  public:
-  ManagerServerImpl(const ManagerServerOptions& options)
-      : store_(NewInMemoryObjectStore()),
-        dispatcher_(
-            store_.get(), NewInstanceId(),
-            DispatcherOptions{options.result_ttl, options.max_message_bytes,
-                              options.max_object_bytes}),
+  ManagerServerImpl(const ManagerServerOptions& options, Storage storage)
+      : journal_(std::move(storage.journal)),
+        store_(std::move(storage.store)),
+        storage_summary_(std::move(storage.summary)),
+        recovered_(std::move(storage.recovered)),
+        dispatcher_(store_.get(), NewInstanceId(), DispatcherFor(options)),
         service_(&dispatcher_, options.authkey,
                  std::min<int64_t>(options.max_message_bytes, INT32_MAX),
-                 options.session_lease, options.max_unsent_bytes) {}
+                 options.session_lease, options.max_unsent_bytes,
+                 journal_.get()) {}
 
   absl::Status Bind(const ManagerServerOptions& options) {
     grpc::ServerBuilder builder;
@@ -127,6 +187,9 @@ class ManagerServerImpl : public ManagerServer {
   const std::string& instance_id() const override {
     return dispatcher_.instance_id();
   }
+  const std::string& storage_summary() const override {
+    return storage_summary_;
+  }
 
   void Wait() override { server_->Wait(); }
 
@@ -141,7 +204,28 @@ class ManagerServerImpl : public ManagerServer {
   }
 
  private:
+  DispatcherOptions DispatcherFor(const ManagerServerOptions& options) {
+    DispatcherOptions d;
+    d.result_ttl = options.result_ttl;
+    d.max_answer_bytes = options.max_message_bytes;
+    d.max_object_bytes = options.max_object_bytes;
+    if (journal_ != nullptr) {
+      JournalDb* journal = journal_.get();
+      d.storage_info = [journal, recovered = recovered_] {
+        return StorageInfo(*journal, recovered);
+      };
+      d.backup = [journal](const std::string& dir) {
+        return journal->Backup(dir);
+      };
+    }
+    return d;
+  }
+
+  // Declared first: closed last, after everything that writes to it.
+  std::unique_ptr<JournalDb> journal_;
   std::unique_ptr<ObjectStore> store_;
+  const std::string storage_summary_;
+  const std::string recovered_;
   Dispatcher dispatcher_;
   ManagerService service_;
   std::unique_ptr<RpcThreads> threads_;
@@ -164,7 +248,10 @@ absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
         "the unsent-answer and object size bounds must be positive");
   }
   RaiseDescriptorLimit();
-  auto server = std::make_unique<ManagerServerImpl>(options);
+  absl::StatusOr<Storage> storage = OpenStorage(options);
+  if (!storage.ok()) return storage.status();
+  auto server =
+      std::make_unique<ManagerServerImpl>(options, *std::move(storage));
   absl::Status bound = server->Bind(options);
   if (!bound.ok()) return bound;
   return server;

@@ -41,13 +41,23 @@ struct ManagerServerOptions {
   // One avoids hand-offs between threads and gives the lowest latency;
   // more let commands run in parallel on a machine with many cores.
   int threads = 1;
+  // Where the objects are kept across restarts and crashes (a RocksDB
+  // database, server/store/); empty: in memory only, as Python's manager.
+  std::string data_dir;
+  // When the data dir's log reaches the disk: "always" (before answering),
+  // "everysec" or "no" (server/store/journal_db.h).
+  std::string fsync = "everysec";
+  // Rebuild a damaged data dir, keeping what can be read, instead of
+  // refusing to start.
+  bool repair = false;
 };
 
 class ManagerServer {
  public:
-  // Validates the options, binds and starts serving. FAILED_PRECONDITION
-  // for a non-local address without an authkey; UNAVAILABLE if the address
-  // cannot be bound. A unix socket file is created with mode 0600.
+  // Validates the options, loads the data dir, binds and starts serving.
+  // FAILED_PRECONDITION for a non-local address without an authkey, or a
+  // data dir that cannot be used (named, with why); UNAVAILABLE if the
+  // address cannot be bound. A unix socket file is created with mode 0600.
   static absl::StatusOr<std::unique_ptr<ManagerServer>> Start(
       const ManagerServerOptions& options);
 
@@ -56,6 +66,10 @@ class ManagerServer {
   // The bound address, with the real port when 0 was asked for.
   virtual const std::string& address() const = 0;
   virtual const std::string& instance_id() const = 0;
+  // Where the objects live, for the start-up line: "in memory only
+  // (nothing survives a restart)", or the data dir, its fsync policy and
+  // what was loaded from it.
+  virtual const std::string& storage_summary() const = 0;
 
   // Blocks until Shutdown() is called (from another thread or a signal
   // watcher).

@@ -23,8 +23,9 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 ManagerService::ManagerService(Dispatcher* dispatcher, std::string authkey,
                                int64_t max_message_bytes,
                                absl::Duration session_lease,
-                               int64_t max_unsent_bytes)
+                               int64_t max_unsent_bytes, Journal* journal)
     : dispatcher_(dispatcher),
+      journal_(journal),
       authkey_(std::move(authkey)),
       max_message_bytes_(max_message_bytes),
       max_unsent_bytes_(max_unsent_bytes),

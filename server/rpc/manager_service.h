@@ -11,6 +11,7 @@
 #include "proto/mproc.grpc.pb.h"
 #include "server/client_session.h"
 #include "server/dispatcher.h"
+#include "server/object_log.h"
 
 namespace mproc {
 
@@ -26,9 +27,12 @@ class ManagerService final : public pb::Manager::AsyncService {
   // network blip) resumes it.
   // A Session stream stops reading requests while more than
   // `max_unsent_bytes` of its answers wait to be written.
+  // `journal` (may be null) is the durable store's: no answer is written
+  // before what it recorded is as durable as its policy asks
+  // (Journal::AwaitDurable).
   ManagerService(Dispatcher* dispatcher, std::string authkey,
                  int64_t max_message_bytes, absl::Duration session_lease,
-                 int64_t max_unsent_bytes);
+                 int64_t max_unsent_bytes, Journal* journal = nullptr);
 
   // The unary RPCs: one request, or one frame of them; an operation that
   // would wait fails instead (there is no way to answer later).
@@ -43,6 +47,7 @@ class ManagerService final : public pb::Manager::AsyncService {
   grpc::Status AdmitSession(grpc::ServerContext* context) const;
 
   Dispatcher* dispatcher() const { return dispatcher_; }
+  Journal* journal() const { return journal_; }
   int64_t max_message_bytes() const { return max_message_bytes_; }
   int64_t max_unsent_bytes() const { return max_unsent_bytes_; }
   const std::shared_ptr<SessionRegistry>& sessions() const { return sessions_; }
@@ -56,6 +61,7 @@ class ManagerService final : public pb::Manager::AsyncService {
   absl::Status Authenticate(const grpc::ServerContextBase& context) const;
 
   Dispatcher* const dispatcher_;
+  Journal* const journal_;
   const std::string authkey_;
   const int64_t max_message_bytes_;
   const int64_t max_unsent_bytes_;

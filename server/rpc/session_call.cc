@@ -468,6 +468,20 @@ class SessionCall : public AsyncCall {
     writing_ = true;
     writing_bytes_ = bytes;
     ++outstanding_;
+    // With fsync "always", answers leave only once what was recorded before
+    // them is on disk; one sync serves every stream waiting meanwhile.
+    // (The write counts as outstanding from here, so the call stays.)
+    if (Journal* journal = service_->journal();
+        journal != nullptr &&
+        !journal->AwaitDurable(journal->AnswerTicket(),
+                               [this] { WriteWhenDurable(); })) {
+      return;
+    }
+    stream_.Write(outgoing_, &write_tag_);
+  }
+
+  void WriteWhenDurable() {
+    absl::MutexLock l(&mu_);
     stream_.Write(outgoing_, &write_tag_);
   }
 

@@ -28,13 +28,21 @@ class UnaryCall : public AsyncCall {
       return;
     }
     Await(service_, threads_, cq_, request_, serve_);
-    const grpc::Status status =
-        (service_->*serve_)(&context_, request_message_, &response_);
-    responder_.Finish(response_, status, &finished_tag_);
+    status_ = (service_->*serve_)(&context_, request_message_, &response_);
+    // With fsync "always" the answer waits until what it changed is on
+    // disk (a sync shared with every call made meanwhile).
+    if (Journal* journal = service_->journal();
+        journal != nullptr &&
+        !journal->AwaitDurable(journal->AnswerTicket(), [this] { Finish(); })) {
+      return;
+    }
+    Finish();
   }
 
  private:
   enum Event { kArrived, kFinished };
+
+  void Finish() { responder_.Finish(response_, status_, &finished_tag_); }
 
   UnaryCall(ManagerService* service, RpcThreads* threads,
             grpc::ServerCompletionQueue* cq, Request request, Serve serve)
@@ -57,6 +65,7 @@ class UnaryCall : public AsyncCall {
   grpc::ServerContext context_;
   RequestT request_message_;
   ResponseT response_;
+  grpc::Status status_;
   grpc::ServerAsyncResponseWriter<ResponseT> responder_;
   CallTag arrived_tag_{this, kArrived};
   CallTag finished_tag_{this, kFinished};

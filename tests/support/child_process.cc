@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -54,6 +55,11 @@ absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::Start(
 
 absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::StartSidecar(
     const std::string& listen, std::vector<std::string> extra_args) {
+  // Tests keep nothing on disk unless they say where.
+  if (std::find(extra_args.begin(), extra_args.end(), "--data-dir") ==
+      extra_args.end()) {
+    extra_args.push_back("--in-memory");
+  }
   return Launch("up", listen, std::move(extra_args), {});
 }
 
@@ -88,8 +94,10 @@ absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::Launch(
       if (end != std::string::npos) {
         std::string address =
             output.substr(at + marker.size(), end - at - marker.size());
-        return std::unique_ptr<ManagerProcess>(
+        auto manager = std::unique_ptr<ManagerProcess>(
             new ManagerProcess(*std::move(child), address));
+        manager->start_output_ = std::move(output);
+        return manager;
       }
     }
   }

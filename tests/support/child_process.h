@@ -39,6 +39,9 @@ class ManagerProcess {
   ~ManagerProcess();
 
   const std::string& address() const { return address_; }
+  // What it printed up to its "listening on" line (and what came with it,
+  // such as where its objects live).
+  const std::string& start_output() const { return start_output_; }
   pid_t pid() const;
 
   // Sends `signal` (unless it has already exited) and waits for the exit;
@@ -53,6 +56,7 @@ class ManagerProcess {
       : child_(std::move(child)), address_(std::move(address)) {}
   std::unique_ptr<Popen> child_;  // its stdout and stderr: one pipe we hold
   std::string address_;
+  std::string start_output_;
 };
 
 struct CommandResult {

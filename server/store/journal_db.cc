@@ -1,0 +1,397 @@
+#include "server/store/journal_db.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "rocksdb/write_batch.h"
+
+namespace mproc {
+namespace {
+
+// The store's own keys start with a NUL byte; object names never do.
+constexpr char kFormatKey[] = {'\0', 'f', 'o', 'r', 'm', 'a', 't'};
+constexpr absl::string_view kFormatKeyView(kFormatKey, sizeof(kFormatKey));
+constexpr char kFormatVersion[] = "1";
+
+// How often the everysec policy syncs, and how soon a failing database is
+// asked to resume.
+constexpr absl::Duration kSyncEvery = absl::Seconds(1);
+constexpr absl::Duration kResumeEvery = absl::Milliseconds(200);
+
+rocksdb::Slice ToSlice(absl::string_view s) { return {s.data(), s.size()}; }
+
+// The first key after every key starting with `prefix`.
+std::string PrefixEnd(absl::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(end.back());
+    if (last != 0xff) {
+      ++last;
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\xff');  // not reached for object prefixes
+}
+
+absl::Status DirError(const std::string& dir, absl::string_view problem) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("data dir ", dir, ": ", problem));
+}
+
+// Makes `dir` (mode 0700) if it is missing and its parent exists; checks
+// that it is a directory this process can write.
+absl::Status PrepareDir(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return DirError(dir, std::strerror(errno));
+    const std::filesystem::path parent =
+        std::filesystem::path(dir).parent_path();
+    std::error_code ec;
+    if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+      return DirError(dir, absl::StrCat("its parent ", parent.string(),
+                                        " does not exist"));
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return DirError(dir, absl::StrCat("cannot be created: ",
+                                        std::strerror(errno)));
+    }
+  } else if (!S_ISDIR(st.st_mode)) {
+    return DirError(dir, "is not a directory");
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return DirError(dir, absl::StrCat("is not writable: ",
+                                      std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+rocksdb::Options DatabaseOptions(const JournalOptions& options) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.paranoid_checks = true;
+  // A torn last record is a crash's normal mark; anything else damaged
+  // refuses to open (unless repairing).
+  o.wal_recovery_mode =
+      options.repair ? rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords
+                     : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  // A small footprint: the WAL is flushed to tables past 64 MiB, memtables
+  // are 16 MiB, RocksDB's own log is kept short.
+  o.max_total_wal_size = 64 << 20;
+  o.write_buffer_size = 16 << 20;
+  o.max_log_file_size = 1 << 20;
+  o.keep_log_file_num = 3;
+  o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  return o;
+}
+
+int64_t DirBytes(const std::string& dir) {
+  int64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(dir, ec)) {
+    std::error_code size_ec;
+    if (entry.is_regular_file(size_ec)) {
+      const auto size = entry.file_size(size_ec);
+      if (!size_ec) total += static_cast<int64_t>(size);
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+absl::StatusOr<FsyncPolicy> ParseFsyncPolicy(absl::string_view text) {
+  if (text == "always") return FsyncPolicy::kAlways;
+  if (text == "everysec") return FsyncPolicy::kEverySecond;
+  if (text == "no") return FsyncPolicy::kNo;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--fsync must be always, everysec or no, not '", text, "'"));
+}
+
+absl::string_view FsyncPolicyName(FsyncPolicy policy) {
+  switch (policy) {
+    case FsyncPolicy::kAlways:
+      return "always";
+    case FsyncPolicy::kEverySecond:
+      return "everysec";
+    case FsyncPolicy::kNo:
+      return "no";
+  }
+  return "?";
+}
+
+absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
+    const JournalOptions& options) {
+  const std::string& dir = options.dir;
+  if (absl::Status s = PrepareDir(dir); !s.ok()) return s;
+  const rocksdb::Options db_options = DatabaseOptions(options);
+  if (options.repair) {
+    rocksdb::Status repaired = rocksdb::RepairDB(dir, db_options);
+    if (!repaired.ok()) {
+      return DirError(dir, absl::StrCat("repair failed: ", repaired.ToString()));
+    }
+  }
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, &db);
+  if (!s.ok()) {
+    const std::string why = s.ToString();
+    if (s.IsIOError() && absl::StrContains(why, "LOCK")) {
+      return DirError(dir, absl::StrCat("is in use by another manager (",
+                                        why, ")"));
+    }
+    if (s.IsCorruption()) {
+      return DirError(dir, absl::StrCat(
+                               "is damaged: ", why,
+                               "; start with --repair to keep what can be "
+                               "read, or from a backup"));
+    }
+    return DirError(dir, why);
+  }
+  std::unique_ptr<JournalDb> journal(new JournalDb(options, db));
+  std::string version;
+  rocksdb::Status got =
+      db->Get(rocksdb::ReadOptions(), ToSlice(kFormatKeyView), &version);
+  if (got.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      return DirError(dir, "holds data without a format version: not a data "
+                           "dir of this manager");
+    }
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    got = db->Put(sync, ToSlice(kFormatKeyView), kFormatVersion);
+    if (!got.ok()) return DirError(dir, got.ToString());
+  } else if (!got.ok()) {
+    return DirError(dir, got.ToString());
+  } else if (version != kFormatVersion) {
+    return DirError(dir, absl::StrCat("holds format version ", version,
+                                      "; this manager reads version ",
+                                      kFormatVersion));
+  }
+  return journal;
+}
+
+JournalDb::JournalDb(JournalOptions options, rocksdb::DB* db)
+    : options_(std::move(options)), db_(db) {
+  syncer_ = std::thread([this] { SyncLoop(); });
+}
+
+JournalDb::~JournalDb() {
+  {
+    absl::MutexLock l(&mu_);
+    stop_ = true;
+  }
+  syncer_.join();
+  db_->SyncWAL().PermitUncheckedError();
+  db_->Close().PermitUncheckedError();
+  delete db_;
+}
+
+absl::Status JournalDb::Failed(const std::string& cause) {
+  failed_writes_.fetch_add(1, std::memory_order_relaxed);
+  absl::MutexLock l(&mu_);
+  failing_ = true;
+  error_ = cause;
+  return absl::UnavailableError(
+      absl::StrCat("data dir ", options_.dir, " cannot be written: ", cause));
+}
+
+absl::Status JournalDb::Write(absl::string_view prefix,
+                              absl::Span<const LogChange> changes) {
+  rocksdb::WriteBatch batch;
+  std::string key(prefix);
+  for (const LogChange& change : changes) {
+    key.resize(prefix.size());
+    key.append(change.key);
+    switch (change.type) {
+      case LogChange::kPut:
+        batch.Put(key, change.value);
+        break;
+      case LogChange::kDelete:
+        batch.Delete(key);
+        break;
+      case LogChange::kDeleteAll: {
+        batch.DeleteRange(ToSlice(prefix), PrefixEnd(prefix));
+        break;
+      }
+    }
+  }
+  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) return Failed(s.ToString());
+  written_.fetch_add(1, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+uint64_t JournalDb::NextSequence() {
+  return next_seq_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void JournalDb::SawSequence(uint64_t seq) {
+  uint64_t next = next_seq_.load(std::memory_order_relaxed);
+  while (next <= seq &&
+         !next_seq_.compare_exchange_weak(next, seq + 1,
+                                          std::memory_order_relaxed)) {
+  }
+}
+
+uint64_t JournalDb::AnswerTicket() const {
+  return options_.fsync == FsyncPolicy::kAlways
+             ? written_.load(std::memory_order_acquire)
+             : 0;
+}
+
+bool JournalDb::AwaitDurable(uint64_t ticket, std::function<void()> then) {
+  if (ticket == 0) return true;
+  absl::MutexLock l(&mu_);
+  if (synced_ >= ticket) return true;
+  waiting_.emplace_back(ticket, std::move(then));
+  return false;
+}
+
+void JournalDb::SyncLoop() {
+  absl::Time next_periodic = absl::Now() + kSyncEvery;
+  absl::Time next_resume = absl::InfinitePast();
+  for (;;) {
+    bool stopping;
+    bool resume = false;
+    {
+      absl::MutexLock l(&mu_);
+      auto work = [this] {
+        mu_.AssertReaderHeld();
+        return stop_ || !waiting_.empty();
+      };
+      absl::Time deadline = absl::InfiniteFuture();
+      if (options_.fsync == FsyncPolicy::kEverySecond) deadline = next_periodic;
+      if (failing_) deadline = std::min(deadline, next_resume);
+      if (options_.fsync != FsyncPolicy::kAlways || waiting_.empty()) {
+        mu_.AwaitWithDeadline(absl::Condition(&work), deadline);
+      }
+      stopping = stop_;
+      resume = failing_ && absl::Now() >= next_resume;
+    }
+    if (resume) {
+      next_resume = absl::Now() + kResumeEvery;
+      if (db_->Resume().ok()) {
+        absl::MutexLock l(&mu_);
+        failing_ = false;
+        error_.clear();
+      }
+    }
+    const absl::Time now = absl::Now();
+    bool sync = false;
+    {
+      absl::MutexLock l(&mu_);
+      sync = !waiting_.empty() ||
+             (options_.fsync == FsyncPolicy::kEverySecond &&
+              now >= next_periodic &&
+              synced_ < written_.load(std::memory_order_acquire));
+    }
+    if (options_.fsync == FsyncPolicy::kEverySecond && now >= next_periodic) {
+      next_periodic = now + kSyncEvery;
+    }
+    if (sync) {
+      const uint64_t target = written_.load(std::memory_order_acquire);
+      const absl::Time start = absl::Now();
+      const rocksdb::Status s = db_->SyncWAL();
+      std::vector<std::function<void()>> ready;
+      {
+        absl::MutexLock l(&mu_);
+        if (s.ok()) {
+          synced_ = std::max(synced_, target);
+          last_sync_ = absl::Now();
+          last_sync_took_ = last_sync_ - start;
+          ++syncs_;
+        } else {
+          failing_ = true;
+          error_ = s.ToString();
+        }
+        // Answers waiting on a sync that failed go out all the same: their
+        // changes are in the OS, and holding them would hang every client.
+        auto keep = std::partition(
+            waiting_.begin(), waiting_.end(), [&](const auto& w) {
+              return s.ok() ? w.first > synced_ : false;
+            });
+        for (auto it = keep; it != waiting_.end(); ++it) {
+          ready.push_back(std::move(it->second));
+        }
+        waiting_.erase(keep, waiting_.end());
+      }
+      for (auto& then : ready) then();
+    }
+    if (stopping) {
+      std::vector<std::function<void()>> rest;
+      {
+        absl::MutexLock l(&mu_);
+        for (auto& w : waiting_) rest.push_back(std::move(w.second));
+        waiting_.clear();
+      }
+      for (auto& then : rest) then();
+      return;
+    }
+  }
+}
+
+absl::Status JournalDb::ForEach(
+    absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> f)
+    const {
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  // The store's own keys (a leading NUL) come first; objects follow.
+  for (it->Seek(rocksdb::Slice("\x01", 1)); it->Valid(); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    const rocksdb::Slice v = it->value();
+    absl::Status s = f({k.data(), k.size()}, {v.data(), v.size()});
+    if (!s.ok()) return s;
+  }
+  if (!it->status().ok()) {
+    return DirError(options_.dir,
+                    absl::StrCat("cannot be read: ", it->status().ToString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JournalDb::Backup(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_, &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // Flushes first, so the copy holds every acknowledged write.
+  if (s.ok()) s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("backup to ", dir, " failed: ", s.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+JournalDb::Stats JournalDb::GetStats() const {
+  Stats stats;
+  stats.dir = options_.dir;
+  stats.fsync = options_.fsync;
+  stats.writes = static_cast<int64_t>(written_.load(std::memory_order_relaxed));
+  stats.failed_writes = failed_writes_.load(std::memory_order_relaxed);
+  {
+    absl::MutexLock l(&mu_);
+    stats.last_sync = last_sync_;
+    stats.last_sync_took = last_sync_took_;
+    stats.syncs = syncs_;
+    stats.error = error_;
+  }
+  stats.disk_bytes = DirBytes(options_.dir);
+  return stats;
+}
+
+}  // namespace mproc

@@ -1,0 +1,130 @@
+// The manager's record on disk: a RocksDB database in the data dir, holding
+// every durable object's keys (object_log.h) under the object's name, with
+// Redis's three fsync policies for its write-ahead log.
+//
+// Every Write goes to RocksDB's WAL, i.e. into the OS, before it returns:
+// a killed manager loses nothing it acknowledged under any policy. What
+// the policy decides is when the WAL reaches the disk (power loss):
+//   always:   before any answer written after the change is sent — the
+//             answers wait (AwaitDurable) and one fsync serves every write
+//             made meanwhile, from every client (group commit);
+//   everysec: within about a second (a background fsync every second);
+//   no:       when the OS (or a RocksDB flush) decides.
+//
+// A write the database refuses (disk full, I/O error) fails UNAVAILABLE
+// naming the cause and is not applied; the journal then tries to resume
+// the database in the background, and writes succeed again once it can.
+// Thread-safe.
+#ifndef MPROC_SERVER_STORE_JOURNAL_DB_H_
+#define MPROC_SERVER_STORE_JOURNAL_DB_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/object_log.h"
+
+namespace rocksdb {
+class DB;
+}  // namespace rocksdb
+
+namespace mproc {
+
+enum class FsyncPolicy { kAlways, kEverySecond, kNo };
+
+// "always", "everysec", "no".
+absl::StatusOr<FsyncPolicy> ParseFsyncPolicy(absl::string_view text);
+absl::string_view FsyncPolicyName(FsyncPolicy policy);
+
+struct JournalOptions {
+  std::string dir;
+  FsyncPolicy fsync = FsyncPolicy::kEverySecond;
+  // Rebuild a damaged database (RocksDB's RepairDB), keeping what can be
+  // read, instead of refusing to start.
+  bool repair = false;
+};
+
+class JournalDb final : public Journal {
+ public:
+  // Opens the database in `options.dir`, creating it (and the dir, if its
+  // parent exists) on first use. FAILED_PRECONDITION naming the dir when it
+  // cannot be made or written, is in use by another manager, holds an
+  // unknown format version, or is damaged (unless options.repair).
+  static absl::StatusOr<std::unique_ptr<JournalDb>> Open(
+      const JournalOptions& options);
+
+  // Syncs what was written, stops the background thread, closes.
+  ~JournalDb() override;
+
+  absl::Status Write(absl::string_view prefix,
+                     absl::Span<const LogChange> changes) override;
+  uint64_t NextSequence() override;
+  void SawSequence(uint64_t seq) override;
+  uint64_t AnswerTicket() const override;
+  bool AwaitDurable(uint64_t ticket, std::function<void()> then) override;
+
+  // Recovery: f(key, value) for every object record, in key order; stops
+  // at f's first error.
+  absl::Status ForEach(
+      absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> f)
+      const;
+
+  // A consistent copy of the database in `dir` (which must not exist),
+  // taken while serving: a data dir a manager can start from.
+  absl::Status Backup(const std::string& dir);
+
+  struct Stats {
+    std::string dir;
+    FsyncPolicy fsync = FsyncPolicy::kEverySecond;
+    absl::Time last_sync = absl::InfinitePast();  // never
+    absl::Duration last_sync_took = absl::ZeroDuration();
+    int64_t syncs = 0;
+    int64_t writes = 0;
+    int64_t failed_writes = 0;
+    int64_t disk_bytes = 0;  // the data dir's files
+    std::string error;       // why writes fail now; empty when they do not
+  };
+  Stats GetStats() const;
+
+  const JournalOptions& options() const { return options_; }
+
+ private:
+  JournalDb(JournalOptions options, rocksdb::DB* db);
+  // The background thread: fsyncs per the policy, runs AwaitDurable's
+  // callbacks, resumes the database after write errors.
+  void SyncLoop();
+  absl::Status Failed(const std::string& cause);
+
+  const JournalOptions options_;
+  rocksdb::DB* const db_;
+  std::atomic<uint64_t> next_seq_{1};
+  // Writes made, and how many of them are known on disk.
+  std::atomic<uint64_t> written_{0};
+
+  mutable absl::Mutex mu_;
+  uint64_t synced_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::pair<uint64_t, std::function<void()>>> waiting_
+      ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool failing_ ABSL_GUARDED_BY(mu_) = false;
+  std::string error_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_sync_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Duration last_sync_took_ ABSL_GUARDED_BY(mu_);
+  int64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int64_t> failed_writes_{0};
+  std::thread syncer_;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_STORE_JOURNAL_DB_H_
