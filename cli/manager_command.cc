@@ -131,6 +131,9 @@ absl::StatusOr<StartedManager> StartManager(
   // manager takes a lock on every operation.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
+  // A file-size limit reached (ulimit -f) fails the write with EFBIG, which
+  // the data dir reports like a full disk, instead of killing the manager.
+  signal(SIGXFSZ, SIG_IGN);
   StartedManager started;
   // Blocked before gRPC starts its threads, so that the signals reach only
   // the caller's sigwait.
@@ -153,13 +156,13 @@ absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl,
       options.ok() ? StartManager(*options)
                    : absl::StatusOr<StartedManager>(options.status());
   if (!started.ok()) {
-    // A bad flag, or a configuration the manager refuses (a data dir it
-    // cannot use, an open address without a key), is the caller's to fix.
-    const absl::StatusCode code = started.status().code();
-    *exit_code = Fail(code == absl::StatusCode::kInvalidArgument ||
-                              code == absl::StatusCode::kFailedPrecondition
-                          ? kExitUsage
-                          : kExitFailed,
+    // A bad flag or a data dir the manager cannot use is the caller's to
+    // fix: exit 2.
+    const bool usage =
+        (!options.ok() &&
+         options.status().code() == absl::StatusCode::kInvalidArgument) ||
+        IsDataDirError(started.status());
+    *exit_code = Fail(usage ? kExitUsage : kExitFailed,
                       std::string(started.status().message()));
   }
   return started;

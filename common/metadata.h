@@ -21,6 +21,10 @@ inline constexpr char kSessionMetadata[] = "mproc-session";
 // Manager → client, initial metadata of a Session stream: the id of this
 // run of the manager (a change means it restarted).
 inline constexpr char kInstanceMetadata[] = "mproc-instance";
+// Client to manager, on a Session stream: the manager instance the client
+// saw last. Another instance means the manager restarted in between, and
+// whatever the client held there (locks, permits) is lost.
+inline constexpr char kPreviousInstanceMetadata[] = "mproc-previous-instance";
 
 // Manager → client, initial metadata of a Session stream: the largest
 // message it accepts, in bytes, so the client refuses a larger request

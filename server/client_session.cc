@@ -15,10 +15,18 @@ void LossRecord::Add(const std::string& what) {
   size_.store(lost_.size(), std::memory_order_release);
 }
 
-bool LossRecord::Contains(const std::string& what) const {
-  if (empty()) return false;
+void LossRecord::MarkRestarted() {
+  restarted_.store(true, std::memory_order_release);
+}
+
+LossRecord::Cause LossRecord::CauseOf(const std::string& what) const {
+  if (empty()) return Cause::kNone;
   absl::MutexLock l(&mu_);
-  return lost_.contains(what);
+  if (lost_.contains(what)) return Cause::kExpired;
+  if (restarted_.load(std::memory_order_acquire) && !regained_.contains(what)) {
+    return Cause::kRestarted;
+  }
+  return Cause::kNone;
 }
 
 void LossRecord::Remove(const std::string& what) {
@@ -26,6 +34,25 @@ void LossRecord::Remove(const std::string& what) {
   absl::MutexLock l(&mu_);
   lost_.erase(what);
   size_.store(lost_.size(), std::memory_order_release);
+  if (restarted_.load(std::memory_order_acquire)) regained_.insert(what);
+}
+
+absl::Status LostHolding(LossRecord::Cause cause, const std::string& what,
+                         absl::string_view action) {
+  if (cause == LossRecord::Cause::kRestarted) {
+    return absl::AbortedError(absl::StrCat(
+        what,
+        " was lost: the manager restarted since this client took it "
+        "(nothing a client held survives a restart; another client may "
+        "hold it now); acquire it again before you ",
+        action));
+  }
+  return absl::AbortedError(absl::StrCat(
+      "session expired: ", what,
+      " was released after the lease (this client was paused or cut off "
+      "longer than the session lease) and may be held by another client now; "
+      "cannot ",
+      action));
 }
 
 std::vector<std::string> LossRecord::Sorted() const {
@@ -58,8 +85,9 @@ void ClientSession::RemoveHoldHook(uint64_t token) {
   hooks_.erase(token);
 }
 
-std::shared_ptr<ClientSession> SessionRegistry::Attach(
-    const std::string& id, const std::string& peer) {
+std::shared_ptr<ClientSession> SessionRegistry::Attach(const std::string& id,
+                                                       const std::string& peer,
+                                                       bool restarted) {
   absl::MutexLock l(&mu_);
   const bool anonymous = id.empty();
   std::string key = anonymous ? absl::StrCat("anonymous-", ++anonymous_) : id;
@@ -68,6 +96,7 @@ std::shared_ptr<ClientSession> SessionRegistry::Attach(
     if (!found->expired_) {
       ++found->streams_;
       found->peer_ = peer;
+      if (restarted) found->losses().MarkRestarted();
       return found;
     }
   }
@@ -79,6 +108,7 @@ std::shared_ptr<ClientSession> SessionRegistry::Attach(
   const bool follows_expired = predecessor != nullptr;
   auto session =
       std::make_shared<ClientSession>(key, peer, std::move(predecessor));
+  if (restarted) session->losses().MarkRestarted();
   {
     // Not shared yet; locked all the same, as every write of streams_ is.
     absl::MutexLock sl(&session->mu_);

@@ -23,28 +23,50 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/deadline_timer.h"
 
 namespace mproc {
 
-// What the sessions of one id lost to expiry, by object description
-// ("lock 'x'"). Thread-safe.
+// What the sessions of one id lost, by object description ("lock 'x'"):
+// to expiry, or — for a client that was connected to an earlier run of the
+// manager — everything, to the restart. Thread-safe.
 class LossRecord {
  public:
+  enum class Cause { kNone, kExpired, kRestarted };
+
   void Add(const std::string& what);
-  bool Contains(const std::string& what) const;
+  // The client held what it held before under another run of the manager:
+  // every lock and permit counts as lost until granted again.
+  void MarkRestarted();
+  bool Contains(const std::string& what) const {
+    return CauseOf(what) != Cause::kNone;
+  }
+  Cause CauseOf(const std::string& what) const;
   void Remove(const std::string& what);  // a new grant of `what`
   std::vector<std::string> Sorted() const;
   // Lock-free: nearly every session has lost nothing, and grants ask.
-  bool empty() const { return size_.load(std::memory_order_acquire) == 0; }
+  bool empty() const {
+    return size_.load(std::memory_order_acquire) == 0 &&
+           !restarted_.load(std::memory_order_acquire);
+  }
 
  private:
   mutable absl::Mutex mu_;
   absl::flat_hash_set<std::string> lost_ ABSL_GUARDED_BY(mu_);
+  // After a restart: what was granted again since.
+  absl::flat_hash_set<std::string> regained_ ABSL_GUARDED_BY(mu_);
   std::atomic<size_t> size_{0};  // lost_.size()
+  std::atomic<bool> restarted_{false};
 };
+
+// The ABORTED status for a call that acts on a holding its session lost:
+// "lock 'x' was lost: ... ; cannot release".
+absl::Status LostHolding(LossRecord::Cause cause, const std::string& what,
+                         absl::string_view action);
 
 // Thread-safe.
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
@@ -102,9 +124,11 @@ class SessionRegistry : public std::enable_shared_from_this<SessionRegistry> {
   // A stream of session `id` (from `peer`) starts: resumes the session if
   // it has not expired, else starts a new one (sharing the loss record of
   // the expired one, while the registry remembers it). An empty id gets a
-  // session of its own.
+  // session of its own. `restarted`: the client last saw another run of
+  // the manager, so whatever it held there is lost (LossRecord).
   std::shared_ptr<ClientSession> Attach(const std::string& id,
-                                        const std::string& peer);
+                                        const std::string& peer,
+                                        bool restarted = false);
 
   // A stream of `session` ended. When it was the last, the session expires
   // after the lease unless another stream attaches first; `now` expires it

@@ -72,14 +72,11 @@ absl::Status LockObject::CheckHeldByLocked(const CallContext& call,
     return absl::FailedPreconditionError(absl::StrCat(
         Describe(), ": cannot ", what, ": the lock is held by another thread"));
   }
-  if (!call.session->losses().empty() &&
-      call.session->losses().Contains(Describe())) {
-    return absl::AbortedError(absl::StrCat(
-        "session expired: ", Describe(),
-        " was released after the lease (this client was paused or cut off "
-        "longer than the session lease) and may be held by another client "
-        "now; cannot ",
-        what));
+  if (!call.session->losses().empty()) {
+    const LossRecord::Cause cause = call.session->losses().CauseOf(Describe());
+    if (cause != LossRecord::Cause::kNone) {
+      return LostHolding(cause, Describe(), what);
+    }
   }
   if (!holder_.has_value()) {
     return absl::FailedPreconditionError(

@@ -10,8 +10,9 @@ absl::Status ObjectLog::Write(absl::string_view what,
   absl::Status s = journal_->Write(prefix_, changes);
   if (s.ok()) return s;
   return absl::Status(s.code(),
-                      absl::StrCat(what, ": not changed, as the change could "
-                                         "not be recorded: ",
+                      absl::StrCat(what,
+                                   ": not changed, as the change could "
+                                   "not be recorded: ",
                                    s.message()));
 }
 

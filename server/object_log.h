@@ -39,7 +39,9 @@ struct LogChange {
   static LogChange Put(std::string key, std::string value) {
     return {kPut, std::move(key), std::move(value)};
   }
-  static LogChange Delete(std::string key) { return {kDelete, std::move(key), {}}; }
+  static LogChange Delete(std::string key) {
+    return {kDelete, std::move(key), {}};
+  }
   static LogChange DeleteAll() { return {kDeleteAll, {}, {}}; }
 };
 

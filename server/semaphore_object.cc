@@ -117,13 +117,13 @@ absl::Status SemaphoreObject::Release(int64_t n, CallContext* call) {
   }
   absl::MutexLock l(&mu_);
   auto it = holdings_.find(SessionKey(call->session));
-  if (it == holdings_.end() && !call->session->losses().empty() &&
-      call->session->losses().Contains(Describe())) {
-    // Its permits went back at expiry; a release now would mint new ones.
-    return absl::AbortedError(absl::StrCat(
-        "session expired: ", Describe(),
-        " took back this client's permits after the lease (it was paused or "
-        "cut off longer than the session lease); cannot release"));
+  if (it == holdings_.end() && !call->session->losses().empty()) {
+    // Its permits went back at expiry (or with the manager's restart); a
+    // release now would mint new ones.
+    const LossRecord::Cause cause = call->session->losses().CauseOf(Describe());
+    if (cause != LossRecord::Cause::kNone) {
+      return LostHolding(cause, Describe(), "release");
+    }
   }
   int64_t after;
   if (__builtin_add_overflow(value_, n, &after)) {

@@ -410,6 +410,9 @@ class SessionConnection : public Connection, public ForkAware {
       stream->context.AddMetadata(kAuthkeyMetadata, options_.authkey);
     }
     stream->context.AddMetadata(kSessionMetadata, SessionIdLocked());
+    if (!instance_id_.empty()) {
+      stream->context.AddMetadata(kPreviousInstanceMetadata, instance_id_);
+    }
     stream->rw = stub_->Session(&stream->context);
     {
       // A manager that accepted but does not answer (stopped, wedged)

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -88,6 +89,13 @@ struct Storage {
   std::string recovered;  // what the data dir gave back at start
 };
 
+constexpr char kDataDirErrorPayload[] = "type.mproc/data-dir";
+
+absl::Status DataDirError(absl::Status status) {
+  status.SetPayload(kDataDirErrorPayload, absl::Cord("1"));
+  return status;
+}
+
 absl::StatusOr<Storage> OpenStorage(const ManagerServerOptions& options) {
   Storage storage;
   if (options.data_dir.empty()) {
@@ -99,14 +107,14 @@ absl::StatusOr<Storage> OpenStorage(const ManagerServerOptions& options) {
   if (!fsync.ok()) return fsync.status();
   absl::StatusOr<std::unique_ptr<JournalDb>> journal =
       JournalDb::Open({options.data_dir, *fsync, options.repair});
-  if (!journal.ok()) return journal.status();
+  if (!journal.ok()) return DataDirError(journal.status());
   auto store = std::make_unique<DurableObjectStore>(journal->get(),
                                                     options.max_object_bytes);
   absl::StatusOr<RecoveryReport> report = store->Recover();
   if (!report.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return DataDirError(absl::FailedPreconditionError(absl::StrCat(
         "data dir ", options.data_dir, ": ", report.status().message(),
-        "; start with --repair to skip what cannot be read"));
+        "; start with --repair to skip what cannot be read")));
   }
   storage.summary = absl::StrCat("data dir ", options.data_dir, " (fsync ",
                                  options.fsync, "): ", report->Summary());
@@ -234,6 +242,10 @@ class ManagerServerImpl : public ManagerServer {
 };
 
 }  // namespace
+
+bool IsDataDirError(const absl::Status& status) {
+  return status.GetPayload(kDataDirErrorPayload).has_value();
+}
 
 absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
     const ManagerServerOptions& options) {

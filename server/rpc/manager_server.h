@@ -52,6 +52,10 @@ struct ManagerServerOptions {
   bool repair = false;
 };
 
+// True for a Start error about the data dir (missing parent, unwritable,
+// in use, damaged, unknown format).
+bool IsDataDirError(const absl::Status& status);
+
 class ManagerServer {
  public:
   // Validates the options, loads the data dir, binds and starts serving.

@@ -212,9 +212,16 @@ class SessionCall : public AsyncCall {
     if (auto it = metadata.find(kSessionMetadata); it != metadata.end()) {
       session_id.assign(it->second.data(), it->second.size());
     }
+    bool restarted = false;
+    if (auto it = metadata.find(kPreviousInstanceMetadata);
+        it != metadata.end()) {
+      restarted = absl::string_view(it->second.data(), it->second.size()) !=
+                  service_->dispatcher()->instance_id();
+    }
     sink_ = std::make_shared<SessionSink>(this);
     service_->open_streams().fetch_add(1, std::memory_order_relaxed);
-    session_ = service_->sessions()->Attach(session_id, context_.peer());
+    session_ =
+        service_->sessions()->Attach(session_id, context_.peer(), restarted);
     const grpc::Status admitted = service_->AdmitSession(&context_);
     absl::MutexLock l(&mu_);
     outstanding_ = 1;  // the done event

@@ -75,10 +75,9 @@ std::string RecoveryReport::Summary() const {
       "loaded ", objects, " objects",
       kinds.empty() ? "" : absl::StrCat(" (", absl::StrJoin(kinds, ", "), ")"),
       ", ", records, " records in ", absl::FormatDuration(took),
-      stray_records > 0
-          ? absl::StrCat("; removed ", stray_records,
-                         " records of deleted objects")
-          : "");
+      stray_records > 0 ? absl::StrCat("; removed ", stray_records,
+                                       " records of deleted objects")
+                        : "");
 }
 
 DurableObjectStore::DurableObjectStore(JournalDb* journal,
@@ -108,8 +107,7 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
     ++report.objects_by_kind[std::string(KindName(object->kind()))];
     const std::string name = object->name();
     auto made = memory_->FindOrCreate(
-        name, spec,
-        [&]() -> absl::StatusOr<std::unique_ptr<SharedObject>> {
+        name, spec, [&]() -> absl::StatusOr<std::unique_ptr<SharedObject>> {
           return std::move(object);
         });
     return made.status();
@@ -134,9 +132,9 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
           }
           pb::CreateSpec spec;
           if (value.size() < kIncarnationBytes ||
-              !spec.ParseFromArray(value.data() + kIncarnationBytes,
-                                   static_cast<int>(value.size() -
-                                                    kIncarnationBytes))) {
+              !spec.ParseFromArray(
+                  value.data() + kIncarnationBytes,
+                  static_cast<int>(value.size() - kIncarnationBytes))) {
             return absl::DataLossError(absl::StrCat(
                 "object '", name, "': its record in the data dir is damaged"));
           }
@@ -148,8 +146,7 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
             conditions.push_back({std::string(name), spec, current_prefix});
             return absl::OkStatus();
           }
-          auto made =
-              CreateObject(std::string(name), spec, max_object_bytes_);
+          auto made = CreateObject(std::string(name), spec, max_object_bytes_);
           if (!made.ok()) {
             return absl::DataLossError(absl::StrCat(
                 "object '", name, "' in the data dir cannot be made again: ",
@@ -159,10 +156,9 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
           current->AttachLog(ObjectLog(journal_, current_prefix));
           return absl::OkStatus();
         }
-        const bool ours = current != nullptr &&
-                          key.size() >= current_prefix.size() &&
-                          key.substr(0, current_prefix.size()) ==
-                              current_prefix;
+        const bool ours =
+            current != nullptr && key.size() >= current_prefix.size() &&
+            key.substr(0, current_prefix.size()) == current_prefix;
         if (!ours) {
           ++report.stray_records;
           if (rest.size() >= kIncarnationBytes) {
@@ -186,8 +182,8 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
       return CreateObject(condition.spec.lock(), lock_spec, max_object_bytes_);
     });
     if (!lock.ok()) return lock.status();
-    auto made = CreateObject(condition.name, condition.spec, max_object_bytes_,
-                             *lock);
+    auto made =
+        CreateObject(condition.name, condition.spec, max_object_bytes_, *lock);
     if (!made.ok()) {
       return absl::DataLossError(absl::StrCat(
           "condition '", condition.name,
@@ -223,8 +219,8 @@ absl::StatusOr<std::shared_ptr<SharedObject>> DurableObjectStore::FindOrCreate(
         const std::string own = Incarnation(journal_->NextSequence());
         std::vector<LogChange> changes;
         changes.push_back(LogChange::Put(
-            "", absl::StrCat(own, StoredSpec(spec, **object)
-                                      .SerializeAsString())));
+            "",
+            absl::StrCat(own, StoredSpec(spec, **object).SerializeAsString())));
         std::vector<LogChange> state;
         (*object)->Snapshot(&state);
         for (LogChange& change : state) {

@@ -30,7 +30,7 @@ namespace mproc {
 struct RecoveryReport {
   std::map<std::string, int64_t> objects_by_kind;  // "dict" -> 3
   int64_t objects = 0;
-  int64_t records = 0;  // keys read, objects' own included
+  int64_t records = 0;        // keys read, objects' own included
   int64_t stray_records = 0;  // of deleted objects, removed
   absl::Duration took;
   // "loaded 3 objects (2 dict, 1 queue), 1000000 records in 1.2s".

@@ -60,19 +60,19 @@ absl::Status PrepareDir(const std::string& dir) {
         std::filesystem::path(dir).parent_path();
     std::error_code ec;
     if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
-      return DirError(dir, absl::StrCat("its parent ", parent.string(),
-                                        " does not exist"));
+      return DirError(
+          dir, absl::StrCat("its parent ", parent.string(), " does not exist"));
     }
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return DirError(dir, absl::StrCat("cannot be created: ",
-                                        std::strerror(errno)));
+      return DirError(
+          dir, absl::StrCat("cannot be created: ", std::strerror(errno)));
     }
   } else if (!S_ISDIR(st.st_mode)) {
     return DirError(dir, "is not a directory");
   }
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    return DirError(dir, absl::StrCat("is not writable: ",
-                                      std::strerror(errno)));
+    return DirError(dir,
+                    absl::StrCat("is not writable: ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
@@ -116,8 +116,8 @@ absl::StatusOr<FsyncPolicy> ParseFsyncPolicy(absl::string_view text) {
   if (text == "always") return FsyncPolicy::kAlways;
   if (text == "everysec") return FsyncPolicy::kEverySecond;
   if (text == "no") return FsyncPolicy::kNo;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--fsync must be always, everysec or no, not '", text, "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--fsync must be always, everysec or no, not '", text, "'"));
 }
 
 absl::string_view FsyncPolicyName(FsyncPolicy policy) {
@@ -140,7 +140,8 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
   if (options.repair) {
     rocksdb::Status repaired = rocksdb::RepairDB(dir, db_options);
     if (!repaired.ok()) {
-      return DirError(dir, absl::StrCat("repair failed: ", repaired.ToString()));
+      return DirError(dir,
+                      absl::StrCat("repair failed: ", repaired.ToString()));
     }
   }
   rocksdb::DB* db = nullptr;
@@ -148,14 +149,14 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
   if (!s.ok()) {
     const std::string why = s.ToString();
     if (s.IsIOError() && absl::StrContains(why, "LOCK")) {
-      return DirError(dir, absl::StrCat("is in use by another manager (",
-                                        why, ")"));
+      return DirError(dir,
+                      absl::StrCat("is in use by another manager (", why, ")"));
     }
     if (s.IsCorruption()) {
-      return DirError(dir, absl::StrCat(
-                               "is damaged: ", why,
-                               "; start with --repair to keep what can be "
-                               "read, or from a backup"));
+      return DirError(dir,
+                      absl::StrCat("is damaged: ", why,
+                                   "; start with --repair to keep what can be "
+                                   "read, or from a backup"));
     }
     return DirError(dir, why);
   }
@@ -167,8 +168,9 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}));
     it->SeekToFirst();
     if (it->Valid()) {
-      return DirError(dir, "holds data without a format version: not a data "
-                           "dir of this manager");
+      return DirError(dir,
+                      "holds data without a format version: not a data "
+                      "dir of this manager");
     }
     rocksdb::WriteOptions sync;
     sync.sync = true;
@@ -177,9 +179,9 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
   } else if (!got.ok()) {
     return DirError(dir, got.ToString());
   } else if (version != kFormatVersion) {
-    return DirError(dir, absl::StrCat("holds format version ", version,
-                                      "; this manager reads version ",
-                                      kFormatVersion));
+    return DirError(
+        dir, absl::StrCat("holds format version ", version,
+                          "; this manager reads version ", kFormatVersion));
   }
   return journal;
 }
@@ -190,20 +192,44 @@ JournalDb::JournalDb(JournalOptions options, rocksdb::DB* db)
 }
 
 JournalDb::~JournalDb() {
+  bool failing;
   {
     absl::MutexLock l(&mu_);
     stop_ = true;
+    failing = failing_;
   }
   syncer_.join();
-  db_->SyncWAL().PermitUncheckedError();
+  absl::MutexLock l(&db_mu_);
+  if (db_ == nullptr) return;
+  if (!failing) db_->SyncWAL().PermitUncheckedError();
   db_->Close().PermitUncheckedError();
   delete db_;
+}
+
+bool JournalDb::Recover() {
+  absl::MutexLock l(&db_mu_);
+  if (db_ != nullptr) {
+    if (db_->Resume().ok()) return true;
+    // An error RocksDB does not resume from (a failed log write that is not
+    // "no space"): start again from what the files hold — everything
+    // acknowledged, as acknowledged writes reached the OS.
+    db_->Close().PermitUncheckedError();
+    delete db_;
+    db_ = nullptr;
+  }
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::Open(DatabaseOptions(options_), options_.dir, &db).ok()) {
+    return false;
+  }
+  db_ = db;
+  return true;
 }
 
 absl::Status JournalDb::Failed(const std::string& cause) {
   failed_writes_.fetch_add(1, std::memory_order_relaxed);
   absl::MutexLock l(&mu_);
   failing_ = true;
+  wake_ = true;  // the background thread starts recovering at once
   error_ = cause;
   return absl::UnavailableError(
       absl::StrCat("data dir ", options_.dir, " cannot be written: ", cause));
@@ -229,7 +255,16 @@ absl::Status JournalDb::Write(absl::string_view prefix,
       }
     }
   }
-  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+  rocksdb::Status s;
+  {
+    absl::ReaderMutexLock l(&db_mu_);
+    if (db_ == nullptr) {
+      absl::MutexLock state(&mu_);
+      return absl::UnavailableError(absl::StrCat(
+          "data dir ", options_.dir, " cannot be written: ", error_));
+    }
+    s = db_->Write(rocksdb::WriteOptions(), &batch);
+  }
   if (!s.ok()) return Failed(s.ToString());
   written_.fetch_add(1, std::memory_order_release);
   return absl::OkStatus();
@@ -241,9 +276,8 @@ uint64_t JournalDb::NextSequence() {
 
 void JournalDb::SawSequence(uint64_t seq) {
   uint64_t next = next_seq_.load(std::memory_order_relaxed);
-  while (next <= seq &&
-         !next_seq_.compare_exchange_weak(next, seq + 1,
-                                          std::memory_order_relaxed)) {
+  while (next <= seq && !next_seq_.compare_exchange_weak(
+                            next, seq + 1, std::memory_order_relaxed)) {
   }
 }
 
@@ -271,7 +305,7 @@ void JournalDb::SyncLoop() {
       absl::MutexLock l(&mu_);
       auto work = [this] {
         mu_.AssertReaderHeld();
-        return stop_ || !waiting_.empty();
+        return stop_ || !waiting_.empty() || wake_;
       };
       absl::Time deadline = absl::InfiniteFuture();
       if (options_.fsync == FsyncPolicy::kEverySecond) deadline = next_periodic;
@@ -279,12 +313,13 @@ void JournalDb::SyncLoop() {
       if (options_.fsync != FsyncPolicy::kAlways || waiting_.empty()) {
         mu_.AwaitWithDeadline(absl::Condition(&work), deadline);
       }
+      wake_ = false;
       stopping = stop_;
       resume = failing_ && absl::Now() >= next_resume;
     }
     if (resume) {
       next_resume = absl::Now() + kResumeEvery;
-      if (db_->Resume().ok()) {
+      if (Recover()) {
         absl::MutexLock l(&mu_);
         failing_ = false;
         error_.clear();
@@ -292,8 +327,10 @@ void JournalDb::SyncLoop() {
     }
     const absl::Time now = absl::Now();
     bool sync = false;
+    bool failing = false;
     {
       absl::MutexLock l(&mu_);
+      failing = failing_;
       sync = !waiting_.empty() ||
              (options_.fsync == FsyncPolicy::kEverySecond &&
               now >= next_periodic &&
@@ -305,7 +342,16 @@ void JournalDb::SyncLoop() {
     if (sync) {
       const uint64_t target = written_.load(std::memory_order_acquire);
       const absl::Time start = absl::Now();
-      const rocksdb::Status s = db_->SyncWAL();
+      // A log that failed a write must not be synced (RocksDB asserts);
+      // what was written before the failure reached the OS all the same.
+      rocksdb::Status s;
+      if (failing) {
+        s = rocksdb::Status::IOError("the data dir's last write failed");
+      } else {
+        absl::ReaderMutexLock db_lock(&db_mu_);
+        s = db_ != nullptr ? db_->SyncWAL()
+                           : rocksdb::Status::IOError("the data dir is closed");
+      }
       std::vector<std::function<void()>> ready;
       {
         absl::MutexLock l(&mu_);
@@ -314,16 +360,15 @@ void JournalDb::SyncLoop() {
           last_sync_ = absl::Now();
           last_sync_took_ = last_sync_ - start;
           ++syncs_;
-        } else {
+        } else if (!failing_) {
           failing_ = true;
           error_ = s.ToString();
         }
         // Answers waiting on a sync that failed go out all the same: their
         // changes are in the OS, and holding them would hang every client.
         auto keep = std::partition(
-            waiting_.begin(), waiting_.end(), [&](const auto& w) {
-              return s.ok() ? w.first > synced_ : false;
-            });
+            waiting_.begin(), waiting_.end(),
+            [&](const auto& w) { return s.ok() ? w.first > synced_ : false; });
         for (auto it = keep; it != waiting_.end(); ++it) {
           ready.push_back(std::move(it->second));
         }
@@ -349,6 +394,8 @@ absl::Status JournalDb::ForEach(
     const {
   rocksdb::ReadOptions read;
   read.fill_cache = false;
+  absl::ReaderMutexLock l(&db_mu_);
+  if (db_ == nullptr) return DirError(options_.dir, "is closed");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
   // The store's own keys (a leading NUL) come first; objects follow.
   for (it->Seek(rocksdb::Slice("\x01", 1)); it->Valid(); it->Next()) {
@@ -366,6 +413,11 @@ absl::Status JournalDb::ForEach(
 
 absl::Status JournalDb::Backup(const std::string& dir) {
   rocksdb::Checkpoint* raw = nullptr;
+  absl::ReaderMutexLock l(&db_mu_);
+  if (db_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "backup to ", dir, " failed: the data dir cannot be read now"));
+  }
   rocksdb::Status s = rocksdb::Checkpoint::Create(db_, &raw);
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   // Flushes first, so the copy holds every acknowledged write.

@@ -11,9 +11,11 @@
 //   everysec: within about a second (a background fsync every second);
 //   no:       when the OS (or a RocksDB flush) decides.
 //
-// A write the database refuses (disk full, I/O error) fails UNAVAILABLE
-// naming the cause and is not applied; the journal then tries to resume
-// the database in the background, and writes succeed again once it can.
+// A write the database refuses (disk full, I/O error, file-size limit)
+// fails UNAVAILABLE naming the cause and is not applied; the journal then
+// tries to resume the database in the background — RocksDB's Resume, or,
+// for an error RocksDB will not resume from, closing and reopening it — and
+// writes succeed again once it can.
 // Thread-safe.
 #ifndef MPROC_SERVER_STORE_JOURNAL_DB_H_
 #define MPROC_SERVER_STORE_JOURNAL_DB_H_
@@ -103,10 +105,15 @@ class JournalDb final : public Journal {
   // The background thread: fsyncs per the policy, runs AwaitDurable's
   // callbacks, resumes the database after write errors.
   void SyncLoop();
+  // After a failed write: Resume, else reopen. True once writes may work.
+  bool Recover();
   absl::Status Failed(const std::string& cause);
 
   const JournalOptions options_;
-  rocksdb::DB* const db_;
+  // Null only while a reopen after an error has not succeeded yet. Writers
+  // share the lock; a reopen takes it alone.
+  mutable absl::Mutex db_mu_;
+  rocksdb::DB* db_ ABSL_GUARDED_BY(db_mu_);
   std::atomic<uint64_t> next_seq_{1};
   // Writes made, and how many of them are known on disk.
   std::atomic<uint64_t> written_{0};
@@ -117,6 +124,7 @@ class JournalDb final : public Journal {
       ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool failing_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
   std::string error_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sync_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration last_sync_took_ ABSL_GUARDED_BY(mu_);
