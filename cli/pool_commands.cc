@@ -185,6 +185,14 @@ void PrintPool(const Map& s) {
             << Text(s, "lost") << " lost, " << Text(s, "retried")
             << " retried, " << Text(s, "results_waiting")
             << " results unread\n";
+  const std::string recovered_tasks = Text(s, "recovered_tasks");
+  const std::string recovered_results = Text(s, "recovered_results");
+  if ((!recovered_tasks.empty() && recovered_tasks != "0") ||
+      (!recovered_results.empty() && recovered_results != "0")) {
+    std::cout << "  recovered at start: " << recovered_tasks
+              << " tasks queued again, " << recovered_results
+              << " results kept\n";
+  }
   if (!rows.empty()) {
     std::cout << "  " << std::left << std::setw(24) << "HOST" << std::setw(9)
               << "PID" << std::setw(10) << "STATE" << std::setw(9) << "RUNNING"

@@ -276,11 +276,31 @@ void Pool::FailLostTasks() {
   const int64_t changes = instance_changes_();
   if (changes == instance_seen_) return;
   instance_seen_ = changes;
-  absl::flat_hash_map<int64_t, InFlight> lost;
+  // A manager with a data dir kept its tasks and their results: those it
+  // still knows carry on (their results come to the same inbox); only the
+  // ones it does not know are lost.
+  std::vector<int64_t> ids;
   {
     absl::MutexLock l(&mu_);
-    lost.swap(in_flight_);
-    early_.clear();
+    for (const auto& [id, entry] : in_flight_) ids.push_back(id);
+  }
+  absl::flat_hash_map<int64_t, InFlight> lost;
+  for (int64_t id : ids) {
+    absl::StatusOr<Value> known = proxy_.GetResult(id, absl::ZeroDuration());
+    if (known.ok() ||
+        known.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      continue;  // finished there, or queued or running
+    }
+    if (known.status().code() != absl::StatusCode::kNotFound) {
+      // Cannot tell now: ask again after the next failed read.
+      instance_seen_ = changes - 1;
+      continue;
+    }
+    absl::MutexLock l(&mu_);
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end()) continue;  // its result came meanwhile
+    lost.emplace(id, std::move(it->second));
+    in_flight_.erase(it);
   }
   for (auto& [id, entry] : lost) {
     entry.handler(id, absl::UnavailableError(absl::StrCat(

@@ -29,8 +29,10 @@
 // forked child makes its own). The Pool must be destroyed before its
 // Manager. Destroying it does not cancel submitted tasks: their results
 // stay in the manager for its result TTL, readable by task id
-// (GetResult). If the manager restarts, the tasks it had are lost: they
-// fail with UNAVAILABLE.
+// (GetResult). If the manager restarts, tasks it kept (a manager with a
+// --data-dir keeps every task and unread result) carry on and their
+// results arrive as if nothing happened; tasks it does not know any more
+// (an in-memory manager) fail with UNAVAILABLE.
 #ifndef MPROC_CLIENT_POOL_H_
 #define MPROC_CLIENT_POOL_H_
 
@@ -117,7 +119,7 @@ class ResultIterator {
 class Pool {
  public:
   // Use Manager::Pool. `instance_changes` reads the connection's count of
-  // manager restarts (tasks in flight are lost with a restarted manager).
+  // manager restarts (tasks in flight it no longer knows are lost).
   Pool(PoolProxy proxy, std::string name,
        std::function<int64_t()> instance_changes);
   ~Pool();
@@ -224,8 +226,9 @@ class Pool {
   void Finish(Outgoing& out, int64_t task_id, const absl::Status& error);
 
   // After a failed read: if the manager restarted meanwhile, fails every
-  // task in flight (its record died with the manager) instead of waiting
-  // for results that cannot come.
+  // task in flight that it does not know any more (its record died with
+  // an in-memory manager) instead of waiting for results that cannot
+  // come; the tasks a durable manager kept go on waiting.
   void FailLostTasks();
   // Prints the manager's "no connected worker" warning to stderr, once per
   // stretch without workers (an empty warning ends the stretch).

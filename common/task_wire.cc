@@ -126,6 +126,11 @@ absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded) {
   return task;
 }
 
+Value EncodeTaskEnvelope(const TaskEnvelope& task) {
+  return Value(List{task.name, Value(Bytes{task.payload}), task.timeout_seconds,
+                    task.max_retries, task.chunk, task.expires_seconds});
+}
+
 Value EncodeOutcome(const TaskOutcome& outcome) {
   return Value(List{static_cast<int64_t>(outcome.code), outcome.value,
                     EncodeError(outcome.error)});

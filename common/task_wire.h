@@ -54,6 +54,8 @@ struct TaskEnvelope {
 // INVALID_ARGUMENT saying which field is wrong (without naming the pool).
 // The sixth field (expires) may be missing: 0.
 absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded);
+// The wire form again (what a durable manager records).
+Value EncodeTaskEnvelope(const TaskEnvelope& task);
 
 // What went wrong with a task, and where.
 struct TaskError {

@@ -29,6 +29,24 @@ absl::Status ObjectLog::Delete(absl::string_view what, std::string key) const {
   return Write(what, {&change, 1});
 }
 
+HandedOverRecords::~HandedOverRecords() {
+  if (!kept_ || !log_.enabled() || keys_.empty()) return;
+  std::vector<LogChange> changes;
+  changes.reserve(keys_.size());
+  for (const std::string& key : keys_)
+    changes.push_back(LogChange::Delete(key));
+  log_.Write(what_, changes).IgnoreError();
+}
+
+std::function<void()> HandedOverRecords::GiveBack(
+    std::shared_ptr<HandedOverRecords> records, std::function<void()> back) {
+  if (records == nullptr) return back;
+  return [records = std::move(records), back = std::move(back)] {
+    records->Cancel();
+    back();
+  };
+}
+
 std::string SequenceKey(char tag, uint64_t seq) {
   std::string key(9, '\0');
   key[0] = tag;

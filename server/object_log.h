@@ -109,6 +109,34 @@ class ObjectLog {
   std::string prefix_;
 };
 
+// The records of things an answer hands to a client (a queue's items, a
+// pool's results): deleted when this is dropped — the answer's give-back
+// was dropped unused, so the client has them — unless Cancel()ed first,
+// when the answer came back and the things return to their object.
+class HandedOverRecords {
+ public:
+  HandedOverRecords(ObjectLog log, std::string what,
+                    std::vector<std::string> keys)
+      : log_(std::move(log)), what_(std::move(what)), keys_(std::move(keys)) {}
+  // If this fails the things come back after a restart: at-least-once.
+  ~HandedOverRecords();
+  HandedOverRecords(const HandedOverRecords&) = delete;
+  HandedOverRecords& operator=(const HandedOverRecords&) = delete;
+
+  void Cancel() { kept_ = false; }
+
+  // A give-back for an answer carrying those things: cancels `records`
+  // (null when the object is not durable), then runs `back`.
+  static std::function<void()> GiveBack(
+      std::shared_ptr<HandedOverRecords> records, std::function<void()> back);
+
+ private:
+  const ObjectLog log_;
+  const std::string what_;
+  const std::vector<std::string> keys_;
+  bool kept_ = true;
+};
+
 // Keys that sort in number order: `tag` then `seq` big-endian.
 std::string SequenceKey(char tag, uint64_t seq);
 // The number of a SequenceKey with `tag`; false if `key` is not one.

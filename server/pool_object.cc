@@ -4,8 +4,63 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/value_codec.h"
+#include "server/errors.h"
 
 namespace mproc {
+namespace {
+
+constexpr char kTaskTag = 't';
+constexpr char kResultTag = 'r';
+constexpr char kDeadLetterTag = 'x';
+constexpr char kNextIdKey[] = "n";
+constexpr char kCountersKey[] = "c";
+
+std::string Encoded(const Value& v) {
+  std::string out;
+  EncodeValue(v, &out);
+  return out;
+}
+
+LogChange TaskRecord(int64_t id, int64_t inbox, int64_t losses,
+                     absl::Time submitted, const TaskEnvelope& spec) {
+  return LogChange::Put(
+      SequenceKey(kTaskTag, static_cast<uint64_t>(id)),
+      Encoded(Value(List{inbox, losses,
+                         absl::ToDoubleSeconds(submitted - absl::UnixEpoch()),
+                         EncodeTaskEnvelope(spec)})));
+}
+
+std::string ResultKey(int64_t id) {
+  return SequenceKey(kResultTag, static_cast<uint64_t>(id));
+}
+
+std::string TaskKey(int64_t id) {
+  return SequenceKey(kTaskTag, static_cast<uint64_t>(id));
+}
+
+}  // namespace
+
+LogChange PoolObject::ResultRecord(int64_t id, int64_t inbox,
+                                   const Value& encoded, absl::Time at) {
+  return LogChange::Put(
+      ResultKey(id),
+      Encoded(Value(List{inbox, encoded,
+                         absl::ToDoubleSeconds(at - absl::UnixEpoch())})));
+}
+
+std::string PoolObject::DeadLetterKey(uint64_t seq) {
+  return SequenceKey(kDeadLetterTag, seq);
+}
+
+LogChange PoolObject::DeadLetterRecord(uint64_t seq, const Value& entry) {
+  return LogChange::Put(DeadLetterKey(seq), Encoded(entry));
+}
+
+LogChange PoolObject::TaskRecordDeleted(int64_t id) {
+  return LogChange::Delete(TaskKey(id));
+}
+
 PoolObject::PoolObject(std::string name, DeadlineTimer* timer,
                        absl::Duration result_ttl)
     : ParkingObject(pb::POOL, std::move(name), timer, kLines,
@@ -68,14 +123,27 @@ absl::StatusOr<Value> PoolObject::Submit(int64_t inbox, const List& tasks,
   }
   absl::MutexLock l(&mu_);
   const int64_t first = next_task_id_;
+  const absl::Time now = absl::Now();
+  if (log().enabled()) {
+    std::vector<LogChange> changes;
+    changes.reserve(specs.size() + 1);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      changes.push_back(
+          TaskRecord(first + static_cast<int64_t>(i), inbox, 0, now, specs[i]));
+    }
+    changes.push_back(LogChange::Put(
+        kNextIdKey,
+        Encoded(Value(first + static_cast<int64_t>(specs.size())))));
+    if (absl::Status s = log().Write(Describe(), changes); !s.ok()) return s;
+  }
   AttachInboxLocked(inbox, *call);
   Inbox& box = inboxes_[inbox];
-  const absl::Time now = absl::Now();
   for (TaskEnvelope& spec : specs) {
     const int64_t id = next_task_id_++;
     Task& task = tasks_[id];
     task.spec = std::move(spec);
     task.inbox = inbox;
+    task.submitted = now;
     if (task.spec.expires_seconds > 0) {
       task.expiry_timer =
           timer_->Schedule(now + absl::Seconds(task.spec.expires_seconds),
@@ -147,14 +215,21 @@ void PoolObject::Purge(int64_t inbox) {
   if (it == inboxes_.end() || !it->second.orphaned) return;
   Inbox& box = it->second;
   const absl::Time cutoff = absl::Now() - result_ttl_;
+  std::vector<LogChange> dropped;
   while (!box.ready.empty()) {
     auto f = finished_.find(box.ready.front());
     if (f != finished_.end() && f->second.at > cutoff) break;
     if (f != finished_.end()) {
+      if (log().enabled())
+        dropped.push_back(LogChange::Delete(ResultKey(f->first)));
       finished_.erase(f);
       ++expired_;
     }
     box.ready.pop_front();
+  }
+  if (!dropped.empty()) {
+    dropped.push_back(CountersRecordLocked());
+    log().Write(Describe(), dropped).IgnoreError();  // dropped again at start
   }
   if (box.ready.empty() && box.pending == 0) {
     inboxes_.erase(it);
@@ -202,11 +277,15 @@ void PoolObject::FeedReaderLocked(int64_t inbox) {
     if (results.empty()) return;
     // Lost in a broken stream, the results come back to the inbox.
     Value answer(std::move(results));
-    if (reader->sink->Deliver(
-            Answer(reader->request_id, answer),
-            Later(&PoolObject::Undeliver, inbox, answer.list_value()))) {
+    std::shared_ptr<HandedOverRecords> records =
+        HandOverResultsLocked(answer.list_value());
+    if (reader->sink->Deliver(Answer(reader->request_id, answer),
+                              HandedOverRecords::GiveBack(
+                                  records, Later(&PoolObject::Undeliver, inbox,
+                                                 answer.list_value())))) {
       return;
     }
+    if (records != nullptr) records->Cancel();
     // That reader is gone: the results stay for the next.
     const absl::Time now = absl::Now();
     List& back = answer.mutable_list();
@@ -312,7 +391,9 @@ Value PoolObject::Status() const {
         {"connected_seconds", absl::ToDoubleSeconds(now - w->since)},
     });
   }
-  List dead(dead_letter_.begin(), dead_letter_.end());
+  List dead;
+  dead.reserve(dead_letter_.size());
+  for (const auto& [seq, entry] : dead_letter_) dead.push_back(entry);
   int64_t results_waiting = static_cast<int64_t>(finished_.size());
   return Value(Map{
       {"pool", name()},
@@ -327,8 +408,123 @@ Value PoolObject::Status() const {
       {"fenced_completions", fenced_},
       {"results_waiting", results_waiting},
       {"results_expired", expired_},
+      {"recovered_tasks", recovered_tasks_},
+      {"recovered_results", recovered_results_},
       {"dead_letter", std::move(dead)},
   });
+}
+
+// --- durability ---
+
+LogChange PoolObject::TaskRecordLocked(int64_t id, const Task& task) const {
+  return TaskRecord(id, task.inbox, task.losses, task.submitted, task.spec);
+}
+
+LogChange PoolObject::CountersRecordLocked() const {
+  return LogChange::Put(kCountersKey,
+                        Encoded(Value(List{succeeded_, failed_, lost_, retried_,
+                                           ignored_, fenced_, expired_})));
+}
+
+std::shared_ptr<HandedOverRecords> PoolObject::HandOverResultsLocked(
+    const List& results) const {
+  if (!log().enabled()) return nullptr;
+  std::vector<std::string> keys;
+  keys.reserve(results.size());
+  for (const Value& result : results) {
+    keys.push_back(ResultKey(result.list_value()[0].int_value()));
+  }
+  return std::make_shared<HandedOverRecords>(log(), Describe(),
+                                             std::move(keys));
+}
+
+absl::Status PoolObject::Restore(absl::string_view key,
+                                 absl::string_view value) {
+  absl::StatusOr<Value> v = DecodeValue(value);
+  auto damaged = [&](absl::string_view what) {
+    return absl::DataLossError(
+        absl::StrCat(Describe(), ": its record of ", what, " is damaged"));
+  };
+  if (!v.ok()) return damaged("a key");
+  absl::MutexLock l(&mu_);
+  uint64_t n = 0;
+  if (key == kNextIdKey) {
+    if (!v->is_int()) return damaged("the next task id");
+    next_task_id_ = std::max(next_task_id_, v->int_value());
+    return absl::OkStatus();
+  }
+  if (key == kCountersKey) {
+    if (!v->is_list() || v->list_value().size() != 7) {
+      return damaged("its counters");
+    }
+    int64_t* counters[] = {&succeeded_, &failed_, &lost_,   &retried_,
+                           &ignored_,   &fenced_, &expired_};
+    for (size_t i = 0; i < 7; ++i) {
+      const Value& c = v->list_value()[i];
+      *counters[i] = c.is_int() ? c.int_value() : 0;
+    }
+    return absl::OkStatus();
+  }
+  if (ParseSequenceKey(key, kTaskTag, &n)) {
+    const auto id = static_cast<int64_t>(n);
+    if (!v->is_list() || v->list_value().size() != 4 ||
+        !v->list_value()[0].is_int() || !v->list_value()[1].is_int() ||
+        !v->list_value()[2].is_double()) {
+      return damaged(absl::StrCat("task ", id));
+    }
+    const List& f = v->list_value();
+    absl::StatusOr<TaskEnvelope> spec = DecodeTaskEnvelope(f[3]);
+    if (!spec.ok()) return damaged(absl::StrCat("task ", id));
+    Task& task = tasks_[id];
+    task.spec = *std::move(spec);
+    task.inbox = f[0].int_value();
+    task.losses = f[1].int_value();
+    task.submitted = absl::UnixEpoch() + absl::Seconds(f[2].double_value());
+    queue_.push_back(id);  // keys come in id order: the submission order
+    ++inboxes_[task.inbox].pending;
+    ++recovered_tasks_;
+    next_task_id_ = std::max(next_task_id_, id + 1);
+    return absl::OkStatus();
+  }
+  if (ParseSequenceKey(key, kResultTag, &n)) {
+    const auto id = static_cast<int64_t>(n);
+    if (!v->is_list() || v->list_value().size() != 3 ||
+        !v->list_value()[0].is_int() || !v->list_value()[2].is_double() ||
+        !PeekResult(v->list_value()[1]).ok()) {
+      return damaged(absl::StrCat("the result of task ", id));
+    }
+    List& f = v->mutable_list();
+    const int64_t inbox = f[0].int_value();
+    finished_[id] =
+        Finished{inbox, std::move(f[1]),
+                 absl::UnixEpoch() + absl::Seconds(f[2].double_value())};
+    inboxes_[inbox].ready.push_back(id);
+    next_task_id_ = std::max(next_task_id_, id + 1);
+    ++recovered_results_;
+    return absl::OkStatus();
+  }
+  if (ParseSequenceKey(key, kDeadLetterTag, &n)) {
+    log().SawSequence(n);
+    dead_letter_.emplace_back(n, *std::move(v));
+    return absl::OkStatus();
+  }
+  return BadRecord(*this, key);
+}
+
+void PoolObject::Restored() {
+  absl::MutexLock l(&mu_);
+  // Nobody reads the inboxes yet: their TTL starts now.
+  std::vector<int64_t> inboxes;
+  for (const auto& [inbox, box] : inboxes_) inboxes.push_back(inbox);
+  for (int64_t inbox : inboxes) OrphanInboxLocked(inbox);
+  const absl::Time now = absl::Now();
+  for (auto& [id, task] : tasks_) {
+    if (task.spec.expires_seconds <= 0) continue;
+    task.expiry_timer = timer_->Schedule(
+        std::max(now,
+                 task.submitted + absl::Seconds(task.spec.expires_seconds)),
+        Later(&PoolObject::TaskExpired, id));
+  }
 }
 
 }  // namespace mproc

@@ -30,6 +30,16 @@
 // - Results wait in their inbox until read. Once the inbox's session has
 //   ended (or it was detached), they are kept for `result_ttl`, readable by
 //   task id (Get) or by a reader of the same inbox.
+// - Durability (object_log.h): a task is recorded ('t' + id) from its
+//   submission until it finishes, when its result is recorded ('r' + id)
+//   in its place, until a reader has it (or the TTL drops it); the next
+//   task id ('n'), the counters ('c') and the dead letters ('x' + seq) are
+//   recorded as they change. At restart every recorded task is queued
+//   again — a task that was running when the manager died runs again
+//   (at-least-once across manager crashes; its loss is not its fault, so
+//   it does not count against max_retries) — and the results wait for
+//   their inbox, whose TTL starts then. A submit fails UNAVAILABLE, taking
+//   nothing, if its tasks cannot be recorded.
 #ifndef MPROC_SERVER_POOL_OBJECT_H_
 #define MPROC_SERVER_POOL_OBJECT_H_
 
@@ -81,12 +91,16 @@ class PoolObject : public ParkingObject {
                                    absl::Duration timeout, CallContext* call);
   absl::Status WorkerStop(CallContext* call);
 
+  absl::Status Restore(absl::string_view key, absl::string_view value) override;
+  void Restored() override;
+
  private:
   enum Line { kWorkers = 0, kReaders = 1, kGetters = 2, kLines = 3 };
 
   struct Task {
     TaskEnvelope spec;
     int64_t inbox = 0;
+    absl::Time submitted;
     int64_t losses = 0;          // times its worker died while running it
     int64_t worker = 0;          // while running
     uint64_t attempt = 0;        // counts hand-outs, to tell timer events apart
@@ -141,6 +155,21 @@ class PoolObject : public ParkingObject {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CompleteLocked(Worker& worker, Value encoded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records of tasks, results and counters (no-ops when not durable).
+  // A task's record: [inbox, losses, submitted (unix s), task].
+  LogChange TaskRecordLocked(int64_t id, const Task& task) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  LogChange CountersRecordLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A finished task's: [inbox, encoded TaskResult, finished (unix s)].
+  static LogChange ResultRecord(int64_t id, int64_t inbox, const Value& encoded,
+                                absl::Time at);
+  // A dead letter's.
+  static LogChange DeadLetterRecord(uint64_t seq, const Value& entry);
+  static std::string DeadLetterKey(uint64_t seq);
+  static LogChange TaskRecordDeleted(int64_t id);
+  // The results `ids` went to a reader: their records go once it has them.
+  std::shared_ptr<HandedOverRecords> HandOverResultsLocked(
+      const List& results) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends `task_id` (queued or running) with its encoded TaskResult.
   void FinishLocked(int64_t task_id, Value encoded, bool succeeded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -179,7 +208,8 @@ class PoolObject : public ParkingObject {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, Inbox> inboxes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, Finished> finished_ ABSL_GUARDED_BY(mu_);
-  std::deque<Value> dead_letter_ ABSL_GUARDED_BY(mu_);
+  // (record sequence, entry), oldest first.
+  std::deque<std::pair<uint64_t, Value>> dead_letter_ ABSL_GUARDED_BY(mu_);
   // Run time per task name (chunks apart), a moving average in µs: what
   // lets cheap tasks travel to workers in batches.
   absl::flat_hash_map<std::string, double> cost_us_ ABSL_GUARDED_BY(mu_);
@@ -192,6 +222,9 @@ class PoolObject : public ParkingObject {
   // Completions refused: their task had been taken from that worker.
   int64_t fenced_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t expired_ ABSL_GUARDED_BY(mu_) = 0;  // results dropped by the TTL
+  // Loaded from the data dir at start: tasks queued again, results kept.
+  int64_t recovered_tasks_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t recovered_results_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace mproc

@@ -254,13 +254,22 @@ void PoolObject::FinishLocked(int64_t task_id, Value encoded, bool succeeded) {
   } else {
     ++failed_;
   }
+  const absl::Time now = absl::Now();
+  if (log().enabled()) {
+    // If this fails the task runs again after a restart: at-least-once.
+    const LogChange changes[] = {
+        TaskRecordDeleted(task_id),
+        ResultRecord(task_id, task.inbox, encoded, now),
+        CountersRecordLocked()};
+    log().Write(Describe(), changes).IgnoreError();
+  }
   // Waiting Get calls see it too.
   while (std::optional<Waiter> getter = PopWaiterOf(kGetters, task_id)) {
     getter->sink->Deliver(Answer(getter->request_id, encoded));
   }
   Inbox& box = inboxes_[task.inbox];
   --box.pending;
-  finished_[task_id] = Finished{task.inbox, std::move(encoded), absl::Now()};
+  finished_[task_id] = Finished{task.inbox, std::move(encoded), now};
   box.ready.push_back(task_id);
   FeedReaderLocked(task.inbox);
 }
@@ -285,6 +294,11 @@ void PoolObject::WorkerGone(int64_t worker_id) {
       task.worker = 0;
       CancelTimeoutLocked(task);
       queue_.push_front(*id);
+      if (log().enabled()) {
+        const LogChange changes[] = {TaskRecordLocked(*id, task),
+                                     CountersRecordLocked()};
+        log().Write(Describe(), changes).IgnoreError();
+      }
       continue;
     }
     ++lost_;
@@ -292,11 +306,22 @@ void PoolObject::WorkerGone(int64_t worker_id) {
         "worker ", worker.host, ":", worker.pid, " died while running task '",
         task.spec.name, "' (id ", *id, "), ", task.losses,
         task.losses == 1 ? " time" : " times");
-    dead_letter_.push_back(Map{{"task_id", *id},
-                               {"name", task.spec.name},
-                               {"losses", task.losses},
-                               {"error", message}});
-    if (dead_letter_.size() > kDeadLetterKept) dead_letter_.pop_front();
+    Value entry(Map{{"task_id", *id},
+                    {"name", task.spec.name},
+                    {"losses", task.losses},
+                    {"error", message}});
+    const uint64_t seq = log().NextSequence();
+    std::vector<LogChange> changes;
+    if (log().enabled()) changes.push_back(DeadLetterRecord(seq, entry));
+    dead_letter_.emplace_back(seq, std::move(entry));
+    if (dead_letter_.size() > kDeadLetterKept) {
+      if (log().enabled()) {
+        changes.push_back(
+            LogChange::Delete(DeadLetterKey(dead_letter_.front().first)));
+      }
+      dead_letter_.pop_front();
+    }
+    log().Write(Describe(), changes).IgnoreError();
     task.worker = 0;
     CancelTimeoutLocked(task);
     --running_;

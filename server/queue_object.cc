@@ -24,35 +24,6 @@ std::string Encoded(const Value& v) {
 
 }  // namespace
 
-// What an answer that handed items over holds of them. Given back (the
-// answer did not reach its client), the items return to the queue, their
-// records untouched; dropped unused (the client has them), their records
-// are deleted. Cancel() for an answer that was never queued.
-class QueueObject::Handover {
- public:
-  Handover(ObjectLog log, std::vector<uint64_t> seqs)
-      : log_(std::move(log)), seqs_(std::move(seqs)) {}
-  ~Handover() {
-    if (!kept_ || !log_.enabled()) return;
-    std::vector<LogChange> changes;
-    changes.reserve(seqs_.size());
-    for (uint64_t seq : seqs_) {
-      changes.push_back(LogChange::Delete(SequenceKey(kItemTag, seq)));
-    }
-    // If this fails the items come back after a restart: at-least-once.
-    log_.Write("queue", changes).IgnoreError();
-  }
-  Handover(const Handover&) = delete;
-  Handover& operator=(const Handover&) = delete;
-
-  void Cancel() { kept_ = false; }
-
- private:
-  const ObjectLog log_;
-  const std::vector<uint64_t> seqs_;
-  bool kept_ = true;
-};
-
 QueueObject::QueueObject(std::string name, int64_t maxsize,
                          DeadlineTimer* timer)
     : ParkingObject(pb::QUEUE, std::move(name), timer, kLines),
@@ -108,22 +79,24 @@ absl::StatusOr<Value> QueueObject::TimeoutAnswer(int line) const {
       Describe(), ": join timed out with ", unfinished_, " unfinished tasks"));
 }
 
+std::shared_ptr<HandedOverRecords> QueueObject::HandOverLocked(
+    const std::vector<Item>& items) const {
+  if (!log().enabled()) return nullptr;
+  std::vector<std::string> keys;
+  keys.reserve(items.size());
+  for (const Item& item : items)
+    keys.push_back(SequenceKey(kItemTag, item.seq));
+  return std::make_shared<HandedOverRecords>(log(), Describe(),
+                                             std::move(keys));
+}
+
 std::function<void()> QueueObject::GiveBackOf(std::vector<Item> items,
                                               bool as_list) {
-  std::shared_ptr<Handover> handover;
-  if (log().enabled()) {
-    std::vector<uint64_t> seqs;
-    seqs.reserve(items.size());
-    for (const Item& item : items) seqs.push_back(item.seq);
-    handover = std::make_shared<Handover>(log(), std::move(seqs));
-  }
-  std::function<void()> back =
+  std::shared_ptr<HandedOverRecords> records = HandOverLocked(items);
+  return HandedOverRecords::GiveBack(
+      std::move(records),
       as_list ? Later(&QueueObject::ReturnMany, std::move(items))
-              : Later(&QueueObject::Return, std::move(items.front()));
-  return [handover = std::move(handover), back = std::move(back)] {
-    if (handover != nullptr) handover->Cancel();
-    back();
-  };
+              : Later(&QueueObject::Return, std::move(items.front())));
 }
 
 absl::Status QueueObject::RecordPutsLocked(absl::Span<Item> items) {
@@ -211,25 +184,18 @@ bool QueueObject::HandToGetter(Item& item) {
     Waiter getter = PopWaiter(kGetters);
     const bool as_list = getter.count > 0;
     const Value result = as_list ? Value(List{item.value}) : item.value;
-    std::shared_ptr<Handover> handover;
-    if (log().enabled()) {
-      handover =
-          std::make_shared<Handover>(log(), std::vector<uint64_t>{item.seq});
-    }
+    std::shared_ptr<HandedOverRecords> records = HandOverLocked({item});
     std::function<void()> back =
         as_list ? Later(&QueueObject::ReturnMany, std::vector<Item>{item})
                 : Later(&QueueObject::Return, item);
     if (getter.sink->Deliver(
             Answer(getter.request_id, result),
-            [handover, back = std::move(back)] {
-              if (handover != nullptr) handover->Cancel();
-              back();
-            },
+            HandedOverRecords::GiveBack(records, std::move(back)),
             GiveBack::kIfUnreceived)) {
       return true;
     }
     // That caller is gone: the item goes to the next one, or the queue.
-    if (handover != nullptr) handover->Cancel();
+    if (records != nullptr) records->Cancel();
   }
   return false;
 }

@@ -93,7 +93,10 @@ class QueueObject : public ParkingObject {
     uint64_t seq = 0;
     Value value;
   };
-  class Handover;
+  // The records to delete once a client has `items` (null when the queue
+  // is not durable).
+  std::shared_ptr<HandedOverRecords> HandOverLocked(
+      const std::vector<Item>& items) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   enum Line { kGetters, kPutters, kJoiners, kLines };
 
@@ -113,8 +116,10 @@ class QueueObject : public ParkingObject {
   void AddLocked(Item item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands `item` to the oldest live getter; false if there is none.
   bool HandToGetter(Item& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The give-back of an answer carrying `items` (see Handover).
-  std::function<void()> GiveBackOf(std::vector<Item> items, bool as_list);
+  // The give-back of an answer carrying `items`; their records are
+  // deleted once the client has them (HandedOverRecords).
+  std::function<void()> GiveBackOf(std::vector<Item> items, bool as_list)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves waiting putters' items in while there is room.
   void AdmitPutters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasRoomLocked(size_t n) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -110,8 +110,8 @@ int RunWriter(const std::string& address, int writer, const std::string& log) {
   const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (fd < 0) return 2;
   auto note = [fd](int op, int64_t n, char what) {
-    const std::string line = absl::StrCat(op, " ", n, " ", std::string(1, what),
-                                          "\n");
+    const std::string line =
+        absl::StrCat(op, " ", n, " ", std::string(1, what), "\n");
     return write(fd, line.data(), line.size()) ==
            static_cast<ssize_t>(line.size());
   };
@@ -158,8 +158,8 @@ WriterLog ReadLog(const std::string& path) {
     std::vector<std::string> f = absl::StrSplit(line, ' ');
     int op = 0;
     int64_t n = 0;
-    if (f.size() != 3 || !absl::SimpleAtoi(f[0], &op) || op < 0 ||
-        op >= kOps || !absl::SimpleAtoi(f[1], &n)) {
+    if (f.size() != 3 || !absl::SimpleAtoi(f[0], &op) || op < 0 || op >= kOps ||
+        !absl::SimpleAtoi(f[1], &n)) {
       continue;
     }
     (f[2] == "k" ? log.acked : log.attempted)[op].insert(n);
@@ -212,8 +212,7 @@ void CheckItems(const List& items, const std::vector<WriterLog>& logs, int op,
   for (int w = 0; w < kWriters; ++w) {
     EXPECT_TRUE(std::is_sorted(seen[w].begin(), seen[w].end()))
         << what << ": writer " << w << "'s items are out of order";
-    EXPECT_EQ(std::adjacent_find(seen[w].begin(), seen[w].end()),
-              seen[w].end())
+    EXPECT_EQ(std::adjacent_find(seen[w].begin(), seen[w].end()), seen[w].end())
         << what << ": writer " << w << " has an item twice";
     const std::set<int64_t> present(seen[w].begin(), seen[w].end());
     for (int64_t n : logs[w].acked[op]) {
@@ -277,8 +276,8 @@ TEST_P(KillTest, EveryAcknowledgedWriteSurvivesRepeatedKills) {
   }
   for (int w = 0; w < kWriters; ++w) {
     for (int64_t n : logs[w].acked[kSet]) {
-      EXPECT_TRUE(keys.count({w, n})) << "lost acknowledged set of w" << w
-                                      << ":" << n;
+      EXPECT_TRUE(keys.count({w, n}))
+          << "lost acknowledged set of w" << w << ":" << n;
     }
   }
   // dict add: each counter counts every acknowledged add, and at most the
@@ -390,7 +389,8 @@ TEST(DurabilityTest, EveryKindComesBackAfterAKill) {
     ASSERT_OK(m->DeleteObject("again"));
     ASSERT_OK(m->Dict("again")->Set("new", 2));
     // A dict cleared, then written.
-    auto c = m->Dict("cleared", {{Value("a"), Value(1)}, {Value("b"), Value(2)}});
+    auto c =
+        m->Dict("cleared", {{Value("a"), Value(1)}, {Value("b"), Value(2)}});
     ASSERT_OK(c);
     ASSERT_OK(c->Clear());
     ASSERT_OK(c->Set("c", 3));
@@ -544,7 +544,8 @@ TEST(DurabilityTest, UnusableDataDirsAreRefusedAtStart) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_TRUE(absl::StrContains(r.err, root + "/other")) << r.err;
   // A bad policy.
-  r = StartExpectingFailure({"--data-dir", root + "/d", "--fsync", "sometimes"});
+  r = StartExpectingFailure(
+      {"--data-dir", root + "/d", "--fsync", "sometimes"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   std::error_code ec;
   std::filesystem::remove_all(root, ec);
@@ -574,7 +575,8 @@ TEST(DurabilityTest, DamagedLogIsRefusedUnlessRepaired) {
   }
   manager.Kill();  // everything is in the write-ahead log
   std::string log;
-  for (const auto& entry : std::filesystem::directory_iterator(manager.data_dir())) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(manager.data_dir())) {
     if (entry.path().extension() == ".log" &&
         std::filesystem::file_size(entry.path()) > 100000) {
       log = entry.path().string();
