@@ -37,7 +37,11 @@ struct Flags {
   int clients = 8;
   int64_t entries = 0;
   int manager_pid = 0;
-  std::string only;  // run just "single", "many" or "batch"
+  // Run just "single", "many", "batch", "queue", "durability" (the
+  // persistence comparison's workloads), "fill" (--fill entries and items)
+  // or "churn" (1M sets over 10k keys).
+  std::string only;
+  int64_t fill = 0;
 };
 
 void Die(const std::string& what, const absl::Status& s) {
@@ -247,6 +251,90 @@ void LockPairs(const Flags& f) {
   });
 }
 
+// What bench/compare_durability.py runs for each persistence mode: sets,
+// and queue put+get pairs, from one client (with latencies) and from
+// f.clients processes at once.
+void DurabilityWorkloads(const Flags& f) {
+  auto m = ConnectOrDie(f);
+  auto d = m->Dict("bench-durable-set");
+  if (!d.ok()) Die("dict", d.status());
+  for (int i = 0; i < 500; ++i) d->Set(i, i).IgnoreError();  // warm up
+  TimeEach(f, "dict set, 1 client", f.ops,
+           [&](int i) { return d->Set(i % 10000, i); });
+  QueuePairs(f);
+  const int per_client = f.ops / f.clients;
+  double seconds = RunClients(f.clients, [&](int c) {
+    auto mc = ConnectOrDie(f);
+    auto dc = mc->Dict("bench-durable-set");
+    if (!dc.ok()) return 2;
+    if (!StartTogether()) return 3;
+    for (int i = 0; i < per_client; ++i) {
+      if (!dc->Set(c * 10000 + i % 10000, i).ok()) return 4;
+    }
+    bench::DoneMeasuring();
+    return 0;
+  });
+  Report(f, absl::StrCat("dict set, ", f.clients, " clients"),
+         per_client * f.clients / seconds, nullptr);
+  const int pairs = f.ops / 2 / f.clients;
+  seconds = RunClients(f.clients, [&](int c) {
+    auto mc = ConnectOrDie(f);
+    auto q = mc->Queue("bench-durable-queue");
+    if (!q.ok()) return 2;
+    if (!StartTogether()) return 3;
+    for (int i = 0; i < pairs; ++i) {
+      if (!q->Put(c * pairs + i).ok() || !q->Get().ok()) return 4;
+    }
+    bench::DoneMeasuring();
+    return 0;
+  });
+  Report(f, absl::StrCat("queue put+get, ", f.clients, " clients"),
+         pairs * f.clients / seconds, nullptr);
+}
+
+// f.fill dict entries and as many queue items, in batches of 1,000: what a
+// restart then loads back.
+void Fill(const Flags& f) {
+  auto m = ConnectOrDie(f);
+  auto d = m->Dict("bench-fill");
+  auto q = m->Queue("bench-fill-queue");
+  if (!d.ok() || !q.ok()) Die("fill", absl::InternalError("open"));
+  const auto start = Clock::now();
+  for (int64_t base = 0; base < f.fill; base += 1000) {
+    Map entries;
+    List items;
+    for (int64_t i = base; i < std::min(f.fill, base + 1000); ++i) {
+      entries[Value(absl::StrCat("key:", i))] = Value(i);
+      items.push_back(i);
+    }
+    if (absl::Status s = d->Update(entries); !s.ok()) Die("update", s);
+    if (absl::Status s = q->PutMany(items); !s.ok()) Die("put_many", s);
+  }
+  Report(f, "fill (entries + items)",
+         2.0 * static_cast<double>(f.fill) / Seconds(Clock::now() - start),
+         nullptr);
+}
+
+// 1M sets of 100-byte values over 10k keys, 8 in flight: what the data
+// dir's footprint must survive.
+void Churn(const Flags& f) {
+  auto m = ConnectOrDie(f);
+  auto d = m->Dict("bench-churn");
+  if (!d.ok()) Die("dict", d.status());
+  const std::string value(100, 'v');
+  constexpr int kSets = 1000000;
+  const auto start = Clock::now();
+  for (int base = 0; base < kSets; base += 1000) {
+    Map entries;
+    for (int i = base; i < base + 1000; ++i) {
+      entries[Value((i * 7919) % 10000)] = Value(value);
+    }
+    if (absl::Status s = d->Update(entries); !s.ok()) Die("churn", s);
+  }
+  Report(f, "churn: 1M sets over 10k keys",
+         kSets / Seconds(Clock::now() - start), nullptr);
+}
+
 int ThreadsOf(int pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
@@ -376,11 +464,25 @@ int main(int argc, char** argv) {
       f.manager_pid = std::atoi(v.c_str());
     else if (k == "--only")
       f.only = v;
+    else if (k == "--fill")
+      f.fill = std::atoll(v.c_str());
   }
   if (f.address.empty()) {
     std::cerr << "usage: manager_bench --address ADDR [--transport T] [--ops N]"
                  " [--clients C] [--entries M --manager-pid PID]\n";
     return 2;
+  }
+  if (f.only == "durability") {
+    mproc::DurabilityWorkloads(f);
+    return 0;
+  }
+  if (f.only == "fill") {
+    mproc::Fill(f);
+    return 0;
+  }
+  if (f.only == "churn") {
+    mproc::Churn(f);
+    return 0;
   }
   if (f.entries > 0) {
     mproc::Memory(f);

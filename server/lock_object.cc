@@ -4,10 +4,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/value_codec.h"
+#include "server/errors.h"
 
 namespace mproc {
 namespace {
 constexpr int kAcquirers = 0;
+constexpr char kTokenCeilingKey[] = "g";
 
 absl::Status NeedsSession(const SharedObject& object) {
   return absl::FailedPreconditionError(absl::StrCat(
@@ -43,8 +46,31 @@ Map LockObject::Details() const {
 
 absl::StatusOr<Value> LockObject::TimeoutAnswer(int) const { return false; }
 
+absl::Status LockObject::Restore(absl::string_view key,
+                                 absl::string_view value) {
+  absl::StatusOr<Value> ceiling = DecodeValue(value);
+  if (key != kTokenCeilingKey || !ceiling.ok() || !ceiling->is_int() ||
+      ceiling->int_value() < 0) {
+    return BadRecord(*this, key);
+  }
+  absl::MutexLock l(&mu_);
+  grants_ = token_ceiling_ = static_cast<uint64_t>(ceiling->int_value());
+  return absl::OkStatus();
+}
+
 bool LockObject::GrantLocked(const std::shared_ptr<ClientSession>& session,
                              int64_t thread, int64_t count) {
+  if (log().enabled() && grants_ >= token_ceiling_) {
+    // If this cannot be recorded the ceiling stays, and the next grant
+    // tries again; tokens handed out meanwhile may come again only if the
+    // manager also restarts before the disk works again.
+    std::string bytes;
+    const auto ceiling = static_cast<int64_t>(grants_ + kTokenBlock);
+    EncodeValue(Value(ceiling), &bytes);
+    if (log().Put(Describe(), kTokenCeilingKey, std::move(bytes)).ok()) {
+      token_ceiling_ = static_cast<uint64_t>(ceiling);
+    }
+  }
   const uint64_t grant = ++grants_;
   const uint64_t hook =
       session->AddHoldHook(Later(&LockObject::HolderGone, grant));

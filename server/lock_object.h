@@ -66,7 +66,14 @@ class LockObject : public ParkingObject {
   void AcquireFor(const CallContext& call, int64_t thread, int64_t count,
                   Value answer);
 
+  // Durability: holdings are not kept (a restart loses them, and their
+  // holders are told), but fencing tokens must keep increasing across a
+  // restart, so the lock records a ceiling ("g") every kTokenBlock grants
+  // and starts again above the last one recorded.
+  absl::Status Restore(absl::string_view key, absl::string_view value) override;
+
  private:
+  static constexpr uint64_t kTokenBlock = 1024;
   struct Holder {
     std::shared_ptr<ClientSession> session;
     int64_t thread = 0;
@@ -93,6 +100,8 @@ class LockObject : public ParkingObject {
   const bool reentrant_;
   std::optional<Holder> holder_ ABSL_GUARDED_BY(mu_);
   uint64_t grants_ ABSL_GUARDED_BY(mu_) = 0;
+  // No token above this has been handed out; recorded (when durable).
+  uint64_t token_ceiling_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace mproc

@@ -127,8 +127,8 @@ TEST_F(PoolDurabilityTest, QueuedTasksRunAfterARestartExactlyOnce) {
     EXPECT_EQ(result->outcome.value, Value(int64_t{i} * i));
   }
   // Each ran once: 20 successes, nothing ignored or fenced.
-  const Map status = StatusWhen(
-      "p", [](const Map& s) { return Count(s, "succeeded") == 20; });
+  const Map status =
+      StatusWhen("p", [](const Map& s) { return Count(s, "succeeded") == 20; });
   EXPECT_EQ(Count(status, "ignored_completions"), 0);
   EXPECT_EQ(Count(status, "fenced_completions"), 0);
   EXPECT_EQ(Count(status, "queued"), 0);
@@ -161,14 +161,15 @@ TEST_F(PoolDurabilityTest, UnreadResultsAreReadableByIdAfterARestart) {
   EXPECT_EQ(Count(status, "results_waiting"), 5);
 }
 
-TEST_F(PoolDurabilityTest, ATaskRunningWhenTheManagerDiesRunsAgainAndItsWaiterGetsIt) {
+TEST_F(PoolDurabilityTest,
+       ATaskRunningWhenTheManagerDiesRunsAgainAndItsWaiterGetsIt) {
   auto workers = StartWorkers("p");
   auto pool = manager_->Pool("p");
   ASSERT_OK(pool);
   TaskOptions options;
   options.max_retries = 0;  // the manager's crash is not the task's fault
-  AsyncResult r = (*pool)->ApplyAsync("worker", {7, 1.5}, {}, nullptr,
-                                      nullptr, options);
+  AsyncResult r =
+      (*pool)->ApplyAsync("worker", {7, 1.5}, {}, nullptr, nullptr, options);
   StatusWhen("p", [](const Map& s) { return Count(s, "running") == 1; });
   ASSERT_OK(KillAndRestart());
   // The client waiting on it gets its result, not UNAVAILABLE.
