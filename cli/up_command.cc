@@ -16,6 +16,7 @@
 #include "cli/command_line.h"
 #include "cli/manager_start.h"
 #include "client/manager.h"
+#include "common/metadata.h"
 #include "server/rpc/manager_server.h"
 #include "worker/process/subprocess.h"
 
@@ -35,13 +36,16 @@ N processes (default: the CPUs available) serving pool NAME (default
 running tasks may finish, at most --grace S seconds — then the manager; a
 second Ctrl-C kills the workers at once. --allow-exec lets tasks run
 commands (mproc run). A worker daemon that dies is started again.
-Objects and tasks are kept in --data-dir (default $XDG_STATE_HOME/mproc, else
-~/.local/state/mproc; see mproc manager --help for --fsync) and survive a
-restart; --in-memory keeps them in memory only.
+Objects and tasks are kept in --data-dir (default $XDG_STATE_HOME/mproc/ADDR,
+else ~/.local/state/mproc/ADDR, one per listen address; see mproc manager
+--help for --fsync) and survive a restart; --in-memory keeps them in memory
+only.
 )";
 
-// $XDG_STATE_HOME/mproc, else ~/.local/state/mproc; made if missing.
-absl::StatusOr<std::string> DefaultDataDir() {
+// $XDG_STATE_HOME/mproc/<address>, else ~/.local/state/mproc/<address>
+// (one per listen address, so sidecars on two ports keep apart); its
+// parents made if missing.
+absl::StatusOr<std::string> DefaultDataDir(const std::string& listen) {
   std::string base;
   if (const char* state = getenv("XDG_STATE_HOME"); state && *state) {
     base = state;
@@ -52,13 +56,18 @@ absl::StatusOr<std::string> DefaultDataDir() {
         "no default data dir: set HOME or XDG_STATE_HOME, or pass --data-dir "
         "or --in-memory");
   }
+  base += "/mproc";
   std::error_code ec;
   std::filesystem::create_directories(base, ec);
   if (ec) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot create ", base, " for the data dir: ", ec.message()));
   }
-  return absl::StrCat(base, "/mproc");
+  std::string leaf = listen;
+  for (char& c : leaf) {
+    if (c == '/' || c == ':') c = c == ':' ? '-' : '_';
+  }
+  return absl::StrCat(base, "/", leaf);
 }
 
 std::string SelfPath() {
@@ -104,7 +113,8 @@ int RunUpCommand(const CommandLine& cl) {
   }
   CommandLine with_dir = cl;
   if (!in_memory && !cl.Flag("data-dir")) {
-    absl::StatusOr<std::string> dir = DefaultDataDir();
+    absl::StatusOr<std::string> dir =
+        DefaultDataDir(cl.Flag("listen").value_or(kDefaultManagerAddress));
     if (!dir.ok()) return Fail(kExitUsage, std::string(dir.status().message()));
     with_dir.flags["data-dir"] = *dir;
   }

@@ -272,35 +272,43 @@ void Pool::WarnOnce(const std::string& warning) {
 
 void Pool::FailLostTasks() {
   if (!instance_changes_) return;
-  (void)proxy_.Status();  // reconnects, so the instance is known
+  // Reconnects, so the instance is known.
+  absl::StatusOr<mproc::Map> status = proxy_.Status();
   const int64_t changes = instance_changes_();
-  if (changes == instance_seen_) return;
+  if (changes == instance_seen_ || !status.ok()) return;  // else: next time
   instance_seen_ = changes;
-  // A manager with a data dir kept its tasks and their results: those it
-  // still knows carry on (their results come to the same inbox); only the
-  // ones it does not know are lost.
-  std::vector<int64_t> ids;
-  {
-    absl::MutexLock l(&mu_);
-    for (const auto& [id, entry] : in_flight_) ids.push_back(id);
-  }
+  auto durable = status->find(Value("durable"));
   absl::flat_hash_map<int64_t, InFlight> lost;
-  for (int64_t id : ids) {
-    absl::StatusOr<Value> known = proxy_.GetResult(id, absl::ZeroDuration());
-    if (known.ok() ||
-        known.status().code() == absl::StatusCode::kDeadlineExceeded) {
-      continue;  // finished there, or queued or running
-    }
-    if (known.status().code() != absl::StatusCode::kNotFound) {
-      // Cannot tell now: ask again after the next failed read.
-      instance_seen_ = changes - 1;
-      continue;
-    }
+  if (durable == status->end() || durable->second != Value(true)) {
+    // An in-memory manager: every task it had is gone.
     absl::MutexLock l(&mu_);
-    auto it = in_flight_.find(id);
-    if (it == in_flight_.end()) continue;  // its result came meanwhile
-    lost.emplace(id, std::move(it->second));
-    in_flight_.erase(it);
+    lost.swap(in_flight_);
+    early_.clear();
+  } else {
+    // A manager with a data dir kept its tasks and results: those it still
+    // knows carry on (their results come to the same inbox); only the
+    // ones it does not know are lost.
+    std::vector<int64_t> ids;
+    {
+      absl::MutexLock l(&mu_);
+      for (const auto& [id, entry] : in_flight_) ids.push_back(id);
+    }
+    for (int64_t id : ids) {
+      absl::StatusOr<Value> known = proxy_.GetResult(id, absl::ZeroDuration());
+      if (known.ok() ||
+          known.status().code() == absl::StatusCode::kDeadlineExceeded) {
+        continue;  // finished there, or queued or running
+      }
+      if (known.status().code() != absl::StatusCode::kNotFound) {
+        instance_seen_ = changes - 1;  // cannot tell now: ask again later
+        break;
+      }
+      absl::MutexLock l(&mu_);
+      auto it = in_flight_.find(id);
+      if (it == in_flight_.end()) continue;  // its result came meanwhile
+      lost.emplace(id, std::move(it->second));
+      in_flight_.erase(it);
+    }
   }
   for (auto& [id, entry] : lost) {
     entry.handler(id, absl::UnavailableError(absl::StrCat(

@@ -22,13 +22,16 @@ std::string Encoded(const Value& v) {
   return out;
 }
 
+// [inbox, losses, submitted (unix s), task, started]: `started` only
+// matters for a task that expires (once started, it no longer does).
 LogChange TaskRecord(int64_t id, int64_t inbox, int64_t losses,
-                     absl::Time submitted, const TaskEnvelope& spec) {
+                     absl::Time submitted, const TaskEnvelope& spec,
+                     bool started = false) {
   return LogChange::Put(
       SequenceKey(kTaskTag, static_cast<uint64_t>(id)),
       Encoded(Value(List{inbox, losses,
                          absl::ToDoubleSeconds(submitted - absl::UnixEpoch()),
-                         EncodeTaskEnvelope(spec)})));
+                         EncodeTaskEnvelope(spec), started})));
 }
 
 std::string ResultKey(int64_t id) {
@@ -408,6 +411,7 @@ Value PoolObject::Status() const {
       {"fenced_completions", fenced_},
       {"results_waiting", results_waiting},
       {"results_expired", expired_},
+      {"durable", log().enabled()},
       {"recovered_tasks", recovered_tasks_},
       {"recovered_results", recovered_results_},
       {"dead_letter", std::move(dead)},
@@ -417,7 +421,8 @@ Value PoolObject::Status() const {
 // --- durability ---
 
 LogChange PoolObject::TaskRecordLocked(int64_t id, const Task& task) const {
-  return TaskRecord(id, task.inbox, task.losses, task.submitted, task.spec);
+  return TaskRecord(id, task.inbox, task.losses, task.submitted, task.spec,
+                    task.started);
 }
 
 LogChange PoolObject::CountersRecordLocked() const {
@@ -467,9 +472,9 @@ absl::Status PoolObject::Restore(absl::string_view key,
   }
   if (ParseSequenceKey(key, kTaskTag, &n)) {
     const auto id = static_cast<int64_t>(n);
-    if (!v->is_list() || v->list_value().size() != 4 ||
+    if (!v->is_list() || v->list_value().size() != 5 ||
         !v->list_value()[0].is_int() || !v->list_value()[1].is_int() ||
-        !v->list_value()[2].is_double()) {
+        !v->list_value()[2].is_double() || !v->list_value()[4].is_bool()) {
       return damaged(absl::StrCat("task ", id));
     }
     const List& f = v->list_value();
@@ -480,6 +485,7 @@ absl::Status PoolObject::Restore(absl::string_view key,
     task.inbox = f[0].int_value();
     task.losses = f[1].int_value();
     task.submitted = absl::UnixEpoch() + absl::Seconds(f[2].double_value());
+    task.started = f[4].bool_value();
     queue_.push_back(id);  // keys come in id order: the submission order
     ++inboxes_[task.inbox].pending;
     ++recovered_tasks_;
@@ -519,7 +525,7 @@ void PoolObject::Restored() {
   for (int64_t inbox : inboxes) OrphanInboxLocked(inbox);
   const absl::Time now = absl::Now();
   for (auto& [id, task] : tasks_) {
-    if (task.spec.expires_seconds <= 0) continue;
+    if (task.spec.expires_seconds <= 0 || task.started) continue;
     task.expiry_timer = timer_->Schedule(
         std::max(now,
                  task.submitted + absl::Seconds(task.spec.expires_seconds)),

@@ -101,6 +101,7 @@ class PoolObject : public ParkingObject {
     TaskEnvelope spec;
     int64_t inbox = 0;
     absl::Time submitted;
+    bool started = false;        // handed out once (it no longer expires)
     int64_t losses = 0;          // times its worker died while running it
     int64_t worker = 0;          // while running
     uint64_t attempt = 0;        // counts hand-outs, to tell timer events apart

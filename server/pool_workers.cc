@@ -144,6 +144,10 @@ List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
     if (task.expiry_timer != 0) {  // started: it no longer expires
       timer_->Cancel(task.expiry_timer);
       task.expiry_timer = 0;
+      if (log().enabled()) {
+        task.started = true;
+        log().Write(Describe(), {TaskRecordLocked(id, task)}).IgnoreError();
+      }
     }
     worker.running.insert(id);
     ++running_;

@@ -115,11 +115,12 @@ absl::Status QueueObject::RecordPutsLocked(absl::Span<Item> items) {
 }
 
 void QueueObject::ForgetLocked(const Item& item) {
-  if (log().enabled()) {
-    log()
-        .Delete(Describe(), SequenceKey(kItemTag, item.seq))
-        .IgnoreError();  // it would come back after a restart
-  }
+  if (!log().enabled()) return;
+  // The item, and the unfinished task its record counted.
+  const LogChange changes[] = {
+      LogChange::Delete(SequenceKey(kItemTag, item.seq)),
+      LogChange::Put(kUnfinishedKey, Encoded(Value(unfinished_)))};
+  log().Write(Describe(), changes).IgnoreError();  // else back at restart
 }
 
 void QueueObject::Snapshot(std::vector<LogChange>* out) const {

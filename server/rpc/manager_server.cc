@@ -204,6 +204,9 @@ class ManagerServerImpl : public ManagerServer {
   void Shutdown() override {
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(500));
+    // Answers held for the disk (fsync always) go out while the threads
+    // that write them still run.
+    if (journal_ != nullptr) journal_->FlushAnswers();
     threads_->Stop();
   }
 

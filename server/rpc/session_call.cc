@@ -297,11 +297,14 @@ class SessionCall : public AsyncCall {
 
   bool OnWriteDone(bool ok) {
     std::vector<std::function<void()>> give_backs;
+    // Give-backs of answers the client has: destroyed after the lock (a
+    // durable object deletes its records then).
+    std::vector<std::function<void()>> kept;
     bool gone;
     {
       absl::MutexLock l(&mu_);
       --outstanding_;
-      OnWriteDoneLocked(ok, &give_backs);
+      OnWriteDoneLocked(ok, &give_backs, &kept);
       gone = outstanding_ == 0;
     }
     GiveBackAll(give_backs);
@@ -309,7 +312,8 @@ class SessionCall : public AsyncCall {
   }
 
   void OnWriteDoneLocked(bool ok,
-                         std::vector<std::function<void()>>* give_backs)
+                         std::vector<std::function<void()>>* give_backs,
+                         std::vector<std::function<void()>>* kept)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     writing_ = false;
     unsent_bytes_ -= writing_bytes_;
@@ -324,13 +328,18 @@ class SessionCall : public AsyncCall {
       return;
     }
     if (!was_metadata) ++frames_written_;
-    writing_unwritten_.clear();  // written: the client's now
+    kept->swap(writing_unwritten_);  // written: the client's now
+    writing_unwritten_.clear();
     if (!writing_unreceived_.empty()) {
       // The client may have acknowledged it before its write completion
       // reached us.
       if (frames_written_ > frames_acknowledged_) {
         unreceived_.push_back(
             Unreceived{frames_written_, std::move(writing_unreceived_)});
+      } else {
+        for (auto& give_back : writing_unreceived_) {
+          kept->push_back(std::move(give_back));
+        }
       }
       writing_unreceived_.clear();
     }

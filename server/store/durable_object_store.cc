@@ -102,7 +102,6 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
   std::string current_prefix;  // name \0 incarnation
   auto insert = [&](std::unique_ptr<SharedObject> object,
                     const pb::CreateSpec& spec) -> absl::Status {
-    object->Restored();
     ++report.objects;
     ++report.objects_by_kind[std::string(KindName(object->kind()))];
     const std::string name = object->name();
@@ -110,7 +109,11 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
         name, spec, [&]() -> absl::StatusOr<std::unique_ptr<SharedObject>> {
           return std::move(object);
         });
-    return made.status();
+    if (!made.ok()) return made.status();
+    // Owned by a shared_ptr now: what Restored schedules (a pool's result
+    // expiry) can find the object later.
+    (*made)->Restored();
+    return absl::OkStatus();
   };
 
   absl::Status walked = journal_->ForEach(
@@ -162,6 +165,8 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
         if (!ours) {
           ++report.stray_records;
           if (rest.size() >= kIncarnationBytes) {
+            // Never handed out again, even if removing it fails.
+            journal_->SawSequence(ParseIncarnation(rest));
             strays.insert(absl::StrCat(name, absl::string_view("\0", 1),
                                        rest.substr(0, kIncarnationBytes)));
           }
@@ -210,29 +215,31 @@ std::shared_ptr<SharedObject> DurableObjectStore::Find(
 absl::StatusOr<std::shared_ptr<SharedObject>> DurableObjectStore::FindOrCreate(
     const std::string& name, const pb::CreateSpec& spec, Factory create) {
   if (std::shared_ptr<SharedObject> found = memory_->Find(name)) return found;
+  // Creations and deletions are serialized here, so the object is made and
+  // recorded without the in-memory store's lock (which every lookup takes),
+  // then inserted.
   absl::MutexLock l(&changes_);
+  if (std::shared_ptr<SharedObject> found = memory_->Find(name)) return found;
+  absl::StatusOr<std::unique_ptr<SharedObject>> object = create();
+  if (!object.ok()) return object.status();
+  const std::string meta = MetaKey(name);
+  const std::string own = Incarnation(journal_->NextSequence());
+  std::vector<LogChange> changes;
+  changes.push_back(LogChange::Put(
+      "", absl::StrCat(own, StoredSpec(spec, **object).SerializeAsString())));
+  std::vector<LogChange> state;
+  (*object)->Snapshot(&state);
+  for (LogChange& change : state) {
+    change.key = absl::StrCat(own, change.key);
+    changes.push_back(std::move(change));
+  }
+  if (absl::Status s = journal_->Write(meta, changes); !s.ok()) {
+    return Unrecorded(absl::StrCat("create ", KindName(spec.kind())), name, s);
+  }
+  (*object)->AttachLog(ObjectLog(journal_, absl::StrCat(meta, own)));
   return memory_->FindOrCreate(
       name, spec, [&]() -> absl::StatusOr<std::unique_ptr<SharedObject>> {
-        absl::StatusOr<std::unique_ptr<SharedObject>> object = create();
-        if (!object.ok()) return object;
-        const std::string meta = MetaKey(name);
-        const std::string own = Incarnation(journal_->NextSequence());
-        std::vector<LogChange> changes;
-        changes.push_back(LogChange::Put(
-            "",
-            absl::StrCat(own, StoredSpec(spec, **object).SerializeAsString())));
-        std::vector<LogChange> state;
-        (*object)->Snapshot(&state);
-        for (LogChange& change : state) {
-          change.key = absl::StrCat(own, change.key);
-          changes.push_back(std::move(change));
-        }
-        if (absl::Status s = journal_->Write(meta, changes); !s.ok()) {
-          return Unrecorded(absl::StrCat("create ", KindName(spec.kind())),
-                            name, s);
-        }
-        (*object)->AttachLog(ObjectLog(journal_, absl::StrCat(meta, own)));
-        return object;
+        return std::move(*object);
       });
 }
 

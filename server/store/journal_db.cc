@@ -192,16 +192,14 @@ JournalDb::JournalDb(JournalOptions options, rocksdb::DB* db)
 }
 
 JournalDb::~JournalDb() {
-  bool failing;
   {
     absl::MutexLock l(&mu_);
     stop_ = true;
-    failing = failing_;
   }
   syncer_.join();
+  SyncLog().PermitUncheckedError();
   absl::MutexLock l(&db_mu_);
   if (db_ == nullptr) return;
-  if (!failing) db_->SyncWAL().PermitUncheckedError();
   db_->Close().PermitUncheckedError();
   delete db_;
 }
@@ -255,16 +253,15 @@ absl::Status JournalDb::Write(absl::string_view prefix,
       }
     }
   }
-  rocksdb::Status s;
-  {
-    absl::ReaderMutexLock l(&db_mu_);
-    if (db_ == nullptr) {
-      absl::MutexLock state(&mu_);
-      return absl::UnavailableError(absl::StrCat(
-          "data dir ", options_.dir, " cannot be written: ", error_));
-    }
-    s = db_->Write(rocksdb::WriteOptions(), &batch);
+  absl::ReaderMutexLock l(&db_mu_);
+  if (db_ == nullptr) {
+    absl::MutexLock state(&mu_);
+    return absl::UnavailableError(absl::StrCat("data dir ", options_.dir,
+                                               " cannot be written: ", error_));
   }
+  const rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+  // Marked failing while the write still holds its share of db_mu_, so no
+  // sync can start on the failed log (SyncLog).
   if (!s.ok()) return Failed(s.ToString());
   written_.fetch_add(1, std::memory_order_release);
   return absl::OkStatus();
@@ -289,104 +286,122 @@ uint64_t JournalDb::AnswerTicket() const {
 
 bool JournalDb::AwaitDurable(uint64_t ticket, std::function<void()> then) {
   if (ticket == 0) return true;
-  absl::MutexLock l(&mu_);
-  if (synced_ >= ticket) return true;
-  waiting_.emplace_back(ticket, std::move(then));
-  return false;
+  {
+    absl::MutexLock l(&mu_);
+    if (synced_ >= ticket) return true;
+    if (!flushing_) {
+      waiting_.emplace_back(ticket, std::move(then));
+      return false;
+    }
+  }
+  // Shutting down: nobody will run `then` later; sync here instead.
+  SyncLog().PermitUncheckedError();
+  return true;
 }
 
 void JournalDb::SyncLoop() {
+  const bool periodic = options_.fsync == FsyncPolicy::kEverySecond;
   absl::Time next_periodic = absl::Now() + kSyncEvery;
   absl::Time next_resume = absl::InfinitePast();
   for (;;) {
-    bool stopping;
-    bool resume = false;
+    bool failing;
+    bool want_sync;
     {
       absl::MutexLock l(&mu_);
       auto work = [this] {
         mu_.AssertReaderHeld();
-        return stop_ || !waiting_.empty() || wake_;
+        return stop_ || wake_ || (!waiting_.empty() && !failing_);
       };
-      absl::Time deadline = absl::InfiniteFuture();
-      if (options_.fsync == FsyncPolicy::kEverySecond) deadline = next_periodic;
+      absl::Time deadline = periodic ? next_periodic : absl::InfiniteFuture();
       if (failing_) deadline = std::min(deadline, next_resume);
-      if (options_.fsync != FsyncPolicy::kAlways || waiting_.empty()) {
-        mu_.AwaitWithDeadline(absl::Condition(&work), deadline);
-      }
+      mu_.AwaitWithDeadline(absl::Condition(&work), deadline);
       wake_ = false;
-      stopping = stop_;
-      resume = failing_ && absl::Now() >= next_resume;
-    }
-    if (resume) {
-      next_resume = absl::Now() + kResumeEvery;
-      if (Recover()) {
-        absl::MutexLock l(&mu_);
-        failing_ = false;
-        error_.clear();
-      }
-    }
-    const absl::Time now = absl::Now();
-    bool sync = false;
-    bool failing = false;
-    {
-      absl::MutexLock l(&mu_);
+      // Whatever still waits at the end was run by FlushAnswers, or has no
+      // call left to answer.
+      if (stop_) return;
       failing = failing_;
-      sync = !waiting_.empty() ||
-             (options_.fsync == FsyncPolicy::kEverySecond &&
-              now >= next_periodic &&
-              synced_ < written_.load(std::memory_order_acquire));
+      want_sync = !waiting_.empty() ||
+                  (periodic && absl::Now() >= next_periodic &&
+                   synced_ < written_.load(std::memory_order_acquire));
     }
-    if (options_.fsync == FsyncPolicy::kEverySecond && now >= next_periodic) {
-      next_periodic = now + kSyncEvery;
-    }
-    if (sync) {
-      const uint64_t target = written_.load(std::memory_order_acquire);
-      const absl::Time start = absl::Now();
-      // A log that failed a write must not be synced (RocksDB asserts);
-      // what was written before the failure reached the OS all the same.
-      rocksdb::Status s;
-      if (failing) {
-        s = rocksdb::Status::IOError("the data dir's last write failed");
-      } else {
-        absl::ReaderMutexLock db_lock(&db_mu_);
-        s = db_ != nullptr ? db_->SyncWAL()
-                           : rocksdb::Status::IOError("the data dir is closed");
-      }
-      std::vector<std::function<void()>> ready;
-      {
-        absl::MutexLock l(&mu_);
-        if (s.ok()) {
-          synced_ = std::max(synced_, target);
-          last_sync_ = absl::Now();
-          last_sync_took_ = last_sync_ - start;
-          ++syncs_;
-        } else if (!failing_) {
-          failing_ = true;
-          error_ = s.ToString();
+    if (failing) {
+      // Answers waiting for the disk stay until a sync succeeds after the
+      // database is back: an unsynced change must not be acknowledged.
+      if (absl::Now() >= next_resume) {
+        next_resume = absl::Now() + kResumeEvery;
+        if (Recover()) {
+          absl::MutexLock l(&mu_);
+          failing_ = false;
+          error_.clear();
         }
-        // Answers waiting on a sync that failed go out all the same: their
-        // changes are in the OS, and holding them would hang every client.
-        auto keep = std::partition(
-            waiting_.begin(), waiting_.end(),
-            [&](const auto& w) { return s.ok() ? w.first > synced_ : false; });
-        for (auto it = keep; it != waiting_.end(); ++it) {
-          ready.push_back(std::move(it->second));
-        }
-        waiting_.erase(keep, waiting_.end());
       }
-      for (auto& then : ready) then();
+      continue;
     }
-    if (stopping) {
-      std::vector<std::function<void()>> rest;
-      {
-        absl::MutexLock l(&mu_);
-        for (auto& w : waiting_) rest.push_back(std::move(w.second));
-        waiting_.clear();
+    if (periodic && absl::Now() >= next_periodic) {
+      next_periodic = absl::Now() + kSyncEvery;
+    }
+    if (want_sync) SyncAndRelease();
+  }
+}
+
+rocksdb::Status JournalDb::SyncLog() {
+  // Alone: a write failing meanwhile would leave RocksDB a failed log to
+  // sync, which it asserts against. (A failed write marks failing_ before
+  // it lets go of its share of db_mu_.)
+  absl::MutexLock db_lock(&db_mu_);
+  {
+    absl::MutexLock l(&mu_);
+    if (failing_) return rocksdb::Status::IOError(error_);
+  }
+  return db_ != nullptr ? db_->SyncWAL()
+                        : rocksdb::Status::IOError("the data dir is closed");
+}
+
+void JournalDb::SyncAndRelease() {
+  const uint64_t target = written_.load(std::memory_order_acquire);
+  const absl::Time start = absl::Now();
+  const rocksdb::Status s = SyncLog();
+  std::vector<std::function<void()>> ready;
+  {
+    absl::MutexLock l(&mu_);
+    if (!s.ok()) {
+      if (!failing_) {
+        failing_ = true;
+        error_ = s.ToString();
       }
-      for (auto& then : rest) then();
       return;
     }
+    synced_ = std::max(synced_, target);
+    last_sync_ = absl::Now();
+    last_sync_took_ = last_sync_ - start;
+    ++syncs_;
+    auto done =
+        std::partition(waiting_.begin(), waiting_.end(),
+                       [&](const auto& w) { return w.first > synced_; });
+    for (auto it = done; it != waiting_.end(); ++it) {
+      ready.push_back(std::move(it->second));
+    }
+    waiting_.erase(done, waiting_.end());
+    ++releasing_;
   }
+  for (auto& then : ready) then();
+  absl::MutexLock l(&mu_);
+  --releasing_;
+}
+
+void JournalDb::FlushAnswers() {
+  std::vector<std::function<void()>> rest;
+  {
+    absl::MutexLock l(&mu_);
+    flushing_ = true;
+    for (auto& w : waiting_) rest.push_back(std::move(w.second));
+    waiting_.clear();
+    // The background thread may be answering a group right now.
+    mu_.Await(absl::Condition(
+        +[](int* releasing) { return *releasing == 0; }, &releasing_));
+  }
+  SyncLog().PermitUncheckedError();
+  for (auto& then : rest) then();
 }
 
 absl::Status JournalDb::ForEach(

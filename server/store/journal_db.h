@@ -38,6 +38,7 @@
 
 namespace rocksdb {
 class DB;
+class Status;
 }  // namespace rocksdb
 
 namespace mproc {
@@ -75,6 +76,11 @@ class JournalDb final : public Journal {
   uint64_t AnswerTicket() const override;
   bool AwaitDurable(uint64_t ticket, std::function<void()> then) override;
 
+  // Shutting down, before the RPC threads stop: syncs, runs every answer
+  // waiting for the disk, and from now on has AwaitDurable sync on the
+  // caller's thread (nothing may run later on a stopped server).
+  void FlushAnswers();
+
   // Recovery: f(key, value) for every object record, in key order; stops
   // at f's first error.
   absl::Status ForEach(
@@ -107,6 +113,10 @@ class JournalDb final : public Journal {
   void SyncLoop();
   // After a failed write: Resume, else reopen. True once writes may work.
   bool Recover();
+  // Syncs the log, unless a write failed (db_mu_ held alone).
+  rocksdb::Status SyncLog();
+  // Syncs what was written so far and runs the answers it covers.
+  void SyncAndRelease();
   absl::Status Failed(const std::string& cause);
 
   const JournalOptions options_;
@@ -125,6 +135,8 @@ class JournalDb final : public Journal {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool failing_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool flushing_ ABSL_GUARDED_BY(mu_) = false;  // FlushAnswers ran
+  int releasing_ ABSL_GUARDED_BY(mu_) = 0;      // groups being answered
   std::string error_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sync_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration last_sync_took_ ABSL_GUARDED_BY(mu_);

@@ -4,10 +4,13 @@
 // client received is not handed out again, holdings never survive a
 // restart unnoticed, and a data dir that cannot be used is refused at
 // start with a message naming it.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +29,7 @@
 #include "absl/time/clock.h"
 #include "client/manager.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "tests/support/child_process.h"
 #include "tests/support/status_matchers.h"
 
@@ -570,6 +574,77 @@ TEST(DurabilityTest, UnusableDataDirsAreRefusedAtStart) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   std::error_code ec;
   std::filesystem::remove_all(root, ec);
+}
+
+TEST(DurabilityTest, UnknownFormatVersionIsRefused) {
+  DurableManager manager;
+  ASSERT_OK(manager.Start());
+  manager.Kill();
+  {
+    // A data dir from some other version of mproc.
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::Options(), manager.data_dir(), &db).ok());
+    ASSERT_TRUE(
+        db->Put(rocksdb::WriteOptions(), rocksdb::Slice("\0format", 7), "9")
+            .ok());
+    delete db;
+  }
+  CommandResult r = StartExpectingFailure({"--data-dir", manager.data_dir()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "format version 9")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, manager.data_dir())) << r.err;
+}
+
+// A port nobody listens on now.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(DurabilityTest, SidecarKeepsItsObjectsInTheStateDirByDefault) {
+  const std::string state = TempDir();
+  // A fixed address: the default data dir is one per address.
+  const std::string listen = absl::StrCat("127.0.0.1:", FreePort());
+  auto up = ManagerProcess::StartSidecar(listen, {"--processes", "1"},
+                                         {"XDG_STATE_HOME=" + state},
+                                         /*default_data_dir=*/true);
+  ASSERT_OK(up);
+  EXPECT_TRUE(
+      absl::StrContains((*up)->start_output(), state + "/mproc/127.0.0.1-"))
+      << (*up)->start_output();
+  {
+    std::unique_ptr<Manager> m = Connect((*up)->address());
+    ASSERT_NE(m, nullptr);
+    ASSERT_OK(m->Dict("kept")->Set("k", 1));
+  }
+  up->reset();  // SIGTERM: workers, then the manager
+  auto again = ManagerProcess::StartSidecar(listen, {"--processes", "1"},
+                                            {"XDG_STATE_HOME=" + state},
+                                            /*default_data_dir=*/true);
+  ASSERT_OK(again);
+  std::unique_ptr<Manager> m = Connect((*again)->address());
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(*m->Dict("kept")->Get("k"), Value(1));
+  again->reset();
+  // --in-memory keeps nothing, and says so.
+  auto in_memory = ManagerProcess::StartSidecar(
+      "127.0.0.1:0", {"--processes", "1", "--in-memory"},
+      {"XDG_STATE_HOME=" + state}, /*default_data_dir=*/true);
+  ASSERT_OK(in_memory);
+  EXPECT_TRUE(absl::StrContains((*in_memory)->start_output(),
+                                "nothing survives a restart"))
+      << (*in_memory)->start_output();
+  in_memory->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(state, ec);
 }
 
 TEST(DurabilityTest, DataDirInUseByAnotherManagerIsRefused) {

@@ -54,13 +54,14 @@ absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::Start(
 }
 
 absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::StartSidecar(
-    const std::string& listen, std::vector<std::string> extra_args) {
+    const std::string& listen, std::vector<std::string> extra_args,
+    std::vector<std::string> env, bool default_data_dir) {
   // Tests keep nothing on disk unless they say where.
-  if (std::find(extra_args.begin(), extra_args.end(), "--data-dir") ==
-      extra_args.end()) {
+  if (!default_data_dir && std::find(extra_args.begin(), extra_args.end(),
+                                     "--data-dir") == extra_args.end()) {
     extra_args.push_back("--in-memory");
   }
-  return Launch("up", listen, std::move(extra_args), {});
+  return Launch("up", listen, std::move(extra_args), std::move(env));
 }
 
 absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::Launch(

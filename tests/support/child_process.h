@@ -32,10 +32,13 @@ class ManagerProcess {
       const std::string& listen = "127.0.0.1:0",
       std::vector<std::string> extra_args = {},
       std::vector<std::string> env = {});
-  // The same with `mproc up` (a manager and a worker pool).
+  // The same with `mproc up` (a manager and a worker pool), keeping its
+  // objects in memory unless `extra_args` name a --data-dir or
+  // `default_data_dir` (then it uses $XDG_STATE_HOME/mproc, with `env`).
   static absl::StatusOr<std::unique_ptr<ManagerProcess>> StartSidecar(
       const std::string& listen = "127.0.0.1:0",
-      std::vector<std::string> extra_args = {});
+      std::vector<std::string> extra_args = {},
+      std::vector<std::string> env = {}, bool default_data_dir = false);
   ~ManagerProcess();
 
   const std::string& address() const { return address_; }
