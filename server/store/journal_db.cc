@@ -1,5 +1,6 @@
 #include "server/store/journal_db.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/transaction_log.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
@@ -198,6 +200,11 @@ JournalDb::~JournalDb() {
   }
   syncer_.join();
   SyncLog().PermitUncheckedError();
+  {
+    absl::MutexLock sync_lock(&sync_mu_);
+    if (wal_fd_ >= 0) ::close(wal_fd_);
+    wal_fd_ = -1;
+  }
   absl::MutexLock l(&db_mu_);
   if (db_ == nullptr) return;
   db_->Close().PermitUncheckedError();
@@ -260,8 +267,7 @@ absl::Status JournalDb::Write(absl::string_view prefix,
                                                " cannot be written: ", error_));
   }
   const rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
-  // Marked failing while the write still holds its share of db_mu_, so no
-  // sync can start on the failed log (SyncLog).
+  // From now on no sync counts (SyncLog) until the database is back.
   if (!s.ok()) return Failed(s.ToString());
   written_.fetch_add(1, std::memory_order_release);
   return absl::OkStatus();
@@ -345,16 +351,63 @@ void JournalDb::SyncLoop() {
 }
 
 rocksdb::Status JournalDb::SyncLog() {
-  // Alone: a write failing meanwhile would leave RocksDB a failed log to
-  // sync, which it asserts against. (A failed write marks failing_ before
-  // it lets go of its share of db_mu_.)
-  absl::MutexLock db_lock(&db_mu_);
+  // The log files are synced here with our own descriptors rather than
+  // with DB::SyncWAL: SyncWAL on a log whose write has just failed trips
+  // an assertion in RocksDB, and taking writes' lock for the length of an
+  // fsync would stop every write meanwhile. fdatasync on any descriptor of
+  // a file flushes what every writer put in it.
+  absl::MutexLock sync_lock(&sync_mu_);
   {
     absl::MutexLock l(&mu_);
     if (failing_) return rocksdb::Status::IOError(error_);
   }
-  return db_ != nullptr ? db_->SyncWAL()
-                        : rocksdb::Status::IOError("the data dir is closed");
+  std::unique_ptr<rocksdb::LogFile> current;
+  rocksdb::VectorLogPtr live;
+  {
+    absl::ReaderMutexLock db_lock(&db_mu_);
+    if (db_ == nullptr)
+      return rocksdb::Status::IOError("the data dir is closed");
+    rocksdb::Status s = db_->GetCurrentWalFile(&current);
+    if (!s.ok()) return s;
+    if (current->LogNumber() != wal_number_) s = db_->GetSortedWalFiles(live);
+    if (!s.ok()) return s;
+  }
+  auto failed = [&](const std::string& what) {
+    return rocksdb::Status::IOError(
+        absl::StrCat(what, ": ", std::strerror(errno)));
+  };
+  if (current->LogNumber() != wal_number_) {
+    // New logs since the last sync: the rest of the old ones first, then
+    // the new one and the directory entries that name them.
+    if (wal_fd_ >= 0 && ::fdatasync(wal_fd_) != 0) return failed("fdatasync");
+    for (const auto& log : live) {
+      if (log->Type() != rocksdb::kAliveLogFile ||
+          log->LogNumber() <= wal_number_ ||
+          log->LogNumber() == current->LogNumber()) {
+        continue;
+      }
+      const std::string path = options_.dir + log->PathName();
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;  // flushed into a table and deleted meanwhile
+      const int synced = ::fdatasync(fd);
+      ::close(fd);
+      if (synced != 0) return failed(path);
+    }
+    const std::string path = options_.dir + current->PathName();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return failed(path);
+    if (wal_fd_ >= 0) ::close(wal_fd_);
+    wal_fd_ = fd;
+    wal_number_ = current->LogNumber();
+    const int dir =
+        ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return failed(options_.dir);
+    const int synced = ::fsync(dir);
+    ::close(dir);
+    if (synced != 0) return failed(options_.dir);
+  }
+  if (::fdatasync(wal_fd_) != 0) return failed("fdatasync of the log");
+  return rocksdb::Status::OK();
 }
 
 void JournalDb::SyncAndRelease() {

@@ -113,7 +113,7 @@ class JournalDb final : public Journal {
   void SyncLoop();
   // After a failed write: Resume, else reopen. True once writes may work.
   bool Recover();
-  // Syncs the log, unless a write failed (db_mu_ held alone).
+  // Syncs the log files, unless a write failed.
   rocksdb::Status SyncLog();
   // Syncs what was written so far and runs the answers it covers.
   void SyncAndRelease();
@@ -142,6 +142,10 @@ class JournalDb final : public Journal {
   absl::Duration last_sync_took_ ABSL_GUARDED_BY(mu_);
   int64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int64_t> failed_writes_{0};
+  // The log file SyncLog keeps open, and its number (0: none yet).
+  absl::Mutex sync_mu_;
+  int wal_fd_ ABSL_GUARDED_BY(sync_mu_) = -1;
+  uint64_t wal_number_ ABSL_GUARDED_BY(sync_mu_) = 0;
   std::thread syncer_;
 };
 
