@@ -462,6 +462,7 @@ absl::Status JournalDb::ForEach(
     const {
   rocksdb::ReadOptions read;
   read.fill_cache = false;
+  read.readahead_size = 4 << 20;
   absl::ReaderMutexLock l(&db_mu_);
   if (db_ == nullptr) return DirError(options_.dir, "is closed");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
