@@ -25,9 +25,7 @@ std::string ArrayObject::EncodeChunkLocked(size_t pos, const Value& v) const {
   const size_t end = std::min(elements_.size(), begin + kChunk);
   List chunk(elements_.begin() + begin, elements_.begin() + end);
   chunk[pos - begin] = v;
-  std::string bytes;
-  EncodeValue(Value(std::move(chunk)), &bytes);
-  return bytes;
+  return EncodeRecord(Value(std::move(chunk)));
 }
 
 absl::Status ArrayObject::StoreLocked(size_t pos, Value v) {

@@ -24,12 +24,6 @@ constexpr char kEditTag = 'o';
 // Edits kept before a snapshot, at least.
 constexpr int64_t kMinEditsBeforeSnapshot = 64;
 
-std::string Encoded(const Value& v) {
-  std::string out;
-  EncodeValue(v, &out);
-  return out;
-}
-
 }  // namespace
 
 absl::Status ListObject::RecordLocked(Edit edit, int64_t position,
@@ -39,7 +33,7 @@ absl::Status ListObject::RecordLocked(Edit edit, int64_t position,
   if (argument != nullptr) record.push_back(*argument);
   absl::Status s =
       log().Put(Describe(), SequenceKey(kEditTag, log().NextSequence()),
-                Encoded(Value(std::move(record))));
+                EncodeRecord(Value(std::move(record))));
   if (s.ok()) ++edits_;
   return s;
 }
@@ -50,8 +44,9 @@ void ListObject::MaybeSnapshotLocked() {
                                   static_cast<int64_t>(items_.size()))) {
     return;
   }
-  const LogChange changes[] = {LogChange::DeleteAll(),
-                               LogChange::Put(kSnapshotKey, Encoded(items_))};
+  const LogChange changes[] = {
+      LogChange::DeleteAll(),
+      LogChange::Put(kSnapshotKey, EncodeRecord(items_))};
   // If it fails, the edits stay recorded and the next write tries again.
   if (log().Write(Describe(), changes).ok()) edits_ = 0;
 }
@@ -85,7 +80,7 @@ bool ListObject::ApplyLocked(Edit edit, int64_t position, Value argument) {
 
 void ListObject::Snapshot(std::vector<LogChange>* out) const {
   absl::MutexLock l(&mu_);
-  out->push_back(LogChange::Put(kSnapshotKey, Encoded(items_)));
+  out->push_back(LogChange::Put(kSnapshotKey, EncodeRecord(items_)));
 }
 
 absl::Status ListObject::Restore(absl::string_view key,
@@ -230,8 +225,9 @@ absl::StatusOr<List> ListObject::Slice(std::optional<int64_t> start,
 absl::Status ListObject::Clear() {
   absl::MutexLock l(&mu_);
   if (log().enabled()) {
-    const LogChange changes[] = {LogChange::DeleteAll(),
-                                 LogChange::Put(kSnapshotKey, Encoded(List{}))};
+    const LogChange changes[] = {
+        LogChange::DeleteAll(),
+        LogChange::Put(kSnapshotKey, EncodeRecord(List{}))};
     if (absl::Status s = log().Write(Describe(), changes); !s.ok()) return s;
     edits_ = 0;
   }

@@ -64,10 +64,10 @@ bool LockObject::GrantLocked(const std::shared_ptr<ClientSession>& session,
     // If this cannot be recorded the ceiling stays, and the next grant
     // tries again; tokens handed out meanwhile may come again only if the
     // manager also restarts before the disk works again.
-    std::string bytes;
     const auto ceiling = static_cast<int64_t>(grants_ + kTokenBlock);
-    EncodeValue(Value(ceiling), &bytes);
-    if (log().Put(Describe(), kTokenCeilingKey, std::move(bytes)).ok()) {
+    if (log()
+            .Put(Describe(), kTokenCeilingKey, EncodeRecord(Value(ceiling)))
+            .ok()) {
       token_ceiling_ = static_cast<uint64_t>(ceiling);
     }
   }

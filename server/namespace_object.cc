@@ -32,18 +32,13 @@ std::string AttributeKey(absl::string_view attribute) {
   return key;
 }
 
-std::string Encoded(const Value& v) {
-  std::string out;
-  EncodeValue(v, &out);
-  return out;
-}
-
 }  // namespace
 
 absl::Status NamespaceObject::Set(const std::string& attribute, Value v) {
   absl::MutexLock l(&mu_);
   if (log().enabled()) {
-    absl::Status s = log().Put(Describe(), AttributeKey(attribute), Encoded(v));
+    absl::Status s =
+        log().Put(Describe(), AttributeKey(attribute), EncodeRecord(v));
     if (!s.ok()) return s;
   }
   attributes_.insert_or_assign(attribute, std::move(v));
@@ -65,7 +60,7 @@ absl::Status NamespaceObject::Delete(const std::string& attribute) {
 void NamespaceObject::Snapshot(std::vector<LogChange>* out) const {
   absl::MutexLock l(&mu_);
   for (const auto& [attribute, v] : attributes_) {
-    out->push_back(LogChange::Put(AttributeKey(attribute), Encoded(v)));
+    out->push_back(LogChange::Put(AttributeKey(attribute), EncodeRecord(v)));
   }
 }
 

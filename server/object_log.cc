@@ -1,6 +1,7 @@
 #include "server/object_log.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/value_codec.h"
 
 namespace mproc {
 
@@ -45,6 +46,12 @@ std::function<void()> HandedOverRecords::GiveBack(
     records->Cancel();
     back();
   };
+}
+
+std::string EncodeRecord(const Value& value) {
+  std::string out;
+  EncodeValue(value, &out);
+  return out;
 }
 
 std::string SequenceKey(char tag, uint64_t seq) {

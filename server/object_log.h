@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "common/value.h"
 
 namespace mproc {
 
@@ -136,6 +137,9 @@ class HandedOverRecords {
   const std::vector<std::string> keys_;
   bool kept_ = true;
 };
+
+// The bytes a record holds for a value (value_codec.h).
+std::string EncodeRecord(const Value& value);
 
 // Keys that sort in number order: `tag` then `seq` big-endian.
 std::string SequenceKey(char tag, uint64_t seq);

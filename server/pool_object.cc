@@ -16,12 +16,6 @@ constexpr char kDeadLetterTag = 'x';
 constexpr char kNextIdKey[] = "n";
 constexpr char kCountersKey[] = "c";
 
-std::string Encoded(const Value& v) {
-  std::string out;
-  EncodeValue(v, &out);
-  return out;
-}
-
 // [inbox, losses, submitted (unix s), task, started]: `started` only
 // matters for a task that expires (once started, it no longer does).
 LogChange TaskRecord(int64_t id, int64_t inbox, int64_t losses,
@@ -29,9 +23,9 @@ LogChange TaskRecord(int64_t id, int64_t inbox, int64_t losses,
                      bool started = false) {
   return LogChange::Put(
       SequenceKey(kTaskTag, static_cast<uint64_t>(id)),
-      Encoded(Value(List{inbox, losses,
-                         absl::ToDoubleSeconds(submitted - absl::UnixEpoch()),
-                         EncodeTaskEnvelope(spec), started})));
+      EncodeRecord(Value(List{
+          inbox, losses, absl::ToDoubleSeconds(submitted - absl::UnixEpoch()),
+          EncodeTaskEnvelope(spec), started})));
 }
 
 std::string ResultKey(int64_t id) {
@@ -48,8 +42,8 @@ LogChange PoolObject::ResultRecord(int64_t id, int64_t inbox,
                                    const Value& encoded, absl::Time at) {
   return LogChange::Put(
       ResultKey(id),
-      Encoded(Value(List{inbox, encoded,
-                         absl::ToDoubleSeconds(at - absl::UnixEpoch())})));
+      EncodeRecord(Value(List{inbox, encoded,
+                              absl::ToDoubleSeconds(at - absl::UnixEpoch())})));
 }
 
 std::string PoolObject::DeadLetterKey(uint64_t seq) {
@@ -57,7 +51,7 @@ std::string PoolObject::DeadLetterKey(uint64_t seq) {
 }
 
 LogChange PoolObject::DeadLetterRecord(uint64_t seq, const Value& entry) {
-  return LogChange::Put(DeadLetterKey(seq), Encoded(entry));
+  return LogChange::Put(DeadLetterKey(seq), EncodeRecord(entry));
 }
 
 LogChange PoolObject::TaskRecordDeleted(int64_t id) {
@@ -136,7 +130,7 @@ absl::StatusOr<Value> PoolObject::Submit(int64_t inbox, const List& tasks,
     }
     changes.push_back(LogChange::Put(
         kNextIdKey,
-        Encoded(Value(first + static_cast<int64_t>(specs.size())))));
+        EncodeRecord(Value(first + static_cast<int64_t>(specs.size())))));
     if (absl::Status s = log().Write(Describe(), changes); !s.ok()) return s;
   }
   AttachInboxLocked(inbox, *call);
@@ -426,9 +420,10 @@ LogChange PoolObject::TaskRecordLocked(int64_t id, const Task& task) const {
 }
 
 LogChange PoolObject::CountersRecordLocked() const {
-  return LogChange::Put(kCountersKey,
-                        Encoded(Value(List{succeeded_, failed_, lost_, retried_,
-                                           ignored_, fenced_, expired_})));
+  return LogChange::Put(
+      kCountersKey,
+      EncodeRecord(Value(List{succeeded_, failed_, lost_, retried_, ignored_,
+                              fenced_, expired_})));
 }
 
 std::shared_ptr<HandedOverRecords> PoolObject::HandOverResultsLocked(

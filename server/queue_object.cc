@@ -16,12 +16,6 @@ constexpr char kItemTag = 'i';
 constexpr char kUnfinishedKey[] = "u";
 constexpr char kClosedKey[] = "c";
 
-std::string Encoded(const Value& v) {
-  std::string out;
-  EncodeValue(v, &out);
-  return out;
-}
-
 }  // namespace
 
 QueueObject::QueueObject(std::string name, int64_t maxsize,
@@ -105,12 +99,12 @@ absl::Status QueueObject::RecordPutsLocked(absl::Span<Item> items) {
   changes.reserve(items.size() + 1);
   for (Item& item : items) {
     item.seq = log().NextSequence();
-    changes.push_back(
-        LogChange::Put(SequenceKey(kItemTag, item.seq), Encoded(item.value)));
+    changes.push_back(LogChange::Put(SequenceKey(kItemTag, item.seq),
+                                     EncodeRecord(item.value)));
   }
   changes.push_back(LogChange::Put(
       kUnfinishedKey,
-      Encoded(Value(unfinished_ + static_cast<int64_t>(items.size())))));
+      EncodeRecord(Value(unfinished_ + static_cast<int64_t>(items.size())))));
   return log().Write(Describe(), changes);
 }
 
@@ -119,17 +113,18 @@ void QueueObject::ForgetLocked(const Item& item) {
   // The item, and the unfinished task its record counted.
   const LogChange changes[] = {
       LogChange::Delete(SequenceKey(kItemTag, item.seq)),
-      LogChange::Put(kUnfinishedKey, Encoded(Value(unfinished_)))};
+      LogChange::Put(kUnfinishedKey, EncodeRecord(Value(unfinished_)))};
   log().Write(Describe(), changes).IgnoreError();  // else back at restart
 }
 
 void QueueObject::Snapshot(std::vector<LogChange>* out) const {
   absl::MutexLock l(&mu_);
   for (const Item& item : items_) {
-    out->push_back(
-        LogChange::Put(SequenceKey(kItemTag, item.seq), Encoded(item.value)));
+    out->push_back(LogChange::Put(SequenceKey(kItemTag, item.seq),
+                                  EncodeRecord(item.value)));
   }
-  out->push_back(LogChange::Put(kUnfinishedKey, Encoded(Value(unfinished_))));
+  out->push_back(
+      LogChange::Put(kUnfinishedKey, EncodeRecord(Value(unfinished_))));
   if (closed_) out->push_back(LogChange::Put(kClosedKey, ""));
 }
 
@@ -310,8 +305,8 @@ absl::Status QueueObject::TaskDone() {
         Describe(), ": task_done called more times than items were put"));
   }
   if (log().enabled()) {
-    absl::Status s =
-        log().Put(Describe(), kUnfinishedKey, Encoded(Value(unfinished_ - 1)));
+    absl::Status s = log().Put(Describe(), kUnfinishedKey,
+                               EncodeRecord(Value(unfinished_ - 1)));
     if (!s.ok()) return s;
   }
   if (--unfinished_ == 0) {

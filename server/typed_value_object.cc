@@ -36,9 +36,7 @@ constexpr char kValueKey[] = "v";
 
 absl::Status TypedValueObject::StoreLocked(Value v) {
   if (log().enabled()) {
-    std::string bytes;
-    EncodeValue(v, &bytes);
-    absl::Status s = log().Put(Describe(), kValueKey, std::move(bytes));
+    absl::Status s = log().Put(Describe(), kValueKey, EncodeRecord(v));
     if (!s.ok()) return s;
   }
   value_ = std::move(v);
@@ -47,9 +45,7 @@ absl::Status TypedValueObject::StoreLocked(Value v) {
 
 void TypedValueObject::Snapshot(std::vector<LogChange>* out) const {
   absl::MutexLock l(&mu_);
-  std::string bytes;
-  EncodeValue(value_, &bytes);
-  out->push_back(LogChange::Put(kValueKey, std::move(bytes)));
+  out->push_back(LogChange::Put(kValueKey, EncodeRecord(value_)));
 }
 
 absl::Status TypedValueObject::Restore(absl::string_view key,

@@ -428,9 +428,10 @@ void JournalDb::SyncAndRelease() {
     last_sync_ = absl::Now();
     last_sync_took_ = last_sync_ - start;
     ++syncs_;
+    const uint64_t synced = synced_;
     auto done =
         std::partition(waiting_.begin(), waiting_.end(),
-                       [&](const auto& w) { return w.first > synced_; });
+                       [synced](const auto& w) { return w.first > synced; });
     for (auto it = done; it != waiting_.end(); ++it) {
       ready.push_back(std::move(it->second));
     }
