@@ -5,7 +5,8 @@
 //
 // usage: manager_bench --address ADDR --transport NAME [--ops N]
 //                      [--clients C] [--entries M] [--manager-pid PID]
-//                      [--only single|many|batch]
+//                      [--only single|many|batch|queue|durability|fill|churn]
+//                      [--fill N]
 #include <sys/wait.h>
 #include <unistd.h>
 

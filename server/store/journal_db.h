@@ -104,8 +104,6 @@ class JournalDb final : public Journal {
   };
   Stats GetStats() const;
 
-  const JournalOptions& options() const { return options_; }
-
  private:
   JournalDb(JournalOptions options, rocksdb::DB* db);
   // The background thread: fsyncs per the policy, runs AwaitDurable's
