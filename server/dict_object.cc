@@ -201,6 +201,16 @@ absl::Status DictObject::Restore(absl::string_view key,
   return absl::OkStatus();
 }
 
+absl::Status DictObject::RestoreMany(
+    absl::Span<const std::pair<std::string, std::string>> records) {
+  absl::MutexLock l(&mu_);
+  for (const auto& [key, value] : records) {
+    if (key.empty() || key[0] != kEntryTag) return BadRecord(*this, key);
+    entries_.SetEncoded(absl::string_view(key).substr(1), value);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Map> DictObject::GetMany(const List& keys,
                                         AnswerBudget* budget) const {
   absl::MutexLock l(&mu_);

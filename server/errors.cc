@@ -15,6 +15,14 @@ absl::Status SharedObject::Restore(absl::string_view key,
   return BadRecord(*this, key);
 }
 
+absl::Status SharedObject::RestoreMany(
+    absl::Span<const std::pair<std::string, std::string>> records) {
+  for (const auto& [key, value] : records) {
+    if (absl::Status s = Restore(key, value); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BadRecord(const SharedObject& object, absl::string_view key) {
   return absl::DataLossError(absl::StrCat(
       object.Describe(),

@@ -130,8 +130,22 @@ void QueueObject::Snapshot(std::vector<LogChange>* out) const {
 
 absl::Status QueueObject::Restore(absl::string_view key,
                                   absl::string_view value) {
-  uint64_t seq = 0;
   absl::MutexLock l(&mu_);
+  return RestoreLocked(key, value);
+}
+
+absl::Status QueueObject::RestoreMany(
+    absl::Span<const std::pair<std::string, std::string>> records) {
+  absl::MutexLock l(&mu_);
+  for (const auto& [key, value] : records) {
+    if (absl::Status s = RestoreLocked(key, value); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status QueueObject::RestoreLocked(absl::string_view key,
+                                        absl::string_view value) {
+  uint64_t seq = 0;
   if (ParseSequenceKey(key, kItemTag, &seq)) {
     absl::StatusOr<Value> item = DecodeValue(value);
     if (!item.ok()) {

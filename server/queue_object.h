@@ -86,8 +86,12 @@ class QueueObject : public ParkingObject {
 
   void Snapshot(std::vector<LogChange>* out) const override;
   absl::Status Restore(absl::string_view key, absl::string_view value) override;
+  absl::Status RestoreMany(
+      absl::Span<const std::pair<std::string, std::string>> records) override;
 
  private:
+  absl::Status RestoreLocked(absl::string_view key, absl::string_view value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // An item and its record's number (0 when the queue is not durable).
   struct Item {
     uint64_t seq = 0;

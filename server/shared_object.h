@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "common/value.h"
 #include "proto/mproc.pb.h"
 #include "server/object_log.h"
@@ -53,6 +55,11 @@ class SharedObject : public std::enable_shared_from_this<SharedObject> {
   // Applies one recorded key during recovery, before anyone sees the
   // object. DATA_LOSS if the key or its bytes make no sense.
   virtual absl::Status Restore(absl::string_view key, absl::string_view value);
+  // Restore for each of `records` in order, stopping at the first error:
+  // how recovery hands an object its keys, a run at a time, so that an
+  // object with many keys takes its lock once per run, not once per key.
+  virtual absl::Status RestoreMany(
+      absl::Span<const std::pair<std::string, std::string>> records);
   // Called once every key is restored.
   virtual void Restored() {}
 

@@ -1,5 +1,6 @@
 #include "server/store/durable_object_store.h"
 
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -8,11 +9,16 @@
 #include "absl/strings/str_join.h"
 #include "common/op_table.h"
 #include "server/object_factory.h"
+#include "server/store/ordered_worker.h"
 
 namespace mproc {
 namespace {
 
 constexpr size_t kIncarnationBytes = 8;
+// How many of an object's keys recovery hands it at once, and how many
+// such runs may wait for the restoring thread.
+constexpr size_t kRestoreRun = 1024;
+constexpr size_t kRunsWaiting = 8;
 
 std::string Incarnation(uint64_t n) {
   std::string out(kIncarnationBytes, '\0');
@@ -100,6 +106,22 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
   std::unique_ptr<SharedObject> current;
   pb::CreateSpec current_spec;
   std::string current_prefix;  // name \0 incarnation
+  // This thread reads the database; the objects take their keys, a run at
+  // a time (RestoreMany), and go into memory on the worker's thread, in
+  // the order read. An object is owned by this thread until it is handed
+  // over with its insertion.
+  OrderedWorker restorer(kRunsWaiting);
+  // The current object's keys read but not yet handed over.
+  std::vector<std::pair<std::string, std::string>> run;
+  auto hand_over_run = [&]() -> absl::Status {
+    if (run.empty()) return restorer.status();
+    restorer.Add([object = current.get(), records = std::move(run)] {
+      return object->RestoreMany(records);
+    });
+    run.clear();  // moved-from: made empty again
+    run.reserve(kRestoreRun);
+    return restorer.status();
+  };
   auto insert = [&](std::unique_ptr<SharedObject> object,
                     const pb::CreateSpec& spec) -> absl::Status {
     ++report.objects;
@@ -128,10 +150,12 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
         const absl::string_view rest = key.substr(nul + 1);
         if (rest.empty()) {  // an object's own key: a new object starts
           if (current != nullptr) {
-            if (absl::Status s = insert(std::move(current), current_spec);
-                !s.ok()) {
-              return s;
-            }
+            if (absl::Status s = hand_over_run(); !s.ok()) return s;
+            auto owned = std::make_shared<std::unique_ptr<SharedObject>>(
+                std::move(current));
+            restorer.Add([&insert, owned, spec = current_spec] {
+              return insert(std::move(*owned), spec);
+            });
           }
           pb::CreateSpec spec;
           if (value.size() < kIncarnationBytes ||
@@ -172,8 +196,15 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
           }
           return absl::OkStatus();
         }
-        return current->Restore(key.substr(current_prefix.size()), value);
+        run.emplace_back(key.substr(current_prefix.size()), value);
+        return run.size() == kRestoreRun ? hand_over_run() : absl::OkStatus();
       });
+  if (walked.ok() && current != nullptr) walked = hand_over_run();
+  // Everything read is in memory (or failed) once the worker is done.
+  if (absl::Status restored = restorer.Drain(); walked.ok()) {
+    walked = restored;
+  }
+  journal_->ResumeCompactions();
   if (!walked.ok()) return walked;
   if (current != nullptr) {
     if (absl::Status s = insert(std::move(current), current_spec); !s.ok()) {

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
+#include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
 #include "rocksdb/transaction_log.h"
 #include "rocksdb/utilities/checkpoint.h"
@@ -30,6 +31,10 @@ constexpr char kFormatVersion[] = "1";
 // asked to resume.
 constexpr absl::Duration kSyncEvery = absl::Seconds(1);
 constexpr absl::Duration kResumeEvery = absl::Milliseconds(200);
+// The longest a sync waits for more answers to cover (GatherLocked).
+constexpr absl::Duration kLongestGather = absl::Milliseconds(2);
+// Cycles for which the largest recent number of participants stands.
+constexpr int kParticipantsKeptFor = 64;
 
 rocksdb::Slice ToSlice(absl::string_view s) { return {s.data(), s.size()}; }
 
@@ -79,8 +84,13 @@ absl::Status PrepareDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
-rocksdb::Options DatabaseOptions(const JournalOptions& options) {
+// `recovering`: the database is opened for the manager's start, and its
+// background compactions wait until recovery has read it (ResumeCompactions):
+// on a small machine they would take the CPU recovery needs.
+rocksdb::Options DatabaseOptions(const JournalOptions& options,
+                                 bool recovering) {
   rocksdb::Options o;
+  o.disable_auto_compactions = recovering;
   o.create_if_missing = true;
   o.paranoid_checks = true;
   // A torn last record is a crash's normal mark; anything else damaged
@@ -88,13 +98,21 @@ rocksdb::Options DatabaseOptions(const JournalOptions& options) {
   o.wal_recovery_mode =
       options.repair ? rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords
                      : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  // A small footprint: the WAL is flushed to tables past 64 MiB, memtables
-  // are 16 MiB, RocksDB's own log is kept short.
+  // A small footprint: memtables of 4 MiB, so the live log (what is not
+  // yet in tables, and what a restart replays) stays near that; RocksDB's
+  // own log is kept short.
   o.max_total_wal_size = 64 << 20;
-  o.write_buffer_size = 16 << 20;
+  o.write_buffer_size = 4 << 20;
   o.max_log_file_size = 1 << 20;
   o.keep_log_file_num = 3;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // The serving copy is in memory and the database is read only at start,
+  // so its memtable is an append-only vector, sorted once when it is
+  // written out in the background: a write costs an append instead of a
+  // skip-list insert on the thread that answers (and, unlike the skip
+  // list, it cannot take concurrent writers).
+  o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+  o.allow_concurrent_memtable_write = false;
   return o;
 }
 
@@ -138,7 +156,8 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
     const JournalOptions& options) {
   const std::string& dir = options.dir;
   if (absl::Status s = PrepareDir(dir); !s.ok()) return s;
-  const rocksdb::Options db_options = DatabaseOptions(options);
+  const rocksdb::Options db_options =
+      DatabaseOptions(options, /*recovering=*/true);
   if (options.repair) {
     rocksdb::Status repaired = rocksdb::RepairDB(dir, db_options);
     if (!repaired.ok()) {
@@ -223,7 +242,9 @@ bool JournalDb::Recover() {
     db_ = nullptr;
   }
   rocksdb::DB* db = nullptr;
-  if (!rocksdb::DB::Open(DatabaseOptions(options_), options_.dir, &db).ok()) {
+  if (!rocksdb::DB::Open(DatabaseOptions(options_, /*recovering=*/false),
+                         options_.dir, &db)
+           .ok()) {
     return false;
   }
   db_ = db;
@@ -326,6 +347,7 @@ void JournalDb::SyncLoop() {
       // call left to answer.
       if (stop_) return;
       failing = failing_;
+      if (!failing && !stop_ && !waiting_.empty()) GatherLocked();
       want_sync = !waiting_.empty() ||
                   (periodic && absl::Now() >= next_periodic &&
                    synced_ < written_.load(std::memory_order_acquire));
@@ -348,6 +370,23 @@ void JournalDb::SyncLoop() {
     }
     if (want_sync) SyncAndRelease();
   }
+}
+
+void JournalDb::GatherLocked() {
+  // Clients that answers just released usually write again within a round
+  // trip; a sync started the moment the first of them is back would cover
+  // only the answers that arrived during the last one, and the clients
+  // would settle into two groups taking turns, each sync serving half of
+  // them. So the sync waits until as many answers wait as took part in the
+  // last cycle, or at most as long as the last sync took: at worst an
+  // answer waits twice as long, and a lone client never waits.
+  const size_t expected = participants_;
+  const absl::Duration longest = std::min(last_sync_took_, kLongestGather);
+  auto gathered = [this, expected] {
+    mu_.AssertReaderHeld();
+    return stop_ || failing_ || waiting_.size() >= expected;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&gathered), longest);
 }
 
 rocksdb::Status JournalDb::SyncLog() {
@@ -436,6 +475,13 @@ void JournalDb::SyncAndRelease() {
       ready.push_back(std::move(it->second));
     }
     waiting_.erase(done, waiting_.end());
+    // The most answers a cycle saw lately: a cycle cut short by the time
+    // limit must not lower what the next one waits for.
+    const size_t participants = ready.size() + waiting_.size();
+    if (participants >= participants_ || --participants_decay_ == 0) {
+      participants_ = participants;
+      participants_decay_ = kParticipantsKeptFor;
+    }
     ++releasing_;
   }
   for (auto& then : ready) then();
@@ -456,6 +502,13 @@ void JournalDb::FlushAnswers() {
   }
   SyncLog().PermitUncheckedError();
   for (auto& then : rest) then();
+}
+
+void JournalDb::ResumeCompactions() {
+  absl::ReaderMutexLock l(&db_mu_);
+  if (db_ == nullptr) return;  // reopened, with compactions on
+  db_->SetOptions({{"disable_auto_compactions", "false"}})
+      .PermitUncheckedError();
 }
 
 absl::Status JournalDb::ForEach(

@@ -63,6 +63,7 @@ class JournalDb final : public Journal {
   // parent exists) on first use. FAILED_PRECONDITION naming the dir when it
   // cannot be made or written, is in use by another manager, holds an
   // unknown format version, or is damaged (unless options.repair).
+  // Background compactions wait for ResumeCompactions.
   static absl::StatusOr<std::unique_ptr<JournalDb>> Open(
       const JournalOptions& options);
 
@@ -86,6 +87,10 @@ class JournalDb final : public Journal {
   absl::Status ForEach(
       absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> f)
       const;
+
+  // After recovery has read the database: lets RocksDB compact it in the
+  // background from now on (held back until then; see Open).
+  void ResumeCompactions();
 
   // A consistent copy of the database in `dir` (which must not exist),
   // taken while serving: a data dir a manager can start from.
@@ -111,6 +116,9 @@ class JournalDb final : public Journal {
   void SyncLoop();
   // After a failed write: Resume, else reopen. True once writes may work.
   bool Recover();
+  // Group commit: before a sync, waits briefly for the answers of the
+  // last cycle's clients to come back, so that one sync covers them all.
+  void GatherLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Syncs the log files, unless a write failed.
   rocksdb::Status SyncLog();
   // Syncs what was written so far and runs the answers it covers.
@@ -135,6 +143,10 @@ class JournalDb final : public Journal {
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool flushing_ ABSL_GUARDED_BY(mu_) = false;  // FlushAnswers ran
   int releasing_ ABSL_GUARDED_BY(mu_) = 0;      // groups being answered
+  // Answers the last sync released plus those already waiting then: how
+  // many take part in a cycle (GatherLocked).
+  size_t participants_ ABSL_GUARDED_BY(mu_) = 0;
+  int participants_decay_ ABSL_GUARDED_BY(mu_) = 0;
   std::string error_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sync_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration last_sync_took_ ABSL_GUARDED_BY(mu_);
