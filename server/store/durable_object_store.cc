@@ -106,22 +106,6 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
   std::unique_ptr<SharedObject> current;
   pb::CreateSpec current_spec;
   std::string current_prefix;  // name \0 incarnation
-  // This thread reads the database; the objects take their keys, a run at
-  // a time (RestoreMany), and go into memory on the worker's thread, in
-  // the order read. An object is owned by this thread until it is handed
-  // over with its insertion.
-  OrderedWorker restorer(kRunsWaiting);
-  // The current object's keys read but not yet handed over.
-  std::vector<std::pair<std::string, std::string>> run;
-  auto hand_over_run = [&]() -> absl::Status {
-    if (run.empty()) return restorer.status();
-    restorer.Add([object = current.get(), records = std::move(run)] {
-      return object->RestoreMany(records);
-    });
-    run.clear();  // moved-from: made empty again
-    run.reserve(kRestoreRun);
-    return restorer.status();
-  };
   auto insert = [&](std::unique_ptr<SharedObject> object,
                     const pb::CreateSpec& spec) -> absl::Status {
     ++report.objects;
@@ -136,6 +120,23 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
     // expiry) can find the object later.
     (*made)->Restored();
     return absl::OkStatus();
+  };
+  // This thread reads the database; the objects take their keys, a run at
+  // a time (RestoreMany), and go into memory on the worker's thread, in
+  // the order read. An object is owned by this thread until it is handed
+  // over with its insertion. (Declared after what its steps use, so that
+  // its thread is done before they go.)
+  OrderedWorker restorer(kRunsWaiting);
+  // The current object's keys read but not yet handed over.
+  std::vector<std::pair<std::string, std::string>> run;
+  auto hand_over_run = [&]() -> absl::Status {
+    if (run.empty()) return restorer.status();
+    restorer.Add([object = current.get(), records = std::move(run)] {
+      return object->RestoreMany(records);
+    });
+    run.clear();  // moved-from: made empty again
+    run.reserve(kRestoreRun);
+    return restorer.status();
   };
 
   absl::Status walked = journal_->ForEach(
@@ -200,11 +201,14 @@ absl::StatusOr<RecoveryReport> DurableObjectStore::Recover() {
         return run.size() == kRestoreRun ? hand_over_run() : absl::OkStatus();
       });
   if (walked.ok() && current != nullptr) walked = hand_over_run();
-  // Everything read is in memory (or failed) once the worker is done.
-  if (absl::Status restored = restorer.Drain(); walked.ok()) {
+  // Everything read is in memory (or failed) once the worker is done. Its
+  // error is about a record read before any the walk failed on: the first.
+  if (absl::Status restored = restorer.Drain(); !restored.ok()) {
     walked = restored;
   }
-  journal_->ResumeCompactions();
+  if (absl::Status resumed = journal_->ResumeCompactions(); walked.ok()) {
+    walked = resumed;
+  }
   if (!walked.ok()) return walked;
   if (current != nullptr) {
     if (absl::Status s = insert(std::move(current), current_spec); !s.ok()) {

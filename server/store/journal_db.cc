@@ -33,8 +33,6 @@ constexpr absl::Duration kSyncEvery = absl::Seconds(1);
 constexpr absl::Duration kResumeEvery = absl::Milliseconds(200);
 // The longest a sync waits for more answers to cover (GatherLocked).
 constexpr absl::Duration kLongestGather = absl::Milliseconds(2);
-// Cycles for which the largest recent number of participants stands.
-constexpr int kParticipantsKeptFor = 64;
 
 rocksdb::Slice ToSlice(absl::string_view s) { return {s.data(), s.size()}; }
 
@@ -110,7 +108,9 @@ rocksdb::Options DatabaseOptions(const JournalOptions& options,
   // so its memtable is an append-only vector, sorted once when it is
   // written out in the background: a write costs an append instead of a
   // skip-list insert on the thread that answers (and, unlike the skip
-  // list, it cannot take concurrent writers).
+  // list, it cannot take concurrent writers). Reading a live vector
+  // memtable copies and sorts it: fine at start (Open, ForEach, backup's
+  // flush), but nothing may read the database while serving.
   o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
   o.allow_concurrent_memtable_write = false;
   return o;
@@ -346,8 +346,11 @@ void JournalDb::SyncLoop() {
       // Whatever still waits at the end was run by FlushAnswers, or has no
       // call left to answer.
       if (stop_) return;
+      if (!failing_ && !waiting_.empty()) {
+        GatherLocked();
+        if (stop_) return;
+      }
       failing = failing_;
-      if (!failing && !stop_ && !waiting_.empty()) GatherLocked();
       want_sync = !waiting_.empty() ||
                   (periodic && absl::Now() >= next_periodic &&
                    synced_ < written_.load(std::memory_order_acquire));
@@ -378,13 +381,15 @@ void JournalDb::GatherLocked() {
   // only the answers that arrived during the last one, and the clients
   // would settle into two groups taking turns, each sync serving half of
   // them. So the sync waits until as many answers wait as took part in the
-  // last cycle, or at most as long as the last sync took: at worst an
-  // answer waits twice as long, and a lone client never waits.
+  // last cycles (participants_), or at most as long as the last sync took
+  // (and never over kLongestGather): at worst an answer waits about twice
+  // as long. Answers are counted, not clients: a client with several
+  // frames in flight counts for each.
   const size_t expected = participants_;
   const absl::Duration longest = std::min(last_sync_took_, kLongestGather);
   auto gathered = [this, expected] {
     mu_.AssertReaderHeld();
-    return stop_ || failing_ || waiting_.size() >= expected;
+    return stop_ || failing_ || flushing_ || waiting_.size() >= expected;
   };
   mu_.AwaitWithTimeout(absl::Condition(&gathered), longest);
 }
@@ -475,13 +480,13 @@ void JournalDb::SyncAndRelease() {
       ready.push_back(std::move(it->second));
     }
     waiting_.erase(done, waiting_.end());
-    // The most answers a cycle saw lately: a cycle cut short by the time
-    // limit must not lower what the next one waits for.
+    // Rises at once, falls by one per smaller cycle: a cycle cut short by
+    // the time limit lowers what the next one waits for only a little, and
+    // after a busy spell a lone client waits for a few cycles at most.
     const size_t participants = ready.size() + waiting_.size();
-    if (participants >= participants_ || --participants_decay_ == 0) {
-      participants_ = participants;
-      participants_decay_ = kParticipantsKeptFor;
-    }
+    participants_ = participants >= participants_
+                        ? participants
+                        : std::max(participants, participants_ - 1);
     ++releasing_;
   }
   for (auto& then : ready) then();
@@ -504,11 +509,17 @@ void JournalDb::FlushAnswers() {
   for (auto& then : rest) then();
 }
 
-void JournalDb::ResumeCompactions() {
+absl::Status JournalDb::ResumeCompactions() {
   absl::ReaderMutexLock l(&db_mu_);
-  if (db_ == nullptr) return;  // reopened, with compactions on
-  db_->SetOptions({{"disable_auto_compactions", "false"}})
-      .PermitUncheckedError();
+  // Closed after a write error: the reopen turns compactions on.
+  if (db_ == nullptr) return absl::OkStatus();
+  const rocksdb::Status s =
+      db_->SetOptions({{"disable_auto_compactions", "false"}});
+  if (!s.ok()) {
+    return DirError(options_.dir,
+                    absl::StrCat("cannot resume compactions: ", s.ToString()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status JournalDb::ForEach(

@@ -89,8 +89,9 @@ class JournalDb final : public Journal {
       const;
 
   // After recovery has read the database: lets RocksDB compact it in the
-  // background from now on (held back until then; see Open).
-  void ResumeCompactions();
+  // background from now on (held back until then; see Open). An error
+  // means they stay off, and the manager must not serve so.
+  absl::Status ResumeCompactions();
 
   // A consistent copy of the database in `dir` (which must not exist),
   // taken while serving: a data dir a manager can start from.
@@ -146,7 +147,6 @@ class JournalDb final : public Journal {
   // Answers the last sync released plus those already waiting then: how
   // many take part in a cycle (GatherLocked).
   size_t participants_ ABSL_GUARDED_BY(mu_) = 0;
-  int participants_decay_ ABSL_GUARDED_BY(mu_) = 0;
   std::string error_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sync_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration last_sync_took_ ABSL_GUARDED_BY(mu_);

@@ -45,6 +45,7 @@ absl::Status OrderedWorker::Drain() {
 void OrderedWorker::Run() {
   for (;;) {
     std::function<absl::Status()> step;
+    bool dropping;
     {
       absl::MutexLock l(&mu_);
       auto work = [this] {
@@ -55,11 +56,11 @@ void OrderedWorker::Run() {
       if (waiting_.empty()) return;  // stopping, and nothing is left
       step = std::move(waiting_.front());
       waiting_.pop_front();
-      if (!status_.ok()) continue;  // dropped after an earlier failure
+      dropping = !status_.ok();  // after an earlier failure: not run
       running_step_ = true;
     }
-    absl::Status s = step();
-    step = nullptr;  // what it held goes before the next step
+    absl::Status s = dropping ? absl::OkStatus() : step();
+    step = nullptr;  // what it held goes before Drain returns
     absl::MutexLock l(&mu_);
     running_step_ = false;
     if (status_.ok()) status_ = std::move(s);

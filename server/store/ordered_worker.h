@@ -32,7 +32,8 @@ class OrderedWorker {
   void Add(std::function<absl::Status()> step);
   // The first step's error so far; OK if none failed.
   absl::Status status() const;
-  // Waits until every step added has run or been dropped; status().
+  // Waits until every step added has run or been dropped (and what it
+  // held is destroyed); status().
   absl::Status Drain();
 
  private:
