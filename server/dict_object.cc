@@ -193,14 +193,6 @@ void DictObject::Snapshot(std::vector<LogChange>* out) const {
                            });
 }
 
-absl::Status DictObject::Restore(absl::string_view key,
-                                 absl::string_view value) {
-  if (key.empty() || key[0] != kEntryTag) return BadRecord(*this, key);
-  absl::MutexLock l(&mu_);
-  entries_.SetEncoded(key.substr(1), value);
-  return absl::OkStatus();
-}
-
 absl::Status DictObject::RestoreMany(
     absl::Span<const std::pair<std::string, std::string>> records) {
   absl::MutexLock l(&mu_);

@@ -51,7 +51,6 @@ class DictObject : public SharedObject {
 
   // Recorded as one key per entry: 'e' + encoded key -> encoded value.
   void Snapshot(std::vector<LogChange>* out) const override;
-  absl::Status Restore(absl::string_view key, absl::string_view value) override;
   absl::Status RestoreMany(
       absl::Span<const std::pair<std::string, std::string>> records) override;
 

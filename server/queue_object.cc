@@ -128,12 +128,6 @@ void QueueObject::Snapshot(std::vector<LogChange>* out) const {
   if (closed_) out->push_back(LogChange::Put(kClosedKey, ""));
 }
 
-absl::Status QueueObject::Restore(absl::string_view key,
-                                  absl::string_view value) {
-  absl::MutexLock l(&mu_);
-  return RestoreLocked(key, value);
-}
-
 absl::Status QueueObject::RestoreMany(
     absl::Span<const std::pair<std::string, std::string>> records) {
   absl::MutexLock l(&mu_);

@@ -85,7 +85,6 @@ class QueueObject : public ParkingObject {
   absl::Status Close();
 
   void Snapshot(std::vector<LogChange>* out) const override;
-  absl::Status Restore(absl::string_view key, absl::string_view value) override;
   absl::Status RestoreMany(
       absl::Span<const std::pair<std::string, std::string>> records) override;
 

@@ -55,9 +55,9 @@ class SharedObject : public std::enable_shared_from_this<SharedObject> {
   // Applies one recorded key during recovery, before anyone sees the
   // object. DATA_LOSS if the key or its bytes make no sense.
   virtual absl::Status Restore(absl::string_view key, absl::string_view value);
-  // Restore for each of `records` in order, stopping at the first error:
-  // how recovery hands an object its keys, a run at a time, so that an
-  // object with many keys takes its lock once per run, not once per key.
+  // How recovery hands an object its keys: a run at a time, in order,
+  // stopping at the first error. By default Restore for each; an object
+  // with many keys overrides this instead, to take its lock once per run.
   virtual absl::Status RestoreMany(
       absl::Span<const std::pair<std::string, std::string>> records);
   // Called once every key is restored.
