@@ -27,8 +27,9 @@ struct CommandLine {
 };
 
 // Flags that take no value.
-inline constexpr const char* kBooleanFlags[] = {"json", "allow-exec", "repair",
-                                                "in-memory"};
+inline constexpr const char* kBooleanFlags[] = {
+    "json",      "allow-exec", "repair",
+    "in-memory", "no-auth",    "insecure-plaintext"};
 
 // INVALID_ARGUMENT for an unknown flag or a flag missing its value.
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);
@@ -53,7 +54,8 @@ int RunSubmitCommand(const CommandLine& cl);  // submit TASK ARGS_JSON
 int RunStatusCommand(const CommandLine& cl);  // status
 
 // Connects to --manager (else $MPROC_ADDRESS, else the default) with the
-// authkey of --authkey-file (else $MPROC_AUTHKEY).
+// authkey of --authkey-file (else as LoadAuthkey finds it), or none with
+// --no-auth.
 absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
     const CommandLine& cl);
 

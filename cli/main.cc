@@ -10,7 +10,7 @@ namespace {
 constexpr char kUsage[] = R"(usage: mproc [FLAGS] COMMAND ...
 
 Commands:
-  manager [--listen ADDR] [--authkey-file F] [--data-dir DIR] [--fsync P]
+  manager [--listen ADDR] [--authkey-file F | --no-auth] [--data-dir DIR] ...
                           run the manager daemon in the foreground
   dict OP NAME [ARGS]     operate on a shared dict   (mproc dict --help)
   list OP NAME [ARGS]     operate on a shared list   (mproc list --help)
@@ -41,7 +41,10 @@ Commands:
 Client flags:
   --manager ADDR          manager address (default $MPROC_ADDRESS, else
                           127.0.0.1:50051); HOST:PORT or unix:/path
-  --authkey-file F        file holding the authkey (default $MPROC_AUTHKEY)
+  --authkey-file F        file holding the authkey (default $MPROC_AUTHKEY,
+                          else ~/.config/mproc/authkey if it exists); the
+                          manager must prove it holds the same key
+  --no-auth               no key: for a manager started with --no-auth
 
 Values on the command line are JSON when they parse as JSON, else strings.
 Results are printed as JSON; errors go to stderr with exit code 1 (2 for a

@@ -1,13 +1,17 @@
 // `mproc manager`: runs the manager daemon until SIGINT or SIGTERM.
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "cli/command_line.h"
 #include "cli/manager_start.h"
 #include "client/manager.h"
+#include "common/authkey_file.h"
 #include "server/rpc/manager_server.h"
 
 namespace mproc {
@@ -15,17 +19,23 @@ namespace cli {
 
 namespace {
 constexpr char kManagerUsage[] =
-    R"(usage: mproc manager [--listen ADDR] [--authkey-file F] [--max-message-bytes N]
+    R"(usage: mproc manager [--listen ADDR] [--authkey-file F | --no-auth]
+                     [--insecure-plaintext] [--max-message-bytes N]
                      [--max-unsent-bytes N] [--max-object-bytes N]
                      [--session-lease S] [--result-ttl S] [--threads N]
                      [--data-dir DIR [--fsync always|everysec|no] [--repair]]
 
 Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --listen ADDR            HOST:PORT or unix:/path (default 127.0.0.1:50051;
-                           port 0 picks a free port). A non-loopback address
-                           needs an authkey.
-  --authkey-file F         file holding the authkey (default $MPROC_AUTHKEY);
-                           clients must present the same key
+                           port 0 picks a free port). An address other
+                           machines can reach needs --insecure-plaintext
+  --authkey-file F         file holding the authkey (any bytes; mode 0600),
+                           else $MPROC_AUTHKEY, else this user's default key
+                           ~/.config/mproc/authkey, made on first use.
+                           Clients prove they hold the same key, and the
+                           manager proves it to them; it is never sent
+  --no-auth                no authentication (loopback or unix socket only)
+  --insecure-plaintext     allow a non-loopback address without TLS
   --max-message-bytes N    reject larger requests, and answers that would be
                            larger (default 64 MiB)
   --max-unsent-bytes N     per client: stop reading its requests while this
@@ -63,10 +73,21 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
     const CommandLine& cl) {
   ManagerServerOptions options;
   options.listen = cl.Flag("listen").value_or(options.listen);
-  absl::StatusOr<std::string> key =
-      LoadAuthkey(cl.Flag("authkey-file").value_or(""));
-  if (!key.ok()) return key.status();
-  options.authkey = *key;
+  options.no_auth = cl.Flag("no-auth").value_or("false") == "true";
+  options.insecure_plaintext =
+      cl.Flag("insecure-plaintext").value_or("false") == "true";
+  const std::optional<std::string> key_file = cl.Flag("authkey-file");
+  const char* env_key = std::getenv("MPROC_AUTHKEY");
+  if (options.no_auth && key_file) {
+    return absl::InvalidArgumentError(
+        "--no-auth and --authkey-file exclude each other");
+  }
+  if (key_file || (env_key != nullptr && *env_key != '\0')) {
+    absl::StatusOr<std::string> key = LoadAuthkey(key_file.value_or(""));
+    if (!key.ok()) return key.status();
+    options.authkey = *key;
+    options.no_auth = false;  // an explicit key wins over a --no-auth
+  }
   if (auto lease = cl.Flag("session-lease")) {
     double seconds;
     if (!absl::SimpleAtod(*lease, &seconds) || !(seconds >= 1)) {
@@ -125,8 +146,8 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
   return options;
 }
 
-absl::StatusOr<StartedManager> StartManager(
-    const ManagerServerOptions& options) {
+absl::StatusOr<StartedManager> StartManager(const ManagerServerOptions& options,
+                                            const std::string& key_file) {
   // absl's lock-order checking costs a graph lookup on every lock; the
   // manager takes a lock on every operation.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -141,11 +162,26 @@ absl::StatusOr<StartedManager> StartManager(
   sigaddset(&started.stop_signals, SIGINT);
   sigaddset(&started.stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &started.stop_signals, nullptr);
+  ManagerServerOptions with_key = options;
+  if (with_key.authkey.empty() && !with_key.no_auth) {
+    // No key given: this user's default one, made on first use.
+    const std::string path = DefaultAuthkeyPath();
+    bool created = false;
+    absl::StatusOr<std::string> key = LoadOrCreateAuthkeyFile(path, &created);
+    if (!key.ok()) return key.status();
+    with_key.authkey = *std::move(key);
+    started.key_origin = absl::StrCat(path, created ? " (made now)" : "");
+    started.key_file = path;
+  } else if (!with_key.authkey.empty()) {
+    started.key_file = key_file;
+    started.key_origin = key_file.empty() ? "$MPROC_AUTHKEY" : key_file;
+  }
   absl::StatusOr<std::unique_ptr<ManagerServer>> server =
-      ManagerServer::Start(options);
+      ManagerServer::Start(with_key);
   if (!server.ok()) return server.status();
   started.server = *std::move(server);
-  started.authkey = options.authkey;
+  started.authkey = with_key.authkey;
+  started.unix_socket = absl::StartsWith(with_key.listen, "unix:");
   return started;
 }
 
@@ -153,8 +189,9 @@ absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl,
                                                      int* exit_code) {
   absl::StatusOr<ManagerServerOptions> options = ManagerOptionsFromFlags(cl);
   absl::StatusOr<StartedManager> started =
-      options.ok() ? StartManager(*options)
-                   : absl::StatusOr<StartedManager>(options.status());
+      options.ok()
+          ? StartManager(*options, cl.Flag("authkey-file").value_or(""))
+          : absl::StatusOr<StartedManager>(options.status());
   if (!started.ok()) {
     // A bad flag or a data dir the manager cannot use is the caller's to
     // fix: exit 2.
@@ -172,7 +209,20 @@ std::string DescribeManager(const StartedManager& started) {
   return absl::StrCat(
       "listening on ", started.server->address(), " (instance ",
       started.server->instance_id(),
-      started.authkey.empty() ? ", no authkey" : ", authkey required", ")");
+      started.authkey.empty()
+          ? ", no authentication"
+          : absl::StrCat(", authkey required: ", started.key_origin),
+      ")");
+}
+
+void WarnIfNoAuth(const StartedManager& started) {
+  if (!started.authkey.empty()) return;
+  std::cerr << "mproc: WARNING: running without authentication (--no-auth): "
+            << (started.unix_socket
+                    ? "any process of this user can use this manager"
+                    : "every user of this machine can use this manager, "
+                      "and run commands on its workers")
+            << std::endl;
 }
 
 int RunManagerCommand(const CommandLine& cl) {
@@ -187,6 +237,7 @@ int RunManagerCommand(const CommandLine& cl) {
   absl::StatusOr<StartedManager> started =
       StartManagerFromFlags(cl, &exit_code);
   if (!started.ok()) return exit_code;
+  WarnIfNoAuth(*started);
   std::cout << "mproc manager " << DescribeManager(*started) << "\n"
             << "mproc manager: objects " << started->server->storage_summary()
             << std::endl;

@@ -114,6 +114,12 @@ absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
   if (!key.ok()) return key.status();
   ConnectOptions options;
   options.authkey = *key;
+  options.no_auth = cl.Flag("no-auth").value_or("false") == "true";
+  if (options.no_auth && cl.Flag("authkey-file")) {
+    return absl::InvalidArgumentError(
+        "--no-auth and --authkey-file exclude each other");
+  }
+  if (options.no_auth) options.authkey.clear();
   return Manager::Connect(address, options);
 }
 

@@ -26,7 +26,8 @@ namespace {
 
 constexpr char kUpUsage[] =
     R"(usage: mproc up [--listen ADDR] [--processes N] [--allow-exec] [--pool NAME]
-                [--authkey-file F] [--grace S] [--session-lease S] [--result-ttl S]
+                [--authkey-file F | --no-auth] [--grace S] [--session-lease S]
+                [--result-ttl S]
                 [--max-message-bytes N] [--threads N]
                 [--data-dir DIR] [--fsync always|everysec|no] [--in-memory]
 
@@ -79,7 +80,7 @@ std::string SelfPath() {
 
 absl::StatusOr<std::unique_ptr<Popen>> StartWorkers(
     const CommandLine& cl, const std::string& address,
-    const std::string& authkey) {
+    const StartedManager& started) {
   std::vector<std::string> argv = {
       SelfPath(), "worker", "--manager",
       address,    "--pool", cl.Flag("pool").value_or("default")};
@@ -93,8 +94,22 @@ absl::StatusOr<std::unique_ptr<Popen>> StartWorkers(
     argv.push_back("--allow-exec");
   }
   PopenOptions options;
-  // The key travels in the environment, never on a command line.
-  if (!authkey.empty()) options.env["MPROC_AUTHKEY"] = authkey;
+  if (started.authkey.empty()) {
+    argv.push_back("--no-auth");
+  } else if (!started.key_file.empty()) {
+    // The worker reads the key from its file (a key may hold any bytes,
+    // which an environment variable cannot).
+    argv.push_back("--authkey-file");
+    argv.push_back(started.key_file);
+  } else {
+    // From $MPROC_AUTHKEY: on in the environment, never on a command line
+    // (the worker daemon drops it from its own at once).
+    options.env["MPROC_AUTHKEY"] = started.authkey;
+  }
+  // Killed with this process, however it ends: no orphaned workers left
+  // to serve whatever manager comes up on the port next. (Started from the
+  // main thread, which lives as long as the process.)
+  options.die_with_parent = true;
   return Popen::Start(argv, options);
 }
 
@@ -124,11 +139,12 @@ int RunUpCommand(const CommandLine& cl) {
   if (!started.ok()) return exit_code;
   ManagerServer& server = *started->server;
   const std::string address = server.address();
+  WarnIfNoAuth(*started);
   std::cout << "mproc up: manager " << DescribeManager(*started) << "\n"
             << "mproc up: objects " << server.storage_summary() << std::endl;
 
   absl::StatusOr<std::unique_ptr<Popen>> workers =
-      StartWorkers(cl, address, started->authkey);
+      StartWorkers(cl, address, *started);
   if (!workers.ok()) {
     server.Shutdown();
     return Fail(kExitFailed, ErrorText(workers.status()));
@@ -154,7 +170,7 @@ int RunUpCommand(const CommandLine& cl) {
       std::cerr << "mproc up: the worker daemon ended; starting it again"
                 << std::endl;
       absl::SleepFor(absl::Seconds(1));
-      workers = StartWorkers(cl, address, started->authkey);
+      workers = StartWorkers(cl, address, *started);
       if (!workers.ok()) {
         server.Shutdown();
         return Fail(kExitFailed, ErrorText(workers.status()));

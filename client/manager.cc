@@ -1,11 +1,10 @@
 #include "client/manager.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "client/internal/connection.h"
+#include "common/authkey_file.h"
 #include "common/op_table.h"
 #include "common/value_checks.h"
 #include "common/wire.h"
@@ -24,6 +23,11 @@ mproc::Value FieldOf(const Map& m, const char* key) {
 absl::StatusOr<std::unique_ptr<Manager>> Manager::Connect(
     const std::string& address, ConnectOptions options) {
   internal::ConnectionOptions connection_options;
+  if (options.authkey.empty() && !options.no_auth) {
+    absl::StatusOr<std::string> key = LoadAuthkey("");
+    if (!key.ok()) return key.status();
+    options.authkey = *std::move(key);
+  }
   connection_options.authkey = std::move(options.authkey);
   connection_options.connect_timeout = options.connect_timeout;
   connection_options.reply_timeout = options.reply_timeout;
@@ -314,26 +318,14 @@ int64_t Manager::streams_opened() const {
 }
 
 absl::StatusOr<std::string> LoadAuthkey(const std::string& authkey_file) {
-  if (!authkey_file.empty()) {
-    std::ifstream in(authkey_file, std::ios::binary);
-    if (!in) {
-      return absl::NotFoundError(
-          absl::StrCat("cannot read authkey file '", authkey_file, "'"));
-    }
-    std::stringstream contents;
-    contents << in.rdbuf();
-    std::string key = contents.str();
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
-      key.pop_back();
-    }
-    if (key.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("authkey file '", authkey_file, "' is empty"));
-    }
-    return key;
+  if (!authkey_file.empty()) return ReadAuthkeyFile(authkey_file);
+  if (const char* env = std::getenv("MPROC_AUTHKEY");
+      env != nullptr && *env != '\0') {
+    return std::string(env);
   }
-  const char* env = std::getenv("MPROC_AUTHKEY");
-  return std::string(env == nullptr ? "" : env);
+  absl::StatusOr<std::string> key = ReadAuthkeyFile(DefaultAuthkeyPath());
+  if (absl::IsNotFound(key.status())) return std::string();
+  return key;
 }
 
 }  // namespace mproc

@@ -31,8 +31,13 @@
 namespace mproc {
 
 struct ConnectOptions {
-  // Shared secret of a manager started with an authkey; empty for none.
+  // The manager's authkey, which the manager must prove it holds too
+  // (common/auth_proof.h; the key itself never crosses the wire). Empty:
+  // the default, as LoadAuthkey("") finds it — unless no_auth.
   std::string authkey;
+  // No key: for a manager started with --no-auth (one with a key refuses
+  // the connection).
+  bool no_auth = false;
   // How long one attempt to reach the manager may take.
   absl::Duration connect_timeout = absl::Seconds(5);
   // How long a call may wait for its answer beyond the wait it asked for
@@ -205,9 +210,11 @@ class Manager {
   std::shared_ptr<internal::Connection> connection_;
 };
 
-// The authkey from `authkey_file` if non-empty (trailing newline dropped),
-// else from the MPROC_AUTHKEY environment variable, else "". NOT_FOUND if
-// the file cannot be read.
+// The authkey a client uses: from `authkey_file` if non-empty, else the
+// MPROC_AUTHKEY environment variable, else the user's default key file
+// (common/authkey_file.h) if it exists, else "" (none). The errors of
+// ReadAuthkeyFile: NOT_FOUND for a missing `authkey_file`, PERMISSION_DENIED
+// for a key file other users may read (the default one included).
 absl::StatusOr<std::string> LoadAuthkey(const std::string& authkey_file);
 
 }  // namespace mproc

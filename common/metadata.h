@@ -9,9 +9,10 @@ namespace mproc {
 // Where a manager listens and a client connects when told nothing else.
 inline constexpr char kDefaultManagerAddress[] = "127.0.0.1:50051";
 
-// Client → manager, on every call: the shared secret (a manager started
-// with an authkey refuses calls without it, UNAUTHENTICATED).
-inline constexpr char kAuthkeyMetadata[] = "mproc-authkey";
+// Client → manager, on every call to a manager with an authkey: the proof
+// that the client holds it, answering one Hello (common/auth_proof.h). A
+// call without a valid, unused proof is refused UNAUTHENTICATED.
+inline constexpr char kAuthProofMetadata[] = "mproc-auth-bin";
 
 // Client → manager, on a Session stream: names this client process's
 // session, so a reconnect (after a fork, a network blip) resumes it — and

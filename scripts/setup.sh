@@ -10,6 +10,8 @@ packages=(
   libabsl-dev libgtest-dev libbenchmark-dev libtcmalloc-minimal4 python3
   # Persistence (--data-dir).
   librocksdb-dev
+  # The authkey handshake (HMAC-SHA256) and TLS.
+  libssl-dev openssl
   # The checks: clang 14 (thread-safety analysis, sanitizers, libFuzzer),
   # clang-format 14, and what builds TSan's absl from Debian's source.
   clang-14 clang-format-14 libclang-rt-14-dev cmake dpkg-dev binutils

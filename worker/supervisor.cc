@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -72,6 +73,9 @@ int WorkerMain(int argc, char** argv) {
     std::cerr << "mproc worker: " << options.status().message() << std::endl;
     return 2;
   }
+  // The key is in memory now; no process or command started from here on
+  // inherits it.
+  unsetenv("MPROC_AUTHKEY");
   return RunSupervisor(*options);
 }
 

@@ -207,6 +207,7 @@ int RunWorkerLoop(const WorkerOptions& options) {
   while (!signals.stopping()) {
     ConnectOptions connect;
     connect.authkey = options.authkey;
+    connect.no_auth = options.no_auth || options.authkey.empty();
     absl::StatusOr<std::unique_ptr<Manager>> m =
         Manager::Connect(options.manager, connect);
     absl::Status s = m.status();

@@ -19,7 +19,7 @@ absl::Status Bad(absl::string_view flag, absl::string_view why) {
 absl::StatusOr<WorkerOptions> ParseWorkerFlags(
     const std::vector<std::string>& args) {
   WorkerOptions options;
-  options.authkey = LoadAuthkey("").value_or("");  // $MPROC_AUTHKEY
+  bool key_given = false;
   if (const char* address = std::getenv("MPROC_ADDRESS")) {
     options.manager = address;
   }
@@ -41,6 +41,10 @@ absl::StatusOr<WorkerOptions> ParseWorkerFlags(
       options.allow_exec = !has_value || value == "true" || value == "1";
       continue;
     }
+    if (flag == "no-auth") {
+      options.no_auth = !has_value || value == "true" || value == "1";
+      continue;
+    }
     if (!has_value) {
       if (i + 1 >= args.size()) return Bad(flag, "needs a value");
       value = args[++i];
@@ -54,6 +58,7 @@ absl::StatusOr<WorkerOptions> ParseWorkerFlags(
       absl::StatusOr<std::string> key = LoadAuthkey(value);
       if (!key.ok()) return Bad(flag, key.status().message());
       options.authkey = *key;
+      key_given = true;
     } else if (flag == "processes") {
       if (!absl::SimpleAtoi(value, &options.processes) ||
           options.processes < 1 || options.processes > 1024) {
@@ -87,6 +92,16 @@ absl::StatusOr<WorkerOptions> ParseWorkerFlags(
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown flag '--", flag, "' (see mproc worker --help)"));
     }
+  }
+  if (options.no_auth && key_given) {
+    return Bad("no-auth", "excludes --authkey-file");
+  }
+  if (!options.no_auth && !key_given) {
+    // $MPROC_AUTHKEY, else this user's default key file: read now, before
+    // the processes are forked (they prove it to the manager).
+    absl::StatusOr<std::string> key = LoadAuthkey("");
+    if (!key.ok()) return absl::InvalidArgumentError(key.status().message());
+    options.authkey = *key;
   }
   return options;
 }

@@ -18,7 +18,8 @@ namespace mproc {
 
 struct WorkerOptions {
   std::string manager = kDefaultManagerAddress;
-  std::string authkey;  // never printed
+  std::string authkey;   // never printed; empty: none
+  bool no_auth = false;  // connect without a key (a --no-auth manager)
   std::string pool = "default";
   int processes = 0;             // 0: the CPUs this process may use
   int64_t maxtasksperchild = 0;  // 0: no limit
@@ -37,7 +38,8 @@ struct WorkerOptions {
 };
 
 // Parses the flags of `mproc worker` (args exclude the program name):
-// --manager ADDR, --authkey-file F (else $MPROC_AUTHKEY), --pool NAME,
+// --manager ADDR, --authkey-file F (else $MPROC_AUTHKEY, else the user's
+// default key file) or --no-auth, --pool NAME,
 // --processes N, --maxtasksperchild M, --prefetch K, --allow-exec,
 // --batch-ms B, --grace S, --initializer TASK. INVALID_ARGUMENT naming the
 // bad flag.
@@ -48,7 +50,7 @@ inline constexpr char kWorkerUsage[] =
     R"(usage: mproc worker [--manager ADDR] [--pool NAME] [--processes N]
                     [--maxtasksperchild M] [--prefetch K] [--batch-ms B]
                     [--allow-exec] [--grace S] [--initializer TASK]
-                    [--authkey-file F]
+                    [--authkey-file F | --no-auth]
 
 Runs a supervisor that pre-forks N worker processes (default: the CPUs
 available); each connects to the manager, takes tasks of pool NAME

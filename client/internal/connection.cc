@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "client/internal/auth_handshake.h"
 #include "client/internal/fork_guard.h"
 #include "client/internal/refused_probe.h"
 #include "client/internal/reply_watchdog.h"
@@ -406,8 +407,13 @@ class SessionConnection : public Connection, public ForkAware {
       state = channel_->GetState(/*try_to_connect=*/true);
     }
     auto stream = std::make_shared<Stream>();
-    if (!options_.authkey.empty()) {
-      stream->context.AddMetadata(kAuthkeyMetadata, options_.authkey);
+    // With a key, the manager proves it holds it before this process sends
+    // it anything; the stream carries the client's proof (never the key).
+    if (absl::Status proved =
+            AuthenticateCall(stub_.get(), address_, options_.authkey,
+                             absl::FromChrono(deadline), &stream->context);
+        !proved.ok()) {
+      return proved;
     }
     stream->context.AddMetadata(kSessionMetadata, SessionIdLocked());
     if (!instance_id_.empty()) {

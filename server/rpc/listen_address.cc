@@ -1,5 +1,12 @@
 #include "server/rpc/listen_address.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -20,16 +27,44 @@ absl::string_view HostOf(absl::string_view address) {
   return colon == absl::string_view::npos ? address : address.substr(0, colon);
 }
 
+bool IsLoopback(const sockaddr* addr) {
+  if (addr->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (addr->sa_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&a)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127;
+  }
+  return false;
+}
+
 }  // namespace
 
-bool IsLocalOnlyAddress(absl::string_view address) {
+absl::StatusOr<bool> IsLocalOnlyAddress(absl::string_view address) {
   if (absl::StartsWith(address, "unix:")) return true;
-  absl::string_view host = HostOf(address);
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+  const std::string host(HostOf(address));
+  // gRPC binds every interface for an empty host.
+  if (host.empty()) return false;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int failed = getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  if (failed != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot resolve the listen host '", host, "': ", gai_strerror(failed)));
+  }
+  bool all_loopback = found != nullptr;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    all_loopback = all_loopback && IsLoopback(a->ai_addr);
+  }
+  freeaddrinfo(found);
+  return all_loopback;
 }
 
 absl::Status ValidateListenAddress(absl::string_view address,
-                                   bool has_authkey) {
+                                   const ListenPolicy& policy) {
   if (address.empty()) {
     return absl::InvalidArgumentError("listen address must not be empty");
   }
@@ -50,11 +85,22 @@ absl::Status ValidateListenAddress(absl::string_view address,
     return absl::InvalidArgumentError(absl::StrCat(
         "listen address '", address, "' must be HOST:PORT or unix:/path"));
   }
-  if (!has_authkey && !IsLocalOnlyAddress(address)) {
+  absl::StatusOr<bool> local = IsLocalOnlyAddress(address);
+  if (!local.ok()) return local.status();
+  if (*local) return absl::OkStatus();
+  if (policy.no_auth || !policy.has_authkey) {
     return absl::FailedPreconditionError(absl::StrCat(
         "refusing to listen on '", address,
-        "' without an authkey: other machines could reach it. Give "
-        "--authkey-file or MPROC_AUTHKEY, or listen on 127.0.0.1"));
+        "' without an authkey: other machines could reach it. Drop "
+        "--no-auth (the default key is made for you), or listen on "
+        "127.0.0.1 or a unix socket"));
+  }
+  if (!policy.insecure_plaintext) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to listen on '", address,
+        "' in plaintext: other machines could read and change the traffic "
+        "(the key itself is never sent). Give --insecure-plaintext to "
+        "accept that, or listen on 127.0.0.1 or a unix socket"));
   }
   return absl::OkStatus();
 }

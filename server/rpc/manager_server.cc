@@ -252,8 +252,17 @@ bool IsDataDirError(const absl::Status& status) {
 
 absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
     const ManagerServerOptions& options) {
-  absl::Status valid =
-      ValidateListenAddress(options.listen, !options.authkey.empty());
+  if (options.authkey.empty() != options.no_auth) {
+    return absl::FailedPreconditionError(
+        options.no_auth ? "an authkey and no authentication exclude each other"
+                        : "no authkey: give one, or choose no authentication "
+                          "(--no-auth) explicitly");
+  }
+  ListenPolicy policy;
+  policy.has_authkey = !options.authkey.empty();
+  policy.no_auth = options.no_auth;
+  policy.insecure_plaintext = options.insecure_plaintext;
+  absl::Status valid = ValidateListenAddress(options.listen, policy);
   if (!valid.ok()) return valid;
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("max message size must be positive");

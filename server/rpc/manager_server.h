@@ -15,8 +15,16 @@ namespace mproc {
 struct ManagerServerOptions {
   // HOST:PORT (port 0 picks a free one) or unix:/path.
   std::string listen = kDefaultManagerAddress;
-  // Empty: no authentication (allowed on local-only addresses only).
+  // The key every client must prove it holds (common/auth_proof.h). Empty
+  // only with no_auth.
   std::string authkey;
+  // No authentication at all: allowed on local-only addresses only (on
+  // TCP loopback every local user can then connect; a unix socket is the
+  // owner's alone).
+  bool no_auth = false;
+  // Allows a non-local address without TLS: the key stays secret, the
+  // traffic does not.
+  bool insecure_plaintext = false;
   // Larger incoming messages fail with RESOURCE_EXHAUSTED, and so does an
   // operation whose answer would be larger (after giving back what it
   // took); answers are written in frames under this size.
@@ -59,8 +67,9 @@ bool IsDataDirError(const absl::Status& status);
 class ManagerServer {
  public:
   // Validates the options, loads the data dir, binds and starts serving.
-  // FAILED_PRECONDITION for a non-local address without an authkey, or a
-  // data dir that cannot be used (named, with why); UNAVAILABLE if the
+  // FAILED_PRECONDITION for an empty authkey without no_auth, an address
+  // the listen policy refuses (listen_address.h), or a data dir that cannot
+  // be used (named, with why); UNAVAILABLE if the
   // address cannot be bound. A unix socket file is created with mode 0600.
   static absl::StatusOr<std::unique_ptr<ManagerServer>> Start(
       const ManagerServerOptions& options);

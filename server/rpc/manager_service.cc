@@ -4,21 +4,6 @@
 #include "common/metadata.h"
 
 namespace mproc {
-namespace {
-
-bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
-  // Length is not secret enough to hide; the contents are.
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  const size_t n = std::max(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char x = i < a.size() ? a[i] : 0;
-    unsigned char y = i < b.size() ? b[i] : 0;
-    diff |= x ^ y;
-  }
-  return diff == 0;
-}
-
-}  // namespace
 
 ManagerService::ManagerService(Dispatcher* dispatcher, std::string authkey,
                                int64_t max_message_bytes,
@@ -26,7 +11,7 @@ ManagerService::ManagerService(Dispatcher* dispatcher, std::string authkey,
                                int64_t max_unsent_bytes, Journal* journal)
     : dispatcher_(dispatcher),
       journal_(journal),
-      authkey_(std::move(authkey)),
+      authenticator_(std::move(authkey)),
       max_message_bytes_(max_message_bytes),
       max_unsent_bytes_(max_unsent_bytes),
       sessions_(std::make_shared<SessionRegistry>(session_lease,
@@ -34,17 +19,19 @@ ManagerService::ManagerService(Dispatcher* dispatcher, std::string authkey,
 
 absl::Status ManagerService::Authenticate(
     const grpc::ServerContextBase& context) const {
-  if (authkey_.empty()) return absl::OkStatus();
+  if (!authenticator_.required()) return absl::OkStatus();
   const auto& metadata = context.client_metadata();
-  auto it = metadata.find(kAuthkeyMetadata);
-  if (it == metadata.end()) {
-    return absl::UnauthenticatedError("this manager requires an authkey");
-  }
-  if (!ConstantTimeEquals(
-          absl::string_view(it->second.data(), it->second.size()), authkey_)) {
-    return absl::UnauthenticatedError("wrong authkey");
-  }
-  return absl::OkStatus();
+  auto it = metadata.find(kAuthProofMetadata);
+  std::string proof;
+  if (it != metadata.end()) proof.assign(it->second.data(), it->second.size());
+  return authenticator_.Check(it == metadata.end() ? nullptr : &proof,
+                              context.peer());
+}
+
+grpc::Status ManagerService::RunHello(grpc::ServerContext* /*context*/,
+                                      const pb::HelloRequest& request,
+                                      pb::HelloResponse* response) const {
+  return ToGrpcStatus(authenticator_.Hello(request, response));
 }
 
 grpc::Status ManagerService::RunCall(grpc::ServerContext* context,

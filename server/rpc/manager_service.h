@@ -1,6 +1,7 @@
 // The manager's answers to its three RPCs, apart from how calls are
-// threaded (rpc_threads.h, manager_calls.h): each checks the authkey, then
-// hands its requests to the Dispatcher.
+// threaded (rpc_threads.h, manager_calls.h): each checks the caller's
+// authkey proof (authenticator.h), then hands its requests to the
+// Dispatcher.
 #ifndef MPROC_SERVER_RPC_MANAGER_SERVICE_H_
 #define MPROC_SERVER_RPC_MANAGER_SERVICE_H_
 
@@ -12,13 +13,15 @@
 #include "server/client_session.h"
 #include "server/dispatcher.h"
 #include "server/object_log.h"
+#include "server/rpc/authenticator.h"
 
 namespace mproc {
 
 class ManagerService final : public pb::Manager::AsyncService {
  public:
   // `dispatcher` must outlive the service. An empty `authkey` admits every
-  // client; otherwise clients must send it as "mproc-authkey" metadata.
+  // client; otherwise every call must prove the client holds it
+  // ("mproc-auth-bin" metadata answering a Hello).
   // `max_message_bytes` is announced to clients in the session metadata
   // ("mproc-max-message-bytes") so they can refuse oversized requests
   // without breaking their session.
@@ -34,6 +37,11 @@ class ManagerService final : public pb::Manager::AsyncService {
                  int64_t max_message_bytes, absl::Duration session_lease,
                  int64_t max_unsent_bytes, Journal* journal = nullptr);
 
+  // The handshake's first step; needs no authentication.
+  grpc::Status RunHello(grpc::ServerContext* context,
+                        const pb::HelloRequest& request,
+                        pb::HelloResponse* response) const;
+
   // The unary RPCs: one request, or one frame of them; an operation that
   // would wait fails instead (there is no way to answer later).
   grpc::Status RunCall(grpc::ServerContext* context, const pb::Request& request,
@@ -42,8 +50,10 @@ class ManagerService final : public pb::Manager::AsyncService {
                         const pb::RequestFrame& frame,
                         pb::ResponseFrame* responses) const;
 
-  // For a new Session call: OK after adding the session's initial metadata
-  // (instance id, message size limit), or why the client is refused.
+  // For a new Session call, before anything else happens on it (its
+  // session is attached only once admitted): OK after adding the stream's
+  // initial metadata (instance id, message size limit), or why the client
+  // is refused.
   grpc::Status AdmitSession(grpc::ServerContext* context) const;
 
   Dispatcher* dispatcher() const { return dispatcher_; }
@@ -56,13 +66,13 @@ class ManagerService final : public pb::Manager::AsyncService {
   std::atomic<int64_t>& open_streams() { return open_streams_; }
 
  private:
-  // OK, or UNAUTHENTICATED when the key is missing or wrong (compared in
-  // constant time; the key is never logged).
+  // OK, or UNAUTHENTICATED when the call's proof is missing, wrong, stale
+  // or replayed (compared in constant time; the key is never logged).
   absl::Status Authenticate(const grpc::ServerContextBase& context) const;
 
   Dispatcher* const dispatcher_;
   Journal* const journal_;
-  const std::string authkey_;
+  const Authenticator authenticator_;
   const int64_t max_message_bytes_;
   const int64_t max_unsent_bytes_;
   const std::shared_ptr<SessionRegistry> sessions_;

@@ -207,6 +207,17 @@ class SessionCall : public AsyncCall {
 
   void OnNewCall() {
     AwaitNext(service_, threads_, cq_);
+    // Authentication first: a refused stream touches no session.
+    const grpc::Status admitted = service_->AdmitSession(&context_);
+    sink_ = std::make_shared<SessionSink>(this);
+    service_->open_streams().fetch_add(1, std::memory_order_relaxed);
+    if (!admitted.ok()) {
+      absl::MutexLock l(&mu_);
+      outstanding_ = 1;  // the done event
+      read_closed_ = true;
+      FinishLocked(admitted);
+      return;
+    }
     std::string session_id;
     const auto& metadata = context_.client_metadata();
     if (auto it = metadata.find(kSessionMetadata); it != metadata.end()) {
@@ -218,18 +229,10 @@ class SessionCall : public AsyncCall {
       restarted = absl::string_view(it->second.data(), it->second.size()) !=
                   service_->dispatcher()->instance_id();
     }
-    sink_ = std::make_shared<SessionSink>(this);
-    service_->open_streams().fetch_add(1, std::memory_order_relaxed);
     session_ =
         service_->sessions()->Attach(session_id, context_.peer(), restarted);
-    const grpc::Status admitted = service_->AdmitSession(&context_);
     absl::MutexLock l(&mu_);
     outstanding_ = 1;  // the done event
-    if (!admitted.ok()) {
-      read_closed_ = true;
-      FinishLocked(admitted);
-      return;
-    }
     if (session_->TakeExpiryNotice()) {
       // Header space is small: the first few names tell the story.
       std::vector<std::string> lost = session_->losses().Sorted();
@@ -531,7 +534,9 @@ class SessionCall : public AsyncCall {
     GiveBackAll(give_backs);
     service_->open_streams().fetch_sub(1, std::memory_order_relaxed);
     sink_->Close();
-    service_->sessions()->Detach(session_, /*now=*/!context_.IsCancelled());
+    if (session_ != nullptr) {  // null for a stream refused at the door
+      service_->sessions()->Detach(session_, /*now=*/!context_.IsCancelled());
+    }
     delete this;
     // What its answers took goes back to the system, not just to the heap.
     if (held_much) ReturnFreeMemorySoon();

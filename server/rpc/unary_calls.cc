@@ -75,6 +75,9 @@ class UnaryCall : public AsyncCall {
 
 void AwaitUnaryCalls(ManagerService* service, RpcThreads* threads,
                      grpc::ServerCompletionQueue* cq) {
+  UnaryCall<pb::HelloRequest, pb::HelloResponse>::Await(
+      service, threads, cq, &ManagerService::RequestHello,
+      &ManagerService::RunHello);
   UnaryCall<pb::Request, pb::Response>::Await(service, threads, cq,
                                               &ManagerService::RequestCall,
                                               &ManagerService::RunCall);

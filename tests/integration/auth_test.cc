@@ -15,6 +15,7 @@ using testing::RunCommand;
 std::string WriteKeyFile(const std::string& key) {
   std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/authkey";
   std::ofstream(path) << key << "\n";
+  chmod(path.c_str(), 0600);  // a key file others may read is refused
   return path;
 }
 
@@ -31,7 +32,9 @@ class AuthTest : public ::testing::Test {
 };
 
 TEST_F(AuthTest, NoKeyIsUnauthenticated) {
-  EXPECT_CODE(Manager::Connect(server_->address()),
+  ConnectOptions options;
+  options.no_auth = true;
+  EXPECT_CODE(Manager::Connect(server_->address(), options),
               absl::StatusCode::kUnauthenticated);
 }
 
@@ -70,7 +73,8 @@ TEST_F(AuthTest, KeyFromEnvironmentWorksForTheCli) {
 
 TEST(ListenTest, NonLoopbackAddressWithoutKeyIsRefused) {
   testing::CommandResult r =
-      RunCommand({testing::MprocBinary(), "manager", "--listen", "0.0.0.0:0"});
+      RunCommand({testing::MprocBinary(), "manager", "--no-auth", "--listen",
+                  "0.0.0.0:0", "--insecure-plaintext"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("without an authkey"), std::string::npos) << r.err;
 }
@@ -85,7 +89,8 @@ TEST(ListenTest, AddressInUseIsAClearError) {
 }
 
 TEST(ListenTest, NonLoopbackAddressWithKeyStarts) {
-  auto server = ManagerProcess::Start("0.0.0.0:0", {}, {"MPROC_AUTHKEY=k"});
+  auto server = ManagerProcess::Start("0.0.0.0:0", {"--insecure-plaintext"},
+                                      {"MPROC_AUTHKEY=k"});
   ASSERT_OK(server);
 }
 

@@ -20,6 +20,7 @@
 #include "proto/mproc.grpc.pb.h"
 #include "tests/support/manager_fixture.h"
 #include "tests/support/os_probes.h"
+#include "tests/support/raw_calls.h"
 #include "tests/support/wire_requests.h"
 #include "worker/process/pipe.h"
 #include "worker/process/process.h"
@@ -34,8 +35,8 @@ using testing::MakeRequest;
 // A raw Session stream: what a client library does, minus the reading.
 struct RawSession {
   explicit RawSession(const std::string& address)
-      : stub(pb::Manager::NewStub(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {
+      : stub(testing::RawStub(address)) {
+    EXPECT_OK(testing::AuthenticateRawCall(stub.get(), address, &context));
     context.AddMetadata(kSessionMetadata, "raw-session");
     stream = stub->Session(&context);
   }

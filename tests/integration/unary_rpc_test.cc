@@ -4,9 +4,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth_proof.h"
+#include "common/metadata.h"
 #include "common/wire.h"
 #include "proto/mproc.grpc.pb.h"
 #include "tests/support/manager_fixture.h"
+#include "tests/support/raw_calls.h"
 #include "tests/support/wire_requests.h"
 
 namespace mproc {
@@ -14,24 +17,31 @@ namespace {
 
 using testing::ManagerProcess;
 
+using testing::AuthenticateRawCall;
 using testing::MakeRequest;
 
 class UnaryRpcTest : public testing::ManagerTest {
  protected:
   void SetUp() override {
     ManagerTest::SetUp();
-    stub_ = pb::Manager::NewStub(grpc::CreateChannel(
-        server_->address(), grpc::InsecureChannelCredentials()));
+    stub_ = testing::RawStub(server_->address());
+  }
+  // A context carrying the proof of the manager's key, for one call.
+  std::unique_ptr<grpc::ClientContext> Authenticated() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    EXPECT_OK(
+        AuthenticateRawCall(stub_.get(), server_->address(), context.get()));
+    return context;
   }
   std::unique_ptr<pb::Manager::Stub> stub_;
 };
 
 TEST_F(UnaryRpcTest, CallRunsOneOperation) {
-  grpc::ClientContext context;
+  auto context = Authenticated();
   pb::Response response;
   pb::Request request = MakeRequest(pb::DICT_SET, UniqueName(), {"k", 7});
   request.set_id(42);
-  ASSERT_TRUE(stub_->Call(&context, request, &response).ok());
+  ASSERT_TRUE(stub_->Call(context.get(), request, &response).ok());
   EXPECT_EQ(response.id(), 42u);
   EXPECT_EQ(response.code(), 0);
   auto d = manager_->Dict(UniqueName());
@@ -40,10 +50,10 @@ TEST_F(UnaryRpcTest, CallRunsOneOperation) {
 }
 
 TEST_F(UnaryRpcTest, CallReportsTheOperationsErrorInTheResponse) {
-  grpc::ClientContext context;
+  auto context = Authenticated();
   pb::Response response;
   ASSERT_TRUE(stub_
-                  ->Call(&context,
+                  ->Call(context.get(),
                          MakeRequest(pb::DICT_GET, UniqueName(), {"missing"}),
                          &response)
                   .ok());
@@ -64,9 +74,9 @@ TEST_F(UnaryRpcTest, UnaryCallsCannotTouchSessionOwnedState) {
       {MakeRequest(pb::SEM_RELEASE, UniqueName("-sem"), {}), "semaphore"},
   };
   for (const auto& [request, what] : calls) {
-    grpc::ClientContext context;
+    auto context = Authenticated();
     pb::Response response;
-    ASSERT_TRUE(stub_->Call(&context, request, &response).ok());
+    ASSERT_TRUE(stub_->Call(context.get(), request, &response).ok());
     absl::Status status = StatusFromResponse(response);
     EXPECT_CODE(status, absl::StatusCode::kFailedPrecondition);
     EXPECT_TRUE(absl::StrContains(status.message(), "session")) << what;
@@ -83,23 +93,24 @@ TEST_F(UnaryRpcTest, ListObjectsAnswersOneBoundedPage) {
         pb::DICT_SET, UniqueName(absl::StrCat("-", 10000 + i)), {"k", i});
   }
   {
-    grpc::ClientContext context;
+    auto context = Authenticated();
     pb::ResponseFrame responses;
-    ASSERT_TRUE(stub_->Batch(&context, frame, &responses).ok());
+    ASSERT_TRUE(stub_->Batch(context.get(), frame, &responses).ok());
   }
-  grpc::ClientContext context;
+  auto context = Authenticated();
   pb::Response response;
-  ASSERT_TRUE(
-      stub_->Call(&context, MakeRequest(pb::LIST_OBJECTS, "", {}), &response)
-          .ok());
+  ASSERT_TRUE(stub_
+                  ->Call(context.get(), MakeRequest(pb::LIST_OBJECTS, "", {}),
+                         &response)
+                  .ok());
   absl::StatusOr<Value> page = ValueFromProto(response.result());
   ASSERT_OK(page);
   EXPECT_EQ(page->list_value().size(), 1000u);
   // The next page starts after its last name.
   const Value last = page->list_value().back().map_value().at(Value("name"));
-  grpc::ClientContext next_context;
+  auto next_context = Authenticated();
   ASSERT_TRUE(stub_
-                  ->Call(&next_context,
+                  ->Call(next_context.get(),
                          MakeRequest(pb::LIST_OBJECTS, "", {last, 10}),
                          &response)
                   .ok());
@@ -116,9 +127,9 @@ TEST_F(UnaryRpcTest, BatchRunsOperationsInOrder) {
     *frame.add_requests() = MakeRequest(pb::LIST_APPEND, UniqueName(), {i});
   }
   *frame.add_requests() = MakeRequest(pb::LIST_SLICE, UniqueName(), {});
-  grpc::ClientContext context;
+  auto context = Authenticated();
   pb::ResponseFrame responses;
-  ASSERT_TRUE(stub_->Batch(&context, frame, &responses).ok());
+  ASSERT_TRUE(stub_->Batch(context.get(), frame, &responses).ok());
   ASSERT_EQ(responses.responses_size(), 4);
   EXPECT_EQ(*ValueFromProto(responses.responses(2).result()), Value(3));
   EXPECT_EQ(*ValueFromProto(responses.responses(3).result()),
@@ -128,21 +139,68 @@ TEST_F(UnaryRpcTest, BatchRunsOperationsInOrder) {
 TEST(UnaryRpcAuthTest, UnaryCallsNeedTheAuthkeyToo) {
   auto server = ManagerProcess::Start("127.0.0.1:0", {}, {"MPROC_AUTHKEY=k1"});
   ASSERT_OK(server);
-  auto stub = pb::Manager::NewStub(grpc::CreateChannel(
-      (*server)->address(), grpc::InsecureChannelCredentials()));
+  const std::string& address = (*server)->address();
+  auto stub = testing::RawStub(address);
   pb::Request request = MakeRequest(pb::SERVER_INFO, "", {});
   pb::Response response;
   grpc::ClientContext without_key;
   EXPECT_EQ(stub->Call(&without_key, request, &response).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+  // The key itself as metadata, as clients once sent it, proves nothing.
+  grpc::ClientContext key_in_clear;
+  key_in_clear.AddMetadata("mproc-authkey", "k1");
+  EXPECT_EQ(stub->Call(&key_in_clear, request, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
   grpc::ClientContext with_key;
-  with_key.AddMetadata("mproc-authkey", "k1");
+  ASSERT_OK(AuthenticateRawCall(stub.get(), address, &with_key, "k1"));
   EXPECT_TRUE(stub->Call(&with_key, request, &response).ok());
   pb::RequestFrame frame;
   pb::ResponseFrame responses;
   grpc::ClientContext batch_without_key;
   EXPECT_EQ(stub->Batch(&batch_without_key, frame, &responses).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// A proof answers one challenge: the same proof on a second call (a
+// recorded call played again) is refused, and the call does not run.
+TEST(UnaryRpcAuthTest, AProofServesOneCallOnly) {
+  auto server = ManagerProcess::Start("127.0.0.1:0", {}, {"MPROC_AUTHKEY=k2"});
+  ASSERT_OK(server);
+  const std::string& address = (*server)->address();
+  auto stub = testing::RawStub(address);
+  pb::HelloRequest hello;
+  hello.set_client_nonce(RandomBytes(kClientNonceBytes));
+  pb::HelloResponse challenge;
+  grpc::ClientContext hello_context;
+  ASSERT_TRUE(stub->Hello(&hello_context, hello, &challenge).ok());
+  ASSERT_TRUE(challenge.auth_required());
+  EXPECT_EQ(challenge.manager_proof(), ManagerProof("k2", hello.client_nonce(),
+                                                    challenge.manager_nonce()));
+  CallProof proof{
+      challenge.manager_nonce(), hello.client_nonce(),
+      ClientProof("k2", challenge.manager_nonce(), hello.client_nonce())};
+  const pb::Request add = MakeRequest(pb::DICT_ADD, "replayed", {"n", 1});
+  pb::Response response;
+  grpc::ClientContext first;
+  first.AddMetadata(kAuthProofMetadata, EncodeCallProof(proof));
+  ASSERT_TRUE(stub->Call(&first, add, &response).ok());
+  grpc::ClientContext replayed;
+  replayed.AddMetadata(kAuthProofMetadata, EncodeCallProof(proof));
+  EXPECT_EQ(stub->Call(&replayed, add, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // A proof made with another key fails too.
+  grpc::ClientContext forged;
+  proof.proof = ClientProof("k3", proof.manager_nonce, proof.client_nonce);
+  forged.AddMetadata(kAuthProofMetadata, EncodeCallProof(proof));
+  EXPECT_EQ(stub->Call(&forged, add, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  ConnectOptions options;
+  options.authkey = "k2";
+  auto m = Manager::Connect(address, options);
+  ASSERT_OK(m);
+  auto d = (*m)->Dict("replayed");
+  ASSERT_OK(d);
+  EXPECT_EQ(*d->Get("n"), Value(1));  // the add ran once
 }
 
 }  // namespace

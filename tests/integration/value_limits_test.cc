@@ -13,6 +13,7 @@
 #include "common/wire.h"
 #include "proto/mproc.grpc.pb.h"
 #include "tests/support/manager_fixture.h"
+#include "tests/support/raw_calls.h"
 #include "tests/support/wire_requests.h"
 
 namespace mproc {
@@ -90,9 +91,10 @@ TEST_F(ValueLimitsTest, NonUtf8StringIsRefusedAloneByTheClient) {
 
 // A raw Session stream sends what the client library would refuse.
 TEST_F(ValueLimitsTest, BadRequestsFailAloneOnAWorkingSession) {
-  auto stub = pb::Manager::NewStub(grpc::CreateChannel(
-      server_->address(), grpc::InsecureChannelCredentials()));
+  auto stub = testing::RawStub(server_->address());
   grpc::ClientContext context;
+  ASSERT_OK(
+      testing::AuthenticateRawCall(stub.get(), server_->address(), &context));
   context.AddMetadata(kSessionMetadata, "raw-bad-input");
   auto stream = stub->Session(&context);
   const std::string name = UniqueName();

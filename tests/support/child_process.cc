@@ -108,6 +108,29 @@ absl::StatusOr<std::unique_ptr<ManagerProcess>> ManagerProcess::Launch(
       absl::StrCat("manager did not start; it said: ", output));
 }
 
+bool ReadUntil(int fd, absl::string_view text, absl::Duration timeout,
+               std::string* output) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!absl::StrContains(*output, text)) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    pollfd p{fd, POLLIN, 0};
+    const int ms =
+        static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(left)));
+    if (poll(&p, 1, ms) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) return false;  // the writer is gone
+    output->append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool ManagerProcess::AwaitOutput(absl::string_view text,
+                                 absl::Duration timeout) {
+  return ReadUntil(child_->stdout_fd(), text, timeout, &start_output_);
+}
+
 ManagerProcess::~ManagerProcess() { KillAndWait(SIGTERM); }
 
 pid_t ManagerProcess::pid() const { return child_->pid(); }

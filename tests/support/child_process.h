@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "worker/process/subprocess.h"
 
@@ -47,6 +48,13 @@ class ManagerProcess {
   const std::string& start_output() const { return start_output_; }
   pid_t pid() const;
 
+  // Reads on from where start_output() ended until what it printed holds
+  // `text` (true), or `timeout` passes or it exits (false). All it printed
+  // so far is in output().
+  bool AwaitOutput(absl::string_view text,
+                   absl::Duration timeout = absl::Seconds(20));
+  const std::string& output() const { return start_output_; }
+
   // Sends `signal` (unless it has already exited) and waits for the exit;
   // returns its exit code, -N if killed by signal N.
   int KillAndWait(int signal);
@@ -74,6 +82,11 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {},
                          absl::Duration timeout = absl::Seconds(30));
+
+// Appends what `fd` yields to `*output` until it holds `text` (true), or
+// `timeout` passes or the writer closes it (false).
+bool ReadUntil(int fd, absl::string_view text, absl::Duration timeout,
+               std::string* output);
 
 // Forks a child that runs `body` and exits with its return value (1 if it
 // throws). Returns the child's pid.

@@ -51,6 +51,8 @@ enum class StreamMode {
 
 struct EnvironmentOptions {
   // Variables to set in the child; with replace_env, its whole environment.
+  // Without replace_env the child inherits the caller's environment less
+  // MPROC_AUTHKEY: the authkey reaches a child only when set here.
   std::map<std::string, std::string> env;
   bool replace_env = false;
   // Working directory of the child; empty: the caller's.

@@ -36,6 +36,9 @@ absl::StatusOr<std::vector<std::string>> ChildEnvironment(
       absl::string_view entry(*e);
       size_t eq = entry.find('=');
       if (eq == absl::string_view::npos) continue;
+      // The manager's secret is never inherited (a caller may still pass
+      // it on explicitly, in options.env).
+      if (entry.substr(0, eq) == "MPROC_AUTHKEY") continue;
       env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
     }
   }

@@ -1,0 +1,488 @@
+// Safe by default: what another local user, a network observer or an
+// impostor manager can do to a manager and its workers (issue: trust).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/auth_proof.h"
+#include "common/authkey_file.h"
+#include "tests/support/manager_fixture.h"
+#include "tests/support/worker_daemon.h"
+
+namespace mproc {
+namespace {
+
+using testing::CommandResult;
+using testing::ManagerProcess;
+using testing::MprocBinary;
+using testing::RunCommand;
+
+std::string TestTmp() { return std::getenv("TEST_TMPDIR"); }
+
+// Writes `key` to a fresh file of mode `mode` and returns its path.
+std::string KeyFile(const std::string& name, const std::string& key,
+                    mode_t mode = 0600) {
+  const std::string path = TestTmp() + "/" + name;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << key;
+  chmod(path.c_str(), mode);
+  return path;
+}
+
+// A key no test could match by accident.
+std::string DistinctKey() {
+  return "key-" + absl::BytesToHexString(RandomBytes(12));
+}
+
+// A TCP relay on a loopback port to `target`, recording what each
+// connection's client sent.
+class Relay {
+ public:
+  explicit Relay(const std::string& target) {
+    const size_t colon = target.rfind(':');
+    target_port_ = std::stoi(target.substr(colon + 1));
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    listen(listen_fd_, 16);
+    socklen_t len = sizeof(addr);
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    address_ = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~Relay() {
+    stop_ = true;
+    thread_.join();
+    close(listen_fd_);
+  }
+  const std::string& address() const { return address_; }
+  // What clients sent, and what the manager answered, over all
+  // connections so far; the first connection's client bytes alone.
+  std::string Sent() {
+    absl::MutexLock l(&mu_);
+    return sent_;
+  }
+  std::string Answered() {
+    absl::MutexLock l(&mu_);
+    return answered_;
+  }
+  std::string FirstConnectionSent() {
+    absl::MutexLock l(&mu_);
+    return first_sent_;
+  }
+
+  static int ConnectTo(int port) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+ private:
+  struct Pair {
+    int client;
+    int server;
+    bool first;
+  };
+
+  void Serve() {
+    std::vector<Pair> pairs;
+    bool had_first = false;
+    while (!stop_) {
+      std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
+      for (const Pair& p : pairs) {
+        fds.push_back({p.client, POLLIN, 0});
+        fds.push_back({p.server, POLLIN, 0});
+      }
+      if (poll(fds.data(), fds.size(), 20) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        const int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        const int server = ConnectTo(target_port_);
+        if (client >= 0 && server >= 0) {
+          pairs.push_back({client, server, !had_first});
+          had_first = true;
+        }
+        continue;
+      }
+      for (size_t i = 0; i < pairs.size(); ++i) {
+        bool closed = false;
+        for (int side = 0; side < 2 && !closed; ++side) {
+          if (!(fds[1 + 2 * i + side].revents & (POLLIN | POLLHUP))) continue;
+          const int from = side == 0 ? pairs[i].client : pairs[i].server;
+          const int to = side == 0 ? pairs[i].server : pairs[i].client;
+          char buf[16384];
+          const ssize_t n = read(from, buf, sizeof(buf));
+          if (n <= 0 || write(to, buf, n) != n) {
+            closed = true;
+            break;
+          }
+          absl::MutexLock l(&mu_);
+          (side == 0 ? sent_ : answered_).append(buf, n);
+          if (side == 0 && pairs[i].first) first_sent_.append(buf, n);
+        }
+        if (closed) {
+          close(pairs[i].client);
+          close(pairs[i].server);
+          pairs.erase(pairs.begin() + static_cast<long>(i));
+          break;  // the poll set changed
+        }
+      }
+    }
+    for (const Pair& p : pairs) {
+      close(p.client);
+      close(p.server);
+    }
+  }
+
+  int listen_fd_ = -1;
+  int target_port_ = 0;
+  std::string address_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  absl::Mutex mu_;
+  std::string sent_ ABSL_GUARDED_BY(mu_);
+  std::string answered_ ABSL_GUARDED_BY(mu_);
+  std::string first_sent_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(WireTest, KeyNeverCrossesTheWire) {
+  const std::string key = DistinctKey();
+  auto server =
+      ManagerProcess::Start("127.0.0.1:0", {}, {"MPROC_AUTHKEY=" + key});
+  ASSERT_OK(server);
+  Relay relay((*server)->address());
+  {
+    ConnectOptions options;
+    options.authkey = key;
+    auto m = Manager::Connect(relay.address(), options);
+    ASSERT_OK(m);
+    auto d = (*m)->Dict("seen-on-the-wire");
+    ASSERT_OK(d);
+    ASSERT_OK(d->Set("field", std::string("plain-value")));
+  }
+  // The CLI too.
+  CommandResult cli = RunCommand({MprocBinary(), "--manager", relay.address(),
+                                  "dict", "get", "seen-on-the-wire", "field"},
+                                 {"MPROC_AUTHKEY=" + key});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  const std::string wire = relay.Sent() + relay.Answered();
+  // Plaintext: the traffic itself is readable (what TLS is for) ...
+  EXPECT_TRUE(absl::StrContains(wire, "seen-on-the-wire"));
+  EXPECT_TRUE(absl::StrContains(wire, "plain-value"));
+  // ... the key, in any usual encoding, is not.
+  EXPECT_FALSE(absl::StrContains(wire, key));
+  EXPECT_FALSE(absl::StrContains(wire, absl::Base64Escape(key)));
+  EXPECT_FALSE(absl::StrContains(wire, absl::BytesToHexString(key)));
+}
+
+TEST(WireTest, RecordedConnectionPlayedAgainDoesNothing) {
+  const std::string key = DistinctKey();
+  auto server =
+      ManagerProcess::Start("127.0.0.1:0", {}, {"MPROC_AUTHKEY=" + key});
+  ASSERT_OK(server);
+  ConnectOptions options;
+  options.authkey = key;
+  {
+    Relay relay((*server)->address());
+    auto m = Manager::Connect(relay.address(), options);
+    ASSERT_OK(m);
+    auto d = (*m)->Dict("replay-target");
+    ASSERT_OK(d);
+    ASSERT_OK(d->Add("n", 1));
+    m->reset();
+    // The recording, played to the manager on a connection of its own.
+    const std::string recorded = relay.FirstConnectionSent();
+    ASSERT_FALSE(recorded.empty());
+    const int port = std::stoi(
+        (*server)->address().substr((*server)->address().rfind(':') + 1));
+    const int fd = Relay::ConnectTo(port);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, recorded.data(), recorded.size()),
+              static_cast<ssize_t>(recorded.size()));
+    // The manager refuses the played-back session and says why.
+    EXPECT_TRUE((*server)->AwaitOutput("already used")) << (*server)->output();
+    close(fd);
+  }
+  auto m = Manager::Connect((*server)->address(), options);
+  ASSERT_OK(m);
+  auto d = (*m)->Dict("replay-target");
+  ASSERT_OK(d);
+  EXPECT_EQ(*d->Get("n"), Value(1));
+}
+
+TEST(DefaultKeyTest, ManagerMakesAPrivateKeyItsUsersClientsFind) {
+  const std::string config = TestTmp() + "/xdg-default-key";
+  std::filesystem::remove_all(config);
+  auto server =
+      ManagerProcess::Start("127.0.0.1:0", {}, {"XDG_CONFIG_HOME=" + config});
+  ASSERT_OK(server);
+  const std::string path = config + "/mproc/authkey";
+  EXPECT_TRUE(absl::StrContains((*server)->start_output(), path))
+      << (*server)->start_output();
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_EQ(stat((config + "/mproc").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0);
+  absl::StatusOr<std::string> key = ReadAuthkeyFile(path);
+  ASSERT_OK(key);
+  EXPECT_EQ(key->size(), 64u);  // 32 random bytes, hex
+  // Same user, same config dir: the CLI finds the key by itself.
+  const std::vector<std::string> info = {MprocBinary(), "--manager",
+                                         (*server)->address(), "info"};
+  CommandResult found = RunCommand(info, {"XDG_CONFIG_HOME=" + config});
+  EXPECT_EQ(found.exit_code, 0) << found.err;
+  // Without it there is no way in.
+  CommandResult elsewhere =
+      RunCommand(info, {"XDG_CONFIG_HOME=" + TestTmp() + "/xdg-empty"});
+  EXPECT_NE(elsewhere.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(elsewhere.err, "UNAUTHENTICATED"))
+      << elsewhere.err;
+  std::vector<std::string> no_key = info;
+  no_key.insert(no_key.begin() + 1, "--no-auth");
+  CommandResult refused = RunCommand(no_key, {"XDG_CONFIG_HOME=" + config});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(refused.err, "UNAUTHENTICATED")) << refused.err;
+  // A restart keeps the key.
+  server->reset();
+  auto again =
+      ManagerProcess::Start("127.0.0.1:0", {}, {"XDG_CONFIG_HOME=" + config});
+  ASSERT_OK(again);
+  EXPECT_EQ(*ReadAuthkeyFile(path), *key);
+}
+
+TEST(KeyFileTest, KeyFileOthersMayReadIsRefused) {
+  const std::string loose = KeyFile("loose-key", DistinctKey(), 0644);
+  CommandResult manager = RunCommand({MprocBinary(), "manager", "--listen",
+                                      "127.0.0.1:0", "--authkey-file", loose},
+                                     {}, absl::Seconds(20));
+  EXPECT_NE(manager.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(manager.err, "chmod 600")) << manager.err;
+  EXPECT_TRUE(absl::StrContains(manager.err, loose)) << manager.err;
+  CommandResult client = RunCommand(
+      {MprocBinary(), "--authkey-file", loose, "dict", "get", "d", "k"});
+  EXPECT_NE(client.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(client.err, "chmod 600")) << client.err;
+}
+
+TEST(KeyFileTest, BinaryKeyWorksEndToEnd) {
+  std::string key;
+  for (int i = 0; i < 256; ++i) key.push_back(static_cast<char>(255 - i));
+  const std::string path = KeyFile("binary-key", key);
+  auto sidecar = ManagerProcess::StartSidecar(
+      "127.0.0.1:0",
+      {"--authkey-file", path, "--processes", "1", "--allow-exec"});
+  ASSERT_OK(sidecar);
+  ConnectOptions options;
+  options.authkey = key;
+  auto m = Manager::Connect((*sidecar)->address(), options);
+  ASSERT_OK(m);
+  auto d = (*m)->Dict("binary-key-dict");
+  ASSERT_OK(d);
+  ASSERT_OK(d->Set("k", 1));
+  // The CLI and the sidecar's workers carry it too: a command runs.
+  CommandResult run =
+      RunCommand({MprocBinary(), "--manager", (*sidecar)->address(),
+                  "--authkey-file", path, "run", "--", "echo", "binary-ok"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, "binary-ok")) << run.out;
+}
+
+TEST(NoAuthTest, OnlyLoopbackAndAClientWithAKeyRefusesIt) {
+  CommandResult wide = RunCommand(
+      {MprocBinary(), "manager", "--no-auth", "--listen", "0.0.0.0:0"}, {},
+      absl::Seconds(20));
+  EXPECT_NE(wide.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(wide.err, "without an authkey")) << wide.err;
+  auto open_door = ManagerProcess::Start("127.0.0.1:0", {"--no-auth"});
+  ASSERT_OK(open_door);
+  EXPECT_TRUE(absl::StrContains((*open_door)->start_output(), "WARNING"))
+      << (*open_door)->start_output();
+  ConnectOptions with_key;
+  with_key.authkey = DistinctKey();
+  absl::StatusOr<std::unique_ptr<Manager>> refused =
+      Manager::Connect((*open_door)->address(), with_key);
+  EXPECT_CODE(refused, absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(
+      absl::StrContains(refused.status().message(), "without authentication"))
+      << refused.status();
+  ConnectOptions no_key;
+  no_key.no_auth = true;
+  EXPECT_OK(Manager::Connect((*open_door)->address(), no_key));
+}
+
+// Whoever starts a manager on the port after the real one is gone gets no
+// worker: a worker holding a key needs the manager to prove it.
+TEST(ImpostorTest, WorkerRefusesAManagerWithoutItsKey) {
+  auto impostor = ManagerProcess::Start("127.0.0.1:0", {"--no-auth"});
+  ASSERT_OK(impostor);
+  const std::string path = KeyFile("worker-key", DistinctKey());
+  PopenOptions popen;
+  popen.stdout_mode = StreamMode::kPipe;
+  popen.stderr_mode = StreamMode::kStdout;
+  auto worker = Popen::Start(
+      {MprocBinary(), "worker", "--manager", (*impostor)->address(),
+       "--processes", "1", "--allow-exec", "--authkey-file", path},
+      popen);
+  ASSERT_OK(worker);
+  std::string said;
+  EXPECT_TRUE(testing::ReadUntil((*worker)->stdout_fd(),
+                                 "without authentication", absl::Seconds(20),
+                                 &said))
+      << said;
+  ConnectOptions no_key;
+  no_key.no_auth = true;
+  auto m = Manager::Connect((*impostor)->address(), no_key);
+  ASSERT_OK(m);
+  auto pool = (*m)->Pool();
+  ASSERT_OK(pool);
+  absl::StatusOr<Map> status = (*pool)->Status();
+  ASSERT_OK(status);
+  EXPECT_TRUE(testing::WorkerRows(*status).empty())
+      << Value(*status).ToString();
+  (void)(*worker)->Kill();
+  (void)(*worker)->Wait();
+}
+
+bool Alive(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() &&
+         line[close + 2] != 'Z';
+}
+
+// Every process descended from `root`.
+std::vector<pid_t> Descendants(pid_t root) {
+  std::vector<pid_t> out;
+  std::vector<pid_t> frontier{root};
+  while (!frontier.empty()) {
+    const pid_t parent = frontier.back();
+    frontier.pop_back();
+    std::ifstream children(
+        absl::StrCat("/proc/", parent, "/task/", parent, "/children"));
+    pid_t child;
+    while (children >> child) {
+      out.push_back(child);
+      frontier.push_back(child);
+    }
+  }
+  return out;
+}
+
+TEST(SidecarTest, KillNineOfUpLeavesNoWorker) {
+  auto sidecar = ManagerProcess::StartSidecar(
+      "127.0.0.1:0", {"--processes", "2", "--allow-exec"});
+  ASSERT_OK(sidecar);
+  auto m = Manager::Connect((*sidecar)->address());
+  ASSERT_OK(m);
+  ASSERT_OK(testing::AwaitPoolStatus(**m, "default", [](const Map& s) {
+    return testing::WorkerPids(s).size() == 2;
+  }));
+  const std::vector<pid_t> workers = Descendants((*sidecar)->pid());
+  ASSERT_GE(workers.size(), 3u);  // the daemon and its two processes
+  EXPECT_EQ((*sidecar)->KillAndWait(SIGKILL), -SIGKILL);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  std::vector<pid_t> alive = workers;
+  while (!alive.empty() && absl::Now() < deadline) {
+    alive.erase(std::remove_if(alive.begin(), alive.end(),
+                               [](pid_t p) { return !Alive(p); }),
+                alive.end());
+    if (!alive.empty()) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(alive.empty()) << alive.size() << " worker processes survived";
+  for (pid_t p : alive) kill(p, SIGKILL);
+}
+
+// Run as root, as the quick start is: user nobody must get nowhere.
+TEST(LocalUserTest, AnotherUserCannotUseARootSidecar) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to act as user nobody";
+  if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv";
+  // A copy of the binary that nobody may run (the runfiles are root's).
+  char dir_template[] = "/tmp/mproc-nobody-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  chmod(dir.c_str(), 0755);
+  const std::string binary = dir + "/mproc";
+  std::filesystem::copy_file(MprocBinary(), binary);
+  chmod(binary.c_str(), 0755);
+  auto sidecar = ManagerProcess::StartSidecar(
+      "127.0.0.1:0", {"--processes", "1", "--allow-exec"});
+  ASSERT_OK(sidecar);
+  const std::string& address = (*sidecar)->address();
+  auto as_nobody = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/setpriv",
+                                     "--reuid=65534",
+                                     "--regid=65534",
+                                     "--clear-groups",
+                                     "--",
+                                     binary,
+                                     "--manager",
+                                     address};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, {"HOME=/nonexistent"});
+  };
+  CommandResult run = as_nobody({"run", "--", "id"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(run.err, "UNAUTHENTICATED")) << run.err;
+  EXPECT_FALSE(absl::StrContains(run.out, "uid=0")) << run.out;
+  // Root's key file is out of reach.
+  CommandResult stolen =
+      as_nobody({"--authkey-file", DefaultAuthkeyPath(), "info"});
+  EXPECT_NE(stolen.exit_code, 0);
+  // The control: the same binary as nobody, given the key, gets in — so
+  // the key, and nothing else, kept nobody out.
+  absl::StatusOr<std::string> key = ReadAuthkeyFile(DefaultAuthkeyPath());
+  ASSERT_OK(key);
+  const std::string copy = dir + "/key";
+  std::ofstream(copy) << *key;
+  chmod(copy.c_str(), 0600);
+  ASSERT_EQ(chown(copy.c_str(), 65534, 65534), 0);
+  CommandResult given = as_nobody({"--authkey-file", copy, "info"});
+  EXPECT_EQ(given.exit_code, 0) << given.err;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ListenPolicyTest, NamesAreJudgedByWhatTheyResolveTo) {
+  CommandResult fake =
+      RunCommand({MprocBinary(), "manager", "--listen", "127.evil.example:0"},
+                 {}, absl::Seconds(20));
+  EXPECT_NE(fake.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(fake.err, "127.evil.example")) << fake.err;
+  EXPECT_OK(ManagerProcess::Start("localhost:0"));
+}
+
+TEST(ListenPolicyTest, PlaintextBeyondLoopbackNeedsToBeChosen) {
+  CommandResult refused =
+      RunCommand({MprocBinary(), "manager", "--listen", "0.0.0.0:0"}, {},
+                 absl::Seconds(20));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(refused.err, "--insecure-plaintext"))
+      << refused.err;
+  EXPECT_OK(ManagerProcess::Start("0.0.0.0:0", {"--insecure-plaintext"}));
+}
+
+}  // namespace
+}  // namespace mproc
