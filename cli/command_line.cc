@@ -9,12 +9,32 @@ namespace mproc {
 namespace cli {
 namespace {
 
-constexpr const char* kValueFlags[] = {
-    "manager",    "authkey-file", "listen",           "max-message-bytes",
-    "type",       "length",       "timeout",          "session-lease",
-    "result-ttl", "pool",         "processes",        "kwargs",
-    "grace",      "threads",      "max-unsent-bytes", "max-object-bytes",
-    "data-dir",   "fsync"};
+constexpr const char* kValueFlags[] = {"manager",
+                                       "authkey-file",
+                                       "listen",
+                                       "max-message-bytes",
+                                       "type",
+                                       "length",
+                                       "timeout",
+                                       "session-lease",
+                                       "result-ttl",
+                                       "pool",
+                                       "processes",
+                                       "kwargs",
+                                       "grace",
+                                       "threads",
+                                       "max-unsent-bytes",
+                                       "max-object-bytes",
+                                       "data-dir",
+                                       "fsync",
+                                       "host",
+                                       "client-name",
+                                       "days",
+                                       "tls-cert",
+                                       "tls-key",
+                                       "tls-client-ca",
+                                       "tls-ca",
+                                       "tls-server-name"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {
@@ -76,6 +96,11 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
             absl::StrCat("flag '--", name, "' needs a value"));
       }
       value = argv[++i];
+    }
+    // --host may be given more than once: the names add up.
+    if (name == "host" && cl.flags.count(name) > 0) {
+      cl.flags[name] += "," + value;
+      continue;
     }
     cl.flags[name] = value;
   }

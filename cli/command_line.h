@@ -52,6 +52,7 @@ int RunUpCommand(const CommandLine& cl);      // up: manager + workers
 int RunRunCommand(const CommandLine& cl);     // run -- CMD ARGS...
 int RunSubmitCommand(const CommandLine& cl);  // submit TASK ARGS_JSON
 int RunStatusCommand(const CommandLine& cl);  // status
+int RunCertsCommand(const CommandLine& cl);   // certs create DIR
 
 // Connects to --manager (else $MPROC_ADDRESS, else the default) with the
 // authkey of --authkey-file (else as LoadAuthkey finds it), or none with

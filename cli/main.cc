@@ -37,6 +37,8 @@ Commands:
   info                    show the manager's version, instance, uptime and
                           where its objects live (data dir, fsync, size)
   backup DIR              copy the manager's data dir to DIR while it serves
+  certs create DIR [--host NAMES]
+                          make a CA, server and client certificates for TLS
 
 Client flags:
   --manager ADDR          manager address (default $MPROC_ADDRESS, else
@@ -45,6 +47,13 @@ Client flags:
                           else ~/.config/mproc/authkey if it exists); the
                           manager must prove it holds the same key
   --no-auth               no key: for a manager started with --no-auth
+  --tls-ca F              TLS: the CA of the manager's certificate (default
+                          $MPROC_TLS_CA; none: plaintext)
+  --tls-cert F --tls-key K
+                          mutual TLS: this client's certificate and key
+                          ($MPROC_TLS_CERT, $MPROC_TLS_KEY)
+  --tls-server-name N     the name the manager's certificate must carry, if
+                          not the address's host ($MPROC_TLS_SERVER_NAME)
 
 Values on the command line are JSON when they parse as JSON, else strings.
 Results are printed as JSON; errors go to stderr with exit code 1 (2 for a
@@ -78,6 +87,7 @@ int main(int argc, char** argv) {
   if (command == "objects") return RunObjectsCommand(*cl);
   if (command == "info") return RunInfoCommand(*cl);
   if (command == "backup") return RunBackupCommand(*cl);
+  if (command == "certs") return RunCertsCommand(*cl);
   if (command == "delete") return RunDeleteCommand(*cl);
   if (command == "dict" || command == "list" || command == "value" ||
       command == "array" || command == "namespace" || command == "queue" ||

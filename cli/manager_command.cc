@@ -20,6 +20,7 @@ namespace cli {
 namespace {
 constexpr char kManagerUsage[] =
     R"(usage: mproc manager [--listen ADDR] [--authkey-file F | --no-auth]
+                     [--tls-cert F --tls-key K [--tls-client-ca F]]
                      [--insecure-plaintext] [--max-message-bytes N]
                      [--max-unsent-bytes N] [--max-object-bytes N]
                      [--session-lease S] [--result-ttl S] [--threads N]
@@ -34,7 +35,13 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
                            ~/.config/mproc/authkey, made on first use.
                            Clients prove they hold the same key, and the
                            manager proves it to them; it is never sent
-  --no-auth                no authentication (loopback or unix socket only)
+  --no-auth                no authentication (loopback or unix socket only,
+                           or with --tls-client-ca)
+  --tls-cert F --tls-key K serve TLS with this certificate (chain) and key
+                           (mode 0600); renewed files are picked up within
+                           5 s (mproc certs create makes a set)
+  --tls-client-ca F        mutual TLS: clients must present a certificate
+                           this CA signed
   --insecure-plaintext     allow a non-loopback address without TLS
   --max-message-bytes N    reject larger requests, and answers that would be
                            larger (default 64 MiB)
@@ -76,6 +83,9 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
   options.no_auth = cl.Flag("no-auth").value_or("false") == "true";
   options.insecure_plaintext =
       cl.Flag("insecure-plaintext").value_or("false") == "true";
+  options.tls_cert = cl.Flag("tls-cert").value_or("");
+  options.tls_key = cl.Flag("tls-key").value_or("");
+  options.tls_client_ca = cl.Flag("tls-client-ca").value_or("");
   const std::optional<std::string> key_file = cl.Flag("authkey-file");
   const char* env_key = std::getenv("MPROC_AUTHKEY");
   if (options.no_auth && key_file) {
@@ -161,6 +171,8 @@ absl::StatusOr<StartedManager> StartManager(const ManagerServerOptions& options,
   sigemptyset(&started.stop_signals);
   sigaddset(&started.stop_signals, SIGINT);
   sigaddset(&started.stop_signals, SIGTERM);
+  // SIGHUP (a reload request elsewhere) must not end the manager.
+  sigaddset(&started.stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &started.stop_signals, nullptr);
   ManagerServerOptions with_key = options;
   if (with_key.authkey.empty() && !with_key.no_auth) {
@@ -182,6 +194,8 @@ absl::StatusOr<StartedManager> StartManager(const ManagerServerOptions& options,
   started.server = *std::move(server);
   started.authkey = with_key.authkey;
   started.unix_socket = absl::StartsWith(with_key.listen, "unix:");
+  started.tls = !with_key.tls_cert.empty();
+  started.mutual_tls = !with_key.tls_client_ca.empty();
   return started;
 }
 
@@ -212,7 +226,17 @@ std::string DescribeManager(const StartedManager& started) {
       started.authkey.empty()
           ? ", no authentication"
           : absl::StrCat(", authkey required: ", started.key_origin),
-      ")");
+      started.tls ? (started.mutual_tls ? ", mutual TLS" : ", TLS") : "", ")");
+}
+
+void NoteReload(const StartedManager& started) {
+  std::cout << "mproc: SIGHUP: "
+            << (started.tls
+                    ? absl::StrCat("the TLS files are watched; changes are "
+                                   "used within ",
+                                   absl::FormatDuration(kCertificateRefresh))
+                    : std::string("nothing to reload"))
+            << std::endl;
 }
 
 void WarnIfNoAuth(const StartedManager& started) {
@@ -242,7 +266,10 @@ int RunManagerCommand(const CommandLine& cl) {
             << "mproc manager: objects " << started->server->storage_summary()
             << std::endl;
   int signal_number = 0;
-  sigwait(&started->stop_signals, &signal_number);
+  while (sigwait(&started->stop_signals, &signal_number) == 0 &&
+         signal_number == SIGHUP) {
+    NoteReload(*started);
+  }
   std::cout << "mproc manager: stopping on signal " << signal_number
             << std::endl;
   started->server->Shutdown();

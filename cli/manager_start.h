@@ -23,8 +23,10 @@ struct StartedManager {
   std::string key_origin;  // where the key came from, for the start line
   std::string key_file;    // the file it was read from; empty: $MPROC_AUTHKEY
   bool unix_socket = false;
-  // SIGINT and SIGTERM, blocked in every thread: wait for them with
-  // sigwait / sigtimedwait.
+  bool tls = false;
+  bool mutual_tls = false;
+  // SIGINT, SIGTERM and SIGHUP, blocked in every thread: wait for them with
+  // sigwait / sigtimedwait (SIGHUP: NoteReload, and go on).
   sigset_t stop_signals;
 };
 
@@ -50,6 +52,9 @@ absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl,
 // "listening on ADDR (instance ID, authkey required: FILE)" for the
 // start-up line.
 std::string DescribeManager(const StartedManager& started);
+
+// What SIGHUP does: the TLS files are watched, so nothing to do now.
+void NoteReload(const StartedManager& started);
 
 // On stderr, for a manager without authentication: who can use it.
 void WarnIfNoAuth(const StartedManager& started);

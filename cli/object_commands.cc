@@ -120,6 +120,10 @@ absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
         "--no-auth and --authkey-file exclude each other");
   }
   if (options.no_auth) options.authkey.clear();
+  options.tls_ca = cl.Flag("tls-ca").value_or("");
+  options.tls_cert = cl.Flag("tls-cert").value_or("");
+  options.tls_key = cl.Flag("tls-key").value_or("");
+  options.tls_server_name = cl.Flag("tls-server-name").value_or("");
   return Manager::Connect(address, options);
 }
 

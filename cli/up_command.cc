@@ -26,7 +26,9 @@ namespace {
 
 constexpr char kUpUsage[] =
     R"(usage: mproc up [--listen ADDR] [--processes N] [--allow-exec] [--pool NAME]
-                [--authkey-file F | --no-auth] [--grace S] [--session-lease S]
+                [--authkey-file F | --no-auth] [--tls-cert F --tls-key K
+                --tls-ca CA [--tls-client-ca CA] [--tls-server-name N]]
+                [--grace S] [--session-lease S]
                 [--result-ttl S]
                 [--max-message-bytes N] [--threads N]
                 [--data-dir DIR] [--fsync always|everysec|no] [--in-memory]
@@ -93,6 +95,14 @@ absl::StatusOr<std::unique_ptr<Popen>> StartWorkers(
   if (cl.Flag("allow-exec").value_or("false") == "true") {
     argv.push_back("--allow-exec");
   }
+  // Over TLS the workers check the manager's certificate against the CA
+  // (their own certificate, for mutual TLS, from $MPROC_TLS_CERT/KEY).
+  for (const char* flag : {"tls-ca", "tls-server-name"}) {
+    if (auto v = cl.Flag(flag)) {
+      argv.push_back(absl::StrCat("--", flag));
+      argv.push_back(*v);
+    }
+  }
   PopenOptions options;
   if (started.authkey.empty()) {
     argv.push_back("--no-auth");
@@ -122,6 +132,11 @@ int RunUpCommand(const CommandLine& cl) {
   }
   if (cl.positional.size() > 1)
     return Fail(kExitUsage, "up takes no arguments");
+  if (cl.Flag("tls-cert").has_value() != cl.Flag("tls-ca").has_value()) {
+    return Fail(kExitUsage,
+                "up: with --tls-cert, give --tls-ca too (the CA its workers "
+                "check the manager's certificate against)");
+  }
   const bool in_memory = cl.Flag("in-memory").value_or("false") == "true";
   if (in_memory && cl.Flag("data-dir")) {
     return Fail(kExitUsage, "--in-memory and --data-dir exclude each other");
@@ -155,6 +170,7 @@ int RunUpCommand(const CommandLine& cl) {
     siginfo_t info;
     const int signal_number =
         sigtimedwait(&started->stop_signals, &info, &tick);
+    if (signal_number == SIGHUP) NoteReload(*started);
     if (signal_number == SIGINT || signal_number == SIGTERM) {
       if (!stopping) {
         stopping = true;

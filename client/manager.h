@@ -38,6 +38,17 @@ struct ConnectOptions {
   // No key: for a manager started with --no-auth (one with a key refuses
   // the connection).
   bool no_auth = false;
+  // TLS (docs/security.md). `tls_ca`: the file of the CA that signed the
+  // manager's certificate; set, the connection is TLS and the certificate
+  // must name the address's host (or `tls_server_name`). `tls_cert` and
+  // `tls_key`: this client's certificate and key, for a manager that
+  // requires them (mutual TLS). Each empty one is taken from
+  // $MPROC_TLS_CA, $MPROC_TLS_CERT, $MPROC_TLS_KEY, $MPROC_TLS_SERVER_NAME;
+  // no CA at all: plaintext.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
   // How long one attempt to reach the manager may take.
   absl::Duration connect_timeout = absl::Seconds(5);
   // How long a call may wait for its answer beyond the wait it asked for

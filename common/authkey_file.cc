@@ -60,48 +60,75 @@ std::string DefaultAuthkeyPath() {
   return absl::StrCat(HomeDir(), "/.config/mproc/authkey");
 }
 
-absl::StatusOr<std::string> ReadAuthkeyFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     absl::string_view what, bool secret) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
       return absl::NotFoundError(
-          absl::StrCat("authkey file ", path, " does not exist"));
+          absl::StrCat(what, " ", path, " does not exist"));
     }
-    return FileError(path,
-                     absl::StrCat("cannot be read: ", std::strerror(errno)));
+    return absl::PermissionDeniedError(absl::StrCat(
+        what, " ", path, " cannot be read: ", std::strerror(errno)));
   }
   struct stat st;
-  std::string key;
+  std::string contents;
   absl::Status status;
   if (::fstat(fd, &st) != 0) {
-    status = FileError(path, std::strerror(errno));
+    status = absl::PermissionDeniedError(
+        absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
   } else if (!S_ISREG(st.st_mode)) {
     status = absl::InvalidArgumentError(
-        absl::StrCat("authkey file ", path, " is not a regular file"));
-  } else if ((st.st_mode & 077) != 0) {
-    status = FileError(
-        path, absl::StrFormat("may be read or changed by other users (mode "
-                              "%04o); run: chmod 600 %s",
-                              st.st_mode & 07777, path));
+        absl::StrCat(what, " ", path, " is not a regular file"));
+  } else if (secret && (st.st_mode & 077) != 0) {
+    status = absl::PermissionDeniedError(absl::StrFormat(
+        "%s %s may be read or changed by other users (mode %04o); run: "
+        "chmod 600 %s",
+        what, path, st.st_mode & 07777, path));
   } else if (st.st_size > kMaxKeyBytes) {
-    status = absl::InvalidArgumentError(absl::StrCat(
-        "authkey file ", path, " is over ", kMaxKeyBytes, " bytes"));
+    status = absl::InvalidArgumentError(
+        absl::StrCat(what, " ", path, " is over ", kMaxKeyBytes, " bytes"));
   } else {
-    key.resize(static_cast<size_t>(st.st_size));
+    contents.resize(static_cast<size_t>(st.st_size));
     size_t got = 0;
-    while (got < key.size()) {
-      const ssize_t n = ::read(fd, key.data() + got, key.size() - got);
+    while (got < contents.size()) {
+      const ssize_t n =
+          ::read(fd, contents.data() + got, contents.size() - got);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       got += static_cast<size_t>(n);
     }
-    key.resize(got);
+    contents.resize(got);
   }
   ::close(fd);
   if (!status.ok()) return status;
-  if (!key.empty() && key.back() == '\n') key.pop_back();
-  if (!key.empty() && key.back() == '\r') key.pop_back();
-  if (key.empty()) {
+  if (contents.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " ", path, " is empty"));
+  }
+  return contents;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadPrivateFile(const std::string& path,
+                                            absl::string_view what) {
+  return ReadFile(path, what, /*secret=*/true);
+}
+
+absl::StatusOr<std::string> ReadPublicFile(const std::string& path,
+                                           absl::string_view what) {
+  return ReadFile(path, what, /*secret=*/false);
+}
+
+absl::StatusOr<std::string> ReadAuthkeyFile(const std::string& path) {
+  absl::StatusOr<std::string> key = ReadPrivateFile(path, "authkey file");
+  if (!key.ok()) return key;
+  if (!key->empty() && key->back() == '\n') key->pop_back();
+  if (!key->empty() && key->back() == '\r') key->pop_back();
+  if (key->empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("authkey file ", path, " is empty"));
   }

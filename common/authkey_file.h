@@ -9,18 +9,29 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace mproc {
+
+// The bytes of `path`, a secret (`what` names it in messages: "authkey
+// file", "TLS key"): NOT_FOUND if it does not exist; PERMISSION_DENIED if
+// it cannot be read or other users may read or change it (group or other
+// bits set: "chmod 600" fixes it); INVALID_ARGUMENT if it is not a regular
+// file, is empty or is over 64 KiB. Messages name the file, never its
+// contents.
+absl::StatusOr<std::string> ReadPrivateFile(const std::string& path,
+                                            absl::string_view what);
+
+// The same for a file that need not be secret (a certificate): any mode.
+absl::StatusOr<std::string> ReadPublicFile(const std::string& path,
+                                           absl::string_view what);
 
 // $XDG_CONFIG_HOME/mproc/authkey, else $HOME/.config/mproc/authkey (the
 // home from the password database when HOME is unset).
 std::string DefaultAuthkeyPath();
 
-// The key in `path`: its bytes, less one trailing "\n" or "\r\n".
-// NOT_FOUND if it does not exist; PERMISSION_DENIED if it cannot be read
-// or other users may read or change it (group or other bits set: "chmod
-// 600" fixes it); INVALID_ARGUMENT if it is not a regular file, is empty or
-// is over 64 KiB. Messages name the file, never the key.
+// The key in `path`: its bytes, less one trailing "\n" or "\r\n"; errors
+// as ReadPrivateFile.
 absl::StatusOr<std::string> ReadAuthkeyFile(const std::string& path);
 
 // The key in `path`, made first if the file does not exist: 32 random

@@ -208,6 +208,10 @@ int RunWorkerLoop(const WorkerOptions& options) {
     ConnectOptions connect;
     connect.authkey = options.authkey;
     connect.no_auth = options.no_auth || options.authkey.empty();
+    connect.tls_ca = options.tls_ca;
+    connect.tls_cert = options.tls_cert;
+    connect.tls_key = options.tls_key;
+    connect.tls_server_name = options.tls_server_name;
     absl::StatusOr<std::unique_ptr<Manager>> m =
         Manager::Connect(options.manager, connect);
     absl::Status s = m.status();

@@ -59,6 +59,14 @@ absl::StatusOr<WorkerOptions> ParseWorkerFlags(
       if (!key.ok()) return Bad(flag, key.status().message());
       options.authkey = *key;
       key_given = true;
+    } else if (flag == "tls-ca") {
+      options.tls_ca = value;
+    } else if (flag == "tls-cert") {
+      options.tls_cert = value;
+    } else if (flag == "tls-key") {
+      options.tls_key = value;
+    } else if (flag == "tls-server-name") {
+      options.tls_server_name = value;
     } else if (flag == "processes") {
       if (!absl::SimpleAtoi(value, &options.processes) ||
           options.processes < 1 || options.processes > 1024) {

@@ -20,6 +20,11 @@ struct WorkerOptions {
   std::string manager = kDefaultManagerAddress;
   std::string authkey;   // never printed; empty: none
   bool no_auth = false;  // connect without a key (a --no-auth manager)
+  // TLS, as ConnectOptions (empty: from $MPROC_TLS_*, else plaintext).
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
   std::string pool = "default";
   int processes = 0;             // 0: the CPUs this process may use
   int64_t maxtasksperchild = 0;  // 0: no limit
@@ -50,7 +55,8 @@ inline constexpr char kWorkerUsage[] =
     R"(usage: mproc worker [--manager ADDR] [--pool NAME] [--processes N]
                     [--maxtasksperchild M] [--prefetch K] [--batch-ms B]
                     [--allow-exec] [--grace S] [--initializer TASK]
-                    [--authkey-file F | --no-auth]
+                    [--authkey-file F | --no-auth] [--tls-ca F]
+                    [--tls-cert F --tls-key K] [--tls-server-name N]
 
 Runs a supervisor that pre-forks N worker processes (default: the CPUs
 available); each connects to the manager, takes tasks of pool NAME

@@ -319,8 +319,19 @@ class SessionConnection : public Connection, public ForkAware {
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     // Each Connection gets its own TCP connection, like a Redis client.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    channel_ = grpc::CreateCustomChannel(
-        address_, grpc::InsecureChannelCredentials(), args);
+    std::shared_ptr<grpc::ChannelCredentials> credentials =
+        grpc::InsecureChannelCredentials();
+    if (const TlsMaterial& tls = options_.tls; !tls.root_pem.empty()) {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = tls.root_pem;
+      ssl.pem_private_key = tls.key_pem;
+      ssl.pem_cert_chain = tls.cert_pem;
+      credentials = grpc::SslCredentials(ssl);
+      if (!tls.server_name.empty()) {
+        args.SetSslTargetNameOverride(tls.server_name);
+      }
+    }
+    channel_ = grpc::CreateCustomChannel(address_, credentials, args);
     stub_ = pb::Manager::NewStub(channel_);
   }
 
@@ -394,15 +405,29 @@ class SessionConnection : public Connection, public ForkAware {
     // is slow to accept — a burst of processes connecting at once — gets
     // until the connect timeout.
     grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+    // Failed attempts at an address that accepts connections: most often a
+    // TLS manager reached in plaintext, or the other way round.
+    bool failed_while_listening = false;
     while (state != GRPC_CHANNEL_READY) {
-      if ((state == GRPC_CHANNEL_TRANSIENT_FAILURE &&
-           ConnectionRefused(
-               address_, std::min(absl::Seconds(1),
-                                  absl::FromChrono(deadline) - absl::Now()))) ||
-          state == GRPC_CHANNEL_SHUTDOWN ||
+      bool refused = false;
+      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+        refused = ConnectionRefused(
+            address_, std::min(absl::Seconds(1),
+                               absl::FromChrono(deadline) - absl::Now()));
+        failed_while_listening = failed_while_listening || !refused;
+      }
+      if (refused || state == GRPC_CHANNEL_SHUTDOWN ||
           !channel_->WaitForStateChange(state, deadline)) {
-        return absl::UnavailableError(
-            absl::StrCat("cannot connect to the manager at ", address_));
+        return absl::UnavailableError(absl::StrCat(
+            "cannot connect to the manager at ", address_,
+            failed_while_listening && !refused
+                ? absl::StrCat(
+                      ": it accepts connections, but the ",
+                      options_.tls.root_pem.empty() ? "plaintext" : "TLS",
+                      " handshake fails (a TLS manager needs --tls-ca, with "
+                      "a client certificate for mutual TLS; a plaintext one "
+                      "none; a certificate must name the host)")
+                : ""));
       }
       state = channel_->GetState(/*try_to_connect=*/true);
     }

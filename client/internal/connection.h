@@ -16,8 +16,17 @@
 namespace mproc {
 namespace internal {
 
+// TLS material, read from its files (empty root: plaintext).
+struct TlsMaterial {
+  std::string root_pem;
+  std::string key_pem;
+  std::string cert_pem;
+  std::string server_name;  // to check the certificate for; empty: the host
+};
+
 struct ConnectionOptions {
   std::string authkey;
+  TlsMaterial tls;
   // How long one attempt to reach the manager may take.
   absl::Duration connect_timeout = absl::Seconds(5);
   // How long a Run may wait for its answers beyond the longest wait its

@@ -88,19 +88,23 @@ absl::Status ValidateListenAddress(absl::string_view address,
   absl::StatusOr<bool> local = IsLocalOnlyAddress(address);
   if (!local.ok()) return local.status();
   if (*local) return absl::OkStatus();
-  if (policy.no_auth || !policy.has_authkey) {
+  const bool authenticated =
+      (policy.has_authkey && !policy.no_auth) || policy.client_certificates;
+  if (!authenticated) {
     return absl::FailedPreconditionError(absl::StrCat(
         "refusing to listen on '", address,
         "' without an authkey: other machines could reach it. Drop "
-        "--no-auth (the default key is made for you), or listen on "
-        "127.0.0.1 or a unix socket"));
+        "--no-auth (the default key is made for you), require client "
+        "certificates (--tls-client-ca), or listen on 127.0.0.1 or a unix "
+        "socket"));
   }
-  if (!policy.insecure_plaintext) {
+  if (!policy.tls && !policy.insecure_plaintext) {
     return absl::FailedPreconditionError(absl::StrCat(
         "refusing to listen on '", address,
         "' in plaintext: other machines could read and change the traffic "
-        "(the key itself is never sent). Give --insecure-plaintext to "
-        "accept that, or listen on 127.0.0.1 or a unix socket"));
+        "(the key itself is never sent). Give --tls-cert and --tls-key, or "
+        "--insecure-plaintext to accept that, or listen on 127.0.0.1 or a "
+        "unix socket"));
   }
   return absl::OkStatus();
 }

@@ -1,6 +1,7 @@
 // Rules for where the manager may listen: a unix socket or loopback with
 // an authkey (or, explicitly, none); anything other machines can reach
-// only with an authkey and, until TLS, an explicit choice of plaintext.
+// only over TLS with an authkey or client certificates, or with an authkey
+// and an explicit choice of plaintext.
 #ifndef MPROC_SERVER_RPC_LISTEN_ADDRESS_H_
 #define MPROC_SERVER_RPC_LISTEN_ADDRESS_H_
 
@@ -21,6 +22,9 @@ struct ListenPolicy {
   bool no_auth = false;
   // --insecure-plaintext: a non-local address without TLS.
   bool insecure_plaintext = false;
+  bool tls = false;
+  // Mutual TLS: clients are known by their certificates.
+  bool client_certificates = false;
 };
 
 // INVALID_ARGUMENT for a malformed or unresolvable address;

@@ -1,6 +1,9 @@
 #include "server/rpc/manager_server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/authkey_file.h"
 #include "server/dispatcher.h"
 #include "server/object_store.h"
 #include "server/rpc/listen_address.h"
@@ -91,6 +95,33 @@ struct Storage {
 
 constexpr char kDataDirErrorPayload[] = "type.mproc/data-dir";
 
+// The TLS files must be there and readable now (later, gRPC only watches
+// them), the key private; a client CA or key needs a certificate.
+absl::Status CheckTlsFiles(const ManagerServerOptions& options) {
+  if (options.tls_cert.empty()) {
+    if (!options.tls_key.empty() || !options.tls_client_ca.empty()) {
+      return absl::InvalidArgumentError(
+          "TLS: --tls-key and --tls-client-ca need --tls-cert");
+    }
+    return absl::OkStatus();
+  }
+  if (options.tls_key.empty()) {
+    return absl::InvalidArgumentError("TLS: --tls-cert needs --tls-key");
+  }
+  absl::StatusOr<std::string> cert =
+      ReadPublicFile(options.tls_cert, "TLS certificate file");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key =
+      ReadPrivateFile(options.tls_key, "TLS key file");
+  if (!key.ok()) return key.status();
+  if (!options.tls_client_ca.empty()) {
+    absl::StatusOr<std::string> ca =
+        ReadPublicFile(options.tls_client_ca, "TLS client CA file");
+    if (!ca.ok()) return ca.status();
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DataDirError(absl::Status status) {
   status.SetPayload(kDataDirErrorPayload, absl::Cord("1"));
   return status;
@@ -137,11 +168,31 @@ class ManagerServerImpl : public ManagerServer {
                  options.session_lease, options.max_unsent_bytes,
                  journal_.get()) {}
 
+  // Plaintext, or TLS from watched files (mutual with a client CA).
+  std::shared_ptr<grpc::ServerCredentials> Credentials(
+      const ManagerServerOptions& options) {
+    if (options.tls_cert.empty()) return grpc::InsecureServerCredentials();
+    certificates_ =
+        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            options.tls_key, options.tls_cert, options.tls_client_ca,
+            static_cast<unsigned int>(
+                absl::ToInt64Seconds(kCertificateRefresh)));
+    grpc::experimental::TlsServerCredentialsOptions tls(certificates_);
+    tls.watch_identity_key_cert_pairs();
+    if (options.tls_client_ca.empty()) {
+      tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    } else {
+      tls.watch_root_certs();
+      tls.set_cert_request_type(
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    }
+    return grpc::experimental::TlsServerCredentials(tls);
+  }
+
   absl::Status Bind(const ManagerServerOptions& options) {
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                             &port);
+    builder.AddListeningPort(options.listen, Credentials(options), &port);
     builder.RegisterService(&service_);
     threads_ = std::make_unique<RpcThreads>(&builder, options.threads);
     builder.SetMaxReceiveMessageSize(static_cast<int>(
@@ -240,6 +291,9 @@ class ManagerServerImpl : public ManagerServer {
   Dispatcher dispatcher_;
   ManagerService service_;
   std::unique_ptr<RpcThreads> threads_;
+  // The TLS files, watched; outlives the server that uses them.
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface>
+      certificates_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };
@@ -258,10 +312,13 @@ absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
                         : "no authkey: give one, or choose no authentication "
                           "(--no-auth) explicitly");
   }
+  if (absl::Status tls = CheckTlsFiles(options); !tls.ok()) return tls;
   ListenPolicy policy;
   policy.has_authkey = !options.authkey.empty();
   policy.no_auth = options.no_auth;
   policy.insecure_plaintext = options.insecure_plaintext;
+  policy.tls = !options.tls_cert.empty();
+  policy.client_certificates = !options.tls_client_ca.empty();
   absl::Status valid = ValidateListenAddress(options.listen, policy);
   if (!valid.ok()) return valid;
   if (options.max_message_bytes <= 0) {

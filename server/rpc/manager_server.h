@@ -12,6 +12,9 @@
 
 namespace mproc {
 
+// How often a TLS manager looks for renewed certificate files.
+inline constexpr absl::Duration kCertificateRefresh = absl::Seconds(5);
+
 struct ManagerServerOptions {
   // HOST:PORT (port 0 picks a free one) or unix:/path.
   std::string listen = kDefaultManagerAddress;
@@ -25,6 +28,13 @@ struct ManagerServerOptions {
   // Allows a non-local address without TLS: the key stays secret, the
   // traffic does not.
   bool insecure_plaintext = false;
+  // TLS: the manager's certificate (chain) and key files; with
+  // `tls_client_ca`, clients must present a certificate that CA signed
+  // (mutual TLS). The files are watched: a renewed certificate is used
+  // within kCertificateRefresh, without a restart.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
   // Larger incoming messages fail with RESOURCE_EXHAUSTED, and so does an
   // operation whose answer would be larger (after giving back what it
   // took); answers are written in frames under this size.

@@ -1,0 +1,164 @@
+// TLS and mutual TLS through real managers, with certificates made at test
+// time by `mproc certs create`.
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "tests/support/manager_fixture.h"
+
+namespace mproc {
+namespace {
+
+using testing::CommandResult;
+using testing::ManagerProcess;
+using testing::MprocBinary;
+using testing::RunCommand;
+
+// A set of certificates in TEST_TMPDIR/`name` (made once per name).
+std::string Certificates(const std::string& name) {
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+  if (!std::filesystem::exists(dir + "/ca.crt")) {
+    CommandResult made =
+        RunCommand({MprocBinary(), "certs", "create", dir, "--host",
+                    "localhost", "--host", "127.0.0.1"});
+    EXPECT_EQ(made.exit_code, 0) << made.err;
+  }
+  return dir;
+}
+
+ConnectOptions TlsClient(const std::string& certs, bool with_cert = false) {
+  ConnectOptions options;
+  options.tls_ca = certs + "/ca.crt";
+  if (with_cert) {
+    options.tls_cert = certs + "/client.crt";
+    options.tls_key = certs + "/client.key";
+  }
+  options.connect_timeout = absl::Seconds(2);
+  return options;
+}
+
+std::vector<std::string> ServerFlags(const std::string& certs) {
+  return {"--tls-cert", certs + "/server.crt", "--tls-key",
+          certs + "/server.key"};
+}
+
+TEST(CertsTest, CreateMakesPrivateKeysAndRefusesToOverwrite) {
+  const std::string dir = Certificates("certs-modes");
+  for (const char* key : {"/ca.key", "/server.key", "/client.key"}) {
+    struct stat st;
+    ASSERT_EQ(stat((dir + key).c_str(), &st), 0) << key;
+    EXPECT_EQ(st.st_mode & 0777, 0600) << key;
+  }
+  CommandResult again = RunCommand({MprocBinary(), "certs", "create", dir});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(again.err, "never overwrites")) << again.err;
+}
+
+TEST(TlsTest, ObjectsQueuesLocksAndThePoolWorkOverTls) {
+  const std::string certs = Certificates("certs-main");
+  std::vector<std::string> flags = ServerFlags(certs);
+  flags.insert(flags.end(),
+               {"--tls-ca", certs + "/ca.crt", "--processes", "1"});
+  auto sidecar = ManagerProcess::StartSidecar("127.0.0.1:0", flags);
+  ASSERT_OK(sidecar);
+  EXPECT_TRUE(absl::StrContains((*sidecar)->start_output(), "TLS"));
+  auto m = Manager::Connect((*sidecar)->address(), TlsClient(certs));
+  ASSERT_OK(m);
+  auto d = (*m)->Dict("tls-dict");
+  ASSERT_OK(d);
+  ASSERT_OK(d->Set("k", 5));
+  EXPECT_EQ(*d->Get("k"), Value(5));
+  auto q = (*m)->Queue("tls-queue");
+  ASSERT_OK(q);
+  ASSERT_OK(q->Put(Value("item")));
+  EXPECT_EQ(*q->Get(), Value("item"));
+  auto lock = (*m)->Lock("tls-lock");
+  ASSERT_OK(lock);
+  ASSERT_TRUE(*lock->Acquire());
+  ASSERT_OK(lock->Release());
+  auto pool = (*m)->Pool();
+  ASSERT_OK(pool);
+  EXPECT_EQ(*(*pool)->Apply("echo", {Value("through tls")}),
+            Value(List{Value("through tls")}));
+  // The CLI, with its flags.
+  CommandResult cli =
+      RunCommand({MprocBinary(), "--manager", (*sidecar)->address(), "--tls-ca",
+                  certs + "/ca.crt", "dict", "get", "tls-dict", "k"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(cli.out, "5\n");
+}
+
+TEST(TlsTest, PlaintextAndForeignCasAreRefused) {
+  const std::string certs = Certificates("certs-main");
+  auto server = ManagerProcess::Start("127.0.0.1:0", ServerFlags(certs));
+  ASSERT_OK(server);
+  ConnectOptions plaintext;
+  plaintext.connect_timeout = absl::Seconds(2);
+  absl::StatusOr<std::unique_ptr<Manager>> refused =
+      Manager::Connect((*server)->address(), plaintext);
+  EXPECT_CODE(refused, absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "handshake"))
+      << refused.status();
+  EXPECT_CODE(Manager::Connect((*server)->address(),
+                               TlsClient(Certificates("certs-foreign"))),
+              absl::StatusCode::kUnavailable);
+  // The certificate names localhost and 127.0.0.1, not this.
+  ConnectOptions wrong_name = TlsClient(certs);
+  wrong_name.tls_server_name = "elsewhere.example";
+  EXPECT_CODE(Manager::Connect((*server)->address(), wrong_name),
+              absl::StatusCode::kUnavailable);
+  EXPECT_OK(Manager::Connect((*server)->address(), TlsClient(certs)));
+}
+
+TEST(TlsTest, MutualTlsRefusesMissingAndForeignClientCertificates) {
+  const std::string certs = Certificates("certs-main");
+  std::vector<std::string> flags = ServerFlags(certs);
+  flags.insert(flags.end(), {"--tls-client-ca", certs + "/ca.crt"});
+  auto server = ManagerProcess::Start("127.0.0.1:0", flags);
+  ASSERT_OK(server);
+  EXPECT_TRUE(absl::StrContains((*server)->start_output(), "mutual TLS"));
+  EXPECT_CODE(Manager::Connect((*server)->address(), TlsClient(certs)),
+              absl::StatusCode::kUnavailable);
+  ConnectOptions foreign = TlsClient(certs);
+  const std::string other = Certificates("certs-foreign");
+  foreign.tls_cert = other + "/client.crt";
+  foreign.tls_key = other + "/client.key";
+  EXPECT_CODE(Manager::Connect((*server)->address(), foreign),
+              absl::StatusCode::kUnavailable);
+  auto m = Manager::Connect((*server)->address(), TlsClient(certs, true));
+  ASSERT_OK(m);
+  auto l = (*m)->List("mtls-list");
+  ASSERT_OK(l);
+  EXPECT_EQ(*l->Append(1), 1);
+}
+
+TEST(TlsTest, NonLoopbackAddressIsAllowedWithTls) {
+  const std::string certs = Certificates("certs-main");
+  EXPECT_OK(ManagerProcess::Start("0.0.0.0:0", ServerFlags(certs)));
+  // With client certificates, even without a key.
+  std::vector<std::string> flags = ServerFlags(certs);
+  flags.insert(flags.end(),
+               {"--tls-client-ca", certs + "/ca.crt", "--no-auth"});
+  EXPECT_OK(ManagerProcess::Start("0.0.0.0:0", flags));
+}
+
+TEST(TlsTest, BadTlsFilesAreRefusedAtStart) {
+  const std::string certs = Certificates("certs-bad");
+  chmod((certs + "/server.key").c_str(), 0644);
+  CommandResult loose = RunCommand(
+      {MprocBinary(), "manager", "--listen", "127.0.0.1:0", "--tls-cert",
+       certs + "/server.crt", "--tls-key", certs + "/server.key"},
+      {}, absl::Seconds(20));
+  EXPECT_NE(loose.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(loose.err, "chmod 600")) << loose.err;
+  CommandResult missing = RunCommand(
+      {MprocBinary(), "manager", "--listen", "127.0.0.1:0", "--tls-cert",
+       certs + "/nothing.crt", "--tls-key", certs + "/server.key"},
+      {}, absl::Seconds(20));
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(missing.err, "nothing.crt")) << missing.err;
+}
+
+}  // namespace
+}  // namespace mproc
