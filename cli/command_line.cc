@@ -34,7 +34,12 @@ constexpr const char* kValueFlags[] = {"manager",
                                        "tls-key",
                                        "tls-client-ca",
                                        "tls-ca",
-                                       "tls-server-name"};
+                                       "tls-server-name",
+                                       "acl-file",
+                                       "user",
+                                       "roles",
+                                       "pattern",
+                                       "key-file"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

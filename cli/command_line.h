@@ -53,6 +53,7 @@ int RunRunCommand(const CommandLine& cl);     // run -- CMD ARGS...
 int RunSubmitCommand(const CommandLine& cl);  // submit TASK ARGS_JSON
 int RunStatusCommand(const CommandLine& cl);  // status
 int RunCertsCommand(const CommandLine& cl);   // certs create DIR
+int RunAclCommand(const CommandLine& cl);     // acl add FILE NAME
 
 // Connects to --manager (else $MPROC_ADDRESS, else the default) with the
 // authkey of --authkey-file (else as LoadAuthkey finds it), or none with

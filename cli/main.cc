@@ -37,6 +37,8 @@ Commands:
   info                    show the manager's version, instance, uptime and
                           where its objects live (data dir, fsync, size)
   backup DIR              copy the manager's data dir to DIR while it serves
+  acl add FILE NAME --roles R [--pattern P] --key-file OUT
+                          make a key for NAME and its line in an ACL file
   certs create DIR [--host NAMES]
                           make a CA, server and client certificates for TLS
 
@@ -47,6 +49,8 @@ Client flags:
                           else ~/.config/mproc/authkey if it exists); the
                           manager must prove it holds the same key
   --no-auth               no key: for a manager started with --no-auth
+  --user NAME             whose key it is, for a manager with an ACL file
+                          (default $MPROC_USER)
   --tls-ca F              TLS: the CA of the manager's certificate (default
                           $MPROC_TLS_CA; none: plaintext)
   --tls-cert F --tls-key K
@@ -88,6 +92,7 @@ int main(int argc, char** argv) {
   if (command == "info") return RunInfoCommand(*cl);
   if (command == "backup") return RunBackupCommand(*cl);
   if (command == "certs") return RunCertsCommand(*cl);
+  if (command == "acl") return RunAclCommand(*cl);
   if (command == "delete") return RunDeleteCommand(*cl);
   if (command == "dict" || command == "list" || command == "value" ||
       command == "array" || command == "namespace" || command == "queue" ||

@@ -35,6 +35,9 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
                            ~/.config/mproc/authkey, made on first use.
                            Clients prove they hold the same key, and the
                            manager proves it to them; it is never sent
+  --acl-file F             named keys and certificate names, each with roles
+                           (admin, client, worker, exec) and an object-name
+                           pattern, instead of one key (mproc acl add)
   --no-auth                no authentication (loopback or unix socket only,
                            or with --tls-client-ca)
   --tls-cert F --tls-key K serve TLS with this certificate (chain) and key
@@ -92,7 +95,14 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
     return absl::InvalidArgumentError(
         "--no-auth and --authkey-file exclude each other");
   }
-  if (key_file || (env_key != nullptr && *env_key != '\0')) {
+  options.acl_file = cl.Flag("acl-file").value_or("");
+  if (!options.acl_file.empty()) {
+    // Its keys are the only ones.
+    if (key_file || options.no_auth) {
+      return absl::InvalidArgumentError(
+          "--acl-file excludes --authkey-file and --no-auth");
+    }
+  } else if (key_file || (env_key != nullptr && *env_key != '\0')) {
     absl::StatusOr<std::string> key = LoadAuthkey(key_file.value_or(""));
     if (!key.ok()) return key.status();
     options.authkey = *key;
@@ -175,7 +185,9 @@ absl::StatusOr<StartedManager> StartManager(const ManagerServerOptions& options,
   sigaddset(&started.stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &started.stop_signals, nullptr);
   ManagerServerOptions with_key = options;
-  if (with_key.authkey.empty() && !with_key.no_auth) {
+  if (!with_key.acl_file.empty()) {
+    started.key_origin = absl::StrCat("keys of ACL ", with_key.acl_file);
+  } else if (with_key.authkey.empty() && !with_key.no_auth) {
     // No key given: this user's default one, made on first use.
     const std::string path = DefaultAuthkeyPath();
     bool created = false;
@@ -193,6 +205,7 @@ absl::StatusOr<StartedManager> StartManager(const ManagerServerOptions& options,
   if (!server.ok()) return server.status();
   started.server = *std::move(server);
   started.authkey = with_key.authkey;
+  started.no_auth = with_key.no_auth;
   started.unix_socket = absl::StartsWith(with_key.listen, "unix:");
   started.tls = !with_key.tls_cert.empty();
   started.mutual_tls = !with_key.tls_client_ca.empty();
@@ -223,7 +236,7 @@ std::string DescribeManager(const StartedManager& started) {
   return absl::StrCat(
       "listening on ", started.server->address(), " (instance ",
       started.server->instance_id(),
-      started.authkey.empty()
+      started.no_auth
           ? ", no authentication"
           : absl::StrCat(", authkey required: ", started.key_origin),
       started.tls ? (started.mutual_tls ? ", mutual TLS" : ", TLS") : "", ")");
@@ -240,7 +253,7 @@ void NoteReload(const StartedManager& started) {
 }
 
 void WarnIfNoAuth(const StartedManager& started) {
-  if (!started.authkey.empty()) return;
+  if (!started.no_auth) return;
   std::cerr << "mproc: WARNING: running without authentication (--no-auth): "
             << (started.unix_socket
                     ? "any process of this user can use this manager"

@@ -22,6 +22,7 @@ struct StartedManager {
   std::string authkey;     // for workers it starts; never printed
   std::string key_origin;  // where the key came from, for the start line
   std::string key_file;    // the file it was read from; empty: $MPROC_AUTHKEY
+  bool no_auth = false;    // --no-auth
   bool unix_socket = false;
   bool tls = false;
   bool mutual_tls = false;

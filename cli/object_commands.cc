@@ -120,6 +120,7 @@ absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
         "--no-auth and --authkey-file exclude each other");
   }
   if (options.no_auth) options.authkey.clear();
+  options.user = cl.Flag("user").value_or("");
   options.tls_ca = cl.Flag("tls-ca").value_or("");
   options.tls_cert = cl.Flag("tls-cert").value_or("");
   options.tls_key = cl.Flag("tls-key").value_or("");

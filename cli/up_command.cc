@@ -104,7 +104,7 @@ absl::StatusOr<std::unique_ptr<Popen>> StartWorkers(
     }
   }
   PopenOptions options;
-  if (started.authkey.empty()) {
+  if (started.no_auth) {
     argv.push_back("--no-auth");
   } else if (!started.key_file.empty()) {
     // The worker reads the key from its file (a key may hold any bytes,
@@ -132,6 +132,11 @@ int RunUpCommand(const CommandLine& cl) {
   }
   if (cl.positional.size() > 1)
     return Fail(kExitUsage, "up takes no arguments");
+  if (cl.Flag("acl-file")) {
+    return Fail(kExitUsage,
+                "up: --acl-file is for mproc manager (start its workers with "
+                "mproc worker --user NAME --authkey-file F)");
+  }
   if (cl.Flag("tls-cert").has_value() != cl.Flag("tls-ca").has_value()) {
     return Fail(kExitUsage,
                 "up: with --tls-cert, give --tls-ca too (the CA its workers "

@@ -72,6 +72,7 @@ absl::StatusOr<std::unique_ptr<Manager>> Manager::Connect(
     options.authkey = *std::move(key);
   }
   connection_options.authkey = std::move(options.authkey);
+  connection_options.user = OrEnvironment(options.user, "MPROC_USER");
   absl::StatusOr<internal::TlsMaterial> tls = LoadTls(options);
   if (!tls.ok()) return tls.status();
   connection_options.tls = *std::move(tls);

@@ -35,6 +35,9 @@ struct ConnectOptions {
   // (common/auth_proof.h; the key itself never crosses the wire). Empty:
   // the default, as LoadAuthkey("") finds it — unless no_auth.
   std::string authkey;
+  // Whose key `authkey` is, for a manager with an ACL (--acl-file); empty:
+  // $MPROC_USER, else none (a manager's lone key).
+  std::string user;
   // No key: for a manager started with --no-auth (one with a key refuses
   // the connection).
   bool no_auth = false;

@@ -13,6 +13,9 @@ inline constexpr char kDefaultManagerAddress[] = "127.0.0.1:50051";
 // that the client holds it, answering one Hello (common/auth_proof.h). A
 // call without a valid, unused proof is refused UNAUTHENTICATED.
 inline constexpr char kAuthProofMetadata[] = "mproc-auth-bin";
+// Client → manager, with the proof: the user whose key it proves (a
+// manager with an ACL knows several; one with a lone key ignores it).
+inline constexpr char kUserMetadata[] = "mproc-user";
 
 // Client → manager, on a Session stream: names this client process's
 // session, so a reconnect (after a fork, a network blip) resumes it — and

@@ -48,15 +48,17 @@ Dispatcher::Dispatcher(ObjectStore* store, std::string instance_id,
       start_time_(absl::Now()),
       options_(std::move(options)) {}
 
-void Dispatcher::Execute(const pb::Request& request, pb::Response* response) {
+void Dispatcher::Execute(const pb::Request& request, pb::Response* response,
+                         const Access& access) {
   LastObject last;
   CallContext call;
-  ExecuteWith(request, response, &last, &call);
+  ExecuteWith(request, response, &last, &call, access);
 }
 
 void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame, FrameAnswers* out,
                               const std::shared_ptr<ReplySink>& sink,
-                              const std::shared_ptr<ClientSession>& session) {
+                              const std::shared_ptr<ClientSession>& session,
+                              const Access& access) {
   LastObject last;
   auto* responses = out->frame.mutable_responses();
   responses->Reserve(responses->size() + frame.requests_size());
@@ -65,7 +67,8 @@ void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame, FrameAnswers* out,
     call.sink = sink;
     call.session = session;
     call.request_id = request.id();
-    const int64_t bytes = ExecuteWith(request, responses->Add(), &last, &call);
+    const int64_t bytes =
+        ExecuteWith(request, responses->Add(), &last, &call, access);
     if (call.parked) {
       responses->RemoveLast();
       continue;
@@ -79,21 +82,25 @@ void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame, FrameAnswers* out,
 }
 
 void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame,
-                              pb::ResponseFrame* out) {
+                              pb::ResponseFrame* out, const Access& access) {
   LastObject last;
   out->mutable_responses()->Reserve(out->responses_size() +
                                     frame.requests_size());
   for (const pb::Request& request : frame.requests()) {
     CallContext call;
     call.request_id = request.id();
-    ExecuteWith(request, out->add_responses(), &last, &call);
+    ExecuteWith(request, out->add_responses(), &last, &call, access);
   }
 }
 
 int64_t Dispatcher::ExecuteWith(const pb::Request& request,
                                 pb::Response* response, LastObject* last,
-                                CallContext* call) {
+                                CallContext* call, const Access& access) {
   response->set_id(request.id());
+  if (absl::Status allowed = access.Check(request); !allowed.ok()) {
+    StatusToResponse(allowed, response);
+    return static_cast<int64_t>(response->ByteSizeLong());
+  }
   const int64_t limit = std::min(options_.max_answer_bytes, kMaxAnswerBytes);
   call->answer_limit = limit;
   absl::StatusOr<Value> result = Run(request, last, call);

@@ -18,6 +18,7 @@
 #include "common/op_table.h"
 #include "common/value.h"
 #include "proto/mproc.pb.h"
+#include "server/access.h"
 #include "server/object_factory.h"
 #include "server/object_store.h"
 #include "server/parking.h"
@@ -68,8 +69,10 @@ class Dispatcher {
 
   // Runs `request` and fills `response` (id, code, message, result). A
   // blocking operation that would wait fails instead (no way to answer
-  // later).
-  void Execute(const pb::Request& request, pb::Response* response);
+  // later). Each entry point runs only what `access` allows (access.h);
+  // the others answer PERMISSION_DENIED.
+  void Execute(const pb::Request& request, pb::Response* response,
+               const Access& access);
 
   // Runs every request of `frame` in order, appending one response each,
   // except for calls that park (parking.h): those are answered later
@@ -77,10 +80,12 @@ class Dispatcher {
   // the same object look it up once.
   void ExecuteFrame(const pb::RequestFrame& frame, FrameAnswers* out,
                     const std::shared_ptr<ReplySink>& sink,
-                    const std::shared_ptr<ClientSession>& session);
+                    const std::shared_ptr<ClientSession>& session,
+                    const Access& access);
   // The same for the unary Batch: no parking, and what an answer hands
   // over is the caller's once answered (at-most-once).
-  void ExecuteFrame(const pb::RequestFrame& frame, pb::ResponseFrame* out);
+  void ExecuteFrame(const pb::RequestFrame& frame, pb::ResponseFrame* out,
+                    const Access& access);
 
   const std::string& instance_id() const { return instance_id_; }
 
@@ -93,7 +98,8 @@ class Dispatcher {
 
   // Returns the response's encoded size.
   int64_t ExecuteWith(const pb::Request& request, pb::Response* response,
-                      LastObject* last, CallContext* call);
+                      LastObject* last, CallContext* call,
+                      const Access& access);
   absl::StatusOr<Value> Run(const pb::Request& request, LastObject* last,
                             CallContext* call);
   absl::StatusOr<Value> Open(const pb::Request& request);

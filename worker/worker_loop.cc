@@ -208,6 +208,7 @@ int RunWorkerLoop(const WorkerOptions& options) {
     ConnectOptions connect;
     connect.authkey = options.authkey;
     connect.no_auth = options.no_auth || options.authkey.empty();
+    connect.user = options.user;
     connect.tls_ca = options.tls_ca;
     connect.tls_cert = options.tls_cert;
     connect.tls_key = options.tls_key;

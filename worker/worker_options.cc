@@ -59,6 +59,8 @@ absl::StatusOr<WorkerOptions> ParseWorkerFlags(
       if (!key.ok()) return Bad(flag, key.status().message());
       options.authkey = *key;
       key_given = true;
+    } else if (flag == "user") {
+      options.user = value;
     } else if (flag == "tls-ca") {
       options.tls_ca = value;
     } else if (flag == "tls-cert") {

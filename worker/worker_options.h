@@ -20,6 +20,7 @@ struct WorkerOptions {
   std::string manager = kDefaultManagerAddress;
   std::string authkey;   // never printed; empty: none
   bool no_auth = false;  // connect without a key (a --no-auth manager)
+  std::string user;      // whose key, for a manager with an ACL
   // TLS, as ConnectOptions (empty: from $MPROC_TLS_*, else plaintext).
   std::string tls_ca;
   std::string tls_cert;
@@ -55,7 +56,7 @@ inline constexpr char kWorkerUsage[] =
     R"(usage: mproc worker [--manager ADDR] [--pool NAME] [--processes N]
                     [--maxtasksperchild M] [--prefetch K] [--batch-ms B]
                     [--allow-exec] [--grace S] [--initializer TASK]
-                    [--authkey-file F | --no-auth] [--tls-ca F]
+                    [--authkey-file F | --no-auth] [--user NAME] [--tls-ca F]
                     [--tls-cert F --tls-key K] [--tls-server-name N]
 
 Runs a supervisor that pre-forks N worker processes (default: the CPUs

@@ -10,11 +10,13 @@ namespace internal {
 
 absl::Status AuthenticateCall(pb::Manager::Stub* stub,
                               const std::string& address,
-                              const std::string& key, absl::Time deadline,
+                              const std::string& key, const std::string& user,
+                              absl::Time deadline,
                               grpc::ClientContext* context) {
   if (key.empty()) return absl::OkStatus();
   pb::HelloRequest hello;
   hello.set_client_nonce(RandomBytes(kClientNonceBytes));
+  hello.set_user(user);
   pb::HelloResponse answer;
   grpc::ClientContext hello_context;
   hello_context.set_deadline(absl::ToChronoTime(deadline));
@@ -36,9 +38,10 @@ absl::Status AuthenticateCall(pb::Manager::Stub* stub,
         "holds this client's authkey; refusing it (connect without a key to "
         "use it)"));
   }
-  if (!SecretEquals(
-          answer.manager_proof(),
-          ManagerProof(key, hello.client_nonce(), answer.manager_nonce()))) {
+  const ProofMessage message{user, hello.client_nonce(),
+                             answer.manager_nonce()};
+  if (!SecretEquals(answer.manager_proof(),
+                    ManagerProof(DeriveCredential(key), message))) {
     return absl::UnauthenticatedError(absl::StrCat(
         "wrong authkey: the manager at ", address,
         " did not prove it holds this client's key (the keys differ, or it "
@@ -47,8 +50,9 @@ absl::Status AuthenticateCall(pb::Manager::Stub* stub,
   CallProof proof;
   proof.manager_nonce = answer.manager_nonce();
   proof.client_nonce = hello.client_nonce();
-  proof.proof = ClientProof(key, proof.manager_nonce, proof.client_nonce);
+  proof.proof = ClientProof(key, message);
   context->AddMetadata(kAuthProofMetadata, EncodeCallProof(proof));
+  if (!user.empty()) context->AddMetadata(kUserMetadata, user);
   return absl::OkStatus();
 }
 

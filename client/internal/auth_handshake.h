@@ -19,13 +19,16 @@ namespace internal {
 // manager that needs a key refuses the call itself). Otherwise asks the
 // manager at `address` (for messages) for a challenge by `deadline` and,
 // if its answer proves the key, adds the client's proof to `context`, good
-// for that one call. UNAUTHENTICATED if the manager does not prove the key
+// for that one call. `user` names the key to a manager with an ACL (empty:
+// the manager's lone key). UNAUTHENTICATED if the manager does not prove
+// the key
 // — the keys differ, the manager runs without authentication, or it is not
 // the manager meant (the client then sends nothing more); UNAVAILABLE if
 // it does not answer in time.
 absl::Status AuthenticateCall(pb::Manager::Stub* stub,
                               const std::string& address,
-                              const std::string& key, absl::Time deadline,
+                              const std::string& key, const std::string& user,
+                              absl::Time deadline,
                               grpc::ClientContext* context);
 
 }  // namespace internal

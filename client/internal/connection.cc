@@ -434,9 +434,9 @@ class SessionConnection : public Connection, public ForkAware {
     auto stream = std::make_shared<Stream>();
     // With a key, the manager proves it holds it before this process sends
     // it anything; the stream carries the client's proof (never the key).
-    if (absl::Status proved =
-            AuthenticateCall(stub_.get(), address_, options_.authkey,
-                             absl::FromChrono(deadline), &stream->context);
+    if (absl::Status proved = AuthenticateCall(
+            stub_.get(), address_, options_.authkey, options_.user,
+            absl::FromChrono(deadline), &stream->context);
         !proved.ok()) {
       return proved;
     }

@@ -26,6 +26,7 @@ struct TlsMaterial {
 
 struct ConnectionOptions {
   std::string authkey;
+  std::string user;
   TlsMaterial tls;
   // How long one attempt to reach the manager may take.
   absl::Duration connect_timeout = absl::Seconds(5);

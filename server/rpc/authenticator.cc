@@ -32,14 +32,32 @@ absl::Time DecodeTime(absl::string_view bytes) {
 
 }  // namespace
 
-Authenticator::Authenticator(std::string key)
-    : key_(std::move(key)), secret_(RandomBytes(32)) {}
+Authenticator::Authenticator(AuthConfig config)
+    : config_(std::move(config)), secret_(RandomBytes(32)) {
+  if (!config_.key.empty()) {
+    lone_ = Principal{DeriveCredential(config_.key), Access::Everything()};
+  }
+  if (config_.acl) {
+    for (const AclUser& user : config_.acl->users) {
+      users_[user.access.principal] = Principal{user.credential, user.access};
+    }
+    for (const AclCertificate& cert : config_.acl->certificates) {
+      certificates_[cert.access.principal] = cert.access;
+    }
+  }
+}
+
+const Authenticator::Principal* Authenticator::Find(
+    const std::string& user) const {
+  if (lone_) return &*lone_;
+  auto it = users_.find(user);
+  return it == users_.end() ? nullptr : &it->second;
+}
 
 std::string Authenticator::ChallengeTag(
     absl::string_view random_and_time) const {
-  // The client-proof function with this run's secret as its key: a MAC
-  // nobody without the secret can forge.
-  return ClientProof(secret_, random_and_time, "").substr(0, kTagBytes);
+  // A MAC nobody without this run's secret can forge.
+  return HmacSha256(secret_, random_and_time).substr(0, kTagBytes);
 }
 
 absl::Status Authenticator::Hello(const pb::HelloRequest& request,
@@ -51,33 +69,43 @@ absl::Status Authenticator::Hello(const pb::HelloRequest& request,
         absl::StrCat("Hello: the client nonce must be ", kClientNonceBytes,
                      " bytes, not ", request.client_nonce().size()));
   }
+  const Principal* principal = Find(request.user());
+  if (principal == nullptr) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("this manager's ACL lists no user '", request.user(),
+                     "' (give one with --user or MPROC_USER)"));
+  }
   std::string challenge =
       absl::StrCat(RandomBytes(kRandomBytes), EncodeTime(absl::Now()));
   challenge += ChallengeTag(challenge);
   response->set_manager_proof(
-      ManagerProof(key_, request.client_nonce(), challenge));
+      ManagerProof(principal->credential,
+                   {request.user(), request.client_nonce(), challenge}));
   response->set_manager_nonce(std::move(challenge));
   return absl::OkStatus();
 }
 
-absl::Status Authenticator::Check(const std::string* proof,
-                                  const std::string& peer) const {
-  if (!required()) return absl::OkStatus();
-  if (proof == nullptr) {
-    return Refuse(peer,
+absl::StatusOr<Access> Authenticator::Check(const CallCredentials& call) const {
+  if (!required()) return Access::Everything();
+  if (call.proof == nullptr) {
+    if (auto it = certificates_.find(call.certificate_name);
+        !call.certificate_name.empty() && it != certificates_.end()) {
+      return it->second;
+    }
+    return Refuse(call.peer,
                   "this manager requires an authkey (the call carried no "
                   "proof of one)");
   }
-  CallProof call;
-  if (!DecodeCallProof(*proof, kChallengeBytes, &call)) {
-    return Refuse(peer, "the call's authkey proof is malformed");
+  CallProof proof;
+  if (!DecodeCallProof(*call.proof, kChallengeBytes, &proof)) {
+    return Refuse(call.peer, "the call's authkey proof is malformed");
   }
-  const absl::string_view challenge = call.manager_nonce;
+  const absl::string_view challenge = proof.manager_nonce;
   const absl::string_view signed_part =
       challenge.substr(0, kRandomBytes + kTimeBytes);
   if (!SecretEquals(challenge.substr(kRandomBytes + kTimeBytes),
                     ChallengeTag(signed_part))) {
-    return Refuse(peer,
+    return Refuse(call.peer,
                   "the call answers a challenge this manager did not issue "
                   "(it restarted, or the proof is forged)");
   }
@@ -86,11 +114,16 @@ absl::Status Authenticator::Check(const std::string* proof,
       DecodeTime(challenge.substr(kRandomBytes, kTimeBytes)) +
       kChallengeLifetime;
   if (now >= expires) {
-    return Refuse(peer, "the authkey handshake expired; connect again");
+    return Refuse(call.peer, "the authkey handshake expired; connect again");
   }
-  if (!SecretEquals(call.proof,
-                    ClientProof(key_, call.manager_nonce, call.client_nonce))) {
-    return Refuse(peer, "wrong authkey");
+  const Principal* principal = Find(call.user);
+  if (principal == nullptr) {
+    return Refuse(call.peer, absl::StrCat("unknown user '", call.user, "'"));
+  }
+  if (!CheckClientProof(principal->credential,
+                        {call.user, proof.client_nonce, proof.manager_nonce},
+                        proof.proof)) {
+    return Refuse(call.peer, "wrong authkey");
   }
   bool fresh;
   {
@@ -99,14 +132,17 @@ absl::Status Authenticator::Check(const std::string* proof,
       used_.erase(used_order_.front().second);
       used_order_.pop_front();
     }
-    fresh = used_.insert(call.manager_nonce).second;
-    if (fresh) used_order_.emplace_back(expires, call.manager_nonce);
+    fresh = used_.insert(proof.manager_nonce).second;
+    if (fresh) used_order_.emplace_back(expires, proof.manager_nonce);
   }
   if (!fresh) {
-    return Refuse(
-        peer, "the call's authkey proof was already used (a replayed call)");
+    return Refuse(call.peer,
+                  "the call's authkey proof was already used (a replayed "
+                  "call)");
   }
-  return absl::OkStatus();
+  Access access = principal->access;
+  if (lone_) access.principal = call.user;
+  return access;
 }
 
 absl::Status Authenticator::Refuse(const std::string& peer,

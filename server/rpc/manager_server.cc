@@ -21,6 +21,8 @@
 #include "common/authkey_file.h"
 #include "server/dispatcher.h"
 #include "server/object_store.h"
+#include "server/rpc/acl_file.h"
+#include "server/rpc/authenticator.h"
 #include "server/rpc/listen_address.h"
 #include "server/rpc/manager_calls.h"
 #include "server/rpc/manager_service.h"
@@ -157,13 +159,14 @@ absl::StatusOr<Storage> OpenStorage(const ManagerServerOptions& options) {
 
 class ManagerServerImpl : public ManagerServer {
  public:
-  ManagerServerImpl(const ManagerServerOptions& options, Storage storage)
+  ManagerServerImpl(const ManagerServerOptions& options, AuthConfig auth,
+                    Storage storage)
       : journal_(std::move(storage.journal)),
         store_(std::move(storage.store)),
         storage_summary_(std::move(storage.summary)),
         recovered_(std::move(storage.recovered)),
         dispatcher_(store_.get(), NewInstanceId(), DispatcherFor(options)),
-        service_(&dispatcher_, options.authkey,
+        service_(&dispatcher_, std::move(auth),
                  std::min<int64_t>(options.max_message_bytes, INT32_MAX),
                  options.session_lease, options.max_unsent_bytes,
                  journal_.get()) {}
@@ -306,15 +309,25 @@ bool IsDataDirError(const absl::Status& status) {
 
 absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
     const ManagerServerOptions& options) {
-  if (options.authkey.empty() != options.no_auth) {
+  const int ways =
+      !options.authkey.empty() + !options.acl_file.empty() + options.no_auth;
+  if (ways != 1) {
     return absl::FailedPreconditionError(
-        options.no_auth ? "an authkey and no authentication exclude each other"
-                        : "no authkey: give one, or choose no authentication "
-                          "(--no-auth) explicitly");
+        ways == 0 ? "no authkey: give one (or an ACL file), or choose no "
+                    "authentication (--no-auth) explicitly"
+                  : "an authkey, an ACL file and no authentication exclude "
+                    "each other");
+  }
+  AuthConfig auth;
+  auth.key = options.authkey;
+  if (!options.acl_file.empty()) {
+    absl::StatusOr<Acl> acl = LoadAclFile(options.acl_file);
+    if (!acl.ok()) return acl.status();
+    auth.acl = *std::move(acl);
   }
   if (absl::Status tls = CheckTlsFiles(options); !tls.ok()) return tls;
   ListenPolicy policy;
-  policy.has_authkey = !options.authkey.empty();
+  policy.has_authkey = !options.authkey.empty() || !options.acl_file.empty();
   policy.no_auth = options.no_auth;
   policy.insecure_plaintext = options.insecure_plaintext;
   policy.tls = !options.tls_cert.empty();
@@ -331,8 +344,8 @@ absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
   RaiseDescriptorLimit();
   absl::StatusOr<Storage> storage = OpenStorage(options);
   if (!storage.ok()) return storage.status();
-  auto server =
-      std::make_unique<ManagerServerImpl>(options, *std::move(storage));
+  auto server = std::make_unique<ManagerServerImpl>(options, std::move(auth),
+                                                    *std::move(storage));
   absl::Status bound = server->Bind(options);
   if (!bound.ok()) return bound;
   return server;

@@ -21,6 +21,9 @@ struct ManagerServerOptions {
   // The key every client must prove it holds (common/auth_proof.h). Empty
   // only with no_auth.
   std::string authkey;
+  // Named keys and certificate names with roles (acl_file.h) instead of
+  // the lone key: authkey then stays empty.
+  std::string acl_file;
   // No authentication at all: allowed on local-only addresses only (on
   // TCP loopback every local user can then connect; a unix socket is the
   // owner's alone).

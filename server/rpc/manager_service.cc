@@ -5,27 +5,41 @@
 
 namespace mproc {
 
-ManagerService::ManagerService(Dispatcher* dispatcher, std::string authkey,
+ManagerService::ManagerService(Dispatcher* dispatcher, AuthConfig auth,
                                int64_t max_message_bytes,
                                absl::Duration session_lease,
                                int64_t max_unsent_bytes, Journal* journal)
     : dispatcher_(dispatcher),
       journal_(journal),
-      authenticator_(std::move(authkey)),
+      authenticator_(std::move(auth)),
       max_message_bytes_(max_message_bytes),
       max_unsent_bytes_(max_unsent_bytes),
       sessions_(std::make_shared<SessionRegistry>(session_lease,
                                                   &DeadlineTimer::Default())) {}
 
-absl::Status ManagerService::Authenticate(
+absl::StatusOr<Access> ManagerService::Authenticate(
     const grpc::ServerContextBase& context) const {
-  if (!authenticator_.required()) return absl::OkStatus();
+  if (!authenticator_.required()) return Access::Everything();
   const auto& metadata = context.client_metadata();
-  auto it = metadata.find(kAuthProofMetadata);
+  CallCredentials call;
   std::string proof;
-  if (it != metadata.end()) proof.assign(it->second.data(), it->second.size());
-  return authenticator_.Check(it == metadata.end() ? nullptr : &proof,
-                              context.peer());
+  if (auto it = metadata.find(kAuthProofMetadata); it != metadata.end()) {
+    proof.assign(it->second.data(), it->second.size());
+    call.proof = &proof;
+  }
+  if (auto it = metadata.find(kUserMetadata); it != metadata.end()) {
+    call.user.assign(it->second.data(), it->second.size());
+  }
+  // Over mutual TLS, the certificate gRPC verified.
+  if (std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+      auth != nullptr && auth->IsPeerAuthenticated()) {
+    for (const grpc::string_ref& name :
+         auth->FindPropertyValues("x509_common_name")) {
+      call.certificate_name.assign(name.data(), name.size());
+    }
+  }
+  call.peer = context.peer();
+  return authenticator_.Check(call);
 }
 
 grpc::Status ManagerService::RunHello(grpc::ServerContext* /*context*/,
@@ -37,27 +51,30 @@ grpc::Status ManagerService::RunHello(grpc::ServerContext* /*context*/,
 grpc::Status ManagerService::RunCall(grpc::ServerContext* context,
                                      const pb::Request& request,
                                      pb::Response* response) const {
-  const grpc::Status auth = ToGrpcStatus(Authenticate(*context));
-  if (auth.ok()) dispatcher_->Execute(request, response);
-  return auth;
+  absl::StatusOr<Access> access = Authenticate(*context);
+  if (!access.ok()) return ToGrpcStatus(access.status());
+  dispatcher_->Execute(request, response, *access);
+  return grpc::Status::OK;
 }
 
 grpc::Status ManagerService::RunBatch(grpc::ServerContext* context,
                                       const pb::RequestFrame& frame,
                                       pb::ResponseFrame* responses) const {
-  const grpc::Status auth = ToGrpcStatus(Authenticate(*context));
-  if (auth.ok()) dispatcher_->ExecuteFrame(frame, responses);
-  return auth;
+  absl::StatusOr<Access> access = Authenticate(*context);
+  if (!access.ok()) return ToGrpcStatus(access.status());
+  dispatcher_->ExecuteFrame(frame, responses, *access);
+  return grpc::Status::OK;
 }
 
-grpc::Status ManagerService::AdmitSession(grpc::ServerContext* context) const {
-  const grpc::Status auth = ToGrpcStatus(Authenticate(*context));
-  if (auth.ok()) {
+absl::StatusOr<Access> ManagerService::AdmitSession(
+    grpc::ServerContext* context) const {
+  absl::StatusOr<Access> access = Authenticate(*context);
+  if (access.ok()) {
     context->AddInitialMetadata(kInstanceMetadata, dispatcher_->instance_id());
     context->AddInitialMetadata(kMaxMessageMetadata,
                                 std::to_string(max_message_bytes_));
   }
-  return auth;
+  return access;
 }
 
 }  // namespace mproc

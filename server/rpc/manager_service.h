@@ -19,9 +19,11 @@ namespace mproc {
 
 class ManagerService final : public pb::Manager::AsyncService {
  public:
-  // `dispatcher` must outlive the service. An empty `authkey` admits every
-  // client; otherwise every call must prove the client holds it
-  // ("mproc-auth-bin" metadata answering a Hello).
+  // `dispatcher` must outlive the service. `auth` says who may call and
+  // what they may do (authenticator.h): with no key and no ACL every
+  // client may do everything; otherwise every call must prove a key
+  // ("mproc-auth-bin" metadata answering a Hello) or, with an ACL, come
+  // with a certificate it names.
   // `max_message_bytes` is announced to clients in the session metadata
   // ("mproc-max-message-bytes") so they can refuse oversized requests
   // without breaking their session.
@@ -33,7 +35,7 @@ class ManagerService final : public pb::Manager::AsyncService {
   // `journal` (may be null) is the durable store's: no answer is written
   // before what it recorded is as durable as its policy asks
   // (Journal::AwaitDurable).
-  ManagerService(Dispatcher* dispatcher, std::string authkey,
+  ManagerService(Dispatcher* dispatcher, AuthConfig auth,
                  int64_t max_message_bytes, absl::Duration session_lease,
                  int64_t max_unsent_bytes, Journal* journal = nullptr);
 
@@ -51,10 +53,10 @@ class ManagerService final : public pb::Manager::AsyncService {
                         pb::ResponseFrame* responses) const;
 
   // For a new Session call, before anything else happens on it (its
-  // session is attached only once admitted): OK after adding the stream's
-  // initial metadata (instance id, message size limit), or why the client
-  // is refused.
-  grpc::Status AdmitSession(grpc::ServerContext* context) const;
+  // session is attached only once admitted): what the stream may do, after
+  // adding its initial metadata (instance id, message size limit), or why
+  // the client is refused.
+  absl::StatusOr<Access> AdmitSession(grpc::ServerContext* context) const;
 
   Dispatcher* dispatcher() const { return dispatcher_; }
   Journal* journal() const { return journal_; }
@@ -68,7 +70,8 @@ class ManagerService final : public pb::Manager::AsyncService {
  private:
   // OK, or UNAUTHENTICATED when the call's proof is missing, wrong, stale
   // or replayed (compared in constant time; the key is never logged).
-  absl::Status Authenticate(const grpc::ServerContextBase& context) const;
+  absl::StatusOr<Access> Authenticate(
+      const grpc::ServerContextBase& context) const;
 
   Dispatcher* const dispatcher_;
   Journal* const journal_;

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/grpc_status.h"
 #include "common/metadata.h"
 #include "server/parking.h"
 #include "server/rpc/free_memory.h"
@@ -208,16 +209,17 @@ class SessionCall : public AsyncCall {
   void OnNewCall() {
     AwaitNext(service_, threads_, cq_);
     // Authentication first: a refused stream touches no session.
-    const grpc::Status admitted = service_->AdmitSession(&context_);
+    absl::StatusOr<Access> admitted = service_->AdmitSession(&context_);
     sink_ = std::make_shared<SessionSink>(this);
     service_->open_streams().fetch_add(1, std::memory_order_relaxed);
     if (!admitted.ok()) {
       absl::MutexLock l(&mu_);
       outstanding_ = 1;  // the done event
       read_closed_ = true;
-      FinishLocked(admitted);
+      FinishLocked(ToGrpcStatus(admitted.status()));
       return;
     }
+    access_ = *std::move(admitted);
     std::string session_id;
     const auto& metadata = context_.client_metadata();
     if (auto it = metadata.find(kSessionMetadata); it != metadata.end()) {
@@ -259,7 +261,8 @@ class SessionCall : public AsyncCall {
       // Touched only by the read chain, like incoming_.
       const absl::Time start = absl::Now();
       if (start - last_frame_end_ > kBackToBack) slice_start_ = start;
-      service_->dispatcher()->ExecuteFrame(incoming_, &out, sink_, session_);
+      service_->dispatcher()->ExecuteFrame(incoming_, &out, sink_, session_,
+                                           access_);
       last_frame_end_ = absl::Now();
       received_frames = incoming_.received_frames();
       incoming_.Clear();  // before the next read starts into it
@@ -561,6 +564,7 @@ class SessionCall : public AsyncCall {
   // Set when the call arrives, before any event can touch them.
   std::shared_ptr<SessionSink> sink_;
   std::shared_ptr<ClientSession> session_;
+  Access access_;  // what this stream's caller may do; set with session_
   pb::RequestFrame incoming_;  // touched only by the read chain
   absl::Time slice_start_;     // the same
   absl::Time last_frame_end_;  // the same

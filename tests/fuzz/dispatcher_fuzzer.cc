@@ -41,7 +41,7 @@ void CheckStillServing(mproc::Dispatcher& dispatcher) {
   get->set_name("fuzz-probe");
   *get->add_args() = mproc::ValueToProto(mproc::Value("k"));
   mproc::pb::ResponseFrame out;
-  dispatcher.ExecuteFrame(frame, &out);
+  dispatcher.ExecuteFrame(frame, &out, mproc::Access::Everything());
   if (out.responses_size() != 2 || out.responses(0).code() != 0 ||
       out.responses(1).code() != 0) {
     std::abort();
@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!frame.ParseFromArray(data, static_cast<int>(size))) return 0;
   mproc::Dispatcher& dispatcher = TheDispatcher();
   mproc::pb::ResponseFrame out;
-  dispatcher.ExecuteFrame(frame, &out);
+  dispatcher.ExecuteFrame(frame, &out, mproc::Access::Everything());
   if (out.responses_size() != frame.requests_size()) std::abort();
   for (int i = 0; i < frame.requests_size(); ++i) {
     if (out.responses(i).id() != frame.requests(i).id()) std::abort();

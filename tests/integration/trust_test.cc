@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth_proof.h"
 #include "common/authkey_file.h"
+#include "common/task_wire.h"
 #include "tests/support/manager_fixture.h"
 #include "tests/support/worker_daemon.h"
 
@@ -463,6 +464,42 @@ TEST(LocalUserTest, AnotherUserCannotUseARootSidecar) {
   CommandResult given = as_nobody({"--authkey-file", copy, "info"});
   EXPECT_EQ(given.exit_code, 0) << given.err;
   std::filesystem::remove_all(dir);
+}
+
+// A client posing as a worker cannot complete someone else's task: the
+// completion counts only from the stream the task was handed to.
+TEST(ForgedWorkTest, ACompletionFromAnotherStreamIsRefusedAndCounted) {
+  auto server = ManagerProcess::Start();
+  ASSERT_OK(server);
+  auto victim = Manager::Connect((*server)->address());
+  ASSERT_OK(victim);
+  auto pool = (*victim)->Pool("forge");
+  ASSERT_OK(pool);
+  AsyncResult result = (*pool)->ApplyAsync("echo", {Value("real")});
+  const int64_t id = result.task_id();
+  ASSERT_GT(id, 0);
+  auto forger = Manager::Connect((*server)->address());
+  ASSERT_OK(forger);
+  auto calls = (*forger)->PoolCalls("forge");
+  ASSERT_OK(calls);
+  TaskResult forged;
+  forged.task_id = id;
+  forged.outcome.value = Value("forged");
+  forged.run_us = 1;
+  const Map me{{"host", "forger"}, {"pid", int64_t{1}}, {"prefetch", 1}};
+  ASSERT_OK(calls->WorkerNext(me, {EncodeResult(forged)}, {}, 0,
+                              absl::ZeroDuration()));
+  absl::StatusOr<Map> status = (*pool)->Status();
+  ASSERT_OK(status);
+  EXPECT_EQ(status->at(Value("fenced_completions")), Value(1));
+  EXPECT_EQ(status->at(Value("succeeded")), Value(0));
+  // The real worker's result is the one the victim gets.
+  auto worker = testing::WorkerDaemon::Start((*server)->address(), "forge", 1,
+                                             {}, MprocBinary());
+  ASSERT_OK(worker);
+  absl::StatusOr<Value> got = result.Get(absl::Seconds(20));
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, Value(List{Value("real")}));
 }
 
 TEST(ListenPolicyTest, NamesAreJudgedByWhatTheyResolveTo) {

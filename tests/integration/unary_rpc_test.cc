@@ -174,11 +174,12 @@ TEST(UnaryRpcAuthTest, AProofServesOneCallOnly) {
   grpc::ClientContext hello_context;
   ASSERT_TRUE(stub->Hello(&hello_context, hello, &challenge).ok());
   ASSERT_TRUE(challenge.auth_required());
-  EXPECT_EQ(challenge.manager_proof(), ManagerProof("k2", hello.client_nonce(),
-                                                    challenge.manager_nonce()));
-  CallProof proof{
-      challenge.manager_nonce(), hello.client_nonce(),
-      ClientProof("k2", challenge.manager_nonce(), hello.client_nonce())};
+  const ProofMessage message{"", hello.client_nonce(),
+                             challenge.manager_nonce()};
+  EXPECT_EQ(challenge.manager_proof(),
+            ManagerProof(DeriveCredential("k2"), message));
+  CallProof proof{challenge.manager_nonce(), hello.client_nonce(),
+                  ClientProof("k2", message)};
   const pb::Request add = MakeRequest(pb::DICT_ADD, "replayed", {"n", 1});
   pb::Response response;
   grpc::ClientContext first;
@@ -190,7 +191,7 @@ TEST(UnaryRpcAuthTest, AProofServesOneCallOnly) {
             grpc::StatusCode::UNAUTHENTICATED);
   // A proof made with another key fails too.
   grpc::ClientContext forged;
-  proof.proof = ClientProof("k3", proof.manager_nonce, proof.client_nonce);
+  proof.proof = ClientProof("k3", message);
   forged.AddMetadata(kAuthProofMetadata, EncodeCallProof(proof));
   EXPECT_EQ(stub->Call(&forged, add, &response).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);

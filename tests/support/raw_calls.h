@@ -33,7 +33,7 @@ inline absl::Status AuthenticateRawCall(pb::Manager::Stub* stub,
     if (!loaded.ok()) return loaded.status();
     key = *loaded;
   }
-  return internal::AuthenticateCall(stub, address, key,
+  return internal::AuthenticateCall(stub, address, key, /*user=*/"",
                                     absl::Now() + absl::Seconds(10), context);
 }
 
