@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 #include "absl/strings/cord.h"
@@ -27,6 +28,7 @@
 #include "server/rpc/manager_calls.h"
 #include "server/rpc/manager_service.h"
 #include "server/rpc/rpc_threads.h"
+#include "server/rpc/unix_listener.h"
 #include "server/store/durable_object_store.h"
 #include "server/store/journal_db.h"
 
@@ -195,7 +197,22 @@ class ManagerServerImpl : public ManagerServer {
   absl::Status Bind(const ManagerServerOptions& options) {
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(options.listen, Credentials(options), &port);
+    const bool is_unix = absl::StartsWith(options.listen, "unix:");
+    if (is_unix && UnixSocketInUse(options.listen.substr(5))) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on '", options.listen,
+                       "': another process is accepting connections there"));
+    }
+    // A plaintext unix socket is accepted by our own listener, which checks
+    // each peer's uid first; anything else by gRPC.
+    if (is_unix && options.tls_cert.empty()) {
+      absl::StatusOr<std::unique_ptr<UnixListener>> listener =
+          UnixListener::Listen(options.listen.substr(5));
+      if (!listener.ok()) return listener.status();
+      unix_listener_ = *std::move(listener);
+    } else {
+      builder.AddListeningPort(options.listen, Credentials(options), &port);
+    }
     builder.RegisterService(&service_);
     threads_ = std::make_unique<RpcThreads>(&builder, options.threads);
     builder.SetMaxReceiveMessageSize(static_cast<int>(
@@ -217,12 +234,6 @@ class ManagerServerImpl : public ManagerServer {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
 
-    const bool is_unix = absl::StartsWith(options.listen, "unix:");
-    if (is_unix && UnixSocketInUse(options.listen.substr(5))) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen on '", options.listen,
-                       "': another process is accepting connections there"));
-    }
     // The socket file is born private: no window where others can connect.
     mode_t old_mask = is_unix ? umask(0177) : 0;
     server_ = builder.BuildAndStart();
@@ -235,6 +246,7 @@ class ManagerServerImpl : public ManagerServer {
     threads_->Start([this](grpc::ServerCompletionQueue* cq) {
       AwaitManagerCalls(&service_, threads_.get(), cq);
     });
+    if (unix_listener_ != nullptr) unix_listener_->Start(server_.get());
     if (is_unix) {
       address_ = options.listen;
       chmod(options.listen.c_str() + 5, 0600);
@@ -256,6 +268,8 @@ class ManagerServerImpl : public ManagerServer {
   void Wait() override { server_->Wait(); }
 
   void Shutdown() override {
+    // No connection joins a stopping server.
+    std::call_once(listener_stopped_, [this] { unix_listener_.reset(); });
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(500));
     // Answers held for the disk (fsync always) go out while the threads
@@ -298,6 +312,9 @@ class ManagerServerImpl : public ManagerServer {
   std::shared_ptr<grpc::experimental::CertificateProviderInterface>
       certificates_;
   std::unique_ptr<grpc::Server> server_;
+  // The plaintext unix socket's; declared after server_, so it stops first.
+  std::unique_ptr<UnixListener> unix_listener_;
+  std::once_flag listener_stopped_;
   std::string address_;
 };
 

@@ -417,33 +417,51 @@ TEST(SidecarTest, KillNineOfUpLeavesNoWorker) {
   for (pid_t p : alive) kill(p, SIGKILL);
 }
 
-// Run as root, as the quick start is: user nobody must get nowhere.
-TEST(LocalUserTest, AnotherUserCannotUseARootSidecar) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to act as user nobody";
-  if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv";
-  // A copy of the binary that nobody may run (the runfiles are root's).
-  char dir_template[] = "/tmp/mproc-nobody-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
-  chmod(dir.c_str(), 0755);
-  const std::string binary = dir + "/mproc";
-  std::filesystem::copy_file(MprocBinary(), binary);
-  chmod(binary.c_str(), 0755);
-  auto sidecar = ManagerProcess::StartSidecar(
-      "127.0.0.1:0", {"--processes", "1", "--allow-exec"});
-  ASSERT_OK(sidecar);
-  const std::string& address = (*sidecar)->address();
-  auto as_nobody = [&](std::vector<std::string> args) {
+// A directory with a copy of the binary that user nobody may run (the
+// runfiles are root's), removed at the end of the test.
+class NobodyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to act as user nobody";
+    if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv";
+    char dir_template[] = "/tmp/mproc-nobody-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = dir_template;
+    chmod(dir_.c_str(), 0755);
+    binary_ = dir_ + "/mproc";
+    std::filesystem::copy_file(MprocBinary(), binary_);
+    chmod(binary_.c_str(), 0755);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  // Runs the copy as nobody against `address` with `args`.
+  CommandResult AsNobody(const std::string& address,
+                         std::vector<std::string> args) {
     std::vector<std::string> argv = {"/usr/bin/setpriv",
                                      "--reuid=65534",
                                      "--regid=65534",
                                      "--clear-groups",
                                      "--",
-                                     binary,
+                                     binary_,
                                      "--manager",
                                      address};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunCommand(argv, {"HOME=/nonexistent"});
+  }
+  std::string dir_;
+  std::string binary_;
+};
+
+// Run as root, as the quick start is: user nobody must get nowhere.
+TEST_F(NobodyTest, AnotherUserCannotUseARootSidecar) {
+  const std::string& dir = dir_;
+  auto sidecar = ManagerProcess::StartSidecar(
+      "127.0.0.1:0", {"--processes", "1", "--allow-exec"});
+  ASSERT_OK(sidecar);
+  const std::string& address = (*sidecar)->address();
+  auto as_nobody = [&](std::vector<std::string> args) {
+    return AsNobody(address, std::move(args));
   };
   CommandResult run = as_nobody({"run", "--", "id"});
   EXPECT_NE(run.exit_code, 0);
@@ -463,7 +481,21 @@ TEST(LocalUserTest, AnotherUserCannotUseARootSidecar) {
   ASSERT_EQ(chown(copy.c_str(), 65534, 65534), 0);
   CommandResult given = as_nobody({"--authkey-file", copy, "info"});
   EXPECT_EQ(given.exit_code, 0) << given.err;
-  std::filesystem::remove_all(dir);
+}
+
+// Even a manager without a key on a socket file anyone may open serves
+// only its own user: the peer's uid is checked (SO_PEERCRED).
+TEST_F(NobodyTest, UnixSocketAdmitsOnlyItsOwnUser) {
+  const std::string path = dir_ + "/m.sock";
+  auto server = ManagerProcess::Start("unix:" + path, {"--no-auth"});
+  ASSERT_OK(server);
+  chmod(path.c_str(), 0666);  // as if someone loosened it
+  CommandResult refused = AsNobody("unix:" + path, {"--no-auth", "info"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE((*server)->AwaitOutput("uid 65534")) << (*server)->output();
+  CommandResult own = RunCommand(
+      {MprocBinary(), "--manager", "unix:" + path, "--no-auth", "info"});
+  EXPECT_EQ(own.exit_code, 0) << own.err;
 }
 
 // A client posing as a worker cannot complete someone else's task: the

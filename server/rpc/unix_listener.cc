@@ -1,0 +1,93 @@
+#include "server/rpc/unix_listener.h"
+
+#include <fcntl.h>
+#include <grpcpp/server_posix.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+
+namespace mproc {
+
+absl::StatusOr<std::unique_ptr<UnixListener>> UnixListener::Listen(
+    const std::string& path) {
+  auto failed = [&](absl::string_view what) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on 'unix:", path,
+                                               "': ", what, ": ",
+                                               std::strerror(errno)));
+  };
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return failed("socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  ::unlink(path.c_str());  // stale: the caller checked nobody listens
+  // The file is born private: no window where others can connect.
+  const mode_t old_mask = umask(0177);
+  const int bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  umask(old_mask);
+  if (bound != 0 || listen(fd, SOMAXCONN) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return failed("bind");
+  }
+  int wake[2];
+  if (pipe2(wake, O_CLOEXEC) != 0) {
+    ::close(fd);
+    return failed("pipe");
+  }
+  return std::unique_ptr<UnixListener>(new UnixListener(fd, wake[0], wake[1]));
+}
+
+void UnixListener::Start(grpc::Server* server) {
+  thread_ = std::thread([this, server] { AcceptLoop(server); });
+}
+
+void UnixListener::AcceptLoop(grpc::Server* server) {
+  const uid_t me = geteuid();
+  for (;;) {
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_read_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents != 0) return;  // stopping
+    // Non-blocking, as gRPC's endpoints expect.
+    const int conn =
+        accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (conn < 0) continue;
+    ucred peer{};
+    socklen_t len = sizeof(peer);
+    if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 ||
+        peer.uid != me) {
+      std::cerr << "mproc manager: refused a unix-socket connection from "
+                << "uid " << peer.uid << " (pid " << peer.pid << "): only uid "
+                << me << " may connect" << std::endl;
+      ::close(conn);
+      continue;
+    }
+    // gRPC owns the descriptor from here on.
+    grpc::AddInsecureChannelFromFd(server, conn);
+  }
+}
+
+UnixListener::~UnixListener() {
+  if (thread_.joinable()) {
+    const char stop = 1;
+    (void)!::write(wake_write_, &stop, 1);
+    thread_.join();
+  }
+  ::close(wake_read_);
+  ::close(wake_write_);
+  ::close(fd_);
+}
+
+}  // namespace mproc
