@@ -46,8 +46,24 @@ absl::Status WritePrivate(const std::string& path, const std::string& text,
                : absl::PermissionDeniedError(absl::StrCat(
                      "cannot write ", path, ": ", std::strerror(errno)));
   }
-  const bool ok = ::write(fd, text.data(), text.size()) ==
-                  static_cast<ssize_t>(text.size());
+  // An ACL file others may read gives away its hashes: refuse to add to
+  // one; and start on a line of our own.
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || (st.st_mode & 077) != 0 ||
+      st.st_uid != geteuid()) {
+    ::close(fd);
+    return absl::PermissionDeniedError(absl::StrCat(
+        path, " must be this user's and private (chmod 600 ", path, ")"));
+  }
+  std::string out = text;
+  if (append && st.st_size > 0) {
+    char last = '\n';
+    if (::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+      out.insert(out.begin(), '\n');
+    }
+  }
+  const bool ok =
+      ::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size());
   ::close(fd);
   return ok ? absl::OkStatus()
             : absl::PermissionDeniedError(absl::StrCat("cannot write ", path));

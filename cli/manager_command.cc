@@ -29,7 +29,8 @@ constexpr char kManagerUsage[] =
 Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --listen ADDR            HOST:PORT or unix:/path (default 127.0.0.1:50051;
                            port 0 picks a free port). An address other
-                           machines can reach needs --insecure-plaintext
+                           machines can reach needs TLS (--tls-cert) or
+                           --insecure-plaintext
   --authkey-file F         file holding the authkey (any bytes; mode 0600),
                            else $MPROC_AUTHKEY, else this user's default key
                            ~/.config/mproc/authkey, made on first use.
@@ -91,9 +92,12 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
   options.tls_client_ca = cl.Flag("tls-client-ca").value_or("");
   const std::optional<std::string> key_file = cl.Flag("authkey-file");
   const char* env_key = std::getenv("MPROC_AUTHKEY");
-  if (options.no_auth && key_file) {
+  const bool env_has_key = env_key != nullptr && *env_key != '\0';
+  if (options.no_auth && (key_file || env_has_key)) {
     return absl::InvalidArgumentError(
-        "--no-auth and --authkey-file exclude each other");
+        key_file ? "--no-auth and --authkey-file exclude each other"
+                 : "--no-auth and MPROC_AUTHKEY exclude each other (unset "
+                   "MPROC_AUTHKEY)");
   }
   options.acl_file = cl.Flag("acl-file").value_or("");
   if (!options.acl_file.empty()) {
@@ -102,11 +106,10 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
       return absl::InvalidArgumentError(
           "--acl-file excludes --authkey-file and --no-auth");
     }
-  } else if (key_file || (env_key != nullptr && *env_key != '\0')) {
+  } else if (key_file || env_has_key) {
     absl::StatusOr<std::string> key = LoadAuthkey(key_file.value_or(""));
     if (!key.ok()) return key.status();
     options.authkey = *key;
-    options.no_auth = false;  // an explicit key wins over a --no-auth
   }
   if (auto lease = cl.Flag("session-lease")) {
     double seconds;

@@ -109,17 +109,17 @@ absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
     address = env;
   }
   address = cl.Flag("manager").value_or(address);
-  absl::StatusOr<std::string> key =
-      LoadAuthkey(cl.Flag("authkey-file").value_or(""));
-  if (!key.ok()) return key.status();
   ConnectOptions options;
-  options.authkey = *key;
   options.no_auth = cl.Flag("no-auth").value_or("false") == "true";
   if (options.no_auth && cl.Flag("authkey-file")) {
     return absl::InvalidArgumentError(
         "--no-auth and --authkey-file exclude each other");
   }
-  if (options.no_auth) options.authkey.clear();
+  if (auto file = cl.Flag("authkey-file")) {
+    absl::StatusOr<std::string> key = LoadAuthkey(*file);
+    if (!key.ok()) return key.status();
+    options.authkey = *key;
+  }  // else Connect finds the default, unless --no-auth
   options.user = cl.Flag("user").value_or("");
   options.tls_ca = cl.Flag("tls-ca").value_or("");
   options.tls_cert = cl.Flag("tls-cert").value_or("");

@@ -69,6 +69,17 @@ absl::StatusOr<std::unique_ptr<Manager>> Manager::Connect(
   if (options.authkey.empty() && !options.no_auth) {
     absl::StatusOr<std::string> key = LoadAuthkey("");
     if (!key.ok()) return key.status();
+    if (key->empty()) {
+      // Never a silent fall back to no authentication: a client (or a
+      // worker with --allow-exec) must not serve whatever listens there.
+      return absl::UnauthenticatedError(absl::StrCat(
+          "no authkey to connect to ", address,
+          " with: none given (--authkey-file, MPROC_AUTHKEY) and no default "
+          "key file ",
+          DefaultAuthkeyPath(),
+          " (a manager makes it; copy it from the manager's machine), or "
+          "--no-auth for a manager without authentication"));
+    }
     options.authkey = *std::move(key);
   }
   connection_options.authkey = std::move(options.authkey);

@@ -33,7 +33,8 @@ namespace mproc {
 struct ConnectOptions {
   // The manager's authkey, which the manager must prove it holds too
   // (common/auth_proof.h; the key itself never crosses the wire). Empty:
-  // the default, as LoadAuthkey("") finds it — unless no_auth.
+  // the default, as LoadAuthkey("") finds it — unless no_auth; if there is
+  // none, Connect fails UNAUTHENTICATED rather than connect without one.
   std::string authkey;
   // Whose key `authkey` is, for a manager with an ACL (--acl-file); empty:
   // $MPROC_USER, else none (a manager's lone key).

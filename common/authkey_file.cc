@@ -64,7 +64,9 @@ namespace {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      absl::string_view what, bool secret) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: a FIFO in the key's place must not hang the caller (it
+  // is refused below, not being a regular file).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) {
       return absl::NotFoundError(
@@ -82,6 +84,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
   } else if (!S_ISREG(st.st_mode)) {
     status = absl::InvalidArgumentError(
         absl::StrCat(what, " ", path, " is not a regular file"));
+  } else if (!secret && (st.st_mode & 022) != 0) {
+    // What it says is trusted (a CA): others must not be able to change it.
+    status = absl::PermissionDeniedError(absl::StrFormat(
+        "%s %s may be changed by other users (mode %04o); run: chmod go-w %s",
+        what, path, st.st_mode & 07777, path));
   } else if (secret && (st.st_mode & 077) != 0) {
     status = absl::PermissionDeniedError(absl::StrFormat(
         "%s %s may be read or changed by other users (mode %04o); run: "

@@ -22,7 +22,8 @@ namespace mproc {
 absl::StatusOr<std::string> ReadPrivateFile(const std::string& path,
                                             absl::string_view what);
 
-// The same for a file that need not be secret (a certificate): any mode.
+// The same for a file that need not be secret but is trusted (a
+// certificate, a CA): PERMISSION_DENIED if group or others may write it.
 absl::StatusOr<std::string> ReadPublicFile(const std::string& path,
                                            absl::string_view what);
 
@@ -30,8 +31,8 @@ absl::StatusOr<std::string> ReadPublicFile(const std::string& path,
 // home from the password database when HOME is unset).
 std::string DefaultAuthkeyPath();
 
-// The key in `path`: its bytes, less one trailing "\n" or "\r\n"; errors
-// as ReadPrivateFile.
+// The key in `path`: its bytes, less one trailing "\n", then one trailing
+// "\r"; errors as ReadPrivateFile.
 absl::StatusOr<std::string> ReadAuthkeyFile(const std::string& path);
 
 // The key in `path`, made first if the file does not exist: 32 random

@@ -87,15 +87,26 @@ absl::Status Access::Check(const pb::Request& request) const {
     return denied(absl::StrCat("may not: it needs one of the roles ",
                                RoleNames(needed | kRoleAdmin)));
   }
-  if (Named(request.op()) && !pattern.empty() &&
-      fnmatch(pattern.c_str(), name.c_str(), 0) != 0) {
+  if (Named(request.op()) && !Reaches(name)) {
     return denied(absl::StrCat("may reach only objects named '", pattern, "'"));
+  }
+  // A condition names its lock too: found or created by that name.
+  if (request.op() == pb::OPEN && request.create().kind() == pb::CONDITION &&
+      !Reaches(request.create().lock())) {
+    return denied(
+        absl::StrCat("may not use the lock '", request.create().lock(),
+                     "': it may reach only objects named '", pattern, "'"));
   }
   if (request.op() == pb::POOL_SUBMIT && !(roles & kRoleExec) &&
       SubmitsExec(request)) {
     return denied("may not run commands: exec tasks need the exec role");
   }
   return absl::OkStatus();
+}
+
+bool Access::Reaches(const std::string& name) const {
+  return (roles & kRoleAdmin) || pattern.empty() ||
+         fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
 
 absl::StatusOr<uint32_t> ParseRoles(absl::string_view text) {

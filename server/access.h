@@ -30,7 +30,7 @@ enum AccessRole : uint32_t {
 
 struct Access {
   std::string principal;  // who, for messages: a user or certificate name
-  uint32_t roles = kRoleAdmin;
+  uint32_t roles = 0;     // none: fails closed until set
   // A shell-style glob (* ? [..]) over object names; empty: every name.
   std::string pattern;
 
@@ -39,8 +39,13 @@ struct Access {
   static const Access& Everything();
 
   // OK, or PERMISSION_DENIED naming the op, the object, the caller and the
-  // role the request needs.
+  // role the request needs. Every object a request names counts: a
+  // condition's lock as well as the condition.
   absl::Status Check(const pb::Request& request) const;
+
+  // Whether the object called `name` is within reach (admin, or the
+  // pattern matches).
+  bool Reaches(const std::string& name) const;
 };
 
 // "admin,client,worker,exec" (any subset, comma-separated) as roles;

@@ -90,7 +90,8 @@ std::shared_ptr<ClientSession> SessionRegistry::Attach(const std::string& id,
                                                        bool restarted) {
   absl::MutexLock l(&mu_);
   const bool anonymous = id.empty();
-  std::string key = anonymous ? absl::StrCat("anonymous-", ++anonymous_) : id;
+  std::string key =
+      anonymous ? absl::StrCat(kAnonymousSessionPrefix, ++anonymous_) : id;
   if (std::shared_ptr<ClientSession> found = sessions_[key].lock()) {
     absl::MutexLock sl(&found->mu_);
     if (!found->expired_) {

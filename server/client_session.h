@@ -114,6 +114,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
       ABSL_GUARDED_BY(mu_);
 };
 
+// The ids the registry gives sessions that arrive without one; a client
+// may not name such an id itself.
+inline constexpr char kAnonymousSessionPrefix[] = "anonymous-";
+
 // The manager's sessions by id. Thread-safe. Owned by a shared_ptr: lease
 // timers reach it through a weak reference.
 class SessionRegistry : public std::enable_shared_from_this<SessionRegistry> {

@@ -103,7 +103,7 @@ int64_t Dispatcher::ExecuteWith(const pb::Request& request,
   }
   const int64_t limit = std::min(options_.max_answer_bytes, kMaxAnswerBytes);
   call->answer_limit = limit;
-  absl::StatusOr<Value> result = Run(request, last, call);
+  absl::StatusOr<Value> result = Run(request, last, call, access);
   if (call->parked) return 0;
   if (result.ok()) {
     ValueToProto(*result, response->mutable_result());
@@ -125,7 +125,8 @@ int64_t Dispatcher::ExecuteWith(const pb::Request& request,
 }
 
 absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
-                                      LastObject* last, CallContext* call) {
+                                      LastObject* last, CallContext* call,
+                                      const Access& access) {
   // One lookup: the op's row and the function that runs it.
   const Command* command = FindCommand(request.op());
   if (command == nullptr) return UnknownOp(request.op());
@@ -138,7 +139,7 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
       last->object = nullptr;
       return DeleteObject(request);
     case pb::LIST_OBJECTS:
-      return ListObjects(request);
+      return ListObjects(request, access);
     case pb::SERVER_INFO:
       return ServerInfo();
     case pb::BACKUP:
@@ -259,8 +260,8 @@ absl::StatusOr<Value> Dispatcher::DeleteObject(const pb::Request& request) {
   return Value();
 }
 
-absl::StatusOr<Value> Dispatcher::ListObjects(
-    const pb::Request& request) const {
+absl::StatusOr<Value> Dispatcher::ListObjects(const pb::Request& request,
+                                              const Access& access) const {
   // A page at a time, so that a million objects never hold the manager up.
   std::string after;
   int64_t limit = kListObjectsPage;
@@ -287,10 +288,12 @@ absl::StatusOr<Value> Dispatcher::ListObjects(
   List rows;
   for (const std::shared_ptr<SharedObject>& object :
        store_->Page(after, static_cast<size_t>(limit))) {
-    Map row = object->Details();
+    // Names only beyond the caller's reach: no holders, sizes or counts.
+    const bool reached = access.Reaches(object->name());
+    Map row = reached ? object->Details() : Map{};
     row[Value("kind")] = KindName(object->kind());
     row[Value("name")] = object->name();
-    row[Value("size")] = object->Size();
+    if (reached) row[Value("size")] = object->Size();
     rows.push_back(std::move(row));
   }
   return Value(std::move(rows));

@@ -101,10 +101,12 @@ class Dispatcher {
                       LastObject* last, CallContext* call,
                       const Access& access);
   absl::StatusOr<Value> Run(const pb::Request& request, LastObject* last,
-                            CallContext* call);
+                            CallContext* call, const Access& access);
   absl::StatusOr<Value> Open(const pb::Request& request);
   absl::StatusOr<Value> DeleteObject(const pb::Request& request);
-  absl::StatusOr<Value> ListObjects(const pb::Request& request) const;
+  // Rows of objects outside `access`'s pattern carry only kind and name.
+  absl::StatusOr<Value> ListObjects(const pb::Request& request,
+                                    const Access& access) const;
   Value ServerInfo() const;
   absl::StatusOr<Value> Backup(const pb::Request& request) const;
 

@@ -207,7 +207,7 @@ int RunWorkerLoop(const WorkerOptions& options) {
   while (!signals.stopping()) {
     ConnectOptions connect;
     connect.authkey = options.authkey;
-    connect.no_auth = options.no_auth || options.authkey.empty();
+    connect.no_auth = options.no_auth;
     connect.user = options.user;
     connect.tls_ca = options.tls_ca;
     connect.tls_cert = options.tls_cert;

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/manager.h"
+#include "common/authkey_file.h"
 
 namespace mproc {
 namespace {
@@ -111,6 +112,13 @@ absl::StatusOr<WorkerOptions> ParseWorkerFlags(
     // the processes are forked (they prove it to the manager).
     absl::StatusOr<std::string> key = LoadAuthkey("");
     if (!key.ok()) return absl::InvalidArgumentError(key.status().message());
+    if (key->empty()) {
+      // Never serve whatever manager listens there without proving it.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "no authkey: give --authkey-file or MPROC_AUTHKEY, or copy the "
+          "manager's key to ",
+          DefaultAuthkeyPath(), " (or --no-auth for a manager without one)"));
+    }
     options.authkey = *key;
   }
   return options;

@@ -1,5 +1,6 @@
 #include "server/rpc/authenticator.h"
 
+#include <chrono>
 #include <cstdint>
 #include <iostream>
 
@@ -14,8 +15,17 @@ constexpr size_t kTimeBytes = 8;
 constexpr size_t kTagBytes = 16;
 constexpr size_t kChallengeBytes = kRandomBytes + kTimeBytes + kTagBytes;
 
-std::string EncodeTime(absl::Time t) {
-  uint64_t ms = static_cast<uint64_t>(absl::ToUnixMillis(t));
+// Challenges carry, and expire by, the steady clock: a wall clock stepped
+// back must not bring a used challenge back to life. (They die with the
+// run, so the clock need mean nothing outside it.)
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string EncodeTime(int64_t millis) {
+  uint64_t ms = static_cast<uint64_t>(millis);
   std::string out(kTimeBytes, '\0');
   for (size_t i = 0; i < kTimeBytes; ++i) {
     out[kTimeBytes - 1 - i] = static_cast<char>(ms & 0xff);
@@ -24,10 +34,10 @@ std::string EncodeTime(absl::Time t) {
   return out;
 }
 
-absl::Time DecodeTime(absl::string_view bytes) {
+int64_t DecodeTime(absl::string_view bytes) {
   uint64_t ms = 0;
   for (char c : bytes) ms = (ms << 8) | static_cast<unsigned char>(c);
-  return absl::FromUnixMillis(static_cast<int64_t>(ms));
+  return static_cast<int64_t>(ms);
 }
 
 }  // namespace
@@ -61,6 +71,7 @@ std::string Authenticator::ChallengeTag(
 }
 
 absl::Status Authenticator::Hello(const pb::HelloRequest& request,
+                                  const std::string& peer,
                                   pb::HelloResponse* response) const {
   response->set_auth_required(required());
   if (!required()) return absl::OkStatus();
@@ -71,12 +82,12 @@ absl::Status Authenticator::Hello(const pb::HelloRequest& request,
   }
   const Principal* principal = Find(request.user());
   if (principal == nullptr) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("this manager's ACL lists no user '", request.user(),
-                     "' (give one with --user or MPROC_USER)"));
+    return Refuse(
+        peer, absl::StrCat("this manager's ACL lists no user '", request.user(),
+                           "' (give one with --user or MPROC_USER)"));
   }
   std::string challenge =
-      absl::StrCat(RandomBytes(kRandomBytes), EncodeTime(absl::Now()));
+      absl::StrCat(RandomBytes(kRandomBytes), EncodeTime(SteadyMillis()));
   challenge += ChallengeTag(challenge);
   response->set_manager_proof(
       ManagerProof(principal->credential,
@@ -109,10 +120,10 @@ absl::StatusOr<Access> Authenticator::Check(const CallCredentials& call) const {
                   "the call answers a challenge this manager did not issue "
                   "(it restarted, or the proof is forged)");
   }
-  const absl::Time now = absl::Now();
-  const absl::Time expires =
+  const int64_t now = SteadyMillis();
+  const int64_t expires =
       DecodeTime(challenge.substr(kRandomBytes, kTimeBytes)) +
-      kChallengeLifetime;
+      absl::ToInt64Milliseconds(kChallengeLifetime);
   if (now >= expires) {
     return Refuse(call.peer, "the authkey handshake expired; connect again");
   }

@@ -54,7 +54,8 @@ class Authenticator {
 
   // The answer to Hello. INVALID_ARGUMENT for a client nonce of the wrong
   // size; UNAUTHENTICATED for a user the ACL does not list.
-  absl::Status Hello(const pb::HelloRequest& request,
+  // `peer` is only for the log.
+  absl::Status Hello(const pb::HelloRequest& request, const std::string& peer,
                      pb::HelloResponse* response) const;
 
   // What the call may do: Access::Everything() if authentication is off;
@@ -86,10 +87,10 @@ class Authenticator {
   absl::flat_hash_map<std::string, Access> certificates_;
 
   mutable absl::Mutex mu_;
-  // Challenges answered, with when they expire; the deque in the order
-  // they were used, to forget them.
+  // Challenges answered, with when they expire (steady-clock ms); the
+  // deque in the order they were used, to forget them.
   mutable absl::flat_hash_set<std::string> used_ ABSL_GUARDED_BY(mu_);
-  mutable std::deque<std::pair<absl::Time, std::string>> used_order_
+  mutable std::deque<std::pair<int64_t, std::string>> used_order_
       ABSL_GUARDED_BY(mu_);
   mutable absl::Time last_log_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   mutable int64_t unlogged_refusals_ ABSL_GUARDED_BY(mu_) = 0;

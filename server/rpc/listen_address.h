@@ -18,7 +18,8 @@ absl::StatusOr<bool> IsLocalOnlyAddress(absl::string_view address);
 
 struct ListenPolicy {
   bool has_authkey = false;
-  // --no-auth: allowed on local-only addresses only.
+  // --no-auth: allowed on local-only addresses, or with client
+  // certificates (mutual TLS).
   bool no_auth = false;
   // --insecure-plaintext: a non-local address without TLS.
   bool insecure_plaintext = false;

@@ -340,6 +340,12 @@ absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
   if (!options.acl_file.empty()) {
     absl::StatusOr<Acl> acl = LoadAclFile(options.acl_file);
     if (!acl.ok()) return acl.status();
+    if (!acl->certificates.empty() && options.tls_client_ca.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ACL file ", options.acl_file,
+          " names certificates, which only mutual TLS (--tls-client-ca) "
+          "presents"));
+    }
     auth.acl = *std::move(acl);
   }
   if (absl::Status tls = CheckTlsFiles(options); !tls.ok()) return tls;

@@ -42,10 +42,10 @@ absl::StatusOr<Access> ManagerService::Authenticate(
   return authenticator_.Check(call);
 }
 
-grpc::Status ManagerService::RunHello(grpc::ServerContext* /*context*/,
+grpc::Status ManagerService::RunHello(grpc::ServerContext* context,
                                       const pb::HelloRequest& request,
                                       pb::HelloResponse* response) const {
-  return ToGrpcStatus(authenticator_.Hello(request, response));
+  return ToGrpcStatus(authenticator_.Hello(request, context->peer(), response));
 }
 
 grpc::Status ManagerService::RunCall(grpc::ServerContext* context,

@@ -10,6 +10,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
@@ -224,6 +226,14 @@ class SessionCall : public AsyncCall {
     const auto& metadata = context_.client_metadata();
     if (auto it = metadata.find(kSessionMetadata); it != metadata.end()) {
       session_id.assign(it->second.data(), it->second.size());
+    }
+    // A session belongs to whoever authenticated it: another caller that
+    // names the same id gets a session of its own; and the ids the
+    // manager gives anonymous sessions cannot be named at all.
+    if (absl::StartsWith(session_id, kAnonymousSessionPrefix)) {
+      session_id.clear();
+    } else if (!session_id.empty() && !access_.principal.empty()) {
+      session_id = absl::StrCat(access_.principal, "\x1f", session_id);
     }
     bool restarted = false;
     if (auto it = metadata.find(kPreviousInstanceMetadata);

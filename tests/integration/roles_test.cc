@@ -96,6 +96,67 @@ TEST_F(RolesTest, ClientReachesOnlyItsPatternAndCannotDelete) {
   EXPECT_OK((*boss)->DeleteObject("jobs-config"));
 }
 
+// Regression (review of the roles change): a condition named within the
+// pattern must not reach a lock outside it.
+TEST_F(RolesTest, AConditionCannotReachALockOutsideThePattern) {
+  auto app = As("app");
+  ASSERT_OK(app);
+  absl::StatusOr<ConditionProxy> cond =
+      (*app)->Condition("jobs-cond", "payroll-lock");
+  absl::Status denied = cond.status();
+  EXPECT_CODE(denied, absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(absl::StrContains(denied.message(), "payroll-lock")) << denied;
+  EXPECT_OK((*app)->Condition("jobs-cond", "jobs-lock"));
+  // The refused one created nothing.
+  auto boss = As("boss");
+  ASSERT_OK(boss);
+  absl::StatusOr<std::vector<ObjectInfo>> objects = (*boss)->Objects();
+  ASSERT_OK(objects);
+  for (const ObjectInfo& o : *objects) EXPECT_NE(o.name, "payroll-lock");
+}
+
+TEST_F(RolesTest, TheListingShowsDetailsOnlyWithinThePattern) {
+  auto boss = As("boss");
+  ASSERT_OK(boss);
+  auto secret = (*boss)->Dict("payroll-listed");
+  ASSERT_OK(secret);
+  ASSERT_OK(secret->Set("salary", 1));
+  auto app = As("app");
+  ASSERT_OK(app);
+  auto mine = (*app)->Dict("jobs-listed");
+  ASSERT_OK(mine);
+  ASSERT_OK(mine->Set("a", 1));
+  absl::StatusOr<std::vector<ObjectInfo>> objects = (*app)->Objects();
+  ASSERT_OK(objects);
+  bool saw_mine = false, saw_other = false;
+  for (const ObjectInfo& o : *objects) {
+    if (o.name == "jobs-listed") {
+      saw_mine = true;
+      EXPECT_EQ(o.size, 1);
+    }
+    if (o.name == "payroll-listed") {
+      saw_other = true;
+      EXPECT_EQ(o.size, 0);
+      EXPECT_TRUE(o.details.empty());
+    }
+  }
+  EXPECT_TRUE(saw_mine);
+  EXPECT_TRUE(saw_other);
+}
+
+TEST_F(RolesTest, AclAddRefusesAnAclFileOthersMayRead) {
+  const std::string loose = Tmp("loose-acl");
+  std::ofstream(loose) << "# shared by mistake\n";
+  chmod(loose.c_str(), 0644);
+  const std::string key = Tmp("key-loose");
+  std::filesystem::remove(key);
+  CommandResult r = RunCommand({MprocBinary(), "acl", "add", loose, "someone",
+                                "--roles", "client", "--key-file", key});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(r.err, "chmod 600")) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(key));  // no key without its line
+}
+
 TEST_F(RolesTest, WorkerMayOnlyTakeTasksOfItsPools) {
   auto crew = As("crew");
   ASSERT_OK(crew);

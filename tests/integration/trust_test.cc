@@ -366,6 +366,16 @@ TEST(ImpostorTest, WorkerRefusesAManagerWithoutItsKey) {
   (void)(*worker)->Wait();
 }
 
+// A worker with no key at all does not quietly connect without one.
+TEST(ImpostorTest, WorkerWithoutAnyKeyRefusesToStart) {
+  CommandResult r = RunCommand(
+      {MprocBinary(), "worker", "--manager", "127.0.0.1:1", "--processes", "1",
+       "--allow-exec"},
+      {"XDG_CONFIG_HOME=" + TestTmp() + "/xdg-no-key"}, absl::Seconds(20));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "no authkey")) << r.err;
+}
+
 bool Alive(pid_t pid) {
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
   std::string line;
