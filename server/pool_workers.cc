@@ -15,6 +15,11 @@ namespace {
 // How many dead-lettered tasks `status` lists (the count is kept in full).
 constexpr size_t kDeadLetterKept = 1000;
 
+// The most a worker may say it holds at once, and the most measured work
+// beyond that (as `mproc worker` --prefetch and --batch-ms allow).
+constexpr int64_t kMaxWorkerPrefetch = 100000;
+constexpr int64_t kMaxWorkerBatchUs = 60 * 1000 * 1000;
+
 std::string TextField(const Map& m, const char* key) {
   auto it = m.find(Value(key));
   return it != m.end() && it->second.is_string() ? it->second.string_value()
@@ -40,8 +45,11 @@ PoolObject::Worker* PoolObject::WorkerFor(const CallContext& call,
   worker.id = id;
   worker.host = TextField(info, "host");
   worker.pid = IntField(info, "pid");
-  worker.prefetch = std::max<int64_t>(1, IntField(info, "prefetch"));
-  worker.batch_us = std::max<int64_t>(0, IntField(info, "batch_us"));
+  // The worker's own word, within what `mproc worker` accepts.
+  worker.prefetch = std::clamp<int64_t>(IntField(info, "prefetch"), 1,
+                                        kMaxWorkerPrefetch);
+  worker.batch_us =
+      std::clamp<int64_t>(IntField(info, "batch_us"), 0, kMaxWorkerBatchUs);
   worker.sink = call.sink;
   worker.close_hook = hook;
   worker.since = absl::Now();
@@ -112,16 +120,19 @@ absl::Status PoolObject::WorkerStop(CallContext* call) {
 }
 
 List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
-  // A worker always gets up to its prefetch. Beyond that it gets tasks
-  // whose measured cost fits its batch budget, so cheap tasks travel in
-  // batches while no task waits behind more than about a budget of
+  // A worker holds at most its prefetch — counting what it holds already,
+  // so that asking again and again gets it no more. Beyond that it gets
+  // tasks whose measured cost fits its batch budget, so cheap tasks travel
+  // in batches while no task waits behind more than about a budget of
   // another's (measured) work; and never more than its fair share of the
   // queue, so the other workers get some.
   const int64_t workers =
       std::max<int64_t>(1, static_cast<int64_t>(workers_.size()));
   const int64_t fair =
       (static_cast<int64_t>(queue_.size()) + workers - 1) / workers;
-  const int64_t cap = std::min<int64_t>(max_n, std::max(worker.prefetch, fair));
+  const int64_t held = static_cast<int64_t>(worker.running.size());
+  const int64_t cap = std::min<int64_t>(
+      max_n, std::max(worker.prefetch, fair) - held);
   List items;
   double planned_us = 0;
   const absl::Time now = absl::Now();
@@ -133,7 +144,7 @@ List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
       continue;
     }
     Task& task = it->second;
-    if (static_cast<int64_t>(items.size()) >= worker.prefetch) {
+    if (held + static_cast<int64_t>(items.size()) >= worker.prefetch) {
       const double cost = CostLocked(task);
       if (cost < 0 || planned_us + cost > worker.batch_us) break;
       planned_us += cost;

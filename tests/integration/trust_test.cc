@@ -544,6 +544,47 @@ TEST(ForgedWorkTest, ACompletionFromAnotherStreamIsRefusedAndCounted) {
   EXPECT_EQ(*got, Value(List{Value("real")}));
 }
 
+// A worker that keeps asking gets no more than its prefetch in hand: the
+// rest of the queue stays for the others.
+TEST(ForgedWorkTest, AWorkerHoldsAtMostItsPrefetch) {
+  auto server = ManagerProcess::Start();
+  ASSERT_OK(server);
+  auto client = Manager::Connect((*server)->address());
+  ASSERT_OK(client);
+  auto pool = (*client)->Pool("hoard");
+  ASSERT_OK(pool);
+  std::vector<AsyncResult> results;
+  for (int i = 0; i < 10; ++i) {
+    results.push_back((*pool)->ApplyAsync("echo", {Value(i)}));
+  }
+  auto hoarder = Manager::Connect((*server)->address());
+  ASSERT_OK(hoarder);
+  auto calls = (*hoarder)->PoolCalls("hoard");
+  ASSERT_OK(calls);
+  const Map me{{"host", "hoarder"}, {"pid", int64_t{2}}, {"prefetch", 2}};
+  absl::StatusOr<List> first =
+      calls->WorkerNext(me, {}, {}, 10, absl::ZeroDuration());
+  ASSERT_OK(first);
+  EXPECT_EQ(first->size(), 2u);
+  absl::StatusOr<List> again =
+      calls->WorkerNext(me, {}, {}, 10, absl::ZeroDuration());
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->empty()) << again->size();
+  // One finished: room for one more.
+  absl::StatusOr<WorkItem> item = DecodeWorkItem((*first)[0]);
+  ASSERT_OK(item);
+  TaskResult done;
+  done.task_id = item->task_id;
+  done.outcome.value = Value("done");
+  absl::StatusOr<List> next = calls->WorkerNext(me, {EncodeResult(done)}, {},
+                                                10, absl::ZeroDuration());
+  ASSERT_OK(next);
+  EXPECT_EQ(next->size(), 1u);
+  absl::StatusOr<Map> status = (*pool)->Status();
+  ASSERT_OK(status);
+  EXPECT_EQ(status->at(Value("queued")), Value(7));
+}
+
 TEST(ListenPolicyTest, NamesAreJudgedByWhatTheyResolveTo) {
   CommandResult fake =
       RunCommand({MprocBinary(), "manager", "--listen", "127.evil.example:0"},
