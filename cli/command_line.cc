@@ -39,7 +39,8 @@ constexpr const char* kValueFlags[] = {"manager",
                                        "user",
                                        "roles",
                                        "pattern",
-                                       "key-file"};
+                                       "key-file",
+                                       "service"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

@@ -54,6 +54,7 @@ int RunSubmitCommand(const CommandLine& cl);  // submit TASK ARGS_JSON
 int RunStatusCommand(const CommandLine& cl);  // status
 int RunCertsCommand(const CommandLine& cl);   // certs create DIR
 int RunAclCommand(const CommandLine& cl);     // acl add FILE NAME
+int RunHealthCommand(const CommandLine& cl);  // health
 
 // Connects to --manager (else $MPROC_ADDRESS, else the default) with the
 // authkey of --authkey-file (else as LoadAuthkey finds it), or none with

@@ -25,42 +25,6 @@ std::string OrEnvironment(const std::string& value, const char* name) {
   return env == nullptr ? "" : env;
 }
 
-absl::StatusOr<internal::TlsMaterial> LoadTls(const ConnectOptions& options) {
-  internal::TlsMaterial tls;
-  const std::string ca = OrEnvironment(options.tls_ca, "MPROC_TLS_CA");
-  const std::string cert = OrEnvironment(options.tls_cert, "MPROC_TLS_CERT");
-  const std::string key = OrEnvironment(options.tls_key, "MPROC_TLS_KEY");
-  tls.server_name =
-      OrEnvironment(options.tls_server_name, "MPROC_TLS_SERVER_NAME");
-  if (ca.empty()) {
-    if (!cert.empty() || !key.empty() || !tls.server_name.empty()) {
-      return absl::InvalidArgumentError(
-          "TLS: a client certificate, key or server name needs the CA "
-          "(--tls-ca or MPROC_TLS_CA) that signed the manager's certificate");
-    }
-    return tls;
-  }
-  if (cert.empty() != key.empty()) {
-    return absl::InvalidArgumentError(
-        "TLS: a client certificate and its key go together (--tls-cert and "
-        "--tls-key)");
-  }
-  absl::StatusOr<std::string> root = ReadPublicFile(ca, "TLS CA file");
-  if (!root.ok()) return root.status();
-  tls.root_pem = *std::move(root);
-  if (!cert.empty()) {
-    absl::StatusOr<std::string> chain =
-        ReadPublicFile(cert, "TLS certificate file");
-    if (!chain.ok()) return chain.status();
-    absl::StatusOr<std::string> private_key =
-        ReadPrivateFile(key, "TLS key file");
-    if (!private_key.ok()) return private_key.status();
-    tls.cert_pem = *std::move(chain);
-    tls.key_pem = *std::move(private_key);
-  }
-  return tls;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Manager>> Manager::Connect(
@@ -84,7 +48,9 @@ absl::StatusOr<std::unique_ptr<Manager>> Manager::Connect(
   }
   connection_options.authkey = std::move(options.authkey);
   connection_options.user = OrEnvironment(options.user, "MPROC_USER");
-  absl::StatusOr<internal::TlsMaterial> tls = LoadTls(options);
+  absl::StatusOr<internal::TlsMaterial> tls =
+      internal::LoadTlsMaterial(options.tls_ca, options.tls_cert,
+                                options.tls_key, options.tls_server_name);
   if (!tls.ok()) return tls.status();
   connection_options.tls = *std::move(tls);
   connection_options.connect_timeout = options.connect_timeout;

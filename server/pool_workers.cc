@@ -46,8 +46,8 @@ PoolObject::Worker* PoolObject::WorkerFor(const CallContext& call,
   worker.host = TextField(info, "host");
   worker.pid = IntField(info, "pid");
   // The worker's own word, within what `mproc worker` accepts.
-  worker.prefetch = std::clamp<int64_t>(IntField(info, "prefetch"), 1,
-                                        kMaxWorkerPrefetch);
+  worker.prefetch =
+      std::clamp<int64_t>(IntField(info, "prefetch"), 1, kMaxWorkerPrefetch);
   worker.batch_us =
       std::clamp<int64_t>(IntField(info, "batch_us"), 0, kMaxWorkerBatchUs);
   worker.sink = call.sink;
@@ -131,8 +131,8 @@ List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
   const int64_t fair =
       (static_cast<int64_t>(queue_.size()) + workers - 1) / workers;
   const int64_t held = static_cast<int64_t>(worker.running.size());
-  const int64_t cap = std::min<int64_t>(
-      max_n, std::max(worker.prefetch, fair) - held);
+  const int64_t cap =
+      std::min<int64_t>(max_n, std::max(worker.prefetch, fair) - held);
   List items;
   double planned_us = 0;
   const absl::Time now = absl::Now();

@@ -320,17 +320,7 @@ class SessionConnection : public Connection, public ForkAware {
     // Each Connection gets its own TCP connection, like a Redis client.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     std::shared_ptr<grpc::ChannelCredentials> credentials =
-        grpc::InsecureChannelCredentials();
-    if (const TlsMaterial& tls = options_.tls; !tls.root_pem.empty()) {
-      grpc::SslCredentialsOptions ssl;
-      ssl.pem_root_certs = tls.root_pem;
-      ssl.pem_private_key = tls.key_pem;
-      ssl.pem_cert_chain = tls.cert_pem;
-      credentials = grpc::SslCredentials(ssl);
-      if (!tls.server_name.empty()) {
-        args.SetSslTargetNameOverride(tls.server_name);
-      }
-    }
+        ChannelCredentials(options_.tls, &args);
     channel_ = grpc::CreateCustomChannel(address_, credentials, args);
     stub_ = pb::Manager::NewStub(channel_);
   }

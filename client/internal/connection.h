@@ -11,18 +11,11 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "client/internal/tls_material.h"
 #include "proto/mproc.pb.h"
 
 namespace mproc {
 namespace internal {
-
-// TLS material, read from its files (empty root: plaintext).
-struct TlsMaterial {
-  std::string root_pem;
-  std::string key_pem;
-  std::string cert_pem;
-  std::string server_name;  // to check the certificate for; empty: the host
-};
 
 struct ConnectionOptions {
   std::string authkey;

@@ -1,6 +1,8 @@
 #include "server/rpc/manager_server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -214,6 +216,19 @@ class ManagerServerImpl : public ManagerServer {
       builder.AddListeningPort(options.listen, Credentials(options), &port);
     }
     builder.RegisterService(&service_);
+    // Standard tools: grpc.health.v1 (gRPC's own service, on a thread of
+    // its own; answered without a key, and telling only whether the manager
+    // serves) and server reflection (the service's schema).
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    // Reflection is gRPC's one synchronous service here, and rarely asked:
+    // one thread polls for it.
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS,
+                                1);
+    builder.SetSyncServerOption(
+        grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+    builder.SetSyncServerOption(
+        grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 1);
     threads_ = std::make_unique<RpcThreads>(&builder, options.threads);
     builder.SetMaxReceiveMessageSize(static_cast<int>(
         std::min<int64_t>(options.max_message_bytes, INT32_MAX)));
@@ -247,6 +262,9 @@ class ManagerServerImpl : public ManagerServer {
       AwaitManagerCalls(&service_, threads_.get(), cq);
     });
     if (unix_listener_ != nullptr) unix_listener_->Start(server_.get());
+    if (auto* health = server_->GetHealthCheckService()) {
+      health->SetServingStatus(pb::Manager::service_full_name(), true);
+    }
     if (is_unix) {
       address_ = options.listen;
       chmod(options.listen.c_str() + 5, 0600);
@@ -268,8 +286,12 @@ class ManagerServerImpl : public ManagerServer {
   void Wait() override { server_->Wait(); }
 
   void Shutdown() override {
-    // No connection joins a stopping server.
-    std::call_once(listener_stopped_, [this] { unix_listener_.reset(); });
+    // Health checks say NOT_SERVING from now on; no connection joins a
+    // stopping server.
+    std::call_once(stop_started_, [this] {
+      if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
+      unix_listener_.reset();
+    });
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(500));
     // Answers held for the disk (fsync always) go out while the threads
@@ -314,7 +336,7 @@ class ManagerServerImpl : public ManagerServer {
   std::unique_ptr<grpc::Server> server_;
   // The plaintext unix socket's; declared after server_, so it stops first.
   std::unique_ptr<UnixListener> unix_listener_;
-  std::once_flag listener_stopped_;
+  std::once_flag stop_started_;
   std::string address_;
 };
 

@@ -576,8 +576,8 @@ TEST(ForgedWorkTest, AWorkerHoldsAtMostItsPrefetch) {
   TaskResult done;
   done.task_id = item->task_id;
   done.outcome.value = Value("done");
-  absl::StatusOr<List> next = calls->WorkerNext(me, {EncodeResult(done)}, {},
-                                                10, absl::ZeroDuration());
+  absl::StatusOr<List> next =
+      calls->WorkerNext(me, {EncodeResult(done)}, {}, 10, absl::ZeroDuration());
   ASSERT_OK(next);
   EXPECT_EQ(next->size(), 1u);
   absl::StatusOr<Map> status = (*pool)->Status();

@@ -1,0 +1,60 @@
+// `mproc health`: the manager's gRPC health status, for scripts and
+// container probes — exit 0 when it serves, 1 otherwise.
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "cli/command_line.h"
+#include "client/health.h"
+#include "common/metadata.h"
+
+namespace mproc {
+namespace cli {
+namespace {
+
+constexpr char kHealthUsage[] =
+    R"(usage: mproc [--manager ADDR] [--tls-ca F ...] health [--service NAME]
+                    [--timeout S]
+
+Asks the manager's standard gRPC health service (grpc.health.v1, no authkey
+needed) and prints SERVING or NOT_SERVING; exits 0 only for SERVING, 1 if
+it is not serving, cannot be reached within --timeout (default 5 s) or does
+not know the service. --service mproc.pb.Manager asks about the mproc
+service itself; the default "" is the manager as a whole.
+)";
+
+}  // namespace
+
+int RunHealthCommand(const CommandLine& cl) {
+  if (cl.help) {
+    std::cout << kHealthUsage;
+    return kExitOk;
+  }
+  if (cl.positional.size() > 1) {
+    return Fail(kExitUsage, "health takes no arguments (mproc health --help)");
+  }
+  std::string address = kDefaultManagerAddress;
+  if (const char* env = std::getenv("MPROC_ADDRESS"); env && *env) {
+    address = env;
+  }
+  address = cl.Flag("manager").value_or(address);
+  double seconds = 5;
+  if (auto t = cl.Flag("timeout");
+      t && (!absl::SimpleAtod(*t, &seconds) || !(seconds > 0))) {
+    return Fail(kExitUsage, "--timeout must be a number of seconds > 0");
+  }
+  ConnectOptions options;
+  options.tls_ca = cl.Flag("tls-ca").value_or("");
+  options.tls_cert = cl.Flag("tls-cert").value_or("");
+  options.tls_key = cl.Flag("tls-key").value_or("");
+  options.tls_server_name = cl.Flag("tls-server-name").value_or("");
+  absl::StatusOr<std::string> status =
+      CheckHealth(address, options, cl.Flag("service").value_or(""),
+                  absl::Seconds(seconds));
+  if (!status.ok()) return Fail(kExitFailed, ErrorText(status.status()));
+  std::cout << *status << std::endl;
+  return *status == "SERVING" ? kExitOk : kExitFailed;
+}
+
+}  // namespace cli
+}  // namespace mproc
