@@ -35,14 +35,14 @@ WORKLOADS = ["dict set/get, 1 client", "dict set/get, 8 clients"]
 
 
 class Mproc:
-    def __init__(self, mproc, certs, tls, home):
-        args = [mproc, "manager", "--listen", "127.0.0.1:0"]
-        self.env = dict(os.environ, HOME=home)
+    """A `mproc manager` on a free loopback port with `flags`, its default
+    key under `home`; `env` (added to the environment) is what its clients
+    need too."""
+
+    def __init__(self, mproc, home, flags=(), env=None):
+        args = [mproc, "manager", "--listen", "127.0.0.1:0", *flags]
+        self.env = dict(os.environ, HOME=home, **(env or {}))
         self.env.pop("MPROC_AUTHKEY", None)
-        if tls:
-            args += ["--tls-cert", f"{certs}/server.crt", "--tls-key",
-                     f"{certs}/server.key"]
-            self.env["MPROC_TLS_CA"] = f"{certs}/ca.crt"
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True,
                                      env=self.env)
         line = self.proc.stdout.readline()
@@ -112,8 +112,17 @@ def redis_rows(certs, tls, ops):
     return rows
 
 
+def tls_manager(mproc, certs, tls, home):
+    if not tls:
+        return Mproc(mproc, home)
+    return Mproc(mproc, home,
+                 ["--tls-cert", f"{certs}/server.crt", "--tls-key",
+                  f"{certs}/server.key"],
+                 {"MPROC_TLS_CA": f"{certs}/ca.crt"})
+
+
 def mproc_rows(mproc, bench, certs, tls, ops, cli_runs, home):
-    server = Mproc(mproc, certs, tls, home)
+    server = tls_manager(mproc, certs, tls, home)
     transport = "tls" if tls else "plain"
     try:
         rows = []

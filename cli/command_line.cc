@@ -40,7 +40,8 @@ constexpr const char* kValueFlags[] = {"manager",
                                        "roles",
                                        "pattern",
                                        "key-file",
-                                       "service"};
+                                       "service",
+                                       "metrics-listen"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

@@ -48,13 +48,14 @@ int RunInfoCommand(const CommandLine& cl);     // info
 int RunBackupCommand(const CommandLine& cl);   // backup
 int RunDeleteCommand(const CommandLine& cl);   // delete NAME
 
-int RunUpCommand(const CommandLine& cl);      // up: manager + workers
-int RunRunCommand(const CommandLine& cl);     // run -- CMD ARGS...
-int RunSubmitCommand(const CommandLine& cl);  // submit TASK ARGS_JSON
-int RunStatusCommand(const CommandLine& cl);  // status
-int RunCertsCommand(const CommandLine& cl);   // certs create DIR
-int RunAclCommand(const CommandLine& cl);     // acl add FILE NAME
-int RunHealthCommand(const CommandLine& cl);  // health
+int RunUpCommand(const CommandLine& cl);            // up: manager + workers
+int RunRunCommand(const CommandLine& cl);           // run -- CMD ARGS...
+int RunSubmitCommand(const CommandLine& cl);        // submit TASK ARGS_JSON
+int RunStatusCommand(const CommandLine& cl);        // status
+int RunCertsCommand(const CommandLine& cl);         // certs create DIR
+int RunAclCommand(const CommandLine& cl);           // acl add FILE NAME
+int RunHealthCommand(const CommandLine& cl);        // health
+int RunMetricsTokenCommand(const CommandLine& cl);  // metrics-token
 
 // Connects to --manager (else $MPROC_ADDRESS, else the default) with the
 // authkey of --authkey-file (else as LoadAuthkey finds it), or none with

@@ -7,6 +7,7 @@
 #include "cli/command_line.h"
 #include "client/health.h"
 #include "common/metadata.h"
+#include "server/rpc/manager_metrics.h"
 
 namespace mproc {
 namespace cli {
@@ -54,6 +55,23 @@ int RunHealthCommand(const CommandLine& cl) {
   if (!status.ok()) return Fail(kExitFailed, ErrorText(status.status()));
   std::cout << *status << std::endl;
   return *status == "SERVING" ? kExitOk : kExitFailed;
+}
+
+int RunMetricsTokenCommand(const CommandLine& cl) {
+  if (cl.help) {
+    std::cout << "usage: mproc [--authkey-file F] metrics-token\n\n"
+                 "Prints the password of the manager's /metrics endpoint "
+                 "(HTTP basic auth,\nany user), derived from the authkey "
+                 "(default: as clients find it): give\nit to the scraper "
+                 "instead of the key.\n";
+    return kExitOk;
+  }
+  absl::StatusOr<std::string> key =
+      LoadAuthkey(cl.Flag("authkey-file").value_or(""));
+  if (!key.ok()) return Fail(kExitFailed, ErrorText(key.status()));
+  if (key->empty()) return Fail(kExitFailed, "no authkey found");
+  std::cout << MetricsToken(*key) << std::endl;
+  return kExitOk;
 }
 
 }  // namespace cli

@@ -35,6 +35,7 @@ Commands:
   objects [--json]        list the manager's objects
   delete NAME             delete an object
   health [--service S]    the manager's gRPC health: exit 0 if it serves
+  metrics-token           the password of the manager's /metrics endpoint
   info                    show the manager's version, instance, uptime and
                           where its objects live (data dir, fsync, size)
   backup DIR              copy the manager's data dir to DIR while it serves
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
   if (command == "certs") return RunCertsCommand(*cl);
   if (command == "acl") return RunAclCommand(*cl);
   if (command == "health") return RunHealthCommand(*cl);
+  if (command == "metrics-token") return RunMetricsTokenCommand(*cl);
   if (command == "delete") return RunDeleteCommand(*cl);
   if (command == "dict" || command == "list" || command == "value" ||
       command == "array" || command == "namespace" || command == "queue" ||

@@ -47,6 +47,9 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --tls-client-ca F        mutual TLS: clients must present a certificate
                            this CA signed
   --insecure-plaintext     allow a non-loopback address without TLS
+  --metrics-listen H:P     serve Prometheus metrics at http://H:P/metrics
+                           (loopback only; with a key, behind HTTP basic
+                           auth with the password mproc metrics-token prints)
   --max-message-bytes N    reject larger requests, and answers that would be
                            larger (default 64 MiB)
   --max-unsent-bytes N     per client: stop reading its requests while this
@@ -99,6 +102,7 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
                  : "--no-auth and MPROC_AUTHKEY exclude each other (unset "
                    "MPROC_AUTHKEY)");
   }
+  options.metrics_listen = cl.Flag("metrics-listen").value_or("");
   options.acl_file = cl.Flag("acl-file").value_or("");
   if (!options.acl_file.empty()) {
     // Its keys are the only ones.
@@ -245,6 +249,17 @@ std::string DescribeManager(const StartedManager& started) {
       started.tls ? (started.mutual_tls ? ", mutual TLS" : ", TLS") : "", ")");
 }
 
+std::string DescribeMetrics(const StartedManager& started) {
+  const std::string& url = started.server->metrics_url();
+  if (url.empty()) return "";
+  return absl::StrCat("mproc: metrics on ", url,
+                      started.authkey.empty()
+                          ? ""
+                          : " (HTTP basic auth, any user; the password is "
+                            "what `mproc metrics-token` prints)",
+                      "\n");
+}
+
 void NoteReload(const StartedManager& started) {
   std::cout << "mproc: SIGHUP: "
             << (started.tls
@@ -280,7 +295,8 @@ int RunManagerCommand(const CommandLine& cl) {
   WarnIfNoAuth(*started);
   std::cout << "mproc manager " << DescribeManager(*started) << "\n"
             << "mproc manager: objects " << started->server->storage_summary()
-            << std::endl;
+            << "\n"
+            << DescribeMetrics(*started) << std::flush;
   int signal_number = 0;
   while (sigwait(&started->stop_signals, &signal_number) == 0 &&
          signal_number == SIGHUP) {

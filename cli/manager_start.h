@@ -54,6 +54,9 @@ absl::StatusOr<StartedManager> StartManagerFromFlags(const CommandLine& cl,
 // start-up line.
 std::string DescribeManager(const StartedManager& started);
 
+// "mproc: metrics on URL ...\n" for a manager serving metrics, else "".
+std::string DescribeMetrics(const StartedManager& started);
+
 // What SIGHUP does: the TLS files are watched, so nothing to do now.
 void NoteReload(const StartedManager& started);
 

@@ -161,7 +161,8 @@ int RunUpCommand(const CommandLine& cl) {
   const std::string address = server.address();
   WarnIfNoAuth(*started);
   std::cout << "mproc up: manager " << DescribeManager(*started) << "\n"
-            << "mproc up: objects " << server.storage_summary() << std::endl;
+            << "mproc up: objects " << server.storage_summary() << "\n"
+            << DescribeMetrics(*started) << std::flush;
 
   absl::StatusOr<std::unique_ptr<Popen>> workers =
       StartWorkers(cl, address, *started);

@@ -12,6 +12,8 @@ packages=(
   librocksdb-dev
   # The authkey handshake (HMAC-SHA256) and TLS.
   libssl-dev openssl
+  # Metrics (--metrics-listen).
+  prometheus-cpp-dev
   # The checks: clang 14 (thread-safety analysis, sanitizers, libFuzzer),
   # clang-format 14, and what builds TSan's absl from Debian's source.
   clang-14 clang-format-14 libclang-rt-14-dev cmake dpkg-dev binutils

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/wire.h"
 #include "server/answer_budget.h"
 #include "server/command_args.h"
@@ -96,6 +97,21 @@ void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame,
 int64_t Dispatcher::ExecuteWith(const pb::Request& request,
                                 pb::Response* response, LastObject* last,
                                 CallContext* call, const Access& access) {
+  OpStats* const stats = options_.op_stats;
+  if (stats == nullptr) {
+    return ExecuteUncounted(request, response, last, call, access);
+  }
+  const int64_t start = absl::GetCurrentTimeNanos();
+  const int64_t bytes = ExecuteUncounted(request, response, last, call, access);
+  stats->Record(request.op(),
+                call->parked ? OpStats::kParked : response->code(),
+                absl::GetCurrentTimeNanos() - start);
+  return bytes;
+}
+
+int64_t Dispatcher::ExecuteUncounted(const pb::Request& request,
+                                     pb::Response* response, LastObject* last,
+                                     CallContext* call, const Access& access) {
   response->set_id(request.id());
   if (absl::Status allowed = access.Check(request); !allowed.ok()) {
     StatusToResponse(allowed, response);

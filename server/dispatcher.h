@@ -21,6 +21,7 @@
 #include "server/access.h"
 #include "server/object_factory.h"
 #include "server/object_store.h"
+#include "server/op_stats.h"
 #include "server/parking.h"
 
 namespace mproc {
@@ -58,6 +59,9 @@ struct DispatcherOptions {
   // a manager that keeps nothing on disk.
   std::function<Map()> storage_info;
   std::function<absl::Status(const std::string& dir)> backup;
+  // Counts every request (must outlive the dispatcher); null: nothing is
+  // counted or timed.
+  OpStats* op_stats = nullptr;
 };
 
 class Dispatcher {
@@ -100,6 +104,10 @@ class Dispatcher {
   int64_t ExecuteWith(const pb::Request& request, pb::Response* response,
                       LastObject* last, CallContext* call,
                       const Access& access);
+  // ExecuteWith, without counting.
+  int64_t ExecuteUncounted(const pb::Request& request, pb::Response* response,
+                           LastObject* last, CallContext* call,
+                           const Access& access);
   absl::StatusOr<Value> Run(const pb::Request& request, LastObject* last,
                             CallContext* call, const Access& access);
   absl::StatusOr<Value> Open(const pb::Request& request);

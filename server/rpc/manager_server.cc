@@ -28,6 +28,7 @@
 #include "server/rpc/authenticator.h"
 #include "server/rpc/listen_address.h"
 #include "server/rpc/manager_calls.h"
+#include "server/rpc/manager_metrics.h"
 #include "server/rpc/manager_service.h"
 #include "server/rpc/rpc_threads.h"
 #include "server/rpc/unix_listener.h"
@@ -169,6 +170,7 @@ class ManagerServerImpl : public ManagerServer {
         store_(std::move(storage.store)),
         storage_summary_(std::move(storage.summary)),
         recovered_(std::move(storage.recovered)),
+        started_(absl::Now()),
         dispatcher_(store_.get(), NewInstanceId(), DispatcherFor(options)),
         service_(&dispatcher_, std::move(auth),
                  std::min<int64_t>(options.max_message_bytes, INT32_MAX),
@@ -265,6 +267,22 @@ class ManagerServerImpl : public ManagerServer {
     if (auto* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(pb::Manager::service_full_name(), true);
     }
+    if (!options.metrics_listen.empty()) {
+      MetricsSources sources;
+      sources.ops = &op_stats_;
+      sources.open_streams = &service_.open_streams();
+      sources.store = store_.get();
+      sources.journal = journal_.get();
+      sources.started = started_;
+      absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
+          MetricsEndpoint::Start(
+              options.metrics_listen,
+              options.authkey.empty() ? "" : MetricsToken(options.authkey),
+              sources);
+      if (!metrics.ok()) return metrics.status();
+      metrics_ = *std::move(metrics);
+      metrics_url_ = metrics_->url();
+    }
     if (is_unix) {
       address_ = options.listen;
       chmod(options.listen.c_str() + 5, 0600);
@@ -282,6 +300,7 @@ class ManagerServerImpl : public ManagerServer {
   const std::string& storage_summary() const override {
     return storage_summary_;
   }
+  const std::string& metrics_url() const override { return metrics_url_; }
 
   void Wait() override { server_->Wait(); }
 
@@ -310,6 +329,7 @@ class ManagerServerImpl : public ManagerServer {
     d.result_ttl = options.result_ttl;
     d.max_answer_bytes = options.max_message_bytes;
     d.max_object_bytes = options.max_object_bytes;
+    if (!options.metrics_listen.empty()) d.op_stats = &op_stats_;
     if (journal_ != nullptr) {
       JournalDb* journal = journal_.get();
       d.storage_info = [journal, recovered = recovered_] {
@@ -327,6 +347,8 @@ class ManagerServerImpl : public ManagerServer {
   std::unique_ptr<ObjectStore> store_;
   const std::string storage_summary_;
   const std::string recovered_;
+  const absl::Time started_;
+  OpStats op_stats_;  // counted by the dispatcher, read by metrics_
   Dispatcher dispatcher_;
   ManagerService service_;
   std::unique_ptr<RpcThreads> threads_;
@@ -338,6 +360,9 @@ class ManagerServerImpl : public ManagerServer {
   std::unique_ptr<UnixListener> unix_listener_;
   std::once_flag stop_started_;
   std::string address_;
+  // Declared last: stops serving before what it reads goes.
+  std::unique_ptr<MetricsEndpoint> metrics_;
+  std::string metrics_url_;
 };
 
 }  // namespace
@@ -371,6 +396,11 @@ absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
     auth.acl = *std::move(acl);
   }
   if (absl::Status tls = CheckTlsFiles(options); !tls.ok()) return tls;
+  if (!options.metrics_listen.empty() && !options.acl_file.empty()) {
+    return absl::UnimplementedError(
+        "--metrics-listen with --acl-file: the metrics password comes from "
+        "the lone key; not built yet");
+  }
   ListenPolicy policy;
   policy.has_authkey = !options.authkey.empty() || !options.acl_file.empty();
   policy.no_auth = options.no_auth;

@@ -71,6 +71,9 @@ struct ManagerServerOptions {
   // Rebuild a damaged data dir, keeping what can be read, instead of
   // refusing to start.
   bool repair = false;
+  // A Prometheus endpoint (manager_metrics.h) on this loopback HOST:PORT;
+  // empty: none, and nothing is counted.
+  std::string metrics_listen;
 };
 
 // True for a Start error about the data dir (missing parent, unwritable,
@@ -96,6 +99,8 @@ class ManagerServer {
   // (nothing survives a restart)", or the data dir, its fsync policy and
   // what was loaded from it.
   virtual const std::string& storage_summary() const = 0;
+  // "http://HOST:PORT/metrics", or empty without metrics_listen.
+  virtual const std::string& metrics_url() const = 0;
 
   // Blocks until Shutdown() is called (from another thread or a signal
   // watcher).

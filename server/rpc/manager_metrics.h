@@ -1,0 +1,55 @@
+// --metrics-listen: the manager's Prometheus endpoint (prometheus-cpp's
+// civetweb exposer), text exposition at /metrics. What is counted per
+// request is counted on the hot path with relaxed atomics (op_stats.h);
+// everything else is read when scraped: streams, objects by kind, the
+// state of queues, pools and locks, the data dir's fsyncs, the process's
+// CPU, memory and descriptors.
+//
+// Access: loopback only, and — for a manager with a key — HTTP basic auth
+// whose password is MetricsToken(key) (any user name): a token derived
+// from the key, so a scraper's configuration never holds the key itself.
+#ifndef MPROC_SERVER_RPC_MANAGER_METRICS_H_
+#define MPROC_SERVER_RPC_MANAGER_METRICS_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/object_store.h"
+#include "server/op_stats.h"
+
+namespace mproc {
+
+class JournalDb;
+
+// What the endpoint reads; each must outlive it (journal may be null).
+struct MetricsSources {
+  const OpStats* ops = nullptr;
+  const std::atomic<int64_t>* open_streams = nullptr;
+  const ObjectStore* store = nullptr;
+  const JournalDb* journal = nullptr;
+  absl::Time started;
+};
+
+// The scrape password for a manager with `key`: 32 hex digits.
+std::string MetricsToken(const std::string& key);
+
+class MetricsEndpoint {
+ public:
+  // Serves on `listen` (HOST:PORT on loopback; port 0: a free one).
+  // `token` empty: no password. INVALID_ARGUMENT for an address other
+  // machines could reach; UNAVAILABLE if it cannot be bound.
+  static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(
+      const std::string& listen, const std::string& token,
+      MetricsSources sources);
+  virtual ~MetricsEndpoint() = default;
+  // "http://HOST:PORT/metrics", with the bound port.
+  virtual const std::string& url() const = 0;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_RPC_MANAGER_METRICS_H_

@@ -1,0 +1,187 @@
+// The manager's Prometheus endpoint (--metrics-listen), scraped over HTTP
+// and parsed strictly as the text exposition format.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <regex>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "tests/support/manager_fixture.h"
+#include "tests/support/worker_daemon.h"
+
+namespace mproc {
+namespace {
+
+using testing::CommandResult;
+using testing::ManagerProcess;
+using testing::MprocBinary;
+using testing::RunCommand;
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+// GET `url` ("http://127.0.0.1:PORT/path"), with basic auth if `password`.
+HttpReply Get(const std::string& url, const std::string& password) {
+  HttpReply reply;
+  const std::string rest = url.substr(std::string("http://").size());
+  const std::string host_port = rest.substr(0, rest.find('/'));
+  const std::string path = rest.substr(rest.find('/'));
+  const int port = std::stoi(host_port.substr(host_port.rfind(':') + 1));
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return reply;
+  }
+  std::string request =
+      "GET " + path + " HTTP/1.0\r\nHost: " + host_port + "\r\n";
+  if (!password.empty()) {
+    request += "Authorization: Basic " +
+               absl::Base64Escape("prom:" + password) + "\r\n";
+  }
+  request += "\r\n";
+  (void)!write(fd, request.data(), request.size());
+  std::string raw;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) raw.append(buf, n);
+  close(fd);
+  const size_t space = raw.find(' ');
+  if (space == std::string::npos) return reply;
+  reply.status = std::atoi(raw.c_str() + space + 1);
+  const size_t body = raw.find("\r\n\r\n");
+  if (body != std::string::npos) reply.body = raw.substr(body + 4);
+  return reply;
+}
+
+// Every sample, "name{labels}" -> value; fails the test on any line that
+// is not valid text exposition.
+std::map<std::string, double> Parse(const std::string& text) {
+  static const std::regex kSample(
+      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*\})?) (\S+)$)");
+  static const std::regex kComment(
+      R"(^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))$)");
+  std::map<std::string, double> samples;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    const std::string l(line);
+    std::smatch m;
+    if (absl::StartsWith(l, "#")) {
+      EXPECT_TRUE(std::regex_match(l, kComment)) << l;
+      continue;
+    }
+    if (!std::regex_match(l, m, kSample)) {
+      ADD_FAILURE() << "not a sample line: " << l;
+      continue;
+    }
+    const std::string value = m[7];
+    double v = 0;
+    if (value == "+Inf" || value == "-Inf" || value == "Nan" ||
+        value == "NaN") {
+      v = 0;
+    } else {
+      EXPECT_TRUE(absl::SimpleAtod(value, &v)) << l;
+    }
+    samples[m[1]] = v;
+  }
+  return samples;
+}
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  void StartWith(bool sidecar) {
+    auto server =
+        sidecar ? ManagerProcess::StartSidecar(
+                      "127.0.0.1:0",
+                      {"--metrics-listen", "127.0.0.1:0", "--processes", "1"})
+                : ManagerProcess::Start("127.0.0.1:0",
+                                        {"--metrics-listen", "127.0.0.1:0"});
+    ASSERT_OK(server);
+    server_ = *std::move(server);
+    ASSERT_TRUE(server_->AwaitOutput("/metrics")) << server_->output();
+    static const std::regex kUrl(R"(metrics on (http://\S+/metrics))");
+    std::smatch m;
+    const std::string& out = server_->output();
+    ASSERT_TRUE(std::regex_search(out, m, kUrl)) << out;
+    url_ = m[1];
+    CommandResult token = RunCommand({MprocBinary(), "metrics-token"});
+    ASSERT_EQ(token.exit_code, 0) << token.err;
+    token_ = std::string(absl::StripAsciiWhitespace(token.out));
+  }
+  std::unique_ptr<ManagerProcess> server_;
+  std::string url_;
+  std::string token_;
+};
+
+TEST_F(MetricsTest, ScrapedAndParsedWithRequestsAndQueueDepth) {
+  StartWith(false);
+  auto m = Manager::Connect(server_->address());
+  ASSERT_OK(m);
+  auto d = (*m)->Dict("metered");
+  ASSERT_OK(d);
+  for (int i = 0; i < 5; ++i) ASSERT_OK(d->Set("k", i));
+  EXPECT_CODE(d->Get("missing"), absl::StatusCode::kNotFound);
+  auto q = (*m)->Queue("metered-q");
+  ASSERT_OK(q);
+  for (int i = 0; i < 3; ++i) ASSERT_OK(q->Put(Value(i)));
+  HttpReply reply = Get(url_, token_);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  std::map<std::string, double> s = Parse(reply.body);
+  EXPECT_EQ(s[R"(mproc_requests_total{code="OK",op="dict set"})"], 5);
+  EXPECT_EQ(s[R"(mproc_requests_total{code="NOT_FOUND",op="dict get"})"], 1);
+  EXPECT_EQ(s[R"(mproc_object_size{kind="queue",name="metered-q"})"], 3);
+  EXPECT_EQ(
+      s[R"(mproc_object_detail{detail="getters",kind="queue",name="metered-q"})"],
+      0);
+  EXPECT_GE(s["mproc_request_duration_seconds_count"], 10);
+  EXPECT_EQ(s["mproc_session_streams"], 1);
+  EXPECT_EQ(s[R"(mproc_objects{kind="dict"})"], 1);
+  EXPECT_GT(s["process_resident_memory_bytes"], 0);
+  EXPECT_GT(s["process_open_fds"], 0);
+  EXPECT_TRUE(s.count("mproc_uptime_seconds"));
+}
+
+TEST_F(MetricsTest, NeedTheTokenNotTheKey) {
+  StartWith(false);
+  EXPECT_EQ(Get(url_, "").status, 401);
+  EXPECT_EQ(Get(url_, "wrong").status, 401);
+  absl::StatusOr<std::string> key = LoadAuthkey("");
+  ASSERT_OK(key);
+  EXPECT_EQ(Get(url_, *key).status, 401);  // the key itself is not it
+  EXPECT_EQ(Get(url_, token_).status, 200);
+}
+
+TEST_F(MetricsTest, PoolsShowTheirWorkers) {
+  StartWith(true);
+  auto m = Manager::Connect(server_->address());
+  ASSERT_OK(m);
+  ASSERT_OK(testing::AwaitPoolStatus(**m, "default", [](const Map& st) {
+    return testing::WorkerPids(st).size() == 1;
+  }));
+  std::map<std::string, double> s = Parse(Get(url_, token_).body);
+  EXPECT_EQ(
+      s[R"(mproc_object_detail{detail="workers",kind="pool",name="default"})"],
+      1);
+}
+
+TEST(MetricsListenTest, OnlyOnLoopback) {
+  CommandResult r = RunCommand({MprocBinary(), "manager", "--listen",
+                                "127.0.0.1:0", "--metrics-listen", "0.0.0.0:0"},
+                               {}, absl::Seconds(20));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(r.err, "loopback")) << r.err;
+}
+
+}  // namespace
+}  // namespace mproc
