@@ -26,14 +26,18 @@ from bench_common import ROOT, build_opt, fmt, median_rows, run_lines, write_jso
 from compare_tls import WORKLOADS, Mproc  # noqa: E402
 
 
-def scrape_every_second(url, token, stop):
-    """Scrapes `url` once a second until `stop` is set."""
+def scrape_every_second(url, token, stop, scrapes):
+    """Scrapes `url` once a second until `stop` is set; appends each
+    outcome (True: a 200 with a body) to `scrapes`."""
     manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
     manager.add_password(None, url, "prometheus", token)
     opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(manager))
     while not stop.wait(1.0):
-        with opener.open(url, timeout=10) as reply:
-            reply.read()
+        try:
+            with opener.open(url, timeout=10) as reply:
+                scrapes.append(reply.status == 200 and bool(reply.read()))
+        except OSError:
+            scrapes.append(False)
 
 
 def rows(mproc, bench, metrics, ops, home):
@@ -41,6 +45,7 @@ def rows(mproc, bench, metrics, ops, home):
     server = Mproc(mproc, home, flags)
     stop = threading.Event()
     scraper = None
+    scrapes = []
     try:
         if metrics:
             line = server.proc.stdout.readline()  # where objects live
@@ -50,7 +55,7 @@ def rows(mproc, bench, metrics, ops, home):
                                    check=True, capture_output=True,
                                    text=True).stdout.strip()
             scraper = threading.Thread(target=scrape_every_second,
-                                       args=(url, token, stop))
+                                       args=(url, token, stop, scrapes))
             scraper.start()
         out = []
         for only in ("single", "many"):
@@ -61,6 +66,8 @@ def rows(mproc, bench, metrics, ops, home):
         if scraper:
             scraper.join()
         server.stop()
+    if metrics and not all(scrapes):
+        raise RuntimeError(f"scrapes failed during the run: {scrapes}")
     mode = "metrics" if metrics else "plain"
     return [dict(r, system="mproc", transport=mode) for r in out
             if r.get("workload") in WORKLOADS]

@@ -252,12 +252,14 @@ std::string DescribeManager(const StartedManager& started) {
 std::string DescribeMetrics(const StartedManager& started) {
   const std::string& url = started.server->metrics_url();
   if (url.empty()) return "";
-  return absl::StrCat("mproc: metrics on ", url,
-                      started.authkey.empty()
-                          ? ""
-                          : " (HTTP basic auth, any user; the password is "
-                            "what `mproc metrics-token` prints)",
-                      "\n");
+  return absl::StrCat(
+      "mproc: metrics on ", url,
+      started.authkey.empty()
+          ? " (WARNING: no password without a key: every local user can "
+            "read them)"
+          : " (HTTP basic auth, any user; the password is what `mproc "
+            "metrics-token` prints)",
+      "\n");
 }
 
 void NoteReload(const StartedManager& started) {

@@ -14,9 +14,9 @@ namespace mproc {
 
 // "SERVING" or "NOT_SERVING" (the manager is stopping) for `service`
 // ("": the manager as a whole; "mproc.pb.Manager": its service), asked of
-// the manager at `address` within `timeout`. UNAVAILABLE or
-// DEADLINE_EXCEEDED when nothing answers; NOT_FOUND for a service it does
-// not serve; the errors of the TLS files.
+// the manager at `address` within `timeout`. UNAVAILABLE when nothing
+// answers in time (a TLS mismatch included: the channel keeps trying);
+// NOT_FOUND for a service it does not serve; the errors of the TLS files.
 absl::StatusOr<std::string> CheckHealth(const std::string& address,
                                         const ConnectOptions& options,
                                         const std::string& service,

@@ -1,6 +1,7 @@
 #include "server/dispatcher.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -101,11 +102,17 @@ int64_t Dispatcher::ExecuteWith(const pb::Request& request,
   if (stats == nullptr) {
     return ExecuteUncounted(request, response, last, call, access);
   }
-  const int64_t start = absl::GetCurrentTimeNanos();
+  // The steady clock: a wall clock stepped back must not make a negative
+  // sample.
+  const auto start = std::chrono::steady_clock::now();
   const int64_t bytes = ExecuteUncounted(request, response, last, call, access);
-  stats->Record(request.op(),
-                call->parked ? OpStats::kParked : response->code(),
-                absl::GetCurrentTimeNanos() - start);
+  const int code = call->parked
+                       ? OpStats::kParked
+                       : std::min(response->code(), OpStats::kParked - 1);
+  stats->Record(request.op(), code,
+                std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count());
   return bytes;
 }
 

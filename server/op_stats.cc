@@ -5,7 +5,7 @@
 namespace mproc {
 
 void OpStats::Record(int op, int code, int64_t nanos) {
-  if (code < 0 || code >= kCodes) code = kParked - 1;  // unknown: as 16
+  if (code < 0 || code >= kCodes) code = 2;  // not a status code: UNKNOWN
   counts_[Slot(op)][code].fetch_add(1, std::memory_order_relaxed);
   if (code == kParked) return;
   const double us = static_cast<double>(nanos) / 1000;

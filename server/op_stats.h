@@ -21,8 +21,9 @@ class OpStats {
   static constexpr std::array<double, 12> kBucketsUs = {
       5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000, 100000, 1000000};
 
-  // A request of `op` answered with `code` (kParked: answered later) after
-  // `nanos` of the dispatcher's time (not counted for parked calls).
+  // A request of `op` answered at once with `code` (a status code; others
+  // count as UNKNOWN), or parked (`code` kParked: to be answered later, and
+  // not timed), after `nanos` of the dispatcher's time.
   void Record(int op, int code, int64_t nanos);
 
   uint64_t Count(int op, int code) const {

@@ -1,5 +1,6 @@
 #include "server/rpc/manager_metrics.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -16,7 +17,6 @@
 #include "prometheus/collectable.h"
 #include "prometheus/exposer.h"
 #include "prometheus/metric_family.h"
-#include "server/rpc/listen_address.h"
 #include "server/store/journal_db.h"
 
 namespace mproc {
@@ -134,8 +134,8 @@ class ManagerCollector : public prometheus::Collectable {
   void Requests(std::vector<MetricFamily>* out) const {
     MetricFamily requests =
         Family("mproc_requests_total",
-               "Requests answered, by op and status code (PARKED: waiting "
-               "to be answered later)",
+               "Requests by op and status code of their immediate answer; "
+               "PARKED counts calls that waited to be answered later",
                MetricType::Counter);
     for (int op = 0; op < OpStats::kOps; ++op) {
       const OpInfo* info = FindOp(static_cast<pb::Op>(op));
@@ -314,24 +314,46 @@ std::string MetricsToken(const std::string& key) {
       HmacSha256(key, "mproc metrics token v1").substr(0, 16));
 }
 
+absl::StatusOr<std::string> MetricsBindAddress(const std::string& listen) {
+  // One numeric loopback address and a port of digits: civetweb would
+  // read anything else (a comma list, a bare port) as more listeners,
+  // on every interface.
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics-listen '", listen, "': ", why,
+        " (metrics are served on loopback only: they name every object)"));
+  };
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return bad("want 127.0.0.1:PORT");
+  }
+  const std::string host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return bad("the port must be a number");
+  }
+  if (host == "localhost" || host == "127.0.0.1") return "127.0.0.1:" + port;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1 &&
+      (ntohl(v4.s_addr) >> 24) == 127) {
+    return listen;
+  }
+  return bad("the host must be localhost or a 127.x.y.z address");
+}
+
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& listen, const std::string& token,
     MetricsSources sources) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || absl::StartsWith(listen, "unix:")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--metrics-listen '", listen, "' must be HOST:PORT on loopback"));
-  }
-  absl::StatusOr<bool> local = IsLocalOnlyAddress(listen);
-  if (!local.ok()) return local.status();
-  if (!*local) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--metrics-listen '", listen,
-        "': metrics are served on loopback only (they name every object)"));
-  }
+  absl::StatusOr<std::string> bind = MetricsBindAddress(listen);
+  if (!bind.ok()) return bind.status();
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
-    exposer = std::make_unique<prometheus::Exposer>(listen, 1);
+    // Two threads, and a client that sends nothing is dropped after 2 s:
+    // an idle connection cannot hold scrapes up.
+    exposer = std::make_unique<prometheus::Exposer>(
+        std::vector<std::string>{"listening_ports", *bind, "num_threads", "2",
+                                 "request_timeout_ms", "2000"});
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot serve metrics on '", listen, "': ", e.what()));
@@ -347,7 +369,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   exposer->RegisterCollectable(collector);
   const std::vector<int> ports = exposer->GetListeningPorts();
   const std::string url =
-      absl::StrCat("http://", listen.substr(0, colon), ":",
+      absl::StrCat("http://", bind->substr(0, bind->rfind(':')), ":",
                    ports.empty() ? 0 : ports[0], "/metrics");
   return std::unique_ptr<MetricsEndpoint>(
       new MetricsEndpointImpl(std::move(exposer), std::move(collector), url));

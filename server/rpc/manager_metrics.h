@@ -34,6 +34,11 @@ struct MetricsSources {
   absl::Time started;
 };
 
+// What the exposer binds for `listen`: "127.0.0.1:PORT" for localhost, or
+// the 127.x.y.z address as given. INVALID_ARGUMENT for anything else (a
+// name, a non-loopback address, a port that is not a number).
+absl::StatusOr<std::string> MetricsBindAddress(const std::string& listen);
+
 // The scrape password for a manager with `key`: 32 hex digits.
 std::string MetricsToken(const std::string& key);
 

@@ -89,6 +89,9 @@ Map StorageInfo(const JournalDb& journal, const std::string& recovered) {
         absl::ToDoubleMilliseconds(stats.last_sync_took);
   }
   if (!stats.error.empty()) info[Value("write_error")] = stats.error;
+  if (!stats.last_error.empty()) {
+    info[Value("last_write_error")] = stats.last_error;
+  }
   return info;
 }
 
@@ -231,6 +234,12 @@ class ManagerServerImpl : public ManagerServer {
         grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
     builder.SetSyncServerOption(
         grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 1);
+    // gRPC starts a thread per busy sync call: many open reflection streams
+    // (no key needed) must not make many threads. Our own RpcThreads are
+    // not gRPC's and do not count.
+    grpc::ResourceQuota quota("mproc-sync-threads");
+    quota.SetMaxThreads(4);
+    builder.SetResourceQuota(quota);
     threads_ = std::make_unique<RpcThreads>(&builder, options.threads);
     builder.SetMaxReceiveMessageSize(static_cast<int>(
         std::min<int64_t>(options.max_message_bytes, INT32_MAX)));
@@ -396,6 +405,16 @@ absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
     auth.acl = *std::move(acl);
   }
   if (absl::Status tls = CheckTlsFiles(options); !tls.ok()) return tls;
+  if (!options.metrics_listen.empty()) {
+    absl::StatusOr<std::string> bind =
+        MetricsBindAddress(options.metrics_listen);
+    if (!bind.ok()) return bind.status();
+  }
+  if (absl::StartsWith(options.listen, "unix:") && !options.tls_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS on a unix socket: not needed (the socket is the manager's user's "
+        "alone, each peer's uid checked); drop --tls-cert or listen on TCP");
+  }
   if (!options.metrics_listen.empty() && !options.acl_file.empty()) {
     return absl::UnimplementedError(
         "--metrics-listen with --acl-file: the metrics password comes from "

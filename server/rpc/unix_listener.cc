@@ -13,6 +13,8 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace mproc {
 
@@ -23,7 +25,17 @@ absl::StatusOr<std::unique_ptr<UnixListener>> UnixListener::Listen(
                                                "': ", what, ": ",
                                                std::strerror(errno)));
   };
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Only a stale socket may be replaced: never another kind of file.
+  struct stat existing;
+  if (::lstat(path.c_str(), &existing) == 0 && !S_ISSOCK(existing.st_mode)) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on 'unix:", path,
+                     "': a file that is not a socket is "
+                     "there"));
+  }
+  // Non-blocking: a connection gone between poll and accept must not
+  // block the loop (and with it shutdown).
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return failed("socket");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -53,24 +65,59 @@ void UnixListener::Start(grpc::Server* server) {
 
 void UnixListener::AcceptLoop(grpc::Server* server) {
   const uid_t me = geteuid();
+  absl::Time last_log = absl::InfinitePast();
+  int64_t unlogged = 0;
+  // At most a line a second, with a count of the rest.
+  auto log = [&](const std::string& line) {
+    if (absl::Now() - last_log < absl::Seconds(1)) {
+      ++unlogged;
+      return;
+    }
+    last_log = absl::Now();
+    std::cerr << "mproc manager: " << line;
+    if (unlogged > 0) std::cerr << " (and " << unlogged << " more not shown)";
+    std::cerr << std::endl;
+    unlogged = 0;
+  };
+  // Waits on the wake-up pipe only; true if stopping.
+  auto pause = [&](int ms) {
+    pollfd wake{wake_read_, POLLIN, 0};
+    return poll(&wake, 1, ms) > 0;
+  };
   for (;;) {
     pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_read_, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      return;
+      log(absl::StrCat("unix socket: poll failed: ", std::strerror(errno)));
+      if (pause(100)) return;
+      continue;
     }
     if (fds[1].revents != 0) return;  // stopping
     // Non-blocking, as gRPC's endpoints expect.
     const int conn =
         accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (conn < 0) continue;
+    if (conn < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+          errno == ECONNABORTED) {
+        continue;
+      }
+      // Out of descriptors or memory: the connection stays queued; wait
+      // rather than spin on it.
+      log(absl::StrCat("unix socket: accept failed: ", std::strerror(errno)));
+      if (pause(100)) return;
+      continue;
+    }
     ucred peer{};
     socklen_t len = sizeof(peer);
-    if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 ||
-        peer.uid != me) {
-      std::cerr << "mproc manager: refused a unix-socket connection from "
-                << "uid " << peer.uid << " (pid " << peer.pid << "): only uid "
-                << me << " may connect" << std::endl;
+    if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0) {
+      log(absl::StrCat("unix socket: cannot learn a peer's uid (",
+                       std::strerror(errno), "); refused it"));
+      ::close(conn);
+      continue;
+    }
+    if (peer.uid != me) {
+      log(absl::StrCat("refused a unix-socket connection from uid ", peer.uid,
+                       " (pid ", peer.pid, "): only uid ", me, " may connect"));
       ::close(conn);
       continue;
     }

@@ -257,6 +257,7 @@ absl::Status JournalDb::Failed(const std::string& cause) {
   failing_ = true;
   wake_ = true;  // the background thread starts recovering at once
   error_ = cause;
+  last_error_ = cause;
   return absl::UnavailableError(
       absl::StrCat("data dir ", options_.dir, " cannot be written: ", cause));
 }
@@ -465,6 +466,7 @@ void JournalDb::SyncAndRelease() {
       if (!failing_) {
         failing_ = true;
         error_ = s.ToString();
+        last_error_ = error_;
       }
       return;
     }
@@ -575,6 +577,7 @@ JournalDb::Stats JournalDb::GetStats() const {
     stats.last_sync_took = last_sync_took_;
     stats.syncs = syncs_;
     stats.error = error_;
+    stats.last_error = last_error_;
   }
   stats.disk_bytes = DirBytes(options_.dir);
   return stats;

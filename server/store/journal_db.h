@@ -107,6 +107,7 @@ class JournalDb final : public Journal {
     int64_t failed_writes = 0;
     int64_t disk_bytes = 0;  // the data dir's files
     std::string error;       // why writes fail now; empty when they do not
+    std::string last_error;  // why writes last failed; empty if never
   };
   Stats GetStats() const;
 
@@ -148,6 +149,7 @@ class JournalDb final : public Journal {
   // many take part in a cycle (GatherLocked).
   size_t participants_ ABSL_GUARDED_BY(mu_) = 0;
   std::string error_ ABSL_GUARDED_BY(mu_);
+  std::string last_error_ ABSL_GUARDED_BY(mu_);  // kept once writes work
   absl::Time last_sync_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration last_sync_took_ ABSL_GUARDED_BY(mu_);
   int64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;

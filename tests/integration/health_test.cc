@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <chrono>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -48,6 +49,8 @@ TEST(HealthTest, NeedsNoKeyAndSaysNotServingWhenStopping) {
   auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
       (*server)->address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
   grpc::health::v1::HealthCheckRequest request;
   auto watch = stub->Watch(&context, request);
   grpc::health::v1::HealthCheckResponse status;
@@ -75,8 +78,10 @@ TEST(HealthTest, HealthOverTls) {
   ASSERT_OK(server);
   ConnectOptions options;
   options.tls_ca = certs + "/ca.crt";
-  EXPECT_EQ(*CheckHealth((*server)->address(), options, "", absl::Seconds(5)),
-            "SERVING");
+  absl::StatusOr<std::string> status =
+      CheckHealth((*server)->address(), options, "", absl::Seconds(5));
+  ASSERT_OK(status);
+  EXPECT_EQ(*status, "SERVING");
 }
 
 TEST(ReflectionTest, StandardToolsCanListTheServices) {
