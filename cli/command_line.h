@@ -15,6 +15,7 @@
 
 namespace mproc {
 class Manager;
+struct ConnectOptions;
 namespace cli {
 
 struct CommandLine {
@@ -56,6 +57,12 @@ int RunCertsCommand(const CommandLine& cl);         // certs create DIR
 int RunAclCommand(const CommandLine& cl);           // acl add FILE NAME
 int RunHealthCommand(const CommandLine& cl);        // health
 int RunMetricsTokenCommand(const CommandLine& cl);  // metrics-token
+
+// --manager, else $MPROC_ADDRESS, else the default address.
+std::string ManagerAddressFromFlags(const CommandLine& cl);
+
+// --tls-ca, --tls-cert, --tls-key and --tls-server-name into `options`.
+void TlsFromFlags(const CommandLine& cl, ConnectOptions* options);
 
 // Connects to --manager (else $MPROC_ADDRESS, else the default) with the
 // authkey of --authkey-file (else as LoadAuthkey finds it), or none with

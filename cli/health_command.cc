@@ -1,12 +1,10 @@
 // `mproc health`: the manager's gRPC health status, for scripts and
 // container probes — exit 0 when it serves, 1 otherwise.
-#include <cstdlib>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
 #include "cli/command_line.h"
 #include "client/health.h"
-#include "common/metadata.h"
 #include "server/rpc/manager_metrics.h"
 
 namespace mproc {
@@ -34,21 +32,14 @@ int RunHealthCommand(const CommandLine& cl) {
   if (cl.positional.size() > 1) {
     return Fail(kExitUsage, "health takes no arguments (mproc health --help)");
   }
-  std::string address = kDefaultManagerAddress;
-  if (const char* env = std::getenv("MPROC_ADDRESS"); env && *env) {
-    address = env;
-  }
-  address = cl.Flag("manager").value_or(address);
+  const std::string address = ManagerAddressFromFlags(cl);
   double seconds = 5;
   if (auto t = cl.Flag("timeout");
       t && (!absl::SimpleAtod(*t, &seconds) || !(seconds > 0))) {
     return Fail(kExitUsage, "--timeout must be a number of seconds > 0");
   }
-  ConnectOptions options;
-  options.tls_ca = cl.Flag("tls-ca").value_or("");
-  options.tls_cert = cl.Flag("tls-cert").value_or("");
-  options.tls_key = cl.Flag("tls-key").value_or("");
-  options.tls_server_name = cl.Flag("tls-server-name").value_or("");
+  ConnectOptions options;  // no key: health checks need none
+  TlsFromFlags(cl, &options);
   absl::StatusOr<std::string> status =
       CheckHealth(address, options, cl.Flag("service").value_or(""),
                   absl::Seconds(seconds));

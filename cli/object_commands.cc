@@ -102,13 +102,24 @@ bool PrintsNothing(const std::string& op, const Value& result) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
-    const CommandLine& cl) {
+std::string ManagerAddressFromFlags(const CommandLine& cl) {
   std::string address = kDefaultManagerAddress;
   if (const char* env = std::getenv("MPROC_ADDRESS"); env && *env) {
     address = env;
   }
-  address = cl.Flag("manager").value_or(address);
+  return cl.Flag("manager").value_or(address);
+}
+
+void TlsFromFlags(const CommandLine& cl, ConnectOptions* options) {
+  options->tls_ca = cl.Flag("tls-ca").value_or("");
+  options->tls_cert = cl.Flag("tls-cert").value_or("");
+  options->tls_key = cl.Flag("tls-key").value_or("");
+  options->tls_server_name = cl.Flag("tls-server-name").value_or("");
+}
+
+absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
+    const CommandLine& cl) {
+  const std::string address = ManagerAddressFromFlags(cl);
   ConnectOptions options;
   options.no_auth = cl.Flag("no-auth").value_or("false") == "true";
   if (options.no_auth && cl.Flag("authkey-file")) {
@@ -121,10 +132,7 @@ absl::StatusOr<std::unique_ptr<Manager>> ConnectFromFlags(
     options.authkey = *key;
   }  // else Connect finds the default, unless --no-auth
   options.user = cl.Flag("user").value_or("");
-  options.tls_ca = cl.Flag("tls-ca").value_or("");
-  options.tls_cert = cl.Flag("tls-cert").value_or("");
-  options.tls_key = cl.Flag("tls-key").value_or("");
-  options.tls_server_name = cl.Flag("tls-server-name").value_or("");
+  TlsFromFlags(cl, &options);
   return Manager::Connect(address, options);
 }
 

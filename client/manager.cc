@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/internal/connection.h"
+#include "client/internal/tls_material.h"
 #include "common/authkey_file.h"
 #include "common/op_table.h"
 #include "common/value_checks.h"
@@ -16,13 +17,6 @@ namespace {
 mproc::Value FieldOf(const Map& m, const char* key) {
   auto it = m.find(mproc::Value(key));
   return it == m.end() ? mproc::Value() : it->second;
-}
-
-// `value` if set, else the environment variable `name`, else "".
-std::string OrEnvironment(const std::string& value, const char* name) {
-  if (!value.empty()) return value;
-  const char* env = std::getenv(name);
-  return env == nullptr ? "" : env;
 }
 
 }  // namespace
@@ -47,7 +41,8 @@ absl::StatusOr<std::unique_ptr<Manager>> Manager::Connect(
     options.authkey = *std::move(key);
   }
   connection_options.authkey = std::move(options.authkey);
-  connection_options.user = OrEnvironment(options.user, "MPROC_USER");
+  connection_options.user =
+      internal::FlagOrEnvironment(options.user, "MPROC_USER");
   absl::StatusOr<internal::TlsMaterial> tls =
       internal::LoadTlsMaterial(options.tls_ca, options.tls_cert,
                                 options.tls_key, options.tls_server_name);

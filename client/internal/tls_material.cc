@@ -6,25 +6,21 @@
 
 namespace mproc {
 namespace internal {
-namespace {
-
-std::string OrEnvironment(const std::string& value, const char* name) {
+std::string FlagOrEnvironment(const std::string& value, const char* name) {
   if (!value.empty()) return value;
   const char* env = std::getenv(name);
   return env == nullptr ? "" : env;
 }
-
-}  // namespace
 
 absl::StatusOr<TlsMaterial> LoadTlsMaterial(const std::string& ca_flag,
                                             const std::string& cert_flag,
                                             const std::string& key_flag,
                                             const std::string& name_flag) {
   TlsMaterial tls;
-  const std::string ca = OrEnvironment(ca_flag, "MPROC_TLS_CA");
-  const std::string cert = OrEnvironment(cert_flag, "MPROC_TLS_CERT");
-  const std::string key = OrEnvironment(key_flag, "MPROC_TLS_KEY");
-  tls.server_name = OrEnvironment(name_flag, "MPROC_TLS_SERVER_NAME");
+  const std::string ca = FlagOrEnvironment(ca_flag, "MPROC_TLS_CA");
+  const std::string cert = FlagOrEnvironment(cert_flag, "MPROC_TLS_CERT");
+  const std::string key = FlagOrEnvironment(key_flag, "MPROC_TLS_KEY");
+  tls.server_name = FlagOrEnvironment(name_flag, "MPROC_TLS_SERVER_NAME");
   if (ca.empty()) {
     if (!cert.empty() || !key.empty() || !tls.server_name.empty()) {
       return absl::InvalidArgumentError(

@@ -22,6 +22,9 @@ struct TlsMaterial {
   std::string server_name;  // to check the certificate for; empty: the host
 };
 
+// `value` if set, else the environment variable `name`, else "".
+std::string FlagOrEnvironment(const std::string& value, const char* name);
+
 // From the files named (each empty one from $MPROC_TLS_CA, $MPROC_TLS_CERT,
 // $MPROC_TLS_KEY, $MPROC_TLS_SERVER_NAME). No CA: plaintext, and then a
 // certificate, key or server name is INVALID_ARGUMENT, as is a certificate

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "common/auth_proof.h"
@@ -158,25 +157,7 @@ absl::StatusOr<Access> Authenticator::Check(const CallCredentials& call) const {
 
 absl::Status Authenticator::Refuse(const std::string& peer,
                                    absl::string_view why) const {
-  bool log = false;
-  int64_t unlogged = 0;
-  {
-    absl::MutexLock l(&mu_);
-    const absl::Time now = absl::Now();
-    if (now - last_log_ >= absl::Seconds(1)) {
-      log = true;
-      last_log_ = now;
-      unlogged = unlogged_refusals_;
-      unlogged_refusals_ = 0;
-    } else {
-      ++unlogged_refusals_;
-    }
-  }
-  if (log) {
-    std::cerr << "mproc manager: refused a call from " << peer << ": " << why;
-    if (unlogged > 0) std::cerr << " (and " << unlogged << " more not shown)";
-    std::cerr << std::endl;
-  }
+  log_.Write(absl::StrCat("refused a call from ", peer, ": ", why));
   return absl::UnauthenticatedError(why);
 }
 

@@ -26,6 +26,7 @@
 #include "proto/mproc.pb.h"
 #include "server/access.h"
 #include "server/rpc/acl_file.h"
+#include "server/rpc/rate_limited_log.h"
 
 namespace mproc {
 
@@ -92,8 +93,7 @@ class Authenticator {
   mutable absl::flat_hash_set<std::string> used_ ABSL_GUARDED_BY(mu_);
   mutable std::deque<std::pair<int64_t, std::string>> used_order_
       ABSL_GUARDED_BY(mu_);
-  mutable absl::Time last_log_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  mutable int64_t unlogged_refusals_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable RateLimitedLog log_;
 };
 
 }  // namespace mproc

@@ -10,11 +10,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
+#include "server/rpc/rate_limited_log.h"
 
 namespace mproc {
 
@@ -65,20 +63,8 @@ void UnixListener::Start(grpc::Server* server) {
 
 void UnixListener::AcceptLoop(grpc::Server* server) {
   const uid_t me = geteuid();
-  absl::Time last_log = absl::InfinitePast();
-  int64_t unlogged = 0;
-  // At most a line a second, with a count of the rest.
-  auto log = [&](const std::string& line) {
-    if (absl::Now() - last_log < absl::Seconds(1)) {
-      ++unlogged;
-      return;
-    }
-    last_log = absl::Now();
-    std::cerr << "mproc manager: " << line;
-    if (unlogged > 0) std::cerr << " (and " << unlogged << " more not shown)";
-    std::cerr << std::endl;
-    unlogged = 0;
-  };
+  RateLimitedLog refusals;
+  auto log = [&](const std::string& line) { refusals.Write(line); };
   // Waits on the wake-up pipe only; true if stopping.
   auto pause = [&](int ms) {
     pollfd wake{wake_read_, POLLIN, 0};

@@ -1,0 +1,29 @@
+// Lines on stderr about refused peers, at most one a second with a count
+// of those left out, so that a peer cannot flood the log. Thread-safe.
+#ifndef MPROC_SERVER_RPC_RATE_LIMITED_LOG_H_
+#define MPROC_SERVER_RPC_RATE_LIMITED_LOG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace mproc {
+
+class RateLimitedLog {
+ public:
+  // Writes "mproc manager: <line>" unless a line went out less than a
+  // second ago (then it is only counted, and the next line says how many).
+  void Write(const std::string& line);
+
+ private:
+  absl::Mutex mu_;
+  absl::Time last_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int64_t unlogged_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_RPC_RATE_LIMITED_LOG_H_
