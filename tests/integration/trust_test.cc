@@ -557,6 +557,10 @@ TEST(ForgedWorkTest, AWorkerHoldsAtMostItsPrefetch) {
   for (int i = 0; i < 10; ++i) {
     results.push_back((*pool)->ApplyAsync("echo", {Value(i)}));
   }
+  // Submissions travel on their own: all ten are queued before anyone asks.
+  ASSERT_OK(testing::AwaitPoolStatus(**client, "hoard", [](const Map& st) {
+    return st.at(Value("queued")) == Value(10);
+  }));
   auto hoarder = Manager::Connect((*server)->address());
   ASSERT_OK(hoarder);
   auto calls = (*hoarder)->PoolCalls("hoard");
