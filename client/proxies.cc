@@ -189,6 +189,17 @@ absl::StatusOr<List> ListProxy::Slice(std::optional<int64_t> start,
 absl::Status ListProxy::Clear() const {
   return InvokeStatus(pb::LIST_CLEAR, {});
 }
+absl::Status ListProxy::SetSlice(std::optional<int64_t> start,
+                                 std::optional<int64_t> stop,
+                                 const List& items) const {
+  return InvokeStatus(pb::LIST_SET_SLICE, {Value(start), Value(stop), items});
+}
+absl::Status ListProxy::Reverse() const {
+  return InvokeStatus(pb::LIST_REVERSE, {});
+}
+absl::Status ListProxy::Sort(bool reverse) const {
+  return InvokeStatus(pb::LIST_SORT, {reverse});
+}
 
 // --- ValueProxy ---
 

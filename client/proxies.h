@@ -167,6 +167,15 @@ class ListProxy : public ObjectProxy {
   absl::StatusOr<List> Slice(std::optional<int64_t> start = std::nullopt,
                              std::optional<int64_t> stop = std::nullopt) const;
   absl::Status Clear() const;
+  // items[start:stop] = `items`, atomically (an empty `items` deletes the
+  // slice).
+  absl::Status SetSlice(std::optional<int64_t> start,
+                        std::optional<int64_t> stop, const List& items) const;
+  absl::Status Reverse() const;
+  // Stable, in Python's order (bools, ints and doubles by value, strings,
+  // bytes, lists element-wise); INVALID_ARGUMENT, the list unchanged, for
+  // items that do not compare (mixed kinds, null, maps, opaque values).
+  absl::Status Sort(bool reverse = false) const;
 
  private:
   friend class Manager;

@@ -46,6 +46,9 @@ constexpr OpInfo kOps[] = {
     {pb::LIST_LEN, pb::LIST, "len", 0, 0, ""},
     {pb::LIST_SLICE, pb::LIST, "slice", 0, 2, "[START] [STOP]"},
     {pb::LIST_CLEAR, pb::LIST, "clear", 0, 0, ""},
+    {pb::LIST_SET_SLICE, pb::LIST, "set_slice", 3, 3, "START STOP LIST", true},
+    {pb::LIST_REVERSE, pb::LIST, "reverse", 0, 0, ""},
+    {pb::LIST_SORT, pb::LIST, "sort", 0, 1, "[REVERSE]"},
 
     {pb::VALUE_GET, pb::VALUE, "get", 0, 0, ""},
     {pb::VALUE_SET, pb::VALUE, "set", 1, 1, "VALUE"},

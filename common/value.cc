@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/value_format_internal.h"
@@ -78,6 +79,10 @@ void AppendRepr(std::string* out, const Value& v) {
     case Value::Type::kMap:
       value_internal::AppendMap(out, v.map_value(), &AppendRepr, &AppendRepr);
       return;
+    case Value::Type::kOpaque:
+      absl::StrAppend(out, "<", v.opaque_value().format, " ",
+                      v.opaque_value().data.size(), " bytes>");
+      return;
   }
 }
 
@@ -101,6 +106,8 @@ const char* Value::TypeName(Type t) {
       return "list";
     case Type::kMap:
       return "map";
+    case Type::kOpaque:
+      return "opaque";
   }
   return "unknown";
 }
@@ -136,6 +143,8 @@ bool operator==(const Value& a, const Value& b) {
       return a.list_value() == b.list_value();
     case Value::Type::kMap:
       return a.map_value() == b.map_value();
+    case Value::Type::kOpaque:
+      return a.opaque_value() == b.opaque_value();
   }
   return false;
 }
@@ -164,6 +173,11 @@ bool operator<(const Value& a, const Value& b) {
       return a.list_value() < b.list_value();
     case Value::Type::kMap:
       return a.map_value() < b.map_value();
+    case Value::Type::kOpaque: {
+      const Opaque& x = a.opaque_value();
+      const Opaque& y = b.opaque_value();
+      return std::tie(x.format, x.data) < std::tie(y.format, y.data);
+    }
   }
   return false;
 }

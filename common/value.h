@@ -1,11 +1,12 @@
 // mproc::Value: the dynamically typed value every shared object holds.
 //
 // A Value is one of null, bool, int (int64), double, string (UTF-8 text),
-// bytes, list of Values, or map from scalar Values to Values — the data a
-// Python program passes through a Manager. Values are ordinary C++ values:
-// copies are deep, equality is structural, and they can be keys of hash and
-// ordered maps. Ints and doubles are distinct types (Value(1) != Value(1.0)),
-// unlike Python, so a stored key always reads back as what was written.
+// bytes, list of Values, map from scalar Values to Values, or an opaque
+// value — the data a Python program passes through a Manager. Values are
+// ordinary C++ values: copies are deep, equality is structural, and they can be
+// keys of hash and ordered maps. Ints and doubles are distinct types (Value(1)
+// != Value(1.0)), unlike Python, so a stored key always reads back as what was
+// written.
 //
 // Thread-safety: like std::string — const methods may be called
 // concurrently; mutation needs external synchronization.
@@ -40,6 +41,19 @@ struct Bytes {
   }
 };
 
+// A value the manager stores, compares and hashes by its bytes without
+// interpreting them: `format` says what the bytes are ("pickle": a Python
+// object pickled by the Python client, for what has no native kind —
+// tuples, sets, big ints, instances). Equal when format and data are.
+// A scalar: it may be a dict key.
+struct Opaque {
+  std::string format;
+  std::string data;
+  friend bool operator==(const Opaque& a, const Opaque& b) {
+    return a.format == b.format && a.data == b.data;
+  }
+};
+
 class Value;
 using List = std::vector<Value>;
 using Map = std::map<Value, Value>;
@@ -68,7 +82,17 @@ class Box {
 
 class Value {
  public:
-  enum class Type { kNull, kBool, kInt, kDouble, kString, kBytes, kList, kMap };
+  enum class Type {
+    kNull,
+    kBool,
+    kInt,
+    kDouble,
+    kString,
+    kBytes,
+    kList,
+    kMap,
+    kOpaque
+  };
 
   Value() = default;  // null
   Value(std::nullptr_t) {}
@@ -86,6 +110,7 @@ class Value {
   Value(Bytes b) : rep_(std::move(b)) {}
   Value(List l) : rep_(ListBox(std::move(l))) {}
   Value(Map m) : rep_(MapBox(std::move(m))) {}
+  Value(Opaque o) : rep_(OpaqueBox(std::move(o))) {}
   template <typename T>
   Value(const std::vector<T>& v) : rep_(ListBox(List(v.begin(), v.end()))) {}
   template <typename K, typename V>
@@ -108,6 +133,7 @@ class Value {
   bool is_bytes() const { return type() == Type::kBytes; }
   bool is_list() const { return type() == Type::kList; }
   bool is_map() const { return type() == Type::kMap; }
+  bool is_opaque() const { return type() == Type::kOpaque; }
   // Scalars may be map keys: everything but lists and maps.
   bool is_scalar() const { return !is_list() && !is_map(); }
 
@@ -124,6 +150,7 @@ class Value {
   List& mutable_list() { return std::get<ListBox>(rep_).get(); }
   const Map& map_value() const { return std::get<MapBox>(rep_).get(); }
   Map& mutable_map() { return std::get<MapBox>(rep_).get(); }
+  const Opaque& opaque_value() const { return std::get<OpaqueBox>(rep_).get(); }
 
   // An int or double as a double; 0 for other types.
   double AsDouble() const;
@@ -138,18 +165,20 @@ class Value {
   // Python-like repr: None, True, 3, 2.5, 'text', b'\x00', [1, 2], {'a': 1}.
   std::string ToString() const;
 
-  // JSON text. Bytes become {"$bytes": "<base64>"}; non-string map keys are
+  // JSON text. Bytes become {"$bytes": "<base64>"}, an opaque value
+  // {"$opaque": {"format": F, "data": "<base64>"}}; non-string map keys are
   // written as their JSON text; NaN and infinities as NaN, Infinity,
   // -Infinity (as Python's json module does).
   std::string ToJson() const;
 
   // Parses JSON text (objects become maps with string keys; integers that
-  // fit int64 become ints; {"$bytes": "..."} becomes bytes).
+  // fit int64 become ints; {"$bytes": "..."} becomes bytes and
+  // {"$opaque": ...} an opaque value).
   // INVALID_ARGUMENT with the offset of the first error.
   static absl::StatusOr<Value> FromJson(absl::string_view json);
 
   // Human name of a type: "null", "bool", "int", "double", "string",
-  // "bytes", "list", "map".
+  // "bytes", "list", "map", "opaque".
   static const char* TypeName(Type t);
   const char* type_name() const { return TypeName(type()); }
 
@@ -181,6 +210,9 @@ class Value {
           h = H::combine(std::move(h), k, x);
         }
         return h;
+      case Type::kOpaque:
+        return H::combine(std::move(h), v.opaque_value().format,
+                          v.opaque_value().data);
     }
     return h;
   }
@@ -188,8 +220,9 @@ class Value {
  private:
   using ListBox = value_internal::Box<List>;
   using MapBox = value_internal::Box<Map>;
+  using OpaqueBox = value_internal::Box<Opaque>;
   std::variant<std::monostate, bool, int64_t, double, std::string, Bytes,
-               ListBox, MapBox>
+               ListBox, MapBox, OpaqueBox>
       rep_;
 };
 

@@ -80,6 +80,8 @@ absl::Status CheckToSendAt(const Value& value, int depth, int max_depth) {
   switch (value.type()) {
     case Value::Type::kString:
       return CheckText(value.string_value());
+    case Value::Type::kOpaque:
+      return CheckText(value.opaque_value().format);
     case Value::Type::kList:
       return CheckItemsAt(value.list_value(), depth, max_depth);
     case Value::Type::kMap:

@@ -20,6 +20,8 @@ enum Tag : uint8_t {
   kBytes = 6,
   kList = 7,
   kMap = 8,
+  // Format and data, each length-prefixed.
+  kOpaque = 9,
 };
 
 void PutVarint(uint64_t v, std::string* out) {
@@ -135,6 +137,16 @@ class Reader {
         }
         return Value(Bytes{std::string(raw)});
       }
+      case kOpaque: {
+        uint64_t n, m;
+        absl::string_view format, data;
+        if (!Varint(&n) || !Take(n, &format) || !Varint(&m) ||
+            !Take(m, &data)) {
+          return Fail("truncated opaque value");
+        }
+        if (absl::Status s = CheckText(format); !s.ok()) return Broken(s);
+        return Value(Opaque{std::string(format), std::string(data)});
+      }
       case kList: {
         uint64_t n;
         // Each item takes at least one byte: bounds the reservation.
@@ -222,6 +234,11 @@ void EncodeValue(const Value& value, std::string* out) {
       return;
     case Value::Type::kBytes:
       PutLengthPrefixed(kBytes, value.bytes_value(), out);
+      return;
+    case Value::Type::kOpaque:
+      PutLengthPrefixed(kOpaque, value.opaque_value().format, out);
+      PutVarint(value.opaque_value().data.size(), out);
+      out->append(value.opaque_value().data);
       return;
     case Value::Type::kList:
       out->push_back(kList);

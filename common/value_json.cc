@@ -2,6 +2,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,7 @@ namespace mproc {
 namespace {
 
 constexpr absl::string_view kBytesKey = "$bytes";
+constexpr absl::string_view kOpaqueKey = "$opaque";
 
 void AppendJsonString(std::string* out, absl::string_view s) {
   out->push_back('"');
@@ -88,6 +90,13 @@ void AppendJson(std::string* out, const Value& v) {
       AppendJsonString(out, absl::Base64Escape(v.bytes_value()));
       out->push_back('}');
       return;
+    case Value::Type::kOpaque:
+      out->append("{\"$opaque\": {\"format\": ");
+      AppendJsonString(out, v.opaque_value().format);
+      out->append(", \"data\": ");
+      AppendJsonString(out, absl::Base64Escape(v.opaque_value().data));
+      out->append("}}");
+      return;
     case Value::Type::kList:
       value_internal::AppendList(out, v.list_value(), &AppendJson);
       return;
@@ -102,6 +111,24 @@ void AppendJson(std::string* out, const Value& v) {
           &AppendJson);
       return;
   }
+}
+
+// {"$opaque": {"format": F, "data": "<base64>"}}, as ToJson writes an
+// opaque value, from its one key and value; nullopt for anything else.
+std::optional<Value> OpaqueFromJson(const Value& key, const Value& value) {
+  if (key != Value(kOpaqueKey) || !value.is_map() ||
+      value.map_value().size() != 2) {
+    return std::nullopt;
+  }
+  auto format = value.map_value().find(Value("format"));
+  auto data = value.map_value().find(Value("data"));
+  std::string raw;
+  if (format == value.map_value().end() || data == value.map_value().end() ||
+      !format->second.is_string() || !data->second.is_string() ||
+      !absl::Base64Unescape(data->second.string_value(), &raw)) {
+    return std::nullopt;
+  }
+  return Value(Opaque{format->second.string_value(), std::move(raw)});
 }
 
 // A recursive-descent parser over one JSON text.
@@ -324,6 +351,9 @@ class JsonParser {
       if (k == Value(kBytesKey) && v.is_string() &&
           absl::Base64Unescape(v.string_value(), &raw)) {
         return Value(Bytes{std::move(raw)});
+      }
+      if (std::optional<Value> opaque = OpaqueFromJson(k, v)) {
+        return *std::move(opaque);
       }
     }
     return Value(std::move(entries));

@@ -53,6 +53,10 @@ void ValueToProtoAt(const Value& v, int depth, pb::Value* out) {
     case Value::Type::kBytes:
       out->set_bytes_value(v.bytes_value());
       return;
+    case Value::Type::kOpaque:
+      out->mutable_opaque_value()->set_format(v.opaque_value().format);
+      out->mutable_opaque_value()->set_data(v.opaque_value().data);
+      return;
     case Value::Type::kList:
     case Value::Type::kMap:
       if (depth >= kProtoNestingDepth) {
@@ -94,6 +98,8 @@ Value::Type KindType(const pb::Value& v) {
       return Value::Type::kString;
     case pb::Value::kBytesValue:
       return Value::Type::kBytes;
+    case pb::Value::kOpaqueValue:
+      return Value::Type::kOpaque;
     case pb::Value::kListValue:
       return Value::Type::kList;
     case pb::Value::kMapValue:
@@ -123,6 +129,11 @@ absl::StatusOr<Value> ValueFromProtoAt(const pb::Value& v, int depth,
       return Value(v.string_value());
     case pb::Value::kBytesValue:
       return Value(Bytes{v.bytes_value()});
+    case pb::Value::kOpaqueValue:
+      if (absl::Status s = CheckText(v.opaque_value().format()); !s.ok()) {
+        return s;
+      }
+      return Value(Opaque{v.opaque_value().format(), v.opaque_value().data()});
     case pb::Value::kEncoded: {
       absl::StatusOr<Value> decoded =
           DecodeValue(v.encoded(), depth, max_depth);

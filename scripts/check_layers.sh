@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fails when an #include crosses the layer order (docs/architecture.md):
 #   proto/ <- common/ <- {client/, server/, worker/process/} <- worker/ <- cli/
+# and python/ (the Python package's extension) on client/, like cli/.
 # Nothing includes a layer above it or beside it; a worker is a client, so
 # worker/ may use client/. Inside server/, the objects and dispatcher do not
 # include server/rpc/ (the gRPC layer sits on them), and gRPC headers appear
@@ -24,6 +25,7 @@ MAY_USE = {
     "worker": {"client", "worker/process", "common", "proto"},
     "cli": {"client", "server", "server/rpc", "worker", "worker/process",
             "common", "proto"},
+    "python": {"client", "common", "proto"},
 }
 # Longest prefix first, so worker/process/ is not taken for worker/.
 PREFIXES = sorted(MAY_USE, key=len, reverse=True)

@@ -3,6 +3,8 @@
 # with the line "N passed, N failed":
 #   - format (clang-format 14) and layer order (includes), one case each;
 #   - the whole suite built with g++ (-Wall -Wextra -Werror);
+#   - the Python package's tests (python/tests, pytest), the package built
+#     and installed into a temporary directory by scripts/install_python.sh;
 #   - the whole suite built with clang 14 (-Wthread-safety -Werror) under
 #     ASan + UBSan;
 #   - the concurrency tests (connection, queue, sync, pool) under TSan;
@@ -72,6 +74,39 @@ suite() {
   rm -f "$log" "$counts"
 }
 
+# The Python package, installed as a user gets it, under pytest; cases
+# counted from its JUnit report (a skipped case counts as failed).
+python_suite() {
+  local dir
+  dir=$(mktemp -d)
+  if ! scripts/install_python.sh --target "$dir/site" >"$dir/install.log" 2>&1; then
+    cat "$dir/install.log"
+    echo "suite python: FAILED (the package did not build)"
+    total_failed=$((total_failed + 1))
+    rm -rf "$dir"
+    return
+  fi
+  (cd python/tests &&
+    PYTHONPATH="$dir/site" timeout 1200 /usr/bin/python3 -m pytest -q \
+      -p no:cacheprovider --junitxml="$dir/report.xml" .)
+  python3 - "$dir/report.xml" >"$dir/counts" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print("0 passed, 1 failed")
+    sys.exit()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+total = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get(k, 0)) for s in suites for k in ("failures", "errors", "skipped"))
+print(f"{total - bad} passed, {bad if total else 1} failed")
+PY
+  echo "suite python: $(tail -n 1 "$dir/counts")"
+  add_counts "$dir/counts"
+  rm -rf "$dir"
+}
+
 external_workspace() {
   (cd examples/external_workspace &&
     bazel build "${common[@]}" //... &&
@@ -125,6 +160,7 @@ tsan_filter="-$(IFS=:; echo "${tsan_skip[*]}")"
 check format scripts/check_format.sh
 check layers scripts/check_layers.sh
 suite gcc -- //...
+python_suite
 if [[ "${1:-}" != quick ]]; then
   suite asan --config=asan -- //...
   if scripts/build_tsan_absl.sh; then

@@ -17,6 +17,9 @@ int64_t ApproximateWireBytes(const Value& value) {
       return 2 + static_cast<int64_t>(value.string_value().size());
     case Value::Type::kBytes:
       return 2 + static_cast<int64_t>(value.bytes_value().size());
+    case Value::Type::kOpaque:
+      return 4 + static_cast<int64_t>(value.opaque_value().format.size() +
+                                      value.opaque_value().data.size());
     case Value::Type::kList: {
       int64_t bytes = 2;
       for (const Value& item : value.list_value()) {

@@ -23,6 +23,10 @@ class ArrayObject : public SharedObject {
 
   int64_t Size() const override { return length_; }
   ElementType type() const { return type_; }
+  // {"type": the element type's name}.
+  Map Details() const override {
+    return {{Value("type"), Value(ElementTypeName(type_))}};
+  }
 
   // OUT_OF_RANGE for an index outside [-len, len).
   absl::StatusOr<Value> Get(int64_t index) const;

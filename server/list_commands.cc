@@ -68,6 +68,26 @@ Result Clear(ListObject& l, const CommandArgs&, CallContext*) {
   return Done(l.Clear());
 }
 
+Result SetSlice(ListObject& l, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(start, a.OptionalInt(0, "start"));
+  MPROC_ASSIGN_OR_RETURN(stop, a.OptionalInt(1, "stop"));
+  MPROC_ASSIGN_OR_RETURN(items, a.ListArg(2, "items"));
+  return Done(l.SetSlice(start, stop, *items));
+}
+
+Result Reverse(ListObject& l, const CommandArgs&, CallContext*) {
+  return Done(l.Reverse());
+}
+
+Result Sort(ListObject& l, const CommandArgs& a, CallContext*) {
+  const Value* reverse = a.Optional(0);
+  if (reverse != nullptr && !reverse->is_bool() && !reverse->is_null()) {
+    return WrongArgumentType(l, "reverse of sort", "a bool", *reverse);
+  }
+  return Done(l.Sort(reverse != nullptr && reverse->is_bool() &&
+                     reverse->bool_value()));
+}
+
 constexpr CommandRow kRows[] = {
     {pb::LIST_APPEND, On<ListObject, Append>},
     {pb::LIST_EXTEND, On<ListObject, Extend>},
@@ -81,6 +101,9 @@ constexpr CommandRow kRows[] = {
     {pb::LIST_LEN, On<ListObject, Len>},
     {pb::LIST_SLICE, On<ListObject, Slice>},
     {pb::LIST_CLEAR, On<ListObject, Clear>},
+    {pb::LIST_SET_SLICE, On<ListObject, SetSlice>},
+    {pb::LIST_REVERSE, On<ListObject, Reverse>},
+    {pb::LIST_SORT, On<ListObject, Sort>},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "common/value_codec.h"
 #include "server/errors.h"
 #include "server/python_index.h"
+#include "server/python_order.h"
 
 namespace mproc {
 
@@ -222,17 +223,49 @@ absl::StatusOr<List> ListObject::Slice(std::optional<int64_t> start,
   return List(items_.begin() + begin, items_.begin() + end);
 }
 
-absl::Status ListObject::Clear() {
-  absl::MutexLock l(&mu_);
+absl::Status ListObject::ReplaceAllLocked(List next) {
   if (log().enabled()) {
     const LogChange changes[] = {
         LogChange::DeleteAll(),
-        LogChange::Put(kSnapshotKey, EncodeRecord(List{}))};
+        LogChange::Put(kSnapshotKey, EncodeRecord(next))};
     if (absl::Status s = log().Write(Describe(), changes); !s.ok()) return s;
     edits_ = 0;
   }
-  items_.clear();
+  items_ = std::move(next);
   return absl::OkStatus();
+}
+
+absl::Status ListObject::Clear() {
+  absl::MutexLock l(&mu_);
+  return ReplaceAllLocked(List{});
+}
+
+absl::Status ListObject::SetSlice(std::optional<int64_t> start,
+                                  std::optional<int64_t> stop,
+                                  const List& items) {
+  absl::MutexLock l(&mu_);
+  auto [begin, end] = ResolveSlice(start, stop, items_.size());
+  List next;
+  next.reserve(items_.size() - (end - begin) + items.size());
+  next.insert(next.end(), items_.begin(), items_.begin() + begin);
+  next.insert(next.end(), items.begin(), items.end());
+  next.insert(next.end(), items_.begin() + end, items_.end());
+  return ReplaceAllLocked(std::move(next));
+}
+
+absl::Status ListObject::Reverse() {
+  absl::MutexLock l(&mu_);
+  return ReplaceAllLocked(List(items_.rbegin(), items_.rend()));
+}
+
+absl::Status ListObject::Sort(bool reverse) {
+  absl::MutexLock l(&mu_);
+  List next = items_;
+  if (absl::Status s = PythonSort(next, reverse); !s.ok()) {
+    return absl::Status(s.code(),
+                        absl::StrCat(Describe(), ": sort: ", s.message()));
+  }
+  return ReplaceAllLocked(std::move(next));
 }
 
 }  // namespace mproc

@@ -44,6 +44,13 @@ class ListObject : public SharedObject {
                              std::optional<int64_t> stop,
                              AnswerBudget* budget) const;
   absl::Status Clear();
+  // items[start:stop] = items (Python's slice rules; nullopt: open).
+  absl::Status SetSlice(std::optional<int64_t> start,
+                        std::optional<int64_t> stop, const List& items);
+  absl::Status Reverse();
+  // PythonSort's errors (server/python_order.h); the list is then
+  // unchanged.
+  absl::Status Sort(bool reverse);
 
   // Recorded as a snapshot ('a' -> the encoded list) and the edits made
   // since ('o' + sequence -> [opcode, position, argument]), which are
@@ -59,6 +66,9 @@ class ListObject : public SharedObject {
   // Once the edits outnumber the items, records the list as it is now in
   // their place.
   void MaybeSnapshotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records `next` as the whole list and makes it so (for the edits that
+  // move many items).
+  absl::Status ReplaceAllLocked(List next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies a recorded edit; false if it does not fit the list.
   bool ApplyLocked(Edit edit, int64_t position, Value argument)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -20,6 +20,10 @@ class TypedValueObject : public SharedObject {
 
   int64_t Size() const override { return 1; }
   ElementType type() const { return type_; }
+  // {"type": the element type's name}.
+  Map Details() const override {
+    return {{Value("type"), Value(ElementTypeName(type_))}};
+  }
 
   Value Get() const;
   // INVALID_ARGUMENT if `v` does not fit the element type.

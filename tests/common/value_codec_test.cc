@@ -27,7 +27,8 @@ TEST(ValueCodecTest, EveryTypeRoundTrips) {
        {Value(), Value(true), Value(false), Value(0), Value(-1), Value(kMin),
         Value(kMax), Value(0.0), Value(-2.5), Value(1e300), Value(""),
         Value("héllo"), Value(Bytes{std::string("\0\xff", 2)}), Value(List{}),
-        Value(Map{}),
+        Value(Map{}), Value(Opaque{"pickle", std::string("\0\x80", 2)}),
+        Value(Map{{Opaque{"f", ""}, 1}}),
         Value(Map{{1, "one"}, {"two", List{2.0, nullptr}}, {false, Map{}}})}) {
     EXPECT_EQ(RoundTrip(v), v) << v.ToString();
   }

@@ -95,10 +95,23 @@ TEST(Value, JsonRoundTripsEveryType) {
               {"double", 0.1},
               {"string", "tab\t\"quote\" ünï"},
               {"bytes", Bytes{std::string("\x00\xff", 2)}},
-              {"list", List{1, 2.5, "x"}}});
+              {"list", List{1, 2.5, "x"}},
+              {"opaque", Opaque{"pickle", std::string("\x80\x04K\x01.", 5)}}});
   absl::StatusOr<Value> back = Value::FromJson(v.ToJson());
   ASSERT_OK(back);
   EXPECT_EQ(*back, v) << v.ToJson();
+}
+
+TEST(Value, OpaqueValuesCompareByFormatAndBytesAndAreKeys) {
+  const Value a(Opaque{"pickle", "x"});
+  EXPECT_TRUE(a.is_opaque() && a.is_scalar());
+  EXPECT_EQ(a, Value(Opaque{"pickle", "x"}));
+  EXPECT_NE(a, Value(Opaque{"pickle", "y"}));
+  EXPECT_NE(a, Value(Opaque{"other", "x"}));
+  EXPECT_NE(a, Value(Bytes{"x"}));
+  EXPECT_EQ(absl::HashOf(a), absl::HashOf(Value(Opaque{"pickle", "x"})));
+  EXPECT_EQ(a.ToString(), "<pickle 1 bytes>");
+  EXPECT_EQ(Map({{a, 1}}).count(Value(Opaque{"pickle", "x"})), 1u);
 }
 
 TEST(Value, JsonWritesDoublesThatStayDoubles) {
@@ -125,7 +138,8 @@ TEST(Value, ProtoRoundTripIsLossless) {
               {false, 2},
               {3, List{Value(), 1.5, Bytes{"b"}}},
               {4.5, Map{{"nested", "deep"}}},
-              {Bytes{"k"}, "bytes key"}});
+              {Bytes{"k"}, "bytes key"},
+              {Opaque{"pickle", "(1, 2)"}, List{Opaque{"pickle", ""}}}});
   absl::StatusOr<Value> back = ValueFromProto(ValueToProto(v));
   ASSERT_OK(back);
   EXPECT_EQ(*back, v);

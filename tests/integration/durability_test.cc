@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -358,6 +359,14 @@ TEST(DurabilityTest, EveryKindComesBackAfterAKill) {
     ASSERT_OK(l->Extend({Value("x"), Value("y")}));
     model.push_back("x");
     model.push_back("y");
+    // The edits recorded as the whole list, then one more edit on top.
+    ASSERT_OK(l->SetSlice(0, 2, List{Opaque{"pickle", "(1,)"}}));
+    model.erase(model.begin(), model.begin() + 2);
+    model.insert(model.begin(), Value(Opaque{"pickle", "(1,)"}));
+    ASSERT_OK(l->Reverse());
+    std::reverse(model.begin(), model.end());
+    ASSERT_OK(l->Append("after"));
+    model.push_back("after");
 
     ASSERT_OK(m->Value("counter", "int", 5)->Add(37));
     auto arr = m->Array("arr", "double", 1000);

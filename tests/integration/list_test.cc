@@ -83,6 +83,55 @@ TEST_F(ListTest, LenAndClear) {
   EXPECT_EQ(*l->Len(), 0);
 }
 
+TEST_F(ListTest, SetSliceReplacesInsertsAndDeletesLikePython) {
+  auto l = manager_->List(UniqueName(), List{0, 1, 2, 3, 4});
+  ASSERT_OK(l);
+  ASSERT_OK(l->SetSlice(1, 3, List{"a", "b", "c"}));  // l[1:3] = [...]
+  EXPECT_EQ(*l->Slice(), (List{0, "a", "b", "c", 3, 4}));
+  ASSERT_OK(l->SetSlice(-2, std::nullopt, List{}));  // del l[-2:]
+  EXPECT_EQ(*l->Slice(), (List{0, "a", "b", "c"}));
+  ASSERT_OK(l->SetSlice(std::nullopt, 0, List{"x"}));  // l[:0] = ["x"]
+  EXPECT_EQ(*l->Slice(), (List{"x", 0, "a", "b", "c"}));
+  ASSERT_OK(l->SetSlice(10, 20, List{"end"}));  // clamped, as in Python
+  EXPECT_EQ(*l->Slice(), (List{"x", 0, "a", "b", "c", "end"}));
+}
+
+TEST_F(ListTest, ReverseAndSortFollowPython) {
+  auto l = manager_->List(UniqueName(), List{3, 1.5, true, -2, 10});
+  ASSERT_OK(l);
+  ASSERT_OK(l->Reverse());
+  EXPECT_EQ(*l->Slice(), (List{10, -2, true, 1.5, 3}));
+  ASSERT_OK(l->Sort());  // numbers of every kind by value
+  EXPECT_EQ(*l->Slice(), (List{-2, true, 1.5, 3, 10}));
+  ASSERT_OK(l->Sort(/*reverse=*/true));
+  EXPECT_EQ(*l->Slice(), (List{10, 3, 1.5, true, -2}));
+  auto words = manager_->List(
+      UniqueName("-words"), List{"pear", List{2, "b"}, "apple", List{2, "a"}});
+  ASSERT_OK(words);
+  absl::Status mixed = words->Sort();
+  EXPECT_CODE(mixed, absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(mixed.message().find("'<' not supported between instances of"),
+            absl::string_view::npos)
+      << mixed;
+  EXPECT_EQ(*words->Len(), 4);  // unchanged
+  auto pairs = manager_->List(
+      UniqueName("-pairs"),
+      List{List{2, "b"}, List{1, "z"}, List{2, "a"}, List{1.0, "y"}});
+  ASSERT_OK(pairs);
+  ASSERT_OK(pairs->Sort());
+  EXPECT_EQ(*pairs->Slice(),
+            (List{List{1.0, "y"}, List{1, "z"}, List{2, "a"}, List{2, "b"}}));
+}
+
+TEST_F(ListTest, SortIsStableForEqualNumbers) {
+  auto l = manager_->List(UniqueName(), List{1.0, 1, true, 0});
+  ASSERT_OK(l);
+  ASSERT_OK(l->Sort());
+  EXPECT_EQ(*l->Slice(), (List{0, 1.0, 1, true}));
+  ASSERT_OK(l->Sort(/*reverse=*/true));
+  EXPECT_EQ(*l->Slice(), (List{1.0, 1, true, 0}));
+}
+
 TEST_F(ListTest, IndexMustBeAnInt) {
   auto l = manager_->List(UniqueName(), List{1});
   ASSERT_OK(l);

@@ -1,0 +1,184 @@
+#include "python/ext/py_value.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "common/value_codec.h"
+
+namespace py = pybind11;
+
+namespace mproc {
+namespace python {
+namespace {
+
+struct Hooks {
+  py::object dumps;
+  py::object loads;
+  py::object opaque_type;
+};
+
+// Leaked on purpose: Python objects must not be released after the
+// interpreter is gone.
+Hooks& TheHooks() {
+  static Hooks* hooks = new Hooks();
+  return *hooks;
+}
+
+constexpr char kTuple[] = "tuple";
+constexpr char kSet[] = "set";
+constexpr char kFrozenSet[] = "frozenset";
+constexpr char kBigInt[] = "int";
+constexpr char kPickle[] = "pickle";
+
+std::string Encoded(const List& items) {
+  std::string out;
+  EncodeValue(Value(items), &out);
+  return out;
+}
+
+Value Pickled(py::handle object) {
+  if (!TheHooks().dumps) throw std::runtime_error("mproc: codec not set up");
+  py::bytes data = TheHooks().dumps(object);
+  return Value(Opaque{kPickle, std::string(data)});
+}
+
+List ItemsOf(py::handle iterable) {
+  List items;
+  if (PyList_CheckExact(iterable.ptr()) || PyTuple_CheckExact(iterable.ptr())) {
+    py::sequence seq = py::reinterpret_borrow<py::sequence>(iterable);
+    items.reserve(seq.size());
+  }
+  for (py::handle item : iterable) items.push_back(ToValue(item));
+  return items;
+}
+
+Value FromLong(py::handle object) {
+  int overflow = 0;
+  const long long i = PyLong_AsLongLongAndOverflow(object.ptr(), &overflow);
+  if (overflow == 0) {
+    if (i == -1 && PyErr_Occurred()) throw py::error_already_set();
+    return Value(static_cast<int64_t>(i));
+  }
+  return Value(Opaque{kBigInt, std::string(py::str(object))});
+}
+
+py::object Decoded(const std::string& data) {
+  absl::StatusOr<Value> items = DecodeValue(data);
+  if (!items.ok() || !items->is_list()) {
+    throw py::value_error("mproc: a corrupt tuple or set value");
+  }
+  return FromValue(*items);
+}
+
+py::object FromOpaque(const Opaque& o) {
+  if (o.format == kPickle) return TheHooks().loads(py::bytes(o.data));
+  if (o.format == kTuple) return py::tuple(Decoded(o.data));
+  if (o.format == kSet) return py::set(Decoded(o.data));
+  if (o.format == kFrozenSet) {
+    return py::reinterpret_steal<py::object>(
+        PyFrozenSet_New(Decoded(o.data).ptr()));
+  }
+  if (o.format == kBigInt) {
+    PyObject* i = PyLong_FromString(o.data.c_str(), nullptr, 10);
+    if (i == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(i);
+  }
+  return TheHooks().opaque_type(py::str(o.format), py::bytes(o.data));
+}
+
+}  // namespace
+
+void SetCodecHooks(py::object dumps, py::object loads, py::object opaque_type) {
+  Hooks& hooks = TheHooks();
+  hooks.dumps = std::move(dumps);
+  hooks.loads = std::move(loads);
+  hooks.opaque_type = std::move(opaque_type);
+}
+
+Value ToValue(py::handle object) {
+  PyObject* o = object.ptr();
+  if (o == Py_None) return Value();
+  if (PyBool_Check(o)) return Value(o == Py_True);
+  if (PyLong_CheckExact(o)) return FromLong(object);
+  if (PyFloat_CheckExact(o)) return Value(PyFloat_AS_DOUBLE(o));
+  if (PyUnicode_CheckExact(o)) {
+    Py_ssize_t size = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(o, &size);
+    if (text == nullptr) {  // lone surrogates: no UTF-8 form
+      PyErr_Clear();
+      return Pickled(object);
+    }
+    return Value(std::string(text, static_cast<size_t>(size)));
+  }
+  if (PyBytes_CheckExact(o)) {
+    return Value(Bytes{std::string(PyBytes_AS_STRING(o),
+                                   static_cast<size_t>(PyBytes_GET_SIZE(o)))});
+  }
+  if (PyList_CheckExact(o)) return Value(ItemsOf(object));
+  if (PyDict_CheckExact(o)) {
+    Map map;
+    PyObject* key = nullptr;
+    PyObject* item = nullptr;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(o, &pos, &key, &item)) {
+      Value k = ToValue(key);
+      if (!k.is_scalar())
+        return Pickled(object);  // cannot happen for hashables
+      map.insert_or_assign(std::move(k), ToValue(item));
+    }
+    return Value(std::move(map));
+  }
+  if (PyTuple_CheckExact(o))
+    return Value(Opaque{kTuple, Encoded(ItemsOf(object))});
+  if (PySet_CheckExact(o) || PyFrozenSet_CheckExact(o)) {
+    List items = ItemsOf(object);
+    std::sort(items.begin(), items.end());
+    return Value(
+        Opaque{PySet_CheckExact(o) ? kSet : kFrozenSet, Encoded(items)});
+  }
+  return Pickled(object);
+}
+
+List ToList(py::handle iterable) { return ItemsOf(iterable); }
+
+py::object FromValue(const Value& value) {
+  switch (value.type()) {
+    case Value::Type::kNull:
+      return py::none();
+    case Value::Type::kBool:
+      return py::bool_(value.bool_value());
+    case Value::Type::kInt:
+      return py::reinterpret_steal<py::object>(
+          PyLong_FromLongLong(value.int_value()));
+    case Value::Type::kDouble:
+      return py::float_(value.double_value());
+    case Value::Type::kString: {
+      const std::string& s = value.string_value();
+      return py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
+          s.data(), static_cast<Py_ssize_t>(s.size()), "strict"));
+    }
+    case Value::Type::kBytes:
+      return py::bytes(value.bytes_value());
+    case Value::Type::kList: {
+      const List& items = value.list_value();
+      py::list out(items.size());
+      for (size_t i = 0; i < items.size(); ++i) {
+        out[i] = FromValue(items[i]);
+      }
+      return std::move(out);
+    }
+    case Value::Type::kMap: {
+      py::dict out;
+      for (const auto& [k, v] : value.map_value())
+        out[FromValue(k)] = FromValue(v);
+      return std::move(out);
+    }
+    case Value::Type::kOpaque:
+      return FromOpaque(value.opaque_value());
+  }
+  return py::none();
+}
+
+}  // namespace python
+}  // namespace mproc
