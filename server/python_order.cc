@@ -66,7 +66,9 @@ absl::StatusOr<bool> PythonLess(const Value& a, const Value& b) {
         "manager");
   }
   if (IsPythonNumber(a) && IsPythonNumber(b)) return NumberOf(a) < NumberOf(b);
-  if (a.is_string() && b.is_string()) return a.string_value() < b.string_value();
+  if (a.is_string() && b.is_string()) {
+    return a.string_value() < b.string_value();
+  }
   if (a.is_bytes() && b.is_bytes()) return a.bytes_value() < b.bytes_value();
   if (a.is_list() && b.is_list()) {
     const List& x = a.list_value();

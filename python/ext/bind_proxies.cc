@@ -23,12 +23,12 @@ absl::Duration DurationOf(const Seconds& seconds) {
   return absl::Seconds(*seconds);
 }
 
-// Runs `call` on the proxy without the GIL and returns its result as a
-// Python object.
+// Runs `call` on `proxy` without the GIL and returns its result as a
+// Python object (references in it resolve against the proxy's manager).
 template <typename F>
-py::object ValueCall(F&& call) {
+py::object ValueCall(const ObjectProxy& proxy, F&& call) {
   absl::StatusOr<Value> result = WithoutGil(call);
-  return FromValue(Check(std::move(result)));
+  return FromValue(Check(std::move(result)), proxy.address());
 }
 
 template <typename F>
@@ -54,42 +54,46 @@ void BindDict(py::module_& m) {
   BindObject<DictProxy>(m, "Dict")
       .def("get",
            [](const DictProxy& d, py::handle key) {
-             Value k = ToValue(key);
-             return ValueCall([&] { return d.Get(k); });
+             Value k = ToValue(key, d.address());
+             return ValueCall(d, [&] { return d.Get(k); });
            })
       .def("get_or",
            [](const DictProxy& d, py::handle key, py::handle fallback) {
-             Value k = ToValue(key), f = ToValue(fallback);
-             return ValueCall([&] { return d.Get(k, f); });
+             Value k = ToValue(key, d.address()),
+                   f = ToValue(fallback, d.address());
+             return ValueCall(d, [&] { return d.Get(k, f); });
            })
       .def("set",
            [](const DictProxy& d, py::handle key, py::handle value) {
-             Value k = ToValue(key), v = ToValue(value);
+             Value k = ToValue(key, d.address()),
+                   v = ToValue(value, d.address());
              StatusCall([&] { return d.Set(k, v); });
            })
       .def("setdefault",
            [](const DictProxy& d, py::handle key, py::handle fallback) {
-             Value k = ToValue(key), f = ToValue(fallback);
-             return ValueCall([&] { return d.SetDefault(k, f); });
+             Value k = ToValue(key, d.address()),
+                   f = ToValue(fallback, d.address());
+             return ValueCall(d, [&] { return d.SetDefault(k, f); });
            })
       .def("pop",
            [](const DictProxy& d, py::handle key) {
-             Value k = ToValue(key);
-             return ValueCall([&] { return d.Pop(k); });
+             Value k = ToValue(key, d.address());
+             return ValueCall(d, [&] { return d.Pop(k); });
            })
       .def("pop_or",
            [](const DictProxy& d, py::handle key, py::handle fallback) {
-             Value k = ToValue(key), f = ToValue(fallback);
-             return ValueCall([&] { return d.Pop(k, f); });
+             Value k = ToValue(key, d.address()),
+                   f = ToValue(fallback, d.address());
+             return ValueCall(d, [&] { return d.Pop(k, f); });
            })
       .def("delete",
            [](const DictProxy& d, py::handle key) {
-             Value k = ToValue(key);
+             Value k = ToValue(key, d.address());
              StatusCall([&] { return d.Delete(k); });
            })
       .def("contains",
            [](const DictProxy& d, py::handle key) {
-             Value k = ToValue(key);
+             Value k = ToValue(key, d.address());
              return PlainCall<bool>([&] { return d.Contains(k); });
            })
       .def("len",
@@ -98,28 +102,30 @@ void BindDict(py::module_& m) {
            })
       .def("keys",
            [](const DictProxy& d) {
-             return ValueCall([&] { return absl::StatusOr<Value>(d.Keys()); });
+             return ValueCall(d,
+                              [&] { return absl::StatusOr<Value>(d.Keys()); });
            })
-      .def(
-          "values",
-          [](const DictProxy& d) {
-            return ValueCall([&] { return absl::StatusOr<Value>(d.Values()); });
-          })
+      .def("values",
+           [](const DictProxy& d) {
+             return ValueCall(
+                 d, [&] { return absl::StatusOr<Value>(d.Values()); });
+           })
       .def("items",
            [](const DictProxy& d) {
-             return ValueCall([&] { return absl::StatusOr<Value>(d.Items()); });
+             return ValueCall(d,
+                              [&] { return absl::StatusOr<Value>(d.Items()); });
            })
       .def("update",
            [](const DictProxy& d, py::dict entries) {
-             Value v = ToValue(entries);
+             Value v = ToValue(entries, d.address());
              if (!v.is_map()) throw py::type_error("update needs a dict");
              StatusCall([&] { return d.Update(v.map_value()); });
            })
       .def("clear",
            [](const DictProxy& d) { StatusCall([&] { return d.Clear(); }); })
       .def("add", [](const DictProxy& d, py::handle key, py::handle delta) {
-        Value k = ToValue(key), x = ToValue(delta);
-        return ValueCall([&] { return d.Add(k, x); });
+        Value k = ToValue(key, d.address()), x = ToValue(delta, d.address());
+        return ValueCall(d, [&] { return d.Add(k, x); });
       });
 }
 
@@ -127,45 +133,45 @@ void BindList(py::module_& m) {
   BindObject<ListProxy>(m, "List")
       .def("append",
            [](const ListProxy& l, py::handle item) {
-             Value v = ToValue(item);
+             Value v = ToValue(item, l.address());
              return PlainCall<int64_t>([&] { return l.Append(v); });
            })
       .def("extend",
            [](const ListProxy& l, py::handle items) {
-             List v = ToList(items);
+             List v = ToList(items, l.address());
              return PlainCall<int64_t>([&] { return l.Extend(v); });
            })
       .def("get",
            [](const ListProxy& l, int64_t index) {
-             return ValueCall([&] { return l.Get(index); });
+             return ValueCall(l, [&] { return l.Get(index); });
            })
       .def("set",
            [](const ListProxy& l, int64_t index, py::handle item) {
-             Value v = ToValue(item);
+             Value v = ToValue(item, l.address());
              StatusCall([&] { return l.Set(index, v); });
            })
       .def("insert",
            [](const ListProxy& l, int64_t index, py::handle item) {
-             Value v = ToValue(item);
+             Value v = ToValue(item, l.address());
              StatusCall([&] { return l.Insert(index, v); });
            })
       .def("pop",
            [](const ListProxy& l, int64_t index) {
-             return ValueCall([&] { return l.Pop(index); });
+             return ValueCall(l, [&] { return l.Pop(index); });
            })
       .def("remove",
            [](const ListProxy& l, py::handle item) {
-             Value v = ToValue(item);
+             Value v = ToValue(item, l.address());
              StatusCall([&] { return l.Remove(v); });
            })
       .def("index",
            [](const ListProxy& l, py::handle item) {
-             Value v = ToValue(item);
+             Value v = ToValue(item, l.address());
              return PlainCall<int64_t>([&] { return l.Index(v); });
            })
       .def("count",
            [](const ListProxy& l, py::handle item) {
-             Value v = ToValue(item);
+             Value v = ToValue(item, l.address());
              return PlainCall<int64_t>([&] { return l.Count(v); });
            })
       .def("len",
@@ -175,13 +181,14 @@ void BindList(py::module_& m) {
       .def("slice",
            [](const ListProxy& l, std::optional<int64_t> start,
               std::optional<int64_t> stop) {
-             return ValueCall(
-                 [&] { return absl::StatusOr<Value>(l.Slice(start, stop)); });
+             return ValueCall(l, [&] {
+               return absl::StatusOr<Value>(l.Slice(start, stop));
+             });
            })
       .def("set_slice",
            [](const ListProxy& l, std::optional<int64_t> start,
               std::optional<int64_t> stop, py::handle items) {
-             List v = ToList(items);
+             List v = ToList(items, l.address());
              StatusCall([&] { return l.SetSlice(start, stop, v); });
            })
       .def("reverse",
@@ -198,21 +205,22 @@ void BindValueAndArray(py::module_& m) {
   BindObject<ValueProxy>(m, "Value")
       .def("get",
            [](const ValueProxy& v) {
-             return ValueCall([&] { return v.Get(); });
+             return ValueCall(v, [&] { return v.Get(); });
            })
       .def("set",
            [](const ValueProxy& v, py::handle value) {
-             Value x = ToValue(value);
+             Value x = ToValue(value, v.address());
              StatusCall([&] { return v.Set(x); });
            })
       .def("add",
            [](const ValueProxy& v, py::handle delta) {
-             Value x = ToValue(delta);
-             return ValueCall([&] { return v.Add(x); });
+             Value x = ToValue(delta, v.address());
+             return ValueCall(v, [&] { return v.Add(x); });
            })
       .def("compare_and_swap",
            [](const ValueProxy& v, py::handle expected, py::handle desired) {
-             Value e = ToValue(expected), d = ToValue(desired);
+             Value e = ToValue(expected, v.address()),
+                   d = ToValue(desired, v.address());
              return PlainCall<bool>([&] { return v.CompareAndSwap(e, d); });
            });
   BindObject<ArrayProxy>(m, "Array")
@@ -222,22 +230,23 @@ void BindValueAndArray(py::module_& m) {
            })
       .def("get",
            [](const ArrayProxy& a, int64_t index) {
-             return ValueCall([&] { return a.Get(index); });
+             return ValueCall(a, [&] { return a.Get(index); });
            })
       .def("set",
            [](const ArrayProxy& a, int64_t index, py::handle value) {
-             Value x = ToValue(value);
+             Value x = ToValue(value, a.address());
              StatusCall([&] { return a.Set(index, x); });
            })
       .def("slice",
            [](const ArrayProxy& a, std::optional<int64_t> start,
               std::optional<int64_t> stop) {
-             return ValueCall(
-                 [&] { return absl::StatusOr<Value>(a.Slice(start, stop)); });
+             return ValueCall(a, [&] {
+               return absl::StatusOr<Value>(a.Slice(start, stop));
+             });
            })
       .def("add", [](const ArrayProxy& a, int64_t index, py::handle delta) {
-        Value x = ToValue(delta);
-        return ValueCall([&] { return a.Add(index, x); });
+        Value x = ToValue(delta, a.address());
+        return ValueCall(a, [&] { return a.Add(index, x); });
       });
 }
 
@@ -245,12 +254,12 @@ void BindNamespace(py::module_& m) {
   BindObject<NamespaceProxy>(m, "Namespace")
       .def("get",
            [](const NamespaceProxy& n, const std::string& attribute) {
-             return ValueCall([&] { return n.Get(attribute); });
+             return ValueCall(n, [&] { return n.Get(attribute); });
            })
       .def("set",
            [](const NamespaceProxy& n, const std::string& attribute,
               py::handle value) {
-             Value x = ToValue(value);
+             Value x = ToValue(value, n.address());
              StatusCall([&] { return n.Set(attribute, x); });
            })
       .def("delete",
@@ -258,7 +267,7 @@ void BindNamespace(py::module_& m) {
              StatusCall([&] { return n.Delete(attribute); });
            })
       .def("items", [](const NamespaceProxy& n) {
-        return ValueCall([&] { return absl::StatusOr<Value>(n.Items()); });
+        return ValueCall(n, [&] { return absl::StatusOr<Value>(n.Items()); });
       });
 }
 
@@ -266,21 +275,21 @@ void BindQueue(py::module_& m) {
   BindObject<QueueProxy>(m, "Queue")
       .def("put",
            [](const QueueProxy& q, py::handle item, Seconds timeout) {
-             Value v = ToValue(item);
+             Value v = ToValue(item, q.address());
              StatusCall([&] { return q.Put(v, DurationOf(timeout)); });
            })
       .def("put_nowait",
            [](const QueueProxy& q, py::handle item) {
-             Value v = ToValue(item);
+             Value v = ToValue(item, q.address());
              StatusCall([&] { return q.PutNowait(v); });
            })
       .def("get",
            [](const QueueProxy& q, Seconds timeout) {
-             return ValueCall([&] { return q.Get(DurationOf(timeout)); });
+             return ValueCall(q, [&] { return q.Get(DurationOf(timeout)); });
            })
       .def("get_nowait",
            [](const QueueProxy& q) {
-             return ValueCall([&] { return q.GetNowait(); });
+             return ValueCall(q, [&] { return q.GetNowait(); });
            })
       .def("qsize",
            [](const QueueProxy& q) {
@@ -405,19 +414,19 @@ void BindSync(py::module_& m) {
 void BindOpeners(py::module_& m) {
   m.def("open_dict", [](Manager& c, const std::string& name,
                         py::handle initial) {
-    Value v = initial.is_none() ? Value(Map{}) : ToValue(initial);
+    Value v = initial.is_none() ? Value(Map{}) : ToValue(initial, c.address());
     if (!v.is_map())
       throw py::type_error("a dict's initial value must be a dict");
     return PlainCall<DictProxy>([&] { return c.Dict(name, v.map_value()); });
   });
-  m.def("open_list",
-        [](Manager& c, const std::string& name, py::handle initial) {
-          List items = initial.is_none() ? List{} : ToList(initial);
-          return PlainCall<ListProxy>([&] { return c.List(name, items); });
-        });
+  m.def(
+      "open_list", [](Manager& c, const std::string& name, py::handle initial) {
+        List items = initial.is_none() ? List{} : ToList(initial, c.address());
+        return PlainCall<ListProxy>([&] { return c.List(name, items); });
+      });
   m.def("open_value", [](Manager& c, const std::string& name,
                          const std::string& type, py::handle initial) {
-    Value v = initial.is_none() ? Value() : ToValue(initial);
+    Value v = initial.is_none() ? Value() : ToValue(initial, c.address());
     return PlainCall<ValueProxy>([&] { return c.Value(name, type, v); });
   });
   m.def("open_array", [](Manager& c, const std::string& name,
@@ -426,7 +435,7 @@ void BindOpeners(py::module_& m) {
       const auto length = size_or_items.cast<int64_t>();
       return PlainCall<ArrayProxy>([&] { return c.Array(name, type, length); });
     }
-    List items = ToList(size_or_items);
+    List items = ToList(size_or_items, c.address());
     return PlainCall<ArrayProxy>([&] { return c.Array(name, type, items); });
   });
   m.def("open_namespace", [](Manager& c, const std::string& name) {

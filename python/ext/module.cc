@@ -55,9 +55,9 @@ PYBIND11_MODULE(_mproc, m) {
   });
   // Round trips through the conversion alone (for tests of the codec).
   m.def("round_trip",
-        [](py::handle object) { return FromValue(ToValue(object)); });
+        [](py::handle object) { return FromValue(ToValue(object, "")); });
   m.def("opaque_form", [](py::handle object) -> py::object {
-    Value v = ToValue(object);
+    Value v = ToValue(object, "");
     if (!v.is_opaque()) return py::none();
     return py::make_tuple(v.opaque_value().format,
                           py::bytes(v.opaque_value().data));

@@ -16,6 +16,9 @@ struct Hooks {
   py::object dumps;
   py::object loads;
   py::object opaque_type;
+  py::object proxy_type;
+  py::object to_ref;
+  py::object from_ref;
 };
 
 // Leaked on purpose: Python objects must not be released after the
@@ -30,6 +33,7 @@ constexpr char kSet[] = "set";
 constexpr char kFrozenSet[] = "frozenset";
 constexpr char kBigInt[] = "int";
 constexpr char kPickle[] = "pickle";
+constexpr char kReference[] = "ref";
 
 std::string Encoded(const List& items) {
   std::string out;
@@ -43,13 +47,15 @@ Value Pickled(py::handle object) {
   return Value(Opaque{kPickle, std::string(data)});
 }
 
-List ItemsOf(py::handle iterable) {
+List ItemsOf(py::handle iterable, const std::string& destination) {
   List items;
   if (PyList_CheckExact(iterable.ptr()) || PyTuple_CheckExact(iterable.ptr())) {
     py::sequence seq = py::reinterpret_borrow<py::sequence>(iterable);
     items.reserve(seq.size());
   }
-  for (py::handle item : iterable) items.push_back(ToValue(item));
+  for (py::handle item : iterable) {
+    items.push_back(ToValue(item, destination));
+  }
   return items;
 }
 
@@ -63,21 +69,58 @@ Value FromLong(py::handle object) {
   return Value(Opaque{kBigInt, std::string(py::str(object))});
 }
 
-py::object Decoded(const std::string& data) {
-  absl::StatusOr<Value> items = DecodeValue(data);
+List DecodedItems(const Opaque& o) {
+  absl::StatusOr<Value> items = DecodeValue(o.data);
   if (!items.ok() || !items->is_list()) {
-    throw py::value_error("mproc: a corrupt tuple or set value");
+    throw py::value_error("mproc: a corrupt " + o.format + " value");
   }
-  return FromValue(*items);
+  return std::move(items->mutable_list());
 }
 
-py::object FromOpaque(const Opaque& o) {
+py::object Decoded(const Opaque& o, const std::string& address) {
+  return FromValue(Value(DecodedItems(o)), address);
+}
+
+// A stored proxy: [typeid, name, args...].
+py::object FromReference(const Opaque& o, const std::string& address) {
+  List items = DecodedItems(o);
+  if (address.empty() || items.size() < 2 || !items[0].is_string() ||
+      !items[1].is_string()) {
+    return TheHooks().opaque_type(py::str(o.format), py::bytes(o.data));
+  }
+  py::list args;
+  for (size_t i = 2; i < items.size(); ++i) {
+    args.append(FromValue(items[i], address));
+  }
+  return TheHooks().from_ref(address, items[0].string_value(),
+                             items[1].string_value(), args);
+}
+
+// A proxy stored into the manager at `destination` (empty: anywhere).
+Value Reference(py::handle proxy, const std::string& destination) {
+  py::tuple ref = TheHooks().to_ref(proxy);
+  const auto address = ref[3].cast<std::string>();
+  if (!destination.empty() && address != destination) {
+    throw py::value_error(
+        "mproc: a proxy of the manager at " + address +
+        " cannot be stored in the manager at " + destination +
+        " (a stored proxy names an object of the same manager)");
+  }
+  List items{ToValue(ref[0], destination), ToValue(ref[1], destination)};
+  for (py::handle arg : py::reinterpret_borrow<py::object>(ref[2])) {
+    items.push_back(ToValue(arg, destination));
+  }
+  return Value(Opaque{kReference, Encoded(items)});
+}
+
+py::object FromOpaque(const Opaque& o, const std::string& address) {
   if (o.format == kPickle) return TheHooks().loads(py::bytes(o.data));
-  if (o.format == kTuple) return py::tuple(Decoded(o.data));
-  if (o.format == kSet) return py::set(Decoded(o.data));
+  if (o.format == kReference) return FromReference(o, address);
+  if (o.format == kTuple) return py::tuple(Decoded(o, address));
+  if (o.format == kSet) return py::set(Decoded(o, address));
   if (o.format == kFrozenSet) {
     return py::reinterpret_steal<py::object>(
-        PyFrozenSet_New(Decoded(o.data).ptr()));
+        PyFrozenSet_New(Decoded(o, address).ptr()));
   }
   if (o.format == kBigInt) {
     PyObject* i = PyLong_FromString(o.data.c_str(), nullptr, 10);
@@ -89,14 +132,19 @@ py::object FromOpaque(const Opaque& o) {
 
 }  // namespace
 
-void SetCodecHooks(py::object dumps, py::object loads, py::object opaque_type) {
+void SetCodecHooks(py::object dumps, py::object loads, py::object opaque_type,
+                   py::object proxy_type, py::object to_ref,
+                   py::object from_ref) {
   Hooks& hooks = TheHooks();
   hooks.dumps = std::move(dumps);
   hooks.loads = std::move(loads);
   hooks.opaque_type = std::move(opaque_type);
+  hooks.proxy_type = std::move(proxy_type);
+  hooks.to_ref = std::move(to_ref);
+  hooks.from_ref = std::move(from_ref);
 }
 
-Value ToValue(py::handle object) {
+Value ToValue(py::handle object, const std::string& destination) {
   PyObject* o = object.ptr();
   if (o == Py_None) return Value();
   if (PyBool_Check(o)) return Value(o == Py_True);
@@ -115,34 +163,40 @@ Value ToValue(py::handle object) {
     return Value(Bytes{std::string(PyBytes_AS_STRING(o),
                                    static_cast<size_t>(PyBytes_GET_SIZE(o)))});
   }
-  if (PyList_CheckExact(o)) return Value(ItemsOf(object));
+  if (PyList_CheckExact(o)) return Value(ItemsOf(object, destination));
   if (PyDict_CheckExact(o)) {
     Map map;
     PyObject* key = nullptr;
     PyObject* item = nullptr;
     Py_ssize_t pos = 0;
     while (PyDict_Next(o, &pos, &key, &item)) {
-      Value k = ToValue(key);
+      Value k = ToValue(key, destination);
       if (!k.is_scalar())
         return Pickled(object);  // cannot happen for hashables
-      map.insert_or_assign(std::move(k), ToValue(item));
+      map.insert_or_assign(std::move(k), ToValue(item, destination));
     }
     return Value(std::move(map));
   }
   if (PyTuple_CheckExact(o))
-    return Value(Opaque{kTuple, Encoded(ItemsOf(object))});
+    return Value(Opaque{kTuple, Encoded(ItemsOf(object, destination))});
   if (PySet_CheckExact(o) || PyFrozenSet_CheckExact(o)) {
-    List items = ItemsOf(object);
+    List items = ItemsOf(object, destination);
     std::sort(items.begin(), items.end());
     return Value(
         Opaque{PySet_CheckExact(o) ? kSet : kFrozenSet, Encoded(items)});
   }
+  if (TheHooks().proxy_type &&
+      PyObject_IsInstance(o, TheHooks().proxy_type.ptr()) == 1) {
+    return Reference(object, destination);
+  }
   return Pickled(object);
 }
 
-List ToList(py::handle iterable) { return ItemsOf(iterable); }
+List ToList(py::handle iterable, const std::string& destination) {
+  return ItemsOf(iterable, destination);
+}
 
-py::object FromValue(const Value& value) {
+py::object FromValue(const Value& value, const std::string& address) {
   switch (value.type()) {
     case Value::Type::kNull:
       return py::none();
@@ -164,18 +218,18 @@ py::object FromValue(const Value& value) {
       const List& items = value.list_value();
       py::list out(items.size());
       for (size_t i = 0; i < items.size(); ++i) {
-        out[i] = FromValue(items[i]);
+        out[i] = FromValue(items[i], address);
       }
       return std::move(out);
     }
     case Value::Type::kMap: {
       py::dict out;
       for (const auto& [k, v] : value.map_value())
-        out[FromValue(k)] = FromValue(v);
+        out[FromValue(k, address)] = FromValue(v, address);
       return std::move(out);
     }
     case Value::Type::kOpaque:
-      return FromOpaque(value.opaque_value());
+      return FromOpaque(value.opaque_value(), address);
   }
   return py::none();
 }

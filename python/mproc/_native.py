@@ -15,9 +15,9 @@ Opaque.__doc__ = ("A value stored by another client in a format this one "
                   "does not read (format: its name; data: its bytes).")
 
 
-def _dumps(obj):
+def dumps(obj):
     return pickle.dumps(obj, protocol=PICKLE_PROTOCOL)
 
 
-_mproc.set_codec_hooks(_dumps, pickle.loads, Opaque)
 _mproc.set_exception_classes(errors._classes())
+# The codec's hooks are set by managers.py, which resolves stored proxies.

@@ -14,6 +14,7 @@ of all threads on one stream and reopens it after fork.
 
 import ctypes
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -26,7 +27,7 @@ import weakref
 from multiprocessing import current_process
 from multiprocessing.context import get_spawning_popen
 
-from . import errors, proxies
+from . import _native, errors, proxies
 from ._native import _mproc
 
 __all__ = ["Manager", "SyncManager", "rebuild_proxy"]
@@ -115,6 +116,26 @@ def rebuild_proxy(cls, reference, name, spec):
     """Unpickles a proxy: the same object, through this process's own
     connection to its manager."""
     connection = _connection(*reference)
+    return cls(_open(connection.client, cls, name, spec), connection, spec)
+
+
+_TYPEIDS = {cls._typeid: cls for cls in (
+    proxies.DictProxy, proxies.ListProxy, proxies.ValueProxy,
+    proxies.ArrayProxy, proxies.NamespaceProxy, proxies.QueueProxy,
+    proxies.AcquirerProxy, proxies.SemaphoreProxy, proxies.EventProxy,
+    proxies.ConditionProxy, proxies.BarrierProxy)}
+
+
+def proxy_from_reference(address, typeid, name, args):
+    """A stored proxy read from the manager at `address`: the object it
+    names, through the connection the value was read with."""
+    cls = _TYPEIDS.get(typeid)
+    with _connections_lock:
+        connection = next(
+            (c for c in _connections.values() if c.address == address), None)
+    if cls is None or connection is None:
+        return _native.Opaque("ref", (typeid, name, args))
+    spec = tuple(args)
     return cls(_open(connection.client, cls, name, spec), connection, spec)
 
 
@@ -472,3 +493,7 @@ def Manager(address=None, authkey=None, **kwargs):
         m.connect()
     return m
 
+
+_mproc.set_codec_hooks(_native.dumps, pickle.loads, _native.Opaque,
+                       proxies.BaseProxy, proxies.BaseProxy._reference,
+                       proxy_from_reference)

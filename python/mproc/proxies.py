@@ -66,6 +66,16 @@ class BaseProxy:
         except Exception as e:  # as Python's proxies do
             return repr(self)[:-1] + "; '__str__()' failed: %s>" % e
 
+    def _ref_args(self):
+        """What reopens the object when it exists (stored references)."""
+        return ()
+
+    def _reference(self):
+        """(typeid, name, args, manager address): how a proxy is stored in
+        a dict, list or Namespace of its own manager (a nested proxy)."""
+        return (self._typeid, self._native.name, self._ref_args(),
+                self._native.address)
+
     def __reduce__(self):
         from . import managers
         return managers.rebuild_proxy, (
@@ -345,6 +355,9 @@ class ValueProxy(BaseProxy):
     _typeid = "Value"
     __slots__ = ()
 
+    def _ref_args(self):
+        return self._spec[:1]
+
     def _getvalue(self):
         return self._native.get()
 
@@ -373,6 +386,9 @@ class ArrayProxy(BaseProxy):
 
     _typeid = "Array"
     __slots__ = ()
+
+    def _ref_args(self):
+        return self._spec[:1]
 
     def _getvalue(self):
         return self._native.slice(None, None)
@@ -458,6 +474,9 @@ class QueueProxy(BaseProxy):
     _typeid = "Queue"
     __slots__ = ()
 
+    def _ref_args(self):
+        return (0, )  # any maxsize
+
     def _getvalue(self):
         return "<queue of %d>" % self.qsize()
 
@@ -516,6 +535,9 @@ class AcquirerProxy(BaseProxy):
     _typeid = "Lock"
     __slots__ = ()
 
+    def _ref_args(self):
+        return self._spec
+
     def _getvalue(self):
         return "<%s locked=%s>" % (self._typeid, self._native.locked())
 
@@ -550,6 +572,9 @@ class SemaphoreProxy(BaseProxy):
 
     _typeid = "Semaphore"
     __slots__ = ()
+
+    def _ref_args(self):
+        return self._spec
 
     def _getvalue(self):
         return "<%s value=%d>" % (self._typeid, self._native.value())
@@ -598,6 +623,9 @@ class ConditionProxy(BaseProxy):
 
     _typeid = "Condition"
     __slots__ = ()
+
+    def _ref_args(self):
+        return self._spec
 
     def _getvalue(self):
         return "<Condition>"
@@ -655,6 +683,9 @@ class BarrierProxy(BaseProxy):
 
     _typeid = "Barrier"
     __slots__ = ()
+
+    def _ref_args(self):
+        return self._spec[:1]  # parties; the action stays with its maker
 
     def _getvalue(self):
         return "<Barrier parties=%d waiting=%d>" % (self.parties,

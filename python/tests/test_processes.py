@@ -141,3 +141,24 @@ def test_a_lock_held_by_a_killed_process_is_released(manager):
     p.join(60)
     assert lock.acquire(timeout=60)  # Python's manager would keep it held
     lock.release()
+
+
+def test_a_stored_proxy_is_a_reference_by_name_readable_from_cpp(daemon):
+    m = mproc.Manager(daemon.address, authkey=daemon.key)
+    inner = m.dict(name="inner")
+    m.dict(name="outer")["inner"] = inner
+    out = daemon.cli("dict", "get", "outer", "inner")
+    assert out.returncode == 0, out.stderr
+    assert '"format": "ref"' in out.stdout
+    # Read through another address of the same manager, it names the same
+    # object there: references are relative to the manager.
+    port = daemon.tuple_address[1]
+    other = mproc.Manager("localhost:%d" % port, authkey=daemon.key)
+    other.dict(name="outer")["inner"]["via"] = "localhost"
+    assert inner["via"] == "localhost"
+
+
+def test_a_proxy_of_another_manager_cannot_be_stored(manager, daemon):
+    m = mproc.Manager(daemon.address, authkey=daemon.key)
+    with pytest.raises(ValueError, match="cannot be stored in the manager"):
+        m.dict()["x"] = manager.dict()
