@@ -231,8 +231,11 @@ def _die_with_parent():
     libc.prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
-def _stop(process, directory):
-    """Stops a private manager: SIGTERM, then SIGKILL after 5 s."""
+def _stop(process, directory, owner):
+    """Stops a private manager: SIGTERM, then SIGKILL after 5 s. Only in
+    the process that started it (a forked child exiting leaves it be)."""
+    if os.getpid() != owner:
+        return
     if process is not None and process.poll() is None:
         process.terminate()
         try:
@@ -292,7 +295,7 @@ class SyncManager:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent, close_fds=True)
         self._finalizer = weakref.finalize(self, _stop, self._process,
-                                           self._directory)
+                                           self._directory, os.getpid())
         self._address = self._await_listening(log_path)
         self._connection = _connection(self._address,
                                        None if private else key,

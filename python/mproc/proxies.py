@@ -423,6 +423,9 @@ class ArrayProxy(BaseProxy):
         """Atomically adds to one element and returns its new value."""
         return self._native.add(index, delta)
 
+    def __str__(self):
+        return "array(%r, %r)" % (self._spec[0], self._getvalue())
+
     def tolist(self):
         return self._getvalue()
 

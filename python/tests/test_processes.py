@@ -1,6 +1,7 @@
 """Proxies across processes: fork and spawn children, pickles, and the
 seed tutorials' Manager examples rewritten with `import mproc`."""
 
+import atexit
 import multiprocessing
 import os
 import pickle
@@ -162,3 +163,18 @@ def test_a_proxy_of_another_manager_cannot_be_stored(manager, daemon):
     m = mproc.Manager(daemon.address, authkey=daemon.key)
     with pytest.raises(ValueError, match="cannot be stored in the manager"):
         m.dict()["x"] = manager.dict()
+
+
+def test_a_forked_child_exiting_normally_leaves_the_manager_running():
+    m = mproc.Manager()
+    d = m.dict()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            d["child"] = True
+            atexit._run_exitfuncs()  # what a normal exit runs (Process skips it)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert d["child"] is True  # the manager is still there
+    m.shutdown()

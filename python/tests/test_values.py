@@ -42,6 +42,7 @@ def test_array_indexing_slicing_and_iteration(manager):
     with pytest.raises(IndexError):
         a[4]
     assert a.add(3, 5) == 9
+    assert str(a) == "array('i', [10, 20, 30, 9])"
     zeros = manager.Array("d", 3)
     assert zeros[:] == [0.0, 0.0, 0.0]
 
