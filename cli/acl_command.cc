@@ -103,12 +103,12 @@ int RunAclCommand(const CommandLine& cl) {
   const std::string key = absl::BytesToHexString(RandomBytes(32));
   if (absl::Status s = WritePrivate(*key_file, key + "\n", /*append=*/false);
       !s.ok()) {
-    return Fail(kExitFailed, ErrorText(s));
+    return FailStatus(s);
   }
   const std::string line = AclUserLine(name, key, *roles, pattern) + "\n";
   if (absl::Status s = WritePrivate(file, line, /*append=*/true); !s.ok()) {
     ::unlink(key_file->c_str());
-    return Fail(kExitFailed, ErrorText(s));
+    return FailStatus(s);
   }
   std::cout << "mproc acl: user " << name << " (" << RoleNames(*roles)
             << (pattern.empty() ? "" : ", objects " + pattern) << ") in "

@@ -173,7 +173,7 @@ int RunCertsCommand(const CommandLine& cl) {
   }
   const std::string& dir = cl.positional[2];
   absl::Status made = CreateCertificates(dir, hosts, client_name, days);
-  if (!made.ok()) return Fail(kExitFailed, ErrorText(made));
+  if (!made.ok()) return FailStatus(made);
   std::cout << "mproc certs: made " << dir << "/{ca,server,client}.{crt,key} "
             << "for " << absl::StrJoin(hosts, ", ") << std::endl;
   return kExitOk;

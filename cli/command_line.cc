@@ -4,6 +4,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/op_table.h"
+#include "common/task_wire.h"
 
 namespace mproc {
 namespace cli {
@@ -51,6 +53,22 @@ bool IsOneOf(const std::string& name, const char* const* begin,
   return false;
 }
 
+// Whether `arg` ("--name" or "--name=value") names one of mproc's flags.
+bool IsKnownFlag(const std::string& arg) {
+  if (!absl::StartsWith(arg, "--")) return false;
+  std::string name =
+      arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos
+                                                       : arg.find('=') - 2);
+  return IsOneOf(name, std::begin(kBooleanFlags), std::end(kBooleanFlags)) ||
+         IsOneOf(name, std::begin(kValueFlags), std::end(kValueFlags));
+}
+
+// After KIND OP NAME of an object command come its values.
+bool InObjectValues(const CommandLine& cl) {
+  return cl.positional.size() >= 3 &&
+         KindFromName(cl.positional[0]).has_value();
+}
+
 }  // namespace
 
 std::optional<std::string> CommandLine::Flag(const std::string& name) const {
@@ -65,7 +83,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (flags_done || !absl::StartsWith(arg, "-") || arg == "-" ||
-        (arg.size() > 1 && (std::isdigit(arg[1]) || arg[1] == '.'))) {
+        (arg.size() > 1 && (std::isdigit(arg[1]) || arg[1] == '.')) ||
+        (InObjectValues(cl) && arg != "--" && !IsKnownFlag(arg))) {
       cl.positional.push_back(std::move(arg));
       continue;
     }
@@ -117,6 +136,26 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
 int Fail(int code, const std::string& message) {
   std::cerr << "mproc: " << message << std::endl;
   return code;
+}
+
+int ExitCodeOf(const absl::Status& status) {
+  if (std::optional<std::string> type = TaskErrorType(status)) {
+    return *type == "PermissionDenied" ? kExitDenied : kExitTaskFailed;
+  }
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return kExitUnavailable;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      return kExitDenied;
+    default:
+      return kExitFailed;
+  }
+}
+
+int FailStatus(const absl::Status& status) {
+  return Fail(ExitCodeOf(status), ErrorText(status));
 }
 
 }  // namespace cli

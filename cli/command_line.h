@@ -1,6 +1,8 @@
 // The `mproc` command line: global flags anywhere, the rest positional.
 //   mproc [--manager ADDR] [--authkey-file F] KIND OP NAME [ARGS...]
-// A lone "--" ends the flags, so values such as "--x" can follow.
+// A lone "--" ends the flags, so values such as "--x" can follow. After
+// KIND OP NAME of an object command, an argument that is not one of
+// mproc's flags is a value even when it starts with "-" ("-h", "-x").
 #ifndef MPROC_CLI_COMMAND_LINE_H_
 #define MPROC_CLI_COMMAND_LINE_H_
 
@@ -30,15 +32,32 @@ struct CommandLine {
 // Flags that take no value.
 inline constexpr const char* kBooleanFlags[] = {
     "json",      "allow-exec", "repair",
-    "in-memory", "no-auth",    "insecure-plaintext"};
+    "in-memory", "no-auth",    "insecure-plaintext",
+    "string",    "raw",        "version"};
 
 // INVALID_ARGUMENT for an unknown flag or a flag missing its value.
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);
 
-// Exit codes.
+// Exit codes (in --help and the README), so a script can tell "missing"
+// from "manager down".
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;  // the operation failed
-inline constexpr int kExitUsage = 2;   // the command line was wrong
+// Not found, empty, false, timed out waiting for a value (like grep), or
+// refused by the manager (the message says why).
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;        // usage or parse error
+inline constexpr int kExitUnavailable = 3;  // manager unreachable, deadline
+inline constexpr int kExitDenied = 4;       // authentication or permission
+inline constexpr int kExitTaskFailed = 5;   // the task failed (its error)
+
+// The exit code for a failed call: kExitUnavailable for UNAVAILABLE and
+// DEADLINE_EXCEEDED, kExitDenied for UNAUTHENTICATED and
+// PERMISSION_DENIED (a task refused by its worker's permissions too),
+// kExitTaskFailed for a task's own failure (its TimeoutError too), else
+// kExitFailed.
+int ExitCodeOf(const absl::Status& status);
+
+// Prints the status (ErrorText) to stderr; returns ExitCodeOf(status).
+int FailStatus(const absl::Status& status);
 
 // Subcommands; each returns an exit code and prints errors to stderr.
 int RunManagerCommand(const CommandLine& cl);

@@ -1,5 +1,5 @@
 // `mproc health`: the manager's gRPC health status, for scripts and
-// container probes — exit 0 when it serves, 1 otherwise.
+// container probes — exit 0 when it serves, 1 when not, 3 when unreachable.
 #include <iostream>
 
 #include "absl/strings/numbers.h"
@@ -17,8 +17,8 @@ constexpr char kHealthUsage[] =
 
 Asks the manager's standard gRPC health service (grpc.health.v1, no authkey
 needed) and prints SERVING or NOT_SERVING; exits 0 only for SERVING, 1 if
-it is not serving, cannot be reached within --timeout (default 5 s) or does
-not know the service. --service mproc.pb.Manager asks about the mproc
+it is not serving or does not know the service, 3 if it cannot be reached
+within --timeout (default 5 s). --service mproc.pb.Manager asks about the mproc
 service itself; the default "" is the manager as a whole.
 )";
 
@@ -43,7 +43,7 @@ int RunHealthCommand(const CommandLine& cl) {
   absl::StatusOr<std::string> status =
       CheckHealth(address, options, cl.Flag("service").value_or(""),
                   absl::Seconds(seconds));
-  if (!status.ok()) return Fail(kExitFailed, ErrorText(status.status()));
+  if (!status.ok()) return FailStatus(status.status());
   std::cout << *status << std::endl;
   return *status == "SERVING" ? kExitOk : kExitFailed;
 }
@@ -59,8 +59,8 @@ int RunMetricsTokenCommand(const CommandLine& cl) {
   }
   absl::StatusOr<std::string> key =
       LoadAuthkey(cl.Flag("authkey-file").value_or(""));
-  if (!key.ok()) return Fail(kExitFailed, ErrorText(key.status()));
-  if (key->empty()) return Fail(kExitFailed, "no authkey found");
+  if (!key.ok()) return FailStatus(key.status());
+  if (key->empty()) return Fail(kExitDenied, "no authkey found");
   std::cout << MetricsToken(*key) << std::endl;
   return kExitOk;
 }

@@ -3,6 +3,7 @@
 
 #include "cli/command_line.h"
 #include "cli/serve_command.h"
+#include "server/dispatcher.h"  // kMprocVersion
 #include "worker/supervisor.h"
 
 namespace {
@@ -61,9 +62,22 @@ Client flags:
   --tls-server-name N     the name the manager's certificate must carry, if
                           not the address's host ($MPROC_TLS_SERVER_NAME)
 
-Values on the command line are JSON when they parse as JSON, else strings.
-Results are printed as JSON; errors go to stderr with exit code 1 (2 for a
-wrong command line).
+  --version               print mproc's version
+Values: a word is text; a value that starts like JSON (a digit, -1, [, {,
+", true, false, null) must be JSON (007-style numbers stay text); --string
+takes every value as text. After KIND OP NAME an argument that is not a
+flag is a value, even "-h"; "--" ends the flags anywhere. Results print as
+valid JSON (bytes, NaN, non-string keys in typed forms: {"$bytes": ...},
+{"$double": "NaN"}, {"$map": [[k, v], ...]}, also accepted as input);
+--raw prints a string result as plain text. Errors go to stderr.
+Exit codes:
+  0  ok
+  1  not found, empty, false, timed out waiting for a value, or refused
+  2  usage or parse error
+  3  manager unavailable, or deadline exceeded
+  4  authentication or permission
+  5  the task failed (its error on stderr)
+  run passes the command's own exit code (124 when its --timeout passed)
 )";
 
 }  // namespace
@@ -80,6 +94,10 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<CommandLine> cl = ParseCommandLine(argc, argv);
   if (!cl.ok()) return Fail(kExitUsage, std::string(cl.status().message()));
+  if (cl->Flag("version")) {
+    std::cout << "mproc " << mproc::kMprocVersion << std::endl;
+    return kExitOk;
+  }
   if (cl->positional.empty()) {
     std::cout << kUsage;
     return cl->help ? kExitOk : kExitUsage;

@@ -10,18 +10,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/command_line.h"
+#include "cli/values.h"
 #include "client/manager.h"
 #include "common/op_table.h"
 
 namespace mproc {
 namespace cli {
 namespace {
-
-// A command-line value: JSON when it parses, else the text itself.
-Value ParseArgument(const std::string& text) {
-  absl::StatusOr<Value> json = Value::FromJson(text);
-  return json.ok() ? *std::move(json) : Value(text);
-}
 
 void PrintKindUsage(pb::Kind kind) {
   std::cout << "usage: mproc " << KindName(kind) << " OP NAME [ARGS]\n\nOps:\n";
@@ -46,7 +41,12 @@ void PrintKindUsage(pb::Kind kind) {
               << ".\n`value set` infers the type from VALUE when --type is "
                  "not given.\n";
   }
-  std::cout << "\nValues are JSON when they parse, else strings.\n";
+  std::cout << "\nA value that starts like JSON (a digit, -1, [, {, \", true, "
+               "false, null) must\nbe JSON (numbers with leading zeros such "
+               "as 007 stay text); any other word\nis text; --string takes "
+               "every value as text. Results print as JSON\n(bytes, NaN, "
+               "non-string keys in typed forms such as {\"$bytes\": ...});\n"
+               "--raw prints a string or bytes result as it is.\n";
 }
 
 const char* TypeOfValue(const Value& v) {
@@ -156,8 +156,11 @@ int RunObjectCommand(const CommandLine& cl) {
   }
   const std::string& name = cl.positional[2];
   List args;
+  const bool as_string = cl.Flag("string").has_value();
   for (size_t i = 3; i < cl.positional.size(); ++i) {
-    args.push_back(ParseArgument(cl.positional[i]));
+    absl::StatusOr<Value> arg = ParseCliValue(cl.positional[i], as_string);
+    if (!arg.ok()) return Fail(kExitUsage, std::string(arg.status().message()));
+    args.push_back(*std::move(arg));
   }
   if (std::optional<std::string> timeout = cl.Flag("timeout")) {
     double seconds;
@@ -182,10 +185,10 @@ int RunObjectCommand(const CommandLine& cl) {
   }
 
   absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
-  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  if (!manager.ok()) return FailStatus(manager.status());
   if (kind == pb::VALUE || kind == pb::ARRAY) {
     absl::Status opened = OpenTyped(**manager, kind, name, cl);
-    if (!opened.ok()) return Fail(kExitFailed, ErrorText(opened));
+    if (!opened.ok()) return FailStatus(opened);
   }
   absl::StatusOr<Value> result = RunOne(**manager, kind, name, op, args);
   if (result.status().code() == absl::StatusCode::kNotFound &&
@@ -193,15 +196,17 @@ int RunObjectCommand(const CommandLine& cl) {
     // `mproc value set NAME X` on a new name creates it with X's type.
     absl::Status opened =
         (*manager)->Value(name, TypeOfValue(args[0])).status();
-    if (!opened.ok()) return Fail(kExitFailed, ErrorText(opened));
+    if (!opened.ok()) return FailStatus(opened);
     result = RunOne(**manager, kind, name, op, args);
   }
-  if (!result.ok()) return Fail(kExitFailed, ErrorText(result.status()));
+  if (!result.ok()) return FailStatus(result.status());
   if (kind == pb::EVENT && op == "wait" && *result == Value(false)) {
     return Fail(kExitFailed, absl::StrCat("event '", name,
                                           "' was not set within the timeout"));
   }
-  if (!PrintsNothing(op, *result)) std::cout << result->ToJson() << std::endl;
+  if (!PrintsNothing(op, *result)) {
+    std::cout << FormatResult(*result, cl.Flag("raw").has_value()) << std::endl;
+  }
   return kExitOk;
 }
 
@@ -212,9 +217,9 @@ int RunObjectsCommand(const CommandLine& cl) {
     return kExitOk;
   }
   absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
-  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  if (!manager.ok()) return FailStatus(manager.status());
   absl::StatusOr<std::vector<ObjectInfo>> objects = (*manager)->Objects();
-  if (!objects.ok()) return Fail(kExitFailed, ErrorText(objects.status()));
+  if (!objects.ok()) return FailStatus(objects.status());
   if (cl.Flag("json")) {
     List rows;
     for (const ObjectInfo& o : *objects) {
@@ -244,9 +249,9 @@ int RunDeleteCommand(const CommandLine& cl) {
     return cl.help ? kExitOk : kExitUsage;
   }
   absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
-  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  if (!manager.ok()) return FailStatus(manager.status());
   absl::Status deleted = (*manager)->DeleteObject(cl.positional[1]);
-  if (!deleted.ok()) return Fail(kExitFailed, ErrorText(deleted));
+  if (!deleted.ok()) return FailStatus(deleted);
   return kExitOk;
 }
 
@@ -257,9 +262,9 @@ int RunInfoCommand(const CommandLine& cl) {
     return kExitOk;
   }
   absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
-  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  if (!manager.ok()) return FailStatus(manager.status());
   absl::StatusOr<ServerInfo> info = (*manager)->Info();
-  if (!info.ok()) return Fail(kExitFailed, ErrorText(info.status()));
+  if (!info.ok()) return FailStatus(info.status());
   std::cout << Value(Map{{"address", (*manager)->address()},
                          {"version", info->version},
                          {"instance_id", info->instance_id},
@@ -280,7 +285,7 @@ int RunBackupCommand(const CommandLine& cl) {
     return cl.help ? kExitOk : kExitUsage;
   }
   absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
-  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  if (!manager.ok()) return FailStatus(manager.status());
   std::string dir = cl.positional[1];
   // The manager resolves a relative path against its own directory; ours
   // is what the user means.
@@ -290,7 +295,7 @@ int RunBackupCommand(const CommandLine& cl) {
     if (!ec) dir = absolute.string();
   }
   absl::Status done = (*manager)->Backup(dir);
-  if (!done.ok()) return Fail(kExitFailed, ErrorText(done));
+  if (!done.ok()) return FailStatus(done);
   std::cout << Value(Map{{"backup", dir}}).ToJson() << std::endl;
   return kExitOk;
 }

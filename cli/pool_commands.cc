@@ -104,7 +104,7 @@ int RunRunCommand(const CommandLine& cl) {
     options.timeout = *timeout + absl::Seconds(10);
   }
   absl::StatusOr<PoolClient> client = OpenPool(cl);
-  if (!client.ok()) return Fail(kExitFailed, ErrorText(client.status()));
+  if (!client.ok()) return FailStatus(client.status());
   absl::StatusOr<Value> done =
       client->pool->Apply("exec", {Value(std::move(argv))}, kwargs, options);
   if (!done.ok()) {
@@ -112,7 +112,7 @@ int RunRunCommand(const CommandLine& cl) {
       std::cerr << "mproc: " << done.status().message() << std::endl;
       return 124;  // as timeout(1)
     }
-    return Fail(kExitFailed, ErrorText(done.status()));
+    return FailStatus(done.status());
   }
   if (!done->is_map())
     return Fail(kExitFailed, "exec gave no {returncode, stdout, stderr}");
@@ -155,10 +155,10 @@ int RunSubmitCommand(const CommandLine& cl) {
   TaskOptions options;
   options.timeout = *timeout;
   absl::StatusOr<PoolClient> client = OpenPool(cl);
-  if (!client.ok()) return Fail(kExitFailed, ErrorText(client.status()));
+  if (!client.ok()) return FailStatus(client.status());
   absl::StatusOr<Value> result =
       client->pool->Apply(cl.positional[1], std::move(args), kwargs, options);
-  if (!result.ok()) return Fail(kExitFailed, ErrorText(result.status()));
+  if (!result.ok()) return FailStatus(result.status());
   std::cout << result->ToJson() << std::endl;
   return kExitOk;
 }
@@ -229,9 +229,9 @@ int RunStatusCommand(const CommandLine& cl) {
   if (cl.positional.size() > 1)
     return Fail(kExitUsage, "status takes no arguments");
   absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
-  if (!manager.ok()) return Fail(kExitFailed, ErrorText(manager.status()));
+  if (!manager.ok()) return FailStatus(manager.status());
   absl::StatusOr<std::vector<ObjectInfo>> objects = (*manager)->Objects();
-  if (!objects.ok()) return Fail(kExitFailed, ErrorText(objects.status()));
+  if (!objects.ok()) return FailStatus(objects.status());
   std::vector<std::string> pools;
   List queues;
   for (const ObjectInfo& o : *objects) {
@@ -249,9 +249,9 @@ int RunStatusCommand(const CommandLine& cl) {
   List statuses;
   for (const std::string& name : pools) {
     absl::StatusOr<PoolProxy> proxy = (*manager)->PoolCalls(name);
-    if (!proxy.ok()) return Fail(kExitFailed, ErrorText(proxy.status()));
+    if (!proxy.ok()) return FailStatus(proxy.status());
     absl::StatusOr<mproc::Map> s = proxy->Status();
-    if (!s.ok()) return Fail(kExitFailed, ErrorText(s.status()));
+    if (!s.ok()) return FailStatus(s.status());
     statuses.push_back(*std::move(s));
   }
   if (cl.Flag("json").has_value()) {

@@ -168,7 +168,7 @@ int RunUpCommand(const CommandLine& cl) {
       StartWorkers(cl, address, *started);
   if (!workers.ok()) {
     server.Shutdown();
-    return Fail(kExitFailed, ErrorText(workers.status()));
+    return FailStatus(workers.status());
   }
   bool stopping = false;
   for (;;) {
@@ -195,7 +195,7 @@ int RunUpCommand(const CommandLine& cl) {
       workers = StartWorkers(cl, address, *started);
       if (!workers.ok()) {
         server.Shutdown();
-        return Fail(kExitFailed, ErrorText(workers.status()));
+        return FailStatus(workers.status());
       }
     }
   }

@@ -165,15 +165,18 @@ class Value {
   // Python-like repr: None, True, 3, 2.5, 'text', b'\x00', [1, 2], {'a': 1}.
   std::string ToString() const;
 
-  // JSON text. Bytes become {"$bytes": "<base64>"}, an opaque value
-  // {"$opaque": {"format": F, "data": "<base64>"}}; non-string map keys are
-  // written as their JSON text; NaN and infinities as NaN, Infinity,
-  // -Infinity (as Python's json module does).
+  // JSON text, always valid JSON. What JSON has no form for is written in
+  // a typed form, read back by FromJson: bytes {"$bytes": "<base64>"}, a
+  // non-finite double {"$double": "NaN" | "Infinity" | "-Infinity"}, a map
+  // whose keys are not all strings (or whose one key is a typed form's)
+  // {"$map": [[key, value], ...]}, an opaque value {"$opaque": {"format":
+  // F, "data": "<base64>"}}.
   std::string ToJson() const;
 
-  // Parses JSON text (objects become maps with string keys; integers that
-  // fit int64 become ints; {"$bytes": "..."} becomes bytes and
-  // {"$opaque": ...} an opaque value).
+  // Parses JSON text strictly: objects become maps with string keys (a key
+  // twice is an error), the typed forms above their values; an integer
+  // must fit int64 (write 1e19 or 10000000000000000000.0 for a double), a
+  // double must be finite, no leading zeros, no NaN literals.
   // INVALID_ARGUMENT with the offset of the first error.
   static absl::StatusOr<Value> FromJson(absl::string_view json);
 

@@ -1,4 +1,5 @@
 // JSON text form of mproc::Value (Value::ToJson and Value::FromJson).
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -14,6 +15,24 @@ namespace {
 
 constexpr absl::string_view kBytesKey = "$bytes";
 constexpr absl::string_view kOpaqueKey = "$opaque";
+constexpr absl::string_view kDoubleKey = "$double";
+constexpr absl::string_view kMapKey = "$map";
+
+// A one-entry map keyed by one of the typed forms' keys.
+bool LooksTyped(const Map& m) {
+  if (m.size() != 1 || !m.begin()->first.is_string()) return false;
+  const std::string& k = m.begin()->first.string_value();
+  return k == kBytesKey || k == kOpaqueKey || k == kDoubleKey || k == kMapKey;
+}
+
+// Whether a map is written as a JSON object: its keys are all strings and
+// it cannot be taken for a typed form.
+bool IsJsonObject(const Map& m) {
+  for (const auto& entry : m) {
+    if (!entry.first.is_string()) return false;
+  }
+  return !LooksTyped(m);
+}
 
 void AppendJsonString(std::string* out, absl::string_view s) {
   out->push_back('"');
@@ -52,12 +71,14 @@ void AppendJsonString(std::string* out, absl::string_view s) {
 }
 
 void AppendJsonDouble(std::string* out, double d) {
+  // Not JSON numbers: the typed form.
   if (std::isnan(d)) {
-    out->append("NaN");
+    out->append("{\"$double\": \"NaN\"}");
     return;
   }
   if (std::isinf(d)) {
-    out->append(d > 0 ? "Infinity" : "-Infinity");
+    out->append(d > 0 ? "{\"$double\": \"Infinity\"}"
+                      : "{\"$double\": \"-Infinity\"}");
     return;
   }
   char buf[64];
@@ -66,6 +87,10 @@ void AppendJsonDouble(std::string* out, double d) {
   out->append(s.data(), s.size());
   // Keep the double a double when read back.
   if (s.find_first_of(".eE") == absl::string_view::npos) out->append(".0");
+}
+
+void AppendJsonKey(std::string* out, const Value& key) {
+  AppendJsonString(out, key.string_value());
 }
 
 void AppendJson(std::string* out, const Value& v) {
@@ -101,14 +126,22 @@ void AppendJson(std::string* out, const Value& v) {
       value_internal::AppendList(out, v.list_value(), &AppendJson);
       return;
     case Value::Type::kMap:
-      // JSON keys are strings: other keys are written as their JSON text.
-      value_internal::AppendMap(
-          out, v.map_value(),
-          [](std::string* o, const Value& key) {
-            AppendJsonString(
-                o, key.is_string() ? key.string_value() : key.ToJson());
-          },
-          &AppendJson);
+      if (IsJsonObject(v.map_value())) {
+        value_internal::AppendMap(out, v.map_value(), &AppendJsonKey,
+                                  &AppendJson);
+        return;
+      }
+      // Keys of other types (or a lone typed-form key): [[key, value]...].
+      out->append("{\"$map\": [");
+      for (auto it = v.map_value().begin(); it != v.map_value().end(); ++it) {
+        if (it != v.map_value().begin()) out->append(", ");
+        out->push_back('[');
+        AppendJson(out, it->first);
+        out->append(", ");
+        AppendJson(out, it->second);
+        out->push_back(']');
+      }
+      out->append("]}");
       return;
   }
 }
@@ -181,43 +214,62 @@ class JsonParser {
     if (Consume("null")) return Value();
     if (Consume("true")) return Value(true);
     if (Consume("false")) return Value(false);
-    if (Consume("NaN")) return Value(std::nan(""));
-    if (Consume("Infinity")) return Value(HUGE_VAL);
-    if (Consume("-Infinity")) return Value(-HUGE_VAL);
     return ParseNumber();
   }
 
+  // JSON's number grammar. An integer must fit int64 (a larger one is
+  // refused rather than rounded: write it with ".0" for a double); a
+  // double must be finite.
   absl::StatusOr<Value> ParseNumber() {
-    size_t start = pos_;
-    bool is_double = false;
+    const size_t start = pos_;
     if (pos_ < text_.size() && text_[pos_] == '-') ++pos_;
-    size_t digits = pos_;
-    while (pos_ < text_.size()) {
-      char c = text_[pos_];
-      if (c >= '0' && c <= '9') {
-      } else if (c == '.' || c == 'e' || c == 'E' ||
-                 ((c == '+' || c == '-') && pos_ > digits &&
-                  (text_[pos_ - 1] == 'e' || text_[pos_ - 1] == 'E'))) {
-        is_double = true;
-      } else {
-        break;
-      }
+    const size_t digits = pos_;
+    while (pos_ < text_.size() &&
+           std::isdigit(static_cast<unsigned char>(text_[pos_])))
       ++pos_;
-    }
     if (pos_ == digits) return Error("expected a value");
+    if (text_[digits] == '0' && pos_ - digits > 1) {
+      pos_ = start;
+      return Error("a number must not start with 0 (quote it for text)");
+    }
+    bool is_double = false;
+    if (pos_ < text_.size() && text_[pos_] == '.') {
+      is_double = true;
+      const size_t fraction = ++pos_;
+      while (pos_ < text_.size() &&
+             std::isdigit(static_cast<unsigned char>(text_[pos_])))
+        ++pos_;
+      if (pos_ == fraction) return Error("expected digits after '.'");
+    }
+    if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
+      is_double = true;
+      ++pos_;
+      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-'))
+        ++pos_;
+      const size_t exponent = pos_;
+      while (pos_ < text_.size() &&
+             std::isdigit(static_cast<unsigned char>(text_[pos_])))
+        ++pos_;
+      if (pos_ == exponent) return Error("expected digits in the exponent");
+    }
     const char* first = text_.data() + start;
     const char* last = text_.data() + pos_;
+    const absl::string_view number(first, last - first);
     if (!is_double) {
       int64_t i;
       auto [p, ec] = std::from_chars(first, last, i);
       if (ec == std::errc() && p == last) return Value(i);
-      // Too large for int64: fall through to double, as JSON allows.
+      pos_ = start;
+      return Error(absl::StrCat("the integer ", number,
+                                " does not fit 64 bits (write ", number,
+                                ".0 for a double)"));
     }
     double d;
     auto [p, ec] = std::from_chars(first, last, d);
-    if (ec != std::errc() || p != last) {
+    if (ec != std::errc() || p != last || !std::isfinite(d)) {
       pos_ = start;
-      return Error("malformed number");
+      return Error(
+          absl::StrCat("the number ", number, " is out of a double's range"));
     }
     return Value(d);
   }
@@ -339,24 +391,58 @@ class JsonParser {
       if (!Consume(":")) return Error("expected ':'");
       absl::StatusOr<Value> item = ParseValue(depth + 1);
       if (!item.ok()) return item;
-      entries.insert_or_assign(Value(*std::move(key)), *std::move(item));
+      const size_t key_end = pos_;
+      if (!entries.emplace(Value(*std::move(key)), *std::move(item)).second) {
+        pos_ = key_end;
+        return Error("a key occurs twice in the object");
+      }
       SkipSpace();
       if (Consume("}")) break;
       if (!Consume(",")) return Error("expected ',' or '}'");
     }
-    // {"$bytes": "<base64>"} is how ToJson writes bytes.
-    if (entries.size() == 1) {
-      const auto& [k, v] = *entries.begin();
+    if (LooksTyped(entries)) return TypedValue(entries);
+    return Value(std::move(entries));
+  }
+
+  // A typed form, as ToJson writes what JSON has no form for.
+  absl::StatusOr<Value> TypedValue(Map& entries) const {
+    const std::string& key = entries.begin()->first.string_value();
+    Value& v = entries.begin()->second;
+    if (key == kBytesKey) {
       std::string raw;
-      if (k == Value(kBytesKey) && v.is_string() &&
-          absl::Base64Unescape(v.string_value(), &raw)) {
+      if (v.is_string() && absl::Base64Unescape(v.string_value(), &raw)) {
         return Value(Bytes{std::move(raw)});
       }
-      if (std::optional<Value> opaque = OpaqueFromJson(k, v)) {
+      return Error("$bytes needs base64 text");
+    }
+    if (key == kOpaqueKey) {
+      if (std::optional<Value> opaque =
+              OpaqueFromJson(entries.begin()->first, v)) {
         return *std::move(opaque);
       }
+      return Error("$opaque needs {\"format\": text, \"data\": base64}");
     }
-    return Value(std::move(entries));
+    if (key == kDoubleKey) {
+      if (v == Value("NaN")) return Value(std::nan(""));
+      if (v == Value("Infinity")) return Value(HUGE_VAL);
+      if (v == Value("-Infinity")) return Value(-HUGE_VAL);
+      return Error("$double is \"NaN\", \"Infinity\" or \"-Infinity\"");
+    }
+    // $map: [[key, value], ...]
+    if (!v.is_list()) return Error("$map needs a list of [key, value] pairs");
+    Map out;
+    for (Value& pair : v.mutable_list()) {
+      if (!pair.is_list() || pair.list_value().size() != 2 ||
+          !pair.list_value()[0].is_scalar()) {
+        return Error("$map needs [key, value] pairs with scalar keys");
+      }
+      if (!out.emplace(std::move(pair.mutable_list()[0]),
+                       std::move(pair.mutable_list()[1]))
+               .second) {
+        return Error("a key occurs twice in the $map");
+      }
+    }
+    return Value(std::move(out));
   }
 
   absl::string_view text_;

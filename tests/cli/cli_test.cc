@@ -1,4 +1,9 @@
 // Drives the `mproc` binary as a user would, against a real manager.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+
 #include "gtest/gtest.h"
 #include "tests/support/manager_fixture.h"
 
@@ -33,6 +38,85 @@ TEST_F(CliTest, DictSetGetAddDelItemsLen) {
   EXPECT_EQ(Ok({"dict", "items", d}), "{\"n\": 40, \"name\": \"alice\"}\n");
   EXPECT_EQ(Ok({"dict", "del", d, "name"}), "");
   EXPECT_EQ(Ok({"dict", "len", d}), "1\n");
+}
+
+TEST_F(CliTest, ValuesThatStartLikeJsonMustBeJson) {
+  const std::string d = UniqueName();
+  // Leading zeros stay text, as zip codes and ids are meant.
+  EXPECT_EQ(Ok({"dict", "set", d, "zip", "007"}), "");
+  EXPECT_EQ(Ok({"dict", "get", d, "zip"}), "\"007\"\n");
+  EXPECT_EQ(Ok({"dict", "set", d, "007", "-01.5"}), "");
+  EXPECT_EQ(Ok({"dict", "get", d, "007"}), "\"-01.5\"\n");
+  EXPECT_EQ(Ok({"dict", "set", d, "n", "7"}), "");
+  EXPECT_EQ(Ok({"dict", "get", d, "n"}), "7\n");
+  EXPECT_EQ(Ok({"dict", "set", d, "word", "hello world"}), "");
+  EXPECT_EQ(Ok({"dict", "get", d, "word"}), "\"hello world\"\n");
+  for (const char* bad : {"1e400", "[1,2", "9223372036854775808", "{\"a\":}",
+                          "trueish" /* a word: fine */}) {
+    CommandResult r = Mproc({"dict", "set", d, "bad", bad});
+    if (std::string(bad) == "trueish") {
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      continue;
+    }
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("starts like JSON but is not"), std::string::npos)
+        << r.err;
+  }
+  CommandResult big = Mproc({"dict", "set", d, "bad", "9223372036854775808"});
+  EXPECT_NE(big.err.find("write 9223372036854775808.0 for a double"),
+            std::string::npos)
+      << big.err;
+  EXPECT_EQ(Ok({"dict", "set", d, "big", "9223372036854775808.0"}), "");
+  EXPECT_EQ(Ok({"dict", "get", d, "big"}), "9223372036854775808.0\n");
+  // --string takes the text as it is.
+  EXPECT_EQ(Ok({"dict", "set", "--string", d, "s", "42"}), "");
+  EXPECT_EQ(Ok({"dict", "get", d, "s"}), "\"42\"\n");
+}
+
+TEST_F(CliTest, ArgumentsAfterTheNameAreValuesEvenWithADash) {
+  const std::string d = UniqueName();
+  EXPECT_EQ(Ok({"dict", "set", d, "k", "-h"}), "");  // not --help
+  EXPECT_EQ(Ok({"dict", "get", d, "k"}), "\"-h\"\n");
+  EXPECT_EQ(Ok({"dict", "set", d, "-x", "--not-a-flag"}), "");
+  EXPECT_EQ(Ok({"dict", "get", d, "-x"}), "\"--not-a-flag\"\n");
+  EXPECT_EQ(Ok({"dict", "set", d, "--", "--timeout", "v"}), "");
+  EXPECT_EQ(Ok({"dict", "get", d, "--", "--timeout"}), "\"v\"\n");
+  EXPECT_EQ(Mproc({"dict", "-h"}).exit_code, 0);  // before NAME: help
+}
+
+TEST_F(CliTest, OutputIsValidJsonAndTypedFormsRoundTrip) {
+  const std::string d = UniqueName();
+  EXPECT_EQ(Ok({"dict", "set", d, "1", "int key"}), "");
+  EXPECT_EQ(Ok({"dict", "set", d, "\"1\"", "string key"}), "");
+  EXPECT_EQ(Ok({"dict", "set", d, "nan", "{\"$double\": \"NaN\"}"}), "");
+  EXPECT_EQ(Ok({"dict", "set", d, "b", "{\"$bytes\": \"AAE=\"}"}), "");
+  const std::string items = Ok({"dict", "items", d});
+  EXPECT_EQ(items,
+            "{\"$map\": [[1, \"int key\"], [\"1\", \"string key\"], "
+            "[\"b\", {\"$bytes\": \"AAE=\"}], [\"nan\", {\"$double\": "
+            "\"NaN\"}]]}\n");
+  // The output, given back as input, is the same dict.
+  const std::string copy = UniqueName("-copy");
+  EXPECT_EQ(Ok({"dict", "update", copy, items.substr(0, items.size() - 1)}),
+            "");
+  EXPECT_EQ(Ok({"dict", "items", copy}), items);
+  EXPECT_EQ(Ok({"dict", "get", d, "\"1\"", "--raw"}), "string key\n");
+}
+
+TEST_F(CliTest, ExitCodesTellMissingFromDownFromDenied) {
+  const std::string d = UniqueName();
+  EXPECT_EQ(Mproc({"dict", "get", d, "missing"}).exit_code, 1);
+  EXPECT_EQ(Mproc({"dict", "frobnicate", d}).exit_code, 2);
+  EXPECT_EQ(Mproc({"--manager", "127.0.0.1:1", "info"}).exit_code, 3);
+  const std::string key_file =
+      std::string(std::getenv("TEST_TMPDIR")) + "/wrong-key";
+  std::ofstream(key_file, std::ios::trunc) << "not the key";
+  ASSERT_EQ(chmod(key_file.c_str(), 0600), 0);
+  CommandResult denied = Mproc({"--authkey-file", key_file, "info"});
+  EXPECT_EQ(denied.exit_code, 4) << denied.err;
+  CommandResult version = Mproc({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind("mproc ", 0), 0u) << version.out;
 }
 
 TEST_F(CliTest, QueuePutGetLenAndTimeout) {
@@ -147,7 +231,7 @@ TEST_F(CliTest, UnreachableManagerIsAClearError) {
   CommandResult r =
       testing::RunCommand({testing::MprocBinary(), "--manager",
                            "unix:/nonexistent/mproc.sock", "info"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);  // not 1: a script can tell it from "missing"
   EXPECT_NE(r.err.find("UNAVAILABLE"), std::string::npos) << r.err;
 }
 

@@ -52,7 +52,7 @@ TEST_F(SidecarTest, RunSubmitStatusThenCtrlCStopsEverything) {
   EXPECT_EQ(echo.exit_code, 0) << echo.err;
   EXPECT_EQ(echo.out, "[1, \"two\"]\n");
   CommandResult failed = Mproc({"submit", "fail", "[\"no luck\"]"});
-  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_EQ(failed.exit_code, 5);  // the task failed
   EXPECT_TRUE(absl::StrContains(failed.err, "TaskError: no luck"))
       << failed.err;
   EXPECT_EQ(Mproc({"submit", "echo", "not json"}).exit_code, 2);
@@ -82,7 +82,7 @@ TEST_F(SidecarTest, RunSubmitStatusThenCtrlCStopsEverything) {
 TEST_F(SidecarTest, RunIsRefusedWithoutAllowExec) {
   Start({"--processes", "2"});
   CommandResult run = Mproc({"run", "--", "true"});
-  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.exit_code, 4);  // permission
   EXPECT_TRUE(absl::StrContains(run.err, "PERMISSION_DENIED")) << run.err;
   EXPECT_TRUE(absl::StrContains(run.err, "--allow-exec")) << run.err;
 }

@@ -118,7 +118,51 @@ TEST(Value, JsonWritesDoublesThatStayDoubles) {
   EXPECT_EQ(Value(3.0).ToJson(), "3.0");
   EXPECT_TRUE(Value::FromJson("3.0")->is_double());
   EXPECT_TRUE(Value::FromJson("3")->is_int());
-  EXPECT_TRUE(std::isnan(Value::FromJson("NaN")->double_value()));
+  EXPECT_TRUE(Value::FromJson("9223372036854775807")->is_int());
+  EXPECT_TRUE(Value::FromJson("9223372036854775808.0")->is_double());
+  EXPECT_TRUE(Value::FromJson("1e19")->is_double());
+}
+
+TEST(Value, JsonOutputIsAlwaysValidJsonInTypedForms) {
+  EXPECT_EQ(Value(std::nan("")).ToJson(), R"({"$double": "NaN"})");
+  EXPECT_EQ(Value(-HUGE_VAL).ToJson(), R"({"$double": "-Infinity"})");
+  // An int key and a string key "1" would be one JSON key: typed form.
+  EXPECT_EQ(Value(Map{{1, "int"}, {"1", "text"}}).ToJson(),
+            R"({"$map": [[1, "int"], ["1", "text"]]})");
+  // A real map that looks like a typed form is written as a $map too.
+  EXPECT_EQ(Value(Map{{"$bytes", "AQ=="}}).ToJson(),
+            R"({"$map": [["$bytes", "AQ=="]]})");
+  EXPECT_EQ(Value(Map{{"a", 1}}).ToJson(), R"({"a": 1})");
+  for (const Value& v :
+       {Value(std::nan("")), Value(HUGE_VAL), Value(Map{{1, 2}, {"1", 3}}),
+        Value(Map{{"$bytes", "AQ=="}}), Value(Map{{"$map", List{}}}),
+        Value(Map{{Value(), List{Map{{2.5, true}}}}})}) {
+    absl::StatusOr<Value> back = Value::FromJson(v.ToJson());
+    ASSERT_OK(back) << v.ToJson();
+    if (v.is_double()) {
+      EXPECT_EQ(std::isnan(back->double_value()), std::isnan(v.double_value()));
+      continue;
+    }
+    EXPECT_EQ(*back, v) << v.ToJson();
+  }
+}
+
+TEST(Value, JsonParsesStrictly) {
+  for (const char* bad :
+       {"NaN", "Infinity", "[-Infinity]", "007", "[01]", "-01", "1e400",
+        "-1e400", "9223372036854775808", "[-9223372036854775809]", "1.", ".5",
+        "1e", R"({"a": 1, "a": 2})", R"({"$double": "nan"})",
+        R"({"$bytes": 5})", R"({"$map": [[1]]})", R"({"$map": [[[1], 2]]})",
+        R"({"$map": [[1, 2], [1, 3]]})"}) {
+    EXPECT_CODE(Value::FromJson(bad), absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  absl::Status big = Value::FromJson("9223372036854775808").status();
+  EXPECT_NE(big.message().find("write 9223372036854775808.0 for a double"),
+            std::string::npos)
+      << big;
+  EXPECT_EQ(*Value::FromJson("0"), Value(0));
+  EXPECT_EQ(*Value::FromJson("-0.5e-3"), Value(-0.5e-3));
 }
 
 TEST(Value, JsonParsesUnicodeEscapes) {

@@ -65,7 +65,7 @@ TEST_F(AuthTest, KeyFromEnvironmentWorksForTheCli) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   testing::CommandResult denied = RunCommand(
       {testing::MprocBinary(), "--manager", server_->address(), "info"});
-  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_EQ(denied.exit_code, 4);  // authentication
   EXPECT_NE(denied.err.find("UNAUTHENTICATED"), std::string::npos)
       << denied.err;
   EXPECT_EQ(denied.err.find("s3cret"), std::string::npos);
