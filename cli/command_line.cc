@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/op_table.h"
 #include "common/task_wire.h"
@@ -43,7 +44,9 @@ constexpr const char* kValueFlags[] = {"manager",
                                        "pattern",
                                        "key-file",
                                        "service",
-                                       "metrics-listen"};
+                                       "metrics-listen",
+                                       "parties",
+                                       "value"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {
@@ -136,6 +139,20 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
 int Fail(int code, const std::string& message) {
   std::cerr << "mproc: " << message << std::endl;
   return code;
+}
+
+absl::StatusOr<absl::Duration> TimeoutFlag(const CommandLine& cl,
+                                           bool zero_allowed) {
+  auto flag = cl.Flag("timeout");
+  if (!flag.has_value()) return absl::InfiniteDuration();
+  double seconds;
+  if (!absl::SimpleAtod(*flag, &seconds) ||
+      !(zero_allowed ? seconds >= 0 : seconds > 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--timeout must be a number of seconds ",
+                     zero_allowed ? ">= 0" : "> 0"));
+  }
+  return absl::Seconds(seconds);
 }
 
 int ExitCodeOf(const absl::Status& status) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/metadata.h"
 
 namespace mproc {
@@ -59,6 +60,11 @@ int ExitCodeOf(const absl::Status& status);
 // Prints the status (ErrorText) to stderr; returns ExitCodeOf(status).
 int FailStatus(const absl::Status& status);
 
+// --timeout S as a duration (infinite when absent); INVALID_ARGUMENT
+// unless S is a number > 0 (>= 0 with `zero_allowed`: try once).
+absl::StatusOr<absl::Duration> TimeoutFlag(const CommandLine& cl,
+                                           bool zero_allowed = false);
+
 // Subcommands; each returns an exit code and prints errors to stderr.
 int RunManagerCommand(const CommandLine& cl);
 int RunObjectCommand(
@@ -76,6 +82,9 @@ int RunCertsCommand(const CommandLine& cl);         // certs create DIR
 int RunAclCommand(const CommandLine& cl);           // acl add FILE NAME
 int RunHealthCommand(const CommandLine& cl);        // health
 int RunMetricsTokenCommand(const CommandLine& cl);  // metrics-token
+int RunLockCommand(const CommandLine& cl);          // lock NAME -- CMD
+int RunSemaphoreCommand(const CommandLine& cl);     // semaphore NAME -- CMD
+int RunBarrierCommand(const CommandLine& cl);       // barrier wait NAME
 
 // --manager, else $MPROC_ADDRESS, else the default address.
 std::string ManagerAddressFromFlags(const CommandLine& cl);

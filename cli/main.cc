@@ -22,6 +22,12 @@ Commands:
                           put, get, len ... on a Queue (mproc queue --help)
   event OP NAME [--timeout S]
                           set, clear, is_set, wait on an Event
+  lock NAME [--timeout S] -- CMD [ARGS...]
+                          run CMD holding a manager Lock, like flock(1)
+  semaphore NAME [--value N] [--timeout S] -- CMD [ARGS...]
+                          run CMD holding a permit of a Semaphore
+  barrier wait NAME --parties N [--timeout S]
+                          wait until N callers wait there; print the index
   up [--listen ADDR] [--processes N] [--allow-exec]
                           the local sidecar: a manager and a worker pool
   worker [--manager ADDR] [--processes N] [--pool NAME] [--allow-exec] ...
@@ -116,6 +122,9 @@ int main(int argc, char** argv) {
   if (command == "health") return RunHealthCommand(*cl);
   if (command == "metrics-token") return RunMetricsTokenCommand(*cl);
   if (command == "delete") return RunDeleteCommand(*cl);
+  if (command == "lock") return RunLockCommand(*cl);
+  if (command == "semaphore") return RunSemaphoreCommand(*cl);
+  if (command == "barrier") return RunBarrierCommand(*cl);
   if (command == "dict" || command == "list" || command == "value" ||
       command == "array" || command == "namespace" || command == "queue" ||
       command == "event") {

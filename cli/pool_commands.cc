@@ -38,17 +38,6 @@ queue depth, running, succeeded, failed and lost tasks and its dead letters
 (tasks that killed their worker too often), and the depth of every queue.
 )";
 
-absl::StatusOr<absl::Duration> TimeoutFlag(const CommandLine& cl) {
-  auto flag = cl.Flag("timeout");
-  if (!flag.has_value()) return absl::InfiniteDuration();
-  double seconds;
-  if (!absl::SimpleAtod(*flag, &seconds) || !(seconds > 0)) {
-    return absl::InvalidArgumentError(
-        "--timeout must be a number of seconds > 0");
-  }
-  return absl::Seconds(seconds);
-}
-
 void WriteAll(int fd, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
