@@ -46,7 +46,8 @@ constexpr const char* kValueFlags[] = {"manager",
                                        "service",
                                        "metrics-listen",
                                        "parties",
-                                       "value"};
+                                       "value",
+                                       "wait"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {
@@ -141,18 +142,24 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
-absl::StatusOr<absl::Duration> TimeoutFlag(const CommandLine& cl,
-                                           bool zero_allowed) {
-  auto flag = cl.Flag("timeout");
+absl::StatusOr<absl::Duration> DurationFlag(const CommandLine& cl,
+                                            const std::string& name,
+                                            bool zero_allowed) {
+  auto flag = cl.Flag(name);
   if (!flag.has_value()) return absl::InfiniteDuration();
   double seconds;
   if (!absl::SimpleAtod(*flag, &seconds) ||
       !(zero_allowed ? seconds >= 0 : seconds > 0)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--timeout must be a number of seconds ",
+        absl::StrCat("--", name, " must be a number of seconds ",
                      zero_allowed ? ">= 0" : "> 0"));
   }
   return absl::Seconds(seconds);
+}
+
+absl::StatusOr<absl::Duration> TimeoutFlag(const CommandLine& cl,
+                                           bool zero_allowed) {
+  return DurationFlag(cl, "timeout", zero_allowed);
 }
 
 int ExitCodeOf(const absl::Status& status) {

@@ -32,9 +32,9 @@ struct CommandLine {
 
 // Flags that take no value.
 inline constexpr const char* kBooleanFlags[] = {
-    "json",      "allow-exec", "repair",
-    "in-memory", "no-auth",    "insecure-plaintext",
-    "string",    "raw",        "version"};
+    "json",    "allow-exec",         "repair", "in-memory",
+    "no-auth", "insecure-plaintext", "string", "raw",
+    "version", "cancel-on-timeout"};
 
 // INVALID_ARGUMENT for an unknown flag or a flag missing its value.
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);
@@ -60,8 +60,12 @@ int ExitCodeOf(const absl::Status& status);
 // Prints the status (ErrorText) to stderr; returns ExitCodeOf(status).
 int FailStatus(const absl::Status& status);
 
-// --timeout S as a duration (infinite when absent); INVALID_ARGUMENT
-// unless S is a number > 0 (>= 0 with `zero_allowed`: try once).
+// --NAME S as a duration (infinite when absent); INVALID_ARGUMENT unless
+// S is a number > 0 (>= 0 with `zero_allowed`: try once).
+absl::StatusOr<absl::Duration> DurationFlag(const CommandLine& cl,
+                                            const std::string& name,
+                                            bool zero_allowed = false);
+// DurationFlag(cl, "timeout", zero_allowed).
 absl::StatusOr<absl::Duration> TimeoutFlag(const CommandLine& cl,
                                            bool zero_allowed = false);
 
@@ -77,6 +81,7 @@ int RunDeleteCommand(const CommandLine& cl);   // delete NAME
 int RunUpCommand(const CommandLine& cl);            // up: manager + workers
 int RunRunCommand(const CommandLine& cl);           // run -- CMD ARGS...
 int RunSubmitCommand(const CommandLine& cl);        // submit TASK ARGS_JSON
+int RunResultCommand(const CommandLine& cl);        // result ID
 int RunStatusCommand(const CommandLine& cl);        // status
 int RunCertsCommand(const CommandLine& cl);         // certs create DIR
 int RunAclCommand(const CommandLine& cl);           // acl add FILE NAME

@@ -36,8 +36,10 @@ Commands:
                           a pre-forked echo server (mproc serve --help)
   run [--timeout S] -- CMD [ARGS...]
                           run a command on a worker (needs --allow-exec there)
-  submit TASK ARGS_JSON [--timeout S]
-                          run a task, print its result as JSON
+  submit TASK ARGS_JSON [--timeout S] [--wait S [--cancel-on-timeout]]
+                          run a task, print its result as JSON (its id
+                          goes to stderr first)
+  result ID [--wait S]    the result of task ID (e.g. after a Ctrl-C)
   status [--pool NAME]    workers, queue depths, running and failed tasks
   objects [--json]        list the manager's objects
   delete NAME             delete an object
@@ -113,6 +115,7 @@ int main(int argc, char** argv) {
   if (command == "up") return RunUpCommand(*cl);
   if (command == "run") return RunRunCommand(*cl);
   if (command == "submit") return RunSubmitCommand(*cl);
+  if (command == "result") return RunResultCommand(*cl);
   if (command == "status") return RunStatusCommand(*cl);
   if (command == "objects") return RunObjectsCommand(*cl);
   if (command == "info") return RunInfoCommand(*cl);

@@ -24,11 +24,27 @@ command (and its process group) after S seconds: exit code 124.
 )";
 
 constexpr char kSubmitUsage[] =
-    R"(usage: mproc submit TASK ARGS_JSON [--kwargs JSON] [--timeout S] [--pool NAME]
+    R"(usage: mproc submit TASK ARGS_JSON [--kwargs JSON] [--timeout S]
+                    [--wait S [--cancel-on-timeout]] [--pool NAME]
 
 Runs task TASK with the arguments of the JSON list ARGS_JSON (e.g. '[7]')
-and prints its result as JSON; a failed task prints its error on stderr and
-exits with 1.
+and prints its result as JSON. Once the manager has the task, its id goes
+to stderr ("mproc: task 42 submitted"): if this command is interrupted the
+task carries on, and `mproc result 42` collects it. A failed task prints
+its error on stderr and exits with 5. --timeout S limits the task's run
+time (it then fails with TimeoutError); --wait S limits how long this
+command waits: then it prints the id and exits with 3, or with
+--cancel-on-timeout cancels the task if no worker has started it.
+)";
+
+constexpr char kResultUsage[] =
+    R"(usage: mproc result ID [--wait S] [--pool NAME]
+
+Prints the result of task ID (as `mproc submit` printed it) as JSON,
+waiting for it (for ever, or up to --wait S seconds: then exit 3). A
+finished task's result stays readable for the manager's result TTL. Exit 1
+if the manager has no such task (or no more); exit 5 with its error if the
+task failed.
 )";
 
 constexpr char kStatusUsage[] = R"(usage: mproc status [--pool NAME] [--json]
@@ -141,12 +157,67 @@ int RunSubmitCommand(const CommandLine& cl) {
   absl::StatusOr<absl::Duration> timeout = TimeoutFlag(cl);
   if (!timeout.ok())
     return Fail(kExitUsage, std::string(timeout.status().message()));
+  absl::StatusOr<absl::Duration> wait = DurationFlag(cl, "wait");
+  if (!wait.ok()) return Fail(kExitUsage, std::string(wait.status().message()));
+  const bool cancel_on_timeout = cl.Flag("cancel-on-timeout").has_value();
+  if (cancel_on_timeout && *wait == absl::InfiniteDuration()) {
+    return Fail(kExitUsage, "--cancel-on-timeout needs --wait S");
+  }
   TaskOptions options;
   options.timeout = *timeout;
   absl::StatusOr<PoolClient> client = OpenPool(cl);
   if (!client.ok()) return FailStatus(client.status());
-  absl::StatusOr<Value> result =
-      client->pool->Apply(cl.positional[1], std::move(args), kwargs, options);
+  AsyncResult async = client->pool->ApplyAsync(
+      cl.positional[1], std::move(args), std::move(kwargs), {}, {}, options);
+  const int64_t id = async.task_id();  // once the manager has it
+  if (id != 0) std::cerr << "mproc: task " << id << " submitted" << std::endl;
+  absl::StatusOr<Value> result = async.Get(*wait);
+  if (!result.ok() && id != 0 && !async.Ready()) {
+    // Still queued or running: stop waiting.
+    if (cancel_on_timeout) {
+      absl::Status cancelled = client->pool->Terminate();
+      if (!cancelled.ok()) return FailStatus(cancelled);
+      result = async.Get(absl::Seconds(10));
+      if (!result.ok() &&
+          result.status().code() == absl::StatusCode::kCancelled) {
+        return Fail(kExitUnavailable,
+                    absl::StrCat("task ", id, " cancelled after --wait"));
+      }
+      if (!result.ok()) {
+        return Fail(kExitUnavailable,
+                    absl::StrCat("task ", id,
+                                 " was already running; it goes "
+                                 "on: mproc result ",
+                                 id, " collects it"));
+      }
+    } else {
+      return Fail(kExitUnavailable,
+                  absl::StrCat("task ", id,
+                               " still runs after --wait: mproc "
+                               "result ",
+                               id, " collects it"));
+    }
+  }
+  if (!result.ok()) return FailStatus(result.status());
+  std::cout << result->ToJson() << std::endl;
+  return kExitOk;
+}
+
+int RunResultCommand(const CommandLine& cl) {
+  if (cl.help) {
+    std::cout << kResultUsage;
+    return kExitOk;
+  }
+  int64_t id = 0;
+  if (cl.positional.size() != 2 || !absl::SimpleAtoi(cl.positional[1], &id) ||
+      id < 1) {
+    return Fail(kExitUsage, kResultUsage);
+  }
+  absl::StatusOr<absl::Duration> wait = DurationFlag(cl, "wait");
+  if (!wait.ok()) return Fail(kExitUsage, std::string(wait.status().message()));
+  absl::StatusOr<PoolClient> client = OpenPool(cl);
+  if (!client.ok()) return FailStatus(client.status());
+  absl::StatusOr<Value> result = client->pool->GetResult(id, *wait);
   if (!result.ok()) return FailStatus(result.status());
   std::cout << result->ToJson() << std::endl;
   return kExitOk;

@@ -3,12 +3,15 @@
 #include <signal.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "client/manager.h"
 #include "gtest/gtest.h"
 #include "tests/support/child_process.h"
 #include "tests/support/os_probes.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/worker_daemon.h"
+#include "worker/process/subprocess.h"
 
 namespace mproc {
 namespace testing {
@@ -85,6 +88,74 @@ TEST_F(SidecarTest, RunIsRefusedWithoutAllowExec) {
   EXPECT_EQ(run.exit_code, 4);  // permission
   EXPECT_TRUE(absl::StrContains(run.err, "PERMISSION_DENIED")) << run.err;
   EXPECT_TRUE(absl::StrContains(run.err, "--allow-exec")) << run.err;
+}
+
+// The id `mproc submit` printed on stderr ("mproc: task 42 submitted").
+int64_t SubmittedId(const std::string& err) {
+  const size_t at = err.find("mproc: task ");
+  int64_t id = 0;
+  if (at == std::string::npos) return 0;
+  const std::string rest = err.substr(at + 12);
+  if (!absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &id)) return 0;
+  return id;
+}
+
+TEST_F(SidecarTest, SubmitPrintsTheIdAndResultCollectsAfterCtrlC) {
+  Start({"--processes", "2"});
+  CommandResult echo = Mproc({"submit", "echo", "[1]"});
+  EXPECT_EQ(echo.exit_code, 0) << echo.err;
+  EXPECT_GT(SubmittedId(echo.err), 0) << echo.err;
+
+  // Ctrl-C while the task runs: the task carries on, its id collects it.
+  PopenOptions options;
+  options.stderr_mode = StreamMode::kPipe;
+  options.env["MPROC_ADDRESS"] = up_->address();
+  auto submit =
+      Popen::Start({MprocBinary(), "submit", "sleep", "[1.5]"}, options);
+  ASSERT_OK(submit);
+  std::string err;
+  char buf[256];
+  while (SubmittedId(err) == 0 || err.find(" submitted") == std::string::npos) {
+    const ssize_t n = read((*submit)->stderr_fd(), buf, sizeof buf);
+    ASSERT_GT(n, 0) << err;
+    err.append(buf, n);
+  }
+  const int64_t id = SubmittedId(err);
+  ASSERT_OK((*submit)->SendSignal(SIGINT));
+  EXPECT_NE(*(*submit)->Wait(absl::Seconds(10)), 0);
+  CommandResult result = Mproc({"result", absl::StrCat(id), "--wait", "30"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "null\n");
+  // Kept for the result TTL: a second lookup reads it again.
+  EXPECT_EQ(Mproc({"result", absl::StrCat(id)}).out, "null\n");
+  EXPECT_EQ(Mproc({"result", "999999"}).exit_code, 1);
+  EXPECT_EQ(Mproc({"result", "x"}).exit_code, 2);
+}
+
+TEST_F(SidecarTest, SubmitWaitGivesUpWithTheIdOrCancels) {
+  Start({"--processes", "2"});
+  // A pool no worker serves: the task stays queued.
+  CommandResult waited =
+      Mproc({"submit", "echo", "[1]", "--pool", "idle", "--wait", "0.3"});
+  EXPECT_EQ(waited.exit_code, 3) << waited.err;
+  const int64_t id = SubmittedId(waited.err);
+  EXPECT_GT(id, 0) << waited.err;
+  EXPECT_TRUE(absl::StrContains(waited.err,
+                                absl::StrCat("mproc result ", id, " collects")))
+      << waited.err;
+  CommandResult still =
+      Mproc({"result", absl::StrCat(id), "--pool", "idle", "--wait", "0.2"});
+  EXPECT_EQ(still.exit_code, 3) << still.err;
+
+  CommandResult cancelled = Mproc({"submit", "echo", "[2]", "--pool", "idle",
+                                   "--wait", "0.3", "--cancel-on-timeout"});
+  EXPECT_EQ(cancelled.exit_code, 3) << cancelled.err;
+  EXPECT_TRUE(absl::StrContains(cancelled.err, "cancelled")) << cancelled.err;
+  auto status = manager_->Pool("idle");
+  ASSERT_OK(status);
+  auto counts = (*status)->Status();
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->at(Value("queued")), Value(1)) << Value(*counts).ToJson();
 }
 
 TEST(PoolCliHelpTest, EveryPoolCommandHasHelp) {
