@@ -47,7 +47,8 @@ constexpr const char* kValueFlags[] = {"manager",
                                        "metrics-listen",
                                        "parties",
                                        "value",
-                                       "wait"};
+                                       "wait",
+                                       "args-file"};
 
 bool IsOneOf(const std::string& name, const char* const* begin,
              const char* const* end) {

@@ -82,6 +82,7 @@ int RunUpCommand(const CommandLine& cl);            // up: manager + workers
 int RunRunCommand(const CommandLine& cl);           // run -- CMD ARGS...
 int RunSubmitCommand(const CommandLine& cl);        // submit TASK ARGS_JSON
 int RunResultCommand(const CommandLine& cl);        // result ID
+int RunMapCommand(const CommandLine& cl);           // map TASK --args-file F
 int RunStatusCommand(const CommandLine& cl);        // status
 int RunCertsCommand(const CommandLine& cl);         // certs create DIR
 int RunAclCommand(const CommandLine& cl);           // acl add FILE NAME

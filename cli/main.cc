@@ -40,6 +40,8 @@ Commands:
                           run a task, print its result as JSON (its id
                           goes to stderr first)
   result ID [--wait S]    the result of task ID (e.g. after a Ctrl-C)
+  map TASK --args-file F  one task per line of F (a JSON list of arguments),
+                          results as JSON lines in order, progress on stderr
   status [--pool NAME]    workers, queue depths, running and failed tasks
   objects [--json]        list the manager's objects
   delete NAME             delete an object
@@ -116,6 +118,7 @@ int main(int argc, char** argv) {
   if (command == "run") return RunRunCommand(*cl);
   if (command == "submit") return RunSubmitCommand(*cl);
   if (command == "result") return RunResultCommand(*cl);
+  if (command == "map") return RunMapCommand(*cl);
   if (command == "status") return RunStatusCommand(*cl);
   if (command == "objects") return RunObjectsCommand(*cl);
   if (command == "info") return RunInfoCommand(*cl);

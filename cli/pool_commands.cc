@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/command_line.h"
+#include "cli/pool_client.h"
 #include "client/manager.h"
 
 namespace mproc {
@@ -63,11 +64,7 @@ void WriteAll(int fd, const std::string& data) {
   }
 }
 
-// A connection and the pool of --pool (default "default") on it.
-struct PoolClient {
-  std::unique_ptr<Manager> manager;
-  std::unique_ptr<Pool> pool;  // destroyed first
-};
+}  // namespace
 
 absl::StatusOr<PoolClient> OpenPool(const CommandLine& cl) {
   PoolClient client;
@@ -80,6 +77,8 @@ absl::StatusOr<PoolClient> OpenPool(const CommandLine& cl) {
   client.pool = *std::move(pool);
   return client;
 }
+
+namespace {
 
 const std::string* TextOrBytes(const Map& m, const char* key) {
   auto it = m.find(Value(key));

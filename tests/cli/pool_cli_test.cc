@@ -2,9 +2,13 @@
 // sidecar (manager + worker daemon) in a child process.
 #include <signal.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/manager.h"
 #include "gtest/gtest.h"
 #include "tests/support/child_process.h"
@@ -158,8 +162,88 @@ TEST_F(SidecarTest, SubmitWaitGivesUpWithTheIdOrCancels) {
   EXPECT_EQ(counts->at(Value("queued")), Value(1)) << Value(*counts).ToJson();
 }
 
+// Writes `lines` to a fresh file under TEST_TMPDIR; returns its path.
+std::string WriteLines(const std::string& name,
+                       const std::vector<std::string>& lines) {
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+  std::ofstream out(path, std::ios::trunc);
+  for (const std::string& line : lines) out << line << "\n";
+  return path;
+}
+
+TEST_F(SidecarTest, MapRunsOneTaskPerLineAndPrintsResultsInOrder) {
+  Start({"--processes", "2"});
+  std::vector<std::string> lines;
+  std::string expected;
+  for (int i = 0; i < 10000; ++i) {
+    lines.push_back(absl::StrCat("[", i, "]"));
+    expected += absl::StrCat("[", i, "]\n");  // echo returns its arguments
+  }
+  const std::string file = WriteLines("args.jsonl", lines);
+  CommandResult map = Mproc({"map", "echo", "--args-file", file});
+  EXPECT_EQ(map.exit_code, 0) << map.err;
+  EXPECT_TRUE(map.out == expected) << map.out.substr(0, 200);
+  // Not a terminal: plain progress lines, the last at 100 %.
+  EXPECT_TRUE(absl::StrContains(map.err, "mproc map: [") &&
+              absl::StrContains(map.err, "] 10000/10000 100% "))
+      << map.err;
+  EXPECT_FALSE(absl::StrContains(map.err, "\r")) << map.err;
+
+  const std::string bad = WriteLines("bad.jsonl", {"[1]", "", "[1,"});
+  CommandResult refused = Mproc({"map", "echo", "--args-file", bad});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(refused.err, "bad.jsonl:3: not a JSON list"))
+      << refused.err;
+  const std::string failing =
+      WriteLines("failing.jsonl", {"[\"ok\"]", "[\"no luck\"]"});
+  CommandResult failed = Mproc({"map", "fail", "--args-file", failing});
+  EXPECT_EQ(failed.exit_code, 5) << failed.err;
+  EXPECT_TRUE(absl::StrContains(failed.err, "item 1 of")) << failed.err;
+}
+
+TEST_F(SidecarTest, MapDrawsAProgressBarInATerminal) {
+  Start({"--processes", "2"});
+  std::vector<std::string> lines;
+  for (int i = 0; i < 10000; ++i) lines.push_back(absl::StrCat("[", i, "]"));
+  const std::string file = WriteLines("tty.jsonl", lines);
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  // A unix socket path must be short: TEST_TMPDIR is too deep.
+  char socket_dir[] = "/tmp/mproc-tmux-XXXXXX";
+  ASSERT_NE(mkdtemp(socket_dir), nullptr);
+  const std::string socket = std::string(socket_dir) + "/s";
+  const std::string out = dir + "/tty.out";
+  // A real terminal: a tmux pane, which keeps its screen after the command.
+  const std::string script = absl::StrCat(
+      "MPROC_ADDRESS=", up_->address(), " ", MprocBinary(), " map echo ",
+      "--args-file ", file, " > ", out, "; echo EXIT=$?; sleep 60");
+  CommandResult tmux = RunCommand({"tmux", "-S", socket, "new-session", "-d",
+                                   "-x", "160", "-y", "10", script},
+                                  {"TERM=xterm"});
+  ASSERT_EQ(tmux.exit_code, 0) << tmux.err;
+  std::string screen;
+  for (int i = 0; i < 600 && !absl::StrContains(screen, "EXIT="); ++i) {
+    screen = RunCommand({"tmux", "-S", socket, "capture-pane", "-p"}).out;
+    if (!absl::StrContains(screen, "EXIT="))
+      absl::SleepFor(absl::Milliseconds(50));
+  }
+  RunCommand({"tmux", "-S", socket, "kill-server"});
+  RunCommand({"rm", "-rf", socket_dir});
+  EXPECT_TRUE(absl::StrContains(screen, "EXIT=0")) << screen;
+  // One bar, redrawn in place, ending full.
+  EXPECT_TRUE(absl::StrContains(
+      screen, "map [##############################] 10000/10000 100% "))
+      << screen;
+  EXPECT_FALSE(absl::StrContains(screen, "mproc map: ")) << screen;
+  std::ifstream results(out);
+  int count = 0;
+  for (std::string line; std::getline(results, line);) ++count;
+  EXPECT_EQ(count, 10000);
+}
+
 TEST(PoolCliHelpTest, EveryPoolCommandHasHelp) {
-  for (const char* command : {"up", "worker", "run", "submit", "status"}) {
+  for (const char* command :
+       {"up", "worker", "run", "submit", "status", "result", "map", "lock",
+        "semaphore", "barrier"}) {
     CommandResult r = RunCommand({MprocBinary(), command, "--help"});
     EXPECT_EQ(r.exit_code, 0) << command;
     EXPECT_TRUE(absl::StrContains(r.out, "usage: mproc")) << command << r.out;
