@@ -32,9 +32,9 @@ struct CommandLine {
 
 // Flags that take no value.
 inline constexpr const char* kBooleanFlags[] = {
-    "json",    "allow-exec",         "repair", "in-memory",
-    "no-auth", "insecure-plaintext", "string", "raw",
-    "version", "cancel-on-timeout"};
+    "json",    "allow-exec",         "repair",         "in-memory",
+    "no-auth", "insecure-plaintext", "string",         "raw",
+    "version", "cancel-on-timeout",  "exit-with-stdin"};
 
 // INVALID_ARGUMENT for an unknown flag or a flag missing its value.
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);

@@ -1,8 +1,13 @@
 // `mproc manager`: runs the manager daemon until SIGINT or SIGTERM.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -78,6 +83,8 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
                            second with everysec
   --repair                 rebuild a damaged DIR, keeping what can be read,
                            instead of refusing to start
+  --exit-with-stdin        stop when stdin reaches end of file (a private
+                           manager whose owner holds the other end)
 Prints "mproc manager listening on ADDR" once it accepts connections, then
 where its objects live and what it loaded.
 )";
@@ -299,6 +306,18 @@ int RunManagerCommand(const CommandLine& cl) {
             << "mproc manager: objects " << started->server->storage_summary()
             << "\n"
             << DescribeMetrics(*started) << std::flush;
+  if (cl.Flag("exit-with-stdin")) {
+    // Its owner holds the other end of our stdin: when the owner is gone
+    // (however it died), the pipe reads end of file and we stop.
+    std::thread([] {
+      char buf[256];
+      while (true) {
+        const ssize_t n = read(0, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EINTR)) break;
+      }
+      kill(getpid(), SIGTERM);
+    }).detach();
+  }
   int signal_number = 0;
   while (sigwait(&started->stop_signals, &signal_number) == 0 &&
          signal_number == SIGHUP) {

@@ -21,9 +21,7 @@ bool StartsLikeJson(const std::string& text) {
   if (text.empty()) return false;
   const char c = text[0];
   if (IsDigit(c) || c == '[' || c == '{' || c == '"') return true;
-  if (c == '-' && text.size() > 1 && (IsDigit(text[1]) || text[1] == '.')) {
-    return true;
-  }
+  if (c == '-' && text.size() > 1 && IsDigit(text[1])) return true;
   return text == "true" || text == "false" || text == "null";
 }
 

@@ -1,7 +1,7 @@
 // Values on the command line and in the CLI's output.
 //
 // A command-line value is a string unless it starts like JSON — a digit,
-// "-" followed by a digit or ".", "[", "{", "\"", or is exactly true,
+// "-" followed by a digit, "[", "{", "\"", or is exactly true,
 // false or null — and then it must parse strictly as JSON
 // (Value::FromJson: the typed forms, int64 integers, finite doubles), or
 // the command fails with the parse error. Numbers with leading zeros

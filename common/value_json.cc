@@ -310,6 +310,10 @@ class JsonParser {
     while (pos_ < text_.size()) {
       char c = text_[pos_++];
       if (c == '"') return out;
+      if (static_cast<unsigned char>(c) < 0x20) {
+        --pos_;
+        return Error("a control character in a string (escape it)");
+      }
       if (c != '\\') {
         out.push_back(c);
         continue;
@@ -345,9 +349,18 @@ class JsonParser {
           absl::StatusOr<uint32_t> cp = ParseHex4();
           if (!cp.ok()) return cp.status();
           uint32_t code = *cp;
-          if (code >= 0xD800 && code < 0xDC00 && Consume("\\u")) {
+          // UTF-16 escapes: a high surrogate must be followed by a low one;
+          // a lone surrogate is no character (and no valid UTF-8).
+          if (code >= 0xDC00 && code < 0xE000) {
+            return Error("a lone low surrogate escape");
+          }
+          if (code >= 0xD800 && code < 0xDC00) {
+            if (!Consume("\\u")) return Error("a lone high surrogate escape");
             absl::StatusOr<uint32_t> low = ParseHex4();
             if (!low.ok()) return low.status();
+            if (*low < 0xDC00 || *low >= 0xE000) {
+              return Error("a high surrogate escape without its low half");
+            }
             code = 0x10000 + ((code - 0xD800) << 10) + (*low - 0xDC00);
           }
           AppendUtf8(&out, code);

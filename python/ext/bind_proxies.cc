@@ -41,6 +41,13 @@ T PlainCall(F&& call) {
   return Check(WithoutGil(call));
 }
 
+// A dict key: hashable, as Python's dict requires (a tuple holding a list
+// is refused with Python's TypeError, not stored).
+Value KeyOf(py::handle key, const std::string& destination) {
+  if (PyObject_Hash(key.ptr()) == -1) throw py::error_already_set();
+  return ToValue(key, destination);
+}
+
 // Every proxy's name, kind and address, and its repr.
 template <typename Proxy>
 py::class_<Proxy> BindObject(py::module_& m, const char* name) {
@@ -54,46 +61,45 @@ void BindDict(py::module_& m) {
   BindObject<DictProxy>(m, "Dict")
       .def("get",
            [](const DictProxy& d, py::handle key) {
-             Value k = ToValue(key, d.address());
+             Value k = KeyOf(key, d.address());
              return ValueCall(d, [&] { return d.Get(k); });
            })
       .def("get_or",
            [](const DictProxy& d, py::handle key, py::handle fallback) {
-             Value k = ToValue(key, d.address()),
+             Value k = KeyOf(key, d.address()),
                    f = ToValue(fallback, d.address());
              return ValueCall(d, [&] { return d.Get(k, f); });
            })
       .def("set",
            [](const DictProxy& d, py::handle key, py::handle value) {
-             Value k = ToValue(key, d.address()),
-                   v = ToValue(value, d.address());
+             Value k = KeyOf(key, d.address()), v = ToValue(value, d.address());
              StatusCall([&] { return d.Set(k, v); });
            })
       .def("setdefault",
            [](const DictProxy& d, py::handle key, py::handle fallback) {
-             Value k = ToValue(key, d.address()),
+             Value k = KeyOf(key, d.address()),
                    f = ToValue(fallback, d.address());
              return ValueCall(d, [&] { return d.SetDefault(k, f); });
            })
       .def("pop",
            [](const DictProxy& d, py::handle key) {
-             Value k = ToValue(key, d.address());
+             Value k = KeyOf(key, d.address());
              return ValueCall(d, [&] { return d.Pop(k); });
            })
       .def("pop_or",
            [](const DictProxy& d, py::handle key, py::handle fallback) {
-             Value k = ToValue(key, d.address()),
+             Value k = KeyOf(key, d.address()),
                    f = ToValue(fallback, d.address());
              return ValueCall(d, [&] { return d.Pop(k, f); });
            })
       .def("delete",
            [](const DictProxy& d, py::handle key) {
-             Value k = ToValue(key, d.address());
+             Value k = KeyOf(key, d.address());
              StatusCall([&] { return d.Delete(k); });
            })
       .def("contains",
            [](const DictProxy& d, py::handle key) {
-             Value k = ToValue(key, d.address());
+             Value k = KeyOf(key, d.address());
              return PlainCall<bool>([&] { return d.Contains(k); });
            })
       .def("len",
@@ -124,7 +130,7 @@ void BindDict(py::module_& m) {
       .def("clear",
            [](const DictProxy& d) { StatusCall([&] { return d.Clear(); }); })
       .def("add", [](const DictProxy& d, py::handle key, py::handle delta) {
-        Value k = ToValue(key, d.address()), x = ToValue(delta, d.address());
+        Value k = KeyOf(key, d.address()), x = ToValue(delta, d.address());
         return ValueCall(d, [&] { return d.Add(k, x); });
       });
 }

@@ -1,6 +1,9 @@
 #include "python/ext/py_status.h"
 
+#include <optional>
 #include <string>
+
+#include "common/object_errors.h"
 
 namespace py = pybind11;
 
@@ -31,6 +34,10 @@ void Raise(const absl::Status& status) {
   }
   py::object error = cls(py::str(std::string(status.message())));
   error.attr("code") = py::int_(code);
+  // What the error is beyond its code ("queue_empty", "queue_closed",
+  // "broken_barrier", ...), for the proxies to tell apart.
+  std::optional<std::string> type = ObjectErrorType(status);
+  error.attr("kind") = type ? py::str(*type) : py::str("");
   PyErr_SetObject(cls.ptr(), error.ptr());
   throw py::error_already_set();
 }

@@ -66,7 +66,15 @@ Value FromLong(py::handle object) {
     if (i == -1 && PyErr_Occurred()) throw py::error_already_set();
     return Value(static_cast<int64_t>(i));
   }
-  return Value(Opaque{kBigInt, std::string(py::str(object))});
+  // Decimal digits, unless Python refuses that many (its int/str limit):
+  // then pickled, which has no limit.
+  PyObject* text = PyObject_Str(object.ptr());
+  if (text == nullptr) {
+    PyErr_Clear();
+    return Pickled(object);
+  }
+  std::string digits = py::reinterpret_steal<py::str>(text);
+  return Value(Opaque{kBigInt, std::move(digits)});
 }
 
 List DecodedItems(const Opaque& o) {
@@ -119,8 +127,9 @@ py::object FromOpaque(const Opaque& o, const std::string& address) {
   if (o.format == kTuple) return py::tuple(Decoded(o, address));
   if (o.format == kSet) return py::set(Decoded(o, address));
   if (o.format == kFrozenSet) {
-    return py::reinterpret_steal<py::object>(
-        PyFrozenSet_New(Decoded(o, address).ptr()));
+    PyObject* frozen = PyFrozenSet_New(Decoded(o, address).ptr());
+    if (frozen == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(frozen);
   }
   if (o.format == kBigInt) {
     PyObject* i = PyLong_FromString(o.data.c_str(), nullptr, 10);
@@ -144,7 +153,24 @@ void SetCodecHooks(py::object dumps, py::object loads, py::object opaque_type,
   hooks.from_ref = std::move(from_ref);
 }
 
+namespace {
+
+// Python's recursion limit, so a self-containing list raises RecursionError
+// instead of overflowing the C stack.
+class RecursionGuard {
+ public:
+  explicit RecursionGuard(const char* where) {
+    if (Py_EnterRecursiveCall(where) != 0) throw py::error_already_set();
+  }
+  ~RecursionGuard() { Py_LeaveRecursiveCall(); }
+  RecursionGuard(const RecursionGuard&) = delete;
+  RecursionGuard& operator=(const RecursionGuard&) = delete;
+};
+
+}  // namespace
+
 Value ToValue(py::handle object, const std::string& destination) {
+  RecursionGuard guard(" in converting a value for mproc");
   PyObject* o = object.ptr();
   if (o == Py_None) return Value();
   if (PyBool_Check(o)) return Value(o == Py_True);
@@ -189,6 +215,14 @@ Value ToValue(py::handle object, const std::string& destination) {
       PyObject_IsInstance(o, TheHooks().proxy_type.ptr()) == 1) {
     return Reference(object, destination);
   }
+  // An opaque value read from the manager goes back as it came.
+  if (TheHooks().opaque_type &&
+      o->ob_type ==
+          reinterpret_cast<PyTypeObject*>(TheHooks().opaque_type.ptr())) {
+    py::tuple pair = py::reinterpret_borrow<py::tuple>(object);
+    return Value(Opaque{pair[0].cast<std::string>(),
+                        std::string(pair[1].cast<py::bytes>())});
+  }
   return Pickled(object);
 }
 
@@ -197,6 +231,7 @@ List ToList(py::handle iterable, const std::string& destination) {
 }
 
 py::object FromValue(const Value& value, const std::string& address) {
+  RecursionGuard guard(" in converting a value from mproc");
   switch (value.type()) {
     case Value::Type::kNull:
       return py::none();

@@ -52,9 +52,12 @@ UNAUTHENTICATED = 16
 
 
 class MprocError(Exception):
-    """An error the manager (or the client) reported; ``code`` is its status."""
+    """An error the manager (or the client) reported; ``code`` is its
+    status, ``kind`` what it is beyond that ("queue_empty", "queue_full",
+    "queue_closed", "broken_barrier"; "" for most)."""
 
     code = UNKNOWN
+    kind = ""
 
     @property
     def message(self):
@@ -111,6 +114,18 @@ class AuthenticationError(MprocError, multiprocessing.AuthenticationError):
 
 class PermissionDenied(AuthenticationError):
     code = PERMISSION_DENIED
+
+
+class QueueClosed(MprocError):
+    """A put on a closed queue, or a get once it is closed and drained."""
+
+
+def _raise_as(error, cls, *args):
+    """Raises `cls` (from `error`, keeping its code and kind on it)."""
+    replacement = cls(*args) if args else cls(str(error))
+    if isinstance(replacement, MprocError):
+        replacement.code, replacement.kind = error.code, error.kind
+    raise replacement from None
 
 
 def _classes():

@@ -12,12 +12,10 @@ manager in a process shares one native client, which pipelines the calls
 of all threads on one stream and reopens it after fork.
 """
 
-import ctypes
 import os
 import pickle
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -70,6 +68,7 @@ class _Connection:
         self.private = private  # the key is _private_key()
         self.no_auth = no_auth
         self.user = user
+        self.owner = None  # the SyncManager that started the manager, if any
         self._client = None
         self._lock = threading.Lock()
 
@@ -97,8 +96,20 @@ class _Connection:
         return (self.address, key, self.private, self.no_auth, self.user)
 
 
-_connections = {}
+# Weak: a connection lives while a proxy (or its manager) holds it.
+_connections = weakref.WeakValueDictionary()
 _connections_lock = threading.Lock()
+
+
+def _after_fork_in_child():
+    # A lock held by another thread at fork time would stay held for ever.
+    global _connections_lock
+    _connections_lock = threading.Lock()
+    for c in list(_connections.values()):
+        c._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _connection(address, authkey=None, private=False, no_auth=False,
@@ -225,17 +236,13 @@ def _find_binary():
         "scripts/install_python.sh, or set MPROC_BINARY)")
 
 
-def _die_with_parent():
-    # PR_SET_PDEATHSIG: the private manager must not outlive its owner.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM, 0, 0, 0)
-
-
 def _stop(process, directory, owner):
     """Stops a private manager: SIGTERM, then SIGKILL after 5 s. Only in
     the process that started it (a forked child exiting leaves it be)."""
     if os.getpid() != owner:
         return
+    if process is not None and process.stdin is not None:
+        process.stdin.close()
     if process is not None and process.poll() is None:
         process.terminate()
         try:
@@ -280,27 +287,41 @@ class SyncManager:
         if initializer is not None and not callable(initializer):
             raise TypeError("initializer must be a callable")
         self._directory = tempfile.mkdtemp(prefix="mproc-")
-        address = self._address or "unix:%s/manager.sock" % self._directory
-        private = self._authkey is None
-        key = _private_key() if private else self._authkey
-        key_file = os.path.join(self._directory, "authkey")
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-        log_path = os.path.join(self._directory, "manager.log")
-        with open(log_path, "wb") as log:
-            self._process = subprocess.Popen(
-                [_find_binary(), "manager", "--listen", address,
-                 "--authkey-file", key_file, "--in-memory"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent, close_fds=True)
-        self._finalizer = weakref.finalize(self, _stop, self._process,
-                                           self._directory, os.getpid())
-        self._address = self._await_listening(log_path)
-        self._connection = _connection(self._address,
-                                       None if private else key,
-                                       private, False, self._user)
-        self._connection.client  # connects now: errors surface here
+        # From here on every way out either starts the manager or removes
+        # what was made for it (the key file above all).
+        self._finalizer = weakref.finalize(self, _stop, None, self._directory,
+                                           os.getpid())
+        try:
+            address = self._address or "unix:%s/manager.sock" % self._directory
+            private = self._authkey is None
+            key = _private_key() if private else self._authkey
+            key_file = os.path.join(self._directory, "authkey")
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+            log_path = os.path.join(self._directory, "manager.log")
+            with open(log_path, "wb") as log:
+                # Its stdin is a pipe whose other end only this process
+                # (and children forked from it) holds: when they are all
+                # gone, however they died, the manager stops.
+                self._process = subprocess.Popen(
+                    [_find_binary(), "manager", "--listen", address,
+                     "--authkey-file", key_file, "--in-memory",
+                     "--exit-with-stdin"],
+                    stdin=subprocess.PIPE, stdout=log,
+                    stderr=subprocess.STDOUT, close_fds=True)
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, _stop, self._process,
+                                               self._directory, os.getpid())
+            self._address = self._await_listening(log_path)
+            self._connection = _connection(self._address,
+                                           None if private else key, private,
+                                           False, self._user)
+            self._connection.owner = self  # lives while its proxies do
+            self._connection.client  # connects now: errors surface here
+        except BaseException:
+            self._finalizer()
+            raise
         self._state = "started"
         if initializer is not None:
             initializer(*initargs)

@@ -80,7 +80,7 @@ class BaseProxy:
         from . import managers
         return managers.rebuild_proxy, (
             type(self), self._connection.reference(), self._native.name,
-            self._spec)
+            tuple(self._ref_args()))
 
 
 class DictProxy(BaseProxy):
@@ -179,7 +179,7 @@ class DictProxy(BaseProxy):
     def add(self, key, delta=1):
         """Atomically adds ``delta`` to the number at ``key`` (a missing key
         counts as 0) and returns the new value: the race-free ``d[k] += 1``."""
-        return self._native.add(key, delta)
+        return _added(self._native.add, key, delta)
 
 
 def _slice_bounds(s):
@@ -371,7 +371,7 @@ class ValueProxy(BaseProxy):
 
     def add(self, delta=1):
         """Atomically adds ``delta`` and returns the new value."""
-        return self._native.add(delta)
+        return _added(self._native.add, delta)
 
     def compare_and_swap(self, expected, desired):
         """Stores ``desired`` if the value is ``expected``; True if it did."""
@@ -421,7 +421,7 @@ class ArrayProxy(BaseProxy):
 
     def add(self, index, delta=1):
         """Atomically adds to one element and returns its new value."""
-        return self._native.add(index, delta)
+        return _added(self._native.add, index, delta)
 
     def __str__(self):
         return "array(%r, %r)" % (self._spec[0], self._getvalue())
@@ -470,6 +470,26 @@ class NamespaceProxy(BaseProxy):
             "%s=%r" % (k, v) for k, v in sorted(items.items()))
 
 
+def _queue_error(error):
+    """queue.Empty and queue.Full as queue.Queue raises them, QueueClosed
+    for a closed queue; any other error (a deleted queue) as it is."""
+    if error.kind == "queue_empty":
+        raise queue.Empty from None
+    if error.kind == "queue_full":
+        raise queue.Full from None
+    if error.kind == "queue_closed":
+        errors._raise_as(error, errors.QueueClosed)
+    raise error
+
+
+def _added(add, *args):
+    """An atomic add; OverflowError past int64, as Python's ctypes would."""
+    try:
+        return add(*args)
+    except errors.OutOfRange as e:
+        errors._raise_as(e, OverflowError)
+
+
 class QueueProxy(BaseProxy):
     """A FIFO queue, like ``Manager().Queue(maxsize)``: queue.Empty and
     queue.Full as with queue.Queue. Every mproc queue is joinable."""
@@ -489,8 +509,8 @@ class QueueProxy(BaseProxy):
                 self._native.put_nowait(item)
             else:
                 self._native.put(item, _check_timeout(timeout))
-        except errors.ResourceExhausted:
-            raise queue.Full from None
+        except errors.MprocError as e:
+            _queue_error(e)
 
     def put_nowait(self, item):
         self.put(item, block=False)
@@ -500,8 +520,8 @@ class QueueProxy(BaseProxy):
             if not block:
                 return self._native.get_nowait()
             return self._native.get(_check_timeout(timeout))
-        except errors.NotFound:
-            raise queue.Empty from None
+        except errors.MprocError as e:
+            _queue_error(e)
 
     def get_nowait(self):
         return self.get(block=False)
@@ -697,10 +717,11 @@ class BarrierProxy(BaseProxy):
     def wait(self, timeout=None):
         try:
             index = self._native.wait(timeout)
-        except errors.Aborted:
-            raise threading.BrokenBarrierError from None
-        except errors.DeadlineExceeded:
-            raise threading.BrokenBarrierError from None
+        except (errors.Aborted, errors.DeadlineExceeded) as e:
+            if e.kind == "broken_barrier" or isinstance(
+                    e, errors.DeadlineExceeded):
+                raise threading.BrokenBarrierError from None
+            raise
         action = self._spec[1] if len(self._spec) > 1 else None
         if action is not None and index == self._spec[0] - 1:
             action()

@@ -148,12 +148,29 @@ TEST(Value, JsonOutputIsAlwaysValidJsonInTypedForms) {
 }
 
 TEST(Value, JsonParsesStrictly) {
-  for (const char* bad :
-       {"NaN", "Infinity", "[-Infinity]", "007", "[01]", "-01", "1e400",
-        "-1e400", "9223372036854775808", "[-9223372036854775809]", "1.", ".5",
-        "1e", R"({"a": 1, "a": 2})", R"({"$double": "nan"})",
-        R"({"$bytes": 5})", R"({"$map": [[1]]})", R"({"$map": [[[1], 2]]})",
-        R"({"$map": [[1, 2], [1, 3]]})"}) {
+  for (const char* bad : {"NaN",
+                          "Infinity",
+                          "[-Infinity]",
+                          "007",
+                          "[01]",
+                          "-01",
+                          "1e400",
+                          "-1e400",
+                          "9223372036854775808",
+                          "[-9223372036854775809]",
+                          "1.",
+                          ".5",
+                          "1e",
+                          R"({"a": 1, "a": 2})",
+                          R"({"$double": "nan"})",
+                          R"({"$bytes": 5})",
+                          R"({"$map": [[1]]})",
+                          R"({"$map": [[[1], 2]]})",
+                          R"({"$map": [[1, 2], [1, 3]]})",
+                          R"("\ud800")",
+                          R"("\udc00")",
+                          R"("\ud800\u0041")",
+                          "\"tab\there\""}) {
     EXPECT_CODE(Value::FromJson(bad), absl::StatusCode::kInvalidArgument)
         << bad;
   }
