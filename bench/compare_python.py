@@ -33,6 +33,7 @@ from multiprocessing.managers import AcquirerProxy, BaseManager, DictProxy, List
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_common import build_opt, fmt, median_rows, run_lines, write_json  # noqa: E402
+from python_manager_bench import run_together  # noqa: E402
 
 import mproc  # noqa: E402
 from mproc import managers as mproc_managers  # noqa: E402
@@ -97,16 +98,11 @@ def tcp_client_loop(address, n, base, barrier):
 
 
 def aggregate(ctx, target, args_of, clients, per):
+    """Aggregate ops/s of `clients` processes released together."""
     barrier = ctx.Barrier(clients + 1)
     procs = [ctx.Process(target=target, args=args_of(c, barrier))
              for c in range(clients)]
-    for p in procs:
-        p.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for p in procs:
-        p.join()
-    return per * clients / (time.perf_counter() - start)
+    return per * clients / run_together(procs, barrier)
 
 
 def workloads(system, transport, d, l, q, lock, ops, eight):

@@ -6,6 +6,7 @@
 // never runs on without what it was started under.
 #include <signal.h>
 
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -86,14 +87,28 @@ absl::StatusOr<int> RunHolding(std::vector<std::string> argv,
   return *code >= 0 ? *code : 128 - *code;
 }
 
-}  // namespace
+// What a holding command took: how to give it back, and the token the
+// command gets in MPROC_FENCING_TOKEN (a lock's).
+struct Holding {
+  std::function<absl::Status()> release;
+  std::optional<int64_t> token;
+};
 
-int RunLockCommand(const CommandLine& cl) {
+// Takes the object named NAME within `timeout`: the Holding, nullopt if
+// not within the timeout, or the error.
+using Take = std::function<absl::StatusOr<std::optional<Holding>>(
+    Manager& manager, const std::string& name, absl::Duration timeout)>;
+
+// `mproc lock|semaphore NAME [--timeout S] -- CMD...`: takes, runs CMD,
+// gives back; CMD's exit code. `refusal` ends "NAME ... within the
+// timeout".
+int RunWhileHolding(const CommandLine& cl, const char* usage,
+                    const char* refusal, const Take& take) {
   if (cl.help) {
-    std::cout << kLockUsage;
+    std::cout << usage;
     return kExitOk;
   }
-  if (cl.positional.size() < 3) return Fail(kExitUsage, kLockUsage);
+  if (cl.positional.size() < 3) return Fail(kExitUsage, usage);
   absl::StatusOr<absl::Duration> timeout = TimeoutFlag(cl, true);
   if (!timeout.ok()) {
     return Fail(kExitUsage, std::string(timeout.status().message()));
@@ -101,59 +116,57 @@ int RunLockCommand(const CommandLine& cl) {
   absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
   if (!manager.ok()) return FailStatus(manager.status());
   const std::string& name = cl.positional[1];
-  absl::StatusOr<LockProxy> lock = (*manager)->Lock(name);
-  if (!lock.ok()) return FailStatus(lock.status());
-  absl::StatusOr<int64_t> token = lock->AcquireToken(*timeout);
-  if (!token.ok()) return FailStatus(token.status());
-  if (*token == 0) {
-    return Fail(kExitFailed, absl::StrCat("lock '", name,
-                                          "' was not taken within the "
-                                          "timeout"));
+  absl::StatusOr<std::optional<Holding>> held = take(**manager, name, *timeout);
+  if (!held.ok()) return FailStatus(held.status());
+  if (!held->has_value()) {
+    return Fail(kExitFailed, absl::StrCat(cl.positional[0], " '", name, "' ",
+                                          refusal, " within the timeout"));
   }
-  absl::StatusOr<int> code = RunHolding(CommandOf(cl, 2), *token);
-  absl::Status released = lock->Release();
+  absl::StatusOr<int> code = RunHolding(CommandOf(cl, 2), (*held)->token);
+  absl::Status released = (*held)->release();
   if (!code.ok()) return FailStatus(code.status());
-  if (!released.ok()) {
-    // Lost while the command ran (the CLI was paused past the lease): say
-    // so, and fail even if the command succeeded.
-    return FailStatus(released);
-  }
+  // Lost while the command ran (the CLI was paused past the lease): say
+  // so, and fail even if the command succeeded.
+  if (!released.ok()) return FailStatus(released);
   return *code;
 }
 
+}  // namespace
+
+int RunLockCommand(const CommandLine& cl) {
+  return RunWhileHolding(
+      cl, kLockUsage, "was not taken",
+      [](Manager& manager, const std::string& name,
+         absl::Duration timeout) -> absl::StatusOr<std::optional<Holding>> {
+        absl::StatusOr<LockProxy> lock = manager.Lock(name);
+        if (!lock.ok()) return lock.status();
+        absl::StatusOr<int64_t> token = lock->AcquireToken(timeout);
+        if (!token.ok()) return token.status();
+        if (*token == 0) return std::nullopt;
+        return Holding{[lock = *lock] { return lock.Release(); }, *token};
+      });
+}
+
 int RunSemaphoreCommand(const CommandLine& cl) {
-  if (cl.help) {
-    std::cout << kSemaphoreUsage;
-    return kExitOk;
-  }
-  if (cl.positional.size() < 3) return Fail(kExitUsage, kSemaphoreUsage);
   int64_t value = 1;
   if (auto flag = cl.Flag("value")) {
     if (!absl::SimpleAtoi(*flag, &value) || value < 1) {
       return Fail(kExitUsage, "--value must be a whole number >= 1");
     }
   }
-  absl::StatusOr<absl::Duration> timeout = TimeoutFlag(cl, true);
-  if (!timeout.ok()) {
-    return Fail(kExitUsage, std::string(timeout.status().message()));
-  }
-  absl::StatusOr<std::unique_ptr<Manager>> manager = ConnectFromFlags(cl);
-  if (!manager.ok()) return FailStatus(manager.status());
-  const std::string& name = cl.positional[1];
-  absl::StatusOr<SemaphoreProxy> semaphore = (*manager)->Semaphore(name, value);
-  if (!semaphore.ok()) return FailStatus(semaphore.status());
-  absl::StatusOr<bool> taken = semaphore->Acquire(*timeout);
-  if (!taken.ok()) return FailStatus(taken.status());
-  if (!*taken) {
-    return Fail(kExitFailed, absl::StrCat("semaphore '", name,
-                                          "' gave no permit within the "
-                                          "timeout"));
-  }
-  absl::StatusOr<int> code = RunHolding(CommandOf(cl, 2), std::nullopt);
-  absl::Status released = semaphore->Release();
-  if (!code.ok()) return FailStatus(code.status());
-  if (!released.ok()) return FailStatus(released);
-  return *code;
+  return RunWhileHolding(
+      cl, kSemaphoreUsage, "gave no permit",
+      [value](Manager& manager, const std::string& name, absl::Duration timeout)
+          -> absl::StatusOr<std::optional<Holding>> {
+        absl::StatusOr<SemaphoreProxy> semaphore =
+            manager.Semaphore(name, value);
+        if (!semaphore.ok()) return semaphore.status();
+        absl::StatusOr<bool> taken = semaphore->Acquire(timeout);
+        if (!taken.ok()) return taken.status();
+        if (!*taken) return std::nullopt;
+        return Holding{[semaphore = *semaphore] { return semaphore.Release(); },
+                       std::nullopt};
+      });
 }
 
 int RunBarrierCommand(const CommandLine& cl) {

@@ -189,11 +189,10 @@ def _slice_bounds(s):
     return None
 
 
-class ListProxy(BaseProxy):
-    """A shared list with Python's index rules. Items compare by value and
-    kind in the manager (``1.0 in l`` is false for ``l == [1]``)."""
+class _SequenceBase(BaseProxy):
+    """What List and Array proxies share: reads by index and slice (a
+    step-1 slice in the manager, others cut from a snapshot), len, iter."""
 
-    _typeid = "list"
     __slots__ = ()
 
     def _getvalue(self):
@@ -205,12 +204,6 @@ class ListProxy(BaseProxy):
     def __iter__(self):
         return iter(self._getvalue())
 
-    def __reversed__(self):
-        return reversed(self._getvalue())
-
-    def __contains__(self, item):
-        return self._native.count(item) > 0
-
     def __getitem__(self, index):
         if isinstance(index, slice):
             bounds = _slice_bounds(index)
@@ -218,6 +211,20 @@ class ListProxy(BaseProxy):
                 return self._native.slice(*bounds)
             return self._getvalue()[index]
         return self._native.get(operator.index(index))
+
+
+class ListProxy(_SequenceBase):
+    """A shared list with Python's index rules. Items compare by value and
+    kind in the manager (``1.0 in l`` is false for ``l == [1]``)."""
+
+    _typeid = "list"
+    __slots__ = ()
+
+    def __reversed__(self):
+        return reversed(self._getvalue())
+
+    def __contains__(self, item):
+        return self._native.count(item) > 0
 
     def __setitem__(self, index, value):
         if isinstance(index, slice):
@@ -381,7 +388,7 @@ class ValueProxy(BaseProxy):
         return "Value(%r, %r)" % (self._spec[0], self._native.get())
 
 
-class ArrayProxy(BaseProxy):
+class ArrayProxy(_SequenceBase):
     """A fixed-length typed shared array, like ``Manager().Array``."""
 
     _typeid = "Array"
@@ -389,23 +396,6 @@ class ArrayProxy(BaseProxy):
 
     def _ref_args(self):
         return self._spec[:1]
-
-    def _getvalue(self):
-        return self._native.slice(None, None)
-
-    def __len__(self):
-        return self._native.len()
-
-    def __iter__(self):
-        return iter(self._getvalue())
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            bounds = _slice_bounds(index)
-            if bounds is not None:
-                return self._native.slice(*bounds)
-            return self._getvalue()[index]
-        return self._native.get(operator.index(index))
 
     def __setitem__(self, index, value):
         if isinstance(index, slice):
@@ -551,36 +541,25 @@ class QueueProxy(BaseProxy):
         self._native.close()
 
 
-class AcquirerProxy(BaseProxy):
-    """A Lock or RLock: held by this process (an RLock: this thread), and
-    released by the manager if this process dies."""
+class _AcquirerBase(BaseProxy):
+    """What Lock, Semaphore and Condition proxies share: acquire as
+    threading's, and the context manager."""
 
-    _typeid = "Lock"
     __slots__ = ()
 
     def _ref_args(self):
         return self._spec
 
-    def _getvalue(self):
-        return "<%s locked=%s>" % (self._typeid, self._native.locked())
-
     def acquire(self, blocking=True, timeout=None):
         return self._native.acquire(_acquire_timeout(blocking, timeout))
 
-    def acquire_token(self, timeout=None):
-        """Acquires and returns the grant's fencing token (0 on timeout):
-        increasing with every grant, so a resource can refuse a stale
-        holder."""
-        return self._native.acquire_token(timeout)
-
     def release(self):
+        """RuntimeError if not held (by this process; an RLock's by this
+        thread), as threading's."""
         try:
             self._native.release()
         except errors.FailedPrecondition as e:
             raise RuntimeError(str(e)) from None
-
-    def locked(self):
-        return self._native.locked()
 
     def __enter__(self):
         return self.acquire()
@@ -589,21 +568,35 @@ class AcquirerProxy(BaseProxy):
         self.release()
 
 
-class SemaphoreProxy(BaseProxy):
+class AcquirerProxy(_AcquirerBase):
+    """A Lock or RLock: held by this process (an RLock: this thread), and
+    released by the manager if this process dies."""
+
+    _typeid = "Lock"
+    __slots__ = ()
+
+    def _getvalue(self):
+        return "<%s locked=%s>" % (self._typeid, self._native.locked())
+
+    def acquire_token(self, timeout=None):
+        """Acquires and returns the grant's fencing token (0 on timeout):
+        increasing with every grant, so a resource can refuse a stale
+        holder."""
+        return self._native.acquire_token(timeout)
+
+    def locked(self):
+        return self._native.locked()
+
+
+class SemaphoreProxy(_AcquirerBase):
     """A Semaphore or BoundedSemaphore; permits held by a process that dies
     come back."""
 
     _typeid = "Semaphore"
     __slots__ = ()
 
-    def _ref_args(self):
-        return self._spec
-
     def _getvalue(self):
         return "<%s value=%d>" % (self._typeid, self._native.value())
-
-    def acquire(self, blocking=True, timeout=None):
-        return self._native.acquire(_acquire_timeout(blocking, timeout))
 
     def release(self, n=1):
         try:
@@ -613,12 +606,6 @@ class SemaphoreProxy(BaseProxy):
 
     def get_value(self):
         return self._native.value()
-
-    def __enter__(self):
-        return self.acquire()
-
-    def __exit__(self, *exc):
-        self.release()
 
 
 class EventProxy(BaseProxy):
@@ -641,32 +628,14 @@ class EventProxy(BaseProxy):
         return self._native.wait(None if timeout is None else max(0, timeout))
 
 
-class ConditionProxy(BaseProxy):
+class ConditionProxy(_AcquirerBase):
     """A Condition over a shared Lock or RLock."""
 
     _typeid = "Condition"
     __slots__ = ()
 
-    def _ref_args(self):
-        return self._spec
-
     def _getvalue(self):
         return "<Condition>"
-
-    def acquire(self, blocking=True, timeout=None):
-        return self._native.acquire(_acquire_timeout(blocking, timeout))
-
-    def release(self):
-        try:
-            self._native.release()
-        except errors.FailedPrecondition as e:
-            raise RuntimeError(str(e)) from None
-
-    def __enter__(self):
-        return self.acquire()
-
-    def __exit__(self, *exc):
-        self.release()
 
     def wait(self, timeout=None):
         try:
