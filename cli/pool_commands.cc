@@ -26,7 +26,7 @@ command (and its process group) after S seconds: exit code 124.
 
 constexpr char kSubmitUsage[] =
     R"(usage: mproc submit TASK ARGS_JSON [--kwargs JSON] [--timeout S]
-                    [--wait S [--cancel-on-timeout]] [--pool NAME]
+                    [--wait S [--cancel-on-timeout]] [--json] [--pool NAME]
 
 Runs task TASK with the arguments of the JSON list ARGS_JSON (e.g. '[7]')
 and prints its result as JSON. Once the manager has the task, its id goes
@@ -35,7 +35,10 @@ task carries on, and `mproc result 42` collects it. A failed task prints
 its error on stderr and exits with 5. --timeout S limits the task's run
 time (it then fails with TimeoutError); --wait S limits how long this
 command waits: then it prints the id and exits with 3, or with
---cancel-on-timeout cancels the task if no worker has started it.
+--cancel-on-timeout cancels the task if no worker has started it. --json
+prints one object whatever the outcome: {"id": 42, "state": "succeeded",
+"result": ...}, or "failed" with "error", "pending" (still running after
+--wait) or "cancelled"; the exit codes stay the same.
 )";
 
 constexpr char kResultUsage[] =
@@ -170,6 +173,15 @@ int RunSubmitCommand(const CommandLine& cl) {
       cl.positional[1], std::move(args), std::move(kwargs), {}, {}, options);
   const int64_t id = async.task_id();  // once the manager has it
   if (id != 0) std::cerr << "mproc: task " << id << " submitted" << std::endl;
+  // --json: one object on stdout whatever the outcome (exit codes as
+  // without it; the error goes to stderr too).
+  const bool json = cl.Flag("json").has_value();
+  auto report = [&](const char* state, Map extra = {}) {
+    if (!json) return;
+    extra[Value("id")] = id;
+    extra[Value("state")] = state;
+    std::cout << Value(std::move(extra)).ToJson() << std::endl;
+  };
   absl::StatusOr<Value> result = async.Get(*wait);
   if (!result.ok() && id != 0 && !async.Ready()) {
     // Still queued or running: stop waiting.
@@ -179,10 +191,12 @@ int RunSubmitCommand(const CommandLine& cl) {
       result = async.Get(absl::Seconds(10));
       if (!result.ok() &&
           result.status().code() == absl::StatusCode::kCancelled) {
+        report("cancelled");
         return Fail(kExitUnavailable,
                     absl::StrCat("task ", id, " cancelled after --wait"));
       }
       if (!result.ok()) {
+        report("pending");
         return Fail(kExitUnavailable,
                     absl::StrCat("task ", id,
                                  " was already running; it goes "
@@ -190,6 +204,7 @@ int RunSubmitCommand(const CommandLine& cl) {
                                  id, " collects it"));
       }
     } else {
+      report("pending");
       return Fail(kExitUnavailable,
                   absl::StrCat("task ", id,
                                " still runs after --wait: mproc "
@@ -197,8 +212,18 @@ int RunSubmitCommand(const CommandLine& cl) {
                                id, " collects it"));
     }
   }
-  if (!result.ok()) return FailStatus(result.status());
-  std::cout << result->ToJson() << std::endl;
+  if (!result.ok()) {
+    if (id != 0) {
+      report("failed",
+             {{Value("error"), Value(std::string(result.status().message()))}});
+    }
+    return FailStatus(result.status());
+  }
+  if (json) {
+    report("succeeded", {{Value("result"), *std::move(result)}});
+  } else {
+    std::cout << result->ToJson() << std::endl;
+  }
   return kExitOk;
 }
 

@@ -109,6 +109,16 @@ TEST_F(SidecarTest, SubmitPrintsTheIdAndResultCollectsAfterCtrlC) {
   CommandResult echo = Mproc({"submit", "echo", "[1]"});
   EXPECT_EQ(echo.exit_code, 0) << echo.err;
   EXPECT_GT(SubmittedId(echo.err), 0) << echo.err;
+  CommandResult json = Mproc({"submit", "echo", "[1]", "--json"});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.out, absl::StrCat("{\"id\": ", SubmittedId(json.err),
+                                   ", \"result\": [1], \"state\": "
+                                   "\"succeeded\"}\n"));
+  CommandResult failed = Mproc({"submit", "fail", "[\"no\"]", "--json"});
+  EXPECT_EQ(failed.exit_code, 5) << failed.err;
+  EXPECT_TRUE(absl::StrContains(failed.out, "\"state\": \"failed\"") &&
+              absl::StrContains(failed.out, "TaskError: no"))
+      << failed.out;
 
   // Ctrl-C while the task runs: the task carries on, its id collects it.
   PopenOptions options;
@@ -151,6 +161,11 @@ TEST_F(SidecarTest, SubmitWaitGivesUpWithTheIdOrCancels) {
       Mproc({"result", absl::StrCat(id), "--pool", "idle", "--wait", "0.2"});
   EXPECT_EQ(still.exit_code, 3) << still.err;
 
+  CommandResult pending = Mproc(
+      {"submit", "echo", "[3]", "--pool", "idle", "--wait", "0.2", "--json"});
+  EXPECT_EQ(pending.exit_code, 3) << pending.err;
+  EXPECT_EQ(pending.out, absl::StrCat("{\"id\": ", SubmittedId(pending.err),
+                                      ", \"state\": \"pending\"}\n"));
   CommandResult cancelled = Mproc({"submit", "echo", "[2]", "--pool", "idle",
                                    "--wait", "0.3", "--cancel-on-timeout"});
   EXPECT_EQ(cancelled.exit_code, 3) << cancelled.err;
@@ -159,7 +174,7 @@ TEST_F(SidecarTest, SubmitWaitGivesUpWithTheIdOrCancels) {
   ASSERT_OK(status);
   auto counts = (*status)->Status();
   ASSERT_OK(counts);
-  EXPECT_EQ(counts->at(Value("queued")), Value(1)) << Value(*counts).ToJson();
+  EXPECT_EQ(counts->at(Value("queued")), Value(2)) << Value(*counts).ToJson();
 }
 
 // Writes `lines` to a fresh file under TEST_TMPDIR; returns its path.
