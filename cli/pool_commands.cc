@@ -184,32 +184,27 @@ int RunSubmitCommand(const CommandLine& cl) {
   };
   absl::StatusOr<Value> result = async.Get(*wait);
   if (!result.ok() && id != 0 && !async.Ready()) {
-    // Still queued or running: stop waiting.
+    // Still queued or running after --wait.
     if (cancel_on_timeout) {
       absl::Status cancelled = client->pool->Terminate();
       if (!cancelled.ok()) return FailStatus(cancelled);
-      result = async.Get(absl::Seconds(10));
-      if (!result.ok() &&
-          result.status().code() == absl::StatusCode::kCancelled) {
-        report("cancelled");
-        return Fail(kExitUnavailable,
-                    absl::StrCat("task ", id, " cancelled after --wait"));
-      }
-      if (!result.ok()) {
-        report("pending");
-        return Fail(kExitUnavailable,
-                    absl::StrCat("task ", id,
-                                 " was already running; it goes "
-                                 "on: mproc result ",
-                                 id, " collects it"));
-      }
-    } else {
+      // A queued task's cancellation is answered at once; a running one
+      // goes on, and may finish meanwhile.
+      result = async.Get(absl::Seconds(2));
+    }
+    if (!async.Ready()) {
       report("pending");
+      return Fail(
+          kExitUnavailable,
+          absl::StrCat(
+              "task ", id,
+              cancel_on_timeout ? " was already running" : " still runs",
+              " after --wait: mproc result ", id, " collects it"));
+    }
+    if (result.status().code() == absl::StatusCode::kCancelled) {
+      report("cancelled");
       return Fail(kExitUnavailable,
-                  absl::StrCat("task ", id,
-                               " still runs after --wait: mproc "
-                               "result ",
-                               id, " collects it"));
+                  absl::StrCat("task ", id, " cancelled after --wait"));
     }
   }
   if (!result.ok()) {

@@ -83,7 +83,24 @@ class BaseProxy:
             tuple(self._ref_args()))
 
 
-class DictProxy(BaseProxy):
+class _ContentEquality:
+    """== and != by contents, against a plain value or a proxy of the same
+    kind (Python's proxies compare identity: docs/python.md)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        if isinstance(other, type(self)):
+            other = other._getvalue()
+        return self._getvalue() == other
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
+
+
+class DictProxy(_ContentEquality, BaseProxy):
     """A shared dict. Keys are compared by value in the manager: an int key
     1 and a float key 1.0 are two keys (in Python, one)."""
 
@@ -113,16 +130,6 @@ class DictProxy(BaseProxy):
 
     def __iter__(self):
         return iter(self._native.keys())
-
-    def __eq__(self, other):
-        if isinstance(other, DictProxy):
-            other = other._getvalue()
-        return self._getvalue() == other
-
-    def __ne__(self, other):
-        return not self == other
-
-    __hash__ = None
 
     def _getvalue(self):
         return self._native.items()
@@ -213,7 +220,7 @@ class _SequenceBase(BaseProxy):
         return self._native.get(operator.index(index))
 
 
-class ListProxy(_SequenceBase):
+class ListProxy(_ContentEquality, _SequenceBase):
     """A shared list with Python's index rules. Items compare by value and
     kind in the manager (``1.0 in l`` is false for ``l == [1]``)."""
 
@@ -276,14 +283,6 @@ class ListProxy(_SequenceBase):
             self._native.extend(items * (n - 1))
         return self
 
-    def __eq__(self, other):
-        if isinstance(other, ListProxy):
-            other = other._getvalue()
-        return self._getvalue() == other
-
-    def __ne__(self, other):
-        return not self == other
-
     def __lt__(self, other):
         return self._getvalue() < list(other)
 
@@ -295,8 +294,6 @@ class ListProxy(_SequenceBase):
 
     def __ge__(self, other):
         return self._getvalue() >= list(other)
-
-    __hash__ = None
 
     def append(self, item):
         self._native.append(item)
