@@ -32,9 +32,9 @@ struct CommandLine {
 
 // Flags that take no value.
 inline constexpr const char* kBooleanFlags[] = {
-    "json",    "allow-exec",         "repair",         "in-memory",
-    "no-auth", "insecure-plaintext", "string",         "raw",
-    "version", "cancel-on-timeout",  "exit-with-stdin"};
+    "json",    "allow-exec",         "repair",          "in-memory",
+    "no-auth", "insecure-plaintext", "string",          "raw",
+    "version", "cancel-on-timeout",  "exit-with-stdin", "all-dead"};
 
 // INVALID_ARGUMENT for an unknown flag or a flag missing its value.
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);
@@ -84,6 +84,10 @@ int RunSubmitCommand(const CommandLine& cl);        // submit TASK ARGS_JSON
 int RunResultCommand(const CommandLine& cl);        // result ID
 int RunMapCommand(const CommandLine& cl);           // map TASK --args-file F
 int RunStatusCommand(const CommandLine& cl);        // status
+int RunTasksCommand(const CommandLine& cl);         // tasks [ID]
+int RunCancelCommand(const CommandLine& cl);        // cancel ID
+int RunDeadLettersCommand(const CommandLine& cl);   // dead-letters
+int RunRequeueCommand(const CommandLine& cl);       // requeue ID | --all-dead
 int RunCertsCommand(const CommandLine& cl);         // certs create DIR
 int RunAclCommand(const CommandLine& cl);           // acl add FILE NAME
 int RunHealthCommand(const CommandLine& cl);        // health

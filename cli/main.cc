@@ -38,11 +38,19 @@ Commands:
                           run a command on a worker (needs --allow-exec there)
   submit TASK ARGS_JSON [--timeout S] [--wait S [--cancel-on-timeout]]
                           run a task, print its result as JSON (its id
-                          goes to stderr first)
+                          goes to stderr first); --retries N --retry-on T
+                          --retry-backoff S --countdown S --eta TIME
+                          --priority N --expires S (submit --help)
   result ID [--wait S]    the result of task ID (e.g. after a Ctrl-C)
   map TASK --args-file F  one task per line of F (a JSON list of arguments),
                           results as JSON lines in order, progress on stderr
   status [--pool NAME]    workers, queue depths, running and failed tasks
+  tasks [ID] [--state S] [--name TASK] [--limit K]
+                          the pool's tasks: state, worker, attempts, args
+  cancel ID               cancel a task (a running one's process is replaced)
+  dead-letters            tasks that failed for good, with their arguments
+  requeue ID... | --all-dead
+                          run dead letters again as new tasks
   objects [--json]        list the manager's objects
   delete NAME             delete an object
   health [--service S]    the manager's gRPC health: exit 0 if it serves
@@ -120,6 +128,10 @@ int main(int argc, char** argv) {
   if (command == "result") return RunResultCommand(*cl);
   if (command == "map") return RunMapCommand(*cl);
   if (command == "status") return RunStatusCommand(*cl);
+  if (command == "tasks") return RunTasksCommand(*cl);
+  if (command == "cancel") return RunCancelCommand(*cl);
+  if (command == "dead-letters") return RunDeadLettersCommand(*cl);
+  if (command == "requeue") return RunRequeueCommand(*cl);
   if (command == "objects") return RunObjectsCommand(*cl);
   if (command == "info") return RunInfoCommand(*cl);
   if (command == "backup") return RunBackupCommand(*cl);

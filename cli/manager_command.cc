@@ -28,8 +28,8 @@ constexpr char kManagerUsage[] =
                      [--tls-cert F --tls-key K [--tls-client-ca F]]
                      [--insecure-plaintext] [--max-message-bytes N]
                      [--max-unsent-bytes N] [--max-object-bytes N]
-                     [--session-lease S] [--result-ttl S] [--threads N]
-                     [--data-dir DIR [--fsync always|everysec|no] [--repair]]
+                     [--session-lease S] [--result-ttl S] [--task-records N]
+                     [--threads N] [--data-dir DIR [--fsync always|everysec|no] [--repair]]
 
 Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --listen ADDR            HOST:PORT or unix:/path (default 127.0.0.1:50051;
@@ -67,8 +67,11 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
                            them; a crashed client's are freed after it
                            (default 10)
   --result-ttl S           seconds a pool keeps task results its client
-                           did not read after the client went away
-                           (default 600)
+                           did not read after the client went away, and
+                           the records of finished tasks (default 600)
+  --task-records N         finished task records a pool keeps for `mproc
+                           tasks` within that TTL, the newest (default
+                           10000)
   --threads N              threads serving clients and running commands
                            (default 1: no hand-offs, lowest latency; more
                            let commands run in parallel on many cores)
@@ -137,6 +140,13 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
           "--result-ttl must be a number of seconds > 0");
     }
     options.result_ttl = absl::Seconds(seconds);
+  }
+  if (auto records = cl.Flag("task-records")) {
+    if (!absl::SimpleAtoi(*records, &options.task_records) ||
+        options.task_records < 1) {
+      return absl::InvalidArgumentError(
+          "--task-records must be an integer >= 1");
+    }
   }
   if (auto threads = cl.Flag("threads")) {
     if (!absl::SimpleAtoi(*threads, &options.threads) || options.threads < 1 ||

@@ -1,7 +1,7 @@
 // Starting a manager from the command line, shared by `mproc manager` and
 // `mproc up`: the flags --listen, --authkey-file, --no-auth,
 // --insecure-plaintext, --session-lease,
-// --result-ttl, --max-message-bytes and --threads.
+// --result-ttl, --task-records, --max-message-bytes and --threads.
 #ifndef MPROC_CLI_MANAGER_START_H_
 #define MPROC_CLI_MANAGER_START_H_
 

@@ -20,6 +20,11 @@ struct PoolClient {
 // Connects as the client flags say and opens the pool.
 absl::StatusOr<PoolClient> OpenPool(const CommandLine& cl);
 
+// The flags of `submit` and `run` that shape a task: --retries N,
+// --retry-on TYPES, --retry-backoff S, --retry-backoff-max S,
+// --countdown S, --eta TIME, --priority N, --expires S.
+absl::Status TaskOptionsFromFlags(const CommandLine& cl, TaskOptions* options);
+
 }  // namespace cli
 }  // namespace mproc
 

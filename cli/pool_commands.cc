@@ -15,8 +15,22 @@ namespace mproc {
 namespace cli {
 namespace {
 
+// The task-shaping flags of submit and run (TaskOptionsFromFlags).
+constexpr char kTaskFlagsHelp[] =
+    R"(
+Retries and scheduling: --retries N runs it again up to N times when its
+worker dies, or when it fails with an error type in --retry-on TYPES (comma
+separated: TaskError, TimeoutError, UnknownTask, ArgumentError, or * for
+any), after --retry-backoff S doubling each retry up to --retry-backoff-max
+S (default 600), jittered within half of that. --countdown S and
+--eta TIME (RFC 3339, e.g. 2026-12-02T18:30:00Z, or seconds since the
+epoch) hold it back until then; --priority N (default 0; higher first);
+--expires S fails it (Expired) if no worker started it that soon.
+)";
+
 constexpr char kRunUsage[] =
-    R"(usage: mproc run [--timeout S] [--pool NAME] -- CMD [ARGS...]
+    R"(usage: mproc run [--timeout S] [--pool NAME] [retry and schedule flags]
+                 -- CMD [ARGS...]
 
 Runs CMD on a worker of the pool (default "default"; the workers need
 --allow-exec), prints its stdout and stderr as they were, and exits with its
@@ -27,6 +41,7 @@ command (and its process group) after S seconds: exit code 124.
 constexpr char kSubmitUsage[] =
     R"(usage: mproc submit TASK ARGS_JSON [--kwargs JSON] [--timeout S]
                     [--wait S [--cancel-on-timeout]] [--json] [--pool NAME]
+                    [retry and schedule flags]
 
 Runs task TASK with the arguments of the JSON list ARGS_JSON (e.g. '[7]')
 and prints its result as JSON. Once the manager has the task, its id goes
@@ -95,7 +110,7 @@ const std::string* TextOrBytes(const Map& m, const char* key) {
 
 int RunRunCommand(const CommandLine& cl) {
   if (cl.help) {
-    std::cout << kRunUsage;
+    std::cout << kRunUsage << kTaskFlagsHelp;
     return kExitOk;
   }
   if (cl.positional.size() < 2) return Fail(kExitUsage, "run needs a command");
@@ -105,6 +120,9 @@ int RunRunCommand(const CommandLine& cl) {
   List argv(cl.positional.begin() + 1, cl.positional.end());
   mproc::Map kwargs;
   TaskOptions options;
+  if (absl::Status s = TaskOptionsFromFlags(cl, &options); !s.ok()) {
+    return Fail(kExitUsage, std::string(s.message()));
+  }
   if (*timeout != absl::InfiniteDuration()) {
     kwargs[Value("timeout")] = absl::ToDoubleSeconds(*timeout);
     // The command's own timeout kills it; this one is a backstop.
@@ -134,7 +152,7 @@ int RunRunCommand(const CommandLine& cl) {
 
 int RunSubmitCommand(const CommandLine& cl) {
   if (cl.help) {
-    std::cout << kSubmitUsage;
+    std::cout << kSubmitUsage << kTaskFlagsHelp;
     return kExitOk;
   }
   if (cl.positional.size() < 2 || cl.positional.size() > 3) {
@@ -167,6 +185,9 @@ int RunSubmitCommand(const CommandLine& cl) {
   }
   TaskOptions options;
   options.timeout = *timeout;
+  if (absl::Status s = TaskOptionsFromFlags(cl, &options); !s.ok()) {
+    return Fail(kExitUsage, std::string(s.message()));
+  }
   absl::StatusOr<PoolClient> client = OpenPool(cl);
   if (!client.ok()) return FailStatus(client.status());
   AsyncResult async = client->pool->ApplyAsync(

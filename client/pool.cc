@@ -357,6 +357,27 @@ AsyncResult Pool::ApplyAsync(const std::string& task, List args,
                 std::move(error_callback), options, /*send_now=*/false);
 }
 
+void Pool::ApplyOptions(const TaskOptions& options, TaskSpec* spec) {
+  if (options.timeout != absl::InfiniteDuration()) {
+    spec->timeout_seconds = absl::ToDoubleSeconds(options.timeout);
+  }
+  spec->max_retries = options.max_retries;
+  if (options.expires != absl::InfiniteDuration()) {
+    spec->expires_seconds =
+        std::max(1e-6, absl::ToDoubleSeconds(options.expires));
+  }
+  TaskSchedule& s = spec->schedule;
+  s.priority = options.priority;
+  s.retry_on = options.retry_on;
+  s.retry_backoff = absl::ToDoubleSeconds(options.retry_backoff);
+  s.retry_backoff_max = absl::ToDoubleSeconds(options.retry_backoff_max);
+  s.delay_seconds = absl::ToDoubleSeconds(options.countdown);
+  if (options.eta != absl::InfinitePast()) {
+    s.eta_unix =
+        std::max(1e-6, absl::ToDoubleSeconds(options.eta - absl::UnixEpoch()));
+  }
+}
+
 AsyncResult Pool::Submit(const std::string& task, List args, mproc::Map kwargs,
                          ResultCallback callback, ErrorCallback error_callback,
                          const TaskOptions& options, bool send_now) {
@@ -365,14 +386,10 @@ AsyncResult Pool::Submit(const std::string& task, List args, mproc::Map kwargs,
   spec.name = task;
   spec.args = std::move(args);
   spec.kwargs = std::move(kwargs);
-  spec.timeout_seconds = options.timeout == absl::InfiniteDuration()
-                             ? 0
-                             : absl::ToDoubleSeconds(options.timeout);
-  spec.max_retries = options.max_retries;
-  if (options.expires != absl::InfiniteDuration()) {
-    spec.expires_seconds =
-        std::max(1e-6, absl::ToDoubleSeconds(options.expires));
-  }
+  ApplyOptions(options, &spec);
+  state->cancel = [proxy = proxy_, inbox = inbox_](int64_t id) {
+    return proxy.CancelTask(id, inbox);
+  };
   Enqueue(
       std::move(spec),
       [state, callback = std::move(callback),
@@ -430,6 +447,50 @@ absl::Status Pool::Join(absl::Duration timeout) {
         absl::FormatDuration(timeout)));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Pool::Cancel(int64_t task_id) {
+  bool own = false;
+  {
+    absl::MutexLock l(&mu_);
+    own = in_flight_.contains(task_id);
+  }
+  // Its own task by its inbox; any other needs the admin role.
+  return proxy_.CancelTask(task_id, own ? inbox_ : 0);
+}
+
+absl::StatusOr<List> Pool::Tasks(const TaskFilter& filter) const {
+  mproc::Map f;
+  if (!filter.state.empty()) f[Value("state")] = filter.state;
+  if (!filter.name.empty()) f[Value("name")] = filter.name;
+  if (filter.limit > 0) f[Value("limit")] = filter.limit;
+  return proxy_.Tasks(f);
+}
+
+absl::StatusOr<mproc::Map> Pool::Task(int64_t task_id) const {
+  return proxy_.Task(task_id);
+}
+
+absl::StatusOr<List> Pool::RequeueInto(const Value& which) {
+  const int64_t inbox = NewInbox();
+  absl::StatusOr<List> pairs = proxy_.Requeue(inbox, which);
+  // Nobody reads that inbox: its results wait for GetResult, for the TTL.
+  (void)proxy_.Detach(inbox);
+  return pairs;
+}
+
+absl::StatusOr<int64_t> Pool::Requeue(int64_t task_id) {
+  absl::StatusOr<List> pairs = RequeueInto(Value(List{task_id}));
+  if (!pairs.ok()) return pairs.status();
+  if (pairs->size() != 1 || !(*pairs)[0].is_list() ||
+      (*pairs)[0].list_value().size() != 2) {
+    return absl::InternalError("requeue: the manager's answer is malformed");
+  }
+  return (*pairs)[0].list_value()[1].As<int64_t>();
+}
+
+absl::StatusOr<List> Pool::RequeueAllDead() {
+  return RequeueInto(Value("all"));
 }
 
 absl::StatusOr<Value> Pool::GetResult(int64_t task_id, absl::Duration timeout) {

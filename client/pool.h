@@ -66,6 +66,27 @@ struct TaskOptions {
   // within this long of its submission (Celery's expires): a task nobody
   // could run in time is dropped instead of waiting for ever.
   absl::Duration expires = absl::InfiniteDuration();
+  // Also run it again (within max_retries in all) when it fails with one of
+  // these error types: "TaskError" (the function failed), "TimeoutError",
+  // "UnknownTask", ...; "*" for any error but a cancellation or expiry.
+  std::vector<std::string> retry_on;
+  // The wait before retry n after an error: drawn from [d/2, d], d =
+  // min(retry_backoff * 2^(n-1), retry_backoff_max). Zero: at once.
+  absl::Duration retry_backoff = absl::ZeroDuration();
+  absl::Duration retry_backoff_max = absl::Minutes(10);
+  // Not handed to a worker before this long after its submission
+  // (countdown), nor before `eta`.
+  absl::Duration countdown = absl::ZeroDuration();
+  absl::Time eta = absl::InfinitePast();
+  // Higher runs first; FIFO within one priority.
+  int64_t priority = 0;
+};
+
+// Which tasks Pool::Tasks lists ("" and 0: any).
+struct TaskFilter {
+  std::string state;  // queued, scheduled, running, succeeded, failed, ...
+  std::string name;   // the task's function
+  int64_t limit = 0;  // the newest N (0: the manager's default, 100)
 };
 
 using ResultCallback = std::function<void(const Value& result)>;
@@ -92,6 +113,8 @@ class AsyncResult {
   // has accepted the task. 0 if it never did (the submission failed), and
   // for a MapAsync (many tasks).
   int64_t task_id() const;
+  // Cancels the task (Pool::Cancel); its result becomes CANCELLED.
+  absl::StatusOr<std::string> Cancel() const;
 
  private:
   friend class Pool;
@@ -178,6 +201,24 @@ class Pool {
   // The manager's view of the pool (workers, queue depth, counters).
   absl::StatusOr<mproc::Map> Status() const { return proxy_.Status(); }
 
+  // Cancels task `task_id`: a queued or scheduled one never runs, a
+  // running one's worker process is stopped (and replaced); its result is
+  // CANCELLED. Answers the state it was in. Another client's task needs
+  // the admin role. FAILED_PRECONDITION if it has finished.
+  absl::StatusOr<std::string> Cancel(int64_t task_id);
+  // The manager's records of this pool's tasks (any client's), by id:
+  // {id, name, state, attempts, worker, submitted, started, finished,
+  // args, error, history} (proto/mproc.proto, POOL_TASKS).
+  absl::StatusOr<mproc::List> Tasks(const TaskFilter& filter = {}) const;
+  // One task's record; NOT_FOUND says whether the id is unknown or its
+  // record is gone (kept for the result TTL, the newest only).
+  absl::StatusOr<mproc::Map> Task(int64_t task_id) const;
+  // Queues a dead letter (a task that failed for good) again as a new task
+  // with fresh retries; returns its id (GetResult collects it). Admin.
+  absl::StatusOr<int64_t> Requeue(int64_t task_id);
+  // Every dead letter: [[old id, new id], ...].
+  absl::StatusOr<mproc::List> RequeueAllDead();
+
  private:
   // What to do with one task's result, on the receiving thread; task_id is
   // 0 if the task never reached the manager.
@@ -195,6 +236,8 @@ class Pool {
     Handler handler;
   };
 
+  // Fills in the spec's timeout, retries, expiry and schedule.
+  static void ApplyOptions(const TaskOptions& options, TaskSpec* spec);
   // Queues a task for the sender (or fails it at once if closed); with
   // `send_now`, sends it on this thread if nothing else is queued.
   void Enqueue(TaskSpec spec, Handler handler,
@@ -224,6 +267,9 @@ class Pool {
   void Deliver(const std::string& task, const Handler& handler,
                const Value& encoded_result);
   void Finish(Outgoing& out, int64_t task_id, const absl::Status& error);
+  // Requeues `which` (ids, or "all") into an inbox nobody reads: the
+  // results wait there for GetResult, for the result TTL.
+  absl::StatusOr<mproc::List> RequeueInto(const Value& which);
 
   // After a failed read: if the manager restarted meanwhile, fails every
   // task in flight that it does not know any more (its record died with

@@ -82,14 +82,7 @@ absl::StatusOr<std::vector<TaskSpec>> Pool::ChunkSpecs(
     spec.name = task;
     spec.chunk = true;
     spec.single_args = !star;
-    spec.max_retries = options.max_retries;
-    if (options.expires != absl::InfiniteDuration()) {
-      spec.expires_seconds =
-          std::max(1e-6, absl::ToDoubleSeconds(options.expires));
-    }
-    if (options.timeout != absl::InfiniteDuration()) {
-      spec.timeout_seconds = absl::ToDoubleSeconds(options.timeout);
-    }
+    ApplyOptions(options, &spec);
     const size_t end = std::min(items.size(), begin + chunksize);
     spec.args.reserve(end - begin);
     for (size_t i = begin; i < end; ++i) {

@@ -58,6 +58,19 @@ int64_t AsyncResult::task_id() const {
   return s.task_id;
 }
 
+absl::StatusOr<std::string> AsyncResult::Cancel() const {
+  if (!state_->has_task_id) {
+    return absl::FailedPreconditionError(
+        "a map's result is many tasks: cancel them with Pool::Terminate");
+  }
+  const int64_t id = task_id();
+  if (id == 0) {
+    return absl::FailedPreconditionError(
+        "the task never reached the manager: nothing to cancel");
+  }
+  return state_->cancel(id);
+}
+
 // --- ResultIterator ---
 
 absl::StatusOr<std::optional<Value>> ResultIterator::Next(

@@ -482,6 +482,21 @@ absl::Status PoolProxy::Detach(int64_t inbox) const {
 absl::StatusOr<Map> PoolProxy::Status() const {
   return InvokeAs<Map>(pb::POOL_STATUS, {});
 }
+absl::StatusOr<List> PoolProxy::Tasks(const Map& filter) const {
+  return InvokeAs<List>(pb::POOL_TASKS, {filter});
+}
+absl::StatusOr<Map> PoolProxy::Task(int64_t task_id) const {
+  return InvokeAs<Map>(pb::POOL_TASK, {task_id});
+}
+absl::StatusOr<std::string> PoolProxy::CancelTask(int64_t task_id,
+                                                  int64_t inbox) const {
+  if (inbox == 0) return InvokeAs<std::string>(pb::POOL_CANCEL_TASK, {task_id});
+  return InvokeAs<std::string>(pb::POOL_CANCEL_TASK, {task_id, inbox});
+}
+absl::StatusOr<List> PoolProxy::Requeue(int64_t inbox,
+                                        const Value& which) const {
+  return InvokeAs<List>(pb::POOL_REQUEUE, {inbox, which});
+}
 absl::StatusOr<List> PoolProxy::WorkerNext(const Map& worker, const List& done,
                                            const List& returned, int64_t max_n,
                                            absl::Duration timeout) const {
@@ -490,6 +505,9 @@ absl::StatusOr<List> PoolProxy::WorkerNext(const Map& worker, const List& done,
 }
 absl::Status PoolProxy::WorkerStop() const {
   return InvokeStatus(pb::POOL_WORKER_STOP, {});
+}
+absl::StatusOr<bool> PoolProxy::WorkerHolds(int64_t task_id) const {
+  return InvokeAs<bool>(pb::POOL_WORKER_HOLDS, {task_id});
 }
 
 }  // namespace mproc

@@ -428,6 +428,14 @@ class PoolProxy : public ObjectProxy {
   absl::Status Detach(int64_t inbox) const;
   // Workers, queue depth, counters and dead letters (POOL_STATUS).
   absl::StatusOr<mproc::Map> Status() const;
+  // Task records (POOL_TASKS, POOL_TASK), cancel by id (inbox 0: any
+  // client's, admin) and requeue of dead letters (`which`: a list of ids
+  // or "all").
+  absl::StatusOr<mproc::List> Tasks(const mproc::Map& filter) const;
+  absl::StatusOr<mproc::Map> Task(int64_t task_id) const;
+  absl::StatusOr<std::string> CancelTask(int64_t task_id,
+                                         int64_t inbox = 0) const;
+  absl::StatusOr<mproc::List> Requeue(int64_t inbox, const Value& which) const;
 
   // Worker side: reports results and untouched task ids, and takes up to
   // max_n encoded WorkItems (waiting up to `timeout` while none is queued).
@@ -437,6 +445,8 @@ class PoolProxy : public ObjectProxy {
       absl::Duration timeout = absl::InfiniteDuration()) const;
   // This connection's worker takes no more tasks.
   absl::Status WorkerStop() const;
+  // Whether this connection's worker still runs `task_id`.
+  absl::StatusOr<bool> WorkerHolds(int64_t task_id) const;
 
  private:
   friend class Manager;

@@ -108,9 +108,14 @@ constexpr OpInfo kOps[] = {
     {pb::POOL_CANCEL, pb::POOL, "cancel", 1, 1, "INBOX"},
     {pb::POOL_STATUS, pb::POOL, "status", 0, 0, ""},
     {pb::POOL_DETACH, pb::POOL, "detach", 1, 1, "INBOX"},
+    {pb::POOL_TASKS, pb::POOL, "tasks", 0, 1, "[FILTER]"},
+    {pb::POOL_TASK, pb::POOL, "task", 1, 1, "TASK_ID"},
+    {pb::POOL_CANCEL_TASK, pb::POOL, "cancel_task", 1, 2, "TASK_ID [INBOX]"},
+    {pb::POOL_REQUEUE, pb::POOL, "requeue", 2, 2, "INBOX TASK_IDS|all"},
     {pb::POOL_WORKER_NEXT, pb::POOL, "worker_next", 4, 5,
      "WORKER DONE RETURNED MAX_N [TIMEOUT]", true},
     {pb::POOL_WORKER_STOP, pb::POOL, "worker_stop", 0, 0, "", true},
+    {pb::POOL_WORKER_HOLDS, pb::POOL, "worker_holds", 1, 1, "TASK_ID"},
 };
 
 }  // namespace

@@ -24,6 +24,23 @@ Value Pack(const Value& value) {
   return Value(Bytes{std::move(out)});
 }
 
+// {type, message, host, pid}; missing fields are empty.
+TaskError ErrorFromMap(const Map& m) {
+  auto text = [&](const char* key) -> std::string {
+    auto it = m.find(Value(key));
+    return it != m.end() && it->second.is_string() ? it->second.string_value()
+                                                   : "";
+  };
+  TaskError e;
+  e.type = text("type");
+  e.message = text("message");
+  e.host = text("host");
+  if (auto it = m.find(Value("pid")); it != m.end() && it->second.is_int()) {
+    e.pid = it->second.int_value();
+  }
+  return e;
+}
+
 absl::StatusOr<TaskOutcome> DecodeOutcomeFields(const Value& code, Value value,
                                                 const Value& error) {
   TaskOutcome outcome;
@@ -35,20 +52,7 @@ absl::StatusOr<TaskOutcome> DecodeOutcomeFields(const Value& code, Value value,
   outcome.value = std::move(value);
   if (!error.is_null()) {
     if (!error.is_map()) return Bad("a task result's error must be a map");
-    TaskError e;
-    const Map& m = error.map_value();
-    auto text = [&](const char* key) -> std::string {
-      auto it = m.find(Value(key));
-      return it != m.end() && it->second.is_string() ? it->second.string_value()
-                                                     : "";
-    };
-    e.type = text("type");
-    e.message = text("message");
-    e.host = text("host");
-    if (auto it = m.find(Value("pid")); it != m.end() && it->second.is_int()) {
-      e.pid = it->second.int_value();
-    }
-    outcome.error = std::move(e);
+    outcome.error = ErrorFromMap(error.map_value());
   }
   if (outcome.code != absl::StatusCode::kOk && !outcome.error.has_value()) {
     outcome.error = TaskError{"TaskError", "failed without a message", "", 0};
@@ -76,22 +80,87 @@ absl::StatusOr<double> Seconds(const Value& field, absl::string_view what,
   return field.AsDouble();
 }
 
+Value EncodeSchedule(const TaskSchedule& s) {
+  Map m;
+  if (s.priority != 0) m[Value("priority")] = s.priority;
+  if (s.delay_seconds != 0) m[Value("delay")] = s.delay_seconds;
+  if (s.eta_unix != 0) m[Value("eta")] = s.eta_unix;
+  if (!s.retry_on.empty()) {
+    m[Value("retry_on")] = List(s.retry_on.begin(), s.retry_on.end());
+  }
+  if (s.retry_backoff != 0) m[Value("backoff")] = s.retry_backoff;
+  if (s.retry_backoff_max != 600) m[Value("backoff_max")] = s.retry_backoff_max;
+  return Value(std::move(m));
+}
+
+absl::StatusOr<TaskSchedule> DecodeSchedule(const Value& field,
+                                            absl::string_view task) {
+  if (!field.is_map()) {
+    return Bad(absl::StrCat("the schedule of task '", task,
+                            "' must be a map, got ", field.type_name()));
+  }
+  TaskSchedule s;
+  for (const auto& [key, value] : field.map_value()) {
+    const std::string name = key.is_string() ? key.string_value() : "";
+    if (name == "priority") {
+      if (!value.is_int()) {
+        return Bad(absl::StrCat("the priority of task '", task,
+                                "' must be an int, got ", value.ToString()));
+      }
+      s.priority = value.int_value();
+      continue;
+    }
+    if (name == "retry_on") {
+      if (!value.is_list()) {
+        return Bad(absl::StrCat("retry_on of task '", task,
+                                "' must be a list of error types"));
+      }
+      for (const Value& type : value.list_value()) {
+        if (!type.is_string() || type.string_value().empty()) {
+          return Bad(absl::StrCat("retry_on of task '", task,
+                                  "' must hold error type names, got ",
+                                  type.ToString()));
+        }
+        s.retry_on.push_back(type.string_value());
+      }
+      continue;
+    }
+    double* seconds = name == "delay"         ? &s.delay_seconds
+                      : name == "eta"         ? &s.eta_unix
+                      : name == "backoff"     ? &s.retry_backoff
+                      : name == "backoff_max" ? &s.retry_backoff_max
+                                              : nullptr;
+    if (seconds == nullptr) {
+      return Bad(absl::StrCat("the schedule of task '", task,
+                              "' has an unknown field ", key.ToString()));
+    }
+    absl::StatusOr<double> v = Seconds(value, name, task);
+    if (!v.ok()) return v.status();
+    *seconds = *v;
+  }
+  return s;
+}
+
 }  // namespace
 
 Value EncodeTaskSpec(TaskSpec spec) {
   List payload{Value(std::move(spec.args)), Value(std::move(spec.kwargs))};
   if (spec.single_args) payload.push_back(true);
-  return Value(List{std::move(spec.name), Pack(Value(std::move(payload))),
-                    spec.timeout_seconds, spec.max_retries, spec.chunk,
-                    spec.expires_seconds});
+  List fields{std::move(spec.name), Pack(Value(std::move(payload))),
+              spec.timeout_seconds, spec.max_retries,
+              spec.chunk,           spec.expires_seconds};
+  if (!spec.schedule.is_default()) {
+    fields.push_back(EncodeSchedule(spec.schedule));
+  }
+  return Value(std::move(fields));
 }
 
 absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded) {
   if (!encoded.is_list() || encoded.list_value().size() < 5 ||
-      encoded.list_value().size() > 6) {
+      encoded.list_value().size() > 7) {
     return Bad(absl::StrCat(
         "a task must be a list [name, payload, timeout, max_retries, chunk, "
-        "expires], got ",
+        "expires, schedule], got ",
         encoded.ToString().substr(0, 80)));
   }
   const List& f = encoded.list_value();
@@ -118,17 +187,30 @@ absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded) {
                             "' must be a bool, got ", f[4].ToString()));
   }
   task.chunk = f[4].bool_value();
-  if (f.size() == 6) {
+  if (f.size() >= 6) {
     absl::StatusOr<double> expires = Seconds(f[5], "the expiry", task.name);
     if (!expires.ok()) return expires.status();
     task.expires_seconds = *expires;
+  }
+  if (f.size() == 7) {
+    absl::StatusOr<TaskSchedule> schedule = DecodeSchedule(f[6], task.name);
+    if (!schedule.ok()) return schedule.status();
+    task.schedule = *std::move(schedule);
   }
   return task;
 }
 
 Value EncodeTaskEnvelope(const TaskEnvelope& task) {
-  return Value(List{task.name, Value(Bytes{task.payload}), task.timeout_seconds,
-                    task.max_retries, task.chunk, task.expires_seconds});
+  List fields{task.name,
+              Value(Bytes{task.payload}),
+              task.timeout_seconds,
+              task.max_retries,
+              task.chunk,
+              task.expires_seconds};
+  if (!task.schedule.is_default()) {
+    fields.push_back(EncodeSchedule(task.schedule));
+  }
+  return Value(std::move(fields));
 }
 
 Value EncodeOutcome(const TaskOutcome& outcome) {
@@ -167,6 +249,14 @@ absl::StatusOr<ResultHeader> PeekResult(const Value& encoded) {
   return ResultHeader{f[0].int_value(),
                       static_cast<absl::StatusCode>(f[1].int_value()),
                       f[4].int_value()};
+}
+
+TaskError PeekResultError(const Value& encoded) {
+  if (!encoded.is_list() || encoded.list_value().size() != 5 ||
+      !encoded.list_value()[3].is_map()) {
+    return TaskError{};
+  }
+  return ErrorFromMap(encoded.list_value()[3].map_value());
 }
 
 absl::StatusOr<TaskResult> DecodeResult(const Value& encoded) {

@@ -13,12 +13,36 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/value.h"
 
 namespace mproc {
+
+// When a task may run and how it is retried: the manager's business only
+// (workers never see it).
+struct TaskSchedule {
+  // Higher is handed out first; FIFO within one priority.
+  int64_t priority = 0;
+  // Not handed out before `delay_seconds` after its submission (countdown)
+  // nor before `eta_unix` (seconds since the epoch); 0: at once.
+  double delay_seconds = 0;
+  double eta_unix = 0;
+  // Error types (TaskError::type, e.g. "TaskError", "TimeoutError") that
+  // run the task again, within max_retries in all (WorkerLost always does).
+  std::vector<std::string> retry_on;
+  // Before retry n (1, 2, ...): a wait drawn from [d/2, d] with
+  // d = min(retry_backoff * 2^(n-1), retry_backoff_max); 0: at once.
+  double retry_backoff = 0;
+  double retry_backoff_max = 600;
+
+  bool is_default() const {
+    return priority == 0 && delay_seconds == 0 && eta_unix == 0 &&
+           retry_on.empty() && retry_backoff == 0 && retry_backoff_max == 600;
+  }
+};
 
 // A task as submitted: which registered function, with what, and how it
 // may fail.
@@ -35,10 +59,13 @@ struct TaskSpec {
   // ... or, with single_args, a list of items each passed as the only
   // argument (Pool.map: no list per item to build and unpack).
   bool single_args = false;
+  TaskSchedule schedule;
 };
 
-// [name, payload, timeout, max_retries, chunk, expires]; the payload is
-// [args, kwargs], or [items, kwargs, true] for single_args.
+// [name, payload, timeout, max_retries, chunk, expires, schedule]; the
+// payload is [args, kwargs], or [items, kwargs, true] for single_args; the
+// schedule {priority, delay, eta, retry_on, backoff, backoff_max} (only
+// what differs from the default) is left out when it is all default.
 // Takes the spec by value: its arguments are moved into the payload.
 Value EncodeTaskSpec(TaskSpec spec);
 
@@ -50,9 +77,10 @@ struct TaskEnvelope {
   int64_t max_retries = 0;
   bool chunk = false;
   double expires_seconds = 0;
+  TaskSchedule schedule;
 };
 // INVALID_ARGUMENT saying which field is wrong (without naming the pool).
-// The sixth field (expires) may be missing: 0.
+// The sixth field (expires) and the seventh (schedule) may be missing.
 absl::StatusOr<TaskEnvelope> DecodeTaskEnvelope(const Value& encoded);
 // The wire form again (what a durable manager records).
 Value EncodeTaskEnvelope(const TaskEnvelope& task);
@@ -96,6 +124,9 @@ struct ResultHeader {
   int64_t run_us = 0;
 };
 absl::StatusOr<ResultHeader> PeekResult(const Value& encoded);
+// The error of a failed result ({"", ""} for a success or a bad record),
+// without unpacking its value.
+TaskError PeekResultError(const Value& encoded);
 
 // A task handed to a worker: [task_id, name, payload, timeout, chunk].
 struct WorkItem {

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <string>
 
 #include "absl/time/clock.h"
@@ -62,8 +63,25 @@ mproc::Value Nest(int64_t levels) {
   return v;
 }
 
+// Fails its first `failures` calls (counted as lines appended to `path`),
+// then answers how many calls there were: a task that succeeds on retry.
+absl::StatusOr<mproc::Value> Flaky(const mproc::List& args, const mproc::Map&) {
+  if (args.size() != 2 || !args[0].is_string() || !args[1].is_int()) {
+    return mproc::TaskArgumentError("flaky takes (path, failures)");
+  }
+  { std::ofstream(args[0].string_value(), std::ios::app) << "call\n"; }
+  std::ifstream in(args[0].string_value());
+  int64_t calls = 0;
+  for (std::string line; std::getline(in, line);) ++calls;
+  if (calls <= args[1].int_value()) {
+    return absl::FailedPreconditionError("flaky: not yet");
+  }
+  return mproc::Value(calls);
+}
+
 }  // namespace
 
+MPROC_TASK("flaky", Flaky);
 MPROC_TASK("square", Square);
 MPROC_TASK("add", Add);
 MPROC_TASK("worker", Worker);

@@ -32,7 +32,14 @@ uint32_t RolesFor(const pb::Request& request) {
       return kRoleClient | kRoleWorker;
     case pb::POOL_WORKER_NEXT:
     case pb::POOL_WORKER_STOP:
+    case pb::POOL_WORKER_HOLDS:
       return kRoleWorker;
+    case pb::POOL_REQUEUE:
+      return 0;  // runs again what anyone submitted (exec tasks too)
+    case pb::POOL_CANCEL_TASK:
+      // A client's own task (its inbox, which only it knows), or any.
+      return request.args_size() >= 2 ? static_cast<uint32_t>(kRoleClient)
+                                      : uint32_t{0};
     case pb::POOL_STATUS:
       return kRoleClient | kRoleWorker;
     case pb::OPEN:

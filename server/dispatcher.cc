@@ -208,6 +208,7 @@ absl::StatusOr<Value> Dispatcher::Run(const pb::Request& request,
     spec.set_kind(op->kind);
     if (op->kind == pb::POOL) {
       spec.set_result_ttl(absl::ToDoubleSeconds(options_.result_ttl));
+      spec.set_task_records(options_.task_records);
     }
     auto create = [&] {
       return CreateObject(request.name(), spec, options_.max_object_bytes);

@@ -49,6 +49,8 @@ inline constexpr int64_t kMaxAnswerBytes = INT32_MAX - 4096;
 struct DispatcherOptions {
   // For pools created without one (0: the factory default).
   absl::Duration result_ttl = absl::ZeroDuration();
+  // Finished task records a pool keeps (0: the factory default).
+  int64_t task_records = 0;
   // An answer larger than this is refused with RESOURCE_EXHAUSTED — after
   // giving back what it would have handed over — rather than sent (set to
   // the clients' own request limit).

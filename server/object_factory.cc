@@ -173,10 +173,15 @@ absl::StatusOr<std::unique_ptr<SharedObject>> CreateObject(
       if (!(spec.result_ttl() >= 0)) {
         return BadSpec(kind, name, "result_ttl must be >= 0 seconds");
       }
-      return std::make_unique<PoolObject>(name, &DeadlineTimer::Default(),
-                                          spec.result_ttl() > 0
-                                              ? absl::Seconds(spec.result_ttl())
-                                              : kDefaultResultTtl);
+      if (spec.task_records() < 0) {
+        return BadSpec(kind, name, "task_records must be >= 0");
+      }
+      return std::make_unique<PoolObject>(
+          name, &DeadlineTimer::Default(),
+          spec.result_ttl() > 0 ? absl::Seconds(spec.result_ttl())
+                                : kDefaultResultTtl,
+          spec.task_records() > 0 ? spec.task_records()
+                                  : PoolObject::kDefaultMaxRecords);
     }
     default:
       return absl::InvalidArgumentError(absl::StrCat(

@@ -52,6 +52,53 @@ Result Cancel(PoolObject& pool, const CommandArgs& a, CallContext*) {
   return pool.Cancel(inbox);
 }
 
+Result CancelTask(PoolObject& pool, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(task_id, a.Int(0, "task_id"));
+  int64_t inbox = 0;
+  if (a.size() > 1) {
+    MPROC_ASSIGN_OR_RETURN(given, a.Int(1, "inbox"));
+    inbox = given;
+  }
+  return pool.CancelTask(task_id, inbox);
+}
+
+Result Tasks(PoolObject& pool, const CommandArgs& a, CallContext*) {
+  if (a.size() == 0) return pool.Tasks(Map{});
+  MPROC_ASSIGN_OR_RETURN(filter, a.MapArg(0, "filter"));
+  return pool.Tasks(*filter);
+}
+
+Result Task(PoolObject& pool, const CommandArgs& a, CallContext*) {
+  MPROC_ASSIGN_OR_RETURN(task_id, a.Int(0, "task_id"));
+  return pool.TaskRecord(task_id);
+}
+
+Result Requeue(PoolObject& pool, const CommandArgs& a, CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(inbox, a.Int(0, "inbox"));
+  const Value& which = a[1];
+  if (which.is_string() && which.string_value() == "all") {
+    return pool.Requeue(inbox, List{}, /*all=*/true, call);
+  }
+  MPROC_ASSIGN_OR_RETURN(ids, a.ListArg(1, "task_ids"));
+  for (const Value& id : *ids) {
+    if (!id.is_int()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          pool.Describe(), ": requeue needs task ids (ints) or \"all\", got ",
+          id.ToString()));
+    }
+  }
+  if (ids->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(pool.Describe(), ": requeue needs at least one task id"));
+  }
+  return pool.Requeue(inbox, *ids, /*all=*/false, call);
+}
+
+Result WorkerHolds(PoolObject& pool, const CommandArgs& a, CallContext* call) {
+  MPROC_ASSIGN_OR_RETURN(task_id, a.Int(0, "task_id"));
+  return Value(pool.WorkerHolds(task_id, *call));
+}
+
 Result Status(PoolObject& pool, const CommandArgs&, CallContext*) {
   return pool.Status();
 }
@@ -84,8 +131,13 @@ constexpr CommandRow kRows[] = {
     {pb::POOL_CANCEL, On<PoolObject, Cancel>},
     {pb::POOL_STATUS, On<PoolObject, Status>},
     {pb::POOL_DETACH, On<PoolObject, Detach>},
+    {pb::POOL_TASKS, On<PoolObject, Tasks>},
+    {pb::POOL_TASK, On<PoolObject, Task>},
+    {pb::POOL_CANCEL_TASK, On<PoolObject, CancelTask>},
+    {pb::POOL_REQUEUE, On<PoolObject, Requeue>},
     {pb::POOL_WORKER_NEXT, On<PoolObject, WorkerNext>},
     {pb::POOL_WORKER_STOP, On<PoolObject, WorkerStop>},
+    {pb::POOL_WORKER_HOLDS, On<PoolObject, WorkerHolds>},
 };
 
 }  // namespace

@@ -16,16 +16,21 @@ constexpr char kDeadLetterTag = 'x';
 constexpr char kNextIdKey[] = "n";
 constexpr char kCountersKey[] = "c";
 
-// [inbox, losses, submitted (unix s), task, started]: `started` only
-// matters for a task that expires (once started, it no longer does).
-LogChange TaskRecord(int64_t id, int64_t inbox, int64_t losses,
-                     absl::Time submitted, const TaskEnvelope& spec,
-                     bool started = false) {
-  return LogChange::Put(
-      SequenceKey(kTaskTag, static_cast<uint64_t>(id)),
-      EncodeRecord(Value(List{
-          inbox, losses, absl::ToDoubleSeconds(submitted - absl::UnixEpoch()),
-          EncodeTaskEnvelope(spec), started})));
+double UnixSeconds(absl::Time t) {
+  return absl::ToDoubleSeconds(t - absl::UnixEpoch());
+}
+
+absl::Time FromUnixSeconds(double seconds) {
+  return absl::UnixEpoch() + absl::Seconds(seconds);
+}
+
+// When a task submitted at `submitted` may first be handed out.
+absl::Time NotBefore(const TaskEnvelope& spec, absl::Time submitted) {
+  absl::Time t = submitted + absl::Seconds(spec.schedule.delay_seconds);
+  if (spec.schedule.eta_unix > 0) {
+    t = std::max(t, FromUnixSeconds(spec.schedule.eta_unix));
+  }
+  return t;
 }
 
 std::string ResultKey(int64_t id) {
@@ -42,8 +47,7 @@ LogChange PoolObject::ResultRecord(int64_t id, int64_t inbox,
                                    const Value& encoded, absl::Time at) {
   return LogChange::Put(
       ResultKey(id),
-      EncodeRecord(Value(List{inbox, encoded,
-                              absl::ToDoubleSeconds(at - absl::UnixEpoch())})));
+      EncodeRecord(Value(List{inbox, encoded, UnixSeconds(at)})));
 }
 
 std::string PoolObject::DeadLetterKey(uint64_t seq) {
@@ -59,10 +63,11 @@ LogChange PoolObject::TaskRecordDeleted(int64_t id) {
 }
 
 PoolObject::PoolObject(std::string name, DeadlineTimer* timer,
-                       absl::Duration result_ttl)
+                       absl::Duration result_ttl, int64_t max_records)
     : ParkingObject(pb::POOL, std::move(name), timer, kLines,
                     /*keyed_by_thread=*/true),
-      result_ttl_(result_ttl) {}
+      result_ttl_(result_ttl),
+      max_records_(max_records) {}
 
 int64_t PoolObject::Size() const {
   absl::MutexLock l(&mu_);
@@ -121,35 +126,16 @@ absl::StatusOr<Value> PoolObject::Submit(int64_t inbox, const List& tasks,
   absl::MutexLock l(&mu_);
   const int64_t first = next_task_id_;
   const absl::Time now = absl::Now();
-  if (log().enabled()) {
-    std::vector<LogChange> changes;
-    changes.reserve(specs.size() + 1);
-    for (size_t i = 0; i < specs.size(); ++i) {
-      changes.push_back(
-          TaskRecord(first + static_cast<int64_t>(i), inbox, 0, now, specs[i]));
-    }
-    changes.push_back(LogChange::Put(
-        kNextIdKey,
-        EncodeRecord(Value(first + static_cast<int64_t>(specs.size())))));
-    if (absl::Status s = log().Write(Describe(), changes); !s.ok()) return s;
+  std::vector<Task> fresh(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    fresh[i].spec = std::move(specs[i]);
+    fresh[i].inbox = inbox;
+    fresh[i].submitted = now;
+    fresh[i].not_before = NotBefore(fresh[i].spec, now);
   }
-  AttachInboxLocked(inbox, *call);
-  Inbox& box = inboxes_[inbox];
-  for (TaskEnvelope& spec : specs) {
-    const int64_t id = next_task_id_++;
-    Task& task = tasks_[id];
-    task.spec = std::move(spec);
-    task.inbox = inbox;
-    task.submitted = now;
-    if (task.spec.expires_seconds > 0) {
-      task.expiry_timer =
-          timer_->Schedule(now + absl::Seconds(task.spec.expires_seconds),
-                           Later(&PoolObject::TaskExpired, id));
-    }
-    queue_.push_back(id);
-    ++box.pending;
-  }
-  DispatchLocked();
+  absl::StatusOr<int64_t> added =
+      AddTasksLocked(inbox, std::move(fresh), {}, *call);
+  if (!added.ok()) return added.status();
   if (workers_.empty()) {
     return Value(List{
         first,
@@ -159,6 +145,68 @@ absl::StatusOr<Value> PoolObject::Submit(int64_t inbox, const List& tasks,
                      name(), "`), or expire")});
   }
   return Value(first);
+}
+
+absl::StatusOr<int64_t> PoolObject::AddTasksLocked(
+    int64_t inbox, std::vector<Task> fresh, std::vector<LogChange> changes,
+    const CallContext& call) {
+  const int64_t first = next_task_id_;
+  if (log().enabled()) {
+    changes.reserve(changes.size() + fresh.size() + 1);
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      changes.push_back(
+          TaskRecordLocked(first + static_cast<int64_t>(i), fresh[i]));
+    }
+    changes.push_back(LogChange::Put(
+        kNextIdKey,
+        EncodeRecord(Value(first + static_cast<int64_t>(fresh.size())))));
+    if (absl::Status s = log().Write(Describe(), changes); !s.ok()) return s;
+  }
+  AttachInboxLocked(inbox, call);
+  Inbox& box = inboxes_[inbox];
+  for (Task& added : fresh) {
+    const int64_t id = next_task_id_++;
+    Task& task = tasks_[id];
+    task = std::move(added);
+    if (task.spec.expires_seconds > 0) {
+      task.expiry_timer = timer_->Schedule(
+          task.submitted + absl::Seconds(task.spec.expires_seconds),
+          Later(&PoolObject::TaskExpired, id));
+    }
+    EnqueueLocked(id, task, /*front=*/false);
+    ++box.pending;
+  }
+  DispatchLocked();
+  return first;
+}
+
+void PoolObject::EnqueueLocked(int64_t task_id, Task& task, bool front) {
+  if (task.not_before > absl::Now()) {
+    if (task.due_timer != 0) {
+      timer_->Cancel(task.due_timer);
+    } else {
+      ++scheduled_;
+    }
+    task.due_timer =
+        timer_->Schedule(task.not_before, Later(&PoolObject::TaskDue, task_id));
+    return;
+  }
+  if (front) {
+    queue_.PushFront(task_id, task.spec.schedule.priority);
+  } else {
+    queue_.PushBack(task_id, task.spec.schedule.priority);
+  }
+}
+
+void PoolObject::TaskDue(int64_t task_id) {
+  absl::MutexLock l(&mu_);
+  auto it = tasks_.find(task_id);
+  // A firing that lost a race with Cancel finds the task gone or queued.
+  if (it == tasks_.end() || it->second.due_timer == 0) return;
+  it->second.due_timer = 0;
+  --scheduled_;
+  EnqueueLocked(task_id, it->second, /*front=*/false);  // again if early
+  DispatchLocked();
 }
 
 void PoolObject::TaskExpired(int64_t task_id) {
@@ -322,9 +370,17 @@ absl::StatusOr<Value> PoolObject::Get(int64_t task_id, absl::Duration timeout,
     return f->second.result;
   }
   if (!tasks_.contains(task_id)) {
+    if (auto r = records_.find(task_id); r != records_.end()) {
+      return absl::NotFoundError(absl::StrCat(
+          Describe(), ": task ", task_id, " ", r->second.state,
+          " and its result was already delivered (or dropped by the TTL)"));
+    }
     return absl::NotFoundError(absl::StrCat(
         Describe(), ": no task ", task_id,
-        " (unknown, or its result was already delivered or expired)"));
+        task_id >= 1 && task_id < next_task_id_
+            ? " any more: its record is gone (finished tasks are kept for the "
+              "result TTL, and only the newest)"
+            : " (unknown id)"));
   }
   if (timeout <= absl::ZeroDuration()) return TimeoutAnswer(kGetters);
   Waiter waiter;
@@ -334,17 +390,13 @@ absl::StatusOr<Value> PoolObject::Get(int64_t task_id, absl::Duration timeout,
 
 int64_t PoolObject::Cancel(int64_t inbox) {
   absl::MutexLock l(&mu_);
-  std::vector<int64_t> cancelled;
-  std::deque<int64_t> kept;
-  for (int64_t id : queue_) {
+  std::vector<int64_t> cancelled = queue_.RemoveIf([&](int64_t id) {
     auto it = tasks_.find(id);
-    if (it != tasks_.end() && it->second.inbox == inbox) {
-      cancelled.push_back(id);
-    } else {
-      kept.push_back(id);
-    }
+    return it != tasks_.end() && it->second.inbox == inbox;
+  });
+  for (const auto& [id, task] : tasks_) {
+    if (task.inbox == inbox && task.due_timer != 0) cancelled.push_back(id);
   }
-  queue_.swap(kept);
   for (int64_t id : cancelled) {
     FailLocked(id, absl::StatusCode::kCancelled, "Cancelled",
                "cancelled by terminate() before it ran", nullptr);
@@ -390,12 +442,15 @@ Value PoolObject::Status() const {
   }
   List dead;
   dead.reserve(dead_letter_.size());
-  for (const auto& [seq, entry] : dead_letter_) dead.push_back(entry);
+  for (const auto& [seq, entry] : dead_letter_) {
+    dead.push_back(DeadLetterView(entry));
+  }
   int64_t results_waiting = static_cast<int64_t>(finished_.size());
   return Value(Map{
       {"pool", name()},
       {"workers", std::move(workers)},
       {"queued", static_cast<int64_t>(queue_.size())},
+      {"scheduled", scheduled_},
       {"running", running_},
       {"succeeded", succeeded_},
       {"failed", failed_},
@@ -415,8 +470,17 @@ Value PoolObject::Status() const {
 // --- durability ---
 
 LogChange PoolObject::TaskRecordLocked(int64_t id, const Task& task) const {
-  return TaskRecord(id, task.inbox, task.losses, task.submitted, task.spec,
-                    task.started);
+  List attempts;
+  attempts.reserve(task.attempts.size());
+  for (const Attempt& a : task.attempts) {
+    attempts.push_back(
+        List{UnixSeconds(a.started), UnixSeconds(a.ended), a.worker, a.error});
+  }
+  return LogChange::Put(
+      TaskKey(id), EncodeRecord(Value(List{
+                       task.inbox, task.losses, UnixSeconds(task.submitted),
+                       EncodeTaskEnvelope(task.spec), task.started,
+                       task.error_retries, std::move(attempts)})));
 }
 
 LogChange PoolObject::CountersRecordLocked() const {
@@ -466,10 +530,16 @@ absl::Status PoolObject::Restore(absl::string_view key,
     return absl::OkStatus();
   }
   if (ParseSequenceKey(key, kTaskTag, &n)) {
+    // [inbox, losses, submitted (unix s), task, started, error retries,
+    // attempts [[started, ended, worker, error], ...]]; the last two may
+    // be missing (records of an older manager).
     const auto id = static_cast<int64_t>(n);
-    if (!v->is_list() || v->list_value().size() != 5 ||
-        !v->list_value()[0].is_int() || !v->list_value()[1].is_int() ||
-        !v->list_value()[2].is_double() || !v->list_value()[4].is_bool()) {
+    const size_t fields = v->is_list() ? v->list_value().size() : 0;
+    if ((fields != 5 && fields != 7) || !v->list_value()[0].is_int() ||
+        !v->list_value()[1].is_int() || !v->list_value()[2].is_double() ||
+        !v->list_value()[4].is_bool() ||
+        (fields == 7 &&
+         (!v->list_value()[5].is_int() || !v->list_value()[6].is_list()))) {
       return damaged(absl::StrCat("task ", id));
     }
     const List& f = v->list_value();
@@ -479,9 +549,29 @@ absl::Status PoolObject::Restore(absl::string_view key,
     task.spec = *std::move(spec);
     task.inbox = f[0].int_value();
     task.losses = f[1].int_value();
-    task.submitted = absl::UnixEpoch() + absl::Seconds(f[2].double_value());
+    task.submitted = FromUnixSeconds(f[2].double_value());
     task.started = f[4].bool_value();
-    queue_.push_back(id);  // keys come in id order: the submission order
+    if (fields == 7) {
+      task.error_retries = f[5].int_value();
+      for (const Value& a : f[6].list_value()) {
+        if (!a.is_list() || a.list_value().size() != 4 ||
+            !a.list_value()[0].is_double() || !a.list_value()[1].is_double() ||
+            !a.list_value()[2].is_string() || !a.list_value()[3].is_string()) {
+          return damaged(absl::StrCat("the attempts of task ", id));
+        }
+        const List& af = a.list_value();
+        task.attempts.push_back(Attempt{FromUnixSeconds(af[0].double_value()),
+                                        FromUnixSeconds(af[1].double_value()),
+                                        af[2].string_value(),
+                                        af[3].string_value()});
+      }
+    }
+    // Keys come in id order: the submission order. A countdown or eta
+    // still ahead waits for Restored to schedule it.
+    task.not_before = NotBefore(task.spec, task.submitted);
+    if (task.not_before <= absl::Now()) {
+      queue_.PushBack(id, task.spec.schedule.priority);
+    }
     ++inboxes_[task.inbox].pending;
     ++recovered_tasks_;
     next_task_id_ = std::max(next_task_id_, id + 1);
@@ -497,8 +587,7 @@ absl::Status PoolObject::Restore(absl::string_view key,
     List& f = v->mutable_list();
     const int64_t inbox = f[0].int_value();
     finished_[id] =
-        Finished{inbox, std::move(f[1]),
-                 absl::UnixEpoch() + absl::Seconds(f[2].double_value())};
+        Finished{inbox, std::move(f[1]), FromUnixSeconds(f[2].double_value())};
     inboxes_[inbox].ready.push_back(id);
     next_task_id_ = std::max(next_task_id_, id + 1);
     ++recovered_results_;
@@ -520,6 +609,7 @@ void PoolObject::Restored() {
   for (int64_t inbox : inboxes) OrphanInboxLocked(inbox);
   const absl::Time now = absl::Now();
   for (auto& [id, task] : tasks_) {
+    if (task.not_before > now) EnqueueLocked(id, task, /*front=*/false);
     if (task.spec.expires_seconds <= 0 || task.started) continue;
     task.expiry_timer = timer_->Schedule(
         std::max(now,

@@ -46,6 +46,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -56,12 +57,17 @@
 #include "absl/time/time.h"
 #include "common/task_wire.h"
 #include "server/parking_object.h"
+#include "server/task_queue.h"
 
 namespace mproc {
 
 class PoolObject : public ParkingObject {
  public:
-  PoolObject(std::string name, DeadlineTimer* timer, absl::Duration result_ttl);
+  // Finished task records kept by default (CreateSpec.task_records 0).
+  static constexpr int64_t kDefaultMaxRecords = 10000;
+
+  PoolObject(std::string name, DeadlineTimer* timer, absl::Duration result_ttl,
+             int64_t max_records = kDefaultMaxRecords);
 
   int64_t Size() const override;  // queued tasks
   Map Details() const override;
@@ -80,6 +86,19 @@ class PoolObject : public ParkingObject {
                             CallContext* call);
   // Fails the queued tasks of `inbox` with CANCELLED; returns how many.
   int64_t Cancel(int64_t inbox);
+  // Cancels task `task_id` (of `inbox` only, unless inbox is 0); answers
+  // the state it was in ("queued", "scheduled" or "running").
+  // FAILED_PRECONDITION if it has finished, NOT_FOUND if unknown.
+  absl::StatusOr<Value> CancelTask(int64_t task_id, int64_t inbox);
+  // The records of tasks matching `filter` {state, name, limit}, by id
+  // (the newest `limit`, default 100).
+  absl::StatusOr<Value> Tasks(const Map& filter) const;
+  // One task's record; NOT_FOUND saying whether it is unknown or gone.
+  absl::StatusOr<Value> TaskRecord(int64_t task_id) const;
+  // Queues the dead letters `ids` (or all of them, `all`) again as new
+  // tasks of `inbox`; answers [[old id, new id], ...].
+  absl::StatusOr<Value> Requeue(int64_t inbox, const List& ids, bool all,
+                                CallContext* call);
   // Answers the inbox's waiting Results call with [] and starts the TTL.
   void Detach(int64_t inbox);
   Value Status() const;
@@ -90,6 +109,9 @@ class PoolObject : public ParkingObject {
                                    const List& returned, int64_t max_n,
                                    absl::Duration timeout, CallContext* call);
   absl::Status WorkerStop(CallContext* call);
+  // Whether the calling worker still runs `task_id` (false once it was
+  // cancelled, timed out or taken back).
+  bool WorkerHolds(int64_t task_id, const CallContext& call) const;
 
   absl::Status Restore(absl::string_view key, absl::string_view value) override;
   void Restored() override;
@@ -97,10 +119,22 @@ class PoolObject : public ParkingObject {
  private:
   enum Line { kWorkers = 0, kReaders = 1, kGetters = 2, kLines = 3 };
 
+  // One finished hand-out of a task.
+  struct Attempt {
+    absl::Time started;
+    absl::Time ended;
+    std::string worker;  // host:pid
+    std::string error;   // "Type: message"; "" if it succeeded
+  };
   struct Task {
     TaskEnvelope spec;
     int64_t inbox = 0;
     absl::Time submitted;
+    absl::Time not_before;      // not handed out sooner (countdown, backoff)
+    uint64_t due_timer = 0;     // while scheduled: waits for not_before
+    int64_t error_retries = 0;  // runs again after an error in retry_on
+    absl::Time started_at;      // of the current hand-out
+    std::vector<Attempt> attempts;
     bool started = false;        // handed out once (it no longer expires)
     int64_t losses = 0;          // times its worker died while running it
     int64_t worker = 0;          // while running
@@ -138,6 +172,16 @@ class PoolObject : public ParkingObject {
     int64_t inbox = 0;
     Value result;  // encoded TaskResult
     absl::Time at;
+  };
+  // What is kept of a finished task for `tasks` and `task`.
+  struct Record {
+    TaskEnvelope spec;  // its payload only if small (kRecordPayloadBytes)
+    size_t payload_bytes = 0;
+    std::string state;  // succeeded, failed, cancelled, lost, expired
+    absl::Time submitted;
+    absl::Time finished;
+    std::vector<Attempt> attempts;
+    std::string error;
   };
 
   absl::StatusOr<Value> TimeoutAnswer(int line) const override
@@ -195,7 +239,46 @@ class PoolObject : public ParkingObject {
   void WorkerGone(int64_t worker_id);
   void TaskTimedOut(int64_t task_id, uint64_t attempt);
 
+  // Records `fresh` tasks (with `changes`, all or none: UNAVAILABLE if
+  // they cannot be), then queues them for `inbox`. The first new id.
+  absl::StatusOr<int64_t> AddTasksLocked(int64_t inbox, std::vector<Task> fresh,
+                                         std::vector<LogChange> changes,
+                                         const CallContext& call)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues `task_id` now, or schedules it for its not_before.
+  void EnqueueLocked(int64_t task_id, Task& task, bool front)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The due timer of a scheduled task: queues it.
+  void TaskDue(int64_t task_id);
+  // Ends the current hand-out of a running task with `error` (kept in its
+  // attempts); it is no longer running.
+  void EndAttemptLocked(int64_t task_id, Task& task, std::string error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // If `task` may run again after `error_type`, ends its hand-out, queues
+  // it (after its backoff for an error) and returns true.
+  bool RetryLocked(int64_t task_id, Task& task, const std::string& error_type,
+                   const std::string& error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Lists a task that failed for good among the dead letters; adds the
+  // records to write to `changes`.
+  void DeadLetterLocked(int64_t task_id, const Task& task,
+                        const std::string& error, absl::Time now,
+                        std::vector<LogChange>* changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A dead letter as `status` lists it (its task's arguments summed up).
+  static Value DeadLetterView(const Value& entry);
+  // Keeps the record of a finished task, dropping the oldest past the
+  // bound or the TTL.
+  void KeepRecordLocked(int64_t task_id, Task task, std::string state,
+                        std::string error, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string StateLocked(const Task& task) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Map TaskInfoLocked(int64_t task_id, const Task& task) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static Map RecordInfo(int64_t task_id, const Record& record);
+
   const absl::Duration result_ttl_;
+  const int64_t max_records_;
 
   int64_t next_task_id_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t next_worker_id_ ABSL_GUARDED_BY(mu_) = 1;
@@ -203,18 +286,22 @@ class PoolObject : public ParkingObject {
   // Live tasks. Nodes, not a flat table: a Task is ~120 bytes, and a flat
   // table just past growing would hold twice that per queued task.
   absl::node_hash_map<int64_t, Task> tasks_ ABSL_GUARDED_BY(mu_);
-  std::deque<int64_t> queue_ ABSL_GUARDED_BY(mu_);
+  TaskQueue queue_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, Worker> workers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<const ReplySink*, int64_t> worker_by_sink_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, Inbox> inboxes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, Finished> finished_ ABSL_GUARDED_BY(mu_);
+  // Records of finished tasks, and their ids oldest first.
+  absl::flat_hash_map<int64_t, Record> records_ ABSL_GUARDED_BY(mu_);
+  std::deque<int64_t> record_order_ ABSL_GUARDED_BY(mu_);
   // (record sequence, entry), oldest first.
   std::deque<std::pair<uint64_t, Value>> dead_letter_ ABSL_GUARDED_BY(mu_);
   // Run time per task name (chunks apart), a moving average in µs: what
   // lets cheap tasks travel to workers in batches.
   absl::flat_hash_map<std::string, double> cost_us_ ABSL_GUARDED_BY(mu_);
   int64_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t scheduled_ ABSL_GUARDED_BY(mu_) = 0;  // waiting for not_before
   int64_t succeeded_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t lost_ ABSL_GUARDED_BY(mu_) = 0;
@@ -222,7 +309,8 @@ class PoolObject : public ParkingObject {
   int64_t ignored_ ABSL_GUARDED_BY(mu_) = 0;  // late or repeated completions
   // Completions refused: their task had been taken from that worker.
   int64_t fenced_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t expired_ ABSL_GUARDED_BY(mu_) = 0;  // results dropped by the TTL
+  int64_t expired_ ABSL_GUARDED_BY(mu_) = 0;      // results dropped by the TTL
+  std::minstd_rand jitter_ ABSL_GUARDED_BY(mu_);  // of retry backoffs
   // Loaded from the data dir at start: tasks queued again, results kept.
   int64_t recovered_tasks_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t recovered_results_ ABSL_GUARDED_BY(mu_) = 0;

@@ -2,6 +2,8 @@
 // completions, re-queueing, lost workers and timeouts (the rules are in
 // pool_object.h).
 #include <algorithm>
+#include <cmath>
+#include <random>
 #include <string>
 #include <utility>
 
@@ -11,9 +13,6 @@
 
 namespace mproc {
 namespace {
-
-// How many dead-lettered tasks `status` lists (the count is kept in full).
-constexpr size_t kDeadLetterKept = 1000;
 
 // The most a worker may say it holds at once, and the most measured work
 // beyond that (as `mproc worker` --prefetch and --batch-ms allow).
@@ -137,10 +136,10 @@ List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
   double planned_us = 0;
   const absl::Time now = absl::Now();
   while (!queue_.empty() && static_cast<int64_t>(items.size()) < cap) {
-    const int64_t id = queue_.front();
+    const int64_t id = queue_.Front();
     auto it = tasks_.find(id);
     if (it == tasks_.end()) {
-      queue_.pop_front();
+      queue_.PopFront();
       continue;
     }
     Task& task = it->second;
@@ -149,9 +148,10 @@ List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
       if (cost < 0 || planned_us + cost > worker.batch_us) break;
       planned_us += cost;
     }
-    queue_.pop_front();
+    queue_.PopFront();
     task.worker = worker.id;
     task.attempt = next_attempt_++;
+    task.started_at = now;
     if (task.expiry_timer != 0) {  // started: it no longer expires
       timer_->Cancel(task.expiry_timer);
       task.expiry_timer = 0;
@@ -216,7 +216,7 @@ void PoolObject::RequeueLocked(int64_t worker_id,
     CancelTimeoutLocked(it->second);
     if (w != workers_.end()) w->second.running.erase(*id);
     --running_;
-    queue_.push_front(*id);
+    queue_.PushFront(*id, it->second.spec.schedule.priority);
   }
 }
 
@@ -247,6 +247,9 @@ void PoolObject::CompleteLocked(Worker& worker, Value encoded) {
         static_cast<double>(std::max<int64_t>(1, header->run_us));
     auto [cost, fresh] = cost_us_.try_emplace(key, sample);
     if (!fresh) cost->second = 0.8 * cost->second + 0.2 * sample;
+  } else if (!it->second.spec.schedule.retry_on.empty()) {
+    const TaskError error = PeekResultError(encoded);
+    if (RetryLocked(id, it->second, error.type, error.message)) return;
   }
   FinishLocked(id, std::move(encoded), header->code == absl::StatusCode::kOk);
 }
@@ -256,13 +259,26 @@ void PoolObject::FinishLocked(int64_t task_id, Value encoded, bool succeeded) {
   if (it == tasks_.end()) return;
   Task task = std::move(it->second);
   tasks_.erase(it);
-  CancelTimeoutLocked(task);  // finished early: its timer entries go
   if (task.expiry_timer != 0) timer_->Cancel(task.expiry_timer);
+  if (task.due_timer != 0) {
+    timer_->Cancel(task.due_timer);
+    --scheduled_;
+  }
+  std::string state = "succeeded";
+  std::string error;
+  if (!succeeded) {
+    const TaskError e = PeekResultError(encoded);
+    state = e.type == "Cancelled"    ? "cancelled"
+            : e.type == "WorkerLost" ? "lost"
+            : e.type == "Expired"    ? "expired"
+                                     : "failed";
+    error = absl::StrCat(e.type, ": ", e.message);
+  }
+  // Its timeout entry goes; a running task's hand-out ends here.
   if (task.worker != 0) {
-    --running_;
-    if (auto w = workers_.find(task.worker); w != workers_.end()) {
-      w->second.running.erase(task_id);
-    }
+    EndAttemptLocked(task_id, task, error);
+  } else {
+    CancelTimeoutLocked(task);
   }
   if (succeeded) {
     ++succeeded_;
@@ -270,32 +286,100 @@ void PoolObject::FinishLocked(int64_t task_id, Value encoded, bool succeeded) {
     ++failed_;
   }
   const absl::Time now = absl::Now();
+  std::vector<LogChange> changes;
+  if (state == "failed" || state == "lost") {
+    DeadLetterLocked(task_id, task, error, now, &changes);
+  }
   if (log().enabled()) {
     // If this fails the task runs again after a restart: at-least-once.
-    const LogChange changes[] = {
-        TaskRecordDeleted(task_id),
-        ResultRecord(task_id, task.inbox, encoded, now),
-        CountersRecordLocked()};
+    changes.push_back(TaskRecordDeleted(task_id));
+    changes.push_back(ResultRecord(task_id, task.inbox, encoded, now));
+    changes.push_back(CountersRecordLocked());
     log().Write(Describe(), changes).IgnoreError();
   }
   // Waiting Get calls see it too.
   while (std::optional<Waiter> getter = PopWaiterOf(kGetters, task_id)) {
     getter->sink->Deliver(Answer(getter->request_id, encoded));
   }
-  Inbox& box = inboxes_[task.inbox];
+  const int64_t inbox = task.inbox;
+  KeepRecordLocked(task_id, std::move(task), std::move(state), std::move(error),
+                   now);
+  Inbox& box = inboxes_[inbox];
   --box.pending;
-  finished_[task_id] = Finished{task.inbox, std::move(encoded), now};
+  finished_[task_id] = Finished{inbox, std::move(encoded), now};
   box.ready.push_back(task_id);
-  FeedReaderLocked(task.inbox);
+  FeedReaderLocked(inbox);
+}
+
+void PoolObject::EndAttemptLocked(int64_t task_id, Task& task,
+                                  std::string error) {
+  if (task.worker == 0) return;
+  auto w = workers_.find(task.worker);
+  task.attempts.push_back(Attempt{
+      task.started_at, absl::Now(),
+      w != workers_.end() ? absl::StrCat(w->second.host, ":", w->second.pid)
+                          : std::string(),
+      std::move(error)});
+  if (w != workers_.end()) w->second.running.erase(task_id);
+  --running_;
+  task.worker = 0;
+  CancelTimeoutLocked(task);
+}
+
+bool PoolObject::RetryLocked(int64_t task_id, Task& task,
+                             const std::string& error_type,
+                             const std::string& error) {
+  const bool lost = error_type == "WorkerLost";
+  if (!lost) {
+    // A cancellation or an expiry is final; other errors retry if listed
+    // (or "*" lists them all).
+    if (error_type == "Cancelled" || error_type == "Expired") return false;
+    const std::vector<std::string>& listed = task.spec.schedule.retry_on;
+    auto lists = [&](absl::string_view type) {
+      return std::find(listed.begin(), listed.end(), type) != listed.end();
+    };
+    if (!lists(error_type) && !lists("*")) return false;
+  }
+  // Losses are counted by the caller; this error would be one more.
+  if (task.losses + task.error_retries + (lost ? 0 : 1) >
+      task.spec.max_retries) {
+    return false;
+  }
+  ++retried_;
+  EndAttemptLocked(task_id, task, absl::StrCat(error_type, ": ", error));
+  if (lost) {
+    // Not its fault: back to the front at once.
+    EnqueueLocked(task_id, task, /*front=*/true);
+  } else {
+    ++task.error_retries;
+    const TaskSchedule& s = task.spec.schedule;
+    const double full = std::min(
+        s.retry_backoff_max,
+        s.retry_backoff *
+            std::pow(2.0, static_cast<double>(task.error_retries - 1)));
+    // Jittered within [full/2, full]: retries of many tasks that failed
+    // together spread out, and each wait still grows.
+    std::uniform_real_distribution<double> jitter(0.5, 1.0);
+    task.not_before = absl::Now() + absl::Seconds(full * jitter(jitter_));
+    EnqueueLocked(task_id, task, /*front=*/false);
+  }
+  if (log().enabled()) {
+    const LogChange changes[] = {TaskRecordLocked(task_id, task),
+                                 CountersRecordLocked()};
+    log().Write(Describe(), changes).IgnoreError();
+  }
+  return true;
 }
 
 void PoolObject::WorkerGone(int64_t worker_id) {
   absl::MutexLock l(&mu_);
   auto w = workers_.find(worker_id);
   if (w == workers_.end()) return;
-  Worker worker = std::move(w->second);
-  workers_.erase(w);
-  worker_by_sink_.erase(worker.sink.get());
+  // The worker stays listed while its tasks end, so that their attempts
+  // say where they ran.
+  const Worker& worker = w->second;
+  const std::string host = worker.host;
+  const int64_t pid = worker.pid;
   std::vector<int64_t> running(worker.running.begin(), worker.running.end());
   std::sort(running.begin(), running.end());
   for (auto id = running.rbegin(); id != running.rend(); ++id) {
@@ -303,45 +387,18 @@ void PoolObject::WorkerGone(int64_t worker_id) {
     if (it == tasks_.end()) continue;
     Task& task = it->second;
     ++task.losses;
-    if (task.losses <= task.spec.max_retries) {
-      ++retried_;
-      --running_;
-      task.worker = 0;
-      CancelTimeoutLocked(task);
-      queue_.push_front(*id);
-      if (log().enabled()) {
-        const LogChange changes[] = {TaskRecordLocked(*id, task),
-                                     CountersRecordLocked()};
-        log().Write(Describe(), changes).IgnoreError();
-      }
-      continue;
-    }
+    const std::string message =
+        absl::StrCat("worker ", host, ":", pid, " died while running task '",
+                     task.spec.name, "' (id ", *id, "), ", task.losses,
+                     task.losses == 1 ? " time" : " times");
+    if (RetryLocked(*id, task, "WorkerLost", message)) continue;
     ++lost_;
-    const std::string message = absl::StrCat(
-        "worker ", worker.host, ":", worker.pid, " died while running task '",
-        task.spec.name, "' (id ", *id, "), ", task.losses,
-        task.losses == 1 ? " time" : " times");
-    Value entry(Map{{"task_id", *id},
-                    {"name", task.spec.name},
-                    {"losses", task.losses},
-                    {"error", message}});
-    const uint64_t seq = log().NextSequence();
-    std::vector<LogChange> changes;
-    if (log().enabled()) changes.push_back(DeadLetterRecord(seq, entry));
-    dead_letter_.emplace_back(seq, std::move(entry));
-    if (dead_letter_.size() > kDeadLetterKept) {
-      if (log().enabled()) {
-        changes.push_back(
-            LogChange::Delete(DeadLetterKey(dead_letter_.front().first)));
-      }
-      dead_letter_.pop_front();
-    }
-    log().Write(Describe(), changes).IgnoreError();
-    task.worker = 0;
-    CancelTimeoutLocked(task);
-    --running_;
-    FailLocked(*id, absl::StatusCode::kAborted, "WorkerLost", message, &worker);
+    FailLocked(*id, absl::StatusCode::kAborted, "WorkerLost", message,
+               &workers_.at(worker_id));
   }
+  w = workers_.find(worker_id);
+  worker_by_sink_.erase(w->second.sink.get());
+  workers_.erase(w);
   DispatchLocked();
 }
 
@@ -352,13 +409,26 @@ void PoolObject::TaskTimedOut(int64_t task_id, uint64_t attempt) {
       it->second.worker == 0) {
     return;  // finished, or handed out again since
   }
-  const Task& task = it->second;
+  Task& task = it->second;
+  const std::string message =
+      absl::StrCat("did not finish within ", task.spec.timeout_seconds,
+                   " s; its process is killed");
+  if (RetryLocked(task_id, task, "TimeoutError", message)) {
+    DispatchLocked();
+    return;
+  }
   auto w = workers_.find(task.worker);
   const Worker* where = w != workers_.end() ? &w->second : nullptr;
   FailLocked(task_id, absl::StatusCode::kDeadlineExceeded, "TimeoutError",
-             absl::StrCat("did not finish within ", task.spec.timeout_seconds,
-                          " s; its process is killed"),
-             where);
+             message, where);
+}
+
+bool PoolObject::WorkerHolds(int64_t task_id, const CallContext& call) const {
+  absl::MutexLock l(&mu_);
+  auto found = worker_by_sink_.find(call.sink.get());
+  if (found == worker_by_sink_.end()) return false;
+  auto it = tasks_.find(task_id);
+  return it != tasks_.end() && it->second.worker == found->second;
 }
 
 }  // namespace mproc

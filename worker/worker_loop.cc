@@ -36,12 +36,13 @@ std::string HostName() {
 constexpr absl::Duration kFenceInterval = absl::Seconds(1);
 
 // Ends the process if the current task outlives its deadline, or if the
-// process lost the task (its stream to the manager ended while the task
-// ran: `lost` says so, and may wait on the manager). Each on a thread of
-// its own, so a slow check never delays a timeout.
+// process lost the task (it was cancelled, or its stream to the manager
+// ended while the task ran: `lost(task_id)` says so, and may wait on the
+// manager). Each on a thread of its own, so a slow check never delays a
+// timeout.
 class Watchdog {
  public:
-  explicit Watchdog(std::function<bool()> lost)
+  explicit Watchdog(std::function<bool(int64_t task_id)> lost)
       : lost_(std::move(lost)),
         deadlines_([this] { DeadlineLoop(); }),
         fence_([this] { FenceLoop(); }) {}
@@ -99,19 +100,20 @@ class Watchdog {
       if (stopped_) return;
       if (!running_ || task_id_ != task) continue;  // that one finished
       mu_.Unlock();
-      const bool lost = lost_();
+      const bool lost = lost_(task);
       mu_.Lock();
       if (lost && running_ && task_id_ == task) {
-        std::cerr << "mproc worker " << getpid() << ": the manager declared "
-                  << "this process lost while it ran task " << task
-                  << " (paused or cut off); this process ends" << std::endl;
+        std::cerr << "mproc worker " << getpid() << ": the manager took task "
+                  << task << " back (it was cancelled, or this process was "
+                  << "declared lost: paused or cut off); this process ends"
+                  << std::endl;
         _exit(kExitFenced);
       }
     }
   }
 
   absl::Mutex mu_;
-  const std::function<bool()> lost_;
+  const std::function<bool(int64_t)> lost_;
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   int64_t task_id_ ABSL_GUARDED_BY(mu_) = 0;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
@@ -261,7 +263,11 @@ int RunWorkerLoop(const WorkerOptions& options) {
   // The stream the running task was taken on; a new one means the manager
   // saw that one end, and took the task back.
   std::atomic<int64_t> task_stream{0};
-  Watchdog watchdog([&manager, &task_stream] {
+  Watchdog watchdog([&manager, &proxy, &task_stream](int64_t task) {
+    // Cancelled (or taken back) — an error here (an older manager) says
+    // nothing, and the stream check below sees a broken connection.
+    absl::StatusOr<bool> holds = proxy->WorkerHolds(task);
+    if (holds.ok() && !*holds) return true;
     return !TasksStillHeld(*manager, task_stream.load());
   });
   TaskFeed feed(*proxy, manager.get(), info, context, options.maxtasksperchild,

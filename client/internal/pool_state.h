@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -23,6 +25,8 @@ struct ResultState {
   absl::StatusOr<Value> result ABSL_GUARDED_BY(mu);
   int64_t task_id ABSL_GUARDED_BY(mu) = 0;
   bool has_task_id = true;  // false for a MapAsync (many tasks)
+  // Cancels task `id` as its own submitter (set by the Pool).
+  std::function<absl::StatusOr<std::string>(int64_t id)> cancel;
 
   void Set(absl::StatusOr<Value> r) {
     absl::MutexLock l(&mu);

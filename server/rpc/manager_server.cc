@@ -336,6 +336,7 @@ class ManagerServerImpl : public ManagerServer {
   DispatcherOptions DispatcherFor(const ManagerServerOptions& options) {
     DispatcherOptions d;
     d.result_ttl = options.result_ttl;
+    d.task_records = options.task_records;
     d.max_answer_bytes = options.max_message_bytes;
     d.max_object_bytes = options.max_object_bytes;
     if (!options.metrics_listen.empty()) d.op_stats = &op_stats_;

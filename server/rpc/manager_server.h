@@ -58,6 +58,8 @@ struct ManagerServerOptions {
   // How long a pool keeps results whose client's session ended, so a
   // client that comes back can still read them by task id.
   absl::Duration result_ttl = absl::Minutes(10);
+  // Finished task records a pool keeps within that TTL (the newest).
+  int64_t task_records = 10000;
   // Threads that poll the sockets and run the commands (rpc_threads.h).
   // One avoids hand-offs between threads and gives the lowest latency;
   // more let commands run in parallel on a machine with many cores.

@@ -1,6 +1,6 @@
 // The fixture of the task pool tests: a real manager (ManagerTest) plus
 // real worker daemons (examples/pool_worker: the built-in tasks plus
-// square, add, worker, greet, crash, blob) for each test's own pool.
+// square, add, worker, greet, crash, blob, flaky) for each test's own pool.
 #ifndef MPROC_TESTS_INTEGRATION_POOL_FIXTURE_H_
 #define MPROC_TESTS_INTEGRATION_POOL_FIXTURE_H_
 

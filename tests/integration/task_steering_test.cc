@@ -1,0 +1,191 @@
+// Finding and steering tasks through a real manager and real worker
+// processes: cancel by id (queued, and running: its process is replaced),
+// task records, retries with backoff, dead letters requeued, countdown
+// and priority.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "client/manager.h"
+#include "common/task_wire.h"
+#include "gtest/gtest.h"
+#include "tests/integration/pool_fixture.h"
+#include "tests/support/manager_fixture.h"
+
+namespace mproc {
+namespace testing {
+namespace {
+
+std::string Text(const Map& m, const char* key) {
+  auto it = m.find(Value(key));
+  return it != m.end() && it->second.is_string() ? it->second.string_value()
+                                                 : "";
+}
+
+// A fresh file path for the flaky task's call count.
+std::string CallsFile() {
+  static int n = 0;
+  return ::testing::TempDir() + "/calls-" + std::to_string(getpid()) + "-" +
+         std::to_string(++n);
+}
+
+TEST_F(PoolTest, CancelOfAQueuedTaskAndOfARunningOneWhoseProcessIsReplaced) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  AsyncResult running = pool->ApplyAsync("sleep", {60});
+  auto busy = AwaitOneBusy();
+  ASSERT_OK(busy);
+  const int64_t pid = WorkerPids(*busy, true)[0];
+  AsyncResult queued = pool->ApplyAsync("square", {4});
+  ASSERT_NE(queued.task_id(), 0);
+
+  auto was = queued.Cancel();
+  ASSERT_OK(was);
+  EXPECT_EQ(*was, "queued");
+  EXPECT_CODE(queued.Get(absl::Seconds(5)), absl::StatusCode::kCancelled);
+
+  auto was_running = pool->Cancel(running.task_id());
+  ASSERT_OK(was_running);
+  EXPECT_EQ(*was_running, "running");
+  auto cancelled = running.Get(absl::Seconds(5));
+  EXPECT_CODE(cancelled, absl::StatusCode::kCancelled);
+  EXPECT_EQ(TaskErrorType(cancelled.status()), "Cancelled");
+  // The process that ran it ends and a new one serves the pool.
+  EXPECT_OK(AwaitPoolStatus(*manager_, UniqueName(), [&](const Map& s) {
+    auto pids = WorkerPids(s);
+    return pids.size() == 1 && pids[0] != pid;
+  }));
+  EXPECT_EQ(*pool->Apply("square", {3}), Value(9));
+  EXPECT_CODE(pool->Cancel(running.task_id()),
+              absl::StatusCode::kFailedPrecondition);
+
+  auto record = pool->Task(running.task_id());
+  ASSERT_OK(record);
+  EXPECT_EQ(Text(*record, "state"), "cancelled");
+  auto listed = pool->Tasks({"cancelled", "", 0});
+  ASSERT_OK(listed);
+  EXPECT_EQ(listed->size(), 2u);
+  EXPECT_CODE(pool->Task(999999), absl::StatusCode::kNotFound);
+}
+
+TEST_F(PoolTest, TaskRecordsShowStateWorkerAttemptsAndArguments) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  AsyncResult r = pool->ApplyAsync("add", {2, 40});
+  ASSERT_EQ(*r.Get(absl::Seconds(10)), Value(42));
+  auto record = pool->Task(r.task_id());
+  ASSERT_OK(record);
+  EXPECT_EQ(Text(*record, "state"), "succeeded");
+  EXPECT_EQ(Text(*record, "name"), "add");
+  EXPECT_EQ(Text(*record, "args"), "[2, 40]");
+  EXPECT_EQ(record->at(Value("attempts")), Value(1));
+  const int64_t pid = WorkerPids(StatusNow())[0];
+  EXPECT_NE(Text(*record, "worker").find(":" + std::to_string(pid)),
+            std::string::npos)
+      << Text(*record, "worker");
+}
+
+TEST_F(PoolTest, ErrorInRetryOnRunsAgainWithGrowingBackoff) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  TaskOptions options;
+  options.max_retries = 3;
+  options.retry_on = {"TaskError"};
+  options.retry_backoff = absl::Milliseconds(300);
+  AsyncResult r = pool->ApplyAsync("flaky", {CallsFile(), 2}, {}, nullptr,
+                                   nullptr, options);
+  auto done = r.Get(absl::Seconds(20));
+  ASSERT_OK(done);
+  EXPECT_EQ(*done, Value(3));  // two failures, then the third call
+  auto record = pool->Task(r.task_id());
+  ASSERT_OK(record);
+  const List& history = record->at(Value("history")).list_value();
+  ASSERT_EQ(history.size(), 3u);
+  auto at = [&](size_t i, const char* key) {
+    return history[i].map_value().at(Value(key)).AsDouble();
+  };
+  EXPECT_NE(Text(history[0].map_value(), "error").find("TaskError"),
+            std::string::npos);
+  const double first_wait = at(1, "started") - at(0, "finished");
+  const double second_wait = at(2, "started") - at(1, "finished");
+  EXPECT_GE(first_wait, 0.15);  // [150, 300] ms
+  EXPECT_GE(second_wait, 0.3);  // [300, 600] ms
+  EXPECT_GE(second_wait, first_wait);
+  EXPECT_EQ(StatusNow().at(Value("retried")), Value(2));
+
+  // An error type not listed is final.
+  TaskOptions only_timeouts = options;
+  only_timeouts.retry_on = {"TimeoutError"};
+  auto failed = pool->ApplyAsync("flaky", {CallsFile(), 1}, {}, nullptr,
+                                 nullptr, only_timeouts)
+                    .Get(absl::Seconds(10));
+  EXPECT_FALSE(failed.ok());
+}
+
+TEST_F(PoolTest, DeadLetterRequeuedWithItsArgumentsSucceeds) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  const std::string calls = CallsFile();
+  AsyncResult r = pool->ApplyAsync("flaky", {calls, 1});
+  EXPECT_FALSE(r.Get(absl::Seconds(10)).ok());
+  const List dead = StatusNow().at(Value("dead_letter")).list_value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].map_value().at(Value("task_id")), Value(r.task_id()));
+  // Its arguments, shortened: [path, 1].
+  EXPECT_EQ(Text(dead[0].map_value(), "args").rfind("[\"/", 0), 0u)
+      << Text(dead[0].map_value(), "args");
+  auto fresh = pool->Requeue(r.task_id());
+  ASSERT_OK(fresh);
+  EXPECT_NE(*fresh, r.task_id());
+  EXPECT_EQ(*pool->GetResult(*fresh, absl::Seconds(10)), Value(2));
+  EXPECT_TRUE(StatusNow().at(Value("dead_letter")).list_value().empty());
+  EXPECT_CODE(pool->Requeue(r.task_id()), absl::StatusCode::kNotFound);
+}
+
+TEST_F(PoolTest, CountdownHoldsATaskBackAndPriorityGoesFirst) {
+  auto workers = StartWorkers(1);
+  auto pool = OpenPool();
+  TaskOptions later;
+  later.countdown = absl::Milliseconds(700);
+  const absl::Time start = absl::Now();
+  AsyncResult held =
+      pool->ApplyAsync("square", {5}, {}, nullptr, nullptr, later);
+  ASSERT_NE(held.task_id(), 0);
+  auto record = pool->Task(held.task_id());
+  ASSERT_OK(record);
+  EXPECT_EQ(Text(*record, "state"), "scheduled");
+  ASSERT_EQ(*held.Get(absl::Seconds(10)), Value(25));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(700));
+
+  // One worker, busy: the queued tasks run highest priority first, FIFO
+  // within one.
+  AsyncResult blocker = pool->ApplyAsync("sleep", {0.5});
+  ASSERT_OK(AwaitOneBusy());
+  absl::Mutex mu;
+  std::vector<int64_t> order;
+  std::vector<AsyncResult> results;
+  const int64_t priorities[] = {0, 5, 0, 5, 9};
+  for (int i = 0; i < 5; ++i) {
+    TaskOptions o;
+    o.priority = priorities[i];
+    results.push_back(pool->ApplyAsync(
+        "identity", {i}, {},
+        [&](const Value& v) {
+          absl::MutexLock l(&mu);
+          order.push_back(v.int_value());
+        },
+        nullptr, o));
+    ASSERT_NE(results.back().task_id(), 0);
+  }
+  for (AsyncResult& r : results) ASSERT_OK(r.Get(absl::Seconds(10)));
+  absl::MutexLock l(&mu);
+  EXPECT_EQ(order, (std::vector<int64_t>{4, 1, 3, 0, 2}));
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace mproc
