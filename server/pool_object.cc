@@ -390,13 +390,19 @@ absl::StatusOr<Value> PoolObject::Get(int64_t task_id, absl::Duration timeout,
 
 int64_t PoolObject::Cancel(int64_t inbox) {
   absl::MutexLock l(&mu_);
-  std::vector<int64_t> cancelled = queue_.RemoveIf([&](int64_t id) {
-    auto it = tasks_.find(id);
-    return it != tasks_.end() && it->second.inbox == inbox;
-  });
+  absl::flat_hash_set<int64_t> queued;  // the inbox's, not scheduled
+  std::vector<int64_t> cancelled;
   for (const auto& [id, task] : tasks_) {
-    if (task.inbox == inbox && task.due_timer != 0) cancelled.push_back(id);
+    if (task.inbox != inbox || task.worker != 0) continue;
+    if (task.due_timer != 0) {
+      cancelled.push_back(id);
+    } else {
+      queued.insert(id);
+    }
   }
+  std::vector<int64_t> in_order =
+      queue_.RemoveIf([&queued](int64_t id) { return queued.contains(id); });
+  cancelled.insert(cancelled.begin(), in_order.begin(), in_order.end());
   for (int64_t id : cancelled) {
     FailLocked(id, absl::StatusCode::kCancelled, "Cancelled",
                "cancelled by terminate() before it ran", nullptr);
