@@ -291,28 +291,23 @@ absl::StatusOr<Value> PoolObject::Requeue(int64_t inbox, const List& ids,
                                           bool all, CallContext* call) {
   absl::MutexLock l(&mu_);
   std::vector<size_t> picked;
+  List found;  // the task ids picked
   for (size_t i = 0; i < dead_letter_.size(); ++i) {
     const Value& entry = dead_letter_[i].second;
-    auto id = entry.is_map() ? entry.map_value().find(Value("task_id"))
-                             : Map::const_iterator();
-    if (!entry.is_map() || id == entry.map_value().end()) continue;
+    if (!entry.is_map()) continue;
+    auto id = entry.map_value().find(Value("task_id"));
+    if (id == entry.map_value().end()) continue;
     if (all || std::find(ids.begin(), ids.end(), id->second) != ids.end()) {
       picked.push_back(i);
+      found.push_back(id->second);
     }
   }
-  if (!all) {
-    for (const Value& id : ids) {
-      const bool found =
-          std::any_of(picked.begin(), picked.end(), [&](size_t i) {
-            return dead_letter_[i].second.map_value().at(Value("task_id")) ==
-                   id;
-          });
-      if (!found) {
-        return absl::NotFoundError(absl::StrCat(
-            Describe(), ": task ", id.ToString(),
-            " is not a dead letter (it never failed for good, was requeued "
-            "already, or was pushed out by newer ones)"));
-      }
+  for (const Value& id : ids) {
+    if (std::find(found.begin(), found.end(), id) == found.end()) {
+      return absl::NotFoundError(absl::StrCat(
+          Describe(), ": task ", id.ToString(),
+          " is not a dead letter (it never failed for good, was requeued "
+          "already, or was pushed out by newer ones)"));
     }
   }
   std::vector<std::pair<int64_t, TaskEnvelope>> specs;
