@@ -264,11 +264,12 @@ int RunWorkerLoop(const WorkerOptions& options) {
   // saw that one end, and took the task back.
   std::atomic<int64_t> task_stream{0};
   Watchdog watchdog([&manager, &proxy, &task_stream](int64_t task) {
-    // Cancelled (or taken back) — an error here (an older manager) says
-    // nothing, and the stream check below sees a broken connection.
+    // One round trip: false once the task was cancelled or taken back (a
+    // call on a new stream is answered false too). Only if it fails does
+    // the stream check decide, as TasksStillHeld does for held tasks.
     absl::StatusOr<bool> holds = proxy->WorkerHolds(task);
-    if (holds.ok() && !*holds) return true;
-    return !TasksStillHeld(*manager, task_stream.load());
+    if (!holds.ok()) return !TasksStillHeld(*manager, task_stream.load());
+    return !*holds || manager->streams_opened() != task_stream.load();
   });
   TaskFeed feed(*proxy, manager.get(), info, context, options.maxtasksperchild,
                 2 * options.batch, kFenceInterval);
