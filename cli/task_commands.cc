@@ -3,7 +3,6 @@
 // of `submit` and `run`.
 #include <iomanip>
 #include <iostream>
-#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -260,7 +259,7 @@ int RunRequeueCommand(const CommandLine& cl) {
   }
   const bool all = cl.Flag("all-dead").has_value();
   if (all == (cl.positional.size() > 1)) return Fail(kExitUsage, kRequeueUsage);
-  std::vector<int64_t> ids;
+  List ids;
   for (size_t i = 1; i < cl.positional.size(); ++i) {
     absl::StatusOr<int64_t> id = TaskId(cl.positional[i]);
     if (!id.ok()) return Fail(kExitUsage, std::string(id.status().message()));
@@ -268,16 +267,9 @@ int RunRequeueCommand(const CommandLine& cl) {
   }
   absl::StatusOr<PoolClient> client = OpenPool(cl);
   if (!client.ok()) return FailStatus(client.status());
-  absl::StatusOr<List> pairs = List{};
-  if (all) {
-    pairs = client->pool->RequeueAllDead();
-  } else {
-    for (int64_t id : ids) {
-      absl::StatusOr<int64_t> fresh = client->pool->Requeue(id);
-      if (!fresh.ok()) return FailStatus(fresh.status());
-      pairs->push_back(List{id, *fresh});
-    }
-  }
+  // One call: all of them or, if one is not a dead letter, none.
+  absl::StatusOr<List> pairs =
+      all ? client->pool->RequeueAllDead() : client->pool->RequeueDead(ids);
   if (!pairs.ok()) return FailStatus(pairs.status());
   if (pairs->empty()) std::cout << "no dead letters to requeue\n";
   for (const Value& pair : *pairs) {

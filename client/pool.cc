@@ -450,13 +450,11 @@ absl::Status Pool::Join(absl::Duration timeout) {
 }
 
 absl::StatusOr<std::string> Pool::Cancel(int64_t task_id) {
-  bool own = false;
-  {
-    absl::MutexLock l(&mu_);
-    own = in_flight_.contains(task_id);
-  }
-  // Its own task by its inbox; any other needs the admin role.
-  return proxy_.CancelTask(task_id, own ? inbox_ : 0);
+  // As its submitter first (its inbox: "has finished" for a finished one);
+  // another client's task needs the admin role.
+  absl::StatusOr<std::string> own = proxy_.CancelTask(task_id, inbox_);
+  if (own.status().code() != absl::StatusCode::kPermissionDenied) return own;
+  return proxy_.CancelTask(task_id);
 }
 
 absl::StatusOr<List> Pool::Tasks(const TaskFilter& filter) const {
@@ -487,6 +485,10 @@ absl::StatusOr<int64_t> Pool::Requeue(int64_t task_id) {
     return absl::InternalError("requeue: the manager's answer is malformed");
   }
   return (*pairs)[0].list_value()[1].As<int64_t>();
+}
+
+absl::StatusOr<List> Pool::RequeueDead(const List& task_ids) {
+  return RequeueInto(Value(task_ids));
 }
 
 absl::StatusOr<List> Pool::RequeueAllDead() {

@@ -216,7 +216,9 @@ class Pool {
   // Queues a dead letter (a task that failed for good) again as a new task
   // with fresh retries; returns its id (GetResult collects it). Admin.
   absl::StatusOr<int64_t> Requeue(int64_t task_id);
-  // Every dead letter: [[old id, new id], ...].
+  // The dead letters `task_ids` (all or, if one is not, none), or every
+  // one: [[old id, new id], ...].
+  absl::StatusOr<mproc::List> RequeueDead(const mproc::List& task_ids);
   absl::StatusOr<mproc::List> RequeueAllDead();
 
  private:

@@ -56,7 +56,9 @@ Result CancelTask(PoolObject& pool, const CommandArgs& a, CallContext*) {
   MPROC_ASSIGN_OR_RETURN(task_id, a.Int(0, "task_id"));
   int64_t inbox = 0;
   if (a.size() > 1) {
-    MPROC_ASSIGN_OR_RETURN(given, a.Int(1, "inbox"));
+    // With an inbox it is a client's cancel of its own task (access lets
+    // clients do that); 0 would mean anyone's.
+    MPROC_ASSIGN_OR_RETURN(given, AtLeast(pool, a, 1, "inbox", 1));
     inbox = given;
   }
   return pool.CancelTask(task_id, inbox);

@@ -1,5 +1,6 @@
 #include "server/pool_object.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -572,12 +573,8 @@ absl::Status PoolObject::Restore(absl::string_view key,
                                         af[3].string_value()});
       }
     }
-    // Keys come in id order: the submission order. A countdown or eta
-    // still ahead waits for Restored to schedule it.
+    // Restored queues it, or schedules it for a countdown or eta ahead.
     task.not_before = NotBefore(task.spec, task.submitted);
-    if (task.not_before <= absl::Now()) {
-      queue_.PushBack(id, task.spec.schedule.priority);
-    }
     ++inboxes_[task.inbox].pending;
     ++recovered_tasks_;
     next_task_id_ = std::max(next_task_id_, id + 1);
@@ -613,9 +610,15 @@ void PoolObject::Restored() {
   std::vector<int64_t> inboxes;
   for (const auto& [inbox, box] : inboxes_) inboxes.push_back(inbox);
   for (int64_t inbox : inboxes) OrphanInboxLocked(inbox);
+  // Queued (or scheduled) in id order, the submission order, each decided
+  // once, so none falls due between two looks at the clock.
+  std::vector<int64_t> ids;
+  ids.reserve(tasks_.size());
+  for (const auto& [id, task] : tasks_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (int64_t id : ids) EnqueueLocked(id, tasks_[id], /*front=*/false);
   const absl::Time now = absl::Now();
   for (auto& [id, task] : tasks_) {
-    if (task.not_before > now) EnqueueLocked(id, task, /*front=*/false);
     if (task.spec.expires_seconds <= 0 || task.started) continue;
     task.expiry_timer = timer_->Schedule(
         std::max(now,

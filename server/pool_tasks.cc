@@ -311,12 +311,14 @@ absl::StatusOr<Value> PoolObject::Requeue(int64_t inbox, const List& ids,
     }
   }
   std::vector<std::pair<int64_t, TaskEnvelope>> specs;
+  std::vector<size_t> requeued;  // of picked, those that keep their task
   for (size_t i : picked) {
     const Map& entry = dead_letter_[i].second.map_value();
     auto task = entry.find(Value("task"));
     absl::StatusOr<TaskEnvelope> spec =
         task != entry.end() ? DecodeTaskEnvelope(task->second)
                             : absl::FailedPreconditionError("no task kept");
+    if (!spec.ok() && all) continue;  // listed by an older manager: stays
     if (!spec.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
           Describe(), ": dead letter ", entry.at(Value("task_id")).ToString(),
@@ -325,6 +327,7 @@ absl::StatusOr<Value> PoolObject::Requeue(int64_t inbox, const List& ids,
     }
     specs.emplace_back(entry.at(Value("task_id")).int_value(),
                        *std::move(spec));
+    requeued.push_back(i);
   }
   const absl::Time now = absl::Now();
   std::vector<Task> fresh(specs.size());
@@ -336,7 +339,7 @@ absl::StatusOr<Value> PoolObject::Requeue(int64_t inbox, const List& ids,
   }
   std::vector<LogChange> dropped;
   if (log().enabled()) {
-    for (size_t i : picked) {
+    for (size_t i : requeued) {
       dropped.push_back(
           LogChange::Delete(DeadLetterKey(dead_letter_[i].first)));
     }
@@ -344,7 +347,7 @@ absl::StatusOr<Value> PoolObject::Requeue(int64_t inbox, const List& ids,
   absl::StatusOr<int64_t> first =
       AddTasksLocked(inbox, std::move(fresh), std::move(dropped), *call);
   if (!first.ok()) return first.status();
-  for (auto i = picked.rbegin(); i != picked.rend(); ++i) {
+  for (auto i = requeued.rbegin(); i != requeued.rend(); ++i) {
     dead_letter_.erase(dead_letter_.begin() + static_cast<ptrdiff_t>(*i));
   }
   List pairs;
