@@ -182,7 +182,11 @@ TEST_F(PoolTest, CountdownHoldsATaskBackAndPriorityGoesFirst) {
     ASSERT_NE(results.back().task_id(), 0);
   }
   for (AsyncResult& r : results) ASSERT_OK(r.Get(absl::Seconds(10)));
+  // A result is ready just before its callback runs: wait for all five.
   absl::MutexLock l(&mu);
+  auto all_called = [&order]() { return order.size() == 5; };
+  ASSERT_TRUE(
+      mu.AwaitWithTimeout(absl::Condition(&all_called), absl::Seconds(10)));
   EXPECT_EQ(order, (std::vector<int64_t>{4, 1, 3, 0, 2}));
 }
 
