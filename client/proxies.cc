@@ -506,8 +506,10 @@ absl::StatusOr<List> PoolProxy::WorkerNext(const Map& worker, const List& done,
 absl::Status PoolProxy::WorkerStop() const {
   return InvokeStatus(pb::POOL_WORKER_STOP, {});
 }
-absl::StatusOr<bool> PoolProxy::WorkerHolds(int64_t task_id) const {
-  return InvokeAs<bool>(pb::POOL_WORKER_HOLDS, {task_id});
+absl::StatusOr<bool> PoolProxy::WorkerHolds(int64_t task_id,
+                                            int64_t attempt) const {
+  if (attempt == 0) return InvokeAs<bool>(pb::POOL_WORKER_HOLDS, {task_id});
+  return InvokeAs<bool>(pb::POOL_WORKER_HOLDS, {task_id, attempt});
 }
 
 }  // namespace mproc

@@ -445,8 +445,9 @@ class PoolProxy : public ObjectProxy {
       absl::Duration timeout = absl::InfiniteDuration()) const;
   // This connection's worker takes no more tasks.
   absl::Status WorkerStop() const;
-  // Whether this connection's worker still runs `task_id`.
-  absl::StatusOr<bool> WorkerHolds(int64_t task_id) const;
+  // Whether this connection's worker still holds `task_id` — its hand-out
+  // `attempt` (WorkItem::attempt; 0: any).
+  absl::StatusOr<bool> WorkerHolds(int64_t task_id, int64_t attempt = 0) const;
 
  private:
   friend class Manager;

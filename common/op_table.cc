@@ -115,7 +115,8 @@ constexpr OpInfo kOps[] = {
     {pb::POOL_WORKER_NEXT, pb::POOL, "worker_next", 4, 5,
      "WORKER DONE RETURNED MAX_N [TIMEOUT]", true},
     {pb::POOL_WORKER_STOP, pb::POOL, "worker_stop", 0, 0, "", true},
-    {pb::POOL_WORKER_HOLDS, pb::POOL, "worker_holds", 1, 1, "TASK_ID"},
+    {pb::POOL_WORKER_HOLDS, pb::POOL, "worker_holds", 1, 2,
+     "TASK_ID [ATTEMPT]"},
 };
 
 }  // namespace

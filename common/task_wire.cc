@@ -230,30 +230,40 @@ Value EncodeResult(const TaskResult& result) {
   const TaskOutcome& o = result.outcome;
   return Value(List{result.task_id, static_cast<int64_t>(o.code),
                     o.code == absl::StatusCode::kOk ? Pack(o.value) : Value(),
-                    EncodeError(o.error), result.run_us});
+                    EncodeError(o.error), result.run_us, result.attempt});
 }
 
+namespace {
+
+// A result has 5 fields, or 6 with its hand-out.
+bool ResultSized(const Value& encoded) {
+  return encoded.is_list() && (encoded.list_value().size() == 5 ||
+                               (encoded.list_value().size() == 6 &&
+                                encoded.list_value()[5].is_int()));
+}
+
+}  // namespace
+
 absl::StatusOr<ResultHeader> PeekResult(const Value& encoded) {
-  if (!encoded.is_list() || encoded.list_value().size() != 5 ||
-      !encoded.list_value()[0].is_int() || !encoded.list_value()[1].is_int() ||
+  if (!ResultSized(encoded) || !encoded.list_value()[0].is_int() ||
+      !encoded.list_value()[1].is_int() ||
       !ValidCode(encoded.list_value()[1].int_value()) ||
       !encoded.list_value()[4].is_int() ||
       !(encoded.list_value()[2].is_null() ||
         encoded.list_value()[2].is_bytes())) {
     return Bad(absl::StrCat(
-        "a task result must be a list [task_id, code, payload, error, run_us], "
-        "got ",
+        "a task result must be a list [task_id, code, payload, error, run_us "
+        "(, attempt)], got ",
         encoded.ToString().substr(0, 80)));
   }
   const List& f = encoded.list_value();
   return ResultHeader{f[0].int_value(),
                       static_cast<absl::StatusCode>(f[1].int_value()),
-                      f[4].int_value()};
+                      f[4].int_value(), f.size() == 6 ? f[5].int_value() : 0};
 }
 
 TaskError PeekResultError(const Value& encoded) {
-  if (!encoded.is_list() || encoded.list_value().size() != 5 ||
-      !encoded.list_value()[3].is_map()) {
+  if (!ResultSized(encoded) || !encoded.list_value()[3].is_map()) {
     return TaskError{};
   }
   return ErrorFromMap(encoded.list_value()[3].map_value());
@@ -272,26 +282,32 @@ absl::StatusOr<TaskResult> DecodeResult(const Value& encoded) {
   absl::StatusOr<TaskOutcome> outcome =
       DecodeOutcomeFields(f[1], std::move(value), f[3]);
   if (!outcome.ok()) return outcome.status();
-  return TaskResult{header->task_id, *std::move(outcome), header->run_us};
+  return TaskResult{header->task_id, *std::move(outcome), header->run_us,
+                    header->attempt};
 }
 
-Value EncodeWorkItem(int64_t task_id, const TaskEnvelope& task) {
+Value EncodeWorkItem(int64_t task_id, const TaskEnvelope& task,
+                     int64_t attempt) {
   return Value(List{task_id, task.name, Value(Bytes{task.payload}),
-                    task.timeout_seconds, task.chunk});
+                    task.timeout_seconds, task.chunk, attempt});
 }
 
 absl::StatusOr<WorkItem> DecodeWorkItem(const Value& encoded) {
-  if (!encoded.is_list() || encoded.list_value().size() != 5 ||
+  const size_t fields = encoded.is_list() ? encoded.list_value().size() : 0;
+  if ((fields != 5 && (fields != 6 || !encoded.list_value()[5].is_int())) ||
       !encoded.list_value()[0].is_int() ||
       !encoded.list_value()[1].is_string() ||
       !encoded.list_value()[2].is_bytes() ||
       !encoded.list_value()[3].is_number() ||
       !encoded.list_value()[4].is_bool()) {
-    return Bad("a work item must be [task_id, name, payload, timeout, chunk]");
+    return Bad(
+        "a work item must be [task_id, name, payload, timeout, chunk(, "
+        "attempt)]");
   }
   const List& f = encoded.list_value();
   WorkItem item;
   item.task_id = f[0].int_value();
+  item.attempt = fields == 6 ? f[5].int_value() : 0;
   item.spec.name = f[1].string_value();
   item.spec.timeout_seconds = f[3].AsDouble();
   item.spec.chunk = f[4].bool_value();

@@ -107,11 +107,12 @@ Value EncodeOutcome(const TaskOutcome& outcome);
 absl::StatusOr<TaskOutcome> DecodeOutcome(const Value& encoded);
 
 // A finished task: [task_id, code, payload of the value (or null), error,
-// run time in microseconds].
+// run time in microseconds, hand-out]; the hand-out may be missing (0).
 struct TaskResult {
   int64_t task_id = 0;
   TaskOutcome outcome;
-  int64_t run_us = 0;  // how long the worker ran it (0: it did not)
+  int64_t run_us = 0;   // how long the worker ran it (0: it did not)
+  int64_t attempt = 0;  // the work item's hand-out (0: not known)
 };
 
 Value EncodeResult(const TaskResult& result);
@@ -122,19 +123,26 @@ struct ResultHeader {
   int64_t task_id = 0;
   absl::StatusCode code = absl::StatusCode::kOk;
   int64_t run_us = 0;
+  int64_t attempt = 0;
 };
 absl::StatusOr<ResultHeader> PeekResult(const Value& encoded);
 // The error of a failed result ({"", ""} for a success or a bad record),
 // without unpacking its value.
 TaskError PeekResultError(const Value& encoded);
 
-// A task handed to a worker: [task_id, name, payload, timeout, chunk].
+// A task handed to a worker: [task_id, name, payload, timeout, chunk,
+// hand-out]. The hand-out numbers each time the manager hands a task out;
+// the worker's result names it, so a result of an earlier hand-out (one
+// the manager ended: timed out, or taken back) cannot pass for the
+// current one's. It may be missing (0: not known).
 struct WorkItem {
   int64_t task_id = 0;
+  int64_t attempt = 0;
   TaskSpec spec;
 };
 
-Value EncodeWorkItem(int64_t task_id, const TaskEnvelope& task);
+Value EncodeWorkItem(int64_t task_id, const TaskEnvelope& task,
+                     int64_t attempt = 0);
 // Unpacks the payload too; INVALID_ARGUMENT if it is not [args, kwargs].
 absl::StatusOr<WorkItem> DecodeWorkItem(const Value& encoded);
 

@@ -126,6 +126,7 @@ int64_t Dispatcher::ExecuteUncounted(const pb::Request& request,
   }
   const int64_t limit = std::min(options_.max_answer_bytes, kMaxAnswerBytes);
   call->answer_limit = limit;
+  call->may_run_commands = (access.roles & (kRoleAdmin | kRoleExec)) != 0;
   absl::StatusOr<Value> result = Run(request, last, call, access);
   if (call->parked) return 0;
   if (result.ok()) {

@@ -73,6 +73,9 @@ struct CallContext {
   // The largest answer the dispatcher will send, in bytes: an op that
   // builds a long answer stops at it (answer_budget.h).
   int64_t answer_limit = INT64_MAX;
+  // Set by the dispatcher when the caller may run commands (the admin or
+  // exec role): only such a caller sees other tasks' command lines.
+  bool may_run_commands = false;
 };
 
 }  // namespace mproc

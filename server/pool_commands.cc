@@ -64,15 +64,15 @@ Result CancelTask(PoolObject& pool, const CommandArgs& a, CallContext*) {
   return pool.CancelTask(task_id, inbox);
 }
 
-Result Tasks(PoolObject& pool, const CommandArgs& a, CallContext*) {
-  if (a.size() == 0) return pool.Tasks(Map{});
+Result Tasks(PoolObject& pool, const CommandArgs& a, CallContext* call) {
+  if (a.size() == 0) return pool.Tasks(Map{}, call->may_run_commands);
   MPROC_ASSIGN_OR_RETURN(filter, a.MapArg(0, "filter"));
-  return pool.Tasks(*filter);
+  return pool.Tasks(*filter, call->may_run_commands);
 }
 
-Result Task(PoolObject& pool, const CommandArgs& a, CallContext*) {
+Result Task(PoolObject& pool, const CommandArgs& a, CallContext* call) {
   MPROC_ASSIGN_OR_RETURN(task_id, a.Int(0, "task_id"));
-  return pool.TaskRecord(task_id);
+  return pool.TaskRecord(task_id, call->may_run_commands);
 }
 
 Result Requeue(PoolObject& pool, const CommandArgs& a, CallContext* call) {
@@ -98,11 +98,16 @@ Result Requeue(PoolObject& pool, const CommandArgs& a, CallContext* call) {
 
 Result WorkerHolds(PoolObject& pool, const CommandArgs& a, CallContext* call) {
   MPROC_ASSIGN_OR_RETURN(task_id, a.Int(0, "task_id"));
-  return Value(pool.WorkerHolds(task_id, *call));
+  int64_t attempt = 0;  // any hand-out
+  if (a.size() > 1) {
+    MPROC_ASSIGN_OR_RETURN(given, AtLeast(pool, a, 1, "attempt", 1));
+    attempt = given;
+  }
+  return Value(pool.WorkerHolds(task_id, attempt, *call));
 }
 
-Result Status(PoolObject& pool, const CommandArgs&, CallContext*) {
-  return pool.Status();
+Result Status(PoolObject& pool, const CommandArgs&, CallContext* call) {
+  return pool.Status(call->may_run_commands);
 }
 
 Result Detach(PoolObject& pool, const CommandArgs& a, CallContext*) {

@@ -426,7 +426,7 @@ void PoolObject::Detach(int64_t inbox) {
   OrphanInboxLocked(inbox);
 }
 
-Value PoolObject::Status() const {
+Value PoolObject::Status(bool show_commands) const {
   absl::MutexLock l(&mu_);
   List workers;
   std::vector<const Worker*> sorted;
@@ -450,7 +450,7 @@ Value PoolObject::Status() const {
   List dead;
   dead.reserve(dead_letter_.size());
   for (const auto& [seq, entry] : dead_letter_) {
-    dead.push_back(DeadLetterView(entry));
+    dead.push_back(DeadLetterView(entry, show_commands));
   }
   int64_t results_waiting = static_cast<int64_t>(finished_.size());
   return Value(Map{
@@ -484,10 +484,11 @@ LogChange PoolObject::TaskRecordLocked(int64_t id, const Task& task) const {
         List{UnixSeconds(a.started), UnixSeconds(a.ended), a.worker, a.error});
   }
   return LogChange::Put(
-      TaskKey(id), EncodeRecord(Value(List{
-                       task.inbox, task.losses, UnixSeconds(task.submitted),
-                       EncodeTaskEnvelope(task.spec), task.started,
-                       task.error_retries, std::move(attempts)})));
+      TaskKey(id),
+      EncodeRecord(Value(
+          List{task.inbox, task.losses, UnixSeconds(task.submitted),
+               EncodeTaskEnvelope(task.spec), task.started, task.error_retries,
+               std::move(attempts), UnixSeconds(task.not_before)})));
 }
 
 LogChange PoolObject::CountersRecordLocked() const {
@@ -538,15 +539,16 @@ absl::Status PoolObject::Restore(absl::string_view key,
   }
   if (ParseSequenceKey(key, kTaskTag, &n)) {
     // [inbox, losses, submitted (unix s), task, started, error retries,
-    // attempts [[started, ended, worker, error], ...]]; the last two may
-    // be missing (records of an older manager).
+    // attempts [[started, ended, worker, error], ...], not before (unix
+    // s)]; records of an older manager lack the last one, or three.
     const auto id = static_cast<int64_t>(n);
     const size_t fields = v->is_list() ? v->list_value().size() : 0;
-    if ((fields != 5 && fields != 7) || !v->list_value()[0].is_int() ||
-        !v->list_value()[1].is_int() || !v->list_value()[2].is_double() ||
-        !v->list_value()[4].is_bool() ||
-        (fields == 7 &&
-         (!v->list_value()[5].is_int() || !v->list_value()[6].is_list()))) {
+    if ((fields != 5 && fields != 7 && fields != 8) ||
+        !v->list_value()[0].is_int() || !v->list_value()[1].is_int() ||
+        !v->list_value()[2].is_double() || !v->list_value()[4].is_bool() ||
+        (fields >= 7 &&
+         (!v->list_value()[5].is_int() || !v->list_value()[6].is_list())) ||
+        (fields == 8 && !v->list_value()[7].is_double())) {
       return damaged(absl::StrCat("task ", id));
     }
     const List& f = v->list_value();
@@ -558,7 +560,7 @@ absl::Status PoolObject::Restore(absl::string_view key,
     task.losses = f[1].int_value();
     task.submitted = FromUnixSeconds(f[2].double_value());
     task.started = f[4].bool_value();
-    if (fields == 7) {
+    if (fields >= 7) {
       task.error_retries = f[5].int_value();
       for (const Value& a : f[6].list_value()) {
         if (!a.is_list() || a.list_value().size() != 4 ||
@@ -573,8 +575,10 @@ absl::Status PoolObject::Restore(absl::string_view key,
                                         af[3].string_value()});
       }
     }
-    // Restored queues it, or schedules it for a countdown or eta ahead.
-    task.not_before = NotBefore(task.spec, task.submitted);
+    // Restored queues it, or schedules it for a countdown, eta or retry
+    // backoff still ahead.
+    task.not_before = fields == 8 ? FromUnixSeconds(f[7].double_value())
+                                  : NotBefore(task.spec, task.submitted);
     ++inboxes_[task.inbox].pending;
     ++recovered_tasks_;
     next_task_id_ = std::max(next_task_id_, id + 1);

@@ -91,17 +91,19 @@ class PoolObject : public ParkingObject {
   // FAILED_PRECONDITION if it has finished, NOT_FOUND if unknown.
   absl::StatusOr<Value> CancelTask(int64_t task_id, int64_t inbox);
   // The records of tasks matching `filter` {state, name, limit}, by id
-  // (the newest `limit`, default 100).
-  absl::StatusOr<Value> Tasks(const Map& filter) const;
+  // (the newest `limit`, default 100). The arguments of exec tasks (command
+  // lines, which may carry secrets) are shown only if `show_commands` (the
+  // caller may run commands itself: admin or exec role).
+  absl::StatusOr<Value> Tasks(const Map& filter, bool show_commands) const;
   // One task's record; NOT_FOUND saying whether it is unknown or gone.
-  absl::StatusOr<Value> TaskRecord(int64_t task_id) const;
+  absl::StatusOr<Value> TaskRecord(int64_t task_id, bool show_commands) const;
   // Queues the dead letters `ids` (or all of them, `all`) again as new
   // tasks of `inbox`; answers [[old id, new id], ...].
   absl::StatusOr<Value> Requeue(int64_t inbox, const List& ids, bool all,
                                 CallContext* call);
   // Answers the inbox's waiting Results call with [] and starts the TTL.
   void Detach(int64_t inbox);
-  Value Status() const;
+  Value Status(bool show_commands) const;  // as Tasks shows arguments
 
   // A worker reports `done` results and `returned` (untouched) task ids
   // and asks for up to max_n tasks.
@@ -109,9 +111,11 @@ class PoolObject : public ParkingObject {
                                    const List& returned, int64_t max_n,
                                    absl::Duration timeout, CallContext* call);
   absl::Status WorkerStop(CallContext* call);
-  // Whether the calling worker still runs `task_id` (false once it was
-  // cancelled, timed out or taken back).
-  bool WorkerHolds(int64_t task_id, const CallContext& call) const;
+  // Whether the calling worker still runs `task_id`, in hand-out
+  // `attempt` (0: any): false once it was cancelled, timed out or taken
+  // back.
+  bool WorkerHolds(int64_t task_id, int64_t attempt,
+                   const CallContext& call) const;
 
   absl::Status Restore(absl::string_view key, absl::string_view value) override;
   void Restored() override;
@@ -201,7 +205,8 @@ class PoolObject : public ParkingObject {
   void CompleteLocked(Worker& worker, Value encoded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records of tasks, results and counters (no-ops when not durable).
-  // A task's record: [inbox, losses, submitted (unix s), task].
+  // A task's record: [inbox, losses, submitted (unix s), task, started,
+  // error retries, attempts, not before (unix s)].
   LogChange TaskRecordLocked(int64_t id, const Task& task) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   LogChange CountersRecordLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -265,7 +270,7 @@ class PoolObject : public ParkingObject {
                         std::vector<LogChange>* changes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A dead letter as `status` lists it (its task's arguments summed up).
-  static Value DeadLetterView(const Value& entry);
+  static Value DeadLetterView(const Value& entry, bool show_commands);
   // Keeps the record of a finished task, dropping the oldest past the
   // bound or the TTL.
   void KeepRecordLocked(int64_t task_id, Task task, std::string state,
@@ -273,9 +278,11 @@ class PoolObject : public ParkingObject {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string StateLocked(const Task& task) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Map TaskInfoLocked(int64_t task_id, const Task& task) const
+  Map TaskInfoLocked(int64_t task_id, const Task& task,
+                     bool show_commands) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static Map RecordInfo(int64_t task_id, const Record& record);
+  static Map RecordInfo(int64_t task_id, const Record& record,
+                        bool show_commands);
 
   const absl::Duration result_ttl_;
   const int64_t max_records_;

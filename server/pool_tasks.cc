@@ -28,8 +28,13 @@ double UnixSeconds(absl::Time t) {
 }
 
 // The arguments of a task, shortly: "[7, \"x\"] {\"k\": 1}", "a chunk of
-// 40 calls", or "(N bytes)" when they are not kept.
-std::string ArgsSummary(const TaskEnvelope& spec, size_t payload_bytes) {
+// 40 calls", or "(N bytes)" when they are not kept. A command line (of the
+// exec task) only if `show_commands`.
+std::string ArgsSummary(const TaskEnvelope& spec, size_t payload_bytes,
+                        bool show_commands) {
+  if (spec.name == "exec" && !show_commands) {
+    return "(a command: shown to the admin and exec roles)";
+  }
   if (spec.payload.empty() && payload_bytes > 0) {
     return absl::StrCat("(", payload_bytes, " bytes)");
   }
@@ -77,16 +82,18 @@ std::string PoolObject::StateLocked(const Task& task) const {
   return "queued";
 }
 
-Map PoolObject::TaskInfoLocked(int64_t task_id, const Task& task) const {
-  Map m{{"id", task_id},
-        {"name", task.spec.name},
-        {"state", StateLocked(task)},
-        {"priority", task.spec.schedule.priority},
-        {"attempts",
-         static_cast<int64_t>(task.attempts.size()) + (task.worker ? 1 : 0)},
-        {"submitted", UnixSeconds(task.submitted)},
-        {"args", ArgsSummary(task.spec, task.spec.payload.size())},
-        {"history", AttemptList(task.attempts)}};
+Map PoolObject::TaskInfoLocked(int64_t task_id, const Task& task,
+                               bool show_commands) const {
+  Map m{
+      {"id", task_id},
+      {"name", task.spec.name},
+      {"state", StateLocked(task)},
+      {"priority", task.spec.schedule.priority},
+      {"attempts",
+       static_cast<int64_t>(task.attempts.size()) + (task.worker ? 1 : 0)},
+      {"submitted", UnixSeconds(task.submitted)},
+      {"args", ArgsSummary(task.spec, task.spec.payload.size(), show_commands)},
+      {"history", AttemptList(task.attempts)}};
   if (task.worker != 0) {
     if (auto w = workers_.find(task.worker); w != workers_.end()) {
       m[Value("worker")] = absl::StrCat(w->second.host, ":", w->second.pid);
@@ -100,7 +107,8 @@ Map PoolObject::TaskInfoLocked(int64_t task_id, const Task& task) const {
   return m;
 }
 
-Map PoolObject::RecordInfo(int64_t task_id, const Record& record) {
+Map PoolObject::RecordInfo(int64_t task_id, const Record& record,
+                           bool show_commands) {
   Map m{{"id", task_id},
         {"name", record.spec.name},
         {"state", record.state},
@@ -108,7 +116,7 @@ Map PoolObject::RecordInfo(int64_t task_id, const Record& record) {
         {"attempts", static_cast<int64_t>(record.attempts.size())},
         {"submitted", UnixSeconds(record.submitted)},
         {"finished", UnixSeconds(record.finished)},
-        {"args", ArgsSummary(record.spec, record.payload_bytes)},
+        {"args", ArgsSummary(record.spec, record.payload_bytes, show_commands)},
         {"history", AttemptList(record.attempts)}};
   if (!record.attempts.empty()) {
     m[Value("worker")] = record.attempts.back().worker;
@@ -161,7 +169,7 @@ void PoolObject::DeadLetterLocked(int64_t task_id, const Task& task,
   }
 }
 
-Value PoolObject::DeadLetterView(const Value& entry) {
+Value PoolObject::DeadLetterView(const Value& entry, bool show_commands) {
   if (!entry.is_map()) return entry;
   Map view = entry.map_value();
   auto task = view.find(Value("task"));
@@ -169,7 +177,8 @@ Value PoolObject::DeadLetterView(const Value& entry) {
     absl::StatusOr<TaskEnvelope> spec = DecodeTaskEnvelope(task->second);
     view.erase(task);
     if (spec.ok()) {
-      view[Value("args")] = ArgsSummary(*spec, spec->payload.size());
+      view[Value("args")] =
+          ArgsSummary(*spec, spec->payload.size(), show_commands);
       view[Value("requeueable")] = true;
     }
   }
@@ -214,13 +223,14 @@ absl::StatusOr<Value> PoolObject::CancelTask(int64_t task_id, int64_t inbox) {
   return Value(state);
 }
 
-absl::StatusOr<Value> PoolObject::TaskRecord(int64_t task_id) const {
+absl::StatusOr<Value> PoolObject::TaskRecord(int64_t task_id,
+                                             bool show_commands) const {
   absl::MutexLock l(&mu_);
   if (auto it = tasks_.find(task_id); it != tasks_.end()) {
-    return Value(TaskInfoLocked(task_id, it->second));
+    return Value(TaskInfoLocked(task_id, it->second, show_commands));
   }
   if (auto r = records_.find(task_id); r != records_.end()) {
-    return Value(RecordInfo(task_id, r->second));
+    return Value(RecordInfo(task_id, r->second, show_commands));
   }
   if (task_id >= 1 && task_id < next_task_id_) {
     return absl::NotFoundError(absl::StrCat(
@@ -233,7 +243,8 @@ absl::StatusOr<Value> PoolObject::TaskRecord(int64_t task_id) const {
                                           next_task_id_ - 1, ")"));
 }
 
-absl::StatusOr<Value> PoolObject::Tasks(const Map& filter) const {
+absl::StatusOr<Value> PoolObject::Tasks(const Map& filter,
+                                        bool show_commands) const {
   std::string state;
   std::string name;
   int64_t limit = kDefaultListed;
@@ -267,12 +278,12 @@ absl::StatusOr<Value> PoolObject::Tasks(const Map& filter) const {
   };
   for (const auto& [id, task] : tasks_) {
     if (wanted(task.spec.name, StateLocked(task))) {
-      rows.emplace_back(id, TaskInfoLocked(id, task));
+      rows.emplace_back(id, TaskInfoLocked(id, task, show_commands));
     }
   }
   for (const auto& [id, record] : records_) {
     if (wanted(record.spec.name, record.state)) {
-      rows.emplace_back(id, RecordInfo(id, record));
+      rows.emplace_back(id, RecordInfo(id, record, show_commands));
     }
   }
   std::sort(rows.begin(), rows.end(),
@@ -335,7 +346,10 @@ absl::StatusOr<Value> PoolObject::Requeue(int64_t inbox, const List& ids,
     fresh[i].spec = std::move(specs[i].second);
     fresh[i].inbox = inbox;
     fresh[i].submitted = now;
-    fresh[i].not_before = now;  // its countdown or eta has passed
+    // Its countdown or eta has passed: it runs now, after a restart too.
+    fresh[i].spec.schedule.delay_seconds = 0;
+    fresh[i].spec.schedule.eta_unix = 0;
+    fresh[i].not_before = now;
   }
   std::vector<LogChange> dropped;
   if (log().enabled()) {

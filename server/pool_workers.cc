@@ -19,6 +19,10 @@ namespace {
 constexpr int64_t kMaxWorkerPrefetch = 100000;
 constexpr int64_t kMaxWorkerBatchUs = 60 * 1000 * 1000;
 
+// The least wait before a timed-out task runs again: past the worker's
+// margin for killing the process that ran it (worker_loop.cc, 0.2 s).
+constexpr absl::Duration kTimedOutRetryWait = absl::Milliseconds(500);
+
 std::string TextField(const Map& m, const char* key) {
   auto it = m.find(Value(key));
   return it != m.end() && it->second.is_string() ? it->second.string_value()
@@ -162,7 +166,8 @@ List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
     }
     worker.running.insert(id);
     ++running_;
-    items.push_back(EncodeWorkItem(id, task.spec));
+    items.push_back(
+        EncodeWorkItem(id, task.spec, static_cast<int64_t>(task.attempt)));
     if (task.spec.timeout_seconds > 0) {
       task.timeout_timer =
           timer_->Schedule(now + absl::Seconds(task.spec.timeout_seconds),
@@ -224,21 +229,24 @@ void PoolObject::CompleteLocked(Worker& worker, Value encoded) {
   absl::StatusOr<ResultHeader> header = PeekResult(encoded);
   if (!header.ok()) return;  // checked by WorkerNext
   const int64_t id = header->task_id;
-  if (worker.running.erase(id) > 0) ++worker.done;
   auto it = tasks_.find(id);
   if (it == tasks_.end()) {
     ++ignored_;  // finished already: timed out, lost, or a repeat
     return;
   }
-  if (it->second.worker != worker.id) {
+  if (it->second.worker != worker.id ||
+      (header->attempt != 0 &&
+       static_cast<uint64_t>(header->attempt) != it->second.attempt)) {
     // Declared lost from under the worker that ran it (its stream ended:
-    // the process was paused or cut off past the keepalive) and queued
-    // again or handed to another since: the late completion is refused,
+    // the process was paused or cut off past the keepalive), or timed out,
+    // and queued again or handed out again since — to this same worker,
+    // too, which the hand-out tells apart: the late completion is refused,
     // so the task has one outcome, its current hand-out's (at-least-once
     // under pauses).
     ++fenced_;
     return;
   }
+  if (worker.running.erase(id) > 0) ++worker.done;
   if (header->code == absl::StatusCode::kOk) {
     const Task& task = it->second;
     const std::string key =
@@ -360,7 +368,12 @@ bool PoolObject::RetryLocked(int64_t task_id, Task& task,
     // Jittered within [full/2, full]: retries of many tasks that failed
     // together spread out, and each wait still grows.
     std::uniform_real_distribution<double> jitter(0.5, 1.0);
-    task.not_before = absl::Now() + absl::Seconds(full * jitter(jitter_));
+    absl::Duration wait = absl::Seconds(full * jitter(jitter_));
+    // A timed-out task's process is being killed (within the worker's
+    // margin): handed out sooner, the retry could go to that same process
+    // and die with it.
+    if (error_type == "TimeoutError") wait = std::max(wait, kTimedOutRetryWait);
+    task.not_before = absl::Now() + wait;
     EnqueueLocked(task_id, task, /*front=*/false);
   }
   if (log().enabled()) {
@@ -423,12 +436,14 @@ void PoolObject::TaskTimedOut(int64_t task_id, uint64_t attempt) {
              message, where);
 }
 
-bool PoolObject::WorkerHolds(int64_t task_id, const CallContext& call) const {
+bool PoolObject::WorkerHolds(int64_t task_id, int64_t attempt,
+                             const CallContext& call) const {
   absl::MutexLock l(&mu_);
   auto found = worker_by_sink_.find(call.sink.get());
   if (found == worker_by_sink_.end()) return false;
   auto it = tasks_.find(task_id);
-  return it != tasks_.end() && it->second.worker == found->second;
+  return it != tasks_.end() && it->second.worker == found->second &&
+         (attempt == 0 || it->second.attempt == static_cast<uint64_t>(attempt));
 }
 
 }  // namespace mproc

@@ -1,8 +1,10 @@
 #include "worker/task_feed.h"
 
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 
 namespace mproc {
@@ -44,15 +46,26 @@ std::optional<WorkItem> TaskFeed::NextTask(int64_t* stream) {
   for (;;) {
     if (stopping_ || fenced_) return std::nullopt;
     if (!items_.empty() && absl::Now() - batch_time_ > recheck_after_) {
-      // Held long (paused?): still ours?
+      // Held long (behind a long task, or paused): still ours?
       const int64_t held_on = batch_stream_;
+      const int64_t task_id = items_.front().task_id;
+      const int64_t attempt = items_.front().attempt;
       mu_.Unlock();
-      const bool held = TasksStillHeld(*manager_, held_on);
+      absl::StatusOr<bool> holds = proxy_.WorkerHolds(task_id, attempt);
+      const bool stream_stands = holds.ok()
+                                     ? manager_->streams_opened() == held_on
+                                     : TasksStillHeld(*manager_, held_on);
       mu_.Lock();
-      if (!held) {
+      if (!stream_stands) {
         fenced_ = true;
         items_.clear();  // the manager has them back
         return std::nullopt;
+      }
+      if (holds.ok() && !*holds && !items_.empty() &&
+          items_.front().task_id == task_id) {
+        // Cancelled or timed out in hand: the manager has ended it.
+        items_.pop_front();
+        continue;
       }
       batch_time_ = absl::Now();
     }
@@ -110,6 +123,26 @@ void TaskFeed::Stop() {
   }
   // Answers the fetcher's waiting call with [].
   if (fetching) (void)proxy_.WorkerStop();
+}
+
+void TaskFeed::Abandon(absl::Duration patience) {
+  Stop();
+  auto report = std::make_shared<std::pair<List, List>>();  // done, returned
+  {
+    absl::MutexLock l(&mu_);
+    for (const WorkItem& item : items_) report->second.push_back(item.task_id);
+    items_.clear();
+    report->first.swap(done_);
+  }
+  if (report->first.empty() && report->second.empty()) return;
+  // On a thread of its own, so a manager that does not answer costs at
+  // most `patience`; the process ends soon after either way.
+  auto sent = std::make_shared<absl::Notification>();
+  std::thread([this, report, sent] {
+    (void)Report(report->first, report->second);
+    sent->Notify();
+  }).detach();
+  sent->WaitForNotificationWithTimeout(patience);
 }
 
 void TaskFeed::Finish() {

@@ -13,10 +13,12 @@
 // unexpectedly long one go to other processes.
 //
 // Fencing: the manager takes back every task handed out on a stream that
-// ended (the process was paused or cut off past the keepalive). A task
-// held more than `recheck_after` before it starts — as tasks in hand are
-// after a pause — is started only once the manager confirms the stream
-// it came on still stands; otherwise the feed ends, fenced().
+// ended (the process was paused or cut off past the keepalive), and ends a
+// task that is cancelled or times out in hand. A task held more than
+// `recheck_after` before it starts — behind a long task, or after a pause
+// — is started only once the manager confirms it still holds that
+// hand-out (one round trip); one it no longer holds is dropped, and if the
+// stream it came on has ended the feed ends, fenced().
 #ifndef MPROC_WORKER_TASK_FEED_H_
 #define MPROC_WORKER_TASK_FEED_H_
 
@@ -64,6 +66,11 @@ class TaskFeed {
   void TaskDone(Value result);
   // Stop taking tasks (thread-safe; from the signal thread).
   void Stop();
+  // The process is about to end in the middle of a task (it timed out or
+  // was taken back): stops, and gives back the tasks in hand and reports
+  // the results not yet sent, so they are neither lost nor charged a
+  // retry. Waits at most `patience` for the manager (thread-safe).
+  void Abandon(absl::Duration patience);
   // Gives back the tasks not started, reports every result, and ends the
   // threads. Idempotent.
   void Finish();

@@ -35,15 +35,27 @@ std::string HostName() {
 // How often a running task's process checks that it still holds the task.
 constexpr absl::Duration kFenceInterval = absl::Seconds(1);
 
+// A task held in hand longer than this is started only once the manager
+// confirms it is still this process's (not cancelled, timed out or taken
+// back meanwhile). Tasks taken in a batch of cheap ones start sooner and
+// skip the round trip.
+constexpr absl::Duration kStartCheckAfter = absl::Milliseconds(50);
+
+// How long a process that must end waits to give its tasks in hand back.
+constexpr absl::Duration kAbandonPatience = absl::Seconds(1);
+
 // Ends the process if the current task outlives its deadline, or if the
 // process lost the task (it was cancelled, or its stream to the manager
-// ended while the task ran: `lost(task_id)` says so, and may wait on the
-// manager). Each on a thread of its own, so a slow check never delays a
-// timeout.
+// ended while the task ran: `lost(task_id, attempt)` says so, and may wait
+// on the manager). Each on a thread of its own, so a slow check never
+// delays a timeout. `before_exit` runs first (it gives back the tasks in
+// hand, which are not at fault).
 class Watchdog {
  public:
-  explicit Watchdog(std::function<bool(int64_t task_id)> lost)
+  Watchdog(std::function<bool(int64_t task_id, int64_t attempt)> lost,
+           std::function<void()> before_exit)
       : lost_(std::move(lost)),
+        before_exit_(std::move(before_exit)),
         deadlines_([this] { DeadlineLoop(); }),
         fence_([this] { FenceLoop(); }) {}
   ~Watchdog() {
@@ -56,10 +68,11 @@ class Watchdog {
   }
 
   // A task starts (`deadline`: infinite without a timeout).
-  void Arm(absl::Time deadline, int64_t task_id) {
+  void Arm(absl::Time deadline, int64_t task_id, int64_t attempt) {
     absl::MutexLock l(&mu_);
     deadline_ = deadline;
     task_id_ = task_id;
+    attempt_ = attempt;
     running_ = true;
   }
   void Disarm() {
@@ -82,6 +95,7 @@ class Watchdog {
       if (woken || absl::Now() < deadline_) continue;
       std::cerr << "mproc worker " << getpid() << ": task " << task_id_
                 << " ran past its timeout; this process ends" << std::endl;
+      before_exit_();
       _exit(kExitTaskTimeout);
     }
   }
@@ -96,26 +110,30 @@ class Watchdog {
       mu_.Await(absl::Condition(&stop_or_run));
       if (stopped_) return;
       const int64_t task = task_id_;
+      const int64_t attempt = attempt_;
       mu_.AwaitWithTimeout(absl::Condition(&stopped_), kFenceInterval);
       if (stopped_) return;
       if (!running_ || task_id_ != task) continue;  // that one finished
       mu_.Unlock();
-      const bool lost = lost_(task);
+      const bool lost = lost_(task, attempt);
       mu_.Lock();
       if (lost && running_ && task_id_ == task) {
         std::cerr << "mproc worker " << getpid() << ": the manager took task "
                   << task << " back (it was cancelled, or this process was "
                   << "declared lost: paused or cut off); this process ends"
                   << std::endl;
+        before_exit_();
         _exit(kExitFenced);
       }
     }
   }
 
   absl::Mutex mu_;
-  const std::function<bool(int64_t)> lost_;
+  const std::function<bool(int64_t, int64_t)> lost_;
+  const std::function<void()> before_exit_;
   absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   int64_t task_id_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t attempt_ ABSL_GUARDED_BY(mu_) = 0;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   // Last: they start once the state above exists.
@@ -263,16 +281,19 @@ int RunWorkerLoop(const WorkerOptions& options) {
   // The stream the running task was taken on; a new one means the manager
   // saw that one end, and took the task back.
   std::atomic<int64_t> task_stream{0};
-  Watchdog watchdog([&manager, &proxy, &task_stream](int64_t task) {
-    // One round trip: false once the task was cancelled or taken back (a
-    // call on a new stream is answered false too). Only if it fails does
-    // the stream check decide, as TasksStillHeld does for held tasks.
-    absl::StatusOr<bool> holds = proxy->WorkerHolds(task);
-    if (!holds.ok()) return !TasksStillHeld(*manager, task_stream.load());
-    return !*holds || manager->streams_opened() != task_stream.load();
-  });
   TaskFeed feed(*proxy, manager.get(), info, context, options.maxtasksperchild,
-                2 * options.batch, kFenceInterval);
+                2 * options.batch, kStartCheckAfter);
+  Watchdog watchdog(
+      [&manager, &proxy, &task_stream](int64_t task, int64_t attempt) {
+        // One round trip: false once the task was cancelled or taken back
+        // (a call on a new stream is answered false too). Only if it fails
+        // does the stream check decide, as TasksStillHeld does for held
+        // tasks.
+        absl::StatusOr<bool> holds = proxy->WorkerHolds(task, attempt);
+        if (!holds.ok()) return !TasksStillHeld(*manager, task_stream.load());
+        return !*holds || manager->streams_opened() != task_stream.load();
+      },
+      [&feed] { feed.Abandon(kAbandonPatience); });
   signals.OnStop([&feed] { feed.Stop(); });
   int64_t stream = 0;
   while (std::optional<WorkItem> item = feed.NextTask(&stream)) {
@@ -281,10 +302,11 @@ int RunWorkerLoop(const WorkerOptions& options) {
                      ? absl::Now() + absl::Seconds(item->spec.timeout_seconds) +
                            kTimeoutMargin
                      : absl::InfiniteFuture(),
-                 item->task_id);
+                 item->task_id, item->attempt);
     const absl::Time start = absl::Now();
     TaskResult result;
     result.task_id = item->task_id;
+    result.attempt = item->attempt;
     result.outcome = RunWorkItem(context, *item);
     result.run_us = absl::ToInt64Microseconds(absl::Now() - start);
     watchdog.Disarm();
