@@ -3,7 +3,7 @@
 // tasks run after the restart, exactly once; unread results are still
 // readable by id; a task running when the manager died runs again (and
 // its loss does not count against max_retries); a client waiting on a
-// result gets it; dead letters stay.
+// result gets it; a retry's backoff still holds; dead letters stay.
 #include <signal.h>
 #include <stdlib.h>
 
@@ -180,6 +180,35 @@ TEST_F(PoolDurabilityTest,
   const Map status = StatusWhen("p", [](const Map&) { return true; });
   EXPECT_EQ(Count(status, "lost"), 0);
   EXPECT_EQ(status.at(Value("dead_letter")).list_value().size(), 0u);
+}
+
+// A retry waiting out its backoff still waits after a restart: the wait
+// is recorded, not worked out again from the submission.
+TEST_F(PoolDurabilityTest, ARetryBackoffSurvivesARestart) {
+  auto workers = StartWorkers("p");
+  auto pool = manager_->Pool("p");
+  ASSERT_OK(pool);
+  TaskOptions options;
+  options.max_retries = 1;
+  options.retry_on = {"TaskError"};
+  options.retry_backoff = absl::Seconds(4);  // waits 2 to 4 s
+  AsyncResult r = (*pool)->ApplyAsync("flaky", {root_ + "/calls", 1}, {},
+                                      nullptr, nullptr, options);
+  ASSERT_NE(r.task_id(), 0);
+  StatusWhen("p", [](const Map& s) { return Count(s, "scheduled") == 1; });
+  ASSERT_OK(KillAndRestart());
+  absl::StatusOr<Value> got = r.Get(absl::Seconds(60));
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, Value(2));  // failed once, then ran again
+  auto record = (*pool)->Task(r.task_id());
+  ASSERT_OK(record);
+  const List& history = record->at(Value("history")).list_value();
+  ASSERT_EQ(history.size(), 2u) << Value(*record).ToString();
+  auto at = [&](size_t i, const char* key) {
+    return history[i].map_value().at(Value(key)).AsDouble();
+  };
+  EXPECT_GE(at(1, "started") - at(0, "finished"), 2.0)
+      << Value(*record).ToString();
 }
 
 TEST_F(PoolDurabilityTest, DeadLettersStayAfterARestart) {

@@ -195,14 +195,28 @@ TEST_F(RolesTest, OnlyTheExecRoleRunsCommands) {
   ASSERT_OK(runner);
   auto pool = (*runner)->Pool("jobs-exec");
   ASSERT_OK(pool);
-  absl::StatusOr<Value> ran =
-      (*pool)->Apply("exec", {Value("echo"), Value("allowed")});
+  AsyncResult run =
+      (*pool)->ApplyAsync("exec", {Value("echo"), Value("allowed")});
+  absl::StatusOr<Value> ran = run.Get(absl::Seconds(30));
   ASSERT_OK(ran);
   EXPECT_TRUE(absl::StrContains(ran->ToString(), "allowed")) << ran->ToString();
   auto app = As("app");
   ASSERT_OK(app);
   auto app_pool = (*app)->Pool("jobs-exec");
   ASSERT_OK(app_pool);
+  // A command line may carry secrets: shown to those who may run commands.
+  auto shown = (*pool)->Task(run.task_id());
+  ASSERT_OK(shown);
+  EXPECT_TRUE(absl::StrContains(shown->at(Value("args")).ToString(), "allowed"))
+      << Value(*shown).ToString();
+  auto hidden = (*app_pool)->Task(run.task_id());
+  ASSERT_OK(hidden);
+  EXPECT_FALSE(
+      absl::StrContains(hidden->at(Value("args")).ToString(), "allowed"))
+      << Value(*hidden).ToString();
+  auto listed = (*app_pool)->Tasks();
+  ASSERT_OK(listed);
+  EXPECT_FALSE(absl::StrContains(Value(*listed).ToString(), "allowed"));
   absl::StatusOr<Value> refused =
       (*app_pool)->Apply("exec", {Value("echo"), Value("refused")});
   EXPECT_CODE(refused, absl::StatusCode::kPermissionDenied);
@@ -210,6 +224,34 @@ TEST_F(RolesTest, OnlyTheExecRoleRunsCommands) {
       << refused.status();
   (void)(*worker)->Kill();
   (void)(*worker)->Wait();
+}
+
+// A client cancels its own tasks by id; another client's only an admin.
+TEST_F(RolesTest, AClientCancelsOnlyItsOwnTasks) {
+  auto app = As("app");
+  ASSERT_OK(app);
+  auto runner = As("runner");
+  ASSERT_OK(runner);
+  auto boss = As("boss");
+  ASSERT_OK(boss);
+  auto app_pool = (*app)->Pool("jobs-cancel");  // no worker: tasks wait
+  ASSERT_OK(app_pool);
+  AsyncResult mine = (*app_pool)->ApplyAsync("echo", {Value(1)});
+  AsyncResult other = (*app_pool)->ApplyAsync("echo", {Value(2)});
+  ASSERT_NE(other.task_id(), 0);
+  auto runner_pool = (*runner)->Pool("jobs-cancel");
+  ASSERT_OK(runner_pool);
+  EXPECT_CODE((*runner_pool)->Cancel(mine.task_id()),
+              absl::StatusCode::kPermissionDenied);
+  auto runner_calls = (*runner)->PoolCalls("jobs-cancel");
+  ASSERT_OK(runner_calls);
+  EXPECT_CODE(runner_calls->CancelTask(mine.task_id(), -1),
+              absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*(*app_pool)->Cancel(mine.task_id()), "queued");
+  EXPECT_CODE(mine.Get(absl::Seconds(5)), absl::StatusCode::kCancelled);
+  auto boss_pool = (*boss)->Pool("jobs-cancel");
+  ASSERT_OK(boss_pool);
+  EXPECT_EQ(*(*boss_pool)->Cancel(other.task_id()), "queued");
 }
 
 TEST_F(RolesTest, UnknownUsersAndWrongKeysAreUnauthenticated) {

@@ -1,10 +1,12 @@
 // Finding and steering tasks through a real manager and real worker
-// processes: cancel by id (queued, and running: its process is replaced),
-// task records, retries with backoff, dead letters requeued, countdown
-// and priority.
+// processes: cancel by id (queued, in hand, and running: its process is
+// replaced, giving back what it held), hand-outs fenced after a timeout,
+// task records, retries with backoff, dead letters requeued, countdown and
+// priority.
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -70,6 +72,96 @@ TEST_F(PoolTest, CancelOfAQueuedTaskAndOfARunningOneWhoseProcessIsReplaced) {
   ASSERT_OK(listed);
   EXPECT_EQ(listed->size(), 2u);
   EXPECT_CODE(pool->Task(999999), absl::StatusCode::kNotFound);
+}
+
+// A task the worker process holds in hand (taken behind a running one)
+// and cancelled there never starts, and its process stays.
+TEST_F(PoolTest, ATaskCancelledInHandNeverStartsAndItsProcessStays) {
+  auto workers = StartWorkers(1, {"--prefetch", "2", "--batch-ms", "0"});
+  auto pool = OpenPool();
+  const std::string calls = CallsFile();
+  AsyncResult first = pool->ApplyAsync("sleep", {0.6});
+  AsyncResult held = pool->ApplyAsync("flaky", {calls, 0});
+  auto both = AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return s.at(Value("running")) == Value(2);
+  });
+  ASSERT_OK(both);
+  const int64_t pid = WorkerPids(*both)[0];
+  auto was = pool->Cancel(held.task_id());
+  ASSERT_OK(was);
+  EXPECT_EQ(*was, "running");  // handed out, as far as the manager knows
+  EXPECT_CODE(held.Get(absl::Seconds(5)), absl::StatusCode::kCancelled);
+  ASSERT_OK(first.Get(absl::Seconds(10)));
+  // The process went on past the cancelled task without running it.
+  EXPECT_EQ(*pool->Apply("square", {3}), Value(9));
+  EXPECT_FALSE(std::ifstream(calls).good()) << "the cancelled task ran";
+  EXPECT_EQ(WorkerPids(StatusNow()), std::vector<int64_t>{pid});
+}
+
+// The process of a cancelled running task ends, but first gives back the
+// tasks it held in hand: they run elsewhere, not charged as lost.
+TEST_F(PoolTest, CancelOfARunningTaskGivesBackTheTasksInHand) {
+  auto workers = StartWorkers(1, {"--prefetch", "2", "--batch-ms", "0"});
+  auto pool = OpenPool();
+  AsyncResult running = pool->ApplyAsync("sleep", {60});
+  AsyncResult behind = pool->ApplyAsync("square", {4});  // no retries
+  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return s.at(Value("running")) == Value(2);
+  }));
+  ASSERT_OK(pool->Cancel(running.task_id()));
+  ASSERT_EQ(*behind.Get(absl::Seconds(20)), Value(16));
+  auto record = pool->Task(behind.task_id());
+  ASSERT_OK(record);
+  EXPECT_EQ(record->at(Value("attempts")), Value(1))
+      << Value(*record).ToString();
+  EXPECT_EQ(StatusNow().at(Value("lost")), Value(0));
+}
+
+// A worker's late result of a timed-out hand-out is refused even when the
+// retry went to that same worker: the result names its hand-out.
+TEST_F(PoolTest, ALateResultOfATimedOutAttemptCannotPassForItsRetry) {
+  auto pool = OpenPool();
+  TaskOptions options;
+  options.timeout = absl::Milliseconds(300);
+  options.max_retries = 1;
+  options.retry_on = {"TimeoutError"};
+  AsyncResult r =
+      pool->ApplyAsync("square", {6}, {}, nullptr, nullptr, options);
+  ASSERT_NE(r.task_id(), 0);
+  auto calls = manager_->PoolCalls(UniqueName());
+  ASSERT_OK(calls);
+  const Map me{{"host", "test"}, {"pid", int64_t{1}}, {"prefetch", 1}};
+  auto first = calls->WorkerNext(me, {}, {}, 1, absl::Seconds(10));
+  ASSERT_OK(first);
+  ASSERT_EQ(first->size(), 1u);
+  auto one = DecodeWorkItem((*first)[0]);
+  ASSERT_OK(one);
+  // It times out, and after a pause is handed out again, to this worker.
+  auto second = calls->WorkerNext(me, {}, {}, 1, absl::Seconds(10));
+  ASSERT_OK(second);
+  ASSERT_EQ(second->size(), 1u);
+  auto two = DecodeWorkItem((*second)[0]);
+  ASSERT_OK(two);
+  ASSERT_EQ(two->task_id, one->task_id);
+  ASSERT_NE(two->attempt, one->attempt);
+  EXPECT_EQ(*calls->WorkerHolds(one->task_id, one->attempt), false);
+  EXPECT_EQ(*calls->WorkerHolds(two->task_id, two->attempt), true);
+
+  TaskResult late;
+  late.task_id = one->task_id;
+  late.attempt = one->attempt;
+  late.outcome.value = Value("stale");
+  ASSERT_OK(calls->WorkerNext(me, {EncodeResult(late)}, {}, 0));
+  EXPECT_EQ(StatusNow().at(Value("fenced_completions")), Value(1));
+  auto record = pool->Task(r.task_id());
+  ASSERT_OK(record);
+  EXPECT_EQ(Text(*record, "state"), "running");
+
+  TaskResult current = late;
+  current.attempt = two->attempt;
+  current.outcome.value = Value(36);
+  ASSERT_OK(calls->WorkerNext(me, {EncodeResult(current)}, {}, 0));
+  EXPECT_EQ(*r.Get(absl::Seconds(10)), Value(36));
 }
 
 TEST_F(PoolTest, TaskRecordsShowStateWorkerAttemptsAndArguments) {
