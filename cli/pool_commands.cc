@@ -2,8 +2,10 @@
 // `mproc status`: the task pool from the command line.
 #include <unistd.h>
 
+#include <functional>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -29,13 +31,19 @@ epoch) hold it back until then; --priority N (default 0; higher first);
 )";
 
 constexpr char kRunUsage[] =
-    R"(usage: mproc run [--timeout S] [--pool NAME] [retry and schedule flags]
-                 -- CMD [ARGS...]
+    R"(usage: mproc run [--timeout S] [--wait S [--cancel-on-timeout]]
+                 [--pool NAME] [retry and schedule flags] -- CMD [ARGS...]
 
 Runs CMD on a worker of the pool (default "default"; the workers need
 --allow-exec), prints its stdout and stderr as they were, and exits with its
 return code (128+N if it was killed by signal N). --timeout S kills the
-command (and its process group) after S seconds: exit code 124.
+command (and its process group) after S seconds: exit code 124. --wait S
+limits how long this command waits: it prints the task id on stderr ("mproc:
+task 42 submitted"), and if the command still runs after S seconds exits
+with 3 (`mproc result 42` collects it later, `mproc cancel 42` stops it);
+with --cancel-on-timeout a command no worker has started yet is cancelled
+instead. Without --wait the id is not printed (the command's stderr is its
+own): `mproc tasks --name exec` finds it.
 )";
 
 constexpr char kSubmitUsage[] =
@@ -108,6 +116,61 @@ const std::string* TextOrBytes(const Map& m, const char* key) {
 
 }  // namespace
 
+namespace {
+
+// --wait S (how long this command waits for the task) and
+// --cancel-on-timeout.
+struct WaitFlags {
+  absl::Duration duration = absl::InfiniteDuration();
+  bool cancel_on_timeout = false;
+};
+
+absl::StatusOr<WaitFlags> WaitFromFlags(const CommandLine& cl) {
+  absl::StatusOr<absl::Duration> wait = DurationFlag(cl, "wait");
+  if (!wait.ok()) return wait.status();
+  WaitFlags flags{*wait, cl.Flag("cancel-on-timeout").has_value()};
+  if (flags.cancel_on_timeout && flags.duration == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError("--cancel-on-timeout needs --wait S");
+  }
+  return flags;
+}
+
+// After `async.Get(wait)` answered `*result`: if the task is still queued
+// or running, cancels it (--cancel-on-timeout, if no worker started it)
+// and returns the exit code (3) with the id on stderr; `report(state)`
+// prints "pending" or "cancelled" for --json. nullopt: it finished.
+std::optional<int> GiveUpAfterWait(
+    PoolClient& client, const AsyncResult& async, const WaitFlags& wait,
+    absl::StatusOr<Value>* result,
+    const std::function<void(const char* state)>& report) {
+  const int64_t id = async.task_id();
+  if (result->ok() || id == 0 || async.Ready()) return std::nullopt;
+  if (wait.cancel_on_timeout) {
+    absl::Status cancelled = client.pool->Terminate();
+    if (!cancelled.ok()) return FailStatus(cancelled);
+    // A queued task's cancellation is answered at once; a running one goes
+    // on, and may finish meanwhile.
+    *result = async.Get(absl::Seconds(2));
+  }
+  if (!async.Ready()) {
+    report("pending");
+    return Fail(
+        kExitUnavailable,
+        absl::StrCat(
+            "task ", id,
+            wait.cancel_on_timeout ? " was already running" : " still runs",
+            " after --wait: mproc result ", id, " collects it"));
+  }
+  if (result->status().code() == absl::StatusCode::kCancelled) {
+    report("cancelled");
+    return Fail(kExitUnavailable,
+                absl::StrCat("task ", id, " cancelled after --wait"));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 int RunRunCommand(const CommandLine& cl) {
   if (cl.help) {
     std::cout << kRunUsage << kTaskFlagsHelp;
@@ -128,10 +191,22 @@ int RunRunCommand(const CommandLine& cl) {
     // The command's own timeout kills it; this one is a backstop.
     options.timeout = *timeout + absl::Seconds(10);
   }
+  absl::StatusOr<WaitFlags> wait = WaitFromFlags(cl);
+  if (!wait.ok()) return Fail(kExitUsage, std::string(wait.status().message()));
   absl::StatusOr<PoolClient> client = OpenPool(cl);
   if (!client.ok()) return FailStatus(client.status());
-  absl::StatusOr<Value> done =
-      client->pool->Apply("exec", {Value(std::move(argv))}, kwargs, options);
+  AsyncResult async = client->pool->ApplyAsync(
+      "exec", {Value(std::move(argv))}, std::move(kwargs), {}, {}, options);
+  // The command's own stderr stays clean: the id is printed only for a
+  // script that asked to stop waiting (it then needs the id).
+  if (wait->duration != absl::InfiniteDuration() && async.task_id() != 0) {
+    std::cerr << "mproc: task " << async.task_id() << " submitted" << std::endl;
+  }
+  absl::StatusOr<Value> done = async.Get(wait->duration);
+  if (std::optional<int> gave_up =
+          GiveUpAfterWait(*client, async, *wait, &done, [](const char*) {})) {
+    return *gave_up;
+  }
   if (!done.ok()) {
     if (done.status().code() == absl::StatusCode::kDeadlineExceeded) {
       std::cerr << "mproc: " << done.status().message() << std::endl;
@@ -177,12 +252,8 @@ int RunSubmitCommand(const CommandLine& cl) {
   absl::StatusOr<absl::Duration> timeout = TimeoutFlag(cl);
   if (!timeout.ok())
     return Fail(kExitUsage, std::string(timeout.status().message()));
-  absl::StatusOr<absl::Duration> wait = DurationFlag(cl, "wait");
+  absl::StatusOr<WaitFlags> wait = WaitFromFlags(cl);
   if (!wait.ok()) return Fail(kExitUsage, std::string(wait.status().message()));
-  const bool cancel_on_timeout = cl.Flag("cancel-on-timeout").has_value();
-  if (cancel_on_timeout && *wait == absl::InfiniteDuration()) {
-    return Fail(kExitUsage, "--cancel-on-timeout needs --wait S");
-  }
   TaskOptions options;
   options.timeout = *timeout;
   if (absl::Status s = TaskOptionsFromFlags(cl, &options); !s.ok()) {
@@ -203,30 +274,10 @@ int RunSubmitCommand(const CommandLine& cl) {
     extra[Value("state")] = state;
     std::cout << Value(std::move(extra)).ToJson() << std::endl;
   };
-  absl::StatusOr<Value> result = async.Get(*wait);
-  if (!result.ok() && id != 0 && !async.Ready()) {
-    // Still queued or running after --wait.
-    if (cancel_on_timeout) {
-      absl::Status cancelled = client->pool->Terminate();
-      if (!cancelled.ok()) return FailStatus(cancelled);
-      // A queued task's cancellation is answered at once; a running one
-      // goes on, and may finish meanwhile.
-      result = async.Get(absl::Seconds(2));
-    }
-    if (!async.Ready()) {
-      report("pending");
-      return Fail(
-          kExitUnavailable,
-          absl::StrCat(
-              "task ", id,
-              cancel_on_timeout ? " was already running" : " still runs",
-              " after --wait: mproc result ", id, " collects it"));
-    }
-    if (result.status().code() == absl::StatusCode::kCancelled) {
-      report("cancelled");
-      return Fail(kExitUnavailable,
-                  absl::StrCat("task ", id, " cancelled after --wait"));
-    }
+  absl::StatusOr<Value> result = async.Get(wait->duration);
+  if (std::optional<int> gave_up =
+          GiveUpAfterWait(*client, async, *wait, &result, report)) {
+    return *gave_up;
   }
   if (!result.ok()) {
     if (id != 0) {

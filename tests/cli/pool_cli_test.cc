@@ -5,9 +5,12 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "client/manager.h"
 #include "gtest/gtest.h"
@@ -175,6 +178,139 @@ TEST_F(SidecarTest, SubmitWaitGivesUpWithTheIdOrCancels) {
   auto counts = (*status)->Status();
   ASSERT_OK(counts);
   EXPECT_EQ(counts->at(Value("queued")), Value(2)) << Value(*counts).ToJson();
+}
+
+// A task record as `mproc tasks ID` prints it (JSON).
+Map TaskRecordOf(const CommandResult& r) {
+  absl::StatusOr<Value> v = Value::FromJson(r.out);
+  EXPECT_OK(v) << r.out << r.err;
+  return v.ok() && v->is_map() ? v->map_value() : Map{};
+}
+
+double Number(const Map& m, const char* key) {
+  auto it = m.find(Value(key));
+  return it != m.end() && it->second.is_number() ? it->second.AsDouble() : -1;
+}
+
+TEST_F(SidecarTest, TasksCancelDeadLettersAndRequeueFromTheShell) {
+  Start({"--processes", "2", "--allow-exec"});
+  // A command that runs until cancelled: its id, then its record.
+  CommandResult waited = Mproc({"run", "--wait", "0.3", "--", "sleep", "60"});
+  EXPECT_EQ(waited.exit_code, 3) << waited.err;
+  const int64_t running = SubmittedId(waited.err);
+  ASSERT_GT(running, 0) << waited.err;
+  const std::string running_id = absl::StrCat(running);
+  Map record = TaskRecordOf(Mproc({"tasks", running_id}));
+  EXPECT_EQ(record[Value("state")], Value("running"));
+  EXPECT_EQ(record[Value("name")], Value("exec"));
+  CommandResult cancel = Mproc({"cancel", running_id});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_EQ(cancel.out,
+            absl::StrCat("task ", running, " cancelled (it was running)\n"));
+  EXPECT_EQ(Mproc({"cancel", running_id}).exit_code, 1);  // finished
+  EXPECT_EQ(Mproc({"cancel", "nine"}).exit_code, 2);
+  record = TaskRecordOf(Mproc({"tasks", running_id}));
+  EXPECT_EQ(record[Value("state")], Value("cancelled"));
+
+  // A failure is a dead letter, with its arguments; requeued, it runs again.
+  CommandResult failed = Mproc({"submit", "fail", "[\"again\"]"});
+  EXPECT_EQ(failed.exit_code, 5) << failed.err;
+  const int64_t dead = SubmittedId(failed.err);
+  CommandResult letters = Mproc({"dead-letters"});
+  EXPECT_EQ(letters.exit_code, 0) << letters.err;
+  EXPECT_TRUE(absl::StrContains(
+      letters.out, absl::StrCat("task ", dead, " 'fail' [\"again\"]")))
+      << letters.out;
+  CommandResult requeued = Mproc({"requeue", absl::StrCat(dead)});
+  EXPECT_EQ(requeued.exit_code, 0) << requeued.err;
+  ASSERT_TRUE(absl::StartsWith(requeued.out, absl::StrCat(dead, " -> ")))
+      << requeued.out;
+  int64_t fresh = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(requeued.out.substr(
+                                   requeued.out.find('>') + 1)),
+                               &fresh))
+      << requeued.out;
+  CommandResult again = Mproc({"result", absl::StrCat(fresh), "--wait", "20"});
+  EXPECT_EQ(again.exit_code, 5) << again.err;  // it failed again
+  EXPECT_TRUE(absl::StrContains(again.err, "again")) << again.err;
+  EXPECT_EQ(Mproc({"requeue", absl::StrCat(dead)}).exit_code, 1);
+  CommandResult all = Mproc({"requeue", "--all-dead"});
+  EXPECT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_TRUE(absl::StartsWith(all.out, absl::StrCat(fresh, " -> ")))
+      << all.out;
+
+  // Listing with filters.
+  CommandResult listed = Mproc({"tasks", "--state", "cancelled", "--json"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  absl::StatusOr<Value> rows = Value::FromJson(listed.out);
+  ASSERT_OK(rows);
+  ASSERT_EQ(rows->list_value().size(), 1u) << listed.out;
+  EXPECT_EQ(rows->list_value()[0].map_value().at(Value("id")), Value(running));
+  CommandResult table = Mproc({"tasks", "--name", "fail"});
+  EXPECT_TRUE(absl::StrContains(table.out, "failed")) << table.out;
+  EXPECT_FALSE(absl::StrContains(table.out, "exec")) << table.out;
+  EXPECT_EQ(Mproc({"tasks", "--state", "bogus"}).exit_code, 2);
+  EXPECT_EQ(Mproc({"tasks", "999999"}).exit_code, 1);
+}
+
+TEST_F(SidecarTest, SubmitFlagsScheduleAndRetry) {
+  Start({"--processes", "2"});
+  // A countdown and a priority.
+  CommandResult later =
+      Mproc({"submit", "echo", "[1]", "--countdown", "0.5", "--priority", "3"});
+  EXPECT_EQ(later.exit_code, 0) << later.err;
+  Map record =
+      TaskRecordOf(Mproc({"tasks", absl::StrCat(SubmittedId(later.err))}));
+  EXPECT_EQ(record[Value("priority")], Value(3));
+  EXPECT_GE(Number(record, "started") - Number(record, "submitted"), 0.5)
+      << Value(record).ToJson();
+
+  // An eta, in epoch seconds.
+  const double eta =
+      absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()) + 0.5;
+  CommandResult at =
+      Mproc({"submit", "echo", "[2]", "--eta", absl::StrFormat("%.3f", eta)});
+  EXPECT_EQ(at.exit_code, 0) << at.err;
+  record = TaskRecordOf(Mproc({"tasks", absl::StrCat(SubmittedId(at.err))}));
+  EXPECT_GE(Number(record, "started"), eta - 0.01) << Value(record).ToJson();
+  EXPECT_EQ(Mproc({"submit", "echo", "[3]", "--eta", "tomorrow"}).exit_code, 2);
+  EXPECT_EQ(Mproc({"submit", "echo", "[3]", "--priority", "high"}).exit_code,
+            2);
+
+  // Retries on an error type, with a backoff: three attempts in all.
+  CommandResult retried =
+      Mproc({"submit", "fail", "[\"flaky\"]", "--retries", "2", "--retry-on",
+             "TaskError", "--retry-backoff", "0.1"});
+  EXPECT_EQ(retried.exit_code, 5) << retried.err;
+  record =
+      TaskRecordOf(Mproc({"tasks", absl::StrCat(SubmittedId(retried.err))}));
+  EXPECT_EQ(record[Value("attempts")], Value(3)) << Value(record).ToJson();
+}
+
+// With --task-records 2 the third-newest finished record is gone, and a
+// lookup says so rather than "unknown".
+TEST(TaskRecordsCliTest, APurgedRecordSaysItIsGone) {
+  auto manager = ManagerProcess::Start("127.0.0.1:0", {"--task-records", "2"});
+  ASSERT_OK(manager);
+  auto workers = WorkerDaemon::Start((*manager)->address(), "default", 1);
+  ASSERT_OK(workers);
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), MprocBinary());
+    return RunCommand(args, {"MPROC_ADDRESS=" + (*manager)->address()});
+  };
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    CommandResult r = run({"submit", "echo", absl::StrCat("[", i, "]")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ids.push_back(SubmittedId(r.err));
+  }
+  EXPECT_EQ(run({"tasks", absl::StrCat(ids[2])}).exit_code, 0);
+  CommandResult gone = run({"tasks", absl::StrCat(ids[0])});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(gone.err, "is gone")) << gone.err;
+  CommandResult unknown = run({"tasks", "999999"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(unknown.err, "no task 999999")) << unknown.err;
 }
 
 // Writes `lines` to a fresh file under TEST_TMPDIR; returns its path.
