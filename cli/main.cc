@@ -34,7 +34,7 @@ Commands:
                           run worker processes for a pool (mproc worker --help)
   serve --echo [--listen ADDR] [--processes N] [--threads M] ...
                           a pre-forked echo server (mproc serve --help)
-  run [--timeout S] -- CMD [ARGS...]
+  run [--timeout S] [--wait S [--cancel-on-timeout]] -- CMD [ARGS...]
                           run a command on a worker (needs --allow-exec there)
   submit TASK ARGS_JSON [--timeout S] [--wait S [--cancel-on-timeout]]
                           run a task, print its result as JSON (its id

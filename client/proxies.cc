@@ -506,6 +506,25 @@ absl::StatusOr<List> PoolProxy::WorkerNext(const Map& worker, const List& done,
 absl::Status PoolProxy::WorkerStop() const {
   return InvokeStatus(pb::POOL_WORKER_STOP, {});
 }
+absl::StatusOr<std::vector<bool>> PoolProxy::WorkerHoldsAll(
+    const std::vector<std::pair<int64_t, int64_t>>& held) const {
+  List pairs;
+  pairs.reserve(held.size());
+  for (const auto& [task_id, attempt] : held) {
+    pairs.push_back(List{task_id, attempt});
+  }
+  absl::StatusOr<List> answers =
+      InvokeAs<List>(pb::POOL_WORKER_HOLDS, {Value(std::move(pairs))});
+  if (!answers.ok()) return answers.status();
+  std::vector<bool> holds;
+  for (const Value& v : *answers)
+    holds.push_back(v.is_bool() && v.bool_value());
+  if (holds.size() != held.size()) {
+    return absl::InternalError("worker_holds answered the wrong number");
+  }
+  return holds;
+}
+
 absl::StatusOr<bool> PoolProxy::WorkerHolds(int64_t task_id,
                                             int64_t attempt) const {
   if (attempt == 0) return InvokeAs<bool>(pb::POOL_WORKER_HOLDS, {task_id});

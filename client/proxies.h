@@ -448,6 +448,9 @@ class PoolProxy : public ObjectProxy {
   // Whether this connection's worker still holds `task_id` — its hand-out
   // `attempt` (WorkItem::attempt; 0: any).
   absl::StatusOr<bool> WorkerHolds(int64_t task_id, int64_t attempt = 0) const;
+  // The same for each [task_id, attempt] of `held`, in one round trip.
+  absl::StatusOr<std::vector<bool>> WorkerHoldsAll(
+      const std::vector<std::pair<int64_t, int64_t>>& held) const;
 
  private:
   friend class Manager;

@@ -228,9 +228,11 @@ absl::StatusOr<TaskOutcome> DecodeOutcome(const Value& encoded) {
 
 Value EncodeResult(const TaskResult& result) {
   const TaskOutcome& o = result.outcome;
-  return Value(List{result.task_id, static_cast<int64_t>(o.code),
-                    o.code == absl::StatusCode::kOk ? Pack(o.value) : Value(),
-                    EncodeError(o.error), result.run_us, result.attempt});
+  List fields{result.task_id, static_cast<int64_t>(o.code),
+              o.code == absl::StatusCode::kOk ? Pack(o.value) : Value(),
+              EncodeError(o.error), result.run_us};
+  if (result.attempt != 0) fields.push_back(result.attempt);
+  return Value(std::move(fields));
 }
 
 namespace {
@@ -288,8 +290,10 @@ absl::StatusOr<TaskResult> DecodeResult(const Value& encoded) {
 
 Value EncodeWorkItem(int64_t task_id, const TaskEnvelope& task,
                      int64_t attempt) {
-  return Value(List{task_id, task.name, Value(Bytes{task.payload}),
-                    task.timeout_seconds, task.chunk, attempt});
+  List fields{task_id, task.name, Value(Bytes{task.payload}),
+              task.timeout_seconds, task.chunk};
+  if (attempt != 0) fields.push_back(attempt);
+  return Value(std::move(fields));
 }
 
 absl::StatusOr<WorkItem> DecodeWorkItem(const Value& encoded) {

@@ -107,7 +107,8 @@ Value EncodeOutcome(const TaskOutcome& outcome);
 absl::StatusOr<TaskOutcome> DecodeOutcome(const Value& encoded);
 
 // A finished task: [task_id, code, payload of the value (or null), error,
-// run time in microseconds, hand-out]; the hand-out may be missing (0).
+// run time in microseconds, hand-out]; without a hand-out (0) the last
+// field is left out, as results were before hand-outs were numbered.
 struct TaskResult {
   int64_t task_id = 0;
   TaskOutcome outcome;
@@ -134,7 +135,8 @@ TaskError PeekResultError(const Value& encoded);
 // hand-out]. The hand-out numbers each time the manager hands a task out;
 // the worker's result names it, so a result of an earlier hand-out (one
 // the manager ended: timed out, or taken back) cannot pass for the
-// current one's. It may be missing (0: not known).
+// current one's. It may be missing (0: not known; then left out, for
+// workers that predate it).
 struct WorkItem {
   int64_t task_id = 0;
   int64_t attempt = 0;

@@ -97,6 +97,24 @@ Result Requeue(PoolObject& pool, const CommandArgs& a, CallContext* call) {
 }
 
 Result WorkerHolds(PoolObject& pool, const CommandArgs& a, CallContext* call) {
+  if (a.size() == 1 && a[0].is_list()) {
+    // [[task_id, attempt], ...] -> [bool, ...]: a whole batch in hand.
+    List answers;
+    for (const Value& pair : a[0].list_value()) {
+      const List* f = pair.is_list() ? &pair.list_value() : nullptr;
+      if (f == nullptr || f->size() != 2 || !(*f)[0].is_int() ||
+          !(*f)[1].is_int()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            pool.Describe(),
+            ": worker_holds needs a task id or a list of [task_id, attempt] "
+            "pairs, got ",
+            pair.ToString()));
+      }
+      answers.push_back(
+          pool.WorkerHolds((*f)[0].int_value(), (*f)[1].int_value(), *call));
+    }
+    return Value(std::move(answers));
+  }
   MPROC_ASSIGN_OR_RETURN(task_id, a.Int(0, "task_id"));
   int64_t attempt = 0;  // any hand-out
   if (a.size() > 1) {

@@ -54,6 +54,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/task_wire.h"
 #include "server/parking_object.h"
@@ -155,8 +156,9 @@ class PoolObject : public ParkingObject {
     int64_t id = 0;
     std::string host;
     int64_t pid = 0;
-    int64_t prefetch = 1;  // tasks it always may hold
-    int64_t batch_us = 0;  // measured work it may hold beyond that
+    int64_t prefetch = 1;   // tasks it always may hold
+    int64_t batch_us = 0;   // measured work it may hold beyond that
+    bool numbered = false;  // its work items may carry their hand-out
     std::shared_ptr<ReplySink> sink;
     uint64_t close_hook = 0;
     absl::flat_hash_set<int64_t> running;
@@ -289,7 +291,11 @@ class PoolObject : public ParkingObject {
 
   int64_t next_task_id_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t next_worker_id_ ABSL_GUARDED_BY(mu_) = 1;
-  uint64_t next_attempt_ ABSL_GUARDED_BY(mu_) = 1;
+  // Hand-outs count up from the start time in µs, so that numbers given
+  // after a restart exceed those given before it: a result a worker kept
+  // across the restart cannot match a new hand-out.
+  uint64_t next_attempt_ ABSL_GUARDED_BY(mu_) =
+      static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()));
   // Live tasks. Nodes, not a flat table: a Task is ~120 bytes, and a flat
   // table just past growing would hold twice that per queued task.
   absl::node_hash_map<int64_t, Task> tasks_ ABSL_GUARDED_BY(mu_);

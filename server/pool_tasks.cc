@@ -208,11 +208,12 @@ absl::StatusOr<Value> PoolObject::CancelTask(int64_t task_id, int64_t inbox) {
   if (state == "running") {
     auto w = workers_.find(task.worker);
     message = absl::StrCat(
-        "cancelled while it ran",
+        "cancelled after it was handed to ",
         w != workers_.end()
-            ? absl::StrCat(" on ", w->second.host, ":", w->second.pid)
-            : "",
-        "; its process is stopped and replaced");
+            ? absl::StrCat("worker ", w->second.host, ":", w->second.pid)
+            : "a worker",
+        ": it does not start there, or if it has, its process is stopped "
+        "and replaced");
   } else {
     message = absl::StrCat("cancelled while ", state, ", before it ran");
     queue_.RemoveIf([task_id](int64_t id) { return id == task_id; });

@@ -53,6 +53,9 @@ PoolObject::Worker* PoolObject::WorkerFor(const CallContext& call,
       std::clamp<int64_t>(IntField(info, "prefetch"), 1, kMaxWorkerPrefetch);
   worker.batch_us =
       std::clamp<int64_t>(IntField(info, "batch_us"), 0, kMaxWorkerBatchUs);
+  auto numbered = info.find(Value("handouts"));
+  worker.numbered = numbered != info.end() && numbered->second.is_bool() &&
+                    numbered->second.bool_value();
   worker.sink = call.sink;
   worker.close_hook = hook;
   worker.since = absl::Now();
@@ -166,8 +169,10 @@ List PoolObject::TakeTasksLocked(Worker& worker, int64_t max_n) {
     }
     worker.running.insert(id);
     ++running_;
-    items.push_back(
-        EncodeWorkItem(id, task.spec, static_cast<int64_t>(task.attempt)));
+    // A worker that predates numbered hand-outs gets the 5-field form.
+    items.push_back(EncodeWorkItem(
+        id, task.spec,
+        worker.numbered ? static_cast<int64_t>(task.attempt) : 0));
     if (task.spec.timeout_seconds > 0) {
       task.timeout_timer =
           timer_->Schedule(now + absl::Seconds(task.spec.timeout_seconds),
@@ -247,6 +252,8 @@ void PoolObject::CompleteLocked(Worker& worker, Value encoded) {
     return;
   }
   if (worker.running.erase(id) > 0) ++worker.done;
+  // Kept and passed on without the hand-out: the form every client reads.
+  if (encoded.list_value().size() == 6) encoded.mutable_list().pop_back();
   if (header->code == absl::StatusCode::kOk) {
     const Task& task = it->second;
     const std::string key =

@@ -1,7 +1,9 @@
 #include "worker/task_feed.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -46,12 +48,15 @@ std::optional<WorkItem> TaskFeed::NextTask(int64_t* stream) {
   for (;;) {
     if (stopping_ || fenced_) return std::nullopt;
     if (!items_.empty() && absl::Now() - batch_time_ > recheck_after_) {
-      // Held long (behind a long task, or paused): still ours?
+      // Held long (behind a long task, or paused): which are still ours?
+      // One round trip for all in hand.
       const int64_t held_on = batch_stream_;
-      const int64_t task_id = items_.front().task_id;
-      const int64_t attempt = items_.front().attempt;
+      std::vector<std::pair<int64_t, int64_t>> held;
+      for (const WorkItem& item : items_) {
+        held.emplace_back(item.task_id, item.attempt);
+      }
       mu_.Unlock();
-      absl::StatusOr<bool> holds = proxy_.WorkerHolds(task_id, attempt);
+      absl::StatusOr<std::vector<bool>> holds = proxy_.WorkerHoldsAll(held);
       const bool stream_stands = holds.ok()
                                      ? manager_->streams_opened() == held_on
                                      : TasksStillHeld(*manager_, held_on);
@@ -61,13 +66,22 @@ std::optional<WorkItem> TaskFeed::NextTask(int64_t* stream) {
         items_.clear();  // the manager has them back
         return std::nullopt;
       }
-      if (holds.ok() && !*holds && !items_.empty() &&
-          items_.front().task_id == task_id) {
-        // Cancelled or timed out in hand: the manager has ended it.
-        items_.pop_front();
-        continue;
+      if (holds.ok()) {
+        // Those cancelled or timed out in hand: the manager ended them.
+        // (Only this thread takes items out; the reclaimer may have given
+        // them all back meanwhile.)
+        std::deque<WorkItem> kept;
+        for (WorkItem& item : items_) {
+          auto at = std::find(held.begin(), held.end(),
+                              std::make_pair(item.task_id, item.attempt));
+          if (at == held.end() || (*holds)[at - held.begin()]) {
+            kept.push_back(std::move(item));
+          }
+        }
+        items_.swap(kept);
       }
       batch_time_ = absl::Now();
+      continue;
     }
     if (!items_.empty()) break;
     if (fetching_) {
@@ -126,20 +140,33 @@ void TaskFeed::Stop() {
 }
 
 void TaskFeed::Abandon(absl::Duration patience) {
-  Stop();
-  auto report = std::make_shared<std::pair<List, List>>();  // done, returned
+  bool fetching;
   {
     absl::MutexLock l(&mu_);
-    for (const WorkItem& item : items_) report->second.push_back(item.task_id);
-    items_.clear();
-    report->first.swap(done_);
+    stopping_ = true;  // the prefetcher asks no more
+    fetching = fetching_;
   }
-  if (report->first.empty() && report->second.empty()) return;
-  // On a thread of its own, so a manager that does not answer costs at
-  // most `patience`; the process ends soon after either way.
+  // Everything that may wait on the manager happens on a thread of its own,
+  // so a manager that does not answer costs at most `patience`; the
+  // process ends soon after either way. The caller (the watchdog, holding
+  // its lock until it exits) keeps this feed alive meanwhile.
   auto sent = std::make_shared<absl::Notification>();
-  std::thread([this, report, sent] {
-    (void)Report(report->first, report->second);
+  std::thread([this, fetching, patience, sent] {
+    // A fetch waiting in the manager is answered []; one whose tasks are on
+    // their way brings them here first.
+    if (fetching) (void)proxy_.WorkerStop();
+    List done, returned;
+    {
+      absl::MutexLock l(&mu_);
+      auto answered = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !fetching_;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&answered), patience);
+      for (const WorkItem& item : items_) returned.push_back(item.task_id);
+      items_.clear();
+      done.swap(done_);
+    }
+    if (!done.empty() || !returned.empty()) (void)Report(done, returned);
     sent->Notify();
   }).detach();
   sent->WaitForNotificationWithTimeout(patience);
@@ -224,6 +251,10 @@ void TaskFeed::FetchLocked() {
         encoded.list_value()[0].is_int()) {
       TaskResult bad;
       bad.task_id = encoded.list_value()[0].int_value();
+      if (encoded.list_value().size() == 6 &&
+          encoded.list_value()[5].is_int()) {
+        bad.attempt = encoded.list_value()[5].int_value();
+      }
       bad.outcome.code = absl::StatusCode::kInvalidArgument;
       bad.outcome.error =
           TaskError{"ArgumentError", std::string(item.status().message()),
@@ -271,6 +302,9 @@ bool TaskFeed::Report(const List& done, const List& returned) {
     }
     TaskResult too_large;
     too_large.task_id = result.list_value()[0].int_value();
+    if (absl::StatusOr<ResultHeader> h = PeekResult(result); h.ok()) {
+      too_large.attempt = h->attempt;
+    }
     too_large.outcome.code = absl::StatusCode::kResourceExhausted;
     too_large.outcome.error = TaskError{
         "ResultTooLarge",

@@ -49,7 +49,9 @@ constexpr absl::Duration kAbandonPatience = absl::Seconds(1);
 // ended while the task ran: `lost(task_id, attempt)` says so, and may wait
 // on the manager). Each on a thread of its own, so a slow check never
 // delays a timeout. `before_exit` runs first (it gives back the tasks in
-// hand, which are not at fault).
+// hand, which are not at fault, waiting at most about a second), with this
+// watchdog's lock held until the process exits: the runner cannot finish
+// its task and tear down what `before_exit` uses meanwhile.
 class Watchdog {
  public:
   Watchdog(std::function<bool(int64_t task_id, int64_t attempt)> lost,
@@ -113,11 +115,15 @@ class Watchdog {
       const int64_t attempt = attempt_;
       mu_.AwaitWithTimeout(absl::Condition(&stopped_), kFenceInterval);
       if (stopped_) return;
-      if (!running_ || task_id_ != task) continue;  // that one finished
+      // That hand-out finished (the same task may run again: a retry).
+      auto same = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return running_ && task_id_ == task && attempt_ == attempt;
+      };
+      if (!same()) continue;
       mu_.Unlock();
       const bool lost = lost_(task, attempt);
       mu_.Lock();
-      if (lost && running_ && task_id_ == task) {
+      if (lost && same()) {
         std::cerr << "mproc worker " << getpid() << ": the manager took task "
                   << task << " back (it was cancelled, or this process was "
                   << "declared lost: paused or cut off); this process ends"
@@ -217,7 +223,9 @@ int RunWorkerLoop(const WorkerOptions& options) {
                  {"pid", context.pid},
                  {"tasks", std::move(names)},
                  {"prefetch", options.prefetch},
-                 {"batch_us", absl::ToInt64Microseconds(options.batch)}};
+                 {"batch_us", absl::ToInt64Microseconds(options.batch)},
+                 // Its results name their hand-out (WorkItem::attempt).
+                 {"handouts", true}};
 
   // Connect, retrying while the manager is not there.
   std::unique_ptr<Manager> manager;

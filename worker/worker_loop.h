@@ -7,18 +7,22 @@
 //   stop it gracefully: no more tasks, the running one finishes, tasks
 //   taken but not started go back to the manager, results are reported.
 // - A task with a timeout that runs longer (plus a small margin) ends the
-//   process at once with kExitTaskTimeout; the manager has failed the task
-//   with TimeoutError by then, and the supervisor starts a new process.
-// - Fencing: while a task runs it checks its connection about once a
-//   second. If the stream it took the task on has ended (the process was
-//   paused, or cut off, past the manager's keepalive), the manager has
-//   declared it lost and queued the task again or failed it: the process
-//   ends at once with kExitFenced, taking the stale task (and, through
-//   PR_SET_PDEATHSIG, any command it runs) with it; the supervisor starts
-//   a new one, which registers afresh. Tasks held in hand more than a
-//   second (as they are after a pause) start only once the manager
-//   confirms they are still this process's; if not, the process ends the
-//   same way without starting them.
+//   process with kExitTaskTimeout; the manager has failed the task with
+//   TimeoutError by then, and the supervisor starts a new process.
+// - Fencing: while a task runs it asks the manager about once a second
+//   whether it still holds that hand-out of the task. If not — it was
+//   cancelled, or the stream it came on has ended (the process was paused,
+//   or cut off, past the manager's keepalive) and the manager queued it
+//   again or failed it — the process ends with kExitFenced, taking the
+//   stale task (and, through PR_SET_PDEATHSIG, any command it runs) with
+//   it; the supervisor starts a new one, which registers afresh. Tasks
+//   held in hand more than 50 ms start only once the manager confirms they
+//   are still this process's: one cancelled or timed out in hand is
+//   dropped; if the stream ended, the process ends the same way without
+//   starting any.
+// - Before it ends for a timeout or a fence it gives back the tasks in
+//   hand and reports the results not yet sent (waiting at most about a
+//   second for the manager), so they are not charged as losses.
 // - After maxtasksperchild tasks it reports and exits with 0.
 // - While the manager is unreachable it retries (100 ms doubling to 2 s);
 //   it never exits for that.

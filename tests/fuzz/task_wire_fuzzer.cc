@@ -21,9 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       mproc::DecodeTaskEnvelope(*value);
   if (envelope.ok()) {
     absl::StatusOr<mproc::WorkItem> item =
-        mproc::DecodeWorkItem(mproc::EncodeWorkItem(7, *envelope));
-    if (item.ok() &&
-        (item->task_id != 7 || item->spec.name != envelope->name)) {
+        mproc::DecodeWorkItem(mproc::EncodeWorkItem(7, *envelope, 5));
+    if (item.ok() && (item->task_id != 7 || item->attempt != 5 ||
+                      item->spec.name != envelope->name)) {
       std::abort();
     }
   }
@@ -34,6 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     absl::StatusOr<mproc::TaskResult> again =
         mproc::DecodeResult(mproc::EncodeResult(*result));
     if (!again.ok() || again->task_id != result->task_id ||
+        again->attempt != result->attempt ||
         again->outcome.code != result->outcome.code) {
       std::abort();
     }

@@ -106,12 +106,16 @@ int WriteAll(const std::string& root) {
   if (envelope.ok()) {
     Write(root + "/task_wire_fuzzer", "work_item",
           Codec(EncodeWorkItem(9, *envelope)));
+    Write(root + "/task_wire_fuzzer", "work_item_numbered",
+          Codec(EncodeWorkItem(9, *envelope, 4)));
   }
   TaskResult ok;
   ok.task_id = 9;
   ok.outcome.value = 3;
   ok.run_us = 120;
   Write(root + "/task_wire_fuzzer", "result_ok", Codec(EncodeResult(ok)));
+  ok.attempt = 4;
+  Write(root + "/task_wire_fuzzer", "result_numbered", Codec(EncodeResult(ok)));
   TaskResult failed;
   failed.task_id = 10;
   failed.outcome.code = absl::StatusCode::kAborted;

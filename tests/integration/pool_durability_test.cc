@@ -191,12 +191,17 @@ TEST_F(PoolDurabilityTest, ARetryBackoffSurvivesARestart) {
   TaskOptions options;
   options.max_retries = 1;
   options.retry_on = {"TaskError"};
-  options.retry_backoff = absl::Seconds(4);  // waits 2 to 4 s
+  options.retry_backoff = absl::Seconds(8);  // waits 4 to 8 s
   AsyncResult r = (*pool)->ApplyAsync("flaky", {root_ + "/calls", 1}, {},
                                       nullptr, nullptr, options);
   ASSERT_NE(r.task_id(), 0);
   StatusWhen("p", [](const Map& s) { return Count(s, "scheduled") == 1; });
   ASSERT_OK(KillAndRestart());
+  // Still waiting out its backoff, not queued at once.
+  auto pool_status = (*pool)->Status();
+  ASSERT_OK(pool_status);
+  EXPECT_EQ(Count(*pool_status, "scheduled"), 1)
+      << Value(*pool_status).ToString();
   absl::StatusOr<Value> got = r.Get(absl::Seconds(60));
   ASSERT_OK(got);
   EXPECT_EQ(*got, Value(2));  // failed once, then ran again
@@ -207,7 +212,7 @@ TEST_F(PoolDurabilityTest, ARetryBackoffSurvivesARestart) {
   auto at = [&](size_t i, const char* key) {
     return history[i].map_value().at(Value(key)).AsDouble();
   };
-  EXPECT_GE(at(1, "started") - at(0, "finished"), 2.0)
+  EXPECT_GE(at(1, "started") - at(0, "finished"), 4.0)
       << Value(*record).ToString();
 }
 

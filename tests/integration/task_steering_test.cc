@@ -77,34 +77,45 @@ TEST_F(PoolTest, CancelOfAQueuedTaskAndOfARunningOneWhoseProcessIsReplaced) {
 // A task the worker process holds in hand (taken behind a running one)
 // and cancelled there never starts, and its process stays.
 TEST_F(PoolTest, ATaskCancelledInHandNeverStartsAndItsProcessStays) {
-  auto workers = StartWorkers(1, {"--prefetch", "2", "--batch-ms", "0"});
   auto pool = OpenPool();
   const std::string calls = CallsFile();
-  AsyncResult first = pool->ApplyAsync("sleep", {0.6});
+  // Both queued before the worker asks: it takes them in one batch.
+  AsyncResult first = pool->ApplyAsync("sleep", {2});
   AsyncResult held = pool->ApplyAsync("flaky", {calls, 0});
+  AsyncResult third = pool->ApplyAsync("flaky", {calls + "-3", 0});
+  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return s.at(Value("queued")) == Value(3);
+  }));
+  auto workers = StartWorkers(1, {"--prefetch", "3", "--batch-ms", "0"});
   auto both = AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
-    return s.at(Value("running")) == Value(2);
+    return s.at(Value("running")) == Value(3);
   });
   ASSERT_OK(both);
   const int64_t pid = WorkerPids(*both)[0];
+  // The second and the third in hand (the third behind the second).
   auto was = pool->Cancel(held.task_id());
   ASSERT_OK(was);
   EXPECT_EQ(*was, "running");  // handed out, as far as the manager knows
+  ASSERT_OK(pool->Cancel(third.task_id()));
   EXPECT_CODE(held.Get(absl::Seconds(5)), absl::StatusCode::kCancelled);
   ASSERT_OK(first.Get(absl::Seconds(10)));
-  // The process went on past the cancelled task without running it.
+  // The process went on past the cancelled tasks without running them.
   EXPECT_EQ(*pool->Apply("square", {3}), Value(9));
-  EXPECT_FALSE(std::ifstream(calls).good()) << "the cancelled task ran";
+  EXPECT_FALSE(std::ifstream(calls).good()) << "a cancelled task ran";
+  EXPECT_FALSE(std::ifstream(calls + "-3").good()) << "a cancelled task ran";
   EXPECT_EQ(WorkerPids(StatusNow()), std::vector<int64_t>{pid});
 }
 
 // The process of a cancelled running task ends, but first gives back the
 // tasks it held in hand: they run elsewhere, not charged as lost.
 TEST_F(PoolTest, CancelOfARunningTaskGivesBackTheTasksInHand) {
-  auto workers = StartWorkers(1, {"--prefetch", "2", "--batch-ms", "0"});
   auto pool = OpenPool();
   AsyncResult running = pool->ApplyAsync("sleep", {60});
   AsyncResult behind = pool->ApplyAsync("square", {4});  // no retries
+  ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
+    return s.at(Value("queued")) == Value(2);
+  }));
+  auto workers = StartWorkers(1, {"--prefetch", "2", "--batch-ms", "0"});
   ASSERT_OK(AwaitPoolStatus(*manager_, UniqueName(), [](const Map& s) {
     return s.at(Value("running")) == Value(2);
   }));
@@ -130,7 +141,10 @@ TEST_F(PoolTest, ALateResultOfATimedOutAttemptCannotPassForItsRetry) {
   ASSERT_NE(r.task_id(), 0);
   auto calls = manager_->PoolCalls(UniqueName());
   ASSERT_OK(calls);
-  const Map me{{"host", "test"}, {"pid", int64_t{1}}, {"prefetch", 1}};
+  const Map me{{"host", "test"},
+               {"pid", int64_t{1}},
+               {"prefetch", 1},
+               {"handouts", true}};
   auto first = calls->WorkerNext(me, {}, {}, 1, absl::Seconds(10));
   ASSERT_OK(first);
   ASSERT_EQ(first->size(), 1u);

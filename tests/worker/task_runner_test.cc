@@ -166,6 +166,43 @@ TEST(TaskWireTest, TasksAndResultsSurviveTheTrip) {
   EXPECT_EQ(TaskErrorType(absl::AbortedError("x")), std::nullopt);
 }
 
+// A work item and a result carry their hand-out; without one (0) they
+// keep the 5-field form older workers and clients read.
+TEST(TaskWireTest, HandOutsTravelAndTheOlderFormStillReads) {
+  TaskSpec spec;
+  spec.name = "square";
+  spec.args = {3};
+  auto envelope = DecodeTaskEnvelope(EncodeTaskSpec(spec));
+  ASSERT_OK(envelope);
+  const Value numbered = EncodeWorkItem(4, *envelope, 77);
+  EXPECT_EQ(numbered.list_value().size(), 6u);
+  auto item = DecodeWorkItem(numbered);
+  ASSERT_OK(item);
+  EXPECT_EQ(item->attempt, 77);
+  const Value plain = EncodeWorkItem(4, *envelope);
+  EXPECT_EQ(plain.list_value().size(), 5u);
+  auto old_item = DecodeWorkItem(plain);
+  ASSERT_OK(old_item);
+  EXPECT_EQ(old_item->attempt, 0);
+
+  TaskResult result{4, TaskOutcome{absl::StatusCode::kOk, Value(9), {}}, 5, 77};
+  auto header = PeekResult(EncodeResult(result));
+  ASSERT_OK(header);
+  EXPECT_EQ(header->attempt, 77);
+  auto back = DecodeResult(EncodeResult(result));
+  ASSERT_OK(back);
+  EXPECT_EQ(back->attempt, 77);
+  result.attempt = 0;
+  EXPECT_EQ(EncodeResult(result).list_value().size(), 5u);
+  auto old_header = PeekResult(EncodeResult(result));
+  ASSERT_OK(old_header);
+  EXPECT_EQ(old_header->attempt, 0);
+  // A sixth field that is not an int is no hand-out.
+  List bad = EncodeResult(result).list_value();
+  bad.push_back("x");
+  EXPECT_CODE(PeekResult(Value(bad)), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(TaskWireTest, MalformedRecordsAreInvalidArgument) {
   EXPECT_CODE(DecodeTaskEnvelope(Value(List{"x"})),
               absl::StatusCode::kInvalidArgument);
