@@ -12,8 +12,9 @@ packages=(
   librocksdb-dev
   # The authkey handshake (HMAC-SHA256) and TLS.
   libssl-dev openssl
-  # Metrics (--metrics-listen).
-  prometheus-cpp-dev
+  # Metrics and the dashboard (--metrics-listen), and the dashboard's
+  # browser test (headless Chromium driven by ChromeDriver).
+  prometheus-cpp-dev libcivetweb-dev chromium chromium-driver
   # The Python package (python/): its extension and its tests.
   pybind11-dev python3-dev python3-pytest
   # A terminal for the tests of progress bars.

@@ -57,6 +57,14 @@ void Dispatcher::Execute(const pb::Request& request, pb::Response* response,
   ExecuteWith(request, response, &last, &call, access);
 }
 
+void Dispatcher::ExecuteUnmetered(const pb::Request& request,
+                                  pb::Response* response,
+                                  const Access& access) {
+  LastObject last;
+  CallContext call;
+  ExecuteUncounted(request, response, &last, &call, access);
+}
+
 void Dispatcher::ExecuteFrame(const pb::RequestFrame& frame, FrameAnswers* out,
                               const std::shared_ptr<ReplySink>& sink,
                               const std::shared_ptr<ClientSession>& session,

@@ -79,6 +79,10 @@ class Dispatcher {
   // the others answer PERMISSION_DENIED.
   void Execute(const pb::Request& request, pb::Response* response,
                const Access& access);
+  // The same, left out of the op stats: the manager's own reads for its
+  // dashboard, which must not show as client load.
+  void ExecuteUnmetered(const pb::Request& request, pb::Response* response,
+                        const Access& access);
 
   // Runs every request of `frame` in order, appending one response each,
   // except for calls that park (parking.h): those are answered later

@@ -1,10 +1,7 @@
 #include "server/rpc/manager_metrics.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <exception>
 #include <limits>
 #include <map>
@@ -15,8 +12,9 @@
 #include "common/auth_proof.h"
 #include "common/op_table.h"
 #include "prometheus/collectable.h"
-#include "prometheus/exposer.h"
 #include "prometheus/metric_family.h"
+#include "server/rpc/manager_collector.h"
+#include "server/rpc/process_facts.h"
 #include "server/store/journal_db.h"
 
 namespace mproc {
@@ -86,35 +84,6 @@ ClientMetric Counter(double value,
   m.label = std::move(labels);
   m.counter.value = value;
   return m;
-}
-
-// utime + stime in seconds, resident bytes, open descriptors.
-void ProcessFacts(double* cpu_seconds, double* rss_bytes, double* fds) {
-  *cpu_seconds = *rss_bytes = *fds = 0;
-  if (FILE* stat = std::fopen("/proc/self/stat", "r")) {
-    unsigned long utime = 0, stime = 0;
-    // Fields 14 and 15, after the command in parentheses.
-    if (std::fscanf(stat,
-                    "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                    "%lu %lu",
-                    &utime, &stime) == 2) {
-      *cpu_seconds = static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
-    }
-    std::fclose(stat);
-  }
-  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
-    unsigned long size = 0, resident = 0;
-    if (std::fscanf(statm, "%lu %lu", &size, &resident) == 2) {
-      *rss_bytes = static_cast<double>(resident) * sysconf(_SC_PAGESIZE);
-    }
-    std::fclose(statm);
-  }
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    int n = 0;
-    while (readdir(dir) != nullptr) ++n;
-    closedir(dir);
-    *fds = n - 3;  // ".", ".." and the directory's own descriptor
-  }
 }
 
 class ManagerCollector : public prometheus::Collectable {
@@ -290,23 +259,6 @@ class ManagerCollector : public prometheus::Collectable {
   const MetricsSources s_;
 };
 
-class MetricsEndpointImpl : public MetricsEndpoint {
- public:
-  MetricsEndpointImpl(std::unique_ptr<prometheus::Exposer> exposer,
-                      std::shared_ptr<ManagerCollector> collector,
-                      std::string url)
-      : collector_(std::move(collector)),
-        exposer_(std::move(exposer)),
-        url_(std::move(url)) {}
-  ~MetricsEndpointImpl() override { exposer_.reset(); }  // stops serving first
-  const std::string& url() const override { return url_; }
-
- private:
-  std::shared_ptr<ManagerCollector> collector_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  const std::string url_;
-};
-
 }  // namespace
 
 std::string MetricsToken(const std::string& key) {
@@ -342,37 +294,9 @@ absl::StatusOr<std::string> MetricsBindAddress(const std::string& listen) {
   return bad("the host must be localhost or a 127.x.y.z address");
 }
 
-absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
-    const std::string& listen, const std::string& token,
+std::shared_ptr<prometheus::Collectable> NewManagerCollector(
     MetricsSources sources) {
-  absl::StatusOr<std::string> bind = MetricsBindAddress(listen);
-  if (!bind.ok()) return bind.status();
-  std::unique_ptr<prometheus::Exposer> exposer;
-  try {
-    // Two threads, and a client that sends nothing is dropped after 2 s:
-    // an idle connection cannot hold scrapes up.
-    exposer = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", *bind, "num_threads", "2",
-                                 "request_timeout_ms", "2000"});
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot serve metrics on '", listen, "': ", e.what()));
-  }
-  auto collector = std::make_shared<ManagerCollector>(sources);
-  if (!token.empty()) {
-    exposer->RegisterAuth(
-        [token](const std::string& /*user*/, const std::string& password) {
-          return SecretEquals(password, token);
-        },
-        "mproc");
-  }
-  exposer->RegisterCollectable(collector);
-  const std::vector<int> ports = exposer->GetListeningPorts();
-  const std::string url =
-      absl::StrCat("http://", bind->substr(0, bind->rfind(':')), ":",
-                   ports.empty() ? 0 : ports[0], "/metrics");
-  return std::unique_ptr<MetricsEndpoint>(
-      new MetricsEndpointImpl(std::move(exposer), std::move(collector), url));
+  return std::make_shared<ManagerCollector>(std::move(sources));
 }
 
 }  // namespace mproc

@@ -1,13 +1,20 @@
-// --metrics-listen: the manager's Prometheus endpoint (prometheus-cpp's
-// civetweb exposer), text exposition at /metrics. What is counted per
-// request is counted on the hot path with relaxed atomics (op_stats.h);
-// everything else is read when scraped: streams, objects by kind, the
-// state of queues, pools and locks, the data dir's fsyncs, the process's
-// CPU, memory and descriptors.
+// --metrics-listen: the manager's HTTP endpoint (civetweb), on loopback:
+//   /metrics   Prometheus text exposition. What is counted per request is
+//              counted on the hot path with relaxed atomics (op_stats.h);
+//              everything else is read when scraped: streams, objects by
+//              kind, the state of queues, pools and locks, the data dir's
+//              fsyncs, the process's CPU, memory and descriptors.
+//   /          the live dashboard (dashboard_page.h), and its JSON API
+//              /api/... (dashboard_api.h), the same JSON for scripts.
 //
-// Access: loopback only, and — for a manager with a key — HTTP basic auth
-// whose password is MetricsToken(key) (any user name): a token derived
-// from the key, so a scraper's configuration never holds the key itself.
+// Access: loopback only, and — for a manager with a key — the token
+// MetricsToken(key): a token derived from the key, so a scraper's
+// configuration or a browser never holds the key itself. It is given as
+// the password of HTTP basic auth (any user name), or once on the
+// dashboard's login form (POST /login), which sets it as a cookie
+// (HttpOnly, SameSite=Strict). Requests that change something (POST
+// /api/...) also need the header X-Mproc-Request: a page of another site
+// cannot send it.
 #ifndef MPROC_SERVER_RPC_MANAGER_METRICS_H_
 #define MPROC_SERVER_RPC_MANAGER_METRICS_H_
 
@@ -23,10 +30,13 @@
 
 namespace mproc {
 
+class Dispatcher;
 class JournalDb;
 
 // What the endpoint reads; each must outlive it (journal may be null).
 struct MetricsSources {
+  // What the dashboard's API runs its requests on; null: no dashboard.
+  Dispatcher* dispatcher = nullptr;
   const OpStats* ops = nullptr;
   const std::atomic<int64_t>* open_streams = nullptr;
   const ObjectStore* store = nullptr;

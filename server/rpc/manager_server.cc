@@ -278,6 +278,7 @@ class ManagerServerImpl : public ManagerServer {
     }
     if (!options.metrics_listen.empty()) {
       MetricsSources sources;
+      sources.dispatcher = &dispatcher_;
       sources.ops = &op_stats_;
       sources.open_streams = &service_.open_streams();
       sources.store = store_.get();

@@ -1,18 +1,13 @@
 // The manager's Prometheus endpoint (--metrics-listen), scraped over HTTP
 // and parsed strictly as the text exposition format.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <map>
 #include <regex>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "tests/support/http_client.h"
 #include "tests/support/manager_fixture.h"
 #include "tests/support/worker_daemon.h"
 
@@ -20,50 +15,18 @@ namespace mproc {
 namespace {
 
 using testing::CommandResult;
+using testing::HttpReply;
 using testing::ManagerProcess;
 using testing::MprocBinary;
 using testing::RunCommand;
 
-struct HttpReply {
-  int status = 0;
-  std::string body;
-};
-
-// GET `url` ("http://127.0.0.1:PORT/path"), with basic auth if `password`.
+// GET `url`, with basic auth if `password`.
 HttpReply Get(const std::string& url, const std::string& password) {
-  HttpReply reply;
-  const std::string rest = url.substr(std::string("http://").size());
-  const std::string host_port = rest.substr(0, rest.find('/'));
-  const std::string path = rest.substr(rest.find('/'));
-  const int port = std::stoi(host_port.substr(host_port.rfind(':') + 1));
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return reply;
-  }
-  std::string request =
-      "GET " + path + " HTTP/1.0\r\nHost: " + host_port + "\r\n";
+  std::vector<std::string> headers;
   if (!password.empty()) {
-    request += "Authorization: Basic " +
-               absl::Base64Escape("prom:" + password) + "\r\n";
+    headers.push_back(testing::BasicAuthHeader("prom", password));
   }
-  request += "\r\n";
-  (void)!write(fd, request.data(), request.size());
-  std::string raw;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) raw.append(buf, n);
-  close(fd);
-  const size_t space = raw.find(' ');
-  if (space == std::string::npos) return reply;
-  reply.status = std::atoi(raw.c_str() + space + 1);
-  const size_t body = raw.find("\r\n\r\n");
-  if (body != std::string::npos) reply.body = raw.substr(body + 4);
-  return reply;
+  return testing::HttpRequest("GET", url, "", headers);
 }
 
 // Every sample, "name{labels}" -> value; fails the test on any line that
