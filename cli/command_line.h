@@ -34,7 +34,8 @@ struct CommandLine {
 inline constexpr const char* kBooleanFlags[] = {
     "json",    "allow-exec",         "repair",          "in-memory",
     "no-auth", "insecure-plaintext", "string",          "raw",
-    "version", "cancel-on-timeout",  "exit-with-stdin", "all-dead"};
+    "version", "cancel-on-timeout",  "exit-with-stdin", "all-dead",
+    "once"};
 
 // INVALID_ARGUMENT for an unknown flag or a flag missing its value.
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);
@@ -84,6 +85,7 @@ int RunSubmitCommand(const CommandLine& cl);        // submit TASK ARGS_JSON
 int RunResultCommand(const CommandLine& cl);        // result ID
 int RunMapCommand(const CommandLine& cl);           // map TASK --args-file F
 int RunStatusCommand(const CommandLine& cl);        // status
+int RunTopCommand(const CommandLine& cl);           // top
 int RunTasksCommand(const CommandLine& cl);         // tasks [ID]
 int RunCancelCommand(const CommandLine& cl);        // cancel ID
 int RunDeadLettersCommand(const CommandLine& cl);   // dead-letters

@@ -45,6 +45,8 @@ Commands:
   map TASK --args-file F  one task per line of F (a JSON list of arguments),
                           results as JSON lines in order, progress on stderr
   status [--pool NAME]    workers, queue depths, running and failed tasks
+  top [--interval S] [--once]
+                          the manager at a glance, redrawn in the terminal
   tasks [ID] [--state S] [--name TASK] [--limit K]
                           the pool's tasks: state, worker, attempts, args
   cancel ID               cancel a task (a running one's process is replaced)
@@ -128,6 +130,7 @@ int main(int argc, char** argv) {
   if (command == "result") return RunResultCommand(*cl);
   if (command == "map") return RunMapCommand(*cl);
   if (command == "status") return RunStatusCommand(*cl);
+  if (command == "top") return RunTopCommand(*cl);
   if (command == "tasks") return RunTasksCommand(*cl);
   if (command == "cancel") return RunCancelCommand(*cl);
   if (command == "dead-letters") return RunDeadLettersCommand(*cl);

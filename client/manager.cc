@@ -307,6 +307,7 @@ absl::StatusOr<ServerInfo> Manager::Info() {
   info.uptime_seconds = field("uptime_seconds").As<double>().value_or(0);
   info.objects = field("objects").As<int64_t>().value_or(0);
   info.timers = field("timers").As<int64_t>().value_or(0);
+  info.requests = field("requests").As<int64_t>().value_or(0);
   if (auto it = m.find(mproc::Value("storage"));
       it != m.end() && it->second.is_map()) {
     info.storage = it->second.map_value();

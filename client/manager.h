@@ -88,6 +88,8 @@ struct ServerInfo {
   // Where the objects live: {"persistence": "memory"}, or "rocksdb" with
   // data_dir, fsync, disk_bytes, last_fsync_seconds_ago, recovered, ...
   Map storage;
+  // Requests answered since start (a rate is the change between two).
+  int64_t requests = 0;
 };
 
 class Manager {

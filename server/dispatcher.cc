@@ -342,6 +342,11 @@ Value Dispatcher::ServerInfo() const {
       {"objects", store_->Count()},
       {"timers", static_cast<int64_t>(DeadlineTimer::Default().Pending())},
       {"storage", Value(std::move(storage))},
+      // Answered so far (cumulative: a rate is the change between two).
+      {"requests",
+       options_.op_stats == nullptr
+           ? int64_t{0}
+           : static_cast<int64_t>(options_.op_stats->GetLatency().count)},
   });
 }
 

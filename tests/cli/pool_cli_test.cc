@@ -2,8 +2,10 @@
 // sidecar (manager + worker daemon) in a child process.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -391,10 +393,67 @@ TEST_F(SidecarTest, MapDrawsAProgressBarInATerminal) {
   EXPECT_EQ(count, 10000);
 }
 
+// `mproc top` in a real terminal (a tmux pane): the pool, a busy worker
+// with its task and the slowest running task, redrawn as tasks finish.
+TEST_F(SidecarTest, TopRedrawsPoolsWorkersAndTheSlowestTasks) {
+  Start({"--processes", "2"});
+  CommandResult slow = Mproc({"submit", "sleep", "[8]", "--wait", "0.1"});
+  ASSERT_EQ(slow.exit_code, 3) << slow.err;
+  const int64_t slow_id = SubmittedId(slow.err);
+  char socket_dir[] = "/tmp/mproc-tmux-XXXXXX";
+  ASSERT_NE(mkdtemp(socket_dir), nullptr);
+  const std::string socket = std::string(socket_dir) + "/s";
+  const std::string script =
+      absl::StrCat("MPROC_ADDRESS=", up_->address(), " ", MprocBinary(),
+                   " top --interval 0.2; echo EXIT=$?; sleep 60");
+  CommandResult tmux = RunCommand({"tmux", "-S", socket, "new-session", "-d",
+                                   "-x", "160", "-y", "30", script},
+                                  {"TERM=xterm"});
+  ASSERT_EQ(tmux.exit_code, 0) << tmux.err;
+  auto await_screen = [&](const std::regex& wanted) {
+    std::string screen;
+    for (int i = 0; i < 300; ++i) {
+      screen = RunCommand({"tmux", "-S", socket, "capture-pane", "-p"}).out;
+      if (std::regex_search(screen, wanted)) return screen;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "the screen never showed it:\n" << screen;
+    return screen;
+  };
+  // POOL WORKERS QUEUED SCHEDULED RUNNING SUCCEEDED FAILED DEAD
+  std::string screen = await_screen(std::regex(R"(default +2 +0 +0 +1 +0 )"));
+  EXPECT_TRUE(absl::StrContains(screen, "ops/s")) << screen;
+  EXPECT_TRUE(std::regex_search(
+      screen, std::regex(absl::StrCat(R"(busy +0 +sleep \()", slow_id,
+                                      R"(\) for \d)"))))
+      << screen;
+  EXPECT_TRUE(std::regex_search(
+      screen, std::regex(absl::StrCat("\n", slow_id, R"( +default +sleep )",
+                                      R"(.*\[8\])"))))
+      << screen;
+  // Redrawn in place as tasks finish: three more succeeded.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Mproc({"submit", "echo", "[1]"}).exit_code, 0);
+  }
+  screen = await_screen(std::regex(R"(default +2 +0 +0 +1 +3 )"));
+  EXPECT_EQ(screen.find("SLOWEST"), screen.rfind("SLOWEST"))  // one screen
+      << screen;
+  RunCommand({"tmux", "-S", socket, "kill-server"});
+  RunCommand({"rm", "-rf", socket_dir});
+
+  // --once: one screen for a script.
+  CommandResult once = Mproc({"top", "--once", "--interval", "0.1"});
+  EXPECT_EQ(once.exit_code, 0) << once.err;
+  EXPECT_TRUE(
+      std::regex_search(once.out, std::regex(R"(default +2 +0 +0 +1 +3 )")))
+      << once.out;
+  EXPECT_EQ(Mproc({"top", "--interval", "0"}).exit_code, 2);
+}
+
 TEST(PoolCliHelpTest, EveryPoolCommandHasHelp) {
   for (const char* command :
-       {"up", "worker", "run", "submit", "status", "result", "map", "lock",
-        "semaphore", "barrier"}) {
+       {"up", "worker", "run", "submit", "status", "result", "map", "top",
+        "lock", "semaphore", "barrier"}) {
     CommandResult r = RunCommand({MprocBinary(), command, "--help"});
     EXPECT_EQ(r.exit_code, 0) << command;
     EXPECT_TRUE(absl::StrContains(r.out, "usage: mproc")) << command << r.out;
