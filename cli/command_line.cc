@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/op_table.h"
 #include "common/task_wire.h"
 
@@ -23,6 +24,9 @@ constexpr const char* kValueFlags[] = {"manager",
                                        "result-ttl",
                                        "task-records",
                                        "interval",
+                                       "log-level",
+                                       "log-format",
+                                       "slow-op-ms",
                                        "pool",
                                        "processes",
                                        "kwargs",
@@ -149,6 +153,24 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
     cl.flags[name] = value;
   }
   return cl;
+}
+
+absl::Status ConfigureLogFromFlags(const CommandLine& cl,
+                                   const std::string& component) {
+  LogOptions options;
+  options.component = component;
+  if (auto level = cl.Flag("log-level")) {
+    absl::StatusOr<LogLevel> parsed = ParseLogLevel(*level);
+    if (!parsed.ok()) return parsed.status();
+    options.level = *parsed;
+  }
+  if (auto format = cl.Flag("log-format")) {
+    absl::StatusOr<bool> json = ParseLogFormatIsJson(*format);
+    if (!json.ok()) return json.status();
+    options.json = *json;
+  }
+  ConfigureLog(options);
+  return absl::OkStatus();
 }
 
 int Fail(int code, const std::string& message) {

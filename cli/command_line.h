@@ -116,6 +116,12 @@ std::string ErrorText(const absl::Status& s);
 // Prints "mproc: <message>" to stderr and returns `code`.
 int Fail(int code, const std::string& message);
 
+// --log-level (debug, info, warning, error; default info) and --log-format
+// (text, json): how this process logs (common/log.h), its lines marked
+// with `component` (the command). INVALID_ARGUMENT for a bad value.
+absl::Status ConfigureLogFromFlags(const CommandLine& cl,
+                                   const std::string& component);
+
 }  // namespace cli
 }  // namespace mproc
 

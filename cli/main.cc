@@ -123,6 +123,10 @@ int main(int argc, char** argv) {
     return cl->help ? kExitOk : kExitUsage;
   }
   const std::string& command = cl->positional[0];
+  if (absl::Status logging = ConfigureLogFromFlags(*cl, command);
+      !logging.ok()) {
+    return Fail(kExitUsage, std::string(logging.message()));
+  }
   if (command == "manager") return RunManagerCommand(*cl);
   if (command == "up") return RunUpCommand(*cl);
   if (command == "run") return RunRunCommand(*cl);

@@ -17,6 +17,7 @@
 #include "cli/manager_start.h"
 #include "client/manager.h"
 #include "common/authkey_file.h"
+#include "common/log.h"
 #include "server/rpc/manager_server.h"
 
 namespace mproc {
@@ -113,6 +114,14 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
                    "MPROC_AUTHKEY)");
   }
   options.metrics_listen = cl.Flag("metrics-listen").value_or("");
+  if (auto ms = cl.Flag("slow-op-ms")) {
+    double v = 0;
+    if (!absl::SimpleAtod(*ms, &v) || !(v >= 0)) {
+      return absl::InvalidArgumentError(
+          "--slow-op-ms must be a number of milliseconds >= 0");
+    }
+    options.slow_op = absl::Milliseconds(v);
+  }
   options.acl_file = cl.Flag("acl-file").value_or("");
   if (!options.acl_file.empty()) {
     // Its keys are the only ones.
@@ -312,6 +321,9 @@ int RunManagerCommand(const CommandLine& cl) {
       StartManagerFromFlags(cl, &exit_code);
   if (!started.ok()) return exit_code;
   WarnIfNoAuth(*started);
+  Log(LogLevel::kInfo, "started", DescribeManager(*started),
+      {{"address", started->server->address()}});
+  Log(LogLevel::kInfo, "storage", started->server->storage_summary());
   std::cout << "mproc manager " << DescribeManager(*started) << "\n"
             << "mproc manager: objects " << started->server->storage_summary()
             << "\n"
@@ -335,7 +347,11 @@ int RunManagerCommand(const CommandLine& cl) {
   }
   std::cout << "mproc manager: stopping on signal " << signal_number
             << std::endl;
+  Log(LogLevel::kInfo, "shutting_down",
+      absl::StrCat("stopping on signal ", signal_number),
+      {{"signal", static_cast<int64_t>(signal_number)}});
   started->server->Shutdown();
+  Log(LogLevel::kInfo, "stopped", "the manager has stopped");
   return kExitOk;
 }
 

@@ -86,7 +86,7 @@ absl::StatusOr<std::unique_ptr<Popen>> StartWorkers(
   std::vector<std::string> argv = {
       SelfPath(), "worker", "--manager",
       address,    "--pool", cl.Flag("pool").value_or("default")};
-  for (const char* flag : {"processes", "grace"}) {
+  for (const char* flag : {"processes", "grace", "log-level", "log-format"}) {
     if (auto v = cl.Flag(flag)) {
       argv.push_back(absl::StrCat("--", flag));
       argv.push_back(*v);

@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/op_table.h"
 #include "common/wire.h"
 #include "server/answer_budget.h"
 #include "server/command_args.h"
@@ -114,13 +116,25 @@ int64_t Dispatcher::ExecuteWith(const pb::Request& request,
   // sample.
   const auto start = std::chrono::steady_clock::now();
   const int64_t bytes = ExecuteUncounted(request, response, last, call, access);
+  const auto took = std::chrono::steady_clock::now() - start;
   const int code = call->parked
                        ? OpStats::kParked
                        : std::min(response->code(), OpStats::kParked - 1);
-  stats->Record(request.op(), code,
-                std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::steady_clock::now() - start)
-                    .count());
+  const int64_t nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
+  stats->Record(request.op(), code, nanos);
+  if (!call->parked && absl::Nanoseconds(nanos) > options_.slow_op) {
+    const OpInfo* info = FindOp(request.op());
+    const std::string op =
+        info == nullptr ? pb::Op_Name(request.op()) : std::string(info->name);
+    Log(LogLevel::kWarning, "slow_op",
+        absl::StrCat(op, request.name().empty() ? "" : " on '", request.name(),
+                     request.name().empty() ? "" : "'", " took ",
+                     absl::FormatDuration(absl::Nanoseconds(nanos))),
+        {{"op", op},
+         {"object", request.name()},
+         {"ms", static_cast<double>(nanos) / 1e6}});
+  }
   return bytes;
 }
 

@@ -64,6 +64,9 @@ struct DispatcherOptions {
   // Counts every request (must outlive the dispatcher); null: nothing is
   // counted or timed.
   OpStats* op_stats = nullptr;
+  // A request answered at once that took longer is logged (slow_op, with
+  // its op and object, never its arguments); timed with op_stats only.
+  absl::Duration slow_op = absl::Milliseconds(100);
 };
 
 class Dispatcher {

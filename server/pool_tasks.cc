@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 #include "common/value_codec.h"
 #include "server/pool_object.h"
 
@@ -150,6 +151,14 @@ void PoolObject::KeepRecordLocked(int64_t task_id, Task task, std::string state,
 void PoolObject::DeadLetterLocked(int64_t task_id, const Task& task,
                                   const std::string& error, absl::Time now,
                                   std::vector<LogChange>* changes) {
+  Log(LogLevel::kWarning, "task_dead_lettered",
+      absl::StrCat("task ", task_id, " '", task.spec.name, "' of ", Describe(),
+                   " failed for good after ", task.attempts.size(),
+                   " attempt(s): ", error),
+      {{"pool", name()},
+       {"task_id", task_id},
+       {"task", task.spec.name},
+       {"error", error}});
   Value entry(Map{{"task_id", task_id},
                   {"name", task.spec.name},
                   {"losses", task.losses},

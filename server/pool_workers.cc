@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 #include "server/pool_object.h"
 
 namespace mproc {
@@ -60,6 +61,11 @@ PoolObject::Worker* PoolObject::WorkerFor(const CallContext& call,
   worker.close_hook = hook;
   worker.since = absl::Now();
   worker_by_sink_[call.sink.get()] = id;
+  Log(LogLevel::kInfo, "worker_joined",
+      absl::StrCat("worker ", worker.host, ":", worker.pid, " joined ",
+                   Describe()),
+      {{"pool", name()},
+       {"worker", absl::StrCat(worker.host, ":", worker.pid)}});
   return &worker;
 }
 
@@ -402,6 +408,16 @@ void PoolObject::WorkerGone(int64_t worker_id) {
   const int64_t pid = worker.pid;
   std::vector<int64_t> running(worker.running.begin(), worker.running.end());
   std::sort(running.begin(), running.end());
+  Log(running.empty() || worker.stopping ? LogLevel::kInfo : LogLevel::kWarning,
+      "worker_left",
+      absl::StrCat("worker ", host, ":", pid, " left ", Describe(),
+                   running.empty()
+                       ? std::string()
+                       : absl::StrCat(" while running ", running.size(),
+                                      " task(s): lost, retried if they may")),
+      {{"pool", name()},
+       {"worker", absl::StrCat(host, ":", pid)},
+       {"running", static_cast<int64_t>(running.size())}});
   for (auto id = running.rbegin(); id != running.rend(); ++id) {
     auto it = tasks_.find(*id);
     if (it == tasks_.end()) continue;

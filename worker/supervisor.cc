@@ -76,6 +76,9 @@ int WorkerMain(int argc, char** argv) {
   // The key is in memory now; no process or command started from here on
   // inherits it.
   unsetenv("MPROC_AUTHKEY");
+  LogOptions log = options->log;
+  log.component = "worker";
+  ConfigureLog(log);
   return RunSupervisor(*options);
 }
 

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <functional>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -15,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/manager.h"
+#include "common/log.h"
 #include "common/task_wire.h"
 #include "worker/task_feed.h"
 #include "worker/task_runner.h"
@@ -95,8 +95,10 @@ class Watchdog {
           mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
       if (stopped_) return;
       if (woken || absl::Now() < deadline_) continue;
-      std::cerr << "mproc worker " << getpid() << ": task " << task_id_
-                << " ran past its timeout; this process ends" << std::endl;
+      Log(LogLevel::kWarning, "task_timed_out",
+          absl::StrCat("task ", task_id_,
+                       " ran past its timeout; this process ends"),
+          {{"task_id", task_id_}});
       before_exit_();
       _exit(kExitTaskTimeout);
     }
@@ -124,10 +126,12 @@ class Watchdog {
       const bool lost = lost_(task, attempt);
       mu_.Lock();
       if (lost && same()) {
-        std::cerr << "mproc worker " << getpid() << ": the manager took task "
-                  << task << " back (it was cancelled, or this process was "
-                  << "declared lost: paused or cut off); this process ends"
-                  << std::endl;
+        Log(LogLevel::kWarning, "fenced",
+            absl::StrCat("the manager took task ", task,
+                         " back (it was cancelled, or this process was "
+                         "declared lost: paused or cut off); this process "
+                         "ends"),
+            {{"task_id", task}});
         before_exit_();
         _exit(kExitFenced);
       }
@@ -256,14 +260,13 @@ int RunWorkerLoop(const WorkerOptions& options) {
     if (s.code() == absl::StatusCode::kUnauthenticated ||
         s.code() == absl::StatusCode::kFailedPrecondition ||
         s.code() == absl::StatusCode::kInvalidArgument) {
-      std::cerr << "mproc worker " << context.pid << ": " << s.message()
-                << std::endl;
+      Log(LogLevel::kError, "refused", std::string(s.message()));
       return 1;
     }
     if (!complained) {
-      std::cerr << "mproc worker " << context.pid
-                << ": waiting for the manager (" << s.message() << ")"
-                << std::endl;
+      Log(LogLevel::kWarning, "waiting_for_manager",
+          absl::StrCat("waiting for the manager (", s.message(), ")"),
+          {{"manager", options.manager}});
       complained = true;
     }
     signals.SleepFor(backoff);
@@ -280,8 +283,8 @@ int RunWorkerLoop(const WorkerOptions& options) {
       init = OutcomeStatus(outcome, options.initializer_task, 0);
     }
     if (!init.ok()) {
-      std::cerr << "mproc worker " << context.pid
-                << ": initializer failed: " << init.message() << std::endl;
+      Log(LogLevel::kError, "initializer_failed",
+          absl::StrCat("initializer failed: ", init.message()));
       return kExitInitializerFailed;
     }
   }
@@ -321,9 +324,9 @@ int RunWorkerLoop(const WorkerOptions& options) {
     feed.TaskDone(EncodeResult(result));
   }
   if (feed.fenced()) {
-    std::cerr << "mproc worker " << getpid() << ": the manager declared this "
-              << "process lost while it held tasks (paused or cut off); "
-              << "this process ends without starting them" << std::endl;
+    Log(LogLevel::kWarning, "fenced",
+        "the manager declared this process lost while it held tasks (paused "
+        "or cut off); this process ends without starting them");
     _exit(kExitFenced);
   }
   feed.Finish();

@@ -99,6 +99,14 @@ absl::StatusOr<WorkerOptions> ParseWorkerFlags(
       options.grace = absl::Seconds(seconds);
     } else if (flag == "initializer") {
       options.initializer_task = value;
+    } else if (flag == "log-level") {
+      absl::StatusOr<LogLevel> level = ParseLogLevel(value);
+      if (!level.ok()) return level.status();
+      options.log.level = *level;
+    } else if (flag == "log-format") {
+      absl::StatusOr<bool> json = ParseLogFormatIsJson(value);
+      if (!json.ok()) return json.status();
+      options.log.json = *json;
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown flag '--", flag, "' (see mproc worker --help)"));

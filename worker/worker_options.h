@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/log.h"
 #include "common/metadata.h"
 #include "worker/task_registry.h"
 
@@ -40,6 +41,7 @@ struct WorkerOptions {
   // ends that process (and the supervisor starts another, after a pause).
   std::function<absl::Status()> initializer;
   std::string initializer_task;  // or a registered task, called with no args
+  LogOptions log;                // component "worker"
   const TaskRegistry* registry = &TaskRegistry::Global();
 };
 
@@ -58,6 +60,7 @@ inline constexpr char kWorkerUsage[] =
                     [--allow-exec] [--grace S] [--initializer TASK]
                     [--authkey-file F | --no-auth] [--user NAME] [--tls-ca F]
                     [--tls-cert F --tls-key K] [--tls-server-name N]
+                    [--log-level L] [--log-format text|json]
 
 Runs a supervisor that pre-forks N worker processes (default: the CPUs
 available); each connects to the manager, takes tasks of pool NAME
@@ -70,7 +73,8 @@ task that runs longer than 2*B ms, so no task waits long behind another.
 The exec task
 (run a command) is refused unless --allow-exec is given. SIGTERM or SIGINT:
 take no more tasks, let running ones finish (at most --grace S seconds,
-default 30), then exit; a second signal kills at once.
+default 30), then exit; a second signal kills at once. --log-level (debug,
+info, warning, error) and --log-format: its log lines on stderr.
 )";
 
 }  // namespace mproc

@@ -157,7 +157,8 @@ absl::StatusOr<Access> Authenticator::Check(const CallCredentials& call) const {
 
 absl::Status Authenticator::Refuse(const std::string& peer,
                                    absl::string_view why) const {
-  log_.Write(absl::StrCat("refused a call from ", peer, ": ", why));
+  log_.Write("auth_refused",
+             absl::StrCat("refused a call from ", peer, ": ", why));
   return absl::UnauthenticatedError(why);
 }
 

@@ -340,7 +340,10 @@ class ManagerServerImpl : public ManagerServer {
     d.task_records = options.task_records;
     d.max_answer_bytes = options.max_message_bytes;
     d.max_object_bytes = options.max_object_bytes;
-    if (!options.metrics_listen.empty()) d.op_stats = &op_stats_;
+    // Always counted and timed: `mproc top` rates requests, and slow ones
+    // are logged, metrics or not.
+    d.op_stats = &op_stats_;
+    d.slow_op = options.slow_op;
     if (journal_ != nullptr) {
       JournalDb* journal = journal_.get();
       d.storage_info = [journal, recovered = recovered_] {

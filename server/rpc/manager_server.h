@@ -73,9 +73,11 @@ struct ManagerServerOptions {
   // Rebuild a damaged data dir, keeping what can be read, instead of
   // refusing to start.
   bool repair = false;
-  // A Prometheus endpoint (manager_metrics.h) on this loopback HOST:PORT;
-  // empty: none, and nothing is counted.
+  // A Prometheus endpoint and the dashboard (manager_metrics.h) on this
+  // loopback HOST:PORT; empty: none (requests are counted either way).
   std::string metrics_listen;
+  // A request answered at once that takes longer is logged (slow_op).
+  absl::Duration slow_op = absl::Milliseconds(100);
 };
 
 // True for a Start error about the data dir (missing parent, unwritable,

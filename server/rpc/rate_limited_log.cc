@@ -1,12 +1,12 @@
 #include "server/rpc/rate_limited_log.h"
 
-#include <iostream>
-
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 
 namespace mproc {
 
-void RateLimitedLog::Write(const std::string& line) {
+void RateLimitedLog::Write(absl::string_view event, const std::string& line) {
   int64_t unlogged = 0;
   {
     absl::MutexLock l(&mu_);
@@ -19,9 +19,9 @@ void RateLimitedLog::Write(const std::string& line) {
     unlogged = unlogged_;
     unlogged_ = 0;
   }
-  std::cerr << "mproc manager: " << line;
-  if (unlogged > 0) std::cerr << " (and " << unlogged << " more not shown)";
-  std::cerr << std::endl;
+  Log(LogLevel::kWarning, event,
+      unlogged > 0 ? absl::StrCat(line, " (and ", unlogged, " more not shown)")
+                   : line);
 }
 
 }  // namespace mproc

@@ -1,5 +1,6 @@
-// Lines on stderr about refused peers, at most one a second with a count
-// of those left out, so that a peer cannot flood the log. Thread-safe.
+// Log lines (common/log.h, warnings) about refused peers, at most one a
+// second with a count of those left out, so that a peer cannot flood the
+// log. Thread-safe.
 #ifndef MPROC_SERVER_RPC_RATE_LIMITED_LOG_H_
 #define MPROC_SERVER_RPC_RATE_LIMITED_LOG_H_
 
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -14,9 +16,9 @@ namespace mproc {
 
 class RateLimitedLog {
  public:
-  // Writes "mproc manager: <line>" unless a line went out less than a
-  // second ago (then it is only counted, and the next line says how many).
-  void Write(const std::string& line);
+  // Logs `line` as `event` unless a line went out less than a second ago
+  // (then it is only counted, and the next line says how many).
+  void Write(absl::string_view event, const std::string& line);
 
  private:
   absl::Mutex mu_;

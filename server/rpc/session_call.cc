@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
+#include "common/log.h"
 #include "common/metadata.h"
 #include "server/parking.h"
 #include "server/rpc/free_memory.h"
@@ -243,6 +244,14 @@ class SessionCall : public AsyncCall {
     }
     session_ =
         service_->sessions()->Attach(session_id, context_.peer(), restarted);
+    if (LogEnabled(LogLevel::kInfo)) {
+      Log(LogLevel::kInfo, "connection_opened",
+          absl::StrCat("a stream from ", context_.peer(),
+                       access_.principal.empty()
+                           ? std::string()
+                           : absl::StrCat(" (user '", access_.principal, "')")),
+          {{"peer", context_.peer()}, {"user", access_.principal}});
+    }
     absl::MutexLock l(&mu_);
     outstanding_ = 1;  // the done event
     if (session_->TakeExpiryNotice()) {
@@ -548,7 +557,13 @@ class SessionCall : public AsyncCall {
     service_->open_streams().fetch_sub(1, std::memory_order_relaxed);
     sink_->Close();
     if (session_ != nullptr) {  // null for a stream refused at the door
-      service_->sessions()->Detach(session_, /*now=*/!context_.IsCancelled());
+      const bool clean = !context_.IsCancelled();
+      Log(LogLevel::kInfo, "connection_closed",
+          absl::StrCat(
+              "the stream from ", context_.peer(),
+              clean ? " ended" : " was cut off (its session waits its lease)"),
+          {{"peer", context_.peer()}, {"clean", clean}});
+      service_->sessions()->Detach(session_, /*now=*/clean);
     }
     delete this;
     // What its answers took goes back to the system, not just to the heap.

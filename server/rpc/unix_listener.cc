@@ -64,7 +64,9 @@ void UnixListener::Start(grpc::Server* server) {
 void UnixListener::AcceptLoop(grpc::Server* server) {
   const uid_t me = geteuid();
   RateLimitedLog refusals;
-  auto log = [&](const std::string& line) { refusals.Write(line); };
+  auto log = [&](const std::string& line) {
+    refusals.Write("peer_refused", line);
+  };
   // Waits on the wake-up pipe only; true if stopping.
   auto pause = [&](int ms) {
     pollfd wake{wake_read_, POLLIN, 0};

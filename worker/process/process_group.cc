@@ -9,9 +9,10 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 
 namespace mproc {
 namespace {
@@ -92,8 +93,9 @@ int RunProcessGroup(const ProcessGroupOptions& options,
         if (hooks.starting) hooks.starting(i);
         const pid_t pid = Spawn(hooks, i, original);
         if (pid < 0) {
-          std::cerr << options.name << ": fork failed: " << std::strerror(errno)
-                    << std::endl;
+          Log(LogLevel::kError, "fork_failed",
+              absl::StrCat(options.name,
+                           ": fork failed: ", std::strerror(errno)));
           slot.restart_at = now + kRestartPause;
           continue;
         }
@@ -155,9 +157,10 @@ int RunProcessGroup(const ProcessGroupOptions& options,
             continue;
           }
           if (!stopping) {
-            std::cerr << options.name << ": process " << pid << " "
-                      << DescribeWaitStatus(status) << "; starting another"
-                      << std::endl;
+            Log(LogLevel::kWarning, "process_exited",
+                absl::StrCat(options.name, ": process ", pid, " ",
+                             DescribeWaitStatus(status), "; starting another"),
+                {{"process", static_cast<int64_t>(pid)}});
           }
           slot.restart_at = ended - slot.started < kQuickExit
                                 ? ended + kRestartPause
