@@ -1,8 +1,11 @@
 // The `mproc` command: the manager daemon and a client for its objects.
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/command_line.h"
 #include "cli/serve_command.h"
+#include "common/flagfile.h"
 #include "server/dispatcher.h"  // kMprocVersion
 #include "worker/supervisor.h"
 
@@ -82,6 +85,11 @@ Client flags:
   --tls-server-name N     the name the manager's certificate must carry, if
                           not the address's host ($MPROC_TLS_SERVER_NAME)
 
+  --flagfile F            flags from file F, one per line ("--name=value";
+                          '#' comments), in its place: for services
+  --log-level L           debug, info (default), warning or error; with
+  --log-format text|json  the process's log lines on stderr
+
   --version               print mproc's version
 Values: a word is text; a value that starts like JSON (a digit, -1, [, {,
 ", true, false, null) must be JSON (007-style numbers stay text); --string
@@ -102,8 +110,19 @@ Exit codes:
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int raw_argc, char** raw_argv) {
   using namespace mproc::cli;
+  // --flagfile FILE, for every command: its flags in place of it.
+  absl::StatusOr<std::vector<std::string>> expanded = mproc::ExpandFlagfiles(
+      std::vector<std::string>(raw_argv + 1, raw_argv + raw_argc));
+  if (!expanded.ok()) {
+    return Fail(kExitUsage, std::string(expanded.status().message()));
+  }
+  std::vector<char*> arg_pointers = {raw_argv[0]};
+  for (std::string& arg : *expanded) arg_pointers.push_back(arg.data());
+  arg_pointers.push_back(nullptr);
+  const int argc = static_cast<int>(arg_pointers.size()) - 1;
+  char** const argv = arg_pointers.data();
   // The worker daemon parses its own flags and must fork before any
   // client state exists.
   if (argc > 1 && std::string(argv[1]) == "worker") {

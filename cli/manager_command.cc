@@ -321,13 +321,14 @@ int RunManagerCommand(const CommandLine& cl) {
       StartManagerFromFlags(cl, &exit_code);
   if (!started.ok()) return exit_code;
   WarnIfNoAuth(*started);
-  Log(LogLevel::kInfo, "started", DescribeManager(*started),
-      {{"address", started->server->address()}});
-  Log(LogLevel::kInfo, "storage", started->server->storage_summary());
   std::cout << "mproc manager " << DescribeManager(*started) << "\n"
             << "mproc manager: objects " << started->server->storage_summary()
             << "\n"
             << DescribeMetrics(*started) << std::flush;
+  // After the banner, which tools read up to its "listening on" line.
+  Log(LogLevel::kInfo, "started", DescribeManager(*started),
+      {{"address", started->server->address()}});
+  Log(LogLevel::kInfo, "storage", started->server->storage_summary());
   if (cl.Flag("exit-with-stdin")) {
     // Its owner holds the other end of our stdin: when the owner is gone
     // (however it died), the pipe reads end of file and we stop.

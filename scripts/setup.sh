@@ -17,8 +17,9 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev chromium chromium-driver
   # The Python package (python/): its extension and its tests.
   pybind11-dev python3-dev python3-pytest
-  # A terminal for the tests of progress bars.
-  tmux
+  # A terminal for the tests of progress bars and `mproc top`;
+  # systemd-analyze for the checks of packaging/systemd/.
+  tmux systemd
   # The checks: clang 14 (thread-safety analysis, sanitizers, libFuzzer),
   # clang-format 14, and what builds TSan's absl from Debian's source.
   clang-14 clang-format-14 libclang-rt-14-dev cmake dpkg-dev binutils

@@ -160,6 +160,7 @@ tsan_filter="-$(IFS=:; echo "${tsan_skip[*]}")"
 check format scripts/check_format.sh
 check layers scripts/check_layers.sh
 suite gcc -- //...
+check units scripts/check_units.sh
 python_suite
 if [[ "${1:-}" != quick ]]; then
   suite asan --config=asan -- //...

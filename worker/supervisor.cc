@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/flagfile.h"
 #include "worker/process/process.h"
 #include "worker/process/process_group.h"
 #include "worker/worker_loop.h"
@@ -68,7 +69,14 @@ int WorkerMain(int argc, char** argv) {
     }
     args.push_back(arg);
   }
-  absl::StatusOr<WorkerOptions> options = ParseWorkerFlags(args);
+  // --flagfile FILE: its flags in place of it (a worker binary of the
+  // user's own gets here without the mproc command's expansion).
+  absl::StatusOr<std::vector<std::string>> expanded = ExpandFlagfiles(args);
+  if (!expanded.ok()) {
+    std::cerr << "mproc worker: " << expanded.status().message() << std::endl;
+    return 2;
+  }
+  absl::StatusOr<WorkerOptions> options = ParseWorkerFlags(*expanded);
   if (!options.ok()) {
     std::cerr << "mproc worker: " << options.status().message() << std::endl;
     return 2;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "tests/support/manager_fixture.h"
 
@@ -117,6 +118,41 @@ TEST_F(CliTest, ExitCodesTellMissingFromDownFromDenied) {
   CommandResult version = Mproc({"--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out.rfind("mproc ", 0), 0u) << version.out;
+}
+
+// --flagfile: flags from a file, one per line, in its place; a flag after
+// it overrides the file's; a bad line is a usage error naming the line.
+TEST_F(CliTest, FlagfileGivesFlagsFromAFile) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  const std::string good = dir + "/good.flags";
+  std::ofstream(good) << "# where the manager is\n\n--manager="
+                      << server_->address() << "\n--string\n";
+  const std::string d = UniqueName();
+  // --string from the file: 007 is stored as text.
+  ASSERT_EQ(testing::RunCommand({testing::MprocBinary(), "--flagfile", good,
+                                 "dict", "set", d, "k", "007"})
+                .exit_code,
+            0);
+  CommandResult got = testing::RunCommand(
+      {testing::MprocBinary(), "--flagfile=" + good, "dict", "get", d, "k"});
+  EXPECT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(got.out, "\"007\"\n");
+  // A later flag wins over the file's.
+  EXPECT_EQ(testing::RunCommand({testing::MprocBinary(), "--flagfile", good,
+                                 "--manager", "127.0.0.1:1", "info"})
+                .exit_code,
+            3);
+  const std::string bad = dir + "/bad.flags";
+  std::ofstream(bad) << "--manager=x\nlisten 1\n";
+  CommandResult refused =
+      testing::RunCommand({testing::MprocBinary(), "--flagfile", bad, "info"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(refused.err, "bad.flags line 2"))
+      << refused.err;
+  EXPECT_EQ(testing::RunCommand(
+                {testing::MprocBinary(), "--flagfile", dir + "/none", "info"})
+                .exit_code,
+            2);
 }
 
 TEST_F(CliTest, QueuePutGetLenAndTimeout) {
