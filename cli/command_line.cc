@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/flagfile.h"
 #include "common/log.h"
 #include "common/op_table.h"
 #include "common/task_wire.h"
@@ -102,8 +103,10 @@ std::optional<std::string> CommandLine::Flag(const std::string& name) const {
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
   CommandLine cl;
   bool flags_done = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
+  // A --flagfile where a flag may stand puts the file's flags in its place.
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string arg = args[i];
     if (flags_done || !absl::StartsWith(arg, "-") || arg == "-" ||
         (arg.size() > 1 && (std::isdigit(arg[1]) || arg[1] == '.')) ||
         (InObjectValues(cl) && arg != "--" && !IsKnownFlag(arg))) {
@@ -130,6 +133,19 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
+    if (name == "flagfile") {
+      if (!has_inline_value) {
+        if (i + 1 >= args.size()) {
+          return absl::InvalidArgumentError("flag '--flagfile' needs a file");
+        }
+        value = args[++i];
+      }
+      std::vector<std::string> flags;
+      if (absl::Status s = ReadFlagfile(value, &flags); !s.ok()) return s;
+      args.insert(args.begin() + static_cast<ptrdiff_t>(i) + 1, flags.begin(),
+                  flags.end());
+      continue;
+    }
     if (IsOneOf(name, std::begin(kBooleanFlags), std::end(kBooleanFlags))) {
       cl.flags[name] = has_inline_value ? value : "true";
       continue;
@@ -139,11 +155,11 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
           absl::StrCat("unknown flag '--", name, "'"));
     }
     if (!has_inline_value) {
-      if (i + 1 >= argc) {
+      if (i + 1 >= args.size()) {
         return absl::InvalidArgumentError(
             absl::StrCat("flag '--", name, "' needs a value"));
       }
-      value = argv[++i];
+      value = args[++i];
     }
     // --host may be given more than once: the names add up.
     if (name == "host" && cl.flags.count(name) > 0) {

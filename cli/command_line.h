@@ -35,7 +35,7 @@ inline constexpr const char* kBooleanFlags[] = {
     "json",    "allow-exec",         "repair",          "in-memory",
     "no-auth", "insecure-plaintext", "string",          "raw",
     "version", "cancel-on-timeout",  "exit-with-stdin", "all-dead",
-    "once"};
+    "once",    "dashboard"};
 
 // INVALID_ARGUMENT for an unknown flag or a flag missing its value.
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);

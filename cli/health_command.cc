@@ -50,18 +50,23 @@ int RunHealthCommand(const CommandLine& cl) {
 
 int RunMetricsTokenCommand(const CommandLine& cl) {
   if (cl.help) {
-    std::cout << "usage: mproc [--authkey-file F] metrics-token\n\n"
-                 "Prints the password of the manager's /metrics endpoint "
-                 "(HTTP basic auth,\nany user), derived from the authkey "
-                 "(default: as clients find it): give\nit to the scraper "
-                 "instead of the key.\n";
+    std::cout
+        << "usage: mproc [--authkey-file F] metrics-token [--dashboard]\n\n"
+           "Prints the password of the manager's /metrics endpoint "
+           "(HTTP basic auth,\nany user), derived from the authkey "
+           "(default: as clients find it): give\nit to the scraper "
+           "instead of the key. With --dashboard: the token of the\n"
+           "dashboard's login (it reads every task and may requeue: "
+           "the admin's).\n";
     return kExitOk;
   }
   absl::StatusOr<std::string> key =
       LoadAuthkey(cl.Flag("authkey-file").value_or(""));
   if (!key.ok()) return FailStatus(key.status());
   if (key->empty()) return Fail(kExitDenied, "no authkey found");
-  std::cout << MetricsToken(*key) << std::endl;
+  std::cout << (cl.Flag("dashboard").has_value() ? DashboardToken(*key)
+                                                 : MetricsToken(*key))
+            << std::endl;
   return kExitOk;
 }
 

@@ -59,7 +59,9 @@ Commands:
   objects [--json]        list the manager's objects
   delete NAME             delete an object
   health [--service S]    the manager's gRPC health: exit 0 if it serves
-  metrics-token           the password of the manager's /metrics endpoint
+  metrics-token [--dashboard]
+                          the password of the manager's /metrics endpoint
+                          (or of its dashboard)
   info                    show the manager's version, instance, uptime and
                           where its objects live (data dir, fsync, size)
   backup DIR              copy the manager's data dir to DIR while it serves
@@ -110,26 +112,25 @@ Exit codes:
 
 }  // namespace
 
-int main(int raw_argc, char** raw_argv) {
+int main(int argc, char** argv) {
   using namespace mproc::cli;
-  // --flagfile FILE, for every command: its flags in place of it.
-  absl::StatusOr<std::vector<std::string>> expanded = mproc::ExpandFlagfiles(
-      std::vector<std::string>(raw_argv + 1, raw_argv + raw_argc));
-  if (!expanded.ok()) {
-    return Fail(kExitUsage, std::string(expanded.status().message()));
-  }
-  std::vector<char*> arg_pointers = {raw_argv[0]};
-  for (std::string& arg : *expanded) arg_pointers.push_back(arg.data());
-  arg_pointers.push_back(nullptr);
-  const int argc = static_cast<int>(arg_pointers.size()) - 1;
-  char** const argv = arg_pointers.data();
-  // The worker daemon parses its own flags and must fork before any
-  // client state exists.
+  // The worker daemon parses its own flags (and reads --flagfile itself)
+  // and must fork before any client state exists.
   if (argc > 1 && std::string(argv[1]) == "worker") {
     return mproc::WorkerMain(argc - 1, argv + 1);
   }
   if (argc > 1 && std::string(argv[1]) == "serve") {
-    return ServeMain(argc - 1, argv + 1);
+    // Only flags: each --flagfile's in its place.
+    absl::StatusOr<std::vector<std::string>> expanded =
+        mproc::ExpandFlagfiles(std::vector<std::string>(argv + 2, argv + argc));
+    if (!expanded.ok()) {
+      return Fail(kExitUsage, std::string(expanded.status().message()));
+    }
+    std::vector<char*> serve_argv = {argv[1]};
+    for (std::string& arg : *expanded) serve_argv.push_back(arg.data());
+    serve_argv.push_back(nullptr);
+    return ServeMain(static_cast<int>(serve_argv.size()) - 1,
+                     serve_argv.data());
   }
   absl::StatusOr<CommandLine> cl = ParseCommandLine(argc, argv);
   if (!cl.ok()) return Fail(kExitUsage, std::string(cl.status().message()));

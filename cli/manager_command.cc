@@ -282,9 +282,12 @@ std::string DescribeMetrics(const StartedManager& started) {
       "mproc: metrics on ", url,
       started.authkey.empty()
           ? " (WARNING: no password without a key: every local user can "
-            "read them)"
-          : " (HTTP basic auth, any user; the password is what `mproc "
-            "metrics-token` prints)",
+            "read them; no dashboard)"
+          : absl::StrCat(" (HTTP basic auth, any user; the password is what "
+                         "`mproc metrics-token` prints)\nmproc: dashboard on ",
+                         url.substr(0, url.rfind('/')),
+                         "/ (log in with what `mproc metrics-token "
+                         "--dashboard` prints)"),
       "\n");
 }
 

@@ -79,8 +79,10 @@ absl::StatusOr<Snapshot> Look(Manager& manager,
   s.at = absl::Now();
   absl::StatusOr<std::vector<ObjectInfo>> objects = manager.Objects();
   if (!objects.ok()) return objects.status();
-  // Info, and a page of objects per thousand.
-  s.calls = 2 + static_cast<int64_t>(objects->size() / 1000);
+  // Info, and the pages of objects: one per thousand, and the empty one
+  // that ends the list.
+  const int64_t n = static_cast<int64_t>(objects->size());
+  s.calls = 1 + (n + 999) / 1000 + 1;
   for (const ObjectInfo& o : *objects) {
     if (o.kind != "pool" || (only.has_value() && o.name != *only)) continue;
     absl::StatusOr<PoolProxy> pool = manager.PoolCalls(o.name);
@@ -88,7 +90,7 @@ absl::StatusOr<Snapshot> Look(Manager& manager,
     absl::StatusOr<Map> status = pool->Status();
     absl::StatusOr<List> tasks =
         pool->Tasks(Map{{"state", "running"}, {"limit", 1000}});
-    s.calls += 2;
+    s.calls += 3;  // PoolCalls checks the pool (a status), then two calls
     if (!status.ok() || !tasks.ok()) continue;  // deleted meanwhile
     s.pools.push_back(*std::move(status));
     for (Value& t : *tasks) {

@@ -7,8 +7,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace mproc {
-namespace {
-
 absl::Status ReadFlagfile(const std::string& path,
                           std::vector<std::string>* out) {
   std::ifstream in(path);
@@ -48,8 +46,6 @@ absl::Status ReadFlagfile(const std::string& path,
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<std::string>> ExpandFlagfiles(
     const std::vector<std::string>& args) {

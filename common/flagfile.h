@@ -17,9 +17,14 @@ namespace mproc {
 // `args` with each --flagfile replaced by the file's flags, up to a "--"
 // (what follows it is not flags). INVALID_ARGUMENT naming the file and
 // line for an unreadable file, a line that is not a flag, or a --flagfile
-// inside a flagfile.
+// inside a flagfile. For commands whose arguments are all flags (a parser
+// that knows where values begin calls ReadFlagfile itself).
 absl::StatusOr<std::vector<std::string>> ExpandFlagfiles(
     const std::vector<std::string>& args);
+
+// Appends the flags of the file at `path` to `out`; errors as above.
+absl::Status ReadFlagfile(const std::string& path,
+                          std::vector<std::string>* out);
 
 }  // namespace mproc
 

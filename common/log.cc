@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "absl/base/thread_annotations.h"
@@ -40,6 +41,30 @@ const char* LevelName(LogLevel level, bool upper) {
   return "info";
 }
 
+// The most bytes of a message kept: a line stays one write.
+constexpr size_t kMaxMessageBytes = 2048;
+
+// `text` for one text line: control bytes (newlines, escapes) written as
+// \xNN, so no message can forge a line or drive the terminal; cut to
+// kMaxMessageBytes.
+std::string Printable(absl::string_view text) {
+  std::string out;
+  out.reserve(std::min(text.size(), kMaxMessageBytes) + 8);
+  for (char c : text) {
+    if (out.size() >= kMaxMessageBytes) {
+      out += "...";
+      break;
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      absl::StrAppend(&out, "\\x", absl::Hex(byte, absl::kZeroPad2));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text) {
@@ -72,6 +97,19 @@ void SetLogComponent(const std::string& component) {
   s.component = component;
 }
 
+bool LogLimiter::Take(int64_t* skipped) {
+  absl::MutexLock l(&mu_);
+  const absl::Time now = absl::Now();
+  if (now - last_ < absl::Seconds(1)) {
+    ++skipped_;
+    return false;
+  }
+  last_ = now;
+  *skipped = skipped_;
+  skipped_ = 0;
+  return true;
+}
+
 bool LogEnabled(LogLevel level) {
   return static_cast<int>(level) >= State().level.load();
 }
@@ -96,11 +134,11 @@ void Log(LogLevel level, absl::string_view event, absl::string_view message,
     m[Value("component")] = component;
     m[Value("pid")] = static_cast<int64_t>(getpid());
     m[Value("event")] = std::string(event);
-    m[Value("message")] = std::string(message);
+    m[Value("message")] = std::string(message.substr(0, kMaxMessageBytes));
     line = Value(std::move(m)).ToJson();
   } else {
     line = absl::StrCat(time, " ", LevelName(level, true), " ", component, "[",
-                        getpid(), "] ", event, ": ", message);
+                        getpid(), "] ", event, ": ", Printable(message));
   }
   line.push_back('\n');
   for (size_t done = 0; done < line.size();) {

@@ -123,14 +123,19 @@ int64_t Dispatcher::ExecuteWith(const pb::Request& request,
   const int64_t nanos =
       std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
   stats->Record(request.op(), code, nanos);
-  if (!call->parked && absl::Nanoseconds(nanos) > options_.slow_op) {
+  int64_t skipped = 0;
+  if (!call->parked && absl::Nanoseconds(nanos) > options_.slow_op &&
+      slow_log_.Take(&skipped)) {
     const OpInfo* info = FindOp(request.op());
     const std::string op =
         info == nullptr ? pb::Op_Name(request.op()) : std::string(info->name);
     Log(LogLevel::kWarning, "slow_op",
         absl::StrCat(op, request.name().empty() ? "" : " on '", request.name(),
                      request.name().empty() ? "" : "'", " took ",
-                     absl::FormatDuration(absl::Nanoseconds(nanos))),
+                     absl::FormatDuration(absl::Nanoseconds(nanos)),
+                     skipped > 0 ? absl::StrCat(" (and ", skipped,
+                                                " more slow ones not shown)")
+                                 : ""),
         {{"op", op},
          {"object", request.name()},
          {"ms", static_cast<double>(nanos) / 1e6}});

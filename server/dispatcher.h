@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/log.h"
 #include "common/op_table.h"
 #include "common/value.h"
 #include "proto/mproc.pb.h"
@@ -131,6 +132,7 @@ class Dispatcher {
   const std::string instance_id_;
   const absl::Time start_time_;
   const DispatcherOptions options_;
+  LogLimiter slow_log_;  // slow_op lines: at most one a second
 };
 
 // INVALID_ARGUMENT unless `name` is 1-256 printable ASCII characters.

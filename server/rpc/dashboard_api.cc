@@ -14,6 +14,10 @@ namespace {
 
 // The most task records one /api/tasks answer lists.
 constexpr int64_t kMaxListed = 1000;
+// The most objects looked at for the pools (pages of kListObjectsPage),
+// and listed by /api/objects: a poll's work stays bounded.
+constexpr int kMaxObjectPages = 20;
+constexpr int kListedObjectPages = 1;
 
 const std::string* Param(const QueryParams& query, const char* key) {
   auto it = query.find(key);
@@ -53,10 +57,10 @@ absl::StatusOr<Value> DashboardApi::Run(pb::Op op, const std::string& name,
   return ValueFromProto(response.result());
 }
 
-absl::StatusOr<List> DashboardApi::Objects() const {
+absl::StatusOr<List> DashboardApi::Objects(int max_pages) const {
   List all;
   Value after;  // null: from the first name
-  for (;;) {
+  for (int page_n = 0; page_n < max_pages; ++page_n) {
     absl::StatusOr<Value> page = Run(pb::LIST_OBJECTS, "", {after});
     if (!page.ok()) return page.status();
     if (!page->is_list() || page->list_value().empty()) break;
@@ -72,7 +76,7 @@ absl::StatusOr<List> DashboardApi::Objects() const {
 }
 
 absl::StatusOr<List> DashboardApi::PoolNames() const {
-  absl::StatusOr<List> objects = Objects();
+  absl::StatusOr<List> objects = Objects(kMaxObjectPages);
   if (!objects.ok()) return objects.status();
   List names;
   for (const Value& row : *objects) {
@@ -132,8 +136,9 @@ absl::StatusOr<Value> DashboardApi::Workers() const {
             {Map{{"state", "running"}, {"limit", kMaxListed}}});
     if (busy.ok() && busy->is_list()) {
       for (const Value& t : busy->list_value()) {
-        if (t.is_map())
+        if (t.is_map() && Field(t.map_value(), "id") != nullptr) {
           running[TextOf(t.map_value(), "worker")] = t.map_value();
+        }
       }
     }
     absl::StatusOr<Value> failed =
@@ -193,16 +198,25 @@ absl::StatusOr<Value> DashboardApi::Tasks(const QueryParams& query) const {
     if (!names.ok()) return names.status();
     pools = *std::move(names);
   }
+  const bool one_pool = Param(query, "pool") != nullptr;
   List rows;
   for (const Value& pool : pools) {
     absl::StatusOr<Value> tasks =
         Run(pb::POOL_TASKS, pool.string_value(), {filter});
-    if (!tasks.ok()) return tasks.status();
+    if (!tasks.ok()) {
+      if (one_pool) return tasks.status();
+      continue;  // deleted meanwhile
+    }
     for (Value& t : tasks->mutable_list()) {
       if (!t.is_map()) continue;
       t.mutable_map()[Value("pool")] = pool;
       rows.push_back(std::move(t));
     }
+    // At most `limit` in all, not per pool.
+    if (static_cast<int64_t>(rows.size()) >= limit) break;
+  }
+  if (static_cast<int64_t>(rows.size()) > limit) {
+    rows.resize(static_cast<size_t>(limit));
   }
   return Value(std::move(rows));
 }
@@ -250,7 +264,7 @@ absl::StatusOr<Value> DashboardApi::Get(const std::string& path,
   if (path == "/api/tasks") return Tasks(query);
   if (path == "/api/task") return OneTask(query);
   if (path == "/api/objects") {
-    absl::StatusOr<List> objects = Objects();
+    absl::StatusOr<List> objects = Objects(kListedObjectPages);
     if (!objects.ok()) return objects.status();
     return Value(*std::move(objects));
   }

@@ -8,16 +8,19 @@
 //                             latency (cumulative: the page charts deltas),
 //                             connections, process CPU, memory, fds
 //   /api/pools                each pool's status (workers, counts, dead
-//                             letters), with its name
+//                             letters), with its name (pools among the
+//                             first 20,000 objects by name)
 //   /api/workers              every worker process of every pool: pool,
 //                             host, pid, state, tasks done, its running task
 //                             and since when, its last error
 //   /api/tasks?pool=&state=&name=&limit=
 //                             task records (of every pool without pool=),
-//                             each with its pool, newest last
+//                             each with its pool, by id per pool; at most
+//                             limit (default 100, up to 1000) in all
 //   /api/task?pool=P&id=N     one task's record
-//   /api/objects              every object: kind, name, size, details
-//                             (holders and waiters of locks, ...)
+//   /api/objects              the first 1000 objects by name: kind, name,
+//                             size, details (holders and waiters of
+//                             locks, ...)
 //   POST /api/requeue?pool=P&id=N|all
 //                             dead letters queued again: [[old, new], ...]
 #ifndef MPROC_SERVER_RPC_DASHBOARD_API_H_
@@ -55,7 +58,8 @@ class DashboardApi {
   // One request as a client would send it, with the admin's access.
   absl::StatusOr<Value> Run(pb::Op op, const std::string& name,
                             const List& args) const;
-  absl::StatusOr<List> Objects() const;  // every object (pages joined)
+  // The objects of the first `max_pages` pages, in name order.
+  absl::StatusOr<List> Objects(int max_pages) const;
   absl::StatusOr<List> PoolNames() const;
   absl::StatusOr<Value> Overview() const;
   absl::StatusOr<Value> Pools() const;

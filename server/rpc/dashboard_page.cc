@@ -233,9 +233,10 @@ async function refresh() {
 }
 
 for (const id of ['filter-pool', 'filter-state', 'filter-name'])
-  $(id).addEventListener('input', refresh);
-refresh();
-setInterval(refresh, 1000);
+  $(id).addEventListener('input', () => refresh());
+// The next refresh a second after this one ends: slow answers never pile up.
+async function loop() { await refresh(); setTimeout(loop, 1000); }
+loop();
 )js";
 
 constexpr char kBody[] = R"html(

@@ -266,6 +266,11 @@ std::string MetricsToken(const std::string& key) {
       HmacSha256(key, "mproc metrics token v1").substr(0, 16));
 }
 
+std::string DashboardToken(const std::string& key) {
+  return absl::BytesToHexString(
+      HmacSha256(key, "mproc dashboard token v1").substr(0, 16));
+}
+
 absl::StatusOr<std::string> MetricsBindAddress(const std::string& listen) {
   // One numeric loopback address and a port of digits: civetweb would
   // read anything else (a comma list, a bare port) as more listeners,

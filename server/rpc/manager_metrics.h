@@ -7,14 +7,16 @@
 //   /          the live dashboard (dashboard_page.h), and its JSON API
 //              /api/... (dashboard_api.h), the same JSON for scripts.
 //
-// Access: loopback only, and — for a manager with a key — the token
-// MetricsToken(key): a token derived from the key, so a scraper's
-// configuration or a browser never holds the key itself. It is given as
-// the password of HTTP basic auth (any user name), or once on the
-// dashboard's login form (POST /login), which sets it as a cookie
-// (HttpOnly, SameSite=Strict). Requests that change something (POST
-// /api/...) also need the header X-Mproc-Request: a page of another site
-// cannot send it.
+// Access: loopback only; a request whose Host is not the bound address is
+// refused (no DNS rebinding), and no cross-origin access is granted (no
+// CORS headers; a POST with a foreign Origin is refused). For a manager
+// with a key, tokens derived from it (so no configuration or browser holds
+// the key): /metrics takes MetricsToken(key) as the password of HTTP basic
+// auth (any user name); the dashboard and /api take DashboardToken(key),
+// as a basic-auth password or once on the login form (POST /login), which
+// opens a session: a random id in an HttpOnly, SameSite=Strict cookie
+// named after the port. A POST also needs the header X-Mproc-Request.
+// Without a key there is no dashboard.
 #ifndef MPROC_SERVER_RPC_MANAGER_METRICS_H_
 #define MPROC_SERVER_RPC_MANAGER_METRICS_H_
 
@@ -49,16 +51,23 @@ struct MetricsSources {
 // name, a non-loopback address, a port that is not a number).
 absl::StatusOr<std::string> MetricsBindAddress(const std::string& listen);
 
-// The scrape password for a manager with `key`: 32 hex digits.
+// The scrape password for a manager with `key`: 32 hex digits. It reads
+// /metrics only.
 std::string MetricsToken(const std::string& key);
+// The dashboard's login token for a manager with `key` (another 32 hex
+// digits, derived apart): it reads and steers everything the dashboard
+// shows, so it is the admin's, not the scraper's.
+std::string DashboardToken(const std::string& key);
 
 class MetricsEndpoint {
  public:
   // Serves on `listen` (HOST:PORT on loopback; port 0: a free one).
-  // `token` empty: no password. INVALID_ARGUMENT for an address other
-  // machines could reach; UNAVAILABLE if it cannot be bound.
+  // `key` empty: /metrics needs no password and there is no dashboard (it
+  // would be an open admin door); else the tokens above. INVALID_ARGUMENT
+  // for an address other machines could reach; UNAVAILABLE if it cannot be
+  // bound.
   static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(
-      const std::string& listen, const std::string& token,
+      const std::string& listen, const std::string& key,
       MetricsSources sources);
   virtual ~MetricsEndpoint() = default;
   // "http://HOST:PORT/metrics", with the bound port.

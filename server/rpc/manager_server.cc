@@ -285,10 +285,8 @@ class ManagerServerImpl : public ManagerServer {
       sources.journal = journal_.get();
       sources.started = started_;
       absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
-          MetricsEndpoint::Start(
-              options.metrics_listen,
-              options.authkey.empty() ? "" : MetricsToken(options.authkey),
-              sources);
+          MetricsEndpoint::Start(options.metrics_listen, options.authkey,
+                                 sources);
       if (!metrics.ok()) return metrics.status();
       metrics_ = *std::move(metrics);
       metrics_url_ = metrics_->url();

@@ -7,10 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
+#include "common/log.h"
 
 namespace mproc {
 
@@ -21,9 +19,7 @@ class RateLimitedLog {
   void Write(absl::string_view event, const std::string& line);
 
  private:
-  absl::Mutex mu_;
-  absl::Time last_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  int64_t unlogged_ ABSL_GUARDED_BY(mu_) = 0;
+  LogLimiter limiter_;
 };
 
 }  // namespace mproc

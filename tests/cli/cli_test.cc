@@ -153,6 +153,9 @@ TEST_F(CliTest, FlagfileGivesFlagsFromAFile) {
                 {testing::MprocBinary(), "--flagfile", dir + "/none", "info"})
                 .exit_code,
             2);
+  // After KIND OP NAME, "--flagfile" is a value like any other.
+  EXPECT_EQ(Mproc({"dict", "set", d, "v", "--flagfile"}).exit_code, 0);
+  EXPECT_EQ(Mproc({"dict", "get", d, "v"}).out, "\"--flagfile\"\n");
 }
 
 TEST_F(CliTest, QueuePutGetLenAndTimeout) {

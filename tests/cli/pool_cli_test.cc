@@ -397,7 +397,11 @@ TEST_F(SidecarTest, MapDrawsAProgressBarInATerminal) {
 // with its task and the slowest running task, redrawn as tasks finish.
 TEST_F(SidecarTest, TopRedrawsPoolsWorkersAndTheSlowestTasks) {
   Start({"--processes", "2"});
-  CommandResult slow = Mproc({"submit", "sleep", "[8]", "--wait", "0.1"});
+  // Idle: nothing but top's own requests, which it leaves out.
+  CommandResult idle = Mproc({"top", "--once", "--interval", "0.5"});
+  EXPECT_EQ(idle.exit_code, 0) << idle.err;
+  EXPECT_TRUE(absl::StrContains(idle.out, "ops/s 0\n")) << idle.out;
+  CommandResult slow = Mproc({"submit", "sleep", "[120]", "--wait", "0.1"});
   ASSERT_EQ(slow.exit_code, 3) << slow.err;
   const int64_t slow_id = SubmittedId(slow.err);
   char socket_dir[] = "/tmp/mproc-tmux-XXXXXX";
@@ -429,7 +433,7 @@ TEST_F(SidecarTest, TopRedrawsPoolsWorkersAndTheSlowestTasks) {
       << screen;
   EXPECT_TRUE(std::regex_search(
       screen, std::regex(absl::StrCat("\n", slow_id, R"( +default +sleep )",
-                                      R"(.*\[8\])"))))
+                                      R"(.*\[120\])"))))
       << screen;
   // Redrawn in place as tasks finish: three more succeeded.
   for (int i = 0; i < 3; ++i) {
@@ -448,6 +452,7 @@ TEST_F(SidecarTest, TopRedrawsPoolsWorkersAndTheSlowestTasks) {
       std::regex_search(once.out, std::regex(R"(default +2 +0 +0 +1 +3 )")))
       << once.out;
   EXPECT_EQ(Mproc({"top", "--interval", "0"}).exit_code, 2);
+  EXPECT_EQ(Mproc({"cancel", absl::StrCat(slow_id)}).exit_code, 0);
 }
 
 TEST(PoolCliHelpTest, EveryPoolCommandHasHelp) {

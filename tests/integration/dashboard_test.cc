@@ -49,7 +49,8 @@ class DashboardTest : public ::testing::Test {
     const std::string& out = server_->output();
     ASSERT_TRUE(std::regex_search(out, m, kUrl)) << out;
     base_ = m[1];
-    CommandResult token = RunCommand({MprocBinary(), "metrics-token"});
+    CommandResult token =
+        RunCommand({MprocBinary(), "metrics-token", "--dashboard"});
     ASSERT_EQ(token.exit_code, 0) << token.err;
     token_ = std::string(absl::StripAsciiWhitespace(token.out));
     auto manager = Manager::Connect(server_->address());
@@ -70,6 +71,19 @@ class DashboardTest : public ::testing::Test {
   std::string base_;  // http://127.0.0.1:PORT
   std::string token_;
 };
+
+// Clicks the element `css` in one step: the page rebuilds its tables every
+// second, so an element found in one WebDriver call may be gone by the
+// next.
+absl::Status ClickInPage(Browser& b, const std::string& css) {
+  absl::StatusOr<Value> clicked = b.Script(
+      absl::StrCat("const e = document.querySelector('", css,
+                   "'); if (!e) return false; e.click(); return true;"));
+  if (!clicked.ok()) return clicked.status();
+  return clicked->is_bool() && clicked->bool_value()
+             ? absl::OkStatus()
+             : absl::NotFoundError(absl::StrCat("no element ", css));
+}
 
 // The cells of the table row `css` as the page shows them.
 std::string RowCells(const std::string& css) {
@@ -144,8 +158,8 @@ TEST_F(DashboardTest, LiveInChromiumWithRequeueFromTheButton) {
                                      "})(); return c[5] === '4';")));
 
   // A task's detail: its attempts and error.
-  ASSERT_OK(
-      b.Click(absl::StrCat("#tasks tr[data-id=\"", flaky.task_id(), "\"]")));
+  ASSERT_OK(ClickInPage(
+      b, absl::StrCat("#tasks tr[data-id=\"", flaky.task_id(), "\"]")));
   ASSERT_OK(b.AwaitTrue(absl::StrCat(
       "const t = document.getElementById('task-detail').textContent; return "
       "t.includes('task ",
@@ -154,8 +168,9 @@ TEST_F(DashboardTest, LiveInChromiumWithRequeueFromTheButton) {
       "t.includes('error: TaskError: flaky: not yet');")));
 
   // Requeue from the dead letters: it runs again, and succeeds.
-  ASSERT_OK(b.Click(absl::StrCat("#dead-letters tr[data-id=\"", flaky.task_id(),
-                                 "\"] button.requeue")));
+  ASSERT_OK(
+      ClickInPage(b, absl::StrCat("#dead-letters tr[data-id=\"",
+                                  flaky.task_id(), "\"] button.requeue")));
   ASSERT_OK(
       b.AwaitTrue("return document.getElementById('message').textContent"
                   ".startsWith('requeued task');"));
@@ -204,6 +219,75 @@ TEST_F(DashboardTest, ApiNeedsTheTokenAndAChangeNeedsItsHeader) {
   HttpReply none = Api("POST", "/api/requeue?pool=web&id=all");
   EXPECT_EQ(none.status, 200) << none.body;
   EXPECT_EQ(none.body, "[]");
+
+  // The scraper's token reads /metrics only.
+  CommandResult scrape = RunCommand({MprocBinary(), "metrics-token"});
+  const std::string metrics_token(absl::StripAsciiWhitespace(scrape.out));
+  ASSERT_NE(metrics_token, token_);
+  const std::string as_scraper = testing::BasicAuthHeader("p", metrics_token);
+  EXPECT_EQ(HttpRequest("GET", base_ + "/metrics", "", {as_scraper}).status,
+            200);
+  EXPECT_EQ(HttpRequest("GET", base_ + "/api/pools", "", {as_scraper}).status,
+            401);
+  // The login opens a session: its cookie, not the token, is the key.
+  const size_t at = login.headers.find("Set-Cookie: ");
+  ASSERT_NE(at, std::string::npos);
+  const std::string cookie =
+      login.headers.substr(at + 12, login.headers.find(';', at) - at - 12);
+  EXPECT_FALSE(absl::StrContains(cookie, token_)) << cookie;
+  EXPECT_EQ(HttpRequest("GET", base_ + "/api/pools", "", {"Cookie: " + cookie})
+                .status,
+            200);
+  const std::string name = cookie.substr(0, cookie.find('='));
+  EXPECT_EQ(HttpRequest("GET", base_ + "/api/pools", "",
+                        {"Cookie: " + name + "=" + token_})
+                .status,
+            401);
+  // The page's own calls get no password prompt; a person's do.
+  EXPECT_FALSE(absl::StrContains(
+      HttpRequest("GET", base_ + "/api/pools", "", {"X-Mproc-Request: 1"})
+          .headers,
+      "WWW-Authenticate"));
+  EXPECT_TRUE(absl::StrContains(
+      HttpRequest("GET", base_ + "/api/pools").headers, "WWW-Authenticate"));
+  // Another name for this address (DNS rebinding), another site's page,
+  // and cross-origin reads are all refused.
+  EXPECT_EQ(
+      HttpRequest("GET", base_ + "/api/pools", "",
+                  {"Host: evil.example", testing::BasicAuthHeader("t", token_)})
+          .status,
+      421);
+  EXPECT_EQ(HttpRequest("POST", base_ + "/api/requeue?pool=web&id=all", "",
+                        {testing::BasicAuthHeader("t", token_),
+                         "X-Mproc-Request: 1", "Origin: http://evil.example"})
+                .status,
+            403);
+  HttpReply preflight = HttpRequest(
+      "OPTIONS", base_ + "/api/requeue", "",
+      {"Origin: http://evil.example", "Access-Control-Request-Method: POST",
+       "Access-Control-Request-Headers: x-mproc-request"});
+  EXPECT_FALSE(absl::StrContains(preflight.headers, "Access-Control-Allow"))
+      << preflight.headers;
+}
+
+// Without a key the dashboard would be an open admin door: there is none.
+TEST(DashboardWithoutKeyTest, OnlyMetricsAreServed) {
+  auto server = ManagerProcess::Start(
+      "127.0.0.1:0", {"--no-auth", "--metrics-listen", "127.0.0.1:0"});
+  ASSERT_OK(server);
+  ASSERT_TRUE((*server)->AwaitOutput("/metrics")) << (*server)->output();
+  static const std::regex kUrl(R"(metrics on (http://\S+)/metrics)");
+  std::smatch m;
+  const std::string out = (*server)->output();
+  ASSERT_TRUE(std::regex_search(out, m, kUrl)) << out;
+  const std::string base = m[1];
+  EXPECT_EQ(HttpRequest("GET", base + "/metrics").status, 200);
+  EXPECT_EQ(HttpRequest("GET", base + "/").status, 404);
+  EXPECT_EQ(HttpRequest("GET", base + "/api/pools").status, 404);
+  EXPECT_EQ(HttpRequest("POST", base + "/api/requeue?pool=p&id=all", "",
+                        {"X-Mproc-Request: 1"})
+                .status,
+            404);
 }
 
 }  // namespace

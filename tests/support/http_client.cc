@@ -35,9 +35,13 @@ HttpReply HttpRequest(const std::string& method, const std::string& url,
     close(fd);
     return reply;
   }
-  std::string request =
-      absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: ", host_port,
-                   "\r\nConnection: close\r\n");
+  bool named_host = false;
+  for (const std::string& h : headers) {
+    named_host |= absl::StartsWith(absl::AsciiStrToLower(h), "host:");
+  }
+  std::string request = absl::StrCat(method, " ", path, " HTTP/1.1\r\n");
+  if (!named_host) absl::StrAppend(&request, "Host: ", host_port, "\r\n");
+  absl::StrAppend(&request, "Connection: close\r\n");
   for (const std::string& h : headers) absl::StrAppend(&request, h, "\r\n");
   if (!body.empty() || method == "POST") {
     absl::StrAppend(&request, "Content-Length: ", body.size(), "\r\n");

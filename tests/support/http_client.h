@@ -17,7 +17,8 @@ struct HttpReply {
 };
 
 // `method` `url` with `body` (sent with Content-Length) and extra
-// `headers` ("Name: value" each).
+// `headers` ("Name: value" each; a "Host: ..." among them replaces the
+// URL's).
 HttpReply HttpRequest(const std::string& method, const std::string& url,
                       const std::string& body = "",
                       const std::vector<std::string>& headers = {});
