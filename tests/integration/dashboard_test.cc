@@ -9,7 +9,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -43,12 +42,9 @@ class DashboardTest : public ::testing::Test {
                                         {"--metrics-listen", "127.0.0.1:0"});
     ASSERT_OK(server);
     server_ = *std::move(server);
-    ASSERT_TRUE(server_->AwaitOutput("/metrics")) << server_->output();
-    static const std::regex kUrl(R"(metrics on (http://\S+)/metrics)");
-    std::smatch m;
-    const std::string& out = server_->output();
-    ASSERT_TRUE(std::regex_search(out, m, kUrl)) << out;
-    base_ = m[1];
+    const std::string url = server_->MetricsUrl();
+    ASSERT_FALSE(url.empty()) << server_->output();
+    base_ = url.substr(0, url.rfind('/'));
     CommandResult token =
         RunCommand({MprocBinary(), "metrics-token", "--dashboard"});
     ASSERT_EQ(token.exit_code, 0) << token.err;
@@ -275,12 +271,9 @@ TEST(DashboardWithoutKeyTest, OnlyMetricsAreServed) {
   auto server = ManagerProcess::Start(
       "127.0.0.1:0", {"--no-auth", "--metrics-listen", "127.0.0.1:0"});
   ASSERT_OK(server);
-  ASSERT_TRUE((*server)->AwaitOutput("/metrics")) << (*server)->output();
-  static const std::regex kUrl(R"(metrics on (http://\S+)/metrics)");
-  std::smatch m;
-  const std::string out = (*server)->output();
-  ASSERT_TRUE(std::regex_search(out, m, kUrl)) << out;
-  const std::string base = m[1];
+  const std::string url = (*server)->MetricsUrl();
+  ASSERT_FALSE(url.empty()) << (*server)->output();
+  const std::string base = url.substr(0, url.rfind('/'));
   EXPECT_EQ(HttpRequest("GET", base + "/metrics").status, 200);
   EXPECT_EQ(HttpRequest("GET", base + "/").status, 404);
   EXPECT_EQ(HttpRequest("GET", base + "/api/pools").status, 404);

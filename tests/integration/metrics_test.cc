@@ -72,12 +72,8 @@ class MetricsTest : public ::testing::Test {
                                         {"--metrics-listen", "127.0.0.1:0"});
     ASSERT_OK(server);
     server_ = *std::move(server);
-    ASSERT_TRUE(server_->AwaitOutput("/metrics")) << server_->output();
-    static const std::regex kUrl(R"(metrics on (http://\S+/metrics))");
-    std::smatch m;
-    const std::string& out = server_->output();
-    ASSERT_TRUE(std::regex_search(out, m, kUrl)) << out;
-    url_ = m[1];
+    url_ = server_->MetricsUrl();
+    ASSERT_FALSE(url_.empty()) << server_->output();
     CommandResult token = RunCommand({MprocBinary(), "metrics-token"});
     ASSERT_EQ(token.exit_code, 0) << token.err;
     token_ = std::string(absl::StripAsciiWhitespace(token.out));

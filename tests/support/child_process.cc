@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <regex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -129,6 +130,13 @@ bool ReadUntil(int fd, absl::string_view text, absl::Duration timeout,
 bool ManagerProcess::AwaitOutput(absl::string_view text,
                                  absl::Duration timeout) {
   return ReadUntil(child_->stdout_fd(), text, timeout, &start_output_);
+}
+
+std::string ManagerProcess::MetricsUrl() {
+  if (!AwaitOutput("/metrics")) return "";
+  static const std::regex kUrl(R"(metrics on (http://\S+/metrics))");
+  std::smatch m;
+  return std::regex_search(start_output_, m, kUrl) ? m[1].str() : "";
 }
 
 ManagerProcess::~ManagerProcess() { KillAndWait(SIGTERM); }

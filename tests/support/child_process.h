@@ -54,6 +54,9 @@ class ManagerProcess {
   bool AwaitOutput(absl::string_view text,
                    absl::Duration timeout = absl::Seconds(20));
   const std::string& output() const { return start_output_; }
+  // The metrics URL its start line names ("mproc: metrics on URL"), once
+  // printed (waiting for it like AwaitOutput); "" if it never is.
+  std::string MetricsUrl();
 
   // Sends `signal` (unless it has already exited) and waits for the exit;
   // returns its exit code, -N if killed by signal N.
