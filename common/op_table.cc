@@ -160,6 +160,11 @@ std::vector<const OpInfo*> OpsOfKind(pb::Kind kind) {
   return out;
 }
 
+std::string OpName(pb::Op op) {
+  const OpInfo* info = FindOp(op);
+  return info == nullptr ? pb::Op_Name(op) : std::string(info->name);
+}
+
 const char* KindName(pb::Kind kind) {
   switch (kind) {
     case pb::DICT:

@@ -6,6 +6,7 @@
 #define MPROC_COMMON_OP_TABLE_H_
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -38,6 +39,10 @@ int TimeoutArgument(const OpInfo& op);
 
 // Every op of `kind`, in table order.
 std::vector<const OpInfo*> OpsOfKind(pb::Kind kind);
+
+// The op's name in the table ("get", "worker_next"); its proto enum name
+// for an op the table lacks.
+std::string OpName(pb::Op op);
 
 // "dict", "list", "value", "array", "namespace" ("object" for none).
 const char* KindName(pb::Kind kind);

@@ -67,11 +67,6 @@ bool SubmitsExec(const pb::Request& request) {
   return false;
 }
 
-std::string OpName(pb::Op op) {
-  const OpInfo* info = FindOp(op);
-  return info == nullptr ? pb::Op_Name(op) : info->name;
-}
-
 }  // namespace
 
 const Access& Access::Everything() {

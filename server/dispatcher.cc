@@ -126,9 +126,7 @@ int64_t Dispatcher::ExecuteWith(const pb::Request& request,
   int64_t skipped = 0;
   if (!call->parked && absl::Nanoseconds(nanos) > options_.slow_op &&
       slow_log_.Take(&skipped)) {
-    const OpInfo* info = FindOp(request.op());
-    const std::string op =
-        info == nullptr ? pb::Op_Name(request.op()) : std::string(info->name);
+    const std::string op = OpName(request.op());
     Log(LogLevel::kWarning, "slow_op",
         absl::StrCat(op, request.name().empty() ? "" : " on '", request.name(),
                      request.name().empty() ? "" : "'", " took ",
