@@ -3,11 +3,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "cli/command_line.h"
 #include "cli/serve_command.h"
 #include "common/flagfile.h"
-#include "server/dispatcher.h"  // kMprocVersion
+#include "common/version.h"
 #include "worker/supervisor.h"
+
+// From the linkstamp (build_stamp.cc).
+extern const char kMprocBuildRevision[];
+extern const char kMprocBuildStatus[];
+extern const long kMprocBuildTimestamp;
 
 namespace {
 
@@ -110,6 +116,47 @@ Exit codes:
   run passes the command's own exit code (124 when its --timeout passed)
 )";
 
+#if defined(__has_feature)
+#define MPROC_HAS_FEATURE(f) __has_feature(f)
+#else
+#define MPROC_HAS_FEATURE(f) 0
+#endif
+
+// `mproc --version`: the release, then the build's facts. A build without
+// --stamp (a developer's) has no revision or time to report.
+void PrintVersion() {
+  std::cout << "mproc " << mproc::kMprocVersion << "\n";
+  const std::string revision = kMprocBuildRevision;
+  if (revision.empty() || revision == "0") {
+    std::cout << "revision: unknown (not a stamped build)\n";
+  } else {
+    std::cout << "revision: " << revision << " (" << kMprocBuildStatus << ")\n";
+  }
+  if (kMprocBuildTimestamp > 0) {
+    std::cout << "built: "
+              << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                  absl::FromUnixSeconds(kMprocBuildTimestamp),
+                                  absl::UTCTimeZone())
+              << "\n";
+  }
+#if defined(__clang__)
+  std::cout << "compiler: clang " << __clang_version__;
+#else
+  std::cout << "compiler: g++ " << __VERSION__;
+#endif
+  std::cout << ", C++" << (__cplusplus / 100) % 100
+#if defined(__OPTIMIZE__)
+            << ", optimized"
+#endif
+#if defined(__SANITIZE_ADDRESS__) || MPROC_HAS_FEATURE(address_sanitizer)
+            << ", AddressSanitizer"
+#endif
+#if defined(__SANITIZE_THREAD__) || MPROC_HAS_FEATURE(thread_sanitizer)
+            << ", ThreadSanitizer"
+#endif
+            << std::endl;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -135,7 +182,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<CommandLine> cl = ParseCommandLine(argc, argv);
   if (!cl.ok()) return Fail(kExitUsage, std::string(cl.status().message()));
   if (cl->Flag("version")) {
-    std::cout << "mproc " << mproc::kMprocVersion << std::endl;
+    PrintVersion();
     return kExitOk;
   }
   if (cl->positional.empty()) {

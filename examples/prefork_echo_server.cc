@@ -6,7 +6,8 @@
 // minute, and SIGTERM stops it cleanly (SIGHUP reloads it).
 //
 //   bazel run //examples:prefork_echo_server -- [HOST:PORT]
-//   (default 127.0.0.1:8888; try it with `nc 127.0.0.1 8888`)
+//   (default 127.0.0.1:8888, port 0 for a free one; it prints the address;
+//   try it with `nc 127.0.0.1 8888`)
 #include <iostream>
 #include <string>
 
@@ -38,5 +39,6 @@ int main(int argc, char** argv) {
     std::cerr << server.status().message() << std::endl;
     return 1;
   }
+  std::cout << "listening on " << (*server)->address() << std::endl;
   return (*server)->Run();
 }

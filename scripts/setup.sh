@@ -20,6 +20,9 @@ packages=(
   # A terminal for the tests of progress bars and `mproc top`;
   # systemd-analyze for the checks of packaging/systemd/.
   tmux systemd
+  # The packages (scripts/package.sh) and their check: examples/ built
+  # against them with CMake and with pkg-config, the man page rendered.
+  pkgconf man-db groff-base
   # The checks: clang 14 (thread-safety analysis, sanitizers, libFuzzer),
   # clang-format 14, and what builds TSan's absl from Debian's source.
   clang-14 clang-format-14 libclang-rt-14-dev cmake dpkg-dev binutils

@@ -3,6 +3,9 @@
 # with the line "N passed, N failed":
 #   - format (clang-format 14) and layer order (includes), one case each;
 #   - the whole suite built with g++ (-Wall -Wextra -Werror);
+#   - the systemd units (systemd-analyze verify), and the packages
+#     (scripts/check_package.sh: built, unpacked, examples/ built against
+#     them with CMake and pkg-config and run), one case each;
 #   - the Python package's tests (python/tests, pytest), the package built
 #     and installed into a temporary directory by scripts/install_python.sh;
 #   - the whole suite built with clang 14 (-Wthread-safety -Werror) under
@@ -161,6 +164,7 @@ check format scripts/check_format.sh
 check layers scripts/check_layers.sh
 suite gcc -- //...
 check units scripts/check_units.sh
+check package scripts/check_package.sh
 python_suite
 if [[ "${1:-}" != quick ]]; then
   suite asan --config=asan -- //...

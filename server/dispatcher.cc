@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/op_table.h"
+#include "common/version.h"
 #include "common/wire.h"
 #include "server/answer_budget.h"
 #include "server/command_args.h"

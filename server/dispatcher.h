@@ -30,9 +30,6 @@ namespace mproc {
 // The most rows one LIST_OBJECTS answers (the client pages through).
 inline constexpr int64_t kListObjectsPage = 1000;
 
-// The version string the manager reports.
-inline constexpr char kMprocVersion[] = "0.1.0";
-
 // What ExecuteFrame answers at once.
 struct FrameAnswers {
   pb::ResponseFrame frame;

@@ -1,6 +1,6 @@
-// The tasks every `mproc worker` has: echo, identity, sleep, fail, getpid,
-// and exec
-// (which runs a command and is off unless the worker has --allow-exec).
+// The stock tasks (builtin_tasks.h).
+#include "worker/builtin_tasks.h"
+
 #include <unistd.h>
 
 #include <map>
@@ -99,16 +99,20 @@ absl::StatusOr<Value> Exec(const List& args, const Map& kwargs) {
                    {"stderr", Output(std::move(done->err))}});
 }
 
-[[maybe_unused]] const bool kRegistered = [] {
-  TaskRegistry& r = TaskRegistry::Global();
-  r.Add("echo", Echo);
-  r.AddTyped("identity", Identity);
-  r.AddTyped("sleep", Sleep);
-  r.AddTyped("fail", Fail);
-  r.AddTyped("getpid", GetPid);
-  r.Add("exec", Exec, /*needs_exec_permission=*/true);
-  return true;
-}();
-
 }  // namespace
+
+void AddBuiltinTasks(TaskRegistry& registry) {
+  auto absent = [&registry](const char* name) {
+    return registry.Find(name) == nullptr;
+  };
+  if (absent("echo")) registry.Add("echo", Echo);
+  if (absent("identity")) registry.AddTyped("identity", Identity);
+  if (absent("sleep")) registry.AddTyped("sleep", Sleep);
+  if (absent("fail")) registry.AddTyped("fail", Fail);
+  if (absent("getpid")) registry.AddTyped("getpid", GetPid);
+  if (absent("exec")) {
+    registry.Add("exec", Exec, /*needs_exec_permission=*/true);
+  }
+}
+
 }  // namespace mproc

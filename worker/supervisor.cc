@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/flagfile.h"
+#include "worker/builtin_tasks.h"
 #include "worker/process/process.h"
 #include "worker/process/process_group.h"
 #include "worker/worker_loop.h"
@@ -60,6 +61,7 @@ int RunSupervisor(const WorkerOptions& options) {
 }
 
 int WorkerMain(int argc, char** argv) {
+  AddBuiltinTasks(TaskRegistry::Global());
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

@@ -17,7 +17,9 @@
 //
 // Registration happens at static-initialization time: link the file with
 // the MPROC_TASK lines into the worker binary (`alwayslink = 1` when it is
-// in a cc_library) and start it with mproc::WorkerMain (supervisor.h).
+// in a cc_library or archive of your own) and start it with
+// mproc::WorkerMain (supervisor.h), which adds the stock tasks
+// (builtin_tasks.h).
 #ifndef MPROC_WORKER_TASK_REGISTRY_H_
 #define MPROC_WORKER_TASK_REGISTRY_H_
 

@@ -5,6 +5,8 @@
 #include <fstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/version.h"
 #include "gtest/gtest.h"
 #include "tests/support/manager_fixture.h"
 
@@ -115,9 +117,17 @@ TEST_F(CliTest, ExitCodesTellMissingFromDownFromDenied) {
   ASSERT_EQ(chmod(key_file.c_str(), 0600), 0);
   CommandResult denied = Mproc({"--authkey-file", key_file, "info"});
   EXPECT_EQ(denied.exit_code, 4) << denied.err;
+  // The release first, then the build: a test's build is not stamped
+  // (scripts/package.sh's is, and scripts/check_package.sh checks it).
   CommandResult version = Mproc({"--version"});
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_EQ(version.out.rfind("mproc ", 0), 0u) << version.out;
+  EXPECT_EQ(version.out.rfind(absl::StrCat("mproc ", kMprocVersion, "\n"), 0),
+            0u)
+      << version.out;
+  EXPECT_TRUE(absl::StrContains(version.out,
+                                "revision: unknown (not a stamped build)\n"))
+      << version.out;
+  EXPECT_TRUE(absl::StrContains(version.out, "compiler: ")) << version.out;
 }
 
 // --flagfile: flags from a file, one per line, in its place; a flag after
