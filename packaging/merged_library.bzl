@@ -6,9 +6,11 @@ every target in `deps`' closure (less those in `exclude`'s closure, which live
 in another merged library), and makes
 
   libNAME.a          the archives' members in one archive;
-  libNAME.so.MAJOR   a shared library of all of them (whole-archive, so
+  libNAME.so.SOVERSION
+                     a shared library of all of them (whole-archive, so
                      nothing unreferenced is dropped), linked with -z defs
-                     against the system libraries and `shared_deps`;
+                     against the system libraries and `shared_deps`,
+                     exporting only what `version_script` lets out;
   NAME.linkflags     the system libraries' linker flags, one per line, in
                      link order: what a static link needs after libNAME.a
                      (scripts/package.sh writes them into the pkg-config and
@@ -62,7 +64,7 @@ def _mproc_merged_library_impl(ctx):
 
     name = ctx.attr.library_name
     static = ctx.actions.declare_file("lib%s.a" % name)
-    soname = "lib%s.so.%s" % (name, ctx.attr.major_version)
+    soname = "lib%s.so.%s" % (name, ctx.attr.soversion)
     shared = ctx.actions.declare_file(soname)
     linkflags = ctx.actions.declare_file("%s.linkflags" % name)
 
@@ -87,6 +89,7 @@ def _mproc_merged_library_impl(ctx):
     shared_deps = [d[MergedLibraryInfo] for d in ctx.attr.shared_deps]
     args = ctx.actions.args()
     args.add_all(["-shared", "-o", shared, "-Wl,-soname," + soname, "-Wl,-z,defs"])
+    args.add("-Wl,--version-script," + ctx.file.version_script.path)
     args.add_all(["-Wl,--whole-archive", static, "-Wl,--no-whole-archive"])
     for dep in shared_deps:
         args.add(dep.shared_library)
@@ -95,7 +98,10 @@ def _mproc_merged_library_impl(ctx):
     ctx.actions.run(
         executable = linker,
         arguments = [args],
-        inputs = depset([static] + [d.shared_library for d in shared_deps], transitive = [cc_toolchain.all_files]),
+        inputs = depset(
+            [static, ctx.file.version_script] + [d.shared_library for d in shared_deps],
+            transitive = [cc_toolchain.all_files],
+        ),
         outputs = [shared],
         use_default_shell_env = True,
         mnemonic = "LinkMergedLibrary",
@@ -116,7 +122,8 @@ mproc_merged_library = rule(
         "exclude": attr.label_list(providers = [CcInfo]),
         "shared_deps": attr.label_list(providers = [MergedLibraryInfo]),
         "library_name": attr.string(mandatory = True),
-        "major_version": attr.string(mandatory = True),
+        "soversion": attr.string(mandatory = True),
+        "version_script": attr.label(allow_single_file = True, mandatory = True),
         "_cc_toolchain": attr.label(default = Label("@bazel_tools//tools/cpp:current_cc_toolchain")),
     },
     fragments = ["cpp"],

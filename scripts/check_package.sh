@@ -42,6 +42,10 @@ timeout 1800 scripts/package.sh --out "$work/dist" >"$work/package.log" 2>&1 ||
   fail "scripts/package.sh failed"
 version=$(sed -n 's/.*kMprocVersion\[\] = "\(.*\)";/\1/p' common/version.h)
 arch=$(dpkg --print-architecture)
+major=${version%%.*}
+minor=${version#*.}
+minor=${minor%%.*}
+if [[ $major == 0 ]]; then soversion=$major.$minor; else soversion=$major; fi
 tarball=$work/dist/mproc-$version-linux-$arch.tar.gz
 deb=$work/dist/mproc_${version}_$arch.deb
 [[ -f $tarball && -f $deb ]] || fail "package.sh made no $tarball or $deb"
@@ -59,6 +63,17 @@ timeout 600 cmake -S examples -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 || fail "cmake configure failed"
 timeout 900 cmake --build "$work/cmake" -j2 >>"$work/cmake.log" 2>&1 ||
   fail "cmake build failed"
+
+# The shared libraries export mproc's symbols only (not, say, the gRPC
+# health service's generated classes linked into them).
+for lib in client worker; do
+  so=$prefix/lib/libmproc_$lib.so.$soversion
+  [[ -f $so ]] || fail "no $so"
+  foreign=$(nm -DC --defined-only "$so" | awk '{$1=$2=""; print}' |
+    grep -v -E '^ *((typeinfo|typeinfo name|vtable|VTT|guard variable) for )?mproc::' |
+    grep -v -E '^ *(_init|_fini)$' | head -n 3 || true)
+  [[ -z $foreign ]] || fail "libmproc_$lib exports more than mproc's symbols: $foreign"
+done
 
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 expect "pkg-config --modversion mproc-worker" "$version" \
@@ -81,10 +96,10 @@ address=unix:$socket
 "$mproc" manager --listen "$address" >"$work/manager.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
-  "$mproc" --manager "$address" health --timeout 1 >/dev/null 2>&1 && break
+  timeout 5 "$mproc" --manager "$address" health --timeout 1 >/dev/null 2>&1 && break
   sleep 0.1
 done
-"$mproc" --manager "$address" health --timeout 5 >/dev/null || fail "the manager is not serving"
+timeout 10 "$mproc" --manager "$address" health --timeout 5 >/dev/null || fail "the manager is not serving"
 
 "$work/cmake/pool_worker" --manager "$address" --pool cmake --processes 2 \
   >"$work/worker_cmake.log" 2>&1 &
@@ -107,7 +122,7 @@ expect "client example" "jobs done: 1" \
 expect "client example again" "jobs done: 2" \
   "$(timeout 60 "$work/cmake/client_example" "$address")"
 expect "the dict the example counts in" 2 \
-  "$("$mproc" --manager "$address" dict get config jobs_done)"
+  "$(timeout 30 "$mproc" --manager "$address" dict get config jobs_done)"
 
 timeout 60 "$work/cmake/process_example" >"$work/process.log" 2>&1 ||
   fail "process_example failed"
@@ -121,7 +136,7 @@ for _ in $(seq 100); do
   grep -qo 'listening on [0-9.]*:[0-9]*' "$work/echo.log" && break
   sleep 0.1
 done
-echo_address=$(grep -o 'listening on [0-9.]*:[0-9]*' "$work/echo.log" | head -n 1 | cut -d' ' -f3)
+echo_address=$(grep -o 'listening on [0-9.]*:[0-9]*' "$work/echo.log" | head -n 1 | cut -d' ' -f3 || true)
 [[ -n $echo_address ]] || fail "prefork_echo_server said no address"
 expect "prefork echo" "hello mproc" "$(python3 - "$echo_address" <<'PY'
 import socket, sys
@@ -144,7 +159,7 @@ grep -q "^Version: $version$" <<<"$info" || fail "the .deb's version: $info"
 grep -q "libgrpc++1.51" <<<"$info" || fail "the .deb does not depend on gRPC: $info"
 contents=$(dpkg-deb --contents "$deb" | awk '{print $NF}')
 for f in ./usr/bin/mproc ./usr/include/mproc/client/manager.h \
-  ./usr/lib/libmproc_client.so.0 ./usr/lib/libmproc_worker.a \
+  ./usr/lib/libmproc_client.so.$soversion ./usr/lib/libmproc_worker.a \
   ./usr/lib/pkgconfig/mproc-client.pc ./usr/lib/cmake/mproc/mprocConfig.cmake \
   ./lib/systemd/system/mproc-manager.service \
   ./lib/systemd/system/mproc-worker@.service \

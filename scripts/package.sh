@@ -31,6 +31,8 @@ minor=${version#*.}
 minor=${minor%%.*}
 arch=$(dpkg --print-architecture)
 [[ -n $version ]] || { echo "package: no version in common/version.h" >&2; exit 1; }
+# The shared libraries' ABI version: MAJOR.MINOR while MAJOR is 0.
+if [[ $major == 0 ]]; then soversion=$major.$minor; else soversion=$major; fi
 
 if [[ $build -eq 1 ]]; then
   # --stamp: `mproc --version` reports the commit and build time.
@@ -39,7 +41,14 @@ if [[ $build -eq 1 ]]; then
     --stamp --workspace_status_command=scripts/workspace_status.sh \
     //cli:mproc //packaging:client //packaging:worker
 fi
-bin=$(bazel info bazel-bin 2>/dev/null)
+bin=$(bazel info bazel-bin) || { echo "package: bazel info failed" >&2; exit 1; }
+for lib in mproc_client mproc_worker; do
+  [[ -f $bin/packaging/lib$lib.so.$soversion ]] || {
+    echo "package: no lib$lib.so.$soversion: set soversion in packaging/BUILD" \
+      "to $soversion (common/version.h says $version)" >&2
+    exit 1
+  }
+done
 
 # The headers a user's program includes, and every header of ours they
 # include in turn. Generated (proto/) headers must stay out of them.
@@ -72,19 +81,34 @@ header_closure() {
   printf '%s\n' "${!seen[@]}" | sort
 }
 
-# Linker flags (one per line in NAME.linkflags) joined for pkg-config, and
-# quoted for a CMake list.
-flags_line() { tr '\n' ' ' <"$1" | sed 's/ *$//'; }
-flags_cmake() { sed 's/.*/"&"/' "$1" | tr '\n' ' ' | sed 's/ *$//'; }
+# Linker flags (one per line in NAME.linkflags), those grep's ARGS keep,
+# joined for pkg-config or quoted for a CMake list. A program linked with
+# a shared library needs only Abseil's (the headers use it; the library
+# loads the rest itself), a static link all of them.
+flags_line() {
+  local file=$1
+  shift
+  { grep "$@" "$file" || true; } | tr '\n' ' ' | sed 's/ *$//'
+}
+flags_cmake() {
+  local file=$1
+  shift
+  { grep "$@" "$file" || true; } | sed 's/.*/"&"/' | tr '\n' ' ' | sed 's/ *$//'
+}
 
 # fill TEMPLATE OUTPUT: the @-names replaced.
 fill() {
+  local client=$bin/packaging/mproc_client.linkflags
+  local worker=$bin/packaging/mproc_worker.linkflags
   sed -e "s|@VERSION@|${version}|g" -e "s|@MAJOR@|${major}|g" \
-    -e "s|@MINOR@|${minor}|g" \
-    -e "s|@CLIENT_LIBS@|$(flags_line "$bin/packaging/mproc_client.linkflags")|g" \
-    -e "s|@WORKER_LIBS@|$(flags_line "$bin/packaging/mproc_worker.linkflags")|g" \
-    -e "s|@CLIENT_LIBS_CMAKE@|$(flags_cmake "$bin/packaging/mproc_client.linkflags")|g" \
-    -e "s|@WORKER_LIBS_CMAKE@|$(flags_cmake "$bin/packaging/mproc_worker.linkflags")|g" \
+    -e "s|@MINOR@|${minor}|g" -e "s|@SOVERSION@|${soversion}|g" \
+    -e "s|@CLIENT_LIBS@|$(flags_line "$client" -e .)|g" \
+    -e "s|@CLIENT_ABSL_LIBS@|$(flags_line "$client" -e '^-labsl_')|g" \
+    -e "s|@CLIENT_OTHER_LIBS@|$(flags_line "$client" -v -e '^-labsl_')|g" \
+    -e "s|@WORKER_LIBS@|$(flags_line "$worker" -e .)|g" \
+    -e "s|@CLIENT_LIBS_CMAKE@|$(flags_cmake "$client" -e .)|g" \
+    -e "s|@CLIENT_ABSL_LIBS_CMAKE@|$(flags_cmake "$client" -e '^-labsl_')|g" \
+    -e "s|@WORKER_LIBS_CMAKE@|$(flags_cmake "$worker" -e .)|g" \
     "$1" >"$2"
 }
 
@@ -98,14 +122,16 @@ stage() {
     "$root$units"
   install -m 0755 "$bin/cli/mproc" "$p/bin/mproc"
   strip --strip-debug "$p/bin/mproc"
-  for h in $(header_closure "${public_headers[@]}"); do
+  local headers
+  headers=$(header_closure "${public_headers[@]}") || exit 1
+  for h in $headers; do
     install -D -m 0644 "$h" "$p/include/mproc/$h"
   done
   for lib in mproc_client mproc_worker; do
     install -m 0644 "$bin/packaging/lib$lib.a" "$p/lib/"
-    install -m 0755 "$bin/packaging/lib$lib.so.$major" "$p/lib/"
-    strip --strip-debug "$p/lib/lib$lib.a" "$p/lib/lib$lib.so.$major"
-    ln -sf "lib$lib.so.$major" "$p/lib/lib$lib.so"
+    install -m 0755 "$bin/packaging/lib$lib.so.$soversion" "$p/lib/"
+    strip --strip-debug "$p/lib/lib$lib.a" "$p/lib/lib$lib.so.$soversion"
+    ln -sf "lib$lib.so.$soversion" "$p/lib/lib$lib.so"
   done
   for pc in packaging/pkgconfig/*.pc.in; do
     fill "$pc" "$p/lib/pkgconfig/$(basename "$pc" .in)"
@@ -116,7 +142,7 @@ stage() {
   install -m 0644 packaging/systemd/*.service "$root$units/"
   install -m 0644 packaging/systemd/*.flags.example \
     "$p/share/doc/mproc/examples/"
-  install -m 0644 README.md "$p/share/doc/mproc/"
+  install -m 0644 README.md docs/*.md docs/dashboard.png "$p/share/doc/mproc/"
   scripts/make_manpage.sh "$p/bin/mproc" | gzip -9n >"$p/share/man/man1/mproc.1.gz"
 }
 
@@ -137,29 +163,26 @@ install -d "$deb/etc/mproc" "$deb/DEBIAN"
 install -m 0644 packaging/systemd/manager.flags.example "$deb/etc/mproc/manager.flags"
 install -m 0644 packaging/systemd/worker.flags.example "$deb/etc/mproc/worker.flags"
 printf '/etc/mproc/manager.flags\n/etc/mproc/worker.flags\n' >"$deb/DEBIAN/conffiles"
-install -m 0755 packaging/debian/postinst packaging/debian/postrm "$deb/DEBIAN/"
+install -m 0755 packaging/debian/postinst packaging/debian/prerm \
+  packaging/debian/postrm "$deb/DEBIAN/"
+install -m 0644 packaging/debian/triggers "$deb/DEBIAN/"
 
-# Depends: the Debian packages holding the shared libraries the binary and
-# libraries load (dpkg knows a file by one of its names: /lib or /usr/lib,
-# the soname link or the file).
-owner() {
-  local path=$1 candidate
-  for candidate in "$path" "$(readlink -f "$path")" "/usr$path" "${path#/usr}"; do
-    dpkg -S "$candidate" 2>/dev/null | head -n 1 | cut -d: -f1 | grep . && return 0
-  done
-  echo "package: no Debian package holds $path" >&2
-  return 1
+# Depends: dpkg-shlibdeps's, from the shared libraries the binary and
+# libraries load (it wants a source package's debian/control to run in),
+# and adduser for postinst.
+mkdir -p "$work/shlibs/debian"
+printf 'Source: mproc\n\nPackage: mproc\nArchitecture: any\n' \
+  >"$work/shlibs/debian/control"
+shlibs=$(cd "$work/shlibs" && dpkg-shlibdeps -O --ignore-missing-info \
+  -l"$deb/usr/lib" "$deb/usr/bin/mproc" "$deb"/usr/lib/libmproc_*.so."$soversion" \
+  2>"$work/shlibdeps.log") || {
+  cat "$work/shlibdeps.log" >&2
+  echo "package: dpkg-shlibdeps failed" >&2
+  exit 1
 }
-depends=$(
-  for f in "$deb/usr/bin/mproc" "$deb"/usr/lib/libmproc_*.so."$major"; do
-    readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'
-  done | sort -u | grep -v '^libmproc_' | while read -r soname; do
-    path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64/ {print $NF; exit}')
-    [[ -n $path ]] || { echo "package: cannot find $soname" >&2; exit 1; }
-    owner "$path" || exit 1
-  done | sort -u | paste -sd, | sed 's/,/, /g'
-)
+depends=$(sed -n 's/^shlibs:Depends=//p' <<<"$shlibs")
 [[ -n $depends ]] || { echo "package: no Depends found" >&2; exit 1; }
+depends="adduser, $depends"
 size=$(du -sk --exclude=DEBIAN "$deb" | cut -f1)
 sed -e "s|@DEB_VERSION@|${version}|" -e "s|@ARCH@|${arch}|" \
   -e "s|@DEPENDS@|${depends}|" -e "s|@INSTALLED_SIZE@|${size}|" \

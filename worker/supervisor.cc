@@ -51,8 +51,9 @@ int RunSupervisor(const WorkerOptions& options) {
   group.grace = options.grace;
   // Orphans of dead workers' tasks come to us (KillOrphans).
   group.subreaper = true;
-  std::cout << "mproc worker: " << group.processes << " processes for pool '"
-            << options.pool << "' on " << options.manager
+  std::cout << "mproc worker: " << group.processes
+            << (group.processes == 1 ? " process" : " processes")
+            << " for pool '" << options.pool << "' on " << options.manager
             << (options.allow_exec ? " (exec allowed)" : "") << std::endl;
   ProcessGroupHooks hooks;
   hooks.child = [&options](int) { return RunWorkerLoop(options); };

@@ -11,11 +11,15 @@ namespace mproc {
 // Runs in the foreground until stopped; returns the exit code. Each worker
 // process dies with the supervisor (PR_SET_PDEATHSIG). One that exits
 // within a second of starting is replaced after a pause, so a broken
-// initializer or an unreachable task cannot spin the machine.
+// initializer or an unreachable task cannot spin the machine. It runs the
+// tasks of options.registry as they are: call AddBuiltinTasks
+// (builtin_tasks.h) first for the stock ones.
 int RunSupervisor(const WorkerOptions& options);
 
 // The whole `mproc worker` command (or a custom worker binary's main):
-// parses the flags, prints usage for --help, runs the supervisor.
+// adds the stock tasks to the global registry (a task of the binary's own
+// keeps its name), parses the flags, prints usage for --help, runs the
+// supervisor.
 int WorkerMain(int argc, char** argv);
 
 }  // namespace mproc
