@@ -30,7 +30,7 @@ constexpr char kManagerUsage[] =
                      [--insecure-plaintext] [--max-message-bytes N]
                      [--max-unsent-bytes N] [--max-object-bytes N]
                      [--session-lease S] [--result-ttl S] [--task-records N]
-                     [--threads N] [--data-dir DIR [--fsync always|everysec|no] [--repair]]
+                     [--threads N] [--poll-spin-us N] [--data-dir DIR [--fsync always|everysec|no] [--repair]]
 
 Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --listen ADDR            HOST:PORT or unix:/path (default 127.0.0.1:50051;
@@ -76,6 +76,11 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
   --threads N              threads serving clients and running commands
                            (default 1: no hand-offs, lowest latency; more
                            let commands run in parallel on many cores)
+  --poll-spin-us N         after each request a thread polls on, yielding
+                           its core to anything runnable, for N µs before
+                           it sleeps (default 50; 0: sleep at once, for a
+                           host where the manager must not use a core
+                           beyond its work)
   --data-dir DIR           keep every object and task in DIR (created if its
                            parent exists) across restarts and crashes;
                            without it the manager keeps them in memory only
@@ -156,6 +161,14 @@ absl::StatusOr<ManagerServerOptions> ManagerOptionsFromFlags(
       return absl::InvalidArgumentError(
           "--task-records must be an integer >= 1");
     }
+  }
+  if (auto spin = cl.Flag("poll-spin-us")) {
+    int64_t us = 0;
+    if (!absl::SimpleAtoi(*spin, &us) || us < 0 || us > 10000) {
+      return absl::InvalidArgumentError(
+          "--poll-spin-us must be an integer from 0 to 10000 (microseconds)");
+    }
+    options.poll_spin = absl::Microseconds(us);
   }
   if (auto threads = cl.Flag("threads")) {
     if (!absl::SimpleAtoi(*threads, &options.threads) || options.threads < 1 ||

@@ -30,7 +30,7 @@ constexpr char kUpUsage[] =
                 --tls-ca CA [--tls-client-ca CA] [--tls-server-name N]]
                 [--grace S] [--session-lease S]
                 [--result-ttl S]
-                [--max-message-bytes N] [--threads N]
+                [--max-message-bytes N] [--threads N] [--poll-spin-us N]
                 [--data-dir DIR] [--fsync always|everysec|no] [--in-memory]
 
 Runs a manager (on ADDR, default 127.0.0.1:50051) and a worker daemon with

@@ -240,7 +240,8 @@ class ManagerServerImpl : public ManagerServer {
     grpc::ResourceQuota quota("mproc-sync-threads");
     quota.SetMaxThreads(4);
     builder.SetResourceQuota(quota);
-    threads_ = std::make_unique<RpcThreads>(&builder, options.threads);
+    threads_ = std::make_unique<RpcThreads>(&builder, options.threads,
+                                            options.poll_spin);
     builder.SetMaxReceiveMessageSize(static_cast<int>(
         std::min<int64_t>(options.max_message_bytes, INT32_MAX)));
     builder.SetMaxSendMessageSize(-1);

@@ -64,6 +64,9 @@ struct ManagerServerOptions {
   // One avoids hand-offs between threads and gives the lowest latency;
   // more let commands run in parallel on a machine with many cores.
   int threads = 1;
+  // How long a thread polls without sleeping after an event before it
+  // blocks (rpc_threads.h); zero: it blocks at once.
+  absl::Duration poll_spin = absl::Microseconds(50);
   // Where the objects are kept across restarts and crashes (a RocksDB
   // database, server/store/); empty: in memory only, as Python's manager.
   std::string data_dir;

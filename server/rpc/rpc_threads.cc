@@ -1,6 +1,10 @@
 #include "server/rpc/rpc_threads.h"
 
+#include <sched.h>
+
 #include <algorithm>
+
+#include "absl/time/clock.h"
 
 namespace mproc {
 
@@ -14,7 +18,9 @@ AsyncCall::~AsyncCall() {
   --threads_->live_calls_;
 }
 
-RpcThreads::RpcThreads(grpc::ServerBuilder* builder, int threads) {
+RpcThreads::RpcThreads(grpc::ServerBuilder* builder, int threads,
+                       absl::Duration poll_spin)
+    : poll_spin_(std::max(poll_spin, absl::ZeroDuration())) {
   for (int i = 0; i < std::max(threads, 1); ++i) {
     queues_.push_back(builder->AddCompletionQueue());
   }
@@ -30,9 +36,25 @@ void RpcThreads::Start(const AwaitCalls& await_calls) {
 }
 
 void RpcThreads::Poll(grpc::ServerCompletionQueue* cq) {
+  const gpr_timespec now = gpr_inf_past(GPR_CLOCK_MONOTONIC);
   void* tag = nullptr;
   bool ok = false;
-  while (cq->Next(&tag, &ok)) {
+  for (;;) {
+    // Spin: look again without sleeping, giving way to whatever else may
+    // run on this core, until an event comes or poll_spin_ has passed.
+    grpc::CompletionQueue::NextStatus status = grpc::CompletionQueue::TIMEOUT;
+    if (poll_spin_ > absl::ZeroDuration()) {
+      const absl::Time until = absl::Now() + poll_spin_;
+      while ((status = cq->AsyncNext(&tag, &ok, now)) ==
+                 grpc::CompletionQueue::TIMEOUT &&
+             absl::Now() < until) {
+        sched_yield();
+      }
+    }
+    if (status == grpc::CompletionQueue::SHUTDOWN) return;
+    if (status == grpc::CompletionQueue::TIMEOUT && !cq->Next(&tag, &ok)) {
+      return;  // shut down while asleep
+    }
     auto* t = static_cast<CallTag*>(tag);
     t->call->OnEvent(t->event, ok);
   }

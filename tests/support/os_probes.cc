@@ -88,6 +88,23 @@ int64_t ResidentBytes(pid_t pid) {
   return resident_pages * sysconf(_SC_PAGESIZE);
 }
 
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return -1;
+  // From the state (field 3) on; utime and stime are fields 14 and 15.
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  for (int i = 3; i < 14 && rest >> field; ++i) {
+  }
+  int64_t utime = 0;
+  int64_t stime = 0;
+  if (!(rest >> utime >> stime)) return -1;
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
 bool ProcessRunning(pid_t pid) {
   char state;
   pid_t ppid;

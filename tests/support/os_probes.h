@@ -48,6 +48,10 @@ bool StopProcess(pid_t pid, absl::Duration timeout = absl::Seconds(10));
 // cannot be read.
 int64_t ResidentBytes(pid_t pid);
 
+// CPU time process `pid` has used, user and system, in seconds
+// (/proc/PID/stat, in clock ticks); -1 if it cannot be read.
+double CpuSeconds(pid_t pid);
+
 // Entries in /proc/self/fd.
 int CountOpenFds();
 

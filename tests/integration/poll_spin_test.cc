@@ -1,0 +1,61 @@
+// The manager's polling threads spin a little after each request
+// (server/rpc/rpc_threads.h), and no longer: an idle manager sleeps.
+#include <signal.h>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "client/manager.h"
+#include "tests/support/manager_fixture.h"
+#include "tests/support/os_probes.h"
+
+namespace mproc {
+namespace {
+
+using testing::CommandResult;
+using testing::CpuSeconds;
+using testing::ManagerProcess;
+using testing::MprocBinary;
+using testing::RunCommand;
+
+// A burst of requests, then the CPU the manager uses in the next two
+// seconds: a poller that kept spinning would use all of it.
+void ExpectIdleAfterABurst(const std::vector<std::string>& flags) {
+  auto server = ManagerProcess::Start("127.0.0.1:0", flags);
+  ASSERT_OK(server);
+  auto manager = Manager::Connect((*server)->address());
+  ASSERT_OK(manager);
+  auto dict = (*manager)->Dict("burst");
+  ASSERT_OK(dict);
+  for (int i = 0; i < 2000; ++i) ASSERT_OK(dict->Set(i % 10, i));
+  const pid_t pid = (*server)->pid();
+  const double before = CpuSeconds(pid);
+  ASSERT_GE(before, 0);
+  // The window measured (nothing to await: the claim is about the time).
+  absl::SleepFor(absl::Seconds(2));
+  const double used = CpuSeconds(pid) - before;
+  EXPECT_LT(used, 0.2) << "an idle manager used " << used << " s of CPU in 2 s";
+  // And it still answers at once.
+  EXPECT_OK(dict->Set("after", 1));
+  (*server)->KillAndWait(SIGTERM);
+}
+
+TEST(PollSpinTest, IdleManagerSleepsAfterABurstOfRequests) {
+  ExpectIdleAfterABurst({});
+}
+
+TEST(PollSpinTest, LongerSpinStillEndsAndZeroServesWithout) {
+  ExpectIdleAfterABurst({"--poll-spin-us", "10000"});
+  ExpectIdleAfterABurst({"--poll-spin-us", "0"});
+}
+
+TEST(PollSpinTest, BadValuesAreUsageErrorsNamingTheFlag) {
+  for (const char* bad : {"-1", "10001", "fast"}) {
+    CommandResult r = RunCommand({MprocBinary(), "manager", "--listen",
+                                  "127.0.0.1:0", "--poll-spin-us", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_TRUE(absl::StrContains(r.err, "--poll-spin-us")) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace mproc
