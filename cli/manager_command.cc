@@ -78,9 +78,9 @@ Runs the manager daemon in the foreground until SIGINT or SIGTERM.
                            let commands run in parallel on many cores)
   --poll-spin-us N         after each request a thread polls on, yielding
                            its core to anything runnable, for N µs before
-                           it sleeps (default 50; 0: sleep at once, for a
-                           host where the manager must not use a core
-                           beyond its work)
+                           it sleeps (default 50; at most N µs of CPU per
+                           request; 0: sleep at once, for a host where the
+                           manager must not use a core beyond its work)
   --data-dir DIR           keep every object and task in DIR (created if its
                            parent exists) across restarts and crashes;
                            without it the manager keeps them in memory only

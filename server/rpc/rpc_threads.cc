@@ -3,8 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
-
-#include "absl/time/clock.h"
+#include <chrono>
 
 namespace mproc {
 
@@ -36,7 +35,7 @@ void RpcThreads::Start(const AwaitCalls& await_calls) {
 }
 
 void RpcThreads::Poll(grpc::ServerCompletionQueue* cq) {
-  const gpr_timespec now = gpr_inf_past(GPR_CLOCK_MONOTONIC);
+  const gpr_timespec no_wait = gpr_inf_past(GPR_CLOCK_MONOTONIC);
   void* tag = nullptr;
   bool ok = false;
   for (;;) {
@@ -44,10 +43,12 @@ void RpcThreads::Poll(grpc::ServerCompletionQueue* cq) {
     // run on this core, until an event comes or poll_spin_ has passed.
     grpc::CompletionQueue::NextStatus status = grpc::CompletionQueue::TIMEOUT;
     if (poll_spin_ > absl::ZeroDuration()) {
-      const absl::Time until = absl::Now() + poll_spin_;
-      while ((status = cq->AsyncNext(&tag, &ok, now)) ==
+      // A steady clock: a wall clock stepped back must not stretch it.
+      const auto until = std::chrono::steady_clock::now() +
+                         absl::ToChronoNanoseconds(poll_spin_);
+      while ((status = cq->AsyncNext(&tag, &ok, no_wait)) ==
                  grpc::CompletionQueue::TIMEOUT &&
-             absl::Now() < until) {
+             std::chrono::steady_clock::now() < until) {
         sched_yield();
       }
     }
