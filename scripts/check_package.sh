@@ -12,7 +12,9 @@
 #      answer;
 #   4. the .deb's metadata and files are checked, and a client is built
 #      with pkg-config from the .deb's files and run.
-# Every step is bounded; a failure prints what failed and exits 1.
+# Every step is bounded; a failure prints what failed and exits 1. (Output
+# is captured before grep -q reads it: with pipefail, a grep that stops at
+# its first match would fail the pipeline by its writer's SIGPIPE.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -55,8 +57,9 @@ mkdir "$work/opt"
 tar -C "$work/opt" -xzf "$tarball"
 prefix=$work/opt/mproc-$version-linux-$arch
 mproc=$prefix/bin/mproc
-expect "mproc --version" "mproc $version" "$("$mproc" --version | head -n 1)"
-"$mproc" --version | grep -q '^revision: [0-9a-f]\{12\} (\(clean\|modified\))$' ||
+version_text=$("$mproc" --version)
+expect "mproc --version" "mproc $version" "$(sed -n 1p <<<"$version_text")"
+grep -q '^revision: [0-9a-f]\{12\} (\(clean\|modified\))$' <<<"$version_text" ||
   fail "mproc --version names no revision: $("$mproc" --version)"
 
 timeout 600 cmake -S examples -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
@@ -83,7 +86,7 @@ timeout 600 g++ -O1 -o "$work/pool_worker_static" examples/pool_worker.cc \
   $(pkg-config --cflags --libs mproc-worker-static) >"$work/gxx.log" 2>&1 ||
   fail "g++ with pkg-config mproc-worker-static failed"
 # The static worker must not load mproc's shared libraries.
-if readelf -d "$work/pool_worker_static" | grep -q 'libmproc_'; then
+if grep -q 'libmproc_' <<<"$(readelf -d "$work/pool_worker_static")"; then
   fail "the static worker loads a shared libmproc"
 fi
 
@@ -115,7 +118,7 @@ expect "square on the CMake worker" 49 "$(submit cmake square '[7]')"
 expect "echo (stock) on the CMake worker" '[1, "a"]' "$(submit cmake echo '[1, "a"]')"
 expect "add on the static worker" 5 "$(submit static add '[2, 3]')"
 expect "getpid (stock) on the static worker" yes \
-  "$(submit static getpid '[]' | grep -q '^[0-9][0-9]*$' && echo yes)"
+  "$(grep -q '^[0-9][0-9]*$' <<<"$(submit static getpid '[]')" && echo yes)"
 
 expect "client example" "jobs done: 1" \
   "$(timeout 60 "$work/cmake/client_example" "$address")"
@@ -166,11 +169,13 @@ for f in ./usr/bin/mproc ./usr/include/mproc/client/manager.h \
   ./usr/share/man/man1/mproc.1.gz ./etc/mproc/manager.flags; do
   grep -qxF "$f" <<<"$contents" || fail "the .deb has no $f"
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q '^./conffiles$' ||
+control_files=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
+grep -q '^./conffiles$' <<<"$control_files" ||
   fail "the .deb marks no conffiles"
 mkdir "$work/deb"
 dpkg-deb -x "$deb" "$work/deb"
-man -l "$work/deb/usr/share/man/man1/mproc.1.gz" 2>/dev/null | grep -q 'mproc submit' ||
+manual=$(man -l "$work/deb/usr/share/man/man1/mproc.1.gz" 2>/dev/null)
+grep -q 'mproc submit' <<<"$manual" ||
   fail "the man page does not render or has no submit"
 PKG_CONFIG_PATH=$work/deb/usr/lib/pkgconfig
 # shellcheck disable=SC2046

@@ -7,7 +7,7 @@
 #   scripts/make_manpage.sh BIN > mproc.1
 set -euo pipefail
 bin=$1
-version=$("$bin" --version | head -n 1 | cut -d' ' -f2)
+version=$("$bin" --version | sed -n '1s/^mproc //p')
 date=$(git -C "$(dirname "$0")" log -1 --format=%cs 2>/dev/null || date -u +%F)
 commands=$("$bin" --help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' | awk '!seen[$0]++')
 [[ -n $commands ]] || { echo "make_manpage: no commands in $bin --help" >&2; exit 1; }
