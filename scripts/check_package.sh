@@ -42,12 +42,9 @@ expect() {
 
 timeout 1800 scripts/package.sh --out "$work/dist" >"$work/package.log" 2>&1 ||
   fail "scripts/package.sh failed"
-version=$(sed -n 's/.*kMprocVersion\[\] = "\(.*\)";/\1/p' common/version.h)
+# shellcheck source=scripts/version.sh
+source scripts/version.sh
 arch=$(dpkg --print-architecture)
-major=${version%%.*}
-minor=${version#*.}
-minor=${minor%%.*}
-if [[ $major == 0 ]]; then soversion=$major.$minor; else soversion=$major; fi
 tarball=$work/dist/mproc-$version-linux-$arch.tar.gz
 deb=$work/dist/mproc_${version}_$arch.deb
 [[ -f $tarball && -f $deb ]] || fail "package.sh made no $tarball or $deb"

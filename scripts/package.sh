@@ -25,14 +25,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-version=$(sed -n 's/.*kMprocVersion\[\] = "\(.*\)";/\1/p' common/version.h)
-major=${version%%.*}
-minor=${version#*.}
-minor=${minor%%.*}
+# shellcheck source=scripts/version.sh
+source scripts/version.sh
 arch=$(dpkg --print-architecture)
-[[ -n $version ]] || { echo "package: no version in common/version.h" >&2; exit 1; }
-# The shared libraries' ABI version: MAJOR.MINOR while MAJOR is 0.
-if [[ $major == 0 ]]; then soversion=$major.$minor; else soversion=$major; fi
 
 if [[ $build -eq 1 ]]; then
   # --stamp: `mproc --version` reports the commit and build time.
