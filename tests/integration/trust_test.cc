@@ -22,12 +22,14 @@
 #include "common/authkey_file.h"
 #include "common/task_wire.h"
 #include "tests/support/manager_fixture.h"
+#include "tests/support/os_probes.h"
 #include "tests/support/worker_daemon.h"
 
 namespace mproc {
 namespace {
 
 using testing::CommandResult;
+using testing::ConnectLoopback;
 using testing::ManagerProcess;
 using testing::MprocBinary;
 using testing::RunCommand;
@@ -87,19 +89,6 @@ class Relay {
     return first_sent_;
   }
 
-  static int ConnectTo(int port) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      close(fd);
-      return -1;
-    }
-    return fd;
-  }
-
  private:
   struct Pair {
     int client;
@@ -119,7 +108,7 @@ class Relay {
       if (poll(fds.data(), fds.size(), 20) <= 0) continue;
       if (fds[0].revents & POLLIN) {
         const int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        const int server = ConnectTo(target_port_);
+        const int server = ConnectLoopback(target_port_);
         if (client >= 0 && server >= 0) {
           pairs.push_back({client, server, !had_first});
           had_first = true;
@@ -217,7 +206,7 @@ TEST(WireTest, RecordedConnectionPlayedAgainDoesNothing) {
     ASSERT_FALSE(recorded.empty());
     const int port = std::stoi(
         (*server)->address().substr((*server)->address().rfind(':') + 1));
-    const int fd = Relay::ConnectTo(port);
+    const int fd = ConnectLoopback(port);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(write(fd, recorded.data(), recorded.size()),
               static_cast<ssize_t>(recorded.size()));

@@ -1,7 +1,5 @@
 #include "tests/support/http_client.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "tests/support/os_probes.h"
 
 namespace mproc {
 namespace testing {
@@ -25,16 +24,8 @@ HttpReply HttpRequest(const std::string& method, const std::string& url,
   const std::string path =
       slash == std::string::npos ? "/" : rest.substr(slash);
   const int port = std::atoi(host_port.c_str() + host_port.rfind(':') + 1);
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = ConnectLoopback(port);
   if (fd < 0) return reply;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return reply;
-  }
   bool named_host = false;
   for (const std::string& h : headers) {
     named_host |= absl::StartsWith(absl::AsciiStrToLower(h), "host:");

@@ -52,6 +52,10 @@ int64_t ResidentBytes(pid_t pid);
 // (/proc/PID/stat, in clock ticks); -1 if it cannot be read.
 double CpuSeconds(pid_t pid);
 
+// A TCP connection to 127.0.0.1:`port` (blocking, close-on-exec); -1 if it
+// cannot be made.
+int ConnectLoopback(int port);
+
 // Entries in /proc/self/fd.
 int CountOpenFds();
 
