@@ -2,7 +2,6 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -26,6 +25,7 @@
 #include "server/object_store.h"
 #include "server/rpc/acl_file.h"
 #include "server/rpc/authenticator.h"
+#include "server/rpc/health_service.h"
 #include "server/rpc/listen_address.h"
 #include "server/rpc/manager_calls.h"
 #include "server/rpc/manager_metrics.h"
@@ -221,10 +221,9 @@ class ManagerServerImpl : public ManagerServer {
       builder.AddListeningPort(options.listen, Credentials(options), &port);
     }
     builder.RegisterService(&service_);
-    // Standard tools: grpc.health.v1 (gRPC's own service, on a thread of
-    // its own; answered without a key, and telling only whether the manager
-    // serves) and server reflection (the service's schema).
-    grpc::EnableDefaultHealthCheckService(true);
+    // Standard tools: grpc.health.v1 (on our own threads: see
+    // health_service.h) and server reflection (the service's schema).
+    builder.RegisterService(health_.service());
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     // Reflection is gRPC's one synchronous service here, and rarely asked:
     // one thread polls for it.
@@ -272,11 +271,10 @@ class ManagerServerImpl : public ManagerServer {
     }
     threads_->Start([this](grpc::ServerCompletionQueue* cq) {
       AwaitManagerCalls(&service_, threads_.get(), cq);
+      health_.AwaitCalls(threads_.get(), cq);
     });
     if (unix_listener_ != nullptr) unix_listener_->Start(server_.get());
-    if (auto* health = server_->GetHealthCheckService()) {
-      health->SetServingStatus(pb::Manager::service_full_name(), true);
-    }
+    health_.SetServing(pb::Manager::service_full_name(), true);
     if (!options.metrics_listen.empty()) {
       MetricsSources sources;
       sources.dispatcher = &dispatcher_;
@@ -317,7 +315,7 @@ class ManagerServerImpl : public ManagerServer {
     // Health checks say NOT_SERVING from now on; no connection joins a
     // stopping server.
     std::call_once(stop_started_, [this] {
-      if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
+      health_.Shutdown();
       unix_listener_.reset();
     });
     server_->Shutdown(std::chrono::system_clock::now() +
@@ -364,6 +362,7 @@ class ManagerServerImpl : public ManagerServer {
   OpStats op_stats_;  // counted by the dispatcher, read by metrics_
   Dispatcher dispatcher_;
   ManagerService service_;
+  HealthService health_;
   std::unique_ptr<RpcThreads> threads_;
   // The TLS files, watched; outlives the server that uses them.
   std::shared_ptr<grpc::experimental::CertificateProviderInterface>
