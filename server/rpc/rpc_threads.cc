@@ -1,5 +1,6 @@
 #include "server/rpc/rpc_threads.h"
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -30,7 +31,10 @@ RpcThreads::~RpcThreads() { Stop(); }
 void RpcThreads::Start(const AwaitCalls& await_calls) {
   for (auto& cq : queues_) {
     await_calls(cq.get());
-    threads_.emplace_back([this, q = cq.get()] { Poll(q); });
+    threads_.emplace_back([this, q = cq.get()] {
+      pthread_setname_np(pthread_self(), kPollThreadName);
+      Poll(q);
+    });
   }
 }
 

@@ -17,6 +17,11 @@
 // be woken, which on an idle virtual CPU costs tens of µs — about a third
 // of a loopback round trip (docs/performance.md). An idle manager still
 // sleeps: the spin only follows an event.
+//
+// No other thread of the manager waits on the sockets, or a request would
+// reach whichever thread waited there and then be handed to ours: the
+// health service is served by these threads too (health_service.h), and
+// reflection's one synchronous thread rarely polls.
 #ifndef MPROC_SERVER_RPC_RPC_THREADS_H_
 #define MPROC_SERVER_RPC_RPC_THREADS_H_
 
@@ -62,6 +67,9 @@ struct CallTag {
 
 class RpcThreads {
  public:
+  // What the polling threads are called (top -H, /proc/PID/task/*/comm).
+  static constexpr char kPollThreadName[] = "mproc-poll";
+
   // Asks gRPC for the next calls on a queue (by creating AsyncCalls).
   using AwaitCalls = std::function<void(grpc::ServerCompletionQueue*)>;
 

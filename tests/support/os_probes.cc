@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -91,8 +92,12 @@ int64_t ResidentBytes(pid_t pid) {
   return resident_pages * sysconf(_SC_PAGESIZE);
 }
 
-double CpuSeconds(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+namespace {
+
+// User and system CPU time in a /proc stat file, in seconds; -1 if it
+// cannot be read.
+double StatCpuSeconds(const std::string& path) {
+  std::ifstream in(path);
   std::string line;
   if (!std::getline(in, line)) return -1;
   const size_t close = line.rfind(')');
@@ -106,6 +111,30 @@ double CpuSeconds(pid_t pid) {
   int64_t stime = 0;
   if (!(rest >> utime >> stime)) return -1;
   return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+}  // namespace
+
+double CpuSeconds(pid_t pid) {
+  return StatCpuSeconds(absl::StrCat("/proc/", pid, "/stat"));
+}
+
+std::map<std::string, double> ThreadCpuSeconds(pid_t pid) {
+  std::map<std::string, double> by_name;
+  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+  DIR* dir = opendir(tasks.c_str());
+  if (dir == nullptr) return by_name;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string task = absl::StrCat(tasks, "/", entry->d_name);
+    std::ifstream comm(task + "/comm");
+    std::string name;
+    const double seconds = StatCpuSeconds(task + "/stat");
+    if (!std::getline(comm, name) || seconds < 0) continue;  // ended
+    by_name[name] += seconds;
+  }
+  closedir(dir);
+  return by_name;
 }
 
 int ConnectLoopback(int port) {

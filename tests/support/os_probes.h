@@ -6,6 +6,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "absl/time/time.h"
 
@@ -51,6 +53,10 @@ int64_t ResidentBytes(pid_t pid);
 // CPU time process `pid` has used, user and system, in seconds
 // (/proc/PID/stat, in clock ticks); -1 if it cannot be read.
 double CpuSeconds(pid_t pid);
+
+// The same per thread of process `pid`, summed by thread name
+// (/proc/PID/task/*/comm); empty if the process is gone.
+std::map<std::string, double> ThreadCpuSeconds(pid_t pid);
 
 // A TCP connection to 127.0.0.1:`port` (blocking, close-on-exec); -1 if it
 // cannot be made.
