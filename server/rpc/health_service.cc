@@ -11,6 +11,13 @@ namespace {
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
+grpc::Status TooLong() {
+  return grpc::Status(
+      grpc::StatusCode::INVALID_ARGUMENT,
+      absl::StrCat("the service name is over ",
+                   HealthService::kMaxServiceNameBytes, " bytes"));
+}
+
 // One Check: awaited, answered at once on the polling thread, finished.
 class CheckCall : public AsyncCall {
  public:
@@ -31,6 +38,10 @@ class CheckCall : public AsyncCall {
       return;
     }
     new CheckCall(health_, threads_, cq_);
+    if (request_.service().size() > HealthService::kMaxServiceNameBytes) {
+      responder_.FinishWithError(TooLong(), &finished_tag_);
+      return;
+    }
     HealthService::ServingStatus status;
     if (!health_->Lookup(request_.service(), &status)) {
       responder_.FinishWithError(
@@ -88,13 +99,22 @@ class WatchCall : public AsyncCall, public HealthService::Watcher {
       {
         absl::MutexLock l(&mu_);
         outstanding_ = 1;  // the done event
+        if (request_.service().size() > HealthService::kMaxServiceNameBytes) {
+          ended_ = finished_ = true;
+          ++outstanding_;
+          writer_.Finish(TooLong(), &finish_tag_);
+          return;
+        }
+        watching_ = true;
       }
       health_->AddWatcher(request_.service(), this);  // sends the status
       return;
     }
     bool gone;
+    bool watching;
     {
       absl::MutexLock l(&mu_);
+      watching = watching_;
       --outstanding_;
       switch (event) {
         case kWrite:
@@ -104,7 +124,7 @@ class WatchCall : public AsyncCall, public HealthService::Watcher {
         case kDone:
           ended_ = true;  // cancelled by the client, or the server stops
           break;
-        default:  // kFinish
+        case kFinish:
           break;
       }
       if (ended_ && !finished_ && !writing_) {
@@ -117,7 +137,7 @@ class WatchCall : public AsyncCall, public HealthService::Watcher {
       gone = outstanding_ == 0;
     }
     if (gone) {
-      health_->RemoveWatcher(request_.service(), this);
+      if (watching) health_->RemoveWatcher(request_.service(), this);
       delete this;
     }
   }
@@ -154,6 +174,7 @@ class WatchCall : public AsyncCall, public HealthService::Watcher {
   absl::Mutex mu_;
   // Operations started and not yet completed, the done event included.
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  bool watching_ ABSL_GUARDED_BY(mu_) = false;  // added to the service
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
@@ -188,8 +209,12 @@ void HealthService::Shutdown() {
   absl::MutexLock l(&mu_);
   if (shut_down_) return;
   shut_down_ = true;
+  // Watched services never set are told too, as gRPC's own service does.
   std::vector<std::string> services;
   for (const auto& [service, status] : statuses_) services.push_back(service);
+  for (const auto& [service, watchers] : watchers_) {
+    if (!statuses_.contains(service)) services.push_back(service);
+  }
   for (const std::string& service : services) {
     SetLocked(service, HealthCheckResponse::NOT_SERVING);
   }

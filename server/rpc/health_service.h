@@ -12,8 +12,10 @@
 // Behaves like gRPC's own: "" (the server as a whole) is SERVING from the
 // start; Check answers NOT_FOUND for a service never set; Watch sends the
 // status at once (SERVICE_UNKNOWN for a service never set) and then every
-// change; after Shutdown every service is NOT_SERVING and stays so.
-// Answered without an authkey: it tells only whether the manager serves.
+// change; after Shutdown every service, watched ones included, is
+// NOT_SERVING and stays so. A service name over 200 bytes is
+// INVALID_ARGUMENT. Answered without an authkey: it tells only whether the
+// manager serves.
 #ifndef MPROC_SERVER_RPC_HEALTH_SERVICE_H_
 #define MPROC_SERVER_RPC_HEALTH_SERVICE_H_
 
@@ -34,12 +36,17 @@ class HealthService {
  public:
   using ServingStatus = grpc::health::v1::HealthCheckResponse::ServingStatus;
 
-  // What a Watch call gets told of changes; see health_service.cc.
+  // What a Watch call is told. OnStatus is called with the service's mutex
+  // held, from whichever thread changes a status: it must not block or call
+  // back into the HealthService.
   class Watcher {
    public:
     virtual ~Watcher() = default;
     virtual void OnStatus(ServingStatus status) = 0;
   };
+
+  // The longest service name asked about (gRPC's own limit).
+  static constexpr size_t kMaxServiceNameBytes = 200;
 
   HealthService();
   HealthService(const HealthService&) = delete;

@@ -68,6 +68,83 @@ TEST(HealthTest, NeedsNoKeyAndSaysNotServingWhenStopping) {
   context.TryCancel();
 }
 
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+std::unique_ptr<grpc::health::v1::Health::Stub> HealthStub(
+    const std::string& address) {
+  return grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
+void SetDeadline(grpc::ClientContext* context) {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(30));
+}
+
+// A watch of a service the manager never set says SERVICE_UNKNOWN, then
+// NOT_SERVING when the manager stops; a cancelled watch leaves the manager
+// serving; and the manager exits with a watch still open.
+TEST(HealthTest, WatchOfAnUnknownServiceAndCancelledWatches) {
+  auto server = ManagerProcess::Start();
+  ASSERT_OK(server);
+  auto stub = HealthStub((*server)->address());
+  HealthCheckRequest request;
+  request.set_service("nope");
+  HealthCheckResponse status;
+  {
+    grpc::ClientContext cancelled;
+    SetDeadline(&cancelled);
+    auto watch = stub->Watch(&cancelled, request);
+    ASSERT_TRUE(watch->Read(&status));
+    EXPECT_EQ(status.status(), HealthCheckResponse::SERVICE_UNKNOWN);
+    cancelled.TryCancel();
+    EXPECT_FALSE(watch->Read(&status));
+    EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  grpc::ClientContext check;
+  SetDeadline(&check);
+  HealthCheckRequest whole;
+  ASSERT_TRUE(stub->Check(&check, whole, &status).ok());
+  EXPECT_EQ(status.status(), HealthCheckResponse::SERVING);
+
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto watch = stub->Watch(&context, request);
+  ASSERT_TRUE(watch->Read(&status));
+  EXPECT_EQ(status.status(), HealthCheckResponse::SERVICE_UNKNOWN);
+  ASSERT_EQ(kill((*server)->pid(), SIGTERM), 0);
+  ASSERT_TRUE(watch->Read(&status));
+  EXPECT_EQ(status.status(), HealthCheckResponse::NOT_SERVING);
+  // The open watch does not hold the manager up: it exits cleanly.
+  EXPECT_EQ((*server)->KillAndWait(SIGTERM), 0);
+}
+
+TEST(HealthTest, OverlongServiceNamesAreInvalidArguments) {
+  auto server = ManagerProcess::Start();
+  ASSERT_OK(server);
+  auto stub = HealthStub((*server)->address());
+  HealthCheckRequest request;
+  HealthCheckResponse status;
+  request.set_service(std::string(200, 'x'));
+  grpc::ClientContext longest;
+  SetDeadline(&longest);
+  EXPECT_EQ(stub->Check(&longest, request, &status).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  request.set_service(std::string(201, 'x'));
+  grpc::ClientContext over;
+  SetDeadline(&over);
+  grpc::Status checked = stub->Check(&over, request, &status);
+  EXPECT_EQ(checked.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(checked.error_message(), "over 200 bytes"))
+      << checked.error_message();
+  grpc::ClientContext watched;
+  SetDeadline(&watched);
+  auto watch = stub->Watch(&watched, request);
+  EXPECT_FALSE(watch->Read(&status));
+  EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST(HealthTest, HealthOverTls) {
   const std::string certs = std::string(std::getenv("TEST_TMPDIR")) + "/hc";
   CommandResult made = RunCommand({MprocBinary(), "certs", "create", certs});
