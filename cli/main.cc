@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "cli/command_line.h"
 #include "cli/serve_command.h"
+#include "common/client_grpc_env.h"
 #include "common/flagfile.h"
 #include "common/version.h"
 #include "worker/supervisor.h"
@@ -194,8 +195,13 @@ int main(int argc, char** argv) {
       !logging.ok()) {
     return Fail(kExitUsage, std::string(logging.message()));
   }
-  if (command == "manager") return RunManagerCommand(*cl);
-  if (command == "up") return RunUpCommand(*cl);
+  if (command == "manager" || command == "up") {
+    // A manager started by a client process (a test, Python's
+    // mproc.Manager()) runs on gRPC's defaults, not the client's settings
+    // it inherited (client_grpc_env.h).
+    mproc::DropClientGrpcEnv();
+    return command == "manager" ? RunManagerCommand(*cl) : RunUpCommand(*cl);
+  }
   if (command == "run") return RunRunCommand(*cl);
   if (command == "submit") return RunSubmitCommand(*cl);
   if (command == "result") return RunResultCommand(*cl);

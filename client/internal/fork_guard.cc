@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/client_grpc_env.h"
 
 // gRPC's EventEngine keeps its own threads and timers; these (exported by
 // libgrpc, declared in an internal header) stop and restart them.
@@ -73,19 +73,9 @@ void ResumeInChild() ABSL_NO_THREAD_SAFETY_ANALYSIS {
 
 void InstallForkGuard() {
   static const bool installed = [] {
-    // gRPC's fork handlers act only when enabled before it initializes.
-    setenv("GRPC_ENABLE_FORK_SUPPORT", "1", /*overwrite=*/0);
-    // With epoll1, a forked child can miss wake-ups for its new socket (its
-    // read stalls until the next keepalive ping); poll() has no shared
-    // epoll set to inherit.
-    setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
-    // While no call of ours reads the stream (a worker running a long task,
-    // a client idle between calls), only gRPC's backup poller reads the
-    // socket and answers the manager's keepalive pings; at its default
-    // 5 s a silent process misses them and is dropped as dead after about
-    // a session lease. Poll often enough to answer within any lease.
-    setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "200",
-           /*overwrite=*/0);
+    // Fork support, the poll engine and a frequent backup poller, set
+    // through the environment before gRPC initializes (client_grpc_env.h).
+    SetClientGrpcEnv();
     grpc_init();  // the client's own reference, dropped around each fork
     // absl's lock-order checking (on in Debian's build) costs a graph
     // lookup per lock on the client's hot path.

@@ -3,6 +3,8 @@
 // they are the ones that read the requests.
 #include <signal.h>
 
+#include <cstdlib>
+
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "client/health.h"
@@ -23,11 +25,9 @@ using testing::ThreadCpuSeconds;
 // A burst of requests, then the CPU the manager uses in the next two
 // seconds: a poller that kept spinning would use all of it.
 void ExpectIdleAfterABurst(const std::vector<std::string>& flags) {
-  // gRPC's production poller (epoll1): this test process's own client set
-  // GRPC_POLL_STRATEGY=poll (client/internal/fork_guard.cc), which a child
-  // would inherit.
-  auto server = ManagerProcess::Start("127.0.0.1:0", flags,
-                                      {"GRPC_POLL_STRATEGY=epoll1"});
+  // On gRPC's default poller, epoll1, though this process's client set
+  // GRPC_POLL_STRATEGY=poll for itself (ManagerStartedByAClient... below).
+  auto server = ManagerProcess::Start("127.0.0.1:0", flags);
   ASSERT_OK(server);
   auto manager = Manager::Connect((*server)->address());
   ASSERT_OK(manager);
@@ -61,8 +61,7 @@ TEST(PollSpinTest, LongerSpinStillEndsAndZeroServesWithout) {
 // sockets too and took about a fifth of the manager's CPU reading requests
 // they then handed to the polling thread (a wake-up per request).
 TEST(PollSpinTest, RequestsAreReadByTheManagersOwnPollingThread) {
-  auto server =
-      ManagerProcess::Start("127.0.0.1:0", {}, {"GRPC_POLL_STRATEGY=epoll1"});
+  auto server = ManagerProcess::Start();
   ASSERT_OK(server);
   auto manager = Manager::Connect((*server)->address());
   ASSERT_OK(manager);
@@ -90,6 +89,34 @@ TEST(PollSpinTest, RequestsAreReadByTheManagersOwnPollingThread) {
       << "other threads used " << others << " s of CPU while the polling "
       << "thread used " << polling << " s";
   (*server)->KillAndWait(SIGTERM);
+}
+
+// A client sets GRPC_POLL_STRATEGY=poll in its own environment (fork
+// safety, common/client_grpc_env.h); a manager it starts sheds that and
+// runs on gRPC's default engine, unless the variable is the user's own.
+TEST(PollSpinTest, ManagerStartedByAClientRunsOnGrpcsDefaultPoller) {
+  auto first = ManagerProcess::Start();
+  ASSERT_OK(first);
+  auto manager = Manager::Connect((*first)->address());
+  ASSERT_OK(manager);
+  ASSERT_OK((*manager)->Dict("d"));
+  const char* inherited = std::getenv("GRPC_POLL_STRATEGY");
+  ASSERT_NE(inherited, nullptr);
+  ASSERT_STREQ(inherited, "poll");  // this process's client set it
+  auto started =
+      ManagerProcess::Start("127.0.0.1:0", {}, {"GRPC_VERBOSITY=DEBUG"});
+  ASSERT_OK(started);
+  EXPECT_TRUE(absl::StrContains((*started)->start_output(),
+                                "Using polling engine: epoll1"))
+      << (*started)->start_output();
+  // A value other than the client's is the user's own, and stays.
+  auto chosen = ManagerProcess::Start(
+      "127.0.0.1:0", {},
+      {"GRPC_VERBOSITY=DEBUG", "GRPC_POLL_STRATEGY=poll,epoll1"});
+  ASSERT_OK(chosen);
+  EXPECT_TRUE(absl::StrContains((*chosen)->start_output(),
+                                "Using polling engine: poll"))
+      << (*chosen)->start_output();
 }
 
 TEST(PollSpinTest, BadValuesAreUsageErrorsNamingTheFlag) {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/client_grpc_env.h"
 
 extern char** environ;
 
@@ -21,13 +22,17 @@ namespace mproc {
 namespace testing {
 namespace {
 
-// The test's environment without mproc's own variables, plus `extra`
-// ("K=V" entries).
+// The test's environment without mproc's own variables (but with the
+// record of what this process's client set for gRPC, as any child would
+// inherit it: common/client_grpc_env.h), plus `extra` ("K=V" entries).
 EnvironmentOptions ChildEnvironment(const std::vector<std::string>& extra) {
   EnvironmentOptions options;
   options.replace_env = true;
+  const std::string marker = absl::StrCat(kClientGrpcEnvMarker, "=");
   for (char** e = environ; *e != nullptr; ++e) {
-    if (absl::StartsWith(*e, "MPROC_")) continue;
+    if (absl::StartsWith(*e, "MPROC_") && !absl::StartsWith(*e, marker)) {
+      continue;
+    }
     std::pair<std::string, std::string> kv =
         absl::StrSplit(*e, absl::MaxSplits('=', 1));
     options.env[kv.first] = kv.second;
