@@ -1,5 +1,6 @@
 #include "common/client_grpc_env.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -40,8 +41,11 @@ void SetClientGrpcEnv() {
   for (const Setting& setting : kClientSettings) {
     if (std::getenv(setting.name) != nullptr) continue;  // the user's own
     setenv(setting.name, setting.value, /*overwrite=*/0);
-    set.push_back(setting.name);
     changed = true;
+    // Named already when an inherited marker outlived the variable.
+    if (std::find(set.begin(), set.end(), setting.name) == set.end()) {
+      set.push_back(setting.name);
+    }
   }
   if (changed) {
     setenv(kClientGrpcEnvMarker, absl::StrJoin(set, ",").c_str(), 1);

@@ -8,8 +8,10 @@
 // should run on gRPC's defaults (the epoll1 poller, which serves many
 // connections better than poll); so `mproc manager` and `mproc up` call
 // DropClientGrpcEnv before gRPC starts, which removes the variables named
-// there that still hold the client's value: one the user set (before the
-// client, or since, to another value) stays.
+// there that still hold the client's value: one the user set before the
+// client started, or since to another value, stays. A value set on purpose
+// equal to the client's cannot be told from the inherited one; to keep it,
+// start the manager without the marker (env -u MPROC_CLIENT_GRPC_ENV ...).
 #ifndef MPROC_COMMON_CLIENT_GRPC_ENV_H_
 #define MPROC_COMMON_CLIENT_GRPC_ENV_H_
 
@@ -21,8 +23,9 @@ inline constexpr char kClientGrpcEnvMarker[] = "MPROC_CLIENT_GRPC_ENV";
 // marker. Call before gRPC initializes; not thread-safe (setenv).
 void SetClientGrpcEnv();
 
-// Unsets the variables the marker names, and the marker. Call before gRPC
-// initializes; not thread-safe (unsetenv).
+// Unsets the variables the marker names that still hold the client's
+// value, and the marker. Call before gRPC initializes; not thread-safe
+// (unsetenv).
 void DropClientGrpcEnv();
 
 }  // namespace mproc

@@ -39,6 +39,23 @@ TEST_F(ClientGrpcEnvTest, ClientSettingsAreDroppedAgain) {
   EXPECT_EQ(Env(kClientGrpcEnvMarker), "<unset>");
 }
 
+TEST_F(ClientGrpcEnvTest, TheMarkerNamesWhatTheClientSetOnce) {
+  setenv("GRPC_POLL_STRATEGY", "poll", 1);  // the user's, before the client
+  SetClientGrpcEnv();
+  EXPECT_EQ(Env(kClientGrpcEnvMarker),
+            "GRPC_ENABLE_FORK_SUPPORT,GRPC_CLIENT_CHANNEL_BACKUP_POLL_"
+            "INTERVAL_MS");
+  // A child whose parent's variable was removed but not the marker.
+  unsetenv("GRPC_ENABLE_FORK_SUPPORT");
+  SetClientGrpcEnv();
+  EXPECT_EQ(Env(kClientGrpcEnvMarker),
+            "GRPC_ENABLE_FORK_SUPPORT,GRPC_CLIENT_CHANNEL_BACKUP_POLL_"
+            "INTERVAL_MS");
+  DropClientGrpcEnv();
+  EXPECT_EQ(Env("GRPC_POLL_STRATEGY"), "poll");  // never the client's
+  EXPECT_EQ(Env("GRPC_ENABLE_FORK_SUPPORT"), "<unset>");
+}
+
 TEST_F(ClientGrpcEnvTest, TheUsersOwnSettingsStay) {
   setenv("GRPC_POLL_STRATEGY", "epoll1", 1);
   SetClientGrpcEnv();
