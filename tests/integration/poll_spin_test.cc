@@ -119,6 +119,25 @@ TEST(PollSpinTest, ManagerStartedByAClientRunsOnGrpcsDefaultPoller) {
       << (*chosen)->start_output();
 }
 
+// `mproc up` too; its workers, being clients, set poll again for
+// themselves.
+TEST(PollSpinTest, SidecarStartedByAClientRunsItsManagerOnTheDefaultPoller) {
+  auto first = ManagerProcess::Start();
+  ASSERT_OK(first);
+  auto manager = Manager::Connect((*first)->address());
+  ASSERT_OK(manager);
+  ASSERT_OK((*manager)->Dict("d"));
+  ASSERT_STREQ(std::getenv("GRPC_POLL_STRATEGY"), "poll");
+  auto up = ManagerProcess::StartSidecar("127.0.0.1:0", {"--processes", "1"},
+                                         {"GRPC_VERBOSITY=DEBUG"});
+  ASSERT_OK(up);
+  EXPECT_TRUE(
+      absl::StrContains((*up)->start_output(), "Using polling engine: epoll1"))
+      << (*up)->start_output();
+  EXPECT_TRUE((*up)->AwaitOutput("Using polling engine: poll"))
+      << (*up)->output();
+}
+
 TEST(PollSpinTest, BadValuesAreUsageErrorsNamingTheFlag) {
   for (const char* bad : {"-1", "10001", "fast"}) {
     CommandResult r = RunCommand({MprocBinary(), "manager", "--listen",
