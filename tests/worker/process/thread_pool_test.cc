@@ -79,24 +79,21 @@ TEST(ThreadPoolTest, CallbacksRunOneAtATimeInCompletionOrder) {
   std::vector<absl::Status> errors;
   std::atomic<int> in_callback{0};
   std::atomic<int> overlap{0};
+  absl::Notification release[4];
   std::vector<ThreadResult<int>> results;
-  // Submitted 0..3; they finish 3, 2, 1, 0.
+  // Submitted 0..3; the test lets them finish 3, 2, 1, 0, each once the
+  // callback of the one before has run.
   for (int i = 0; i < 4; ++i) {
     results.push_back(pool.ApplyAsync(
-        [](int n) -> absl::StatusOr<int> {
-          absl::SleepFor(absl::Milliseconds(40 * (4 - n)));
+        [&release](int n) -> absl::StatusOr<int> {
+          release[n].WaitForNotification();
           if (n == 1) return absl::InternalError("one fails");
           return n;
         },
         std::make_tuple(i),
         [&](const int& n) {
-          if (in_callback.fetch_add(1) > 0) ++overlap;
-          absl::SleepFor(absl::Milliseconds(5));
-          {
-            absl::MutexLock l(&mu);
-            order.push_back(n);
-          }
-          in_callback.fetch_sub(1);
+          absl::MutexLock l(&mu);
+          order.push_back(n);
         },
         [&](const absl::Status& s) {
           absl::MutexLock l(&mu);
@@ -104,12 +101,35 @@ TEST(ThreadPoolTest, CallbacksRunOneAtATimeInCompletionOrder) {
           errors.push_back(s);
         }));
   }
-  for (const auto& r : results) r.Wait();
-  // A ready result's callback has run.
-  absl::MutexLock l(&mu);
-  EXPECT_EQ(order, (std::vector<int>{3, 2, -1, 0}));
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_CODE(errors[0], absl::StatusCode::kInternal);
+  for (int n : {3, 2, 1, 0}) {
+    release[n].Notify();
+    results[n].Wait();  // a ready result's callback has run
+  }
+  {
+    absl::MutexLock l(&mu);
+    EXPECT_EQ(order, (std::vector<int>{3, 2, -1, 0}));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_CODE(errors[0], absl::StatusCode::kInternal);
+  }
+  // Tasks that finish together still have their callbacks run one at a
+  // time.
+  absl::Notification go;
+  std::vector<ThreadResult<int>> together;
+  for (int i = 0; i < 4; ++i) {
+    together.push_back(pool.ApplyAsync(
+        [&go](int n) -> absl::StatusOr<int> {
+          go.WaitForNotification();
+          return n;
+        },
+        std::make_tuple(i),
+        [&](const int&) {
+          if (in_callback.fetch_add(1) > 0) ++overlap;
+          absl::SleepFor(absl::Milliseconds(5));  // a window to overlap in
+          in_callback.fetch_sub(1);
+        }));
+  }
+  go.Notify();
+  for (const auto& r : together) r.Wait();
   EXPECT_EQ(overlap.load(), 0);
 }
 
