@@ -57,15 +57,12 @@ void DropClientGrpcEnv() {
   if (marker == nullptr) return;
   const std::vector<std::string> names =
       absl::StrSplit(marker, ',', absl::SkipEmpty());
-  for (const std::string& name : names) {
-    for (const Setting& setting : kClientSettings) {
-      // Only ours, and only as we set it: a value changed since is the
-      // user's.
-      const char* value = std::getenv(setting.name);
-      if (name == setting.name && value != nullptr &&
-          std::string(value) == setting.value) {
-        unsetenv(setting.name);
-      }
+  for (const Setting& setting : kClientSettings) {
+    // Only ours, and only as we set it: a value changed since is the user's.
+    const char* value = std::getenv(setting.name);
+    if (value != nullptr && std::string(value) == setting.value &&
+        std::find(names.begin(), names.end(), setting.name) != names.end()) {
+      unsetenv(setting.name);
     }
   }
   unsetenv(kClientGrpcEnvMarker);
