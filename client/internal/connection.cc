@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstdlib>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -32,6 +34,8 @@
 #include "client/internal/fork_guard.h"
 #include "client/internal/refused_probe.h"
 #include "client/internal/reply_watchdog.h"
+#include "client/internal/session_stream.h"
+#include "client/internal/wire_session_stream.h"
 #include "common/grpc_status.h"
 #include "common/metadata.h"
 #include "common/op_table.h"
@@ -49,14 +53,23 @@ constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
 // How long a fork() waits for other threads' calls to finish.
 constexpr absl::Duration kForkQuiesceLimit = absl::Seconds(5);
 
-using SessionStream =
-    grpc::ClientReaderWriter<pb::RequestFrame, pb::ResponseFrame>;
-
 struct Waiter {
   pb::Response* out = nullptr;
   bool done = false;
   bool broken = false;  // answered with the broken stream's status
 };
+
+// The socket the local wire reaches the manager at (wire_session_stream.h)
+// for a plaintext unix address; empty for gRPC: any other address, or
+// MPROC_WIRE=grpc in the environment (to compare the two, or to reach a
+// manager of an older mproc).
+std::string WirePath(const std::string& address,
+                     const ConnectionOptions& options) {
+  if (!options.tls.root_pem.empty()) return "";
+  const char* wire = std::getenv("MPROC_WIRE");
+  if (wire != nullptr && absl::string_view(wire) == "grpc") return "";
+  return UnixSocketPath(address);
+}
 
 // How long `request` may wait in the manager by its own arguments: its
 // TIMEOUT (absent or null: without limit, unless its BLOCK, the argument
@@ -83,15 +96,15 @@ absl::Duration RequestWait(const pb::Request& request) {
   return absl::InfiniteDuration();
 }
 
-// Cancels `context` unless disarmed within `timeout`: bounds a blocking
-// gRPC wait that has no deadline of its own (a stream's first metadata,
+// Cancels `stream` unless disarmed within `timeout`: bounds a blocking
+// wait that has no deadline of its own (a gRPC stream's first metadata,
 // the goodbye to a manager that does not answer).
 class CancelAfter {
  public:
-  CancelAfter(grpc::ClientContext* context, absl::Duration timeout)
-      : thread_([this, context, timeout] {
+  CancelAfter(SessionStream* stream, absl::Duration timeout)
+      : thread_([this, stream, timeout] {
           if (!disarmed_.WaitForNotificationWithTimeout(timeout)) {
-            context->TryCancel();
+            stream->TryCancel();
           }
         }) {}
   ~CancelAfter() {
@@ -109,7 +122,6 @@ class CancelAfter {
 // One Session call. Members below `rw` are guarded by the owning
 // connection's mutex.
 struct Stream {
-  grpc::ClientContext context;
   std::unique_ptr<SessionStream> rw;
 
   absl::flat_hash_map<uint64_t, Waiter*> waiters;
@@ -129,7 +141,9 @@ struct Stream {
 class SessionConnection : public Connection, public ForkAware {
  public:
   SessionConnection(std::string address, ConnectionOptions options)
-      : address_(std::move(address)), options_(std::move(options)) {
+      : address_(std::move(address)),
+        options_(std::move(options)),
+        wire_path_(WirePath(address_, options_)) {
     InstallForkGuard();
     {
       absl::MutexLock l(&mu_);
@@ -156,7 +170,7 @@ class SessionConnection : public Connection, public ForkAware {
         kForkQuiesceLimit);
     if (!idle) return;
     if (current_ != nullptr && !current_->broken) {
-      current_->context.TryCancel();
+      current_->rw->TryCancel();
       current_->rw->Finish().IgnoreError();
       current_->broken = true;
     }
@@ -187,7 +201,7 @@ class SessionConnection : public Connection, public ForkAware {
       // so the locks and permits it holds are released at once rather
       // than after the session lease. A manager that does not answer
       // within a second is cut off.
-      CancelAfter watchdog(&current_->context, absl::Seconds(1));
+      CancelAfter watchdog(current_->rw.get(), absl::Seconds(1));
       // The last acknowledgement first: items this process received must
       // not go back to their queues when the stream ends.
       if (current_->frames_received > 0) {
@@ -264,7 +278,7 @@ class SessionConnection : public Connection, public ForkAware {
                                 absl::MutexLock l(&mu_);
                                 if (AllDone(waiters)) return;
                                 s->overdue = true;
-                                s->context.TryCancel();
+                                s->rw->TryCancel();
                               });
     if (must_write) Flush(*stream);
     absl::Status answered = AwaitAnswers(stream, waiters);
@@ -301,7 +315,10 @@ class SessionConnection : public Connection, public ForkAware {
   }
 
  private:
+  // The gRPC channel, unless there is one or the stream goes over the
+  // local wire.
   void OpenChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (channel_ != nullptr || !wire_path_.empty()) return;
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
@@ -349,6 +366,9 @@ class SessionConnection : public Connection, public ForkAware {
   // them in the child would act on the parent's connection.
   void Abandon() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (watchdog_ != nullptr) ReplyWatchdog::Abandon(std::move(watchdog_));
+    if (current_ != nullptr && current_->rw != nullptr) {
+      current_->rw->AbandonInChild();
+    }
     new std::shared_ptr<Stream>(std::move(current_));
     new std::shared_ptr<grpc::Channel>(std::move(channel_));
     stub_.release();
@@ -365,7 +385,7 @@ class SessionConnection : public Connection, public ForkAware {
     }
     if (current_ != nullptr && !current_->broken) return absl::OkStatus();
     current_ = nullptr;
-    if (channel_ == nullptr) OpenChannel();
+    OpenChannel();
     const absl::Time now = absl::Now();
     if (now < next_attempt_) {
       return absl::UnavailableError(absl::StrCat(
@@ -387,8 +407,45 @@ class SessionConnection : public Connection, public ForkAware {
   }
 
   absl::Status OpenStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const auto deadline = std::chrono::system_clock::now() +
-                          absl::ToChronoNanoseconds(options_.connect_timeout);
+    const absl::Time deadline = absl::Now() + options_.connect_timeout;
+    std::map<std::string, std::string> metadata;
+    absl::StatusOr<std::unique_ptr<SessionStream>> opened =
+        wire_path_.empty() ? OpenGrpcStreamLocked(deadline, &metadata)
+                           : OpenWireStreamLocked(deadline, &metadata);
+    if (!opened.ok()) return opened.status();
+    auto stream = std::make_shared<Stream>();
+    stream->rw = *std::move(opened);
+    auto it = metadata.find(kInstanceMetadata);
+    if (it == metadata.end()) {
+      return absl::UnavailableError(absl::StrCat(
+          "manager at ", address_, " opened a session without its instance"));
+    }
+    auto limit = metadata.find(kMaxMessageMetadata);
+    int64_t max_bytes = 0;
+    if (limit != metadata.end() &&
+        absl::SimpleAtoi(limit->second, &max_bytes) && max_bytes > 0) {
+      max_message_bytes_ = max_bytes;
+      limit_snapshot_ = max_bytes;
+    }
+    std::string instance = it->second;
+    const bool restarted = !instance_id_.empty() && instance != instance_id_;
+    if (restarted) ++instance_changes_;
+    // Whatever the session held is gone if it expired while this process
+    // was away, or if the manager restarted (the session with it).
+    if (restarted || metadata.find(kSessionLostMetadata) != metadata.end()) {
+      ++session_losses_;
+    }
+    instance_id_ = std::move(instance);
+    ++streams_opened_;
+    current_ = std::move(stream);
+    return absl::OkStatus();
+  }
+
+  // A gRPC Session call, once the manager sent its initial metadata.
+  absl::StatusOr<std::unique_ptr<SessionStream>> OpenGrpcStreamLocked(
+      absl::Time deadline_time, std::map<std::string, std::string>* metadata)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const auto deadline = absl::ToChronoTime(deadline_time);
     // Wait for READY. A failed attempt ends the wait only if nothing
     // listens at the address (a manager that is down costs the caller a
     // refused connection, not the whole connect timeout); a listener that
@@ -421,65 +478,69 @@ class SessionConnection : public Connection, public ForkAware {
       }
       state = channel_->GetState(/*try_to_connect=*/true);
     }
-    auto stream = std::make_shared<Stream>();
+    auto stream = std::make_unique<GrpcSessionStream>();
     // With a key, the manager proves it holds it before this process sends
     // it anything; the stream carries the client's proof (never the key).
-    if (absl::Status proved = AuthenticateCall(
-            stub_.get(), address_, options_.authkey, options_.user,
-            absl::FromChrono(deadline), &stream->context);
+    if (absl::Status proved =
+            AuthenticateCall(stub_.get(), address_, options_.authkey,
+                             options_.user, deadline_time, &stream->context);
         !proved.ok()) {
       return proved;
     }
-    stream->context.AddMetadata(kSessionMetadata, SessionIdLocked());
-    if (!instance_id_.empty()) {
-      stream->context.AddMetadata(kPreviousInstanceMetadata, instance_id_);
+    for (const auto& [name, value] : CallMetadataLocked()) {
+      stream->context.AddMetadata(name, value);
     }
     stream->rw = stub_->Session(&stream->context);
     {
       // A manager that accepted but does not answer (stopped, wedged)
       // gets the rest of the connect timeout.
-      CancelAfter watchdog(&stream->context,
-                           absl::FromChrono(deadline) - absl::Now());
+      CancelAfter watchdog(stream.get(), deadline_time - absl::Now());
       stream->rw->WaitForInitialMetadata();
     }
-    const auto& metadata = stream->context.GetServerInitialMetadata();
-    auto it = metadata.find(kInstanceMetadata);
-    if (it == metadata.end()) {
+    const auto& initial = stream->context.GetServerInitialMetadata();
+    if (initial.find(kInstanceMetadata) == initial.end()) {
       // The manager refused the session; its status says why.
-      grpc::Status status = stream->rw->Finish();
+      absl::Status status = stream->Finish();
       if (status.ok()) {
         return absl::UnavailableError(absl::StrCat(
             "manager at ", address_, " closed the session at once"));
       }
-      if (status.error_code() == grpc::StatusCode::CANCELLED) {
+      if (status.code() == absl::StatusCode::kCancelled) {
         return absl::UnavailableError(
             absl::StrCat("manager at ", address_, " did not answer within ",
                          absl::FormatDuration(options_.connect_timeout)));
       }
-      return FromGrpcStatus(status);
+      return status;
     }
-    auto limit = metadata.find(kMaxMessageMetadata);
-    int64_t max_bytes = 0;
-    if (limit != metadata.end() &&
-        absl::SimpleAtoi(
-            absl::string_view(limit->second.data(), limit->second.size()),
-            &max_bytes) &&
-        max_bytes > 0) {
-      max_message_bytes_ = max_bytes;
-      limit_snapshot_ = max_bytes;
+    for (const auto& [name, value] : initial) {
+      (*metadata)[std::string(name.data(), name.size())] =
+          std::string(value.data(), value.size());
     }
-    std::string instance(it->second.data(), it->second.size());
-    const bool restarted = !instance_id_.empty() && instance != instance_id_;
-    if (restarted) ++instance_changes_;
-    // Whatever the session held is gone if it expired while this process
-    // was away, or if the manager restarted (the session with it).
-    if (restarted || metadata.find(kSessionLostMetadata) != metadata.end()) {
-      ++session_losses_;
+    return std::unique_ptr<SessionStream>(std::move(stream));
+  }
+
+  // A Session stream over the local wire (a unix socket, no gRPC).
+  absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStreamLocked(
+      absl::Time deadline, std::map<std::string, std::string>* metadata)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    WireOpenOptions open;
+    open.authkey = options_.authkey;
+    open.user = options_.user;
+    open.metadata = CallMetadataLocked();
+    open.deadline = deadline;
+    return OpenWireStream(wire_path_, address_, open, metadata);
+  }
+
+  // What a new stream tells the manager: this process's session, and the
+  // manager instance it last saw.
+  std::vector<std::pair<std::string, std::string>> CallMetadataLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<std::pair<std::string, std::string>> metadata;
+    metadata.emplace_back(kSessionMetadata, SessionIdLocked());
+    if (!instance_id_.empty()) {
+      metadata.emplace_back(kPreviousInstanceMetadata, instance_id_);
     }
-    instance_id_ = std::move(instance);
-    ++streams_opened_;
-    current_ = std::move(stream);
-    return absl::OkStatus();
+    return metadata;
   }
 
   // Writes the outbox until it is empty; the caller set `writing`.
@@ -601,9 +662,8 @@ class SessionConnection : public Connection, public ForkAware {
     mu_.Await(absl::Condition(
         +[](Stream* s) { return !s->writing; }, stream.get()));
     mu_.Unlock();
-    grpc::Status status = stream->rw->Finish();
+    absl::Status cause = stream->rw->Finish();
     mu_.Lock();
-    absl::Status cause = FromGrpcStatus(status);
     if (stream->overdue) {
       cause = absl::UnavailableError(
           "another call's answer did not come within the reply timeout");
@@ -644,6 +704,8 @@ class SessionConnection : public Connection, public ForkAware {
 
   const std::string address_;
   const ConnectionOptions options_;
+  // The unix socket the local wire reaches the manager at; empty: gRPC.
+  const std::string wire_path_;
   pid_t session_pid_ ABSL_GUARDED_BY(mu_) = 0;
   std::string session_id_ ABSL_GUARDED_BY(mu_);
 

@@ -7,14 +7,22 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <memory>
+
 #include "server/rpc/manager_service.h"
 #include "server/rpc/rpc_threads.h"
+#include "server/rpc/session_transport.h"
 
 namespace mproc {
 
 // Session: the stream each client keeps open (session_call.cc).
 void AwaitSessionCall(ManagerService* service, RpcThreads* threads,
                       grpc::ServerCompletionQueue* cq);
+
+// A Session stream that came over another transport (the local wire):
+// served like gRPC's from now on.
+void ServeSessionCall(ManagerService* service, RpcThreads* threads,
+                      std::unique_ptr<SessionTransport> transport);
 
 // The unary Call and Batch (unary_calls.cc).
 void AwaitUnaryCalls(ManagerService* service, RpcThreads* threads,

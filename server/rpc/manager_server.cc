@@ -32,6 +32,7 @@
 #include "server/rpc/manager_service.h"
 #include "server/rpc/rpc_threads.h"
 #include "server/rpc/unix_listener.h"
+#include "server/rpc/wire_server.h"
 #include "server/store/durable_object_store.h"
 #include "server/store/journal_db.h"
 
@@ -273,7 +274,13 @@ class ManagerServerImpl : public ManagerServer {
       AwaitManagerCalls(&service_, threads_.get(), cq);
       health_.AwaitCalls(threads_.get(), cq);
     });
-    if (unix_listener_ != nullptr) unix_listener_->Start(server_.get());
+    if (unix_listener_ != nullptr) {
+      wire_ = std::make_unique<WireServer>(&service_, threads_.get(),
+                                           server_.get(), options.poll_spin);
+      unix_listener_->Start([wire = wire_.get()](int fd, std::string peer) {
+        wire->Adopt(fd, std::move(peer));
+      });
+    }
     health_.SetServing(pb::Manager::service_full_name(), true);
     if (!options.metrics_listen.empty()) {
       MetricsSources sources;
@@ -323,6 +330,8 @@ class ManagerServerImpl : public ManagerServer {
     // Answers held for the disk (fsync always) go out while the threads
     // that write them still run.
     if (journal_ != nullptr) journal_->FlushAnswers();
+    // Then the local wire's streams end, as gRPC's just did.
+    if (wire_ != nullptr) wire_->Shutdown();
     threads_->Stop();
   }
 
@@ -368,7 +377,10 @@ class ManagerServerImpl : public ManagerServer {
   std::shared_ptr<grpc::experimental::CertificateProviderInterface>
       certificates_;
   std::unique_ptr<grpc::Server> server_;
-  // The plaintext unix socket's; declared after server_, so it stops first.
+  // The local wire's streams, on the plaintext unix socket.
+  std::unique_ptr<WireServer> wire_;
+  // The plaintext unix socket's; declared after server_ and wire_, so it
+  // stops first.
   std::unique_ptr<UnixListener> unix_listener_;
   std::once_flag stop_started_;
   std::string address_;

@@ -17,6 +17,18 @@ ManagerService::ManagerService(Dispatcher* dispatcher, AuthConfig auth,
       sessions_(std::make_shared<SessionRegistry>(session_lease,
                                                   &DeadlineTimer::Default())) {}
 
+std::string VerifiedCertificateName(const grpc::ServerContextBase& context) {
+  std::string name;
+  if (std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+      auth != nullptr && auth->IsPeerAuthenticated()) {
+    for (const grpc::string_ref& value :
+         auth->FindPropertyValues("x509_common_name")) {
+      name.assign(value.data(), value.size());
+    }
+  }
+  return name;
+}
+
 absl::StatusOr<Access> ManagerService::Authenticate(
     const grpc::ServerContextBase& context) const {
   if (!authenticator_.required()) return Access::Everything();
@@ -30,14 +42,7 @@ absl::StatusOr<Access> ManagerService::Authenticate(
   if (auto it = metadata.find(kUserMetadata); it != metadata.end()) {
     call.user.assign(it->second.data(), it->second.size());
   }
-  // Over mutual TLS, the certificate gRPC verified.
-  if (std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-      auth != nullptr && auth->IsPeerAuthenticated()) {
-    for (const grpc::string_ref& name :
-         auth->FindPropertyValues("x509_common_name")) {
-      call.certificate_name.assign(name.data(), name.size());
-    }
-  }
+  call.certificate_name = VerifiedCertificateName(context);
   call.peer = context.peer();
   return authenticator_.Check(call);
 }
@@ -66,13 +71,26 @@ grpc::Status ManagerService::RunBatch(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+absl::StatusOr<Access> ManagerService::Authenticate(
+    const SessionTransport& call) const {
+  if (!authenticator_.required()) return Access::Everything();
+  CallCredentials credentials;
+  std::optional<std::string> proof = call.ClientMetadata(kAuthProofMetadata);
+  if (proof.has_value()) credentials.proof = &*proof;
+  credentials.user = call.ClientMetadata(kUserMetadata).value_or("");
+  credentials.certificate_name = call.CertificateName();
+  credentials.peer = call.Peer();
+  return authenticator_.Check(credentials);
+}
+
 absl::StatusOr<Access> ManagerService::AdmitSession(
-    grpc::ServerContext* context) const {
-  absl::StatusOr<Access> access = Authenticate(*context);
+    SessionTransport* transport) const {
+  absl::StatusOr<Access> access = Authenticate(*transport);
   if (access.ok()) {
-    context->AddInitialMetadata(kInstanceMetadata, dispatcher_->instance_id());
-    context->AddInitialMetadata(kMaxMessageMetadata,
-                                std::to_string(max_message_bytes_));
+    transport->AddInitialMetadata(kInstanceMetadata,
+                                  dispatcher_->instance_id());
+    transport->AddInitialMetadata(kMaxMessageMetadata,
+                                  std::to_string(max_message_bytes_));
   }
   return access;
 }

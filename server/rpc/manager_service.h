@@ -14,8 +14,13 @@
 #include "server/dispatcher.h"
 #include "server/object_log.h"
 #include "server/rpc/authenticator.h"
+#include "server/rpc/session_transport.h"
 
 namespace mproc {
+
+// The common name of the client certificate gRPC verified (mutual TLS);
+// empty without one.
+std::string VerifiedCertificateName(const grpc::ServerContextBase& context);
 
 class ManagerService final : public pb::Manager::AsyncService {
  public:
@@ -56,7 +61,14 @@ class ManagerService final : public pb::Manager::AsyncService {
   // session is attached only once admitted): what the stream may do, after
   // adding its initial metadata (instance id, message size limit), or why
   // the client is refused.
-  absl::StatusOr<Access> AdmitSession(grpc::ServerContext* context) const;
+  absl::StatusOr<Access> AdmitSession(SessionTransport* transport) const;
+
+  // The local wire's Hello (the same handshake as RunHello).
+  absl::Status WireHello(const pb::HelloRequest& request,
+                         const std::string& peer,
+                         pb::HelloResponse* response) const {
+    return authenticator_.Hello(request, peer, response);
+  }
 
   Dispatcher* dispatcher() const { return dispatcher_; }
   Journal* journal() const { return journal_; }
@@ -72,6 +84,7 @@ class ManagerService final : public pb::Manager::AsyncService {
   // or replayed (compared in constant time; the key is never logged).
   absl::StatusOr<Access> Authenticate(
       const grpc::ServerContextBase& context) const;
+  absl::StatusOr<Access> Authenticate(const SessionTransport& call) const;
 
   Dispatcher* const dispatcher_;
   Journal* const journal_;

@@ -1,5 +1,3 @@
-#include <grpcpp/alarm.h>
-
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -19,6 +17,7 @@
 #include "common/metadata.h"
 #include "server/parking.h"
 #include "server/rpc/free_memory.h"
+#include "server/rpc/grpc_session_transport.h"
 #include "server/rpc/manager_calls.h"
 
 namespace mproc {
@@ -133,7 +132,14 @@ class SessionCall : public AsyncCall {
   // Asks gRPC for the next Session call on `cq`.
   static void AwaitNext(ManagerService* service, RpcThreads* threads,
                         grpc::ServerCompletionQueue* cq) {
-    new SessionCall(service, threads, cq);
+    new SessionCall(service, threads,
+                    std::make_unique<GrpcSessionTransport>(service, cq), cq);
+  }
+
+  // Serves a stream that arrived on another transport (the local wire).
+  static void Serve(ManagerService* service, RpcThreads* threads,
+                    std::unique_ptr<SessionTransport> transport) {
+    new SessionCall(service, threads, std::move(transport), nullptr);
   }
 
   void OnEvent(int event, bool ok) override {
@@ -196,7 +202,9 @@ class SessionCall : public AsyncCall {
     std::vector<std::function<void()>> give_backs;
   };
 
+  // `cq`: the queue gRPC's transport awaits calls on (null for others).
   SessionCall(ManagerService* service, RpcThreads* threads,
+              std::unique_ptr<SessionTransport> transport,
               grpc::ServerCompletionQueue* cq)
       : AsyncCall(threads),
         service_(service),
@@ -204,30 +212,28 @@ class SessionCall : public AsyncCall {
         cq_(cq),
         frame_limit_(service->max_message_bytes()),
         max_unsent_bytes_(service->max_unsent_bytes()),
-        stream_(&context_) {
-    context_.AsyncNotifyWhenDone(&done_tag_);
-    service_->RequestSession(&context_, &stream_, cq_, cq_, &new_call_tag_);
+        transport_(std::move(transport)) {
+    transport_->NotifyWhenDone(&done_tag_);
+    transport_->Start(&new_call_tag_);
   }
 
   void OnNewCall() {
-    AwaitNext(service_, threads_, cq_);
+    if (cq_ != nullptr) AwaitNext(service_, threads_, cq_);
+    peer_ = transport_->Peer();
     // Authentication first: a refused stream touches no session.
-    absl::StatusOr<Access> admitted = service_->AdmitSession(&context_);
+    absl::StatusOr<Access> admitted = service_->AdmitSession(transport_.get());
     sink_ = std::make_shared<SessionSink>(this);
     service_->open_streams().fetch_add(1, std::memory_order_relaxed);
     if (!admitted.ok()) {
       absl::MutexLock l(&mu_);
       outstanding_ = 1;  // the done event
       read_closed_ = true;
-      FinishLocked(ToGrpcStatus(admitted.status()));
+      FinishLocked(admitted.status());
       return;
     }
     access_ = *std::move(admitted);
-    std::string session_id;
-    const auto& metadata = context_.client_metadata();
-    if (auto it = metadata.find(kSessionMetadata); it != metadata.end()) {
-      session_id.assign(it->second.data(), it->second.size());
-    }
+    std::string session_id =
+        transport_->ClientMetadata(kSessionMetadata).value_or("");
     // A session belongs to whoever authenticated it: another caller that
     // names the same id gets a session of its own; and the ids the
     // manager gives anonymous sessions cannot be named at all.
@@ -237,20 +243,18 @@ class SessionCall : public AsyncCall {
       session_id = absl::StrCat(access_.principal, "\x1f", session_id);
     }
     bool restarted = false;
-    if (auto it = metadata.find(kPreviousInstanceMetadata);
-        it != metadata.end()) {
-      restarted = absl::string_view(it->second.data(), it->second.size()) !=
-                  service_->dispatcher()->instance_id();
+    if (std::optional<std::string> previous =
+            transport_->ClientMetadata(kPreviousInstanceMetadata)) {
+      restarted = *previous != service_->dispatcher()->instance_id();
     }
-    session_ =
-        service_->sessions()->Attach(session_id, context_.peer(), restarted);
+    session_ = service_->sessions()->Attach(session_id, peer_, restarted);
     if (LogEnabled(LogLevel::kInfo)) {
       Log(LogLevel::kInfo, "connection_opened",
-          absl::StrCat("a stream from ", context_.peer(),
+          absl::StrCat("a stream from ", peer_,
                        access_.principal.empty()
                            ? std::string()
                            : absl::StrCat(" (user '", access_.principal, "')")),
-          {{"peer", context_.peer()}, {"user", access_.principal}});
+          {{"peer", peer_}, {"user", access_.principal}});
     }
     absl::MutexLock l(&mu_);
     outstanding_ = 1;  // the done event
@@ -261,14 +265,14 @@ class SessionCall : public AsyncCall {
         lost.resize(kMaxLostNamesSent);
         lost.push_back("...");
       }
-      context_.AddInitialMetadata(kSessionLostMetadata,
-                                  absl::StrJoin(lost, ","));
+      transport_->AddInitialMetadata(kSessionLostMetadata,
+                                     absl::StrJoin(lost, ","));
     }
     // The initial metadata counts as a write: answers wait behind it.
     writing_ = true;
     sending_metadata_ = true;
     ++outstanding_;
-    stream_.SendInitialMetadata(&write_tag_);
+    transport_->SendInitialMetadata(&write_tag_);
     StartReadLocked();
   }
 
@@ -295,7 +299,7 @@ class SessionCall : public AsyncCall {
       reading_ = false;
       if (!ok) {
         read_closed_ = true;
-        MaybeFinishLocked(grpc::Status::OK);
+        MaybeFinishLocked(absl::OkStatus());
       } else {
         AcknowledgedLocked(received_frames, &received);
         if (finished_) {
@@ -349,7 +353,7 @@ class SessionCall : public AsyncCall {
       // know) anything it has not acknowledged.
       TakeAllGiveBacksLocked(give_backs);
       read_closed_ = true;
-      MaybeFinishLocked(grpc::Status::CANCELLED);
+      MaybeFinishLocked(absl::CancelledError());
       return;
     }
     if (!was_metadata) ++frames_written_;
@@ -371,7 +375,7 @@ class SessionCall : public AsyncCall {
     if (!pending_.empty()) {
       StartWriteLocked();
     } else {
-      MaybeFinishLocked(grpc::Status::OK);
+      MaybeFinishLocked(absl::OkStatus());
     }
     MaybeReadLocked();
   }
@@ -420,15 +424,14 @@ class SessionCall : public AsyncCall {
   void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     reading_ = true;
     ++outstanding_;
-    stream_.Read(&incoming_, &read_tag_);
+    transport_->Read(&incoming_, &read_tag_);
   }
 
   // Pauses reading for kYield (see kSlice).
   void YieldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     yielding_ = true;
     ++outstanding_;
-    resume_alarm_.Set(cq_, absl::ToChronoTime(absl::Now() + kYield),
-                      &resume_tag_);
+    transport_->ResumeAt(absl::Now() + kYield, &resume_tag_);
   }
 
   bool OnResume() {
@@ -518,25 +521,25 @@ class SessionCall : public AsyncCall {
                                [this] { WriteWhenDurable(); })) {
       return;
     }
-    stream_.Write(outgoing_, &write_tag_);
+    transport_->Write(outgoing_, &write_tag_);
   }
 
   void WriteWhenDurable() {
     absl::MutexLock l(&mu_);
-    stream_.Write(outgoing_, &write_tag_);
+    transport_->Write(outgoing_, &write_tag_);
   }
 
-  void MaybeFinishLocked(const grpc::Status& status)
+  void MaybeFinishLocked(const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || writing_ || !read_closed_) return;
     FinishLocked(status);
   }
 
-  void FinishLocked(const grpc::Status& status)
+  void FinishLocked(const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     finished_ = true;  // parked answers are refused from now on
     ++outstanding_;
-    stream_.Finish(status, &finish_tag_);
+    transport_->Finish(status, &finish_tag_);
   }
 
   // Called once gRPC holds none of the call's tags. What the client never
@@ -557,12 +560,12 @@ class SessionCall : public AsyncCall {
     service_->open_streams().fetch_sub(1, std::memory_order_relaxed);
     sink_->Close();
     if (session_ != nullptr) {  // null for a stream refused at the door
-      const bool clean = !context_.IsCancelled();
+      const bool clean = !transport_->IsCancelled();
       Log(LogLevel::kInfo, "connection_closed",
           absl::StrCat(
-              "the stream from ", context_.peer(),
+              "the stream from ", peer_,
               clean ? " ended" : " was cut off (its session waits its lease)"),
-          {{"peer", context_.peer()}, {"clean", clean}});
+          {{"peer", peer_}, {"clean", clean}});
       service_->sessions()->Detach(session_, /*now=*/clean);
     }
     delete this;
@@ -578,8 +581,7 @@ class SessionCall : public AsyncCall {
   grpc::ServerCompletionQueue* const cq_;
   const int64_t frame_limit_;
   const int64_t max_unsent_bytes_;
-  grpc::ServerContext context_;
-  grpc::ServerAsyncReaderWriter<pb::ResponseFrame, pb::RequestFrame> stream_;
+  const std::unique_ptr<SessionTransport> transport_;
   CallTag new_call_tag_{this, kNewCall};
   CallTag read_tag_{this, kRead};
   CallTag write_tag_{this, kWrite};
@@ -593,7 +595,7 @@ class SessionCall : public AsyncCall {
   pb::RequestFrame incoming_;  // touched only by the read chain
   absl::Time slice_start_;     // the same
   absl::Time last_frame_end_;  // the same
-  grpc::Alarm resume_alarm_;
+  std::string peer_;           // set when the call arrives
 
   absl::Mutex mu_;
   // Operations started and not yet completed, the done event included.
@@ -630,6 +632,11 @@ bool SessionSink::Deliver(pb::Response response,
 void AwaitSessionCall(ManagerService* service, RpcThreads* threads,
                       grpc::ServerCompletionQueue* cq) {
   SessionCall::AwaitNext(service, threads, cq);
+}
+
+void ServeSessionCall(ManagerService* service, RpcThreads* threads,
+                      std::unique_ptr<SessionTransport> transport) {
+  SessionCall::Serve(service, threads, std::move(transport));
 }
 
 }  // namespace mproc

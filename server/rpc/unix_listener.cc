@@ -1,7 +1,6 @@
 #include "server/rpc/unix_listener.h"
 
 #include <fcntl.h>
-#include <grpcpp/server_posix.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,11 +56,12 @@ absl::StatusOr<std::unique_ptr<UnixListener>> UnixListener::Listen(
   return std::unique_ptr<UnixListener>(new UnixListener(fd, wake[0], wake[1]));
 }
 
-void UnixListener::Start(grpc::Server* server) {
-  thread_ = std::thread([this, server] { AcceptLoop(server); });
+void UnixListener::Start(Adopt adopt) {
+  thread_ =
+      std::thread([this, adopt = std::move(adopt)] { AcceptLoop(adopt); });
 }
 
-void UnixListener::AcceptLoop(grpc::Server* server) {
+void UnixListener::AcceptLoop(const Adopt& adopt) {
   const uid_t me = geteuid();
   RateLimitedLog refusals;
   auto log = [&](const std::string& line) {
@@ -109,8 +109,7 @@ void UnixListener::AcceptLoop(grpc::Server* server) {
       ::close(conn);
       continue;
     }
-    // gRPC owns the descriptor from here on.
-    grpc::AddInsecureChannelFromFd(server, conn);
+    adopt(conn, absl::StrCat("unix:pid ", peer.pid));
   }
 }
 

@@ -1,14 +1,14 @@
 // The manager's unix socket, accepted here rather than by gRPC, so that
 // each connection's peer is checked (SO_PEERCRED) before gRPC sees a byte:
 // only processes of the manager's own user get in, whatever the socket
-// file's mode becomes. Accepted connections are handed to the server with
-// grpc::AddInsecureChannelFromFd (a unix socket needs no TLS).
+// file's mode becomes. Accepted connections are handed to the local wire's
+// server (wire_server.h), which serves those that speak
+// the wire and gives the others to gRPC (a unix socket needs no TLS).
 #ifndef MPROC_SERVER_RPC_UNIX_LISTENER_H_
 #define MPROC_SERVER_RPC_UNIX_LISTENER_H_
 
-#include <grpcpp/server.h>
-
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,9 +26,10 @@ class UnixListener {
       const std::string& path);
 
   // Accepts on a thread of its own from now on, giving each connection of
-  // this process's user to `server` (which must outlive this listener)
-  // and closing the others, with a line on stderr.
-  void Start(grpc::Server* server);
+  // this process's user to `adopt` (with a name for its peer) and closing
+  // the others, with a line on stderr.
+  using Adopt = std::function<void(int fd, std::string peer)>;
+  void Start(Adopt adopt);
 
   // Stops accepting and closes the socket (the file stays).
   ~UnixListener();
@@ -36,7 +37,7 @@ class UnixListener {
  private:
   UnixListener(int fd, int wake_read, int wake_write)
       : fd_(fd), wake_read_(wake_read), wake_write_(wake_write) {}
-  void AcceptLoop(grpc::Server* server);
+  void AcceptLoop(const Adopt& adopt);
 
   const int fd_;
   const int wake_read_;

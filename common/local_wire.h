@@ -1,0 +1,88 @@
+// The local wire: a Session stream (proto/mproc.proto, Manager.Session)
+// over the manager's unix socket without gRPC's HTTP/2 framing. On this
+// VM gRPC pays three recvmsg calls per message on a unix socket (its
+// reader cannot ask the kernel how much is left, as TCP_INQ lets it over
+// TCP) and its HTTP/2 and call machinery on top; the local wire pays one
+// read and one write per frame (docs/architecture.md, "The local wire").
+//
+// A connection starts with the 8 bytes of kLocalWireMagic from the
+// client; a manager that sees any other first bytes (gRPC's HTTP/2
+// preface) hands the connection to gRPC. Then each side sends messages:
+// a 5-byte header — the payload's length (little-endian uint32) and its
+// kind — and a serialized protobuf payload:
+//
+//   client → manager                      manager → client
+//   kHello  HelloRequest (with a key)     kHello  HelloResponse
+//   kOpen   WireMetadata (the call's)     kOpen   WireMetadata (initial)
+//   kFrame  RequestFrame                  kFrame  ResponseFrame
+//   kClose  (empty: no more requests)     kEnd    WireStatus (then EOF)
+//
+// The manager answers kOpen with kOpen once it admitted the stream, or
+// with kEnd (UNAUTHENTICATED, ...). kClose is gRPC's WritesDone; kEnd its
+// final status. A connection that ends without kClose is a cancelled call.
+#ifndef MPROC_COMMON_LOCAL_WIRE_H_
+#define MPROC_COMMON_LOCAL_WIRE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message_lite.h"
+
+namespace mproc {
+
+inline constexpr absl::string_view kLocalWireMagic("MPROC-W1", 8);
+inline constexpr size_t kLocalWireHeaderBytes = 5;
+
+enum class WireKind : uint8_t {
+  kHello = 1,
+  kOpen = 2,
+  kFrame = 3,
+  kClose = 4,
+  kEnd = 5,
+};
+
+struct WireHeader {
+  uint32_t length = 0;
+  WireKind kind = WireKind::kFrame;
+};
+
+// Appends a message of `kind` carrying `payload` (serialized) to `*out`.
+// False if the payload is over 4 GiB (nothing appended).
+bool AppendWireMessage(WireKind kind,
+                       const google::protobuf::MessageLite& payload,
+                       std::string* out);
+
+// The header at the start of `bytes` (at least kLocalWireHeaderBytes).
+WireHeader ParseWireHeader(absl::string_view bytes);
+
+// Whether `kind` is one of WireKind's (a byte off the wire may be anything).
+bool IsWireKind(uint8_t kind);
+
+// Bytes read and not yet parsed, grown without zero-filling what read(2)
+// will fill.
+class WireInBuffer {
+ public:
+  size_t size() const { return end_ - begin_; }
+  const char* data() const { return data_.get() + begin_; }
+  absl::string_view view() const { return absl::string_view(data(), size()); }
+  void Consume(size_t n);
+  // Room for at least `n` more bytes at the returned address; Commit says
+  // how many were filled.
+  char* Reserve(size_t n);
+  void Commit(size_t n) { end_ += n; }
+  // Frees the memory of an empty buffer grown over `keep` bytes.
+  void MaybeShrink(size_t keep);
+
+ private:
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_COMMON_LOCAL_WIRE_H_

@@ -1,0 +1,794 @@
+#include "server/rpc/wire_server.h"
+
+#include <grpcpp/server_posix.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/local_wire.h"
+#include "server/rpc/manager_calls.h"
+
+namespace mproc {
+namespace {
+
+// What one read(2) asks for; also how much may wait unread once a whole
+// message is in (more is left in the socket: backpressure).
+constexpr size_t kReadChunk = 64 * 1024;
+// Room for a frame's own framing beyond the manager's message limit.
+constexpr uint32_t kFrameSlack = 64;
+
+struct Completion {
+  CallTag* tag;
+  bool ok;
+};
+
+void Deliver(const std::vector<Completion>& completions) {
+  for (const Completion& c : completions)
+    c.tag->call->OnEvent(c.tag->event, c.ok);
+}
+
+}  // namespace
+
+class WireConnection;
+
+// DESIGN: the loop owns the connections (by descriptor) and is the only
+// thread that reads their sockets or changes their epoll interest.
+// Completions of operations a SessionCall started are posted here and
+// delivered by the loop, after the call's own lock is released;
+// completions found while handling a socket are delivered by the loop
+// directly. Lock order: a call's mutex, then a connection's, then the
+// loop's.
+class WireServer::Loop {
+ public:
+  Loop(ManagerService* service, RpcThreads* threads, grpc::Server* grpc_server,
+       absl::Duration poll_spin);
+  ~Loop();
+
+  void Adopt(int fd, std::string peer) ABSL_LOCKS_EXCLUDED(mu_);
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // From any thread, any lock held but the loop's.
+  void Post(CallTag* tag, bool ok) ABSL_LOCKS_EXCLUDED(mu_);
+  void PostAt(absl::Time when, CallTag* tag) ABSL_LOCKS_EXCLUDED(mu_);
+  // The connection on `fd` now wants `events` instead of `before`
+  // (EPOLLIN, EPOLLOUT; none: out of the epoll set).
+  void Interest(int fd, uint32_t before, uint32_t events);
+  // The connection on `fd` is over: closed once its pending completions
+  // went out.
+  void Retire(int fd) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Wire streams whose SessionCall still exists: the loop runs until
+  // they are gone (their last answers may come from other threads).
+  void TransportCreated() ABSL_LOCKS_EXCLUDED(mu_);
+  void TransportGone() ABSL_LOCKS_EXCLUDED(mu_);
+
+  ManagerService* service() const { return service_; }
+  int64_t frame_limit() const { return frame_limit_; }
+
+ private:
+  void Run();
+  void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs what is due; true if anything was.
+  bool RunDue() ABSL_LOCKS_EXCLUDED(mu_);
+  void OnConnectionEvent(int fd, uint32_t events);
+  // A connection whose first bytes are not the wire's: gRPC's.
+  void HandToGrpc(int fd);
+
+  ManagerService* const service_;
+  RpcThreads* const threads_;
+  grpc::Server* const grpc_server_;
+  const absl::Duration poll_spin_;
+  const int64_t frame_limit_;
+  const int epoll_fd_;
+  const int wake_fd_;
+
+  absl::Mutex mu_;
+  std::vector<Completion> posted_ ABSL_GUARDED_BY(mu_);
+  std::multimap<absl::Time, CallTag*> timers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<int, std::string>> adopted_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> retired_ ABSL_GUARDED_BY(mu_);
+  int64_t transports_ ABSL_GUARDED_BY(mu_) = 0;
+  bool sleeping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // The loop thread's own.
+  absl::flat_hash_map<int, std::shared_ptr<WireConnection>> connections_;
+  bool broke_all_ = false;
+  std::thread thread_;
+};
+
+namespace {
+// Session-phase limits and messages shared by the connection's methods.
+absl::Status TooLarge(uint32_t length, int64_t limit) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("a frame of ", length,
+                   " bytes exceeds the manager's limit "
+                   "of ",
+                   limit, " bytes"));
+}
+}  // namespace
+
+// One socket: its handshake, then one Session stream's transport.
+class WireConnection {
+ public:
+  WireConnection(WireServer::Loop* loop, int fd, std::string peer)
+      : loop_(loop), fd_(fd), peer_(std::move(peer)) {}
+
+  int fd() const { return fd_; }
+  const std::string& peer() const { return peer_; }
+
+  enum class Sniff { kWire, kOther, kWait, kGone };
+  // Looks at the first bytes; consumes the magic if it is there.
+  Sniff SniffMagic() {
+    char first[kLocalWireMagic.size()];
+    const ssize_t n = recv(fd_, first, sizeof(first), MSG_PEEK);
+    if (n == 0) return Sniff::kGone;
+    if (n < 0) {
+      return errno == EAGAIN || errno == EINTR ? Sniff::kWait : Sniff::kGone;
+    }
+    if (absl::string_view(first, n) != kLocalWireMagic.substr(0, n)) {
+      return Sniff::kOther;
+    }
+    if (static_cast<size_t>(n) < kLocalWireMagic.size()) return Sniff::kWait;
+    (void)!recv(fd_, first, sizeof(first), 0);
+    return Sniff::kWire;
+  }
+
+  // The loop's: reads what the socket has and acts on it. Completions to
+  // deliver go to `*out`; `*open` is set when the client asked to open the
+  // stream (the caller then serves it, outside this connection's lock).
+  void OnReadable(std::vector<Completion>* out, bool* open) {
+    absl::MutexLock l(&mu_);
+    if (broken_) return;
+    ReadSocketLocked();
+    if (phase_ == Phase::kHandshake) HandshakeLocked(open);
+    if (phase_ == Phase::kSession) TryCompleteReadLocked(out);
+    if (broken_) FailPendingLocked(out);
+    UpdateInterestLocked();
+    MaybeDoneLocked(out);
+  }
+
+  // Whether the magic was seen (the loop's own flag: only it sniffs).
+  bool sniffed = false;
+
+  void OnWritable(std::vector<Completion>* out) {
+    absl::MutexLock l(&mu_);
+    FlushLocked(out);
+    UpdateInterestLocked();
+    MaybeDoneLocked(out);
+  }
+
+  // Shutdown: as if the client vanished.
+  void Break(std::vector<Completion>* out) {
+    absl::MutexLock l(&mu_);
+    BreakLocked();
+    FailPendingLocked(out);
+    MaybeDoneLocked(out);
+  }
+
+  // The SessionTransport's operations (wire_server.h's WireTransport).
+  void NotifyWhenDone(CallTag* tag) {
+    absl::MutexLock l(&mu_);
+    done_tag_ = tag;
+  }
+  void Start(CallTag* tag) {
+    std::vector<Completion> now{{tag, true}};
+    {
+      absl::MutexLock l(&mu_);
+      started_ = true;
+      MaybeDoneLocked(&now);
+    }
+    for (const Completion& c : now) loop_->Post(c.tag, c.ok);
+  }
+  std::optional<std::string> ClientMetadata(absl::string_view key) const {
+    absl::MutexLock l(&mu_);
+    auto it = client_metadata_.entries().find(std::string(key));
+    if (it == client_metadata_.entries().end()) return std::nullopt;
+    return it->second;
+  }
+  bool IsCancelled() const {
+    absl::MutexLock l(&mu_);
+    return broken_ && !client_closed_;
+  }
+  void AddInitialMetadata(const std::string& key, const std::string& value) {
+    absl::MutexLock l(&mu_);
+    (*initial_metadata_.mutable_entries())[key] = value;
+  }
+  void SendInitialMetadata(CallTag* tag) {
+    absl::MutexLock l(&mu_);
+    AppendWireMessage(WireKind::kOpen, initial_metadata_, &out_);
+    StartWriteLocked(tag);
+  }
+  void Read(pb::RequestFrame* frame, CallTag* tag) {
+    std::vector<Completion> now;
+    {
+      absl::MutexLock l(&mu_);
+      read_frame_ = frame;
+      read_tag_ = tag;
+      TryCompleteReadLocked(&now);
+      if (broken_) FailPendingLocked(&now);
+      UpdateInterestLocked();
+      MaybeDoneLocked(&now);
+    }
+    for (const Completion& c : now) loop_->Post(c.tag, c.ok);
+  }
+  void Write(const pb::ResponseFrame& frame, CallTag* tag) {
+    absl::MutexLock l(&mu_);
+    if (!AppendWireMessage(WireKind::kFrame, frame, &out_)) {
+      BreakLocked();
+    }
+    StartWriteLocked(tag);
+  }
+  void ResumeAt(absl::Time when, CallTag* tag);
+  void Finish(const absl::Status& status, CallTag* tag) {
+    absl::MutexLock l(&mu_);
+    pb::WireStatus end;
+    end.set_code(static_cast<int>(status.code()));
+    end.set_message(std::string(status.message()));
+    AppendWireMessage(WireKind::kEnd, end, &out_);
+    finishing_ = true;
+    StartWriteLocked(tag);
+  }
+
+ private:
+  enum class Phase { kHandshake, kSession };
+
+  void ReadSocketLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (;;) {
+      char* tail = in_.Reserve(kReadChunk);
+      const ssize_t n = recv(fd_, tail, kReadChunk, 0);
+      if (n > 0) {
+        in_.Commit(static_cast<size_t>(n));
+        if (static_cast<size_t>(n) < kReadChunk) return;  // drained
+        if (!WantsBytesLocked()) return;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      // End of stream or a broken socket. What was read still counts
+      // (a kClose among it is a goodbye).
+      eof_ = true;
+      return;
+    }
+  }
+
+  // The next whole message buffered, if any: its header and payload.
+  bool NextMessageLocked(WireHeader* header, absl::string_view* payload)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (in_.size() < kLocalWireHeaderBytes) return false;
+    *header = ParseWireHeader(absl::string_view(in_.data(), in_.size()));
+    if (!IsWireKind(static_cast<uint8_t>(header->kind))) {
+      ProtocolErrorLocked(absl::InvalidArgumentError(
+          "the local wire: a message of an unknown kind"));
+      return false;
+    }
+    if (header->length > loop_->frame_limit() + kFrameSlack) {
+      ProtocolErrorLocked(TooLarge(header->length, loop_->frame_limit()));
+      return false;
+    }
+    if (in_.size() < kLocalWireHeaderBytes + header->length) return false;
+    *payload =
+        absl::string_view(in_.data() + kLocalWireHeaderBytes, header->length);
+    return true;
+  }
+
+  // Whether reading the socket on would help: a message is incomplete, or
+  // little is buffered.
+  bool WantsBytesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (in_.size() < kReadChunk) return true;
+    const WireHeader header =
+        ParseWireHeader(absl::string_view(in_.data(), in_.size()));
+    return in_.size() < kLocalWireHeaderBytes + header.length;
+  }
+
+  void HandshakeLocked(bool* open) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    WireHeader header;
+    absl::string_view payload;
+    while (phase_ == Phase::kHandshake && !broken_ &&
+           NextMessageLocked(&header, &payload)) {
+      if (header.kind == WireKind::kHello && !hello_done_) {
+        pb::HelloRequest hello;
+        if (!hello.ParseFromArray(payload.data(),
+                                  static_cast<int>(payload.size()))) {
+          ProtocolErrorLocked(
+              absl::InvalidArgumentError("the local wire: a malformed hello"));
+          return;
+        }
+        in_.Consume(kLocalWireHeaderBytes + header.length);
+        hello_done_ = true;
+        pb::HelloResponse answer;
+        absl::Status said = loop_->service()->WireHello(hello, peer_, &answer);
+        if (!said.ok()) {
+          ProtocolErrorLocked(said);
+          return;
+        }
+        AppendWireMessage(WireKind::kHello, answer, &out_);
+        std::vector<Completion> none;
+        FlushLocked(&none);
+      } else if (header.kind == WireKind::kOpen) {
+        if (!client_metadata_.ParseFromArray(
+                payload.data(), static_cast<int>(payload.size()))) {
+          ProtocolErrorLocked(absl::InvalidArgumentError(
+              "the local wire: malformed call metadata"));
+          return;
+        }
+        in_.Consume(kLocalWireHeaderBytes + header.length);
+        phase_ = Phase::kSession;
+        *open = true;
+      } else {
+        ProtocolErrorLocked(absl::InvalidArgumentError(
+            "the local wire: a message out of turn in the handshake"));
+        return;
+      }
+    }
+    if (eof_ && phase_ == Phase::kHandshake) BreakLocked();
+  }
+
+  void TryCompleteReadLocked(std::vector<Completion>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (read_tag_ == nullptr || broken_) return;
+    if (client_closed_) {
+      out->push_back({std::exchange(read_tag_, nullptr), false});
+      return;
+    }
+    WireHeader header;
+    absl::string_view payload;
+    if (!NextMessageLocked(&header, &payload)) {
+      if (eof_) BreakLocked();
+      return;
+    }
+    if (header.kind == WireKind::kClose) {
+      in_.Consume(kLocalWireHeaderBytes + header.length);
+      client_closed_ = true;
+      out->push_back({std::exchange(read_tag_, nullptr), false});
+      return;
+    }
+    if (header.kind != WireKind::kFrame) {
+      ProtocolErrorLocked(absl::InvalidArgumentError(
+          "the local wire: a message out of turn in a session"));
+      return;
+    }
+    if (!read_frame_->ParseFromArray(payload.data(),
+                                     static_cast<int>(payload.size()))) {
+      ProtocolErrorLocked(
+          absl::InvalidArgumentError("the local wire: a malformed frame"));
+      return;
+    }
+    in_.Consume(kLocalWireHeaderBytes + header.length);
+    in_.MaybeShrink(4 * kReadChunk);
+    out->push_back({std::exchange(read_tag_, nullptr), true});
+  }
+
+  void StartWriteLocked(CallTag* tag) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    write_tag_ = tag;
+    std::vector<Completion> now;
+    if (broken_) {
+      FailPendingLocked(&now);
+    } else {
+      FlushLocked(&now);
+      UpdateInterestLocked();
+    }
+    MaybeDoneLocked(&now);
+    for (const Completion& c : now) loop_->Post(c.tag, c.ok);
+  }
+
+  // Writes what it can of out_; completes the write once all is out.
+  void FlushLocked(std::vector<Completion>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    while (!broken_ && out_sent_ < out_.size()) {
+      const ssize_t n = send(fd_, out_.data() + out_sent_,
+                             out_.size() - out_sent_, MSG_NOSIGNAL);
+      if (n > 0) {
+        out_sent_ += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;  // EPOLLOUT resumes it
+      BreakLocked();
+    }
+    if (broken_) {
+      FailPendingLocked(out);
+      return;
+    }
+    out_.clear();
+    out_sent_ = 0;
+    if (out_.capacity() > 4 * kReadChunk) out_.shrink_to_fit();
+    if (write_tag_ != nullptr) {
+      out->push_back({std::exchange(write_tag_, nullptr), true});
+      // The status is out: nothing more will be read or written.
+      if (finishing_) BreakLocked();
+    }
+  }
+
+  void ProtocolErrorLocked(const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    // The client learns why, if it still reads; then the stream ends.
+    out_.erase(0, out_sent_);
+    out_sent_ = 0;
+    pb::WireStatus end;
+    end.set_code(static_cast<int>(why.code()));
+    end.set_message(std::string(why.message()));
+    AppendWireMessage(WireKind::kEnd, end, &out_);
+    (void)!send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    BreakLocked();
+  }
+
+  void BreakLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (broken_) return;
+    broken_ = true;
+    // The socket stays open (and its number ours) until the loop retires
+    // the connection; from here nothing is read from or written to it.
+    // What was sent stays readable for the client.
+    ::shutdown(fd_, SHUT_RDWR);
+    UpdateInterestLocked();
+  }
+
+  void FailPendingLocked(std::vector<Completion>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (read_tag_ != nullptr) {
+      out->push_back({std::exchange(read_tag_, nullptr), false});
+    }
+    if (write_tag_ != nullptr) {
+      out->push_back({std::exchange(write_tag_, nullptr), false});
+    }
+  }
+
+  // The done event goes last, once the stream is over and nothing is
+  // pending (and, for a session, once its call started); then the loop
+  // may close the socket.
+  void MaybeDoneLocked(std::vector<Completion>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!broken_ || read_tag_ != nullptr || write_tag_ != nullptr) return;
+    if (phase_ == Phase::kSession) {
+      if (!started_ || done_tag_ == nullptr) return;
+      out->push_back({std::exchange(done_tag_, nullptr), true});
+    }
+    if (!retired_) {
+      retired_ = true;
+      loop_->Retire(fd_);
+    }
+  }
+
+  // Polls for what the connection can use: more bytes while a message is
+  // incomplete or little is buffered, and room to write while output
+  // waits. None (out of the epoll set) once the client closed its end, or
+  // the connection broke: a closed socket would report itself forever.
+  void UpdateInterestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    uint32_t events = 0;
+    if (!broken_) {
+      if (!eof_ && WantsBytesLocked()) events |= EPOLLIN;
+      if (out_sent_ < out_.size()) events |= EPOLLOUT;
+    }
+    if (events != interest_) {
+      loop_->Interest(fd_, interest_, events);
+      interest_ = events;
+    }
+  }
+
+  WireServer::Loop* const loop_;
+  const int fd_;
+  const std::string peer_;
+
+  mutable absl::Mutex mu_;
+  Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kHandshake;
+  bool hello_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool eof_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool client_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool retired_ ABSL_GUARDED_BY(mu_) = false;
+  uint32_t interest_ ABSL_GUARDED_BY(mu_) = EPOLLIN;
+  WireInBuffer in_ ABSL_GUARDED_BY(mu_);
+  std::string out_ ABSL_GUARDED_BY(mu_);
+  size_t out_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  pb::WireMetadata client_metadata_ ABSL_GUARDED_BY(mu_);
+  pb::WireMetadata initial_metadata_ ABSL_GUARDED_BY(mu_);
+  pb::RequestFrame* read_frame_ ABSL_GUARDED_BY(mu_) = nullptr;
+  CallTag* read_tag_ ABSL_GUARDED_BY(mu_) = nullptr;
+  CallTag* write_tag_ ABSL_GUARDED_BY(mu_) = nullptr;
+  CallTag* done_tag_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
+namespace {
+
+// A wire connection as a Session stream's transport.
+class WireTransport final : public SessionTransport {
+ public:
+  WireTransport(WireServer::Loop* loop,
+                std::shared_ptr<WireConnection> connection)
+      : loop_(loop), connection_(std::move(connection)) {
+    loop_->TransportCreated();
+  }
+  ~WireTransport() override { loop_->TransportGone(); }
+
+  void NotifyWhenDone(CallTag* done) override {
+    connection_->NotifyWhenDone(done);
+  }
+  void Start(CallTag* new_call) override { connection_->Start(new_call); }
+  std::string Peer() const override { return connection_->peer(); }
+  std::optional<std::string> ClientMetadata(
+      absl::string_view key) const override {
+    return connection_->ClientMetadata(key);
+  }
+  std::string CertificateName() const override { return ""; }
+  bool IsCancelled() const override { return connection_->IsCancelled(); }
+  void AddInitialMetadata(const std::string& key,
+                          const std::string& value) override {
+    connection_->AddInitialMetadata(key, value);
+  }
+  void SendInitialMetadata(CallTag* tag) override {
+    connection_->SendInitialMetadata(tag);
+  }
+  void Read(pb::RequestFrame* frame, CallTag* tag) override {
+    connection_->Read(frame, tag);
+  }
+  void Write(const pb::ResponseFrame& frame, CallTag* tag) override {
+    connection_->Write(frame, tag);
+  }
+  void Finish(const absl::Status& status, CallTag* tag) override {
+    connection_->Finish(status, tag);
+  }
+  void ResumeAt(absl::Time when, CallTag* tag) override {
+    connection_->ResumeAt(when, tag);
+  }
+
+ private:
+  WireServer::Loop* const loop_;
+  const std::shared_ptr<WireConnection> connection_;
+};
+
+}  // namespace
+
+void WireConnection::ResumeAt(absl::Time when, CallTag* tag) {
+  loop_->PostAt(when, tag);
+}
+
+WireServer::Loop::Loop(ManagerService* service, RpcThreads* threads,
+                       grpc::Server* grpc_server, absl::Duration poll_spin)
+    : service_(service),
+      threads_(threads),
+      grpc_server_(grpc_server),
+      poll_spin_(poll_spin),
+      frame_limit_(service->max_message_bytes()),
+      epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  epoll_event wake{};
+  wake.events = EPOLLIN;
+  wake.data.fd = wake_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake);
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), WireServer::kThreadName);
+    Run();
+  });
+}
+
+WireServer::Loop::~Loop() {
+  Shutdown();
+  ::close(wake_fd_);
+  ::close(epoll_fd_);
+}
+
+void WireServer::Loop::Adopt(int fd, std::string peer) {
+  absl::MutexLock l(&mu_);
+  if (stopping_) {
+    ::close(fd);
+    return;
+  }
+  adopted_.emplace_back(fd, std::move(peer));
+  Wake();
+}
+
+void WireServer::Loop::Shutdown() {
+  {
+    absl::MutexLock l(&mu_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    Wake();
+  }
+  thread_.join();
+}
+
+void WireServer::Loop::Post(CallTag* tag, bool ok) {
+  absl::MutexLock l(&mu_);
+  posted_.push_back({tag, ok});
+  if (sleeping_) Wake();
+}
+
+void WireServer::Loop::PostAt(absl::Time when, CallTag* tag) {
+  absl::MutexLock l(&mu_);
+  timers_.emplace(when, tag);
+  if (sleeping_) Wake();
+}
+
+void WireServer::Loop::Retire(int fd) {
+  absl::MutexLock l(&mu_);
+  retired_.push_back(fd);
+  if (sleeping_) Wake();
+}
+
+void WireServer::Loop::TransportCreated() {
+  absl::MutexLock l(&mu_);
+  ++transports_;
+}
+
+void WireServer::Loop::TransportGone() {
+  absl::MutexLock l(&mu_);
+  --transports_;
+  if (sleeping_) Wake();
+}
+
+void WireServer::Loop::Interest(int fd, uint32_t before, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  const int op = before == 0   ? EPOLL_CTL_ADD
+                 : events == 0 ? EPOLL_CTL_DEL
+                               : EPOLL_CTL_MOD;
+  epoll_ctl(epoll_fd_, op, fd, &ev);
+}
+
+void WireServer::Loop::Wake() {
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof(one));
+  sleeping_ = false;
+}
+
+bool WireServer::Loop::RunDue() {
+  std::vector<std::pair<int, std::string>> adopted;
+  std::vector<Completion> due;
+  std::vector<int> retired;
+  bool stopping;
+  {
+    absl::MutexLock l(&mu_);
+    adopted.swap(adopted_);
+    due.swap(posted_);
+    retired.swap(retired_);
+    const absl::Time now = timers_.empty() ? absl::InfinitePast() : absl::Now();
+    while (!timers_.empty() && (stopping_ || timers_.begin()->first <= now)) {
+      due.push_back({timers_.begin()->second, true});
+      timers_.erase(timers_.begin());
+    }
+    stopping = stopping_;
+  }
+  for (auto& [fd, peer] : adopted) {
+    auto connection = std::make_shared<WireConnection>(this, fd, peer);
+    connections_.emplace(fd, connection);
+    Interest(fd, 0, EPOLLIN);
+    if (stopping) {
+      std::vector<Completion> none;
+      connection->Break(&none);
+    }
+  }
+  Deliver(due);
+  if (stopping && !broke_all_) {
+    broke_all_ = true;
+    std::vector<Completion> broken;
+    for (auto& [fd, connection] : connections_) connection->Break(&broken);
+    Deliver(broken);
+  }
+  for (int fd : retired) {
+    connections_.erase(fd);
+    ::close(fd);
+  }
+  return !adopted.empty() || !due.empty() || !retired.empty();
+}
+
+void WireServer::Loop::HandToGrpc(int fd) {
+  auto it = connections_.find(fd);
+  epoll_event none{};
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &none);
+  connections_.erase(it);
+  // gRPC owns the descriptor from here on.
+  grpc::AddInsecureChannelFromFd(grpc_server_, fd);
+}
+
+void WireServer::Loop::OnConnectionEvent(int fd, uint32_t events) {
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  std::shared_ptr<WireConnection> connection = it->second;
+  if (!connection->sniffed) {
+    switch (connection->SniffMagic()) {
+      case WireConnection::Sniff::kWait:
+        return;
+      case WireConnection::Sniff::kOther:
+        HandToGrpc(fd);
+        return;
+      case WireConnection::Sniff::kGone: {
+        std::vector<Completion> none;
+        connection->Break(&none);
+        return;
+      }
+      case WireConnection::Sniff::kWire:
+        connection->sniffed = true;
+        break;
+    }
+  }
+  std::vector<Completion> out;
+  if ((events & EPOLLOUT) != 0) connection->OnWritable(&out);
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+    bool open = false;
+    connection->OnReadable(&out, &open);
+    if (open) {
+      ServeSessionCall(service_, threads_,
+                       std::make_unique<WireTransport>(this, connection));
+    }
+  }
+  Deliver(out);
+}
+
+void WireServer::Loop::Run() {
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
+  absl::Time last_event = absl::InfinitePast();
+  for (;;) {
+    if (RunDue()) last_event = absl::Now();
+    int timeout_ms = 0;
+    {
+      absl::MutexLock l(&mu_);
+      if (stopping_ && broke_all_ && connections_.empty() && transports_ == 0 &&
+          posted_.empty() && retired_.empty() && adopted_.empty()) {
+        return;
+      }
+      const bool busy = !posted_.empty() || !retired_.empty() ||
+                        !adopted_.empty() ||
+                        absl::Now() - last_event < poll_spin_;
+      if (!busy) {
+        timeout_ms = -1;
+        if (!timers_.empty()) {
+          const absl::Duration left = timers_.begin()->first - absl::Now();
+          timeout_ms = static_cast<int>(
+              std::max<int64_t>(0, absl::ToInt64Milliseconds(absl::Ceil(
+                                       left, absl::Milliseconds(1)))));
+        }
+        sleeping_ = timeout_ms != 0;
+      }
+    }
+    const int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
+    {
+      absl::MutexLock l(&mu_);
+      sleeping_ = false;
+    }
+    if (n <= 0) {
+      if (timeout_ms == 0) sched_yield();  // spinning: others go first
+      continue;
+    }
+    last_event = absl::Now();
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t count;
+        (void)!::read(wake_fd_, &count, sizeof(count));
+        continue;
+      }
+      OnConnectionEvent(fd, events[i].events);
+    }
+  }
+}
+
+WireServer::WireServer(ManagerService* service, RpcThreads* threads,
+                       grpc::Server* grpc_server, absl::Duration poll_spin)
+    : loop_(std::make_unique<Loop>(service, threads, grpc_server, poll_spin)) {}
+
+WireServer::~WireServer() { Shutdown(); }
+
+void WireServer::Adopt(int fd, std::string peer) {
+  loop_->Adopt(fd, std::move(peer));
+}
+
+void WireServer::Shutdown() { loop_->Shutdown(); }
+
+}  // namespace mproc

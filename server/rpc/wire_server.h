@@ -1,0 +1,63 @@
+// The manager's side of the local wire (common/local_wire.h): Session
+// streams over its unix socket without HTTP/2.
+//
+// The unix listener hands every connection it admitted to Adopt. The first
+// bytes decide: the wire's magic, and the connection is served here; any
+// other (gRPC's HTTP/2 preface), and it goes to gRPC untouched. A wire
+// stream runs the same SessionCall as a gRPC one (session_call.cc) through
+// a SessionTransport, so it keeps every promise of a Session stream
+// (give-backs, backpressure, fairness, fsync "always" answers, leases).
+//
+// One thread of its own ("mproc-wire") polls the wire's sockets: it reads a
+// frame, executes it, and writes the answer with one write(2) — the
+// manager's single round trip, without gRPC's hand-offs and extra reads.
+// Like the RPC threads (rpc_threads.h), it keeps polling for `poll_spin`
+// after each event before it sleeps. Answers that come from other threads
+// (parked calls, the fsync thread) are written by those threads.
+#ifndef MPROC_SERVER_RPC_WIRE_SERVER_H_
+#define MPROC_SERVER_RPC_WIRE_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "server/rpc/manager_service.h"
+#include "server/rpc/rpc_threads.h"
+
+namespace mproc {
+
+class WireServer {
+ public:
+  // Everything given must outlive this server. `grpc_server` gets the
+  // connections that do not speak the wire.
+  WireServer(ManagerService* service, RpcThreads* threads,
+             grpc::Server* grpc_server, absl::Duration poll_spin);
+  // Shutdown()s.
+  ~WireServer();
+  WireServer(const WireServer&) = delete;
+  WireServer& operator=(const WireServer&) = delete;
+
+  // Takes over `fd`, a connected non-blocking unix socket whose peer was
+  // admitted; `peer` names it in logs. Any thread.
+  void Adopt(int fd, std::string peer);
+
+  // Ends every wire stream as a broken connection (their sessions wait out
+  // their leases, as when gRPC's server shuts down), waits until their
+  // calls are gone, and stops the thread. Call once no Adopt can come.
+  // Idempotent.
+  void Shutdown();
+
+  // The thread's name (top -H, /proc/PID/task/*/comm).
+  static constexpr char kThreadName[] = "mproc-wire";
+
+  class Loop;
+
+ private:
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace mproc
+
+#endif  // MPROC_SERVER_RPC_WIRE_SERVER_H_
