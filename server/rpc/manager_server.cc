@@ -42,6 +42,13 @@ namespace {
 // True if something accepts connections on the unix socket at `path`.
 // gRPC unlinks an existing socket file before binding, which would orphan
 // a running manager; a stale file (nobody listening) may be replaced.
+// The keepalive's interval and timeout: half the session lease, so a
+// silent client is cut off within about one lease.
+int KeepaliveMs(absl::Duration session_lease) {
+  return static_cast<int>(std::clamp<int64_t>(
+      absl::ToInt64Milliseconds(session_lease / 2), 500, INT32_MAX));
+}
+
 bool UnixSocketInUse(const std::string& path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
@@ -253,8 +260,7 @@ class ManagerServerImpl : public ManagerServer {
     // is noticed at once: its socket closes), so a silent connection is
     // dropped within about `session_lease` (its session then waits another
     // lease for a reconnect). Clients send no pings.
-    const int half_lease_ms = static_cast<int>(std::clamp<int64_t>(
-        absl::ToInt64Milliseconds(options.session_lease / 2), 500, INT32_MAX));
+    const int half_lease_ms = KeepaliveMs(options.session_lease);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, half_lease_ms);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, half_lease_ms);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -275,11 +281,11 @@ class ManagerServerImpl : public ManagerServer {
       health_.AwaitCalls(threads_.get(), cq);
     });
     if (unix_listener_ != nullptr) {
-      wire_ = std::make_unique<WireServer>(&service_, threads_.get(),
-                                           server_.get(), options.poll_spin);
-      unix_listener_->Start([wire = wire_.get()](int fd, std::string peer) {
-        wire->Adopt(fd, std::move(peer));
-      });
+      wire_ = std::make_unique<WireServer>(
+          &service_, threads_.get(), server_.get(), options.poll_spin,
+          absl::Milliseconds(KeepaliveMs(options.session_lease)));
+      unix_listener_->Start(
+          [wire = wire_.get()](int fd, pid_t pid) { wire->Adopt(fd, pid); });
     }
     health_.SetServing(pb::Manager::service_full_name(), true);
     if (!options.metrics_listen.empty()) {

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 namespace mproc {
 
@@ -33,6 +35,21 @@ void ProcessFacts(double* cpu_seconds, double* rss_bytes, double* fds) {
     closedir(dir);
     *fds = n - 3;  // ".", ".." and the directory's own descriptor
   }
+}
+
+bool ProcessStopped(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  FILE* stat = std::fopen(path.c_str(), "r");
+  if (stat == nullptr) return false;
+  char line[512];
+  const size_t n = std::fread(line, 1, sizeof(line) - 1, stat);
+  std::fclose(stat);
+  line[n] = '\0';
+  // The state follows the command, which may itself hold ") ".
+  const char* end_of_command = std::strrchr(line, ')');
+  if (end_of_command == nullptr || end_of_command[1] != ' ') return false;
+  const char state = end_of_command[2];
+  return state == 'T' || state == 't';
 }
 
 }  // namespace mproc

@@ -109,7 +109,7 @@ void UnixListener::AcceptLoop(const Adopt& adopt) {
       ::close(conn);
       continue;
     }
-    adopt(conn, absl::StrCat("unix:pid ", peer.pid));
+    adopt(conn, peer.pid);
   }
 }
 

@@ -7,6 +7,8 @@
 #ifndef MPROC_SERVER_RPC_UNIX_LISTENER_H_
 #define MPROC_SERVER_RPC_UNIX_LISTENER_H_
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -26,9 +28,9 @@ class UnixListener {
       const std::string& path);
 
   // Accepts on a thread of its own from now on, giving each connection of
-  // this process's user to `adopt` (with a name for its peer) and closing
-  // the others, with a line on stderr.
-  using Adopt = std::function<void(int fd, std::string peer)>;
+  // this process's user to `adopt` (with the peer's pid) and closing the
+  // others, with a line on stderr.
+  using Adopt = std::function<void(int fd, pid_t pid)>;
   void Start(Adopt adopt);
 
   // Stops accepting and closes the socket (the file stays).

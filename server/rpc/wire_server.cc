@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/local_wire.h"
 #include "server/rpc/manager_calls.h"
+#include "server/rpc/process_facts.h"
 
 namespace mproc {
 namespace {
@@ -55,10 +56,10 @@ class WireConnection;
 class WireServer::Loop {
  public:
   Loop(ManagerService* service, RpcThreads* threads, grpc::Server* grpc_server,
-       absl::Duration poll_spin);
+       absl::Duration poll_spin, absl::Duration keepalive);
   ~Loop();
 
-  void Adopt(int fd, std::string peer) ABSL_LOCKS_EXCLUDED(mu_);
+  void Adopt(int fd, pid_t pid) ABSL_LOCKS_EXCLUDED(mu_);
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
   // From any thread, any lock held but the loop's.
@@ -87,11 +88,14 @@ class WireServer::Loop {
   void OnConnectionEvent(int fd, uint32_t events);
   // A connection whose first bytes are not the wire's: gRPC's.
   void HandToGrpc(int fd);
+  // Cuts off the connections of peers stopped past the keepalive.
+  void CheckLiveness();
 
   ManagerService* const service_;
   RpcThreads* const threads_;
   grpc::Server* const grpc_server_;
   const absl::Duration poll_spin_;
+  const absl::Duration keepalive_;
   const int64_t frame_limit_;
   const int epoll_fd_;
   const int wake_fd_;
@@ -99,7 +103,7 @@ class WireServer::Loop {
   absl::Mutex mu_;
   std::vector<Completion> posted_ ABSL_GUARDED_BY(mu_);
   std::multimap<absl::Time, CallTag*> timers_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::pair<int, std::string>> adopted_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<int, pid_t>> adopted_ ABSL_GUARDED_BY(mu_);
   std::vector<int> retired_ ABSL_GUARDED_BY(mu_);
   int64_t transports_ ABSL_GUARDED_BY(mu_) = 0;
   bool sleeping_ ABSL_GUARDED_BY(mu_) = false;
@@ -108,6 +112,7 @@ class WireServer::Loop {
   // The loop thread's own.
   absl::flat_hash_map<int, std::shared_ptr<WireConnection>> connections_;
   bool broke_all_ = false;
+  absl::Time next_liveness_check_ = absl::InfiniteFuture();
   std::thread thread_;
 };
 
@@ -125,11 +130,25 @@ absl::Status TooLarge(uint32_t length, int64_t limit) {
 // One socket: its handshake, then one Session stream's transport.
 class WireConnection {
  public:
-  WireConnection(WireServer::Loop* loop, int fd, std::string peer)
-      : loop_(loop), fd_(fd), peer_(std::move(peer)) {}
+  WireConnection(WireServer::Loop* loop, int fd, pid_t pid)
+      : loop_(loop),
+        fd_(fd),
+        pid_(pid),
+        peer_(absl::StrCat("unix:pid ", pid)) {}
 
   int fd() const { return fd_; }
   const std::string& peer() const { return peer_; }
+
+  // The loop's liveness check: true if the peer has now been seen stopped
+  // at two checks at least `keepalive` apart.
+  bool StoppedPast(absl::Time now, absl::Duration keepalive) {
+    if (pid_ <= 0 || !ProcessStopped(pid_)) {
+      stopped_since_ = absl::InfiniteFuture();
+      return false;
+    }
+    if (stopped_since_ == absl::InfiniteFuture()) stopped_since_ = now;
+    return now - stopped_since_ >= keepalive;
+  }
 
   enum class Sniff { kWire, kOther, kWait, kGone };
   // Looks at the first bytes; consumes the magic if it is there.
@@ -480,7 +499,9 @@ class WireConnection {
 
   WireServer::Loop* const loop_;
   const int fd_;
+  const pid_t pid_;
   const std::string peer_;
+  absl::Time stopped_since_ = absl::InfiniteFuture();  // the loop's
 
   mutable absl::Mutex mu_;
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kHandshake;
@@ -558,11 +579,13 @@ void WireConnection::ResumeAt(absl::Time when, CallTag* tag) {
 }
 
 WireServer::Loop::Loop(ManagerService* service, RpcThreads* threads,
-                       grpc::Server* grpc_server, absl::Duration poll_spin)
+                       grpc::Server* grpc_server, absl::Duration poll_spin,
+                       absl::Duration keepalive)
     : service_(service),
       threads_(threads),
       grpc_server_(grpc_server),
       poll_spin_(poll_spin),
+      keepalive_(keepalive),
       frame_limit_(service->max_message_bytes()),
       epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
       wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
@@ -582,13 +605,13 @@ WireServer::Loop::~Loop() {
   ::close(epoll_fd_);
 }
 
-void WireServer::Loop::Adopt(int fd, std::string peer) {
+void WireServer::Loop::Adopt(int fd, pid_t pid) {
   absl::MutexLock l(&mu_);
   if (stopping_) {
     ::close(fd);
     return;
   }
-  adopted_.emplace_back(fd, std::move(peer));
+  adopted_.emplace_back(fd, pid);
   Wake();
 }
 
@@ -648,7 +671,7 @@ void WireServer::Loop::Wake() {
 }
 
 bool WireServer::Loop::RunDue() {
-  std::vector<std::pair<int, std::string>> adopted;
+  std::vector<std::pair<int, pid_t>> adopted;
   std::vector<Completion> due;
   std::vector<int> retired;
   bool stopping;
@@ -664,8 +687,8 @@ bool WireServer::Loop::RunDue() {
     }
     stopping = stopping_;
   }
-  for (auto& [fd, peer] : adopted) {
-    auto connection = std::make_shared<WireConnection>(this, fd, peer);
+  for (auto& [fd, pid] : adopted) {
+    auto connection = std::make_shared<WireConnection>(this, fd, pid);
     connections_.emplace(fd, connection);
     Interest(fd, 0, EPOLLIN);
     if (stopping) {
@@ -694,6 +717,25 @@ void WireServer::Loop::HandToGrpc(int fd) {
   connections_.erase(it);
   // gRPC owns the descriptor from here on.
   grpc::AddInsecureChannelFromFd(grpc_server_, fd);
+}
+
+void WireServer::Loop::CheckLiveness() {
+  const absl::Time now = absl::Now();
+  if (connections_.empty()) {
+    next_liveness_check_ = absl::InfiniteFuture();
+    return;
+  }
+  if (next_liveness_check_ == absl::InfiniteFuture()) {
+    next_liveness_check_ = now + keepalive_;
+    return;
+  }
+  if (now < next_liveness_check_) return;
+  next_liveness_check_ = now + keepalive_;
+  std::vector<Completion> out;
+  for (auto& [fd, connection] : connections_) {
+    if (connection->StoppedPast(now, keepalive_)) connection->Break(&out);
+  }
+  Deliver(out);
 }
 
 void WireServer::Loop::OnConnectionEvent(int fd, uint32_t events) {
@@ -736,6 +778,7 @@ void WireServer::Loop::Run() {
   absl::Time last_event = absl::InfinitePast();
   for (;;) {
     if (RunDue()) last_event = absl::Now();
+    CheckLiveness();
     int timeout_ms = 0;
     {
       absl::MutexLock l(&mu_);
@@ -748,8 +791,11 @@ void WireServer::Loop::Run() {
                         absl::Now() - last_event < poll_spin_;
       if (!busy) {
         timeout_ms = -1;
-        if (!timers_.empty()) {
-          const absl::Duration left = timers_.begin()->first - absl::Now();
+        absl::Time wake_at = next_liveness_check_;
+        if (!timers_.empty())
+          wake_at = std::min(wake_at, timers_.begin()->first);
+        if (wake_at != absl::InfiniteFuture()) {
+          const absl::Duration left = wake_at - absl::Now();
           timeout_ms = static_cast<int>(
               std::max<int64_t>(0, absl::ToInt64Milliseconds(absl::Ceil(
                                        left, absl::Milliseconds(1)))));
@@ -780,14 +826,14 @@ void WireServer::Loop::Run() {
 }
 
 WireServer::WireServer(ManagerService* service, RpcThreads* threads,
-                       grpc::Server* grpc_server, absl::Duration poll_spin)
-    : loop_(std::make_unique<Loop>(service, threads, grpc_server, poll_spin)) {}
+                       grpc::Server* grpc_server, absl::Duration poll_spin,
+                       absl::Duration keepalive)
+    : loop_(std::make_unique<Loop>(service, threads, grpc_server, poll_spin,
+                                   keepalive)) {}
 
 WireServer::~WireServer() { Shutdown(); }
 
-void WireServer::Adopt(int fd, std::string peer) {
-  loop_->Adopt(fd, std::move(peer));
-}
+void WireServer::Adopt(int fd, pid_t pid) { loop_->Adopt(fd, pid); }
 
 void WireServer::Shutdown() { loop_->Shutdown(); }
 

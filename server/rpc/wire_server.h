@@ -14,10 +14,20 @@
 // Like the RPC threads (rpc_threads.h), it keeps polling for `poll_spin`
 // after each event before it sleeps. Answers that come from other threads
 // (parked calls, the fsync thread) are written by those threads.
+//
+// Liveness: gRPC's manager pings idle clients (HTTP/2 keepalive) and cuts
+// one that does not answer within the timeout, so the session of a client
+// that froze waits its lease and then lets go of its locks. A wire peer is
+// a process on this machine: one that dies closes its socket at once, and
+// one that is stopped (SIGSTOP, a debugger) past `keepalive` — seen stopped
+// at two checks `keepalive` apart — is cut off the same way. A busy-looping
+// or deadlocked client is not: gRPC's pings are answered by its library's
+// own thread in that case too.
 #ifndef MPROC_SERVER_RPC_WIRE_SERVER_H_
 #define MPROC_SERVER_RPC_WIRE_SERVER_H_
 
 #include <grpcpp/server.h>
+#include <sys/types.h>
 
 #include <memory>
 #include <string>
@@ -33,15 +43,16 @@ class WireServer {
   // Everything given must outlive this server. `grpc_server` gets the
   // connections that do not speak the wire.
   WireServer(ManagerService* service, RpcThreads* threads,
-             grpc::Server* grpc_server, absl::Duration poll_spin);
+             grpc::Server* grpc_server, absl::Duration poll_spin,
+             absl::Duration keepalive);
   // Shutdown()s.
   ~WireServer();
   WireServer(const WireServer&) = delete;
   WireServer& operator=(const WireServer&) = delete;
 
-  // Takes over `fd`, a connected non-blocking unix socket whose peer was
-  // admitted; `peer` names it in logs. Any thread.
-  void Adopt(int fd, std::string peer);
+  // Takes over `fd`, a connected non-blocking unix socket whose peer
+  // (process `pid`; 0 if unknown) was admitted. Any thread.
+  void Adopt(int fd, pid_t pid);
 
   // Ends every wire stream as a broken connection (their sessions wait out
   // their leases, as when gRPC's server shuts down), waits until their

@@ -1,12 +1,20 @@
 // A test fixture with a real `mproc manager` (one per test suite, on a free
-// loopback port) and a connected client per test.
+// loopback port) and a connected client per test. With
+// MPROC_TEST_MANAGER_LISTEN=unix in the environment the manager listens on
+// a unix socket instead, so the same tests run over the local wire
+// (scripts/test.sh's "wire" suite).
 #ifndef MPROC_TESTS_SUPPORT_MANAGER_FIXTURE_H_
 #define MPROC_TESTS_SUPPORT_MANAGER_FIXTURE_H_
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/manager.h"
 #include "gtest/gtest.h"
@@ -40,6 +48,21 @@ inline bool AwaitDetail(Manager& manager, const std::string& name,
   return false;
 }
 
+// Where the fixture's manager listens: a free loopback port, or a fresh
+// unix socket under the test's temporary directory (see above).
+inline std::string FixtureListenAddress() {
+  const char* listen = std::getenv("MPROC_TEST_MANAGER_LISTEN");
+  if (listen == nullptr || std::string(listen) != "unix") return "127.0.0.1:0";
+  static int sockets = 0;
+  // A socket's path has room for 107 bytes: Bazel's directory may be too
+  // long for it.
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir =
+      tmp != nullptr && std::strlen(tmp) < 64 ? tmp : "/tmp";
+  return absl::StrCat("unix:", dir, "/manager-", getpid(), "-", ++sockets,
+                      ".sock");
+}
+
 class ManagerTest : public ::testing::Test {
  protected:
   // A short session lease: holdings of killed test processes come back
@@ -47,7 +70,7 @@ class ManagerTest : public ::testing::Test {
   static void SetUpTestSuite() { StartServer({"--session-lease", "2"}); }
   // For a suite that needs other manager flags (its own SetUpTestSuite).
   static void StartServer(const std::vector<std::string>& flags) {
-    auto server = ManagerProcess::Start("127.0.0.1:0", flags);
+    auto server = ManagerProcess::Start(FixtureListenAddress(), flags);
     ASSERT_OK(server);
     server_ = server->release();
   }
