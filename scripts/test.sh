@@ -160,16 +160,24 @@ tsan_skip=(
 )
 tsan_filter="-$(IFS=:; echo "${tsan_skip[*]}")"
 
+# The integration tests again with their managers on a unix socket, so
+# their clients speak the local wire (server/rpc/wire_server.h).
+wire=(--test_env=MPROC_TEST_MANAGER_LISTEN=unix)
+
 check format scripts/check_format.sh
 check layers scripts/check_layers.sh
 suite gcc -- //...
+suite wire "${wire[@]}" -- //tests/integration/...
 check units scripts/check_units.sh
 check package scripts/check_package.sh
 python_suite
 if [[ "${1:-}" != quick ]]; then
   suite asan --config=asan -- //...
+  suite asan_wire --config=asan "${wire[@]}" -- //tests/integration/...
   if scripts/build_tsan_absl.sh; then
     suite tsan --config=tsan --test_filter="$tsan_filter" -- "${tsan_targets[@]}"
+    suite tsan_wire --config=tsan "${wire[@]}" --test_filter="$tsan_filter" \
+      -- "${tsan_targets[@]}"
   else
     echo "suite tsan: FAILED (no instrumented absl)"
     total_failed=$((total_failed + 1))

@@ -150,6 +150,11 @@ void TaskFeed::Abandon(absl::Duration patience) {
   // so a manager that does not answer costs at most `patience`; the
   // process ends soon after either way. The caller (the watchdog, holding
   // its lock until it exits) keeps this feed alive meanwhile.
+  // The process ends soon: the feed's own threads are let go rather than
+  // joined (the caller never calls Finish). They end on their own — at
+  // once if the stream broke — or with the process.
+  if (prefetcher_.joinable()) prefetcher_.detach();
+  if (reclaimer_.joinable()) reclaimer_.detach();
   auto sent = std::make_shared<absl::Notification>();
   std::thread([this, fetching, patience, sent] {
     // A fetch waiting in the manager is answered []; one whose tasks are on

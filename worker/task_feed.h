@@ -69,7 +69,8 @@ class TaskFeed {
   // The process is about to end in the middle of a task (it timed out or
   // was taken back): stops, and gives back the tasks in hand and reports
   // the results not yet sent, so they are neither lost nor charged a
-  // retry. Waits at most `patience` for the manager (thread-safe).
+  // retry. Waits at most `patience` for the manager (thread-safe). The
+  // feed's threads are detached: Finish must not follow.
   void Abandon(absl::Duration patience);
   // Gives back the tasks not started, reports every result, and ends the
   // threads. Idempotent.
