@@ -6,10 +6,12 @@ and N queued items after a SIGKILL (Redis: restart with its AOF), and the
 data dir's footprint after 1M sets over 10k keys.
 
 usage: bench/compare_durability.py [--ops N] [--rounds R] [--entries N]
+                                   [--transports tcp,unix]
 
-Every server is private: a `mproc manager` on a free loopback port with a
-fresh data dir, a redis-server on a free port with a fresh dir (stopped by
-its pid). Each workload runs R rounds (default 3); the median is reported.
+Every server is private: a `mproc manager` on a free loopback port (or a
+unix socket: its clients then speak the local wire) with a fresh data dir,
+a redis-server on a free port (or its own unix socket) with a fresh dir
+(stopped by its pid). Rows of the unix transport say so in their name. Each workload runs R rounds (default 3); the median is reported.
 Prints ops/s, p50 and p99 per mode, mproc's ratio to its own in-memory
 figure and to Redis in the same mode; writes bench/results/durability.json.
 """
@@ -42,8 +44,8 @@ REDIS_MODES = {"memory": ["--appendonly", "no"],
 class Mproc:
     """A `mproc manager` on a free port, over `data_dir` unless in memory."""
 
-    def __init__(self, mproc, mode, data_dir):
-        args = [mproc, "manager", "--listen", "127.0.0.1:0"]
+    def __init__(self, mproc, mode, data_dir, listen="127.0.0.1:0"):
+        args = [mproc, "manager", "--listen", listen]
         if mode != "memory":
             args += ["--data-dir", data_dir] + MPROC_MODES[mode]
         env = dict(os.environ, MPROC_AUTHKEY="")
@@ -66,12 +68,13 @@ class Mproc:
 class Redis:
     """A private redis-server with the persistence of `mode`, in `data_dir`."""
 
-    def __init__(self, mode, data_dir, port=None):
+    def __init__(self, mode, data_dir, port=None, unix=None):
         self.port = port or free_port()
         self.started = time.time()
+        where = ["--unixsocket", unix, "--unixsocketperm", "700"] if unix else []
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--dir", data_dir] + REDIS_MODES[mode],
+             "--save", "", "--dir", data_dir] + where + REDIS_MODES[mode],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 600
         while time.time() < deadline:
@@ -88,26 +91,34 @@ class Redis:
         self.proc.wait(timeout=60)
 
 
-def mproc_rows(mproc, bench, mode, ops):
+def named(workload, transport):
+    return workload if transport == "tcp" else f"{workload}, {transport}"
+
+
+def mproc_rows(mproc, bench, mode, ops, transport):
     data = tempfile.mkdtemp(prefix="mproc-bench-")
-    server = Mproc(mproc, mode, os.path.join(data, "d"))
+    listen = "unix:" + os.path.join(data, "m.sock") if transport == "unix" else "127.0.0.1:0"
+    server = Mproc(mproc, mode, os.path.join(data, "d"), listen)
     try:
         rows = run_lines([bench, "--address", server.address, "--only", "durability",
                           "--ops", str(ops), "--clients", "8"], env=server.env)
     finally:
         server.stop()
         shutil.rmtree(data, ignore_errors=True)
-    return [dict(r, system="mproc", transport=mode) for r in rows]
+    return [dict(r, system="mproc", transport=mode,
+                 workload=named(r["workload"], transport)) for r in rows]
 
 
-def redis_rows(mode, ops):
+def redis_rows(mode, ops, transport):
     data = tempfile.mkdtemp(prefix="redis-bench-")
-    server = Redis(mode, data)
+    unix = os.path.join(data, "r.sock") if transport == "unix" else None
+    server = Redis(mode, data, unix=unix)
     rows = []
     try:
         for clients in (1, 8):
-            sets = redis_benchmark(server.port, "set", clients, ops)
-            pairs = redis_benchmark(server.port, "lpush,rpop", clients, ops // 2)
+            sets = redis_benchmark(server.port, "set", clients, ops, unix=unix)
+            pairs = redis_benchmark(server.port, "lpush,rpop", clients, ops // 2,
+                                    unix=unix)
             buf = io.StringIO()
             with contextlib.redirect_stdout(buf):
                 report(f"dict set, {clients} client{'s' if clients > 1 else ''}",
@@ -119,7 +130,8 @@ def redis_rows(mode, ops):
                 if clients > 1:  # as mproc's: throughput only
                     row.pop("p50_us", None)
                     row.pop("p99_us", None)
-                rows.append(dict(row, transport=mode))
+                rows.append(dict(row, transport=mode,
+                                 workload=named(row["workload"], transport)))
     finally:
         server.stop()
         shutil.rmtree(data, ignore_errors=True)
@@ -191,18 +203,21 @@ def main():
     ap.add_argument("--ops", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--entries", type=int, default=1000000)
+    ap.add_argument("--transports", default="tcp,unix")
     args = ap.parse_args()
+    transports = args.transports.split(",")
     subprocess.run([os.path.join(ROOT, "scripts", "setup.sh"), "bench"], check=True)
     mproc, bench = build_opt("//cli:mproc", "//bench:manager_bench")
 
     runs = []
     for _ in range(args.rounds):
-        for mode in MPROC_MODES:
-            runs.append(mproc_rows(mproc, bench, mode, args.ops))
-            runs.append(redis_rows(mode, args.ops))
+        for transport in transports:
+            for mode in MPROC_MODES:
+                runs.append(mproc_rows(mproc, bench, mode, args.ops, transport))
+                runs.append(redis_rows(mode, args.ops, transport))
     results = median_rows(runs)
 
-    print(f"\n{'workload':<26} {'mode':<9} {'mproc ops/s':>12} {'p50 us':>8} {'p99 us':>8}"
+    print(f"\n{'workload':<32} {'mode':<9} {'mproc ops/s':>12} {'p50 us':>8} {'p99 us':>8}"
           f" {'redis ops/s':>12} {'p50 us':>8} {'vs redis':>9} {'vs memory':>10}"
           f" {'p50 vs mem':>10}")
     table = []
@@ -217,7 +232,7 @@ def main():
             vs_mem = mine["ops_per_s"] / base["ops_per_s"] if base else None
             p50_mem = (mine["p50_us"] / base["p50_us"]
                        if base and mine.get("p50_us") and base.get("p50_us") else None)
-            print(f"{workload:<26} {mode:<9} {fmt(mine['ops_per_s']):>12}"
+            print(f"{workload:<32} {mode:<9} {fmt(mine['ops_per_s']):>12}"
                   f" {fmt(mine.get('p50_us'), 1):>8} {fmt(mine.get('p99_us'), 1):>8}"
                   f" {fmt(theirs and theirs['ops_per_s']):>12}"
                   f" {fmt(theirs and theirs.get('p50_us'), 1):>8}"

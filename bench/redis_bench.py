@@ -54,10 +54,12 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def bench(port, tests, clients, ops, pipeline=1):
-    """{test: (rps, p50_us, p99_us)} from redis-benchmark --csv."""
+def bench(port, tests, clients, ops, pipeline=1, unix=None):
+    """{test: (rps, p50_us, p99_us)} from redis-benchmark --csv (over the
+    unix socket `unix` if given, else TCP to `port`)."""
+    where = ["-s", unix] if unix else ["-h", "127.0.0.1", "-p", str(port)]
     out = subprocess.run(
-        ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", tests,
+        ["redis-benchmark"] + where + ["-t", tests,
          "-c", str(clients), "-n", str(ops), "-P", str(pipeline), "-r", "1000",
          "--csv"], capture_output=True, text=True, check=True).stdout
     rows = {}
