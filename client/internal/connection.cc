@@ -184,6 +184,13 @@ class SessionConnection : public Connection, public ForkAware {
   }
 
   void AfterForkInChild() override ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    // A stream left open (calls were in flight at the quiesce limit) is
+    // the parent's: the child lets go of its copy of a local wire socket
+    // at once, or the manager would not see the parent end while this
+    // child lives. (gRPC's objects are only leaked, on first use.)
+    if (current_ != nullptr && current_->rw != nullptr) {
+      current_->rw->AbandonInChild();
+    }
     mu_.Unlock();
   }
 

@@ -31,8 +31,8 @@ class SessionStream {
   // Breaks the stream: blocked calls return, later ones fail.
   virtual void TryCancel() = 0;
   // In a forked child, for a stream the parent opened: lets go of what
-  // the child holds of it without acting on the parent's connection. The
-  // object is then leaked, never destroyed.
+  // the child holds of it without acting on the parent's connection (may
+  // be called again). The object is then leaked, never destroyed.
   virtual void AbandonInChild() {}
 };
 

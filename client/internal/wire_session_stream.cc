@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "client/internal/auth_handshake.h"
@@ -19,6 +21,8 @@ namespace internal {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+// What protobuf parses at most (its sizes are ints).
+constexpr uint32_t kMaxPayload = INT32_MAX - kLocalWireHeaderBytes;
 
 class WireSessionStream final : public SessionStream {
  public:
@@ -79,7 +83,7 @@ class WireSessionStream final : public SessionStream {
 
   void AbandonInChild() override {
     // Closing the child's copy leaves the parent's connection as it is.
-    ::close(fd_);
+    if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
 
@@ -126,6 +130,11 @@ class WireSessionStream final : public SessionStream {
     for (;;) {
       if (in_.size() >= kLocalWireHeaderBytes) {
         *header = ParseWireHeader(in_.view());
+        if (header->length > kMaxPayload) {
+          return Fail(absl::InternalError(
+              absl::StrCat("the manager sent a message of ", header->length,
+                           " bytes, over protobuf's limit")));
+        }
         if (in_.size() >= kLocalWireHeaderBytes + header->length) return true;
       }
       const size_t want = std::max(
@@ -180,7 +189,9 @@ class WireSessionStream final : public SessionStream {
   absl::Status final_;  // OK until the stream ends
 };
 
-// Bounds the socket's blocking calls by `deadline` (none: infinite).
+// Bounds each of the socket's blocking calls from now on by what is left
+// until `deadline` (none: infinite); set again before each step of the
+// handshake, so the whole of it keeps to the deadline.
 void SetTimeouts(int fd, absl::Time deadline) {
   timeval tv{};
   if (deadline != absl::InfiniteFuture()) {
@@ -190,6 +201,21 @@ void SetTimeouts(int fd, absl::Time deadline) {
   }
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+// A manager that closes the connection during the handshake without a
+// word may not know the wire (an older mproc: gRPC drops the unknown
+// preface); the message says how to reach one.
+absl::Status OlderManagerHint(const absl::Status& status,
+                              const std::string& address) {
+  if (status.code() != absl::StatusCode::kUnavailable ||
+      !absl::StrContains(status.message(), "closed the connection")) {
+    return status;
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "the manager at ", address,
+      " closed the connection during the local wire's handshake (a manager "
+      "older than the wire? MPROC_WIRE=grpc reaches it over gRPC)"));
 }
 
 }  // namespace
@@ -237,9 +263,10 @@ absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
     }
     out.clear();
     pb::HelloResponse answer;
+    SetTimeouts(fd, options.deadline);
     if (absl::Status said = stream->Expect(WireKind::kHello, &answer);
         !said.ok()) {
-      return said;
+      return OlderManagerHint(said, address);
     }
     std::vector<std::pair<std::string, std::string>> proof;
     if (absl::Status proved = ProveToManager(
@@ -257,9 +284,10 @@ absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
         absl::StrCat("cannot reach the manager at ", address));
   }
   pb::WireMetadata opened;
+  SetTimeouts(fd, options.deadline);
   if (absl::Status admitted = stream->Expect(WireKind::kOpen, &opened);
       !admitted.ok()) {
-    return admitted;
+    return OlderManagerHint(admitted, address);
   }
   initial->clear();
   for (const auto& [name, value] : opened.entries()) (*initial)[name] = value;

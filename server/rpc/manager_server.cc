@@ -39,9 +39,6 @@
 namespace mproc {
 namespace {
 
-// True if something accepts connections on the unix socket at `path`.
-// gRPC unlinks an existing socket file before binding, which would orphan
-// a running manager; a stale file (nobody listening) may be replaced.
 // The keepalive's interval and timeout: half the session lease, so a
 // silent client is cut off within about one lease.
 int KeepaliveMs(absl::Duration session_lease) {
@@ -49,6 +46,9 @@ int KeepaliveMs(absl::Duration session_lease) {
       absl::ToInt64Milliseconds(session_lease / 2), 500, INT32_MAX));
 }
 
+// True if something accepts connections on the unix socket at `path`.
+// gRPC unlinks an existing socket file before binding, which would orphan
+// a running manager; a stale file (nobody listening) may be replaced.
 bool UnixSocketInUse(const std::string& path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;

@@ -37,19 +37,29 @@ void ProcessFacts(double* cpu_seconds, double* rss_bytes, double* fds) {
   }
 }
 
-bool ProcessStopped(pid_t pid) {
+PeerState ReadPeerState(pid_t pid) {
+  PeerState state;
   const std::string path = "/proc/" + std::to_string(pid) + "/stat";
   FILE* stat = std::fopen(path.c_str(), "r");
-  if (stat == nullptr) return false;
-  char line[512];
+  if (stat == nullptr) return state;
+  char line[1024];
   const size_t n = std::fread(line, 1, sizeof(line) - 1, stat);
   std::fclose(stat);
   line[n] = '\0';
   // The state follows the command, which may itself hold ") ".
-  const char* end_of_command = std::strrchr(line, ')');
-  if (end_of_command == nullptr || end_of_command[1] != ' ') return false;
-  const char state = end_of_command[2];
-  return state == 'T' || state == 't';
+  const char* after_command = std::strrchr(line, ')');
+  if (after_command == nullptr || after_command[1] != ' ') return state;
+  state.exists = true;
+  char code = 0;
+  unsigned long utime = 0, stime = 0;
+  // State, then fields 4-13, then utime and stime (fields 14 and 15).
+  if (std::sscanf(after_command + 2,
+                  "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &code,
+                  &utime, &stime) == 3) {
+    state.stopped = code == 'T' || code == 't';
+    state.cpu_ticks = utime + stime;
+  }
+  return state;
 }
 
 }  // namespace mproc

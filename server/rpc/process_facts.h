@@ -6,15 +6,21 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 namespace mproc {
 
 // CPU time (utime + stime) in seconds, resident bytes, open descriptors;
 // zeros where /proc cannot be read.
 void ProcessFacts(double* cpu_seconds, double* rss_bytes, double* fds);
 
-// Whether process `pid` is stopped (SIGSTOP, a job-control stop, or held
-// by a tracer). False if it cannot be read (gone, another namespace).
-bool ProcessStopped(pid_t pid);
+// What the local wire's liveness check knows of a peer process.
+struct PeerState {
+  bool exists = false;     // false: gone (or never visible here)
+  bool stopped = false;    // SIGSTOP, a job-control stop, or a tracer's
+  uint64_t cpu_ticks = 0;  // utime + stime: unchanged while stopped
+};
+PeerState ReadPeerState(pid_t pid);
 
 }  // namespace mproc
 

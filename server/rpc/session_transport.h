@@ -10,7 +10,8 @@
 // (SendInitialMetadata, Write or Finish) are outstanding at a time. The tag
 // given to Start completes first (ok false: the server is shutting down,
 // and no other tag completes); the one given to NotifyWhenDone completes
-// last, once the stream is over.
+// once the stream is over (as with gRPC, operations started after that
+// may still complete, with ok false).
 #ifndef MPROC_SERVER_RPC_SESSION_TRANSPORT_H_
 #define MPROC_SERVER_RPC_SESSION_TRANSPORT_H_
 

@@ -30,7 +30,13 @@ namespace {
 // message is in (more is left in the socket: backpressure).
 constexpr size_t kReadChunk = 64 * 1024;
 // Room for a frame's own framing beyond the manager's message limit.
-constexpr uint32_t kFrameSlack = 64;
+constexpr int64_t kFrameSlack = 64;
+// What protobuf parses at most (its sizes are ints).
+constexpr int64_t kMaxPayload = INT32_MAX;
+// A Hello or an Open is small.
+constexpr int64_t kHandshakeMessageLimit = 64 * 1024;
+// How long a connection may take to open its stream.
+constexpr absl::Duration kHandshakeLimit = absl::Seconds(10);
 
 struct Completion {
   CallTag* tag;
@@ -47,12 +53,11 @@ void Deliver(const std::vector<Completion>& completions) {
 class WireConnection;
 
 // DESIGN: the loop owns the connections (by descriptor) and is the only
-// thread that reads their sockets or changes their epoll interest.
-// Completions of operations a SessionCall started are posted here and
-// delivered by the loop, after the call's own lock is released;
-// completions found while handling a socket are delivered by the loop
-// directly. Lock order: a call's mutex, then a connection's, then the
-// loop's.
+// thread that reads their sockets. A connection's epoll interest changes
+// under its own lock, from whichever thread changed what it waits for.
+// Every completion is posted to the loop and delivered by it in the order
+// posted, with no lock held. Lock order: a call's mutex, then a
+// connection's, then the loop's.
 class WireServer::Loop {
  public:
   Loop(ManagerService* service, RpcThreads* threads, grpc::Server* grpc_server,
@@ -64,6 +69,8 @@ class WireServer::Loop {
 
   // From any thread, any lock held but the loop's.
   void Post(CallTag* tag, bool ok) ABSL_LOCKS_EXCLUDED(mu_);
+  void PostAll(const std::vector<Completion>& completions)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void PostAt(absl::Time when, CallTag* tag) ABSL_LOCKS_EXCLUDED(mu_);
   // The connection on `fd` now wants `events` instead of `before`
   // (EPOLLIN, EPOLLOUT; none: out of the epoll set).
@@ -118,7 +125,7 @@ class WireServer::Loop {
 
 namespace {
 // Session-phase limits and messages shared by the connection's methods.
-absl::Status TooLarge(uint32_t length, int64_t limit) {
+absl::Status TooLarge(int64_t length, int64_t limit) {
   return absl::ResourceExhaustedError(
       absl::StrCat("a frame of ", length,
                    " bytes exceeds the manager's limit "
@@ -134,37 +141,69 @@ class WireConnection {
       : loop_(loop),
         fd_(fd),
         pid_(pid),
-        peer_(absl::StrCat("unix:pid ", pid)) {}
+        peer_(absl::StrCat("unix:pid ", pid)),
+        adopted_(absl::Now()) {}
 
   int fd() const { return fd_; }
   const std::string& peer() const { return peer_; }
 
-  // The loop's liveness check: true if the peer has now been seen stopped
-  // at two checks at least `keepalive` apart.
-  bool StoppedPast(absl::Time now, absl::Duration keepalive) {
-    if (pid_ <= 0 || !ProcessStopped(pid_)) {
-      stopped_since_ = absl::InfiniteFuture();
-      return false;
-    }
-    if (stopped_since_ == absl::InfiniteFuture()) stopped_since_ = now;
-    return now - stopped_since_ >= keepalive;
+  // The loop's liveness check, every keepalive: true if the peer process
+  // is gone (another process holds the socket: a child it forked), or was
+  // stopped at the last check and still is, having used no CPU between.
+  bool Unresponsive() {
+    if (pid_ <= 0) return false;  // not visible from here: no judgement
+    const PeerState state = ReadPeerState(pid_);
+    if (!state.exists) return true;
+    const bool still =
+        state.stopped && seen_stopped_ && state.cpu_ticks == stopped_ticks_;
+    seen_stopped_ = state.stopped;
+    stopped_ticks_ = state.cpu_ticks;
+    return still;
   }
 
   enum class Sniff { kWire, kOther, kWait, kGone };
-  // Looks at the first bytes; consumes the magic if it is there.
+  // Looks at the first bytes. Another protocol's (gRPC's preface starts
+  // "PRI") are only peeked at, and left for it; the wire's magic is read,
+  // even in pieces, so a peer that sent part of it leaves nothing unread
+  // for the level-triggered poll to report again and again.
   Sniff SniffMagic() {
     char first[kLocalWireMagic.size()];
-    const ssize_t n = recv(fd_, first, sizeof(first), MSG_PEEK);
+    const size_t missing = kLocalWireMagic.size() - magic_seen_;
+    const int flags = magic_seen_ == 0 ? MSG_PEEK : 0;
+    const ssize_t n = recv(fd_, first, magic_seen_ == 0 ? 1 : missing, flags);
     if (n == 0) return Sniff::kGone;
     if (n < 0) {
       return errno == EAGAIN || errno == EINTR ? Sniff::kWait : Sniff::kGone;
     }
-    if (absl::string_view(first, n) != kLocalWireMagic.substr(0, n)) {
-      return Sniff::kOther;
+    if (magic_seen_ == 0) {
+      if (first[0] != kLocalWireMagic[0]) return Sniff::kOther;
+      return ReadMagicRest();
     }
-    if (static_cast<size_t>(n) < kLocalWireMagic.size()) return Sniff::kWait;
-    (void)!recv(fd_, first, sizeof(first), 0);
-    return Sniff::kWire;
+    if (absl::string_view(first, n) != kLocalWireMagic.substr(magic_seen_, n)) {
+      return Sniff::kGone;
+    }
+    magic_seen_ += static_cast<size_t>(n);
+    return magic_seen_ == kLocalWireMagic.size() ? Sniff::kWire : Sniff::kWait;
+  }
+
+  // The peer's first byte is the magic's: what it sent of the magic is
+  // read now.
+  Sniff ReadMagicRest() {
+    char first[kLocalWireMagic.size()];
+    const ssize_t n = recv(fd_, first, sizeof(first), 0);
+    if (n <= 0) return Sniff::kGone;
+    if (absl::string_view(first, n) != kLocalWireMagic.substr(0, n)) {
+      return Sniff::kGone;
+    }
+    magic_seen_ = static_cast<size_t>(n);
+    return magic_seen_ == kLocalWireMagic.size() ? Sniff::kWire : Sniff::kWait;
+  }
+
+  // A connection that has not opened its stream this long after it came
+  // is dropped (the liveness check asks).
+  bool HandshakeOverdue(absl::Time now) {
+    absl::MutexLock l(&mu_);
+    return phase_ == Phase::kHandshake && now - adopted_ > kHandshakeLimit;
   }
 
   // The loop's: reads what the socket has and acts on it. Completions to
@@ -176,9 +215,7 @@ class WireConnection {
     ReadSocketLocked();
     if (phase_ == Phase::kHandshake) HandshakeLocked(open);
     if (phase_ == Phase::kSession) TryCompleteReadLocked(out);
-    if (broken_) FailPendingLocked(out);
-    UpdateInterestLocked();
-    MaybeDoneLocked(out);
+    SettleLocked(out);
   }
 
   // Whether the magic was seen (the loop's own flag: only it sniffs).
@@ -187,16 +224,14 @@ class WireConnection {
   void OnWritable(std::vector<Completion>* out) {
     absl::MutexLock l(&mu_);
     FlushLocked(out);
-    UpdateInterestLocked();
-    MaybeDoneLocked(out);
+    SettleLocked(out);
   }
 
   // Shutdown: as if the client vanished.
   void Break(std::vector<Completion>* out) {
     absl::MutexLock l(&mu_);
     BreakLocked();
-    FailPendingLocked(out);
-    MaybeDoneLocked(out);
+    SettleLocked(out);
   }
 
   // The SessionTransport's operations (wire_server.h's WireTransport).
@@ -211,7 +246,7 @@ class WireConnection {
       started_ = true;
       MaybeDoneLocked(&now);
     }
-    for (const Completion& c : now) loop_->Post(c.tag, c.ok);
+    loop_->PostAll(now);
   }
   std::optional<std::string> ClientMetadata(absl::string_view key) const {
     absl::MutexLock l(&mu_);
@@ -239,11 +274,9 @@ class WireConnection {
       read_frame_ = frame;
       read_tag_ = tag;
       TryCompleteReadLocked(&now);
-      if (broken_) FailPendingLocked(&now);
-      UpdateInterestLocked();
-      MaybeDoneLocked(&now);
+      SettleLocked(&now);
     }
-    for (const Completion& c : now) loop_->Post(c.tag, c.ok);
+    loop_->PostAll(now);
   }
   void Write(const pb::ResponseFrame& frame, CallTag* tag) {
     absl::MutexLock l(&mu_);
@@ -272,6 +305,9 @@ class WireConnection {
       const ssize_t n = recv(fd_, tail, kReadChunk, 0);
       if (n > 0) {
         in_.Commit(static_cast<size_t>(n));
+        // A bad header is refused as soon as it is in, not when a read
+        // reaches it: nothing is buffered on a length no one checked.
+        if (!HeadValidLocked()) return;
         if (static_cast<size_t>(n) < kReadChunk) return;  // drained
         if (!WantsBytesLocked()) return;
         continue;
@@ -284,20 +320,34 @@ class WireConnection {
     }
   }
 
-  // The next whole message buffered, if any: its header and payload.
-  bool NextMessageLocked(WireHeader* header, absl::string_view* payload)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (in_.size() < kLocalWireHeaderBytes) return false;
-    *header = ParseWireHeader(absl::string_view(in_.data(), in_.size()));
-    if (!IsWireKind(static_cast<uint8_t>(header->kind))) {
+  // Whether the first buffered header (if one is in) is of a known kind
+  // and within the limit for this phase; if not, the connection ends with
+  // the reason.
+  bool HeadValidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (broken_ || in_.size() < kLocalWireHeaderBytes) return !broken_;
+    const WireHeader header = ParseWireHeader(in_.view());
+    if (!IsWireKind(static_cast<uint8_t>(header.kind))) {
       ProtocolErrorLocked(absl::InvalidArgumentError(
           "the local wire: a message of an unknown kind"));
       return false;
     }
-    if (header->length > loop_->frame_limit() + kFrameSlack) {
-      ProtocolErrorLocked(TooLarge(header->length, loop_->frame_limit()));
+    const int64_t limit =
+        phase_ == Phase::kHandshake
+            ? kHandshakeMessageLimit
+            : std::min<int64_t>(loop_->frame_limit() + kFrameSlack,
+                                kMaxPayload);
+    if (header.length > limit) {
+      ProtocolErrorLocked(TooLarge(header.length, loop_->frame_limit()));
       return false;
     }
+    return true;
+  }
+
+  // The next whole message buffered, if any: its header and payload.
+  bool NextMessageLocked(WireHeader* header, absl::string_view* payload)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!HeadValidLocked() || in_.size() < kLocalWireHeaderBytes) return false;
+    *header = ParseWireHeader(in_.view());
     if (in_.size() < kLocalWireHeaderBytes + header->length) return false;
     *payload =
         absl::string_view(in_.data() + kLocalWireHeaderBytes, header->length);
@@ -306,7 +356,9 @@ class WireConnection {
 
   // Whether reading the socket on would help: a message is incomplete, or
   // little is buffered.
-  bool WantsBytesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  bool WantsBytesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (client_closed_) return false;  // nothing may follow its goodbye
+    if (!HeadValidLocked()) return false;
     if (in_.size() < kReadChunk) return true;
     const WireHeader header =
         ParseWireHeader(absl::string_view(in_.data(), in_.size()));
@@ -394,14 +446,9 @@ class WireConnection {
   void StartWriteLocked(CallTag* tag) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     write_tag_ = tag;
     std::vector<Completion> now;
-    if (broken_) {
-      FailPendingLocked(&now);
-    } else {
-      FlushLocked(&now);
-      UpdateInterestLocked();
-    }
-    MaybeDoneLocked(&now);
-    for (const Completion& c : now) loop_->Post(c.tag, c.ok);
+    FlushLocked(&now);
+    SettleLocked(&now);
+    loop_->PostAll(now);
   }
 
   // Writes what it can of out_; completes the write once all is out.
@@ -428,7 +475,10 @@ class WireConnection {
     if (write_tag_ != nullptr) {
       out->push_back({std::exchange(write_tag_, nullptr), true});
       // The status is out: nothing more will be read or written.
-      if (finishing_) BreakLocked();
+      if (finishing_) {
+        BreakLocked();
+        FailPendingLocked(out);
+      }
     }
   }
 
@@ -463,6 +513,16 @@ class WireConnection {
     if (write_tag_ != nullptr) {
       out->push_back({std::exchange(write_tag_, nullptr), false});
     }
+  }
+
+  // After any change: the epoll interest follows (which may find a bad
+  // header and end the connection), a broken connection's pending
+  // operations fail, and the done event follows them.
+  void SettleLocked(std::vector<Completion>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    UpdateInterestLocked();
+    if (broken_) FailPendingLocked(out);
+    MaybeDoneLocked(out);
   }
 
   // The done event goes last, once the stream is over and nothing is
@@ -501,7 +561,11 @@ class WireConnection {
   const int fd_;
   const pid_t pid_;
   const std::string peer_;
-  absl::Time stopped_since_ = absl::InfiniteFuture();  // the loop's
+  const absl::Time adopted_;
+  // The loop's own: the sniff's progress and the liveness check's samples.
+  size_t magic_seen_ = 0;
+  bool seen_stopped_ = false;
+  uint64_t stopped_ticks_ = 0;
 
   mutable absl::Mutex mu_;
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kHandshake;
@@ -631,6 +695,13 @@ void WireServer::Loop::Post(CallTag* tag, bool ok) {
   if (sleeping_) Wake();
 }
 
+void WireServer::Loop::PostAll(const std::vector<Completion>& completions) {
+  if (completions.empty()) return;
+  absl::MutexLock l(&mu_);
+  posted_.insert(posted_.end(), completions.begin(), completions.end());
+  if (sleeping_) Wake();
+}
+
 void WireServer::Loop::PostAt(absl::Time when, CallTag* tag) {
   absl::MutexLock l(&mu_);
   timers_.emplace(when, tag);
@@ -701,7 +772,7 @@ bool WireServer::Loop::RunDue() {
     broke_all_ = true;
     std::vector<Completion> broken;
     for (auto& [fd, connection] : connections_) connection->Break(&broken);
-    Deliver(broken);
+    PostAll(broken);
   }
   for (int fd : retired) {
     connections_.erase(fd);
@@ -733,9 +804,11 @@ void WireServer::Loop::CheckLiveness() {
   next_liveness_check_ = now + keepalive_;
   std::vector<Completion> out;
   for (auto& [fd, connection] : connections_) {
-    if (connection->StoppedPast(now, keepalive_)) connection->Break(&out);
+    if (connection->HandshakeOverdue(now) || connection->Unresponsive()) {
+      connection->Break(&out);
+    }
   }
-  Deliver(out);
+  PostAll(out);
 }
 
 void WireServer::Loop::OnConnectionEvent(int fd, uint32_t events) {
@@ -769,7 +842,8 @@ void WireServer::Loop::OnConnectionEvent(int fd, uint32_t events) {
                        std::make_unique<WireTransport>(this, connection));
     }
   }
-  Deliver(out);
+  // Behind what other threads posted before: completions go out in order.
+  PostAll(out);
 }
 
 void WireServer::Loop::Run() {

@@ -18,11 +18,14 @@
 // Liveness: gRPC's manager pings idle clients (HTTP/2 keepalive) and cuts
 // one that does not answer within the timeout, so the session of a client
 // that froze waits its lease and then lets go of its locks. A wire peer is
-// a process on this machine: one that dies closes its socket at once, and
-// one that is stopped (SIGSTOP, a debugger) past `keepalive` — seen stopped
-// at two checks `keepalive` apart — is cut off the same way. A busy-looping
-// or deadlocked client is not: gRPC's pings are answered by its library's
-// own thread in that case too.
+// a process on this machine: one that dies closes its socket at once
+// (unless a child it forked still holds a copy: a connection whose peer
+// process is gone is cut off at the next check), and one that is stopped
+// (SIGSTOP, a debugger) — seen stopped at two checks `keepalive` apart,
+// having used no CPU between — is cut off as an unanswered ping would be.
+// A busy-looping or deadlocked client is not: gRPC's pings are answered by
+// its library's own thread in that case too. A connection that has not
+// opened its stream within 10 s is dropped.
 #ifndef MPROC_SERVER_RPC_WIRE_SERVER_H_
 #define MPROC_SERVER_RPC_WIRE_SERVER_H_
 

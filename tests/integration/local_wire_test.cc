@@ -20,6 +20,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/manager.h"
 #include "gtest/gtest.h"
 #include "proto/mproc.pb.h"
@@ -253,6 +254,61 @@ TEST(LocalWireTest, BadInputEndsOnlyItsConnectionWithTheReason) {
   ConnectOptions none;
   none.no_auth = true;
   EXPECT_OK(FirstCall(address, none));
+}
+
+// A raw connection to `address` that has sent `bytes`; -1 if none.
+int RawConnection(const std::string& address, const std::string& bytes) {
+  const std::string path = address.substr(5);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un where{};
+  where.sun_family = AF_UNIX;
+  std::strncpy(where.sun_path, path.c_str(), sizeof(where.sun_path) - 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&where), sizeof(where)) != 0 ||
+      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(bytes.size())) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Part of the magic, from a peer that then waits or goes away, leaves the
+// manager idle: the wire thread does not poll a socket it cannot use.
+TEST(LocalWireTest, PartOfTheMagicLeavesTheManagerIdle) {
+  auto server = ManagerProcess::Start(SocketAddress("partial"), {"--no-auth"});
+  ASSERT_OK(server);
+  const pid_t pid = (*server)->pid();
+  const int waiting = RawConnection((*server)->address(), "MPR");
+  ASSERT_GE(waiting, 0);
+  const int gone = RawConnection((*server)->address(), "M");
+  ASSERT_GE(gone, 0);
+  close(gone);
+  const double before = ThreadSeconds(pid, "mproc-wire");
+  // The window measured (nothing to await: the claim is about the time).
+  absl::SleepFor(absl::Seconds(1));
+  const double used = ThreadSeconds(pid, "mproc-wire") - before;
+  EXPECT_LT(used, 0.1) << "the wire thread used " << used << " s in 1 s";
+  close(waiting);
+  ConnectOptions none;
+  none.no_auth = true;
+  EXPECT_OK(FirstCall((*server)->address(), none));
+}
+
+// A connection that never opens its stream is dropped.
+TEST(LocalWireTest, AConnectionThatNeverOpensIsDropped) {
+  auto server = ManagerProcess::Start(SocketAddress("silent"),
+                                      {"--no-auth", "--session-lease", "2"});
+  ASSERT_OK(server);
+  const int fd =
+      RawConnection((*server)->address(), std::string(kLocalWireMagic));
+  ASSERT_GE(fd, 0);
+  timeval patience{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
+  const absl::Time start = absl::Now();
+  char byte;
+  EXPECT_EQ(recv(fd, &byte, 1, 0), 0) << "still open after 20 s";
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+  close(fd);
 }
 
 }  // namespace
