@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 
 namespace mproc {
 
@@ -10,7 +9,7 @@ bool AppendWireMessage(WireKind kind,
                        const google::protobuf::MessageLite& payload,
                        std::string* out) {
   const size_t length = payload.ByteSizeLong();
-  if (length > std::numeric_limits<uint32_t>::max()) return false;
+  if (length > kMaxWirePayload) return false;
   const size_t start = out->size();
   out->resize(start + kLocalWireHeaderBytes + length);
   char* header = &(*out)[start];

@@ -23,6 +23,7 @@
 #ifndef MPROC_COMMON_LOCAL_WIRE_H_
 #define MPROC_COMMON_LOCAL_WIRE_H_
 
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -49,8 +50,12 @@ struct WireHeader {
   WireKind kind = WireKind::kFrame;
 };
 
+// The largest payload either side sends or accepts: protobuf's sizes are
+// ints.
+inline constexpr uint32_t kMaxWirePayload = INT32_MAX - kLocalWireHeaderBytes;
+
 // Appends a message of `kind` carrying `payload` (serialized) to `*out`.
-// False if the payload is over 4 GiB (nothing appended).
+// False if the payload is over kMaxWirePayload (nothing appended).
 bool AppendWireMessage(WireKind kind,
                        const google::protobuf::MessageLite& payload,
                        std::string* out);

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <climits>
 #include <cstring>
 
 #include "absl/strings/match.h"
@@ -21,8 +20,6 @@ namespace internal {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
-// What protobuf parses at most (its sizes are ints).
-constexpr uint32_t kMaxPayload = INT32_MAX - kLocalWireHeaderBytes;
 
 class WireSessionStream final : public SessionStream {
  public:
@@ -130,7 +127,12 @@ class WireSessionStream final : public SessionStream {
     for (;;) {
       if (in_.size() >= kLocalWireHeaderBytes) {
         *header = ParseWireHeader(in_.view());
-        if (header->length > kMaxPayload) {
+        if (!IsWireKind(static_cast<uint8_t>(header->kind))) {
+          return Fail(absl::InternalError(
+              "the manager sent a message of an unknown kind on the local "
+              "wire"));
+        }
+        if (header->length > kMaxWirePayload) {
           return Fail(absl::InternalError(
               absl::StrCat("the manager sent a message of ", header->length,
                            " bytes, over protobuf's limit")));

@@ -1,8 +1,10 @@
 #include "server/rpc/process_facts.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -39,9 +41,13 @@ void ProcessFacts(double* cpu_seconds, double* rss_bytes, double* fds) {
 
 PeerState ReadPeerState(pid_t pid) {
   PeerState state;
+  // Gone is decided by the kernel, not by whether /proc shows it (hidepid,
+  // ProtectProc= hide other users' processes): EPERM means it exists.
+  state.exists = kill(pid, 0) == 0 || errno != ESRCH;
+  if (!state.exists) return state;
   const std::string path = "/proc/" + std::to_string(pid) + "/stat";
   FILE* stat = std::fopen(path.c_str(), "r");
-  if (stat == nullptr) return state;
+  if (stat == nullptr) return state;  // not visible: no more judgement
   char line[1024];
   const size_t n = std::fread(line, 1, sizeof(line) - 1, stat);
   std::fclose(stat);
@@ -49,13 +55,14 @@ PeerState ReadPeerState(pid_t pid) {
   // The state follows the command, which may itself hold ") ".
   const char* after_command = std::strrchr(line, ')');
   if (after_command == nullptr || after_command[1] != ' ') return state;
-  state.exists = true;
   char code = 0;
   unsigned long utime = 0, stime = 0;
   // State, then fields 4-13, then utime and stime (fields 14 and 15).
   if (std::sscanf(after_command + 2,
                   "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &code,
                   &utime, &stime) == 3) {
+    // A zombie has exited: only its parent's wait is missing.
+    if (code == 'Z' || code == 'X') state.exists = false;
     state.stopped = code == 'T' || code == 't';
     state.cpu_ticks = utime + stime;
   }

@@ -31,8 +31,6 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 // Room for a frame's own framing beyond the manager's message limit.
 constexpr int64_t kFrameSlack = 64;
-// What protobuf parses at most (its sizes are ints).
-constexpr int64_t kMaxPayload = INT32_MAX;
 // A Hello or an Open is small.
 constexpr int64_t kHandshakeMessageLimit = 64 * 1024;
 // How long a connection may take to open its stream.
@@ -95,8 +93,10 @@ class WireServer::Loop {
   void OnConnectionEvent(int fd, uint32_t events);
   // A connection whose first bytes are not the wire's: gRPC's.
   void HandToGrpc(int fd);
-  // Cuts off the connections of peers stopped past the keepalive.
+  // Cuts off the connections of peers stopped past the keepalive or gone,
+  // and those that did not open their stream in time.
   void CheckLiveness();
+  absl::Time NextCheck() const;
 
   ManagerService* const service_;
   RpcThreads* const threads_;
@@ -120,6 +120,7 @@ class WireServer::Loop {
   absl::flat_hash_map<int, std::shared_ptr<WireConnection>> connections_;
   bool broke_all_ = false;
   absl::Time next_liveness_check_ = absl::InfiniteFuture();
+  absl::Time next_handshake_check_ = absl::InfiniteFuture();
   std::thread thread_;
 };
 
@@ -209,29 +210,35 @@ class WireConnection {
   // The loop's: reads what the socket has and acts on it. Completions to
   // deliver go to `*out`; `*open` is set when the client asked to open the
   // stream (the caller then serves it, outside this connection's lock).
-  void OnReadable(std::vector<Completion>* out, bool* open) {
+  void OnReadable(bool* open) {
     absl::MutexLock l(&mu_);
     if (broken_) return;
+    std::vector<Completion> out;
     ReadSocketLocked();
     if (phase_ == Phase::kHandshake) HandshakeLocked(open);
-    if (phase_ == Phase::kSession) TryCompleteReadLocked(out);
-    SettleLocked(out);
+    if (phase_ == Phase::kSession) TryCompleteReadLocked(&out);
+    SettleLocked(&out);
+    loop_->PostAll(out);
   }
 
   // Whether the magic was seen (the loop's own flag: only it sniffs).
   bool sniffed = false;
 
-  void OnWritable(std::vector<Completion>* out) {
+  void OnWritable() {
     absl::MutexLock l(&mu_);
-    FlushLocked(out);
-    SettleLocked(out);
+    std::vector<Completion> out;
+    FlushLocked(&out);
+    SettleLocked(&out);
+    loop_->PostAll(out);
   }
 
-  // Shutdown: as if the client vanished.
-  void Break(std::vector<Completion>* out) {
+  // Shutdown, a gone peer: as if the client vanished.
+  void Break() {
     absl::MutexLock l(&mu_);
+    std::vector<Completion> out;
     BreakLocked();
-    SettleLocked(out);
+    SettleLocked(&out);
+    loop_->PostAll(out);
   }
 
   // The SessionTransport's operations (wire_server.h's WireTransport).
@@ -335,9 +342,11 @@ class WireConnection {
         phase_ == Phase::kHandshake
             ? kHandshakeMessageLimit
             : std::min<int64_t>(loop_->frame_limit() + kFrameSlack,
-                                kMaxPayload);
+                                int64_t{kMaxWirePayload});
     if (header.length > limit) {
-      ProtocolErrorLocked(TooLarge(header.length, loop_->frame_limit()));
+      ProtocolErrorLocked(TooLarge(header.length, phase_ == Phase::kHandshake
+                                                      ? kHandshakeMessageLimit
+                                                      : loop_->frame_limit()));
       return false;
     }
     return true;
@@ -546,9 +555,11 @@ class WireConnection {
   // waits. None (out of the epoll set) once the client closed its end, or
   // the connection broke: a closed socket would report itself forever.
   void UpdateInterestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    // Asked first: a bad header found here breaks the connection.
+    const bool wants = !broken_ && !eof_ && WantsBytesLocked();
     uint32_t events = 0;
     if (!broken_) {
-      if (!eof_ && WantsBytesLocked()) events |= EPOLLIN;
+      if (wants) events |= EPOLLIN;
       if (out_sent_ < out_.size()) events |= EPOLLOUT;
     }
     if (events != interest_) {
@@ -762,17 +773,12 @@ bool WireServer::Loop::RunDue() {
     auto connection = std::make_shared<WireConnection>(this, fd, pid);
     connections_.emplace(fd, connection);
     Interest(fd, 0, EPOLLIN);
-    if (stopping) {
-      std::vector<Completion> none;
-      connection->Break(&none);
-    }
+    if (stopping) connection->Break();
   }
   Deliver(due);
   if (stopping && !broke_all_) {
     broke_all_ = true;
-    std::vector<Completion> broken;
-    for (auto& [fd, connection] : connections_) connection->Break(&broken);
-    PostAll(broken);
+    for (auto& [fd, connection] : connections_) connection->Break();
   }
   for (int fd : retired) {
     connections_.erase(fd);
@@ -793,22 +799,31 @@ void WireServer::Loop::HandToGrpc(int fd) {
 void WireServer::Loop::CheckLiveness() {
   const absl::Time now = absl::Now();
   if (connections_.empty()) {
-    next_liveness_check_ = absl::InfiniteFuture();
+    next_liveness_check_ = next_handshake_check_ = absl::InfiniteFuture();
     return;
   }
   if (next_liveness_check_ == absl::InfiniteFuture()) {
     next_liveness_check_ = now + keepalive_;
+    next_handshake_check_ = now + kHandshakeLimit / 2;
     return;
   }
-  if (now < next_liveness_check_) return;
-  next_liveness_check_ = now + keepalive_;
-  std::vector<Completion> out;
-  for (auto& [fd, connection] : connections_) {
-    if (connection->HandshakeOverdue(now) || connection->Unresponsive()) {
-      connection->Break(&out);
+  // Handshakes on their own clock: the keepalive may be minutes.
+  if (now >= next_handshake_check_) {
+    next_handshake_check_ = now + kHandshakeLimit / 2;
+    for (auto& [fd, connection] : connections_) {
+      if (connection->HandshakeOverdue(now)) connection->Break();
     }
   }
-  PostAll(out);
+  if (now >= next_liveness_check_) {
+    next_liveness_check_ = now + keepalive_;
+    for (auto& [fd, connection] : connections_) {
+      if (connection->Unresponsive()) connection->Break();
+    }
+  }
+}
+
+absl::Time WireServer::Loop::NextCheck() const {
+  return std::min(next_liveness_check_, next_handshake_check_);
 }
 
 void WireServer::Loop::OnConnectionEvent(int fd, uint32_t events) {
@@ -822,28 +837,23 @@ void WireServer::Loop::OnConnectionEvent(int fd, uint32_t events) {
       case WireConnection::Sniff::kOther:
         HandToGrpc(fd);
         return;
-      case WireConnection::Sniff::kGone: {
-        std::vector<Completion> none;
-        connection->Break(&none);
+      case WireConnection::Sniff::kGone:
+        connection->Break();
         return;
-      }
       case WireConnection::Sniff::kWire:
         connection->sniffed = true;
         break;
     }
   }
-  std::vector<Completion> out;
-  if ((events & EPOLLOUT) != 0) connection->OnWritable(&out);
+  if ((events & EPOLLOUT) != 0) connection->OnWritable();
   if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
     bool open = false;
-    connection->OnReadable(&out, &open);
+    connection->OnReadable(&open);
     if (open) {
       ServeSessionCall(service_, threads_,
                        std::make_unique<WireTransport>(this, connection));
     }
   }
-  // Behind what other threads posted before: completions go out in order.
-  PostAll(out);
 }
 
 void WireServer::Loop::Run() {
@@ -865,7 +875,7 @@ void WireServer::Loop::Run() {
                         absl::Now() - last_event < poll_spin_;
       if (!busy) {
         timeout_ms = -1;
-        absl::Time wake_at = next_liveness_check_;
+        absl::Time wake_at = NextCheck();
         if (!timers_.empty())
           wake_at = std::min(wake_at, timers_.begin()->first);
         if (wake_at != absl::InfiniteFuture()) {
