@@ -36,6 +36,9 @@ using pool_internal::RunCallback;
 
 constexpr size_t kMaxTasksPerSubmit = 2048;
 constexpr int64_t kMaxResultsPerRead = 4096;
+// How long the receiver waits for a submission in flight to register the
+// task of a result that overtook its answer.
+constexpr absl::Duration kRegisterPatience = absl::Seconds(5);
 
 int64_t NewInbox() {
   std::random_device rd;
@@ -244,9 +247,18 @@ void Pool::ReceiveLoop() {
       InFlight entry;
       {
         absl::MutexLock l(&mu_);
-        auto it = in_flight_.find(header->task_id);
+        // A result can overtake its Submit's answer on the way to the
+        // threads: both came on the one stream, in order, and the sender
+        // is registering it. Waiting for that keeps callbacks in
+        // completion order (bounded, for a result no submission claims).
+        const int64_t id = header->task_id;
+        auto registered = [this, id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return in_flight_.contains(id) || sending_ == 0;
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&registered), kRegisterPatience);
+        auto it = in_flight_.find(id);
         if (it == in_flight_.end()) {
-          early_[header->task_id] = encoded;  // its Submit answer is late
+          early_[id] = encoded;  // its Submit answer is late
           continue;
         }
         entry = std::move(it->second);
