@@ -33,8 +33,10 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr int64_t kFrameSlack = 64;
 // A Hello or an Open is small.
 constexpr int64_t kHandshakeMessageLimit = 64 * 1024;
-// How long a connection may take to open its stream.
+// How long a connection may take to open its stream, and how often that
+// is checked (so one is dropped within a second of its limit).
 constexpr absl::Duration kHandshakeLimit = absl::Seconds(10);
+constexpr absl::Duration kHandshakeCheckEvery = absl::Seconds(1);
 
 struct Completion {
   CallTag* tag;
@@ -804,12 +806,12 @@ void WireServer::Loop::CheckLiveness() {
   }
   if (next_liveness_check_ == absl::InfiniteFuture()) {
     next_liveness_check_ = now + keepalive_;
-    next_handshake_check_ = now + kHandshakeLimit / 2;
+    next_handshake_check_ = now + kHandshakeCheckEvery;
     return;
   }
   // Handshakes on their own clock: the keepalive may be minutes.
   if (now >= next_handshake_check_) {
-    next_handshake_check_ = now + kHandshakeLimit / 2;
+    next_handshake_check_ = now + kHandshakeCheckEvery;
     for (auto& [fd, connection] : connections_) {
       if (connection->HandshakeOverdue(now)) connection->Break();
     }
