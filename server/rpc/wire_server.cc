@@ -68,7 +68,6 @@ class WireServer::Loop {
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
   // From any thread, any lock held but the loop's.
-  void Post(CallTag* tag, bool ok) ABSL_LOCKS_EXCLUDED(mu_);
   void PostAll(const std::vector<Completion>& completions)
       ABSL_LOCKS_EXCLUDED(mu_);
   void PostAt(absl::Time when, CallTag* tag) ABSL_LOCKS_EXCLUDED(mu_);
@@ -147,7 +146,6 @@ class WireConnection {
         peer_(absl::StrCat("unix:pid ", pid)),
         adopted_(absl::Now()) {}
 
-  int fd() const { return fd_; }
   const std::string& peer() const { return peer_; }
 
   // The loop's liveness check, every keepalive: true if the peer process
@@ -700,12 +698,6 @@ void WireServer::Loop::Shutdown() {
     Wake();
   }
   thread_.join();
-}
-
-void WireServer::Loop::Post(CallTag* tag, bool ok) {
-  absl::MutexLock l(&mu_);
-  posted_.push_back({tag, ok});
-  if (sleeping_) Wake();
 }
 
 void WireServer::Loop::PostAll(const std::vector<Completion>& completions) {
