@@ -1,9 +1,27 @@
 #include "common/local_wire.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace mproc {
+
+std::string WireHostIdentity() {
+  std::ifstream boot("/proc/sys/kernel/random/boot_id");
+  std::string boot_id;
+  struct stat pid_namespace {};
+  if (!std::getline(boot, boot_id) ||
+      ::stat("/proc/self/ns/pid", &pid_namespace) != 0) {
+    return "";
+  }
+  return absl::StrCat(absl::StripAsciiWhitespace(boot_id), "/",
+                      pid_namespace.st_ino);
+}
 
 bool AppendWireMessage(WireKind kind,
                        const google::protobuf::MessageLite& payload,

@@ -66,6 +66,11 @@ WireHeader ParseWireHeader(absl::string_view bytes);
 // Whether `kind` is one of WireKind's (a byte off the wire may be anything).
 bool IsWireKind(uint8_t kind);
 
+// What makes process ids comparable between two processes: the kernel's
+// boot id and this process's pid namespace ("<boot id>/<namespace
+// inode>"); empty if /proc cannot tell.
+std::string WireHostIdentity();
+
 // Bytes read and not yet parsed, grown without zero-filling what read(2)
 // will fill.
 class WireInBuffer {

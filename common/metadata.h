@@ -41,6 +41,14 @@ inline constexpr char kMaxMessageMetadata[] = "mproc-max-message-bytes";
 // session lost, comma-separated; whatever it held has been passed on.
 inline constexpr char kSessionLostMetadata[] = "mproc-session-lost";
 
+// Client → manager, opening a local wire stream over TCP
+// (common/local_wire.h): the client's process id and WireHostIdentity(),
+// so a manager on the same machine (same boot, same pid namespace) can
+// tell a stopped or vanished peer process as it does over a unix socket,
+// where the kernel names the peer (SO_PEERCRED).
+inline constexpr char kWirePidMetadata[] = "mproc-wire-pid";
+inline constexpr char kWireHostMetadata[] = "mproc-wire-host";
+
 }  // namespace mproc
 
 #endif  // MPROC_COMMON_METADATA_H_

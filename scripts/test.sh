@@ -160,14 +160,18 @@ tsan_skip=(
 )
 tsan_filter="-$(IFS=:; echo "${tsan_skip[*]}")"
 
-# The integration tests again with their managers on a unix socket, so
-# their clients speak the local wire (server/rpc/wire_server.h).
+# The integration tests' clients speak the local wire
+# (server/rpc/wire_server.h) to managers on loopback TCP; again with their
+# managers on a unix socket; and once more with the clients on gRPC
+# (MPROC_WIRE=grpc), the way TLS and other machines reach a manager.
 wire=(--test_env=MPROC_TEST_MANAGER_LISTEN=unix)
+grpc=(--test_env=MPROC_WIRE=grpc)
 
 check format scripts/check_format.sh
 check layers scripts/check_layers.sh
 suite gcc -- //...
 suite wire "${wire[@]}" -- //tests/integration/...
+suite grpc "${grpc[@]}" -- //tests/integration/...
 check units scripts/check_units.sh
 check package scripts/check_package.sh
 python_suite

@@ -59,16 +59,16 @@ struct Waiter {
   bool broken = false;  // answered with the broken stream's status
 };
 
-// The socket the local wire reaches the manager at (wire_session_stream.h)
-// for a plaintext unix address; empty for gRPC: any other address, or
-// MPROC_WIRE=grpc in the environment (to compare the two, or to reach a
-// manager of an older mproc).
-std::string WirePath(const std::string& address,
-                     const ConnectionOptions& options) {
-  if (!options.tls.root_pem.empty()) return "";
+// Where the local wire reaches the manager (wire_session_stream.h) for a
+// plaintext unix or loopback TCP address; empty for gRPC: TLS, another
+// machine's address, or MPROC_WIRE=grpc in the environment (to compare
+// the two, or to reach a manager of an older mproc).
+WireTarget WireTargetFor(const std::string& address,
+                         const ConnectionOptions& options) {
+  if (!options.tls.root_pem.empty()) return {};
   const char* wire = std::getenv("MPROC_WIRE");
-  if (wire != nullptr && absl::string_view(wire) == "grpc") return "";
-  return UnixSocketPath(address);
+  if (wire != nullptr && absl::string_view(wire) == "grpc") return {};
+  return LocalWireTarget(address);
 }
 
 // How long `request` may wait in the manager by its own arguments: its
@@ -143,7 +143,7 @@ class SessionConnection : public Connection, public ForkAware {
   SessionConnection(std::string address, ConnectionOptions options)
       : address_(std::move(address)),
         options_(std::move(options)),
-        wire_path_(WirePath(address_, options_)) {
+        wire_(WireTargetFor(address_, options_)) {
     InstallForkGuard();
     {
       absl::MutexLock l(&mu_);
@@ -325,7 +325,7 @@ class SessionConnection : public Connection, public ForkAware {
   // The gRPC channel, unless there is one or the stream goes over the
   // local wire.
   void OpenChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (channel_ != nullptr || !wire_path_.empty()) return;
+    if (channel_ != nullptr || !wire_.empty()) return;
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
@@ -417,8 +417,8 @@ class SessionConnection : public Connection, public ForkAware {
     const absl::Time deadline = absl::Now() + options_.connect_timeout;
     std::map<std::string, std::string> metadata;
     absl::StatusOr<std::unique_ptr<SessionStream>> opened =
-        wire_path_.empty() ? OpenGrpcStreamLocked(deadline, &metadata)
-                           : OpenWireStreamLocked(deadline, &metadata);
+        wire_.empty() ? OpenGrpcStreamLocked(deadline, &metadata)
+                      : OpenWireStreamLocked(deadline, &metadata);
     if (!opened.ok()) return opened.status();
     auto stream = std::make_shared<Stream>();
     stream->rw = *std::move(opened);
@@ -526,7 +526,7 @@ class SessionConnection : public Connection, public ForkAware {
     return std::unique_ptr<SessionStream>(std::move(stream));
   }
 
-  // A Session stream over the local wire (a unix socket, no gRPC).
+  // A Session stream over the local wire (no gRPC).
   absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStreamLocked(
       absl::Time deadline, std::map<std::string, std::string>* metadata)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -535,7 +535,7 @@ class SessionConnection : public Connection, public ForkAware {
     open.user = options_.user;
     open.metadata = CallMetadataLocked();
     open.deadline = deadline;
-    return OpenWireStream(wire_path_, address_, open, metadata);
+    return OpenWireStream(wire_, address_, open, metadata);
   }
 
   // What a new stream tells the manager: this process's session, and the
@@ -711,8 +711,8 @@ class SessionConnection : public Connection, public ForkAware {
 
   const std::string address_;
   const ConnectionOptions options_;
-  // The unix socket the local wire reaches the manager at; empty: gRPC.
-  const std::string wire_path_;
+  // Where the local wire reaches the manager; empty: gRPC.
+  const WireTarget wire_;
   pid_t session_pid_ ABSL_GUARDED_BY(mu_) = 0;
   std::string session_id_ ABSL_GUARDED_BY(mu_);
 

@@ -1,5 +1,7 @@
 #include "client/internal/wire_session_stream.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -14,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "client/internal/auth_handshake.h"
 #include "common/local_wire.h"
+#include "common/metadata.h"
 
 namespace mproc {
 namespace internal {
@@ -220,42 +223,92 @@ absl::Status OlderManagerHint(const absl::Status& status,
       "older than the wire? MPROC_WIRE=grpc reaches it over gRPC)"));
 }
 
+// A connected socket to `target` (blocking, close-on-exec, timeouts to
+// `deadline`), or UNAVAILABLE naming `address`.
+absl::StatusOr<int> ConnectTo(const WireTarget& target,
+                              const std::string& address, absl::Time deadline) {
+  auto refused = [&](int error) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to the manager at ", address, ": ",
+                     std::strerror(error)));
+  };
+  if (!target.unix_path.empty()) {
+    sockaddr_un where{};
+    if (target.unix_path.size() >= sizeof(where.sun_path)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the socket path of ", address, " is too long"));
+    }
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return refused(errno);
+    SetTimeouts(fd, deadline);
+    where.sun_family = AF_UNIX;
+    std::memcpy(where.sun_path, target.unix_path.data(),
+                target.unix_path.size());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&where), sizeof(where)) !=
+        0) {
+      const int saved = errno;
+      ::close(fd);
+      return refused(saved);
+    }
+    return fd;
+  }
+  int error = ECONNREFUSED;
+  for (const SocketAddress& a : target.tcp) {
+    const int fd = ::socket(a.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      error = errno;
+      continue;
+    }
+    SetTimeouts(fd, deadline);
+    if (::connect(fd, a.get(), a.length) != 0) {
+      error = errno;
+      ::close(fd);
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+  }
+  return refused(error);
+}
+
 }  // namespace
 
-std::string UnixSocketPath(absl::string_view address) {
-  if (!absl::ConsumePrefix(&address, "unix:")) return "";
-  absl::ConsumePrefix(&address, "//");
-  return std::string(address);
+WireTarget LocalWireTarget(absl::string_view address) {
+  WireTarget target;
+  if (absl::ConsumePrefix(&address, "unix:")) {
+    absl::ConsumePrefix(&address, "//");
+    target.unix_path = std::string(address);
+    return target;
+  }
+  absl::StatusOr<HostPort> where = SplitHostPort(address);
+  if (!where.ok() || where->host.empty()) return target;
+  absl::StatusOr<std::vector<SocketAddress>> found =
+      ResolveTcp(*where, /*passive=*/false);
+  if (!found.ok()) return target;
+  for (const SocketAddress& a : *found) {
+    if (!IsLoopback(a.get())) return target;
+  }
+  target.tcp = *std::move(found);
+  return target;
 }
 
 absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
-    const std::string& path, const std::string& address,
+    const WireTarget& target, const std::string& address,
     const WireOpenOptions& options,
     std::map<std::string, std::string>* initial) {
-  sockaddr_un where{};
-  if (path.size() >= sizeof(where.sun_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the socket path of ", address, " is too long"));
-  }
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot make a socket: ", std::strerror(errno)));
-  }
-  auto stream = std::make_unique<WireSessionStream>(fd, address);
-  SetTimeouts(fd, options.deadline);
-  where.sun_family = AF_UNIX;
-  std::memcpy(where.sun_path, path.data(), path.size());
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&where), sizeof(where)) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to the manager at ", address, ": ",
-                     std::strerror(errno)));
-  }
-  std::string out(kLocalWireMagic);
+  absl::StatusOr<int> fd = ConnectTo(target, address, options.deadline);
+  if (!fd.ok()) return fd.status();
+  auto stream = std::make_unique<WireSessionStream>(*fd, address);
   pb::WireMetadata call;
   for (const auto& [name, value] : options.metadata) {
     (*call.mutable_entries())[name] = value;
   }
+  if (target.unix_path.empty()) {
+    (*call.mutable_entries())[kWirePidMetadata] = absl::StrCat(::getpid());
+    (*call.mutable_entries())[kWireHostMetadata] = WireHostIdentity();
+  }
+  std::string out(kLocalWireMagic);
   if (!options.authkey.empty()) {
     const pb::HelloRequest hello = NewHello(options.user);
     AppendWireMessage(WireKind::kHello, hello, &out);
@@ -265,7 +318,7 @@ absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
     }
     out.clear();
     pb::HelloResponse answer;
-    SetTimeouts(fd, options.deadline);
+    SetTimeouts(*fd, options.deadline);
     if (absl::Status said = stream->Expect(WireKind::kHello, &answer);
         !said.ok()) {
       return OlderManagerHint(said, address);
@@ -286,14 +339,14 @@ absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
         absl::StrCat("cannot reach the manager at ", address));
   }
   pb::WireMetadata opened;
-  SetTimeouts(fd, options.deadline);
+  SetTimeouts(*fd, options.deadline);
   if (absl::Status admitted = stream->Expect(WireKind::kOpen, &opened);
       !admitted.ok()) {
     return OlderManagerHint(admitted, address);
   }
   initial->clear();
   for (const auto& [name, value] : opened.entries()) (*initial)[name] = value;
-  SetTimeouts(fd, absl::InfiniteFuture());
+  SetTimeouts(*fd, absl::InfiniteFuture());
   return std::unique_ptr<SessionStream>(std::move(stream));
 }
 

@@ -1,5 +1,6 @@
 // The client's side of the local wire (common/local_wire.h): a Session
-// stream on a unix socket, without gRPC.
+// stream on the manager's plaintext socket — a unix socket, or TCP to an
+// address of this machine — without gRPC.
 #ifndef MPROC_CLIENT_INTERNAL_WIRE_SESSION_STREAM_H_
 #define MPROC_CLIENT_INTERNAL_WIRE_SESSION_STREAM_H_
 
@@ -13,13 +14,24 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "client/internal/session_stream.h"
+#include "common/net_address.h"
 
 namespace mproc {
 namespace internal {
 
-// The socket path of a unix address ("unix:PATH" or "unix://PATH"), or
-// empty for any other address.
-std::string UnixSocketPath(absl::string_view address);
+// Where the local wire reaches a manager.
+struct WireTarget {
+  std::string unix_path;           // "unix:PATH" or "unix://PATH"
+  std::vector<SocketAddress> tcp;  // or these, tried in order
+  bool empty() const { return unix_path.empty() && tcp.empty(); }
+};
+
+// The wire's target for `address`: its socket for a unix address, its
+// addresses for a TCP address whose host resolves to loopback addresses
+// only (a manager on this machine, which can watch this process as it
+// would over a unix socket); empty for any other address (gRPC, with its
+// pings, reaches other machines).
+WireTarget LocalWireTarget(absl::string_view address);
 
 struct WireOpenOptions {
   std::string authkey;  // empty: prove nothing
@@ -30,14 +42,15 @@ struct WireOpenOptions {
   absl::Time deadline = absl::InfiniteFuture();
 };
 
-// Connects to the manager's socket at `path` (`address` names it in
-// messages), proves the key as AuthenticateCall does, and opens a Session
-// stream; the manager's initial metadata goes to `*initial`. UNAVAILABLE
-// if nothing listens there or the manager does not answer by the
+// Connects to the manager at `target` (`address` names it in messages;
+// over TCP the call also carries this process's pid and
+// WireHostIdentity()), proves the key as AuthenticateCall does, and opens a
+// Session stream; the manager's initial metadata goes to `*initial`.
+// UNAVAILABLE if nothing listens there or the manager does not answer by the
 // deadline; UNAUTHENTICATED as AuthenticateCall; the manager's own status
 // if it refuses the stream.
 absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
-    const std::string& path, const std::string& address,
+    const WireTarget& target, const std::string& address,
     const WireOpenOptions& options,
     std::map<std::string, std::string>* initial);
 

@@ -1,66 +1,30 @@
 #include "server/rpc/listen_address.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/net_address.h"
 
 namespace mproc {
-namespace {
-
-// The host part of "host:port", "[v6]:port" or "dns:host:port".
-absl::string_view HostOf(absl::string_view address) {
-  if (absl::StartsWith(address, "dns:")) address.remove_prefix(4);
-  if (absl::StartsWith(address, "ipv4:")) address.remove_prefix(5);
-  if (absl::StartsWith(address, "ipv6:")) address.remove_prefix(5);
-  if (absl::StartsWith(address, "[")) {
-    size_t close = address.find(']');
-    return close == absl::string_view::npos ? address
-                                            : address.substr(1, close - 1);
-  }
-  size_t colon = address.rfind(':');
-  return colon == absl::string_view::npos ? address : address.substr(0, colon);
-}
-
-bool IsLoopback(const sockaddr* addr) {
-  if (addr->sa_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
-    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-  }
-  if (addr->sa_family == AF_INET6) {
-    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr;
-    if (IN6_IS_ADDR_LOOPBACK(&a)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127;
-  }
-  return false;
-}
-
-}  // namespace
 
 absl::StatusOr<bool> IsLocalOnlyAddress(absl::string_view address) {
   if (absl::StartsWith(address, "unix:")) return true;
-  const std::string host(HostOf(address));
+  absl::StatusOr<HostPort> where = SplitHostPort(address);
+  if (!where.ok()) return where.status();
   // gRPC binds every interface for an empty host.
-  if (host.empty()) return false;
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const int failed = getaddrinfo(host.c_str(), nullptr, &hints, &found);
-  if (failed != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot resolve the listen host '", host, "': ", gai_strerror(failed)));
+  if (where->host.empty()) return false;
+  absl::StatusOr<std::vector<SocketAddress>> found =
+      ResolveTcp(*where, /*passive=*/false);
+  if (!found.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the listen address: ", found.status().message()));
   }
-  bool all_loopback = found != nullptr;
-  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    all_loopback = all_loopback && IsLoopback(a->ai_addr);
+  for (const SocketAddress& a : *found) {
+    if (!IsLoopback(a.get())) return false;
   }
-  freeaddrinfo(found);
-  return all_loopback;
+  return true;
 }
 
 absl::Status ValidateListenAddress(absl::string_view address,

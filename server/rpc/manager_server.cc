@@ -27,11 +27,11 @@
 #include "server/rpc/authenticator.h"
 #include "server/rpc/health_service.h"
 #include "server/rpc/listen_address.h"
+#include "server/rpc/listener.h"
 #include "server/rpc/manager_calls.h"
 #include "server/rpc/manager_metrics.h"
 #include "server/rpc/manager_service.h"
 #include "server/rpc/rpc_threads.h"
-#include "server/rpc/unix_listener.h"
 #include "server/rpc/wire_server.h"
 #include "server/store/durable_object_store.h"
 #include "server/store/journal_db.h"
@@ -218,13 +218,18 @@ class ManagerServerImpl : public ManagerServer {
           absl::StrCat("cannot listen on '", options.listen,
                        "': another process is accepting connections there"));
     }
-    // A plaintext unix socket is accepted by our own listener, which checks
-    // each peer's uid first; anything else by gRPC.
-    if (is_unix && options.tls_cert.empty()) {
-      absl::StatusOr<std::unique_ptr<UnixListener>> listener =
-          UnixListener::Listen(options.listen.substr(5));
+    // A plaintext socket is accepted by our own listener, which serves the
+    // local wire on it (a unix socket's peers are checked by uid first);
+    // TLS by gRPC.
+    const int half_lease_ms = KeepaliveMs(options.session_lease);
+    if (options.tls_cert.empty()) {
+      absl::StatusOr<std::unique_ptr<Listener>> listener =
+          is_unix ? Listener::ListenUnix(options.listen.substr(5))
+                  : Listener::ListenTcp(options.listen,
+                                        absl::Milliseconds(half_lease_ms));
       if (!listener.ok()) return listener.status();
-      unix_listener_ = *std::move(listener);
+      listener_ = *std::move(listener);
+      port = listener_->port();
     } else {
       builder.AddListeningPort(options.listen, Credentials(options), &port);
     }
@@ -260,7 +265,6 @@ class ManagerServerImpl : public ManagerServer {
     // is noticed at once: its socket closes), so a silent connection is
     // dropped within about `session_lease` (its session then waits another
     // lease for a reconnect). Clients send no pings.
-    const int half_lease_ms = KeepaliveMs(options.session_lease);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, half_lease_ms);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, half_lease_ms);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -280,12 +284,13 @@ class ManagerServerImpl : public ManagerServer {
       AwaitManagerCalls(&service_, threads_.get(), cq);
       health_.AwaitCalls(threads_.get(), cq);
     });
-    if (unix_listener_ != nullptr) {
-      wire_ = std::make_unique<WireServer>(
-          &service_, threads_.get(), server_.get(), options.poll_spin,
-          absl::Milliseconds(KeepaliveMs(options.session_lease)));
-      unix_listener_->Start(
-          [wire = wire_.get()](int fd, pid_t pid) { wire->Adopt(fd, pid); });
+    if (listener_ != nullptr) {
+      wire_ = std::make_unique<WireServer>(&service_, threads_.get(),
+                                           server_.get(), options.poll_spin,
+                                           absl::Milliseconds(half_lease_ms));
+      listener_->Start([wire = wire_.get()](AcceptedConnection connection) {
+        wire->Adopt(std::move(connection));
+      });
     }
     health_.SetServing(pb::Manager::service_full_name(), true);
     if (!options.metrics_listen.empty()) {
@@ -329,7 +334,7 @@ class ManagerServerImpl : public ManagerServer {
     // stopping server.
     std::call_once(stop_started_, [this] {
       health_.Shutdown();
-      unix_listener_.reset();
+      listener_.reset();
     });
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(500));
@@ -383,11 +388,11 @@ class ManagerServerImpl : public ManagerServer {
   std::shared_ptr<grpc::experimental::CertificateProviderInterface>
       certificates_;
   std::unique_ptr<grpc::Server> server_;
-  // The local wire's streams, on the plaintext unix socket.
+  // The local wire's streams, on the plaintext socket.
   std::unique_ptr<WireServer> wire_;
-  // The plaintext unix socket's; declared after server_ and wire_, so it
-  // stops first.
-  std::unique_ptr<UnixListener> unix_listener_;
+  // The plaintext socket's (unix or TCP); declared after server_ and
+  // wire_, so it stops first.
+  std::unique_ptr<Listener> listener_;
   std::once_flag stop_started_;
   std::string address_;
   // Declared last: stops serving before what it reads goes.

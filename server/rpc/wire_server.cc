@@ -17,9 +17,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/local_wire.h"
+#include "common/metadata.h"
 #include "server/rpc/manager_calls.h"
 #include "server/rpc/process_facts.h"
 
@@ -64,7 +66,7 @@ class WireServer::Loop {
        absl::Duration poll_spin, absl::Duration keepalive);
   ~Loop();
 
-  void Adopt(int fd, pid_t pid) ABSL_LOCKS_EXCLUDED(mu_);
+  void Adopt(AcceptedConnection connection) ABSL_LOCKS_EXCLUDED(mu_);
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
   // From any thread, any lock held but the loop's.
@@ -85,6 +87,8 @@ class WireServer::Loop {
 
   ManagerService* service() const { return service_; }
   int64_t frame_limit() const { return frame_limit_; }
+  // This manager's WireHostIdentity().
+  const std::string& host_identity() const { return host_identity_; }
 
  private:
   void Run();
@@ -105,13 +109,14 @@ class WireServer::Loop {
   const absl::Duration poll_spin_;
   const absl::Duration keepalive_;
   const int64_t frame_limit_;
+  const std::string host_identity_ = WireHostIdentity();
   const int epoll_fd_;
   const int wake_fd_;
 
   absl::Mutex mu_;
   std::vector<Completion> posted_ ABSL_GUARDED_BY(mu_);
   std::multimap<absl::Time, CallTag*> timers_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::pair<int, pid_t>> adopted_ ABSL_GUARDED_BY(mu_);
+  std::vector<AcceptedConnection> adopted_ ABSL_GUARDED_BY(mu_);
   std::vector<int> retired_ ABSL_GUARDED_BY(mu_);
   int64_t transports_ ABSL_GUARDED_BY(mu_) = 0;
   bool sleeping_ ABSL_GUARDED_BY(mu_) = false;
@@ -139,12 +144,13 @@ absl::Status TooLarge(int64_t length, int64_t limit) {
 // One socket: its handshake, then one Session stream's transport.
 class WireConnection {
  public:
-  WireConnection(WireServer::Loop* loop, int fd, pid_t pid)
+  WireConnection(WireServer::Loop* loop, const AcceptedConnection& accepted)
       : loop_(loop),
-        fd_(fd),
-        pid_(pid),
-        peer_(absl::StrCat("unix:pid ", pid)),
-        adopted_(absl::Now()) {}
+        fd_(accepted.fd),
+        loopback_tcp_(accepted.loopback_tcp),
+        peer_(accepted.peer),
+        adopted_(absl::Now()),
+        pid_(accepted.pid) {}
 
   const std::string& peer() const { return peer_; }
 
@@ -152,8 +158,13 @@ class WireConnection {
   // is gone (another process holds the socket: a child it forked), or was
   // stopped at the last check and still is, having used no CPU between.
   bool Unresponsive() {
-    if (pid_ <= 0) return false;  // not visible from here: no judgement
-    const PeerState state = ReadPeerState(pid_);
+    pid_t pid;
+    {
+      absl::MutexLock l(&mu_);
+      pid = pid_;
+    }
+    if (pid <= 0) return false;  // not visible from here: no judgement
+    const PeerState state = ReadPeerState(pid);
     if (!state.exists) return true;
     const bool still =
         state.stopped && seen_stopped_ && state.cpu_ticks == stopped_ticks_;
@@ -406,6 +417,7 @@ class WireConnection {
           return;
         }
         in_.Consume(kLocalWireHeaderBytes + header.length);
+        LearnPeerProcessLocked();
         phase_ = Phase::kSession;
         *open = true;
       } else {
@@ -415,6 +427,22 @@ class WireConnection {
       }
     }
     if (eof_ && phase_ == Phase::kHandshake) BreakLocked();
+  }
+
+  // A loopback TCP peer's process, from what its Open said, if its ids
+  // mean the same here (same boot, same pid namespace).
+  void LearnPeerProcessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!loopback_tcp_ || pid_ > 0) return;
+    const auto& entries = client_metadata_.entries();
+    auto host = entries.find(kWireHostMetadata);
+    auto pid = entries.find(kWirePidMetadata);
+    int value = 0;
+    if (host == entries.end() || pid == entries.end() || host->second.empty() ||
+        host->second != loop_->host_identity() ||
+        !absl::SimpleAtoi(pid->second, &value) || value <= 0) {
+      return;
+    }
+    pid_ = value;
   }
 
   void TryCompleteReadLocked(std::vector<Completion>* out)
@@ -570,7 +598,7 @@ class WireConnection {
 
   WireServer::Loop* const loop_;
   const int fd_;
-  const pid_t pid_;
+  const bool loopback_tcp_;
   const std::string peer_;
   const absl::Time adopted_;
   // The loop's own: the sniff's progress and the liveness check's samples.
@@ -579,6 +607,8 @@ class WireConnection {
   uint64_t stopped_ticks_ = 0;
 
   mutable absl::Mutex mu_;
+  // The peer process, once known (0: not visible from here).
+  pid_t pid_ ABSL_GUARDED_BY(mu_);
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kHandshake;
   bool hello_done_ ABSL_GUARDED_BY(mu_) = false;
   bool eof_ ABSL_GUARDED_BY(mu_) = false;
@@ -680,13 +710,13 @@ WireServer::Loop::~Loop() {
   ::close(epoll_fd_);
 }
 
-void WireServer::Loop::Adopt(int fd, pid_t pid) {
+void WireServer::Loop::Adopt(AcceptedConnection connection) {
   absl::MutexLock l(&mu_);
   if (stopping_) {
-    ::close(fd);
+    ::close(connection.fd);
     return;
   }
-  adopted_.emplace_back(fd, pid);
+  adopted_.push_back(std::move(connection));
   Wake();
 }
 
@@ -747,7 +777,7 @@ void WireServer::Loop::Wake() {
 }
 
 bool WireServer::Loop::RunDue() {
-  std::vector<std::pair<int, pid_t>> adopted;
+  std::vector<AcceptedConnection> adopted;
   std::vector<Completion> due;
   std::vector<int> retired;
   bool stopping;
@@ -763,8 +793,9 @@ bool WireServer::Loop::RunDue() {
     }
     stopping = stopping_;
   }
-  for (auto& [fd, pid] : adopted) {
-    auto connection = std::make_shared<WireConnection>(this, fd, pid);
+  for (const AcceptedConnection& accepted : adopted) {
+    const int fd = accepted.fd;
+    auto connection = std::make_shared<WireConnection>(this, accepted);
     connections_.emplace(fd, connection);
     Interest(fd, 0, EPOLLIN);
     if (stopping) connection->Break();
@@ -911,7 +942,9 @@ WireServer::WireServer(ManagerService* service, RpcThreads* threads,
 
 WireServer::~WireServer() { Shutdown(); }
 
-void WireServer::Adopt(int fd, pid_t pid) { loop_->Adopt(fd, pid); }
+void WireServer::Adopt(AcceptedConnection connection) {
+  loop_->Adopt(std::move(connection));
+}
 
 void WireServer::Shutdown() { loop_->Shutdown(); }
 

@@ -17,15 +17,21 @@
 //
 // Liveness: gRPC's manager pings idle clients (HTTP/2 keepalive) and cuts
 // one that does not answer within the timeout, so the session of a client
-// that froze waits its lease and then lets go of its locks. A wire peer is
-// a process on this machine: one that dies closes its socket at once
+// that froze waits its lease and then lets go of its locks. A wire peer
+// whose process the manager can see — on a unix socket the kernel names
+// it; over TCP from a loopback address the client tells its pid, believed
+// when its boot and pid namespace are the manager's (kWireHostMetadata) —
+// is watched as a process: one that dies closes its socket at once
 // (unless a child it forked still holds a copy: a connection whose peer
 // process is gone is cut off at the next check), and one that is stopped
 // (SIGSTOP, a debugger) — seen stopped at two checks `keepalive` apart,
 // having used no CPU between — is cut off as an unanswered ping would be.
 // A busy-looping or deadlocked client is not: gRPC's pings are answered by
 // its library's own thread in that case too. A connection that has not
-// opened its stream within 10 s is dropped.
+// opened its stream within 10 s is dropped. Other TCP peers (another
+// machine; a tunnel) are cut by the kernel's keepalive probes
+// (listener.h) when their machine goes silent, not when only their
+// process stops.
 #ifndef MPROC_SERVER_RPC_WIRE_SERVER_H_
 #define MPROC_SERVER_RPC_WIRE_SERVER_H_
 
@@ -36,6 +42,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "server/rpc/listener.h"
 #include "server/rpc/manager_service.h"
 #include "server/rpc/rpc_threads.h"
 
@@ -53,9 +60,8 @@ class WireServer {
   WireServer(const WireServer&) = delete;
   WireServer& operator=(const WireServer&) = delete;
 
-  // Takes over `fd`, a connected non-blocking unix socket whose peer
-  // (process `pid`; 0 if unknown) was admitted. Any thread.
-  void Adopt(int fd, pid_t pid);
+  // Takes over `connection`, admitted by a listener. Any thread.
+  void Adopt(AcceptedConnection connection);
 
   // Ends every wire stream as a broken connection (their sessions wait out
   // their leases, as when gRPC's server shuts down), waits until their

@@ -1,11 +1,14 @@
-// The local wire (common/local_wire.h) through real managers on unix
-// sockets: clients speak it by default and are served by the manager's
-// wire thread, gRPC clients share the socket and the objects, the
-// handshake proves the key both ways, and bad input ends only the
-// connection that sent it. (The whole integration suite also runs over
-// the wire: scripts/test.sh's "wire" suites.)
+// The local wire (common/local_wire.h) through real managers, on a unix
+// socket and on loopback TCP: clients speak it by default and are served
+// by the manager's wire thread, gRPC clients share the socket and the
+// objects, the handshake proves the key both ways, and bad input ends
+// only the connection that sent it. (The whole integration suite runs
+// over the wire on TCP and again on unix sockets, and over gRPC:
+// scripts/test.sh's suites.)
 #include "common/local_wire.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -34,11 +37,49 @@ namespace {
 using testing::ManagerProcess;
 using testing::ThreadCpuSeconds;
 
-// A fresh socket path, short enough for sun_path.
-std::string SocketAddress(const std::string& name) {
+// Where a test's manager listens: a fresh socket path (short enough for
+// sun_path), or a free loopback port.
+std::string ListenAddress(const std::string& transport,
+                          const std::string& name) {
+  if (transport == "tcp") return "127.0.0.1:0";
   return absl::StrCat("unix:/tmp/mproc-wire-test-", getpid(), "-", name,
                       ".sock");
 }
+
+// A raw blocking connection to the manager at `address` (as the manager
+// reported it); -1 if none.
+int ConnectRaw(const std::string& address) {
+  if (absl::StartsWith(address, "unix:")) {
+    const std::string path = address.substr(5);
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un where{};
+    where.sun_family = AF_UNIX;
+    std::strncpy(where.sun_path, path.c_str(), sizeof(where.sun_path) - 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&where), sizeof(where)) != 0) {
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+  const size_t colon = address.rfind(':');
+  sockaddr_in where{};
+  where.sin_family = AF_INET;
+  where.sin_port = htons(std::stoi(address.substr(colon + 1)));
+  inet_pton(AF_INET, address.substr(0, colon).c_str(), &where.sin_addr);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&where), sizeof(where)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+class LocalWireTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::string Address(const std::string& name) const {
+    return ListenAddress(GetParam(), name);
+  }
+};
 
 double ThreadSeconds(pid_t pid, const std::string& name) {
   const std::map<std::string, double> threads = ThreadCpuSeconds(pid);
@@ -74,8 +115,9 @@ void SetsAndThreadSeconds(Manager& manager, pid_t pid, double* wire,
   *grpc = ThreadSeconds(pid, "mproc-poll") - grpc_before;
 }
 
-TEST(LocalWireTest, UnixClientsAreServedByTheWireThreadUnlessTheyAskForGrpc) {
-  auto server = ManagerProcess::Start(SocketAddress("thread"));
+TEST_P(LocalWireTest,
+       LocalClientsAreServedByTheWireThreadUnlessTheyAskForGrpc) {
+  auto server = ManagerProcess::Start(Address("thread"));
   ASSERT_OK(server);
   const pid_t pid = (*server)->pid();
   auto wire_client = ConnectWith((*server)->address(), "");
@@ -94,8 +136,8 @@ TEST(LocalWireTest, UnixClientsAreServedByTheWireThreadUnlessTheyAskForGrpc) {
       << "the wire thread used " << wire << " s, gRPC's " << grpc;
 }
 
-TEST(LocalWireTest, GrpcAndWireClientsShareObjectsAndLocks) {
-  auto server = ManagerProcess::Start(SocketAddress("share"));
+TEST_P(LocalWireTest, GrpcAndWireClientsShareObjectsAndLocks) {
+  auto server = ManagerProcess::Start(Address("share"));
   ASSERT_OK(server);
   auto a = ConnectWith((*server)->address(), "");
   ASSERT_OK(a);
@@ -127,13 +169,13 @@ absl::Status FirstCall(const std::string& address, ConnectOptions options) {
   return (*manager)->Objects().status();
 }
 
-TEST(LocalWireTest, HandshakeProvesTheKeyBothWays) {
+TEST_P(LocalWireTest, HandshakeProvesTheKeyBothWays) {
   const std::string dir = std::getenv("TEST_TMPDIR");
   const std::string key_file = dir + "/wire.key";
   { std::ofstream(key_file) << "the right key"; }
   ASSERT_EQ(chmod(key_file.c_str(), 0600), 0);
-  auto keyed = ManagerProcess::Start(SocketAddress("keyed"),
-                                     {"--authkey-file", key_file});
+  auto keyed =
+      ManagerProcess::Start(Address("keyed"), {"--authkey-file", key_file});
   ASSERT_OK(keyed);
   ConnectOptions right;
   right.authkey = "the right key";
@@ -150,7 +192,7 @@ TEST(LocalWireTest, HandshakeProvesTheKeyBothWays) {
   refused = FirstCall((*keyed)->address(), none);
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnauthenticated) << refused;
 
-  auto open = ManagerProcess::Start(SocketAddress("open"), {"--no-auth"});
+  auto open = ManagerProcess::Start(Address("open"), {"--no-auth"});
   ASSERT_OK(open);
   refused = FirstCall((*open)->address(), right);
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnauthenticated) << refused;
@@ -164,15 +206,8 @@ TEST(LocalWireTest, HandshakeProvesTheKeyBothWays) {
 // "none" if the connection ended without one).
 absl::Status EndAfterSending(const std::string& address,
                              const std::string& bytes) {
-  const std::string path = address.substr(5);
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un where{};
-  where.sun_family = AF_UNIX;
-  std::strncpy(where.sun_path, path.c_str(), sizeof(where.sun_path) - 1);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&where), sizeof(where)) != 0) {
-    close(fd);
-    return absl::UnavailableError("cannot connect");
-  }
+  const int fd = ConnectRaw(address);
+  if (fd < 0) return absl::UnavailableError("cannot connect");
   timeval patience{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
   const std::string out = std::string(kLocalWireMagic) + bytes;
@@ -219,8 +254,8 @@ std::string Message(WireKind kind, const google::protobuf::MessageLite& m) {
   return out;
 }
 
-TEST(LocalWireTest, BadInputEndsOnlyItsConnectionWithTheReason) {
-  auto server = ManagerProcess::Start(SocketAddress("bad"), {"--no-auth"});
+TEST_P(LocalWireTest, BadInputEndsOnlyItsConnectionWithTheReason) {
+  auto server = ManagerProcess::Start(Address("bad"), {"--no-auth"});
   ASSERT_OK(server);
   const std::string& address = (*server)->address();
   const std::string open = Message(WireKind::kOpen, pb::WireMetadata());
@@ -258,14 +293,10 @@ TEST(LocalWireTest, BadInputEndsOnlyItsConnectionWithTheReason) {
 
 // A raw connection to `address` that has sent `bytes`; -1 if none.
 int RawConnection(const std::string& address, const std::string& bytes) {
-  const std::string path = address.substr(5);
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un where{};
-  where.sun_family = AF_UNIX;
-  std::strncpy(where.sun_path, path.c_str(), sizeof(where.sun_path) - 1);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&where), sizeof(where)) != 0 ||
-      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
-          static_cast<ssize_t>(bytes.size())) {
+  const int fd = ConnectRaw(address);
+  if (fd < 0) return -1;
+  if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(bytes.size())) {
     close(fd);
     return -1;
   }
@@ -274,8 +305,8 @@ int RawConnection(const std::string& address, const std::string& bytes) {
 
 // Part of the magic, from a peer that then waits or goes away, leaves the
 // manager idle: the wire thread does not poll a socket it cannot use.
-TEST(LocalWireTest, PartOfTheMagicLeavesTheManagerIdle) {
-  auto server = ManagerProcess::Start(SocketAddress("partial"), {"--no-auth"});
+TEST_P(LocalWireTest, PartOfTheMagicLeavesTheManagerIdle) {
+  auto server = ManagerProcess::Start(Address("partial"), {"--no-auth"});
   ASSERT_OK(server);
   const pid_t pid = (*server)->pid();
   const int waiting = RawConnection((*server)->address(), "MPR");
@@ -295,8 +326,8 @@ TEST(LocalWireTest, PartOfTheMagicLeavesTheManagerIdle) {
 }
 
 // A connection that never opens its stream is dropped.
-TEST(LocalWireTest, AConnectionThatNeverOpensIsDropped) {
-  auto server = ManagerProcess::Start(SocketAddress("silent"),
+TEST_P(LocalWireTest, AConnectionThatNeverOpensIsDropped) {
+  auto server = ManagerProcess::Start(Address("silent"),
                                       {"--no-auth", "--session-lease", "2"});
   ASSERT_OK(server);
   const int fd =
@@ -310,6 +341,12 @@ TEST(LocalWireTest, AConnectionThatNeverOpensIsDropped) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(15));
   close(fd);
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, LocalWireTest,
+                         ::testing::Values("unix", "tcp"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace mproc
