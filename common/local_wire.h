@@ -7,7 +7,10 @@
 //
 // A connection starts with the 8 bytes of kLocalWireMagic from the
 // client; a manager that sees any other first bytes (gRPC's HTTP/2
-// preface) hands the connection to gRPC. Then each side sends messages:
+// preface) hands the connection to gRPC. To a TLS manager the client
+// sends kTlsWireMagic instead, then a TLS handshake, and everything after
+// it goes inside TLS (common/tls_channel.h); other first bytes (gRPC's
+// own TLS) go to gRPC there too. Then each side sends messages:
 // a 5-byte header — the payload's length (little-endian uint32) and its
 // kind — and a serialized protobuf payload:
 //
@@ -35,6 +38,7 @@
 namespace mproc {
 
 inline constexpr absl::string_view kLocalWireMagic("MPROC-W1", 8);
+inline constexpr absl::string_view kTlsWireMagic("MPROC-WT", 8);
 inline constexpr size_t kLocalWireHeaderBytes = 5;
 
 enum class WireKind : uint8_t {

@@ -59,13 +59,11 @@ struct Waiter {
   bool broken = false;  // answered with the broken stream's status
 };
 
-// Where the local wire reaches the manager (wire_session_stream.h) for a
-// plaintext unix or loopback TCP address; empty for gRPC: TLS, another
+// Where the wire reaches the manager (wire_session_stream.h) for a unix
+// or loopback TCP address, plaintext or TLS; empty for gRPC: another
 // machine's address, or MPROC_WIRE=grpc in the environment (to compare
 // the two, or to reach a manager of an older mproc).
-WireTarget WireTargetFor(const std::string& address,
-                         const ConnectionOptions& options) {
-  if (!options.tls.root_pem.empty()) return {};
+WireTarget WireTargetFor(const std::string& address) {
   const char* wire = std::getenv("MPROC_WIRE");
   if (wire != nullptr && absl::string_view(wire) == "grpc") return {};
   return LocalWireTarget(address);
@@ -143,7 +141,7 @@ class SessionConnection : public Connection, public ForkAware {
   SessionConnection(std::string address, ConnectionOptions options)
       : address_(std::move(address)),
         options_(std::move(options)),
-        wire_(WireTargetFor(address_, options_)) {
+        wire_(WireTargetFor(address_)) {
     InstallForkGuard();
     {
       absl::MutexLock l(&mu_);
@@ -534,6 +532,7 @@ class SessionConnection : public Connection, public ForkAware {
     open.authkey = options_.authkey;
     open.user = options_.user;
     open.metadata = CallMetadataLocked();
+    open.tls = options_.tls;
     open.deadline = deadline;
     return OpenWireStream(wire_, address_, open, metadata);
   }

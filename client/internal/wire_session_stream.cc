@@ -11,12 +11,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "client/internal/auth_handshake.h"
 #include "common/local_wire.h"
 #include "common/metadata.h"
+#include "common/tls_channel.h"
 
 namespace mproc {
 namespace internal {
@@ -28,6 +31,11 @@ class WireSessionStream final : public SessionStream {
  public:
   WireSessionStream(int fd, std::string address)
       : fd_(fd), address_(std::move(address)) {}
+  // From here on the stream goes through `tls` (its handshake done).
+  void UseTls(std::unique_ptr<TlsChannel> tls) {
+    absl::MutexLock l(&tls_mu_);
+    tls_ = std::move(tls);
+  }
   ~WireSessionStream() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -109,7 +117,61 @@ class WireSessionStream final : public SessionStream {
     return absl::OkStatus();
   }
 
+  // Sends `bytes` whole (over TLS sealed first, after what TLS itself had
+  // to say); false if the connection broke (the reader finds out why).
   bool Send(absl::string_view bytes) {
+    absl::MutexLock sending(&send_mu_);
+    std::string sealed;
+    {
+      absl::MutexLock l(&tls_mu_);
+      if (tls_ != nullptr) {
+        sealed.swap(tls_said_);
+        if (!tls_->Write(bytes)) return false;
+        tls_->TakeOutput(&sealed);
+      }
+    }
+    return SendRaw(sealed.empty() ? bytes : sealed);
+  }
+
+  // The TLS handshake, on the connected socket (its timeouts bound each
+  // step): OK, or UNAVAILABLE naming the manager and the reason.
+  absl::Status HandshakeTls(std::unique_ptr<TlsChannel> tls) {
+    auto failed = [&](absl::string_view why) {
+      return absl::UnavailableError(absl::StrCat(
+          "the TLS handshake with the manager at ", address_, " failed: ", why,
+          " (a TLS manager needs --tls-ca, with a client "
+          "certificate for mutual TLS; a plaintext one none; "
+          "its certificate must name the host)"));
+    };
+    if (!SendRaw(kTlsWireMagic)) return failed(std::strerror(errno));
+    for (;;) {
+      const TlsChannel::Result result = tls->Handshake();
+      std::string out;
+      tls->TakeOutput(&out);
+      if (!out.empty() && !SendRaw(out)) return failed(std::strerror(errno));
+      if (result == TlsChannel::Result::kDone) break;
+      if (result != TlsChannel::Result::kWantInput) {
+        return failed(result == TlsChannel::Result::kClosed
+                          ? "the manager ended TLS"
+                          : tls->error());
+      }
+      char raw[16 * 1024 + 512];
+      const ssize_t n = ::recv(fd_, raw, sizeof(raw), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return failed(n == 0 ? "the manager closed the connection"
+                      : errno == EAGAIN || errno == EWOULDBLOCK
+                          ? "no answer in time"
+                          : std::strerror(errno));
+      }
+      tls->Feed(raw, static_cast<size_t>(n));
+    }
+    UseTls(std::move(tls));
+    return absl::OkStatus();
+  }
+
+ private:
+  bool SendRaw(absl::string_view bytes) {
     while (!bytes.empty()) {
       const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
       if (n > 0) {
@@ -122,7 +184,40 @@ class WireSessionStream final : public SessionStream {
     return true;
   }
 
- private:
+  // Up to `size` bytes from the manager, as recv(2) answers (over TLS the
+  // plaintext; -1 with EPROTO if TLS failed, tls_error_ saying why).
+  ssize_t Receive(char* data, size_t size) {
+    for (;;) {
+      {
+        absl::MutexLock l(&tls_mu_);
+        if (tls_ == nullptr) break;
+        size_t got = 0;
+        const TlsChannel::Result result = tls_->Read(data, size, &got);
+        // What TLS has to say goes out with the next write (the manager
+        // asks for nothing that needs an answer sooner).
+        tls_->TakeOutput(&tls_said_);
+        switch (result) {
+          case TlsChannel::Result::kDone:
+            return static_cast<ssize_t>(got);
+          case TlsChannel::Result::kClosed:
+            return 0;
+          case TlsChannel::Result::kFailed:
+            tls_error_ = tls_->error();
+            errno = EPROTO;
+            return -1;
+          case TlsChannel::Result::kWantInput:
+            break;
+        }
+      }
+      char raw[16 * 1024 + 512];
+      const ssize_t n = ::recv(fd_, raw, sizeof(raw), 0);
+      if (n <= 0) return n;
+      absl::MutexLock l(&tls_mu_);
+      tls_->Feed(raw, static_cast<size_t>(n));
+    }
+    return ::recv(fd_, data, size, 0);
+  }
+
   // Reads until a whole message is buffered; false (with final_ set) if
   // the stream ended first.
   bool NextMessage(WireHeader* header) {
@@ -147,7 +242,7 @@ class WireSessionStream final : public SessionStream {
                           ? kLocalWireHeaderBytes + header->length - in_.size()
                           : size_t{0});
       char* tail = in_.Reserve(want);
-      const ssize_t n = ::recv(fd_, tail, want, 0);
+      const ssize_t n = Receive(tail, want);
       if (n > 0) {
         in_.Commit(static_cast<size_t>(n));
         continue;
@@ -159,6 +254,10 @@ class WireSessionStream final : public SessionStream {
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         return Fail(absl::UnavailableError(
             absl::StrCat("manager at ", address_, " did not answer in time")));
+      }
+      if (n < 0 && errno == EPROTO && !tls_error_.empty()) {
+        return Fail(absl::UnavailableError(absl::StrCat(
+            "TLS with the manager at ", address_, " failed: ", tls_error_)));
       }
       return Fail(absl::UnavailableError(
           n == 0 ? std::string("the manager closed the connection")
@@ -186,11 +285,19 @@ class WireSessionStream final : public SessionStream {
   int fd_;
   const std::string address_;
   std::atomic<bool> cancelled_{false};
+  // Held while a write seals and sends, so records go out in order.
+  absl::Mutex send_mu_ ABSL_ACQUIRED_BEFORE(tls_mu_);
+  // TLS (null: plaintext), shared by the reader and the writer.
+  absl::Mutex tls_mu_;
+  std::unique_ptr<TlsChannel> tls_ ABSL_GUARDED_BY(tls_mu_);
+  // TLS's own output found by the reader, sent before the next write's.
+  std::string tls_said_ ABSL_GUARDED_BY(tls_mu_);
   // The writer's.
   std::string out_;
   // The reader's.
   WireInBuffer in_;
   bool ended_ = false;
+  std::string tls_error_;
   absl::Status final_;  // OK until the stream ends
 };
 
@@ -300,6 +407,21 @@ absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
   absl::StatusOr<int> fd = ConnectTo(target, address, options.deadline);
   if (!fd.ok()) return fd.status();
   auto stream = std::make_unique<WireSessionStream>(*fd, address);
+  if (!options.tls.root_pem.empty()) {
+    absl::StatusOr<TlsContext> context = NewClientTlsContext(
+        options.tls.root_pem, options.tls.cert_pem, options.tls.key_pem);
+    if (!context.ok()) return context.status();
+    std::string name = options.tls.server_name;
+    if (name.empty()) {
+      absl::StatusOr<HostPort> where = SplitHostPort(address);
+      if (where.ok()) name = where->host;
+    }
+    if (absl::Status shook =
+            stream->HandshakeTls(TlsChannel::Connect(*context, name));
+        !shook.ok()) {
+      return shook;
+    }
+  }
   pb::WireMetadata call;
   for (const auto& [name, value] : options.metadata) {
     (*call.mutable_entries())[name] = value;
@@ -308,7 +430,8 @@ absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
     (*call.mutable_entries())[kWirePidMetadata] = absl::StrCat(::getpid());
     (*call.mutable_entries())[kWireHostMetadata] = WireHostIdentity();
   }
-  std::string out(kLocalWireMagic);
+  // Over TLS, kTlsWireMagic said it all.
+  std::string out(options.tls.root_pem.empty() ? kLocalWireMagic : "");
   if (!options.authkey.empty()) {
     const pb::HelloRequest hello = NewHello(options.user);
     AppendWireMessage(WireKind::kHello, hello, &out);

@@ -1,6 +1,6 @@
 // The client's side of the local wire (common/local_wire.h): a Session
-// stream on the manager's plaintext socket — a unix socket, or TCP to an
-// address of this machine — without gRPC.
+// stream on the manager's socket — a unix socket, or TCP to an address of
+// this machine, in plaintext or TLS — without gRPC.
 #ifndef MPROC_CLIENT_INTERNAL_WIRE_SESSION_STREAM_H_
 #define MPROC_CLIENT_INTERNAL_WIRE_SESSION_STREAM_H_
 
@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "client/internal/session_stream.h"
+#include "client/internal/tls_material.h"
 #include "common/net_address.h"
 
 namespace mproc {
@@ -38,6 +39,9 @@ struct WireOpenOptions {
   std::string user;
   // What the call carries (session id, previous instance).
   std::vector<std::pair<std::string, std::string>> metadata;
+  // With a CA: TLS (common/tls_channel.h), the manager's certificate
+  // checked for `tls.server_name`, else for the address's host.
+  TlsMaterial tls;
   // For connecting and the whole handshake.
   absl::Time deadline = absl::InfiniteFuture();
 };
@@ -47,8 +51,9 @@ struct WireOpenOptions {
 // WireHostIdentity()), proves the key as AuthenticateCall does, and opens a
 // Session stream; the manager's initial metadata goes to `*initial`.
 // UNAVAILABLE if nothing listens there or the manager does not answer by the
-// deadline; UNAUTHENTICATED as AuthenticateCall; the manager's own status
-// if it refuses the stream.
+// deadline or its TLS handshake fails (the reason named);
+// UNAUTHENTICATED as AuthenticateCall; the manager's own status if it
+// refuses the stream.
 absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
     const WireTarget& target, const std::string& address,
     const WireOpenOptions& options,

@@ -5,6 +5,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <grpcpp/server_posix.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@
 #include "server/rpc/manager_metrics.h"
 #include "server/rpc/manager_service.h"
 #include "server/rpc/rpc_threads.h"
+#include "server/rpc/server_tls.h"
 #include "server/rpc/wire_server.h"
 #include "server/store/durable_object_store.h"
 #include "server/store/journal_db.h"
@@ -218,20 +220,29 @@ class ManagerServerImpl : public ManagerServer {
           absl::StrCat("cannot listen on '", options.listen,
                        "': another process is accepting connections there"));
     }
-    // A plaintext socket is accepted by our own listener, which serves the
-    // local wire on it (a unix socket's peers are checked by uid first);
-    // TLS by gRPC.
+    // Our own listener accepts every connection and serves the wire on it
+    // (a unix socket's peers are checked by uid first); the others go to
+    // gRPC: plaintext ones as a channel from the descriptor, TLS ones
+    // through an acceptor with the TLS credentials, which does their
+    // handshake itself.
     const int half_lease_ms = KeepaliveMs(options.session_lease);
-    if (options.tls_cert.empty()) {
-      absl::StatusOr<std::unique_ptr<Listener>> listener =
-          is_unix ? Listener::ListenUnix(options.listen.substr(5))
-                  : Listener::ListenTcp(options.listen,
-                                        absl::Milliseconds(half_lease_ms));
-      if (!listener.ok()) return listener.status();
-      listener_ = *std::move(listener);
-      port = listener_->port();
-    } else {
-      builder.AddListeningPort(options.listen, Credentials(options), &port);
+    absl::StatusOr<std::unique_ptr<Listener>> listener =
+        is_unix ? Listener::ListenUnix(options.listen.substr(5))
+                : Listener::ListenTcp(options.listen,
+                                      absl::Milliseconds(half_lease_ms));
+    if (!listener.ok()) return listener.status();
+    listener_ = *std::move(listener);
+    port = listener_->port();
+    if (!options.tls_cert.empty()) {
+      absl::StatusOr<std::unique_ptr<ServerTlsFiles>> tls =
+          ServerTlsFiles::Load(options.tls_cert, options.tls_key,
+                               options.tls_client_ca, kCertificateRefresh);
+      if (!tls.ok()) return tls.status();
+      tls_files_ = *std::move(tls);
+      grpc_tls_ = builder.experimental().AddExternalConnectionAcceptor(
+          grpc::ServerBuilder::experimental_type::ExternalConnectionType::
+              FROM_FD,
+          Credentials(options));
     }
     builder.RegisterService(&service_);
     // Standard tools: grpc.health.v1 (on our own threads: see
@@ -284,14 +295,23 @@ class ManagerServerImpl : public ManagerServer {
       AwaitManagerCalls(&service_, threads_.get(), cq);
       health_.AwaitCalls(threads_.get(), cq);
     });
-    if (listener_ != nullptr) {
-      wire_ = std::make_unique<WireServer>(&service_, threads_.get(),
-                                           server_.get(), options.poll_spin,
-                                           absl::Milliseconds(half_lease_ms));
-      listener_->Start([wire = wire_.get()](AcceptedConnection connection) {
-        wire->Adopt(std::move(connection));
-      });
-    }
+    WireServer::HandOff to_grpc = [this](int fd) {
+      if (grpc_tls_ == nullptr) {
+        grpc::AddInsecureChannelFromFd(server_.get(), fd);
+        return;
+      }
+      grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters
+          connection;
+      connection.listener_fd = -1;
+      connection.fd = fd;
+      grpc_tls_->HandleNewConnection(&connection);
+    };
+    wire_ = std::make_unique<WireServer>(
+        &service_, threads_.get(), std::move(to_grpc), tls_files_.get(),
+        options.poll_spin, absl::Milliseconds(half_lease_ms));
+    listener_->Start([wire = wire_.get()](AcceptedConnection connection) {
+      wire->Adopt(std::move(connection));
+    });
     health_.SetServing(pb::Manager::service_full_name(), true);
     if (!options.metrics_listen.empty()) {
       MetricsSources sources;
@@ -387,11 +407,15 @@ class ManagerServerImpl : public ManagerServer {
   // The TLS files, watched; outlives the server that uses them.
   std::shared_ptr<grpc::experimental::CertificateProviderInterface>
       certificates_;
+  // A TLS manager's: the wire's TLS context, and the door to gRPC's TLS
+  // for connections that do not speak the wire.
+  std::unique_ptr<ServerTlsFiles> tls_files_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_tls_;
   std::unique_ptr<grpc::Server> server_;
-  // The local wire's streams, on the plaintext socket.
+  // The wire's streams, on every socket.
   std::unique_ptr<WireServer> wire_;
-  // The plaintext socket's (unix or TCP); declared after server_ and
-  // wire_, so it stops first.
+  // The socket's (unix or TCP); declared after server_ and wire_, so it
+  // stops first.
   std::unique_ptr<Listener> listener_;
   std::once_flag stop_started_;
   std::string address_;

@@ -1,6 +1,5 @@
 #include "server/rpc/wire_server.h"
 
-#include <grpcpp/server_posix.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -22,8 +21,10 @@
 #include "absl/synchronization/mutex.h"
 #include "common/local_wire.h"
 #include "common/metadata.h"
+#include "common/tls_channel.h"
 #include "server/rpc/manager_calls.h"
 #include "server/rpc/process_facts.h"
+#include "server/rpc/server_tls.h"
 
 namespace mproc {
 namespace {
@@ -62,8 +63,8 @@ class WireConnection;
 // connection's, then the loop's.
 class WireServer::Loop {
  public:
-  Loop(ManagerService* service, RpcThreads* threads, grpc::Server* grpc_server,
-       absl::Duration poll_spin, absl::Duration keepalive);
+  Loop(ManagerService* service, RpcThreads* threads, HandOff to_grpc,
+       ServerTlsFiles* tls, absl::Duration poll_spin, absl::Duration keepalive);
   ~Loop();
 
   void Adopt(AcceptedConnection connection) ABSL_LOCKS_EXCLUDED(mu_);
@@ -89,6 +90,8 @@ class WireServer::Loop {
   int64_t frame_limit() const { return frame_limit_; }
   // This manager's WireHostIdentity().
   const std::string& host_identity() const { return host_identity_; }
+  // The TLS files of a TLS manager (null: plaintext).
+  ServerTlsFiles* tls() const { return tls_; }
 
  private:
   void Run();
@@ -105,7 +108,8 @@ class WireServer::Loop {
 
   ManagerService* const service_;
   RpcThreads* const threads_;
-  grpc::Server* const grpc_server_;
+  const HandOff to_grpc_;
+  ServerTlsFiles* const tls_;
   const absl::Duration poll_spin_;
   const absl::Duration keepalive_;
   const int64_t frame_limit_;
@@ -174,41 +178,47 @@ class WireConnection {
   }
 
   enum class Sniff { kWire, kOther, kWait, kGone };
-  // Looks at the first bytes. Another protocol's (gRPC's preface starts
-  // "PRI") are only peeked at, and left for it; the wire's magic is read,
-  // even in pieces, so a peer that sent part of it leaves nothing unread
-  // for the level-triggered poll to report again and again.
+  // Looks at the first bytes. Another protocol's (gRPC's HTTP/2 preface,
+  // a TLS ClientHello for gRPC's TLS) are only peeked at, and left for it;
+  // a wire magic is read, even in pieces, so a peer that sent part of it
+  // leaves nothing unread for the level-triggered poll to report again and
+  // again. A TLS manager expects kTlsWireMagic and then a TLS handshake; a
+  // plaintext client's magic there is answered with why it is refused.
   Sniff SniffMagic() {
-    char first[kLocalWireMagic.size()];
-    const size_t missing = kLocalWireMagic.size() - magic_seen_;
-    const int flags = magic_seen_ == 0 ? MSG_PEEK : 0;
-    const ssize_t n = recv(fd_, first, magic_seen_ == 0 ? 1 : missing, flags);
+    const absl::string_view expected =
+        loop_->tls() != nullptr ? kTlsWireMagic : kLocalWireMagic;
+    if (magic_seen_ == 0) {
+      char first;
+      const ssize_t n = recv(fd_, &first, 1, MSG_PEEK);
+      if (n == 0) return Sniff::kGone;
+      if (n < 0) {
+        return errno == EAGAIN || errno == EINTR ? Sniff::kWait : Sniff::kGone;
+      }
+      if (first != expected[0]) return Sniff::kOther;
+    }
+    const ssize_t n =
+        recv(fd_, magic_ + magic_seen_, expected.size() - magic_seen_, 0);
     if (n == 0) return Sniff::kGone;
     if (n < 0) {
       return errno == EAGAIN || errno == EINTR ? Sniff::kWait : Sniff::kGone;
     }
-    if (magic_seen_ == 0) {
-      if (first[0] != kLocalWireMagic[0]) return Sniff::kOther;
-      return ReadMagicRest();
-    }
-    if (absl::string_view(first, n) != kLocalWireMagic.substr(magic_seen_, n)) {
-      return Sniff::kGone;
-    }
     magic_seen_ += static_cast<size_t>(n);
-    return magic_seen_ == kLocalWireMagic.size() ? Sniff::kWire : Sniff::kWait;
+    const absl::string_view seen(magic_, magic_seen_);
+    if (seen == expected) return Sniff::kWire;
+    if (seen == expected.substr(0, magic_seen_)) return Sniff::kWait;
+    if (loop_->tls() != nullptr && seen == kLocalWireMagic) {
+      RefuseInClear(absl::UnavailableError(
+          "this manager refused a plaintext handshake: it speaks TLS only, "
+          "so the client needs --tls-ca (the CA that signed its "
+          "certificate)"));
+    }
+    return Sniff::kGone;
   }
 
-  // The peer's first byte is the magic's: what it sent of the magic is
-  // read now.
-  Sniff ReadMagicRest() {
-    char first[kLocalWireMagic.size()];
-    const ssize_t n = recv(fd_, first, sizeof(first), 0);
-    if (n <= 0) return Sniff::kGone;
-    if (absl::string_view(first, n) != kLocalWireMagic.substr(0, n)) {
-      return Sniff::kGone;
-    }
-    magic_seen_ = static_cast<size_t>(n);
-    return magic_seen_ == kLocalWireMagic.size() ? Sniff::kWire : Sniff::kWait;
+  // A TLS manager's wire connection: TLS from here on.
+  void StartTls() {
+    absl::MutexLock l(&mu_);
+    tls_ = TlsChannel::Accept(loop_->tls()->Current());
   }
 
   // A connection that has not opened its stream this long after it came
@@ -276,13 +286,18 @@ class WireConnection {
     absl::MutexLock l(&mu_);
     return broken_ && !client_closed_;
   }
+  // The verified client certificate's common name (mutual TLS; else "").
+  std::string CertificateName() const {
+    absl::MutexLock l(&mu_);
+    return tls_ != nullptr ? tls_->PeerCommonName() : "";
+  }
   void AddInitialMetadata(const std::string& key, const std::string& value) {
     absl::MutexLock l(&mu_);
     (*initial_metadata_.mutable_entries())[key] = value;
   }
   void SendInitialMetadata(CallTag* tag) {
     absl::MutexLock l(&mu_);
-    AppendWireMessage(WireKind::kOpen, initial_metadata_, &out_);
+    AppendWireMessage(WireKind::kOpen, initial_metadata_, OutLocked());
     StartWriteLocked(tag);
   }
   void Read(pb::RequestFrame* frame, CallTag* tag) {
@@ -298,7 +313,7 @@ class WireConnection {
   }
   void Write(const pb::ResponseFrame& frame, CallTag* tag) {
     absl::MutexLock l(&mu_);
-    if (!AppendWireMessage(WireKind::kFrame, frame, &out_)) {
+    if (!AppendWireMessage(WireKind::kFrame, frame, OutLocked())) {
       BreakLocked();
     }
     StartWriteLocked(tag);
@@ -306,10 +321,7 @@ class WireConnection {
   void ResumeAt(absl::Time when, CallTag* tag);
   void Finish(const absl::Status& status, CallTag* tag) {
     absl::MutexLock l(&mu_);
-    pb::WireStatus end;
-    end.set_code(static_cast<int>(status.code()));
-    end.set_message(std::string(status.message()));
-    AppendWireMessage(WireKind::kEnd, end, &out_);
+    AppendWireMessage(WireKind::kEnd, EndOf(status), OutLocked());
     finishing_ = true;
     StartWriteLocked(tag);
   }
@@ -320,13 +332,14 @@ class WireConnection {
   void ReadSocketLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (;;) {
       char* tail = in_.Reserve(kReadChunk);
-      const ssize_t n = recv(fd_, tail, kReadChunk, 0);
+      const ssize_t n = ReceiveLocked(tail, kReadChunk);
       if (n > 0) {
         in_.Commit(static_cast<size_t>(n));
         // A bad header is refused as soon as it is in, not when a read
         // reaches it: nothing is buffered on a length no one checked.
         if (!HeadValidLocked()) return;
-        if (static_cast<size_t>(n) < kReadChunk) return;  // drained
+        // Drained (over TLS a read gives one record: on until EAGAIN).
+        if (tls_ == nullptr && static_cast<size_t>(n) < kReadChunk) return;
         if (!WantsBytesLocked()) return;
         continue;
       }
@@ -406,7 +419,7 @@ class WireConnection {
           ProtocolErrorLocked(said);
           return;
         }
-        AppendWireMessage(WireKind::kHello, answer, &out_);
+        AppendWireMessage(WireKind::kHello, answer, OutLocked());
         std::vector<Completion> none;
         FlushLocked(&none);
       } else if (header.kind == WireKind::kOpen) {
@@ -448,6 +461,11 @@ class WireConnection {
   void TryCompleteReadLocked(std::vector<Completion>* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (read_tag_ == nullptr || broken_) return;
+    // What TLS holds decrypted or undecrypted is no socket event: it is
+    // read on when the buffer has room again.
+    if (tls_ != nullptr && tls_->Buffered() && WantsBytesLocked()) {
+      ReadSocketLocked();
+    }
     if (client_closed_) {
       out->push_back({std::exchange(read_tag_, nullptr), false});
       return;
@@ -488,9 +506,8 @@ class WireConnection {
     loop_->PostAll(now);
   }
 
-  // Writes what it can of out_; completes the write once all is out.
-  void FlushLocked(std::vector<Completion>* out)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // Sends what the socket takes of out_ (EPOLLOUT resumes the rest).
+  void SendPendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     while (!broken_ && out_sent_ < out_.size()) {
       const ssize_t n = send(fd_, out_.data() + out_sent_,
                              out_.size() - out_sent_, MSG_NOSIGNAL);
@@ -499,9 +516,17 @@ class WireConnection {
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) return;  // EPOLLOUT resumes it
+      if (n < 0 && errno == EAGAIN) return;
       BreakLocked();
     }
+  }
+
+  // Writes what it can of out_; completes the write once all is out.
+  void FlushLocked(std::vector<Completion>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    SealLocked();
+    SendPendingLocked();
+    if (!broken_ && out_sent_ < out_.size()) return;
     if (broken_) {
       FailPendingLocked(out);
       return;
@@ -524,12 +549,75 @@ class WireConnection {
     // The client learns why, if it still reads; then the stream ends.
     out_.erase(0, out_sent_);
     out_sent_ = 0;
+    AppendWireMessage(WireKind::kEnd, EndOf(why), OutLocked());
+    SealLocked();
+    (void)!send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    BreakLocked();
+  }
+
+  // The sniff's: an End in clear, before anything else was said.
+  void RefuseInClear(const absl::Status& why) {
+    std::string end;
+    AppendWireMessage(WireKind::kEnd, EndOf(why), &end);
+    (void)!send(fd_, end.data(), end.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+
+  static pb::WireStatus EndOf(const absl::Status& why) {
     pb::WireStatus end;
     end.set_code(static_cast<int>(why.code()));
     end.set_message(std::string(why.message()));
-    AppendWireMessage(WireKind::kEnd, end, &out_);
-    (void)!send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    BreakLocked();
+    return end;
+  }
+
+  // Where a message to the client goes: out_, or over TLS the plaintext
+  // that SealLocked encrypts into out_.
+  std::string* OutLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return tls_ != nullptr ? &plain_out_ : &out_;
+  }
+
+  // TLS: encrypts what waits into out_.
+  void SealLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (tls_ == nullptr || plain_out_.empty()) return;
+    if (!tls_->Write(plain_out_)) {
+      plain_out_.clear();
+      BreakLocked();
+      return;
+    }
+    plain_out_.clear();
+    if (plain_out_.capacity() > 4 * kReadChunk) plain_out_.shrink_to_fit();
+    tls_->TakeOutput(&out_);
+  }
+
+  // Up to `size` bytes from the peer into `data`, as recv(2) answers
+  // (over TLS the plaintext, the handshake and TLS's own messages handled
+  // on the way: -1 with EAGAIN while it waits for the peer, EPROTO if TLS
+  // failed; 0 at the end of the stream).
+  ssize_t ReceiveLocked(char* data, size_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (tls_ == nullptr) return recv(fd_, data, size, 0);
+    for (;;) {
+      size_t got = 0;
+      const TlsChannel::Result result = tls_->Read(data, size, &got);
+      if (tls_->HasOutput()) {
+        tls_->TakeOutput(&out_);
+        SendPendingLocked();
+      }
+      switch (result) {
+        case TlsChannel::Result::kDone:
+          return static_cast<ssize_t>(got);
+        case TlsChannel::Result::kClosed:
+          return 0;
+        case TlsChannel::Result::kFailed:
+          errno = EPROTO;
+          return -1;
+        case TlsChannel::Result::kWantInput:
+          break;
+      }
+      char raw[16 * 1024 + 512];  // a TLS record and its framing
+      const ssize_t n = recv(fd_, raw, sizeof(raw), 0);
+      if (n <= 0) return n;
+      tls_->Feed(raw, static_cast<size_t>(n));
+    }
   }
 
   void BreakLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -602,6 +690,7 @@ class WireConnection {
   const std::string peer_;
   const absl::Time adopted_;
   // The loop's own: the sniff's progress and the liveness check's samples.
+  char magic_[kLocalWireMagic.size()] = {};
   size_t magic_seen_ = 0;
   bool seen_stopped_ = false;
   uint64_t stopped_ticks_ = 0;
@@ -619,6 +708,9 @@ class WireConnection {
   bool retired_ ABSL_GUARDED_BY(mu_) = false;
   uint32_t interest_ ABSL_GUARDED_BY(mu_) = EPOLLIN;
   WireInBuffer in_ ABSL_GUARDED_BY(mu_);
+  // A TLS manager's connections: TLS, and the plaintext it is to seal.
+  std::unique_ptr<TlsChannel> tls_ ABSL_GUARDED_BY(mu_);
+  std::string plain_out_ ABSL_GUARDED_BY(mu_);
   std::string out_ ABSL_GUARDED_BY(mu_);
   size_t out_sent_ ABSL_GUARDED_BY(mu_) = 0;
   pb::WireMetadata client_metadata_ ABSL_GUARDED_BY(mu_);
@@ -650,7 +742,9 @@ class WireTransport final : public SessionTransport {
       absl::string_view key) const override {
     return connection_->ClientMetadata(key);
   }
-  std::string CertificateName() const override { return ""; }
+  std::string CertificateName() const override {
+    return connection_->CertificateName();
+  }
   bool IsCancelled() const override { return connection_->IsCancelled(); }
   void AddInitialMetadata(const std::string& key,
                           const std::string& value) override {
@@ -684,11 +778,12 @@ void WireConnection::ResumeAt(absl::Time when, CallTag* tag) {
 }
 
 WireServer::Loop::Loop(ManagerService* service, RpcThreads* threads,
-                       grpc::Server* grpc_server, absl::Duration poll_spin,
-                       absl::Duration keepalive)
+                       HandOff to_grpc, ServerTlsFiles* tls,
+                       absl::Duration poll_spin, absl::Duration keepalive)
     : service_(service),
       threads_(threads),
-      grpc_server_(grpc_server),
+      to_grpc_(std::move(to_grpc)),
+      tls_(tls),
       poll_spin_(poll_spin),
       keepalive_(keepalive),
       frame_limit_(service->max_message_bytes()),
@@ -818,7 +913,7 @@ void WireServer::Loop::HandToGrpc(int fd) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &none);
   connections_.erase(it);
   // gRPC owns the descriptor from here on.
-  grpc::AddInsecureChannelFromFd(grpc_server_, fd);
+  to_grpc_(fd);
 }
 
 void WireServer::Loop::CheckLiveness() {
@@ -867,6 +962,7 @@ void WireServer::Loop::OnConnectionEvent(int fd, uint32_t events) {
         return;
       case WireConnection::Sniff::kWire:
         connection->sniffed = true;
+        if (tls_ != nullptr) connection->StartTls();
         break;
     }
   }
@@ -935,10 +1031,10 @@ void WireServer::Loop::Run() {
 }
 
 WireServer::WireServer(ManagerService* service, RpcThreads* threads,
-                       grpc::Server* grpc_server, absl::Duration poll_spin,
-                       absl::Duration keepalive)
-    : loop_(std::make_unique<Loop>(service, threads, grpc_server, poll_spin,
-                                   keepalive)) {}
+                       HandOff to_grpc, ServerTlsFiles* tls,
+                       absl::Duration poll_spin, absl::Duration keepalive)
+    : loop_(std::make_unique<Loop>(service, threads, std::move(to_grpc), tls,
+                                   poll_spin, keepalive)) {}
 
 WireServer::~WireServer() { Shutdown(); }
 

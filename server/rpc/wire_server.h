@@ -1,9 +1,11 @@
 // The manager's side of the local wire (common/local_wire.h): Session
-// streams over its unix socket without HTTP/2.
+// streams over its sockets without HTTP/2.
 //
-// The unix listener hands every connection it admitted to Adopt. The first
+// The listener hands every connection it admitted to Adopt. The first
 // bytes decide: the wire's magic, and the connection is served here; any
-// other (gRPC's HTTP/2 preface), and it goes to gRPC untouched. A wire
+// other (gRPC's HTTP/2 preface; on a TLS manager a TLS ClientHello), and
+// it goes to gRPC untouched. A TLS manager's wire connections send
+// kTlsWireMagic and then TLS (common/tls_channel.h) carries the wire. A wire
 // stream runs the same SessionCall as a gRPC one (session_call.cc) through
 // a SessionTransport, so it keeps every promise of a Session stream
 // (give-backs, backpressure, fairness, fsync "always" answers, leases).
@@ -35,9 +37,9 @@
 #ifndef MPROC_SERVER_RPC_WIRE_SERVER_H_
 #define MPROC_SERVER_RPC_WIRE_SERVER_H_
 
-#include <grpcpp/server.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -45,15 +47,20 @@
 #include "server/rpc/listener.h"
 #include "server/rpc/manager_service.h"
 #include "server/rpc/rpc_threads.h"
+#include "server/rpc/server_tls.h"
 
 namespace mproc {
 
 class WireServer {
  public:
-  // Everything given must outlive this server. `grpc_server` gets the
-  // connections that do not speak the wire.
-  WireServer(ManagerService* service, RpcThreads* threads,
-             grpc::Server* grpc_server, absl::Duration poll_spin,
+  // Gives gRPC a connection that does not speak the wire (the descriptor
+  // is gRPC's from then on).
+  using HandOff = std::function<void(int fd)>;
+
+  // Everything given must outlive this server. `tls`: a TLS manager's
+  // certificates (null: plaintext).
+  WireServer(ManagerService* service, RpcThreads* threads, HandOff to_grpc,
+             ServerTlsFiles* tls, absl::Duration poll_spin,
              absl::Duration keepalive);
   // Shutdown()s.
   ~WireServer();

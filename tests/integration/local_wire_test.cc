@@ -81,12 +81,6 @@ class LocalWireTest : public ::testing::TestWithParam<std::string> {
   }
 };
 
-double ThreadSeconds(pid_t pid, const std::string& name) {
-  const std::map<std::string, double> threads = ThreadCpuSeconds(pid);
-  auto it = threads.find(name);
-  return it == threads.end() ? 0.0 : it->second;
-}
-
 // Connects with MPROC_WIRE set to `wire` ("" leaves it unset).
 absl::StatusOr<std::unique_ptr<Manager>> ConnectWith(
     const std::string& address, const std::string& wire,
@@ -103,16 +97,16 @@ absl::StatusOr<std::unique_ptr<Manager>> ConnectWith(
 
 // 5,000 sets, and how much CPU the manager's wire thread and its gRPC
 // polling thread used meanwhile.
-void SetsAndThreadSeconds(Manager& manager, pid_t pid, double* wire,
-                          double* grpc) {
+void SetsAndThreadCpuSeconds(Manager& manager, pid_t pid, double* wire,
+                             double* grpc) {
   auto dict = manager.Dict("counted");
   ASSERT_OK(dict);
   ASSERT_OK(dict->Set(0, 0));  // the stream is open before the count
-  const double wire_before = ThreadSeconds(pid, "mproc-wire");
-  const double grpc_before = ThreadSeconds(pid, "mproc-poll");
+  const double wire_before = ThreadCpuSeconds(pid, "mproc-wire");
+  const double grpc_before = ThreadCpuSeconds(pid, "mproc-poll");
   for (int i = 0; i < 5000; ++i) ASSERT_OK(dict->Set(i % 10, i));
-  *wire = ThreadSeconds(pid, "mproc-wire") - wire_before;
-  *grpc = ThreadSeconds(pid, "mproc-poll") - grpc_before;
+  *wire = ThreadCpuSeconds(pid, "mproc-wire") - wire_before;
+  *grpc = ThreadCpuSeconds(pid, "mproc-poll") - grpc_before;
 }
 
 TEST_P(LocalWireTest,
@@ -123,14 +117,14 @@ TEST_P(LocalWireTest,
   auto wire_client = ConnectWith((*server)->address(), "");
   ASSERT_OK(wire_client);
   double wire = 0, grpc = 0;
-  SetsAndThreadSeconds(**wire_client, pid, &wire, &grpc);
+  SetsAndThreadCpuSeconds(**wire_client, pid, &wire, &grpc);
   EXPECT_GT(wire, 0) << "the wire thread did none of the work";
   EXPECT_LT(grpc, 0.2 * wire + 0.02)
       << "gRPC's polling thread used " << grpc << " s, the wire's " << wire;
 
   auto grpc_client = ConnectWith((*server)->address(), "grpc");
   ASSERT_OK(grpc_client);
-  SetsAndThreadSeconds(**grpc_client, pid, &wire, &grpc);
+  SetsAndThreadCpuSeconds(**grpc_client, pid, &wire, &grpc);
   EXPECT_GT(grpc, 0) << "MPROC_WIRE=grpc was not served by gRPC";
   EXPECT_LT(wire, 0.2 * grpc + 0.02)
       << "the wire thread used " << wire << " s, gRPC's " << grpc;
@@ -314,10 +308,10 @@ TEST_P(LocalWireTest, PartOfTheMagicLeavesTheManagerIdle) {
   const int gone = RawConnection((*server)->address(), "M");
   ASSERT_GE(gone, 0);
   close(gone);
-  const double before = ThreadSeconds(pid, "mproc-wire");
+  const double before = ThreadCpuSeconds(pid, "mproc-wire");
   // The window measured (nothing to await: the claim is about the time).
   absl::SleepFor(absl::Seconds(1));
-  const double used = ThreadSeconds(pid, "mproc-wire") - before;
+  const double used = ThreadCpuSeconds(pid, "mproc-wire") - before;
   EXPECT_LT(used, 0.1) << "the wire thread used " << used << " s in 1 s";
   close(waiting);
   ConnectOptions none;

@@ -88,11 +88,7 @@ void ExpectRequestsReadBy(const std::string& wire, const std::string& thread) {
   const pid_t pid = (*server)->pid();
   // The thread's CPU by name; the others' as the rest of the process's,
   // which counts threads that ended.
-  auto thread_seconds = [pid, thread] {
-    const std::map<std::string, double> threads = ThreadCpuSeconds(pid);
-    auto it = threads.find(thread);
-    return it == threads.end() ? 0.0 : it->second;
-  };
+  auto thread_seconds = [pid, thread] { return ThreadCpuSeconds(pid, thread); };
   const double process_before = CpuSeconds(pid);
   const double polling_before = thread_seconds();
   for (int i = 0; i < 20000; ++i) ASSERT_OK(dict->Set(i % 10, i));

@@ -2,10 +2,14 @@
 // time by `mproc certs create`.
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "absl/strings/match.h"
+#include "common/local_wire.h"
 #include "tests/support/manager_fixture.h"
+#include "tests/support/os_probes.h"
+#include "tests/support/tcp_relay.h"
 
 namespace mproc {
 namespace {
@@ -14,6 +18,8 @@ using testing::CommandResult;
 using testing::ManagerProcess;
 using testing::MprocBinary;
 using testing::RunCommand;
+using testing::TcpRelay;
+using testing::ThreadCpuSeconds;
 
 // A set of certificates in TEST_TMPDIR/`name` (made once per name).
 std::string Certificates(const std::string& name) {
@@ -36,6 +42,27 @@ ConnectOptions TlsClient(const std::string& certs, bool with_cert = false) {
   }
   options.connect_timeout = absl::Seconds(2);
   return options;
+}
+
+// Connects with MPROC_WIRE set to `wire` ("" leaves it unset, whatever
+// the suite set).
+absl::StatusOr<std::unique_ptr<Manager>> ConnectWith(const std::string& address,
+                                                     const std::string& wire,
+                                                     ConnectOptions options) {
+  const char* suite = std::getenv("MPROC_WIRE");
+  const std::string saved = suite == nullptr ? "" : suite;
+  if (wire.empty()) {
+    unsetenv("MPROC_WIRE");
+  } else {
+    setenv("MPROC_WIRE", wire.c_str(), 1);
+  }
+  auto manager = Manager::Connect(address, std::move(options));
+  if (saved.empty()) {
+    unsetenv("MPROC_WIRE");
+  } else {
+    setenv("MPROC_WIRE", saved.c_str(), 1);
+  }
+  return manager;
 }
 
 std::vector<std::string> ServerFlags(const std::string& certs) {
@@ -100,6 +127,8 @@ TEST(TlsTest, PlaintextAndForeignCasAreRefused) {
   EXPECT_CODE(refused, absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(refused.status().message(), "handshake"))
       << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "--tls-ca"))
+      << refused.status();
   EXPECT_CODE(Manager::Connect((*server)->address(),
                                TlsClient(Certificates("certs-foreign"))),
               absl::StatusCode::kUnavailable);
@@ -109,6 +138,64 @@ TEST(TlsTest, PlaintextAndForeignCasAreRefused) {
   EXPECT_CODE(Manager::Connect((*server)->address(), wrong_name),
               absl::StatusCode::kUnavailable);
   EXPECT_OK(Manager::Connect((*server)->address(), TlsClient(certs)));
+}
+
+// A TLS client on this machine is served by the manager's wire thread
+// over TLS; one that asks for gRPC (MPROC_WIRE=grpc) by gRPC's own TLS, on
+// the same port.
+TEST(TlsTest, LocalTlsClientsUseTheWireAndGrpcTlsStillWorks) {
+  const std::string certs = Certificates("certs-main");
+  auto server = ManagerProcess::Start("127.0.0.1:0", ServerFlags(certs));
+  ASSERT_OK(server);
+  const pid_t pid = (*server)->pid();
+  for (const std::string wire : {"", "grpc"}) {
+    auto m = ConnectWith((*server)->address(), wire, TlsClient(certs));
+    ASSERT_OK(m) << wire;
+    auto d = (*m)->Dict("tls-counted");
+    ASSERT_OK(d);
+    ASSERT_OK(d->Set(0, 0));  // the stream is open before the count
+    const double wire_before = ThreadCpuSeconds(pid, "mproc-wire");
+    const double grpc_before = ThreadCpuSeconds(pid, "mproc-poll");
+    for (int i = 0; i < 3000; ++i) ASSERT_OK(d->Set(i % 10, i));
+    EXPECT_EQ(*d->Get(9), Value(2999));
+    const double by_wire = ThreadCpuSeconds(pid, "mproc-wire") - wire_before;
+    const double by_grpc = ThreadCpuSeconds(pid, "mproc-poll") - grpc_before;
+    const double mine = wire.empty() ? by_wire : by_grpc;
+    const double other = wire.empty() ? by_grpc : by_wire;
+    EXPECT_GT(mine, 0) << "client '" << wire << "' not served as asked";
+    EXPECT_LT(other, 0.2 * mine + 0.02)
+        << "client '" << wire << "': the other side used " << other
+        << " s, the expected one " << mine;
+  }
+}
+
+// What a network observer sees of a TLS session, on the wire and on gRPC:
+// the wire's TLS magic at most, nothing of the objects, their names or
+// the wire's own messages.
+TEST(TlsTest, AnObserverSeesNothingOfWhatTlsCarries) {
+  const std::string certs = Certificates("certs-main");
+  auto server = ManagerProcess::Start("127.0.0.1:0", ServerFlags(certs));
+  ASSERT_OK(server);
+  for (const std::string wire : {"", "grpc"}) {
+    TcpRelay relay((*server)->address());
+    {
+      auto m = ConnectWith(relay.address(), wire, TlsClient(certs));
+      ASSERT_OK(m) << wire;
+      auto d = (*m)->Dict("observed-dict");
+      ASSERT_OK(d);
+      ASSERT_OK(d->Set("field", std::string("carried-in-tls")));
+      EXPECT_EQ(*d->Get("field"), Value("carried-in-tls"));
+    }
+    const std::string sent = relay.Sent();
+    const std::string seen = sent + relay.Answered();
+    if (wire.empty()) {
+      EXPECT_TRUE(absl::StartsWith(sent, kTlsWireMagic));
+    }
+    for (const char* secret : {"observed-dict", "carried-in-tls", "MPROC-W1"}) {
+      EXPECT_FALSE(absl::StrContains(seen, secret))
+          << "'" << secret << "' in the clear, client '" << wire << "'";
+    }
+  }
 }
 
 TEST(TlsTest, MutualTlsRefusesMissingAndForeignClientCertificates) {

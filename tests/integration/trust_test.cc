@@ -23,6 +23,7 @@
 #include "common/task_wire.h"
 #include "tests/support/manager_fixture.h"
 #include "tests/support/os_probes.h"
+#include "tests/support/tcp_relay.h"
 #include "tests/support/worker_daemon.h"
 
 namespace mproc {
@@ -33,6 +34,7 @@ using testing::ConnectLoopback;
 using testing::ManagerProcess;
 using testing::MprocBinary;
 using testing::RunCommand;
+using testing::TcpRelay;
 
 std::string TestTmp() { return std::getenv("TEST_TMPDIR"); }
 
@@ -50,118 +52,12 @@ std::string DistinctKey() {
   return "key-" + absl::BytesToHexString(RandomBytes(12));
 }
 
-// A TCP relay on a loopback port to `target`, recording what each
-// connection's client sent.
-class Relay {
- public:
-  explicit Relay(const std::string& target) {
-    const size_t colon = target.rfind(':');
-    target_port_ = std::stoi(target.substr(colon + 1));
-    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    listen(listen_fd_, 16);
-    socklen_t len = sizeof(addr);
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    address_ = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~Relay() {
-    stop_ = true;
-    thread_.join();
-    close(listen_fd_);
-  }
-  const std::string& address() const { return address_; }
-  // What clients sent, and what the manager answered, over all
-  // connections so far; the first connection's client bytes alone.
-  std::string Sent() {
-    absl::MutexLock l(&mu_);
-    return sent_;
-  }
-  std::string Answered() {
-    absl::MutexLock l(&mu_);
-    return answered_;
-  }
-  std::string FirstConnectionSent() {
-    absl::MutexLock l(&mu_);
-    return first_sent_;
-  }
-
- private:
-  struct Pair {
-    int client;
-    int server;
-    bool first;
-  };
-
-  void Serve() {
-    std::vector<Pair> pairs;
-    bool had_first = false;
-    while (!stop_) {
-      std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
-      for (const Pair& p : pairs) {
-        fds.push_back({p.client, POLLIN, 0});
-        fds.push_back({p.server, POLLIN, 0});
-      }
-      if (poll(fds.data(), fds.size(), 20) <= 0) continue;
-      if (fds[0].revents & POLLIN) {
-        const int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        const int server = ConnectLoopback(target_port_);
-        if (client >= 0 && server >= 0) {
-          pairs.push_back({client, server, !had_first});
-          had_first = true;
-        }
-        continue;
-      }
-      for (size_t i = 0; i < pairs.size(); ++i) {
-        bool closed = false;
-        for (int side = 0; side < 2 && !closed; ++side) {
-          if (!(fds[1 + 2 * i + side].revents & (POLLIN | POLLHUP))) continue;
-          const int from = side == 0 ? pairs[i].client : pairs[i].server;
-          const int to = side == 0 ? pairs[i].server : pairs[i].client;
-          char buf[16384];
-          const ssize_t n = read(from, buf, sizeof(buf));
-          if (n <= 0 || write(to, buf, n) != n) {
-            closed = true;
-            break;
-          }
-          absl::MutexLock l(&mu_);
-          (side == 0 ? sent_ : answered_).append(buf, n);
-          if (side == 0 && pairs[i].first) first_sent_.append(buf, n);
-        }
-        if (closed) {
-          close(pairs[i].client);
-          close(pairs[i].server);
-          pairs.erase(pairs.begin() + static_cast<long>(i));
-          break;  // the poll set changed
-        }
-      }
-    }
-    for (const Pair& p : pairs) {
-      close(p.client);
-      close(p.server);
-    }
-  }
-
-  int listen_fd_ = -1;
-  int target_port_ = 0;
-  std::string address_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  absl::Mutex mu_;
-  std::string sent_ ABSL_GUARDED_BY(mu_);
-  std::string answered_ ABSL_GUARDED_BY(mu_);
-  std::string first_sent_ ABSL_GUARDED_BY(mu_);
-};
-
 TEST(WireTest, KeyNeverCrossesTheWire) {
   const std::string key = DistinctKey();
   auto server =
       ManagerProcess::Start("127.0.0.1:0", {}, {"MPROC_AUTHKEY=" + key});
   ASSERT_OK(server);
-  Relay relay((*server)->address());
+  TcpRelay relay((*server)->address());
   {
     ConnectOptions options;
     options.authkey = key;
@@ -194,7 +90,7 @@ TEST(WireTest, RecordedConnectionPlayedAgainDoesNothing) {
   ConnectOptions options;
   options.authkey = key;
   {
-    Relay relay((*server)->address());
+    TcpRelay relay((*server)->address());
     auto m = Manager::Connect(relay.address(), options);
     ASSERT_OK(m);
     auto d = (*m)->Dict("replay-target");

@@ -187,5 +187,11 @@ int CountZombieChildren() {
   return zombies;
 }
 
+double ThreadCpuSeconds(pid_t pid, const std::string& name) {
+  const std::map<std::string, double> threads = ThreadCpuSeconds(pid);
+  auto it = threads.find(name);
+  return it == threads.end() ? 0.0 : it->second;
+}
+
 }  // namespace testing
 }  // namespace mproc

@@ -57,6 +57,8 @@ double CpuSeconds(pid_t pid);
 // The same per thread of process `pid`, summed by thread name
 // (/proc/PID/task/*/comm); empty if the process is gone.
 std::map<std::string, double> ThreadCpuSeconds(pid_t pid);
+// Those of the threads named `name` (0 if none).
+double ThreadCpuSeconds(pid_t pid, const std::string& name);
 
 // A TCP connection to 127.0.0.1:`port` (blocking, close-on-exec); -1 if it
 // cannot be made.
