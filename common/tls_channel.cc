@@ -124,6 +124,11 @@ absl::StatusOr<TlsContext> NewServerTlsContext(
     return s;
   }
   SSL_CTX_set_num_tickets(context.get(), 0);
+  // AES-128-GCM first: the wire's records are small, and its rounds are
+  // the cheaper ones (the others stay for clients that prefer them).
+  SSL_CTX_set_ciphersuites(context.get(),
+                           "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                           "TLS_CHACHA20_POLY1305_SHA256");
   SSL_CTX_set_session_cache_mode(context.get(), SSL_SESS_CACHE_OFF);
   if (!client_ca_pem.empty()) {
     if (absl::Status s = TrustCas(context.get(), client_ca_pem,

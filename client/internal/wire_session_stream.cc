@@ -187,35 +187,41 @@ class WireSessionStream final : public SessionStream {
   // Up to `size` bytes from the manager, as recv(2) answers (over TLS the
   // plaintext; -1 with EPROTO if TLS failed, tls_error_ saying why).
   ssize_t Receive(char* data, size_t size) {
-    for (;;) {
-      {
-        absl::MutexLock l(&tls_mu_);
-        if (tls_ == nullptr) break;
-        size_t got = 0;
-        const TlsChannel::Result result = tls_->Read(data, size, &got);
-        // What TLS has to say goes out with the next write (the manager
-        // asks for nothing that needs an answer sooner).
-        tls_->TakeOutput(&tls_said_);
-        switch (result) {
-          case TlsChannel::Result::kDone:
-            return static_cast<ssize_t>(got);
-          case TlsChannel::Result::kClosed:
-            return 0;
-          case TlsChannel::Result::kFailed:
-            tls_error_ = tls_->error();
-            errno = EPROTO;
-            return -1;
-          case TlsChannel::Result::kWantInput:
-            break;
-        }
-      }
-      char raw[16 * 1024 + 512];
-      const ssize_t n = ::recv(fd_, raw, sizeof(raw), 0);
-      if (n <= 0) return n;
+    bool socket_first;
+    {
       absl::MutexLock l(&tls_mu_);
-      tls_->Feed(raw, static_cast<size_t>(n));
+      if (tls_ == nullptr) return ::recv(fd_, data, size, 0);
+      // Nothing held: the socket first (a TLS read would only say so).
+      socket_first = !tls_->Buffered();
     }
-    return ::recv(fd_, data, size, 0);
+    for (;;) {
+      if (socket_first) {
+        char raw[16 * 1024 + 512];
+        const ssize_t n = ::recv(fd_, raw, sizeof(raw), 0);
+        if (n <= 0) return n;
+        absl::MutexLock l(&tls_mu_);
+        tls_->Feed(raw, static_cast<size_t>(n));
+      }
+      socket_first = true;
+      absl::MutexLock l(&tls_mu_);
+      size_t got = 0;
+      const TlsChannel::Result result = tls_->Read(data, size, &got);
+      // What TLS has to say goes out with the next write (the manager asks
+      // for nothing that needs an answer sooner).
+      tls_->TakeOutput(&tls_said_);
+      switch (result) {
+        case TlsChannel::Result::kDone:
+          return static_cast<ssize_t>(got);
+        case TlsChannel::Result::kClosed:
+          return 0;
+        case TlsChannel::Result::kFailed:
+          tls_error_ = tls_->error();
+          errno = EPROTO;
+          return -1;
+        case TlsChannel::Result::kWantInput:
+          break;
+      }
+    }
   }
 
   // Reads until a whole message is buffered; false (with final_ set) if

@@ -338,8 +338,12 @@ class WireConnection {
         // A bad header is refused as soon as it is in, not when a read
         // reaches it: nothing is buffered on a length no one checked.
         if (!HeadValidLocked()) return;
-        // Drained (over TLS a read gives one record: on until EAGAIN).
-        if (tls_ == nullptr && static_cast<size_t>(n) < kReadChunk) return;
+        // Drained: the socket gave less than asked (over TLS, and TLS
+        // holds nothing more).
+        if (static_cast<size_t>(n) < kReadChunk &&
+            (tls_ == nullptr || (raw_drained_ && !tls_->Buffered()))) {
+          return;
+        }
         if (!WantsBytesLocked()) return;
         continue;
       }
@@ -595,7 +599,17 @@ class WireConnection {
   ssize_t ReceiveLocked(char* data, size_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (tls_ == nullptr) return recv(fd_, data, size, 0);
+    // Nothing held: the socket first (a TLS read would only say so).
+    bool held = tls_->Buffered();
     for (;;) {
+      if (!held) {
+        char raw[16 * 1024 + 512];  // a TLS record and its framing
+        const ssize_t n = recv(fd_, raw, sizeof(raw), 0);
+        if (n <= 0) return n;
+        raw_drained_ = static_cast<size_t>(n) < sizeof(raw);
+        tls_->Feed(raw, static_cast<size_t>(n));
+      }
+      held = false;
       size_t got = 0;
       const TlsChannel::Result result = tls_->Read(data, size, &got);
       if (tls_->HasOutput()) {
@@ -613,10 +627,6 @@ class WireConnection {
         case TlsChannel::Result::kWantInput:
           break;
       }
-      char raw[16 * 1024 + 512];  // a TLS record and its framing
-      const ssize_t n = recv(fd_, raw, sizeof(raw), 0);
-      if (n <= 0) return n;
-      tls_->Feed(raw, static_cast<size_t>(n));
     }
   }
 
@@ -711,6 +721,8 @@ class WireConnection {
   // A TLS manager's connections: TLS, and the plaintext it is to seal.
   std::unique_ptr<TlsChannel> tls_ ABSL_GUARDED_BY(mu_);
   std::string plain_out_ ABSL_GUARDED_BY(mu_);
+  // Whether the last read of ciphertext left the socket empty.
+  bool raw_drained_ ABSL_GUARDED_BY(mu_) = false;
   std::string out_ ABSL_GUARDED_BY(mu_);
   size_t out_sent_ ABSL_GUARDED_BY(mu_) = 0;
   pb::WireMetadata client_metadata_ ABSL_GUARDED_BY(mu_);
