@@ -43,15 +43,22 @@ BioPtr MemoryBio(absl::string_view pem) {
   return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
 }
 
-// Every certificate in `pem`, each given to `use`; false if none parsed.
+// Every certificate in `pem`, each given to `use`; false if none parsed
+// or one does not parse.
 template <typename Use>
 bool EachCertificate(absl::string_view pem, Use use) {
   BioPtr bio = MemoryBio(pem);
+  if (bio == nullptr) return false;
   int count = 0;
   while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
     use(cert, count++);
   }
-  // The loop ends on "no start line" once the last one is read.
+  // The end of the text reads as "no start line"; anything else is a
+  // certificate that does not parse.
+  const auto last = ERR_peek_last_error();
+  const bool at_end = ERR_GET_LIB(last) == ERR_LIB_PEM &&
+                      ERR_GET_REASON(last) == PEM_R_NO_START_LINE;
+  if (!at_end) return false;
   ERR_clear_error();
   return count > 0;
 }
@@ -60,6 +67,8 @@ TlsContext NewContext(const SSL_METHOD* method) {
   SSL_CTX* raw = SSL_CTX_new(method);
   if (raw == nullptr) return nullptr;
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
+  // A TLS 1.2 peer renegotiating would stall a write mid-stream.
+  SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION);
   return TlsContext(raw, SSL_CTX_free);
 }
 
@@ -69,7 +78,9 @@ absl::Status TrustCas(SSL_CTX* context, absl::string_view pem,
   STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
   const bool any = EachCertificate(pem, [&](X509* cert, int) {
     X509_STORE_add_cert(store, cert);
-    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(cert)));
+    if (X509_NAME* name = X509_NAME_dup(X509_get_subject_name(cert))) {
+      sk_X509_NAME_push(names, name);
+    }
     X509_free(cert);
   });
   if (name_to_clients) {
@@ -89,8 +100,10 @@ absl::Status UseIdentity(SSL_CTX* context, absl::string_view chain_pem,
       ok = SSL_CTX_use_certificate(context, cert) == 1 && ok;
       X509_free(cert);
     } else {
-      // The context owns an extra chain certificate from here on.
-      ok = SSL_CTX_add_extra_chain_cert(context, cert) == 1 && ok;
+      // The context owns an extra chain certificate once it took it.
+      const bool taken = SSL_CTX_add_extra_chain_cert(context, cert) == 1;
+      if (!taken) X509_free(cert);
+      ok = taken && ok;
     }
   });
   if (!any || !ok) return Refused("the certificate chain does not parse");
@@ -124,11 +137,6 @@ absl::StatusOr<TlsContext> NewServerTlsContext(
     return s;
   }
   SSL_CTX_set_num_tickets(context.get(), 0);
-  // AES-128-GCM first: the wire's records are small, and its rounds are
-  // the cheaper ones (the others stay for clients that prefer them).
-  SSL_CTX_set_ciphersuites(context.get(),
-                           "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
-                           "TLS_CHACHA20_POLY1305_SHA256");
   SSL_CTX_set_session_cache_mode(context.get(), SSL_SESS_CACHE_OFF);
   if (!client_ca_pem.empty()) {
     if (absl::Status s = TrustCas(context.get(), client_ca_pem,
@@ -273,12 +281,8 @@ std::string TlsChannel::PeerCommonName() const {
   if (cert == nullptr) return "";
   std::string name;
   X509_NAME* subject = X509_get_subject_name(cert);
-  // The last common name, as gRPC's x509_common_name property gives it.
-  int index = -1;
-  for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
-       i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) {
-    index = i;
-  }
+  // The first common name, as gRPC's x509_common_name property gives it.
+  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
   if (index >= 0) {
     unsigned char* utf8 = nullptr;
     const int n = ASN1_STRING_to_UTF8(

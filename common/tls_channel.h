@@ -66,7 +66,8 @@ class TlsChannel {
   // kDone); the handshake first if it is not over. kWantInput: Feed more;
   // kClosed: the peer ended TLS (close_notify); kFailed: error() says why.
   Result Read(char* data, size_t size, size_t* got);
-  // Encrypts all of `plain` (the records then wait in the output).
+  // Encrypts all of `plain` (the records then wait in the output); false
+  // (error() says why) if TLS failed or its handshake is not over.
   bool Write(absl::string_view plain);
   // Whether Read may have something without more input.
   bool Buffered() const;

@@ -27,14 +27,18 @@ namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
 
+void SetTimeouts(int fd, absl::Time deadline);
+
 class WireSessionStream final : public SessionStream {
  public:
   WireSessionStream(int fd, std::string address)
       : fd_(fd), address_(std::move(address)) {}
   // From here on the stream goes through `tls` (its handshake done).
+  // Before the stream is shared with other threads.
   void UseTls(std::unique_ptr<TlsChannel> tls) {
     absl::MutexLock l(&tls_mu_);
     tls_ = std::move(tls);
+    tls_on_ = true;
   }
   ~WireSessionStream() override {
     if (fd_ >= 0) ::close(fd_);
@@ -120,22 +124,22 @@ class WireSessionStream final : public SessionStream {
   // Sends `bytes` whole (over TLS sealed first, after what TLS itself had
   // to say); false if the connection broke (the reader finds out why).
   bool Send(absl::string_view bytes) {
+    if (!tls_on_) return SendRaw(bytes);
     absl::MutexLock sending(&send_mu_);
     std::string sealed;
     {
       absl::MutexLock l(&tls_mu_);
-      if (tls_ != nullptr) {
-        sealed.swap(tls_said_);
-        if (!tls_->Write(bytes)) return false;
-        tls_->TakeOutput(&sealed);
-      }
+      sealed.swap(tls_said_);
+      if (!tls_->Write(bytes)) return false;
+      tls_->TakeOutput(&sealed);
     }
-    return SendRaw(sealed.empty() ? bytes : sealed);
+    return SendRaw(sealed);
   }
 
   // The TLS handshake, on the connected socket (its timeouts bound each
   // step): OK, or UNAVAILABLE naming the manager and the reason.
-  absl::Status HandshakeTls(std::unique_ptr<TlsChannel> tls) {
+  absl::Status HandshakeTls(std::unique_ptr<TlsChannel> tls,
+                            absl::Time deadline) {
     auto failed = [&](absl::string_view why) {
       return absl::UnavailableError(absl::StrCat(
           "the TLS handshake with the manager at ", address_, " failed: ", why,
@@ -156,6 +160,7 @@ class WireSessionStream final : public SessionStream {
                           : tls->error());
       }
       char raw[16 * 1024 + 512];
+      SetTimeouts(fd_, deadline);
       const ssize_t n = ::recv(fd_, raw, sizeof(raw), 0);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
@@ -187,10 +192,10 @@ class WireSessionStream final : public SessionStream {
   // Up to `size` bytes from the manager, as recv(2) answers (over TLS the
   // plaintext; -1 with EPROTO if TLS failed, tls_error_ saying why).
   ssize_t Receive(char* data, size_t size) {
+    if (!tls_on_) return ::recv(fd_, data, size, 0);
     bool socket_first;
     {
       absl::MutexLock l(&tls_mu_);
-      if (tls_ == nullptr) return ::recv(fd_, data, size, 0);
       // Nothing held: the socket first (a TLS read would only say so).
       socket_first = !tls_->Buffered();
     }
@@ -293,7 +298,11 @@ class WireSessionStream final : public SessionStream {
   std::atomic<bool> cancelled_{false};
   // Held while a write seals and sends, so records go out in order.
   absl::Mutex send_mu_ ABSL_ACQUIRED_BEFORE(tls_mu_);
-  // TLS (null: plaintext), shared by the reader and the writer.
+  // TLS (null: plaintext), shared by the reader and the writer. Set
+  // before the stream is shared (tls_on_ says so without the lock); a
+  // plaintext stream never takes these locks, so a reader blocked in
+  // recv(2) never holds up a writer.
+  bool tls_on_ = false;
   absl::Mutex tls_mu_;
   std::unique_ptr<TlsChannel> tls_ ABSL_GUARDED_BY(tls_mu_);
   // TLS's own output found by the reader, sent before the next write's.
@@ -417,13 +426,14 @@ absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
     absl::StatusOr<TlsContext> context = NewClientTlsContext(
         options.tls.root_pem, options.tls.cert_pem, options.tls.key_pem);
     if (!context.ok()) return context.status();
+    // As gRPC checks it: the name asked for, else the address's host.
     std::string name = options.tls.server_name;
     if (name.empty()) {
       absl::StatusOr<HostPort> where = SplitHostPort(address);
-      if (where.ok()) name = where->host;
+      name = where.ok() && !where->host.empty() ? where->host : "localhost";
     }
-    if (absl::Status shook =
-            stream->HandshakeTls(TlsChannel::Connect(*context, name));
+    if (absl::Status shook = stream->HandshakeTls(
+            TlsChannel::Connect(*context, name), options.deadline);
         !shook.ok()) {
       return shook;
     }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -296,6 +297,12 @@ class ManagerServerImpl : public ManagerServer {
       health_.AwaitCalls(threads_.get(), cq);
     });
     WireServer::HandOff to_grpc = [this](int fd) {
+      // gRPC's acceptor drops (without closing) what comes once its server
+      // stops.
+      if (grpc_stopping_.load(std::memory_order_acquire)) {
+        ::close(fd);
+        return;
+      }
       if (grpc_tls_ == nullptr) {
         grpc::AddInsecureChannelFromFd(server_.get(), fd);
         return;
@@ -356,6 +363,7 @@ class ManagerServerImpl : public ManagerServer {
       health_.Shutdown();
       listener_.reset();
     });
+    grpc_stopping_.store(true, std::memory_order_release);
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(500));
     // Answers held for the disk (fsync always) go out while the threads
@@ -411,6 +419,7 @@ class ManagerServerImpl : public ManagerServer {
   // for connections that do not speak the wire.
   std::unique_ptr<ServerTlsFiles> tls_files_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_tls_;
+  std::atomic<bool> grpc_stopping_{false};
   std::unique_ptr<grpc::Server> server_;
   // The wire's streams, on every socket.
   std::unique_ptr<WireServer> wire_;

@@ -24,6 +24,7 @@
 #include "common/tls_channel.h"
 #include "server/rpc/manager_calls.h"
 #include "server/rpc/process_facts.h"
+#include "server/rpc/rate_limited_log.h"
 #include "server/rpc/server_tls.h"
 
 namespace mproc {
@@ -55,8 +56,9 @@ void Deliver(const std::vector<Completion>& completions) {
 
 class WireConnection;
 
-// DESIGN: the loop owns the connections (by descriptor) and is the only
-// thread that reads their sockets. A connection's epoll interest changes
+// DESIGN: the loop owns the connections (by descriptor) and reads their
+// sockets (a call's thread also reads a TLS connection on, under its lock,
+// when TLS holds what no poll reports). A connection's epoll interest changes
 // under its own lock, from whichever thread changed what it waits for.
 // Every completion is posted to the loop and delivered by it in the order
 // posted, with no lock held. Lock order: a call's mutex, then a
@@ -92,6 +94,12 @@ class WireServer::Loop {
   const std::string& host_identity() const { return host_identity_; }
   // The TLS files of a TLS manager (null: plaintext).
   ServerTlsFiles* tls() const { return tls_; }
+  // A peer's TLS failed (a certificate refused, not TLS at all): logged,
+  // at most a line a second. Any thread.
+  void TlsRefused(const std::string& peer, const std::string& why) {
+    tls_refusals_.Write("tls_refused",
+                        absl::StrCat("TLS with ", peer, " failed: ", why));
+  }
 
  private:
   void Run();
@@ -110,6 +118,7 @@ class WireServer::Loop {
   RpcThreads* const threads_;
   const HandOff to_grpc_;
   ServerTlsFiles* const tls_;
+  RateLimitedLog tls_refusals_;
   const absl::Duration poll_spin_;
   const absl::Duration keepalive_;
   const int64_t frame_limit_;
@@ -622,6 +631,7 @@ class WireConnection {
         case TlsChannel::Result::kClosed:
           return 0;
         case TlsChannel::Result::kFailed:
+          loop_->TlsRefused(peer_, tls_->error());
           errno = EPROTO;
           return -1;
         case TlsChannel::Result::kWantInput:

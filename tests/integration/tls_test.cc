@@ -185,11 +185,22 @@ TEST(TlsTest, AnObserverSeesNothingOfWhatTlsCarries) {
       ASSERT_OK(d);
       ASSERT_OK(d->Set("field", std::string("carried-in-tls")));
       EXPECT_EQ(*d->Get("field"), Value("carried-in-tls"));
+      // Many records each way, and frames larger than the reads.
+      const std::string big(300 * 1024, 'b');
+      for (int i = 0; i < 4; ++i) ASSERT_OK(d->Set(i, big));
+      auto many = d->Items();
+      ASSERT_OK(many);
+      EXPECT_EQ(many->size(), 5u);
+      EXPECT_EQ(*d->Get(3), Value(big));
     }
     const std::string sent = relay.Sent();
     const std::string seen = sent + relay.Answered();
+    // Through the relay, as TLS: the wire's magic, or gRPC's ClientHello.
+    ASSERT_FALSE(sent.empty()) << "client '" << wire << "'";
     if (wire.empty()) {
       EXPECT_TRUE(absl::StartsWith(sent, kTlsWireMagic));
+    } else {
+      EXPECT_EQ(sent[0], '\x16') << "not a TLS handshake record";
     }
     for (const char* secret : {"observed-dict", "carried-in-tls", "MPROC-W1"}) {
       EXPECT_FALSE(absl::StrContains(seen, secret))
