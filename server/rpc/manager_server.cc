@@ -223,9 +223,10 @@ class ManagerServerImpl : public ManagerServer {
     }
     // Our own listener accepts every connection and serves the wire on it
     // (a unix socket's peers are checked by uid first); the others go to
-    // gRPC: plaintext ones as a channel from the descriptor, TLS ones
-    // through an acceptor with the TLS credentials, which does their
-    // handshake itself.
+    // gRPC: over TCP through an acceptor with the manager's credentials
+    // (plaintext, or TLS, whose handshake gRPC then does itself), which
+    // names each peer by its address; over a unix socket as a channel from
+    // the descriptor.
     const int half_lease_ms = KeepaliveMs(options.session_lease);
     absl::StatusOr<std::unique_ptr<Listener>> listener =
         is_unix ? Listener::ListenUnix(options.listen.substr(5))
@@ -240,7 +241,9 @@ class ManagerServerImpl : public ManagerServer {
                                options.tls_client_ca, kCertificateRefresh);
       if (!tls.ok()) return tls.status();
       tls_files_ = *std::move(tls);
-      grpc_tls_ = builder.experimental().AddExternalConnectionAcceptor(
+    }
+    if (!is_unix) {
+      grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
           grpc::ServerBuilder::experimental_type::ExternalConnectionType::
               FROM_FD,
           Credentials(options));
@@ -303,7 +306,7 @@ class ManagerServerImpl : public ManagerServer {
         ::close(fd);
         return;
       }
-      if (grpc_tls_ == nullptr) {
+      if (grpc_acceptor_ == nullptr) {
         grpc::AddInsecureChannelFromFd(server_.get(), fd);
         return;
       }
@@ -311,7 +314,7 @@ class ManagerServerImpl : public ManagerServer {
           connection;
       connection.listener_fd = -1;
       connection.fd = fd;
-      grpc_tls_->HandleNewConnection(&connection);
+      grpc_acceptor_->HandleNewConnection(&connection);
     };
     wire_ = std::make_unique<WireServer>(
         &service_, threads_.get(), std::move(to_grpc), tls_files_.get(),
@@ -415,10 +418,11 @@ class ManagerServerImpl : public ManagerServer {
   // The TLS files, watched; outlives the server that uses them.
   std::shared_ptr<grpc::experimental::CertificateProviderInterface>
       certificates_;
-  // A TLS manager's: the wire's TLS context, and the door to gRPC's TLS
-  // for connections that do not speak the wire.
+  // A TLS manager's wire TLS context.
   std::unique_ptr<ServerTlsFiles> tls_files_;
-  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> grpc_tls_;
+  // Over TCP, the door to gRPC for connections that do not speak the wire.
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor>
+      grpc_acceptor_;
   std::atomic<bool> grpc_stopping_{false};
   std::unique_ptr<grpc::Server> server_;
   // The wire's streams, on every socket.
