@@ -118,6 +118,12 @@ absl::Status UseIdentity(SSL_CTX* context, absl::string_view chain_pem,
   return absl::OkStatus();
 }
 
+// SSL_get_error needs an empty error queue; clearing one costs a walk of
+// all its slots, so it is done only when something is there.
+void ClearErrors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 BIO* InputBio() {
   BIO* bio = BIO_new(BIO_s_mem());
   // Empty means "more later", not end of stream.
@@ -240,13 +246,13 @@ TlsChannel::Result TlsChannel::Failed(int ret) {
 }
 
 TlsChannel::Result TlsChannel::Handshake() {
-  ERR_clear_error();
+  ClearErrors();
   const int ret = SSL_do_handshake(ssl_);
   return ret == 1 ? Result::kDone : Failed(ret);
 }
 
 TlsChannel::Result TlsChannel::Read(char* data, size_t size, size_t* got) {
-  ERR_clear_error();
+  ClearErrors();
   const int ret =
       SSL_read(ssl_, data, static_cast<int>(std::min<size_t>(size, INT_MAX)));
   if (ret > 0) {
@@ -258,7 +264,7 @@ TlsChannel::Result TlsChannel::Read(char* data, size_t size, size_t* got) {
 
 bool TlsChannel::Write(absl::string_view plain) {
   while (!plain.empty()) {
-    ERR_clear_error();
+    ClearErrors();
     const int chunk =
         static_cast<int>(std::min<size_t>(plain.size(), INT_MAX / 2));
     const int ret = SSL_write(ssl_, plain.data(), chunk);

@@ -1,6 +1,5 @@
 #include "worker/process/internal/listen_socket.h"
 
-#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -9,10 +8,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/net_address.h"
 
 namespace mproc {
 namespace process_internal {
@@ -66,36 +66,24 @@ absl::StatusOr<ListenSocket> ListenUnix(const std::string& address,
 
 absl::StatusOr<ListenSocket> Listen(const std::string& address, int backlog) {
   if (absl::StartsWith(address, "unix:")) return ListenUnix(address, backlog);
-  const size_t colon = address.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
-      port > 65535) {
+  absl::StatusOr<HostPort> where = SplitHostPort(address);
+  if (!where.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "listen address '", address, "' is not host:port or unix:/path"));
   }
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(),
-                             std::to_string(port).c_str(), &hints, &found);
-  if (rc != 0) {
+  absl::StatusOr<std::vector<SocketAddress>> found =
+      ResolveTcp(*where, /*passive=*/true);
+  if (!found.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "cannot resolve '", host, "' of '", address, "': ", gai_strerror(rc)));
+        "listen address '", address, "': ", found.status().message()));
   }
   std::string last_error = "no address";
-  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    UniqueFd fd(socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0));
+  for (const SocketAddress& a : *found) {
+    UniqueFd fd(socket(a.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd.valid()) continue;
     const int one = 1;
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 ||
+    if (bind(fd.get(), a.get(), a.length) != 0 ||
         listen(fd.get(), backlog) != 0) {
       last_error = std::strerror(errno);
       continue;
@@ -107,11 +95,10 @@ absl::StatusOr<ListenSocket> Listen(const std::string& address, int backlog) {
         bound.ss_family == AF_INET6
             ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
             : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-    freeaddrinfo(found);
-    return ListenSocket{std::move(fd),
-                        absl::StrCat(address.substr(0, colon), ":", actual)};
+    return ListenSocket{
+        std::move(fd),
+        absl::StrCat(address.substr(0, address.rfind(':')), ":", actual)};
   }
-  freeaddrinfo(found);
   return absl::UnavailableError(
       absl::StrCat("cannot listen on '", address, "': ", last_error));
 }
