@@ -52,7 +52,7 @@ WireHeader ParseWireHeader(absl::string_view bytes) {
 
 bool IsWireKind(uint8_t kind) {
   return kind >= static_cast<uint8_t>(WireKind::kHello) &&
-         kind <= static_cast<uint8_t>(WireKind::kEnd);
+         kind <= static_cast<uint8_t>(WireKind::kPing);
 }
 
 void WireInBuffer::Consume(size_t n) {

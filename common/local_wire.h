@@ -1,9 +1,9 @@
-// The local wire: a Session stream (proto/mproc.proto, Manager.Session)
-// over the manager's unix socket without gRPC's HTTP/2 framing. On this
-// VM gRPC pays three recvmsg calls per message on a unix socket (its
+// The wire: a Session stream (proto/mproc.proto, Manager.Session) over the
+// manager's sockets (unix and TCP) without gRPC's HTTP/2 framing. Born on
+// unix sockets, where gRPC pays three recvmsg calls per message (its
 // reader cannot ask the kernel how much is left, as TCP_INQ lets it over
-// TCP) and its HTTP/2 and call machinery on top; the local wire pays one
-// read and one write per frame (docs/architecture.md, "The local wire").
+// TCP), it also spares gRPC's HTTP/2, call machinery and secure endpoint
+// everywhere: one read and one write per frame (docs/architecture.md).
 //
 // A connection starts with the 8 bytes of kLocalWireMagic from the
 // client; a manager that sees any other first bytes (gRPC's HTTP/2
@@ -19,10 +19,14 @@
 //   kOpen   WireMetadata (the call's)     kOpen   WireMetadata (initial)
 //   kFrame  RequestFrame                  kFrame  ResponseFrame
 //   kClose  (empty: no more requests)     kEnd    WireStatus (then EOF)
+//   kPing   (empty: still here)
 //
 // The manager answers kOpen with kOpen once it admitted the stream, or
 // with kEnd (UNAUTHENTICATED, ...). kClose is gRPC's WritesDone; kEnd its
 // final status. A connection that ends without kClose is a cancelled call.
+// kPing, asked for in the manager's kOpen (common/metadata.h,
+// kWirePingEveryMetadata), keeps an idle session's connection alive where
+// the manager cannot watch the client's process; it has no answer.
 #ifndef MPROC_COMMON_LOCAL_WIRE_H_
 #define MPROC_COMMON_LOCAL_WIRE_H_
 
@@ -47,6 +51,7 @@ enum class WireKind : uint8_t {
   kFrame = 3,
   kClose = 4,
   kEnd = 5,
+  kPing = 6,
 };
 
 struct WireHeader {

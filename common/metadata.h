@@ -48,6 +48,13 @@ inline constexpr char kSessionLostMetadata[] = "mproc-session-lost";
 // where the kernel names the peer (SO_PEERCRED).
 inline constexpr char kWirePidMetadata[] = "mproc-wire-pid";
 inline constexpr char kWireHostMetadata[] = "mproc-wire-host";
+// A wire client that keeps an idle connection alive with kPing says so
+// (kWirePingsMetadata: "1"); a manager that cannot watch its process
+// (another machine, another pid namespace) answers with how often to
+// ping (kWirePingEveryMetadata, in milliseconds), and cuts a connection
+// silent for four of those, as gRPC's unanswered keepalive pings would.
+inline constexpr char kWirePingsMetadata[] = "mproc-wire-pings";
+inline constexpr char kWirePingEveryMetadata[] = "mproc-wire-ping-ms";
 
 }  // namespace mproc
 

@@ -59,14 +59,13 @@ struct Waiter {
   bool broken = false;  // answered with the broken stream's status
 };
 
-// Where the wire reaches the manager (wire_session_stream.h) for a unix
-// or loopback TCP address, plaintext or TLS; empty for gRPC: another
-// machine's address, or MPROC_WIRE=grpc in the environment (to compare
+// Where the wire reaches the manager (wire_session_stream.h), plaintext
+// or TLS; empty for gRPC: MPROC_WIRE=grpc in the environment (to compare
 // the two, or to reach a manager of an older mproc).
 WireTarget WireTargetFor(const std::string& address) {
   const char* wire = std::getenv("MPROC_WIRE");
   if (wire != nullptr && absl::string_view(wire) == "grpc") return {};
-  return LocalWireTarget(address);
+  return ResolveWireTarget(address);
 }
 
 // How long `request` may wait in the manager by its own arguments: its

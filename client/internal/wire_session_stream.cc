@@ -10,9 +10,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
@@ -41,7 +43,18 @@ class WireSessionStream final : public SessionStream {
     tls_on_ = true;
   }
   ~WireSessionStream() override {
+    if (!abandoned_) StopPinging();
     if (fd_ >= 0) ::close(fd_);
+  }
+
+  // From now on a thread of the stream's own sends kPing whenever the
+  // stream has sent nothing for `every` (the manager asked: it cannot
+  // watch this process, and cuts a silent connection). Before the stream
+  // is shared with other threads.
+  void StartPinging(absl::Duration every) {
+    pinging_ = true;
+    last_sent_ns_.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
+    pinger_ = std::thread([this, every] { PingLoop(every); });
   }
 
   bool Write(const pb::RequestFrame& frame) override {
@@ -73,6 +86,7 @@ class WireSessionStream final : public SessionStream {
   }
 
   bool WritesDone() override {
+    StopPinging();  // nothing may follow the goodbye
     out_.clear();
     return AppendWireMessage(WireKind::kClose, pb::WireStatus(), &out_) &&
            Send(out_);
@@ -97,6 +111,10 @@ class WireSessionStream final : public SessionStream {
     // Closing the child's copy leaves the parent's connection as it is.
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    // The pinger is the parent's: no thread to join here, and its lock may
+    // be held forever. Both are left untouched.
+    abandoned_ = true;
+    if (pinger_.joinable()) new std::thread(std::move(pinger_));
   }
 
   // The handshake's: the next message, which must be of `kind` (or kEnd,
@@ -124,8 +142,8 @@ class WireSessionStream final : public SessionStream {
   // Sends `bytes` whole (over TLS sealed first, after what TLS itself had
   // to say); false if the connection broke (the reader finds out why).
   bool Send(absl::string_view bytes) {
-    if (!tls_on_) return SendRaw(bytes);
     absl::MutexLock sending(&send_mu_);
+    if (!tls_on_) return SendRaw(bytes);
     std::string sealed;
     {
       absl::MutexLock l(&tls_mu_);
@@ -177,6 +195,10 @@ class WireSessionStream final : public SessionStream {
 
  private:
   bool SendRaw(absl::string_view bytes) {
+    if (pinging_) {
+      last_sent_ns_.store(absl::GetCurrentTimeNanos(),
+                          std::memory_order_relaxed);
+    }
     while (!bytes.empty()) {
       const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
       if (n > 0) {
@@ -187,6 +209,59 @@ class WireSessionStream final : public SessionStream {
       return false;  // the reader finds out why
     }
     return true;
+  }
+
+  void PingLoop(absl::Duration every) {
+    absl::MutexLock l(&ping_mu_);
+    for (;;) {
+      const absl::Time due =
+          absl::FromUnixNanos(last_sent_ns_.load(std::memory_order_relaxed)) +
+          every;
+      if (ping_mu_.AwaitWithDeadline(absl::Condition(&ping_stop_), due)) {
+        return;
+      }
+      const absl::Time last =
+          absl::FromUnixNanos(last_sent_ns_.load(std::memory_order_relaxed));
+      if (absl::Now() - last >= every) SendPing();
+    }
+  }
+
+  // One kPing, unless a write is under way (its bytes say as much). It
+  // waits for the socket only to finish a ping it began.
+  void SendPing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ping_mu_) {
+    if (!send_mu_.TryLock()) return;
+    std::string ping;
+    AppendWireMessage(WireKind::kPing, pb::WireStatus(), &ping);
+    if (tls_on_) {
+      absl::MutexLock l(&tls_mu_);
+      std::string sealed;
+      sealed.swap(tls_said_);
+      if (tls_->Write(ping)) tls_->TakeOutput(&sealed);
+      ping.swap(sealed);
+    }
+    const ssize_t n =
+        ::send(fd_, ping.data(), ping.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      last_sent_ns_.store(absl::GetCurrentTimeNanos(),
+                          std::memory_order_relaxed);
+      if (static_cast<size_t>(n) < ping.size()) {
+        SendRaw(absl::string_view(ping).substr(static_cast<size_t>(n)));
+      }
+    } else if (tls_on_) {
+      // Sealed, so it must still go, first: with the next write.
+      absl::MutexLock l(&tls_mu_);
+      tls_said_.insert(0, ping);
+    }
+    send_mu_.Unlock();
+  }
+
+  void StopPinging() {
+    if (!pinger_.joinable()) return;
+    {
+      absl::MutexLock l(&ping_mu_);
+      ping_stop_ = true;
+    }
+    pinger_.join();
   }
 
   // Up to `size` bytes from the manager, as recv(2) answers (over TLS the
@@ -298,6 +373,14 @@ class WireSessionStream final : public SessionStream {
   std::atomic<bool> cancelled_{false};
   // Held while a write seals and sends, so records go out in order.
   absl::Mutex send_mu_ ABSL_ACQUIRED_BEFORE(tls_mu_);
+  // The pinger (StartPinging): its thread, when anything was last sent,
+  // and the stop flag it waits on.
+  bool pinging_ = false;
+  bool abandoned_ = false;
+  std::atomic<int64_t> last_sent_ns_{0};
+  absl::Mutex ping_mu_ ABSL_ACQUIRED_BEFORE(send_mu_);
+  bool ping_stop_ ABSL_GUARDED_BY(ping_mu_) = false;
+  std::thread pinger_;
   // TLS (null: plaintext), shared by the reader and the writer. Set
   // before the stream is shared (tls_on_ says so without the lock); a
   // plaintext stream never takes these locks, so a reader blocked in
@@ -396,7 +479,7 @@ absl::StatusOr<int> ConnectTo(const WireTarget& target,
 
 }  // namespace
 
-WireTarget LocalWireTarget(absl::string_view address) {
+WireTarget ResolveWireTarget(absl::string_view address) {
   WireTarget target;
   if (absl::ConsumePrefix(&address, "unix:")) {
     absl::ConsumePrefix(&address, "//");
@@ -408,9 +491,6 @@ WireTarget LocalWireTarget(absl::string_view address) {
   absl::StatusOr<std::vector<SocketAddress>> found =
       ResolveTcp(*where, /*passive=*/false);
   if (!found.ok()) return target;
-  for (const SocketAddress& a : *found) {
-    if (!IsLoopback(a.get())) return target;
-  }
   target.tcp = *std::move(found);
   return target;
 }
@@ -445,6 +525,7 @@ absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
   if (target.unix_path.empty()) {
     (*call.mutable_entries())[kWirePidMetadata] = absl::StrCat(::getpid());
     (*call.mutable_entries())[kWireHostMetadata] = WireHostIdentity();
+    (*call.mutable_entries())[kWirePingsMetadata] = "1";
   }
   // Over TLS, kTlsWireMagic said it all.
   std::string out(options.tls.root_pem.empty() ? kLocalWireMagic : "");
@@ -485,6 +566,12 @@ absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
   }
   initial->clear();
   for (const auto& [name, value] : opened.entries()) (*initial)[name] = value;
+  int64_t ping_ms = 0;
+  if (auto it = initial->find(kWirePingEveryMetadata);
+      it != initial->end() && absl::SimpleAtoi(it->second, &ping_ms) &&
+      ping_ms > 0) {
+    stream->StartPinging(absl::Milliseconds(ping_ms));
+  }
   SetTimeouts(*fd, absl::InfiniteFuture());
   return std::unique_ptr<SessionStream>(std::move(stream));
 }

@@ -1,6 +1,9 @@
-// The client's side of the local wire (common/local_wire.h): a Session
-// stream on the manager's socket — a unix socket, or TCP to an address of
-// this machine, in plaintext or TLS — without gRPC.
+// The client's side of the wire (common/local_wire.h): a Session stream on
+// the manager's socket — a unix socket, or TCP, in plaintext or TLS —
+// without gRPC. Over TCP the client tells its pid, which a manager on the
+// same machine believes (and then watches the process), and pings when
+// idle if the manager asks (it cannot watch this process: another
+// machine, another pid namespace).
 #ifndef MPROC_CLIENT_INTERNAL_WIRE_SESSION_STREAM_H_
 #define MPROC_CLIENT_INTERNAL_WIRE_SESSION_STREAM_H_
 
@@ -27,12 +30,10 @@ struct WireTarget {
   bool empty() const { return unix_path.empty() && tcp.empty(); }
 };
 
-// The wire's target for `address`: its socket for a unix address, its
-// addresses for a TCP address whose host resolves to loopback addresses
-// only (a manager on this machine, which can watch this process as it
-// would over a unix socket); empty for any other address (gRPC, with its
-// pings, reaches other machines).
-WireTarget LocalWireTarget(absl::string_view address);
+// The wire's target for `address`: its socket for a unix address, the
+// addresses its host resolves to for a TCP one; empty if it resolves to
+// nothing (gRPC then says why it cannot connect).
+WireTarget ResolveWireTarget(absl::string_view address);
 
 struct WireOpenOptions {
   std::string authkey;  // empty: prove nothing

@@ -92,6 +92,8 @@ class WireServer::Loop {
   int64_t frame_limit() const { return frame_limit_; }
   // This manager's WireHostIdentity().
   const std::string& host_identity() const { return host_identity_; }
+  // How often the liveness check runs (half a session lease).
+  absl::Duration keepalive() const { return keepalive_; }
   // The TLS files of a TLS manager (null: plaintext).
   ServerTlsFiles* tls() const { return tls_; }
   // A peer's TLS failed (a certificate refused, not TLS at all): logged,
@@ -144,6 +146,13 @@ class WireServer::Loop {
 };
 
 namespace {
+// How often a client the manager cannot watch is asked to ping: four pings
+// fit in two liveness checks, so one that falls silent is cut within about
+// three checks (as gRPC's unanswered keepalive ping would cut it).
+absl::Duration PingEvery(absl::Duration keepalive) {
+  return std::max(keepalive / 2, absl::Milliseconds(1));
+}
+
 // Session-phase limits and messages shared by the connection's methods.
 absl::Status TooLarge(int64_t length, int64_t limit) {
   return absl::ResourceExhaustedError(
@@ -175,8 +184,13 @@ class WireConnection {
     {
       absl::MutexLock l(&mu_);
       pid = pid_;
+      // Not visible from here: a client that pings is cut when silent for
+      // four of its pings (an older one is left to the kernel's keepalive).
+      if (pid <= 0) {
+        return expects_pings_ &&
+               absl::Now() - last_heard_ > 4 * PingEvery(loop_->keepalive());
+      }
     }
-    if (pid <= 0) return false;  // not visible from here: no judgement
     const PeerState state = ReadPeerState(pid);
     if (!state.exists) return true;
     const bool still =
@@ -343,6 +357,7 @@ class WireConnection {
       char* tail = in_.Reserve(kReadChunk);
       const ssize_t n = ReceiveLocked(tail, kReadChunk);
       if (n > 0) {
+        if (expects_pings_) last_heard_ = absl::Now();
         in_.Commit(static_cast<size_t>(n));
         // A bad header is refused as soon as it is in, not when a read
         // reaches it: nothing is buffered on a length no one checked.
@@ -458,6 +473,20 @@ class WireConnection {
   // A loopback TCP peer's process, from what its Open said, if its ids
   // mean the same here (same boot, same pid namespace).
   void LearnPeerProcessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    PlacePeerLocked();
+    if (pid_ > 0) return;
+    // Not placed: a client that can ping is asked to.
+    auto pings = client_metadata_.entries().find(kWirePingsMetadata);
+    if (pings == client_metadata_.entries().end() || pings->second != "1") {
+      return;
+    }
+    expects_pings_ = true;
+    last_heard_ = absl::Now();
+    (*initial_metadata_.mutable_entries())[kWirePingEveryMetadata] =
+        absl::StrCat(absl::ToInt64Milliseconds(PingEvery(loop_->keepalive())));
+  }
+
+  void PlacePeerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!loopback_tcp_ || pid_ > 0) return;
     const auto& entries = client_metadata_.entries();
     auto host = entries.find(kWireHostMetadata);
@@ -485,9 +514,13 @@ class WireConnection {
     }
     WireHeader header;
     absl::string_view payload;
-    if (!NextMessageLocked(&header, &payload)) {
-      if (eof_) BreakLocked();
-      return;
+    for (;;) {
+      if (!NextMessageLocked(&header, &payload)) {
+        if (eof_) BreakLocked();
+        return;
+      }
+      if (header.kind != WireKind::kPing) break;
+      in_.Consume(kLocalWireHeaderBytes + header.length);
     }
     if (header.kind == WireKind::kClose) {
       in_.Consume(kLocalWireHeaderBytes + header.length);
@@ -733,6 +766,9 @@ class WireConnection {
   std::string plain_out_ ABSL_GUARDED_BY(mu_);
   // Whether the last read of ciphertext left the socket empty.
   bool raw_drained_ ABSL_GUARDED_BY(mu_) = false;
+  // A peer the manager cannot watch, which pings: when it was last heard.
+  bool expects_pings_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time last_heard_ ABSL_GUARDED_BY(mu_);
   std::string out_ ABSL_GUARDED_BY(mu_);
   size_t out_sent_ ABSL_GUARDED_BY(mu_) = 0;
   pb::WireMetadata client_metadata_ ABSL_GUARDED_BY(mu_);

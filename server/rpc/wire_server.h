@@ -30,10 +30,13 @@
 // having used no CPU between — is cut off as an unanswered ping would be.
 // A busy-looping or deadlocked client is not: gRPC's pings are answered by
 // its library's own thread in that case too. A connection that has not
-// opened its stream within 10 s is dropped. Other TCP peers (another
-// machine; a tunnel) are cut by the kernel's keepalive probes
-// (listener.h) when their machine goes silent, not when only their
-// process stops.
+// opened its stream within 10 s is dropped. A TCP peer the manager cannot
+// watch (another machine; another pid namespace; a tunnel) is asked in its
+// Open answer to ping every half `keepalive` while idle (kPing), and is
+// cut off once silent for two `keepalive`s, as an unanswered HTTP/2 ping
+// would have it; a client too old to ping is left to the kernel's
+// keepalive probes (listener.h), which notice a silent machine, not a
+// stopped process.
 #ifndef MPROC_SERVER_RPC_WIRE_SERVER_H_
 #define MPROC_SERVER_RPC_WIRE_SERVER_H_
 

@@ -30,6 +30,7 @@
 #include "tests/support/child_process.h"
 #include "tests/support/os_probes.h"
 #include "tests/support/status_matchers.h"
+#include "worker/process/subprocess.h"
 
 namespace mproc {
 namespace {
@@ -341,6 +342,47 @@ TEST_P(LocalWireTest, AConnectionThatNeverOpensIsDropped) {
   EXPECT_EQ(recv(fd, &byte, 1, 0), 0) << "still open after 20 s";
   EXPECT_LT(absl::Now() - start, absl::Seconds(15));
   close(fd);
+}
+
+// A client the manager cannot watch — here a CLI in a pid namespace of its
+// own, as in a container on the same host; another machine is the same to
+// the manager — pings while idle: it keeps its lock as long as it lives,
+// and loses it (after the lease) once it stops answering (SIGSTOP), as a
+// gRPC client does through HTTP/2 keepalive.
+TEST(WirePingTest, AClientTheManagerCannotWatchKeepsItsLockUntilItStops) {
+  auto server = ManagerProcess::Start("127.0.0.1:0", {"--session-lease", "2"});
+  ASSERT_OK(server);
+  PopenOptions options;
+  options.stdout_mode = StreamMode::kPipe;
+  options.new_process_group = true;
+  auto holder =
+      Popen::Start({"unshare", "--pid", "--fork", testing::MprocBinary(),
+                    "--manager", (*server)->address(), "lock", "held-elsewhere",
+                    "--", "sh", "-c", "echo held; exec sleep 120"},
+                   options);
+  ASSERT_OK(holder);
+  std::string said;
+  ASSERT_TRUE(testing::ReadUntil((*holder)->stdout_fd(), "held",
+                                 absl::Seconds(20), &said))
+      << said;
+  EXPECT_TRUE((*server)->AwaitOutput("a stream from ipv4:127.0.0.1:"));
+  auto other = Manager::Connect((*server)->address());
+  ASSERT_OK(other);
+  auto lock = (*other)->Lock("held-elsewhere");
+  ASSERT_OK(lock);
+  // The window measured: silent, the holder would be cut within 3 s and
+  // its lock passed on 2 s later.
+  absl::SleepFor(absl::Seconds(6));
+  EXPECT_FALSE(*lock->TryAcquire()) << "an idle, living holder lost its lock";
+  ASSERT_OK((*holder)->SignalGroup(SIGSTOP));
+  const absl::Time stopped = absl::Now();
+  EXPECT_TRUE(*lock->Acquire(absl::Seconds(20)))
+      << "a stopped holder kept its lock";
+  EXPECT_GT(absl::Now() - stopped, absl::Seconds(1));
+  ASSERT_OK((*lock).Release());
+  (*holder)->SignalGroup(SIGKILL).IgnoreError();
+  (*holder)->SignalGroup(SIGCONT).IgnoreError();
+  (*holder)->Wait(absl::Seconds(10)).IgnoreError();
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, LocalWireTest,
