@@ -55,6 +55,11 @@ inline constexpr char kWireHostMetadata[] = "mproc-wire-host";
 // silent for four of those, as gRPC's unanswered keepalive pings would.
 inline constexpr char kWirePingsMetadata[] = "mproc-wire-pings";
 inline constexpr char kWirePingEveryMetadata[] = "mproc-wire-ping-ms";
+// A manager that watches the client's process itself answers
+// kWireWatchedMetadata ("1") instead. A client that hears neither (a
+// manager older than pings) from another machine goes back to gRPC, whose
+// keepalive pings the manager answers for it.
+inline constexpr char kWireWatchedMetadata[] = "mproc-wire-watched";
 
 }  // namespace mproc
 

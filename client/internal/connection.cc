@@ -59,13 +59,12 @@ struct Waiter {
   bool broken = false;  // answered with the broken stream's status
 };
 
-// Where the wire reaches the manager (wire_session_stream.h), plaintext
-// or TLS; empty for gRPC: MPROC_WIRE=grpc in the environment (to compare
-// the two, or to reach a manager of an older mproc).
-WireTarget WireTargetFor(const std::string& address) {
+// Whether streams go over the wire (wire_session_stream.h), plaintext or
+// TLS, rather than gRPC: unless MPROC_WIRE=grpc in the environment (to
+// compare the two, or to reach a manager of an older mproc).
+bool WireWanted() {
   const char* wire = std::getenv("MPROC_WIRE");
-  if (wire != nullptr && absl::string_view(wire) == "grpc") return {};
-  return ResolveWireTarget(address);
+  return wire == nullptr || absl::string_view(wire) != "grpc";
 }
 
 // How long `request` may wait in the manager by its own arguments: its
@@ -140,7 +139,7 @@ class SessionConnection : public Connection, public ForkAware {
   SessionConnection(std::string address, ConnectionOptions options)
       : address_(std::move(address)),
         options_(std::move(options)),
-        wire_(WireTargetFor(address_)) {
+        on_grpc_(!WireWanted()) {
     InstallForkGuard();
     {
       absl::MutexLock l(&mu_);
@@ -322,7 +321,7 @@ class SessionConnection : public Connection, public ForkAware {
   // The gRPC channel, unless there is one or the stream goes over the
   // local wire.
   void OpenChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (channel_ != nullptr || !wire_.empty()) return;
+    if (channel_ != nullptr || !on_grpc_) return;
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
@@ -414,8 +413,16 @@ class SessionConnection : public Connection, public ForkAware {
     const absl::Time deadline = absl::Now() + options_.connect_timeout;
     std::map<std::string, std::string> metadata;
     absl::StatusOr<std::unique_ptr<SessionStream>> opened =
-        wire_.empty() ? OpenGrpcStreamLocked(deadline, &metadata)
-                      : OpenWireStreamLocked(deadline, &metadata);
+        on_grpc_ ? OpenGrpcStreamLocked(deadline, &metadata)
+                 : OpenWireStreamLocked(deadline, &metadata);
+    if (!opened.ok() && !on_grpc_ && UseGrpcInstead(opened.status())) {
+      // A manager older than the wire (or than its pings): gRPC reaches it,
+      // for the life of this connection.
+      on_grpc_ = true;
+      OpenChannel();
+      opened = OpenGrpcStreamLocked(deadline, &metadata);
+      if (!opened.ok()) on_grpc_ = false;  // the wire again next time
+    }
     if (!opened.ok()) return opened.status();
     auto stream = std::make_shared<Stream>();
     stream->rw = *std::move(opened);
@@ -533,7 +540,13 @@ class SessionConnection : public Connection, public ForkAware {
     open.metadata = CallMetadataLocked();
     open.tls = options_.tls;
     open.deadline = deadline;
-    return OpenWireStream(wire_, address_, open, metadata);
+    // Resolved for each stream, as gRPC resolves for each connection.
+    const WireTarget target = ResolveWireTarget(address_);
+    if (target.empty()) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot resolve the manager's address ", address_));
+    }
+    return OpenWireStream(target, address_, open, metadata);
   }
 
   // What a new stream tells the manager: this process's session, and the
@@ -709,8 +722,9 @@ class SessionConnection : public Connection, public ForkAware {
 
   const std::string address_;
   const ConnectionOptions options_;
-  // Where the local wire reaches the manager; empty: gRPC.
-  const WireTarget wire_;
+  // Streams go over gRPC (MPROC_WIRE=grpc, or an older manager), not the
+  // wire.
+  bool on_grpc_ ABSL_GUARDED_BY(mu_);
   pid_t session_pid_ ABSL_GUARDED_BY(mu_) = 0;
   std::string session_id_ ABSL_GUARDED_BY(mu_);
 

@@ -7,12 +7,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -47,13 +50,13 @@ class WireSessionStream final : public SessionStream {
     if (fd_ >= 0) ::close(fd_);
   }
 
-  // From now on a thread of the stream's own sends kPing whenever the
-  // stream has sent nothing for `every` (the manager asked: it cannot
-  // watch this process, and cuts a silent connection). Before the stream
-  // is shared with other threads.
+  // From now on a thread of the stream's own sends kPing when the stream
+  // began no send for `every` (the manager asked: it cannot watch this
+  // process, and cuts a silent connection). It never blocks on the
+  // socket. Before the stream is shared with other threads.
   void StartPinging(absl::Duration every) {
     pinging_ = true;
-    last_sent_ns_.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
+    last_sent_ns_.store(SteadyNanos(), std::memory_order_relaxed);
     pinger_ = std::thread([this, every] { PingLoop(every); });
   }
 
@@ -143,6 +146,11 @@ class WireSessionStream final : public SessionStream {
   // to say); false if the connection broke (the reader finds out why).
   bool Send(absl::string_view bytes) {
     absl::MutexLock sending(&send_mu_);
+    // What a ping left half sent goes first.
+    if (!unsent_.empty()) {
+      if (!SendRaw(unsent_)) return false;
+      unsent_.clear();
+    }
     if (!tls_on_) return SendRaw(bytes);
     std::string sealed;
     {
@@ -194,10 +202,15 @@ class WireSessionStream final : public SessionStream {
   }
 
  private:
+  static int64_t SteadyNanos() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
   bool SendRaw(absl::string_view bytes) {
     if (pinging_) {
-      last_sent_ns_.store(absl::GetCurrentTimeNanos(),
-                          std::memory_order_relaxed);
+      last_sent_ns_.store(SteadyNanos(), std::memory_order_relaxed);
     }
     while (!bytes.empty()) {
       const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -211,48 +224,70 @@ class WireSessionStream final : public SessionStream {
     return true;
   }
 
+  // Waits (on the steady clock) until the stream began no send for
+  // `every`, then pings; a write under way counts as a ping (tried again
+  // a quarter of `every` later). Ends when stopped, or once a send fails
+  // for good: the connection is broken, and its reader will say so.
   void PingLoop(absl::Duration every) {
+    const int64_t every_ns = absl::ToInt64Nanoseconds(every);
+    int64_t next_try = last_sent_ns_.load(std::memory_order_relaxed) + every_ns;
     absl::MutexLock l(&ping_mu_);
     for (;;) {
-      const absl::Time due =
-          absl::FromUnixNanos(last_sent_ns_.load(std::memory_order_relaxed)) +
-          every;
-      if (ping_mu_.AwaitWithDeadline(absl::Condition(&ping_stop_), due)) {
+      const absl::Duration wait =
+          absl::Nanoseconds(std::max<int64_t>(0, next_try - SteadyNanos()));
+      if (ping_mu_.AwaitWithTimeout(absl::Condition(&ping_stop_), wait)) {
         return;
       }
-      const absl::Time last =
-          absl::FromUnixNanos(last_sent_ns_.load(std::memory_order_relaxed));
-      if (absl::Now() - last >= every) SendPing();
+      const int64_t now = SteadyNanos();
+      const int64_t last = last_sent_ns_.load(std::memory_order_relaxed);
+      if (now - last < every_ns) {
+        next_try = last + every_ns;
+        continue;
+      }
+      switch (TryPing()) {
+        case Ping::kSent:
+          next_try = now + every_ns;
+          break;
+        case Ping::kBusy:
+          next_try = now + every_ns / 4;
+          break;
+        case Ping::kBroken:
+          return;
+      }
     }
   }
 
-  // One kPing, unless a write is under way (its bytes say as much). It
-  // waits for the socket only to finish a ping it began.
-  void SendPing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ping_mu_) {
-    if (!send_mu_.TryLock()) return;
-    std::string ping;
-    AppendWireMessage(WireKind::kPing, pb::WireStatus(), &ping);
-    if (tls_on_) {
-      absl::MutexLock l(&tls_mu_);
-      std::string sealed;
-      sealed.swap(tls_said_);
-      if (tls_->Write(ping)) tls_->TakeOutput(&sealed);
-      ping.swap(sealed);
-    }
-    const ssize_t n =
-        ::send(fd_, ping.data(), ping.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      last_sent_ns_.store(absl::GetCurrentTimeNanos(),
-                          std::memory_order_relaxed);
-      if (static_cast<size_t>(n) < ping.size()) {
-        SendRaw(absl::string_view(ping).substr(static_cast<size_t>(n)));
+  enum class Ping { kSent, kBusy, kBroken };
+  // One kPing, without waiting: kBusy if a write is under way or the
+  // socket is full (what a ping could not send waits in unsent_, ahead of
+  // the next write, and no new one is made meanwhile).
+  Ping TryPing() {
+    if (!send_mu_.TryLock()) return Ping::kBusy;
+    if (unsent_.empty()) {
+      AppendWireMessage(WireKind::kPing, pb::WireStatus(), &unsent_);
+      if (tls_on_) {
+        absl::MutexLock l(&tls_mu_);
+        std::string sealed;
+        sealed.swap(tls_said_);
+        if (tls_->Write(unsent_)) tls_->TakeOutput(&sealed);
+        unsent_.swap(sealed);
       }
-    } else if (tls_on_) {
-      // Sealed, so it must still go, first: with the next write.
-      absl::MutexLock l(&tls_mu_);
-      tls_said_.insert(0, ping);
+    }
+    const ssize_t n = ::send(fd_, unsent_.data(), unsent_.size(),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    Ping result = Ping::kSent;
+    if (n > 0) {
+      last_sent_ns_.store(SteadyNanos(), std::memory_order_relaxed);
+      unsent_.erase(0, static_cast<size_t>(n));
+      if (!unsent_.empty()) result = Ping::kBusy;
+    } else {
+      result =
+          n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+              ? Ping::kBusy
+              : Ping::kBroken;
     }
     send_mu_.Unlock();
+    return result;
   }
 
   void StopPinging() {
@@ -373,8 +408,10 @@ class WireSessionStream final : public SessionStream {
   std::atomic<bool> cancelled_{false};
   // Held while a write seals and sends, so records go out in order.
   absl::Mutex send_mu_ ABSL_ACQUIRED_BEFORE(tls_mu_);
-  // The pinger (StartPinging): its thread, when anything was last sent,
-  // and the stop flag it waits on.
+  // Bytes a ping began to send: they go on the socket before any other.
+  std::string unsent_ ABSL_GUARDED_BY(send_mu_);
+  // The pinger (StartPinging): its thread, when a send last began (steady
+  // clock), and the stop flag it waits on.
   bool pinging_ = false;
   bool abandoned_ = false;
   std::atomic<int64_t> last_sent_ns_{0};
@@ -416,16 +453,24 @@ void SetTimeouts(int fd, absl::Time deadline) {
 // A manager that closes the connection during the handshake without a
 // word may not know the wire (an older mproc: gRPC drops the unknown
 // preface); the message says how to reach one.
+// What marks a status that says to use gRPC instead (UseGrpcInstead).
+constexpr char kUseGrpcPayload[] = "type.mproc/use-grpc";
+
+absl::Status UseGrpc(absl::Status status) {
+  status.SetPayload(kUseGrpcPayload, absl::Cord("1"));
+  return status;
+}
+
 absl::Status OlderManagerHint(const absl::Status& status,
                               const std::string& address) {
   if (status.code() != absl::StatusCode::kUnavailable ||
       !absl::StrContains(status.message(), "closed the connection")) {
     return status;
   }
-  return absl::UnavailableError(absl::StrCat(
+  return UseGrpc(absl::UnavailableError(absl::StrCat(
       "the manager at ", address,
       " closed the connection during the local wire's handshake (a manager "
-      "older than the wire? MPROC_WIRE=grpc reaches it over gRPC)"));
+      "older than the wire? MPROC_WIRE=grpc reaches it over gRPC)")));
 }
 
 // A connected socket to `target` (blocking, close-on-exec, timeouts to
@@ -478,6 +523,10 @@ absl::StatusOr<int> ConnectTo(const WireTarget& target,
 }
 
 }  // namespace
+
+bool UseGrpcInstead(const absl::Status& status) {
+  return status.GetPayload(kUseGrpcPayload).has_value();
+}
 
 WireTarget ResolveWireTarget(absl::string_view address) {
   WireTarget target;
@@ -571,6 +620,12 @@ absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
       it != initial->end() && absl::SimpleAtoi(it->second, &ping_ms) &&
       ping_ms > 0) {
     stream->StartPinging(absl::Milliseconds(ping_ms));
+  } else if (target.unix_path.empty() &&
+             initial->count(kWireWatchedMetadata) == 0) {
+    return UseGrpc(absl::UnavailableError(absl::StrCat(
+        "the manager at ", address,
+        " neither watches this process nor asks for pings on the wire (a "
+        "manager older than its pings): gRPC's keepalive reaches it")));
   }
   SetTimeouts(*fd, absl::InfiniteFuture());
   return std::unique_ptr<SessionStream>(std::move(stream));

@@ -1,9 +1,10 @@
 // The client's side of the wire (common/local_wire.h): a Session stream on
 // the manager's socket — a unix socket, or TCP, in plaintext or TLS —
 // without gRPC. Over TCP the client tells its pid, which a manager on the
-// same machine believes (and then watches the process), and pings when
-// idle if the manager asks (it cannot watch this process: another
-// machine, another pid namespace).
+// same machine believes when it shares the client's boot and pid
+// namespace (it then watches the process), and pings when idle if the
+// manager asks (it cannot watch this process: another machine, another
+// pid namespace).
 #ifndef MPROC_CLIENT_INTERNAL_WIRE_SESSION_STREAM_H_
 #define MPROC_CLIENT_INTERNAL_WIRE_SESSION_STREAM_H_
 
@@ -54,11 +55,18 @@ struct WireOpenOptions {
 // UNAVAILABLE if nothing listens there or the manager does not answer by the
 // deadline or its TLS handshake fails (the reason named);
 // UNAUTHENTICATED as AuthenticateCall; the manager's own status if it
-// refuses the stream.
+// refuses the stream. A manager that must be reached over gRPC instead —
+// one that closes the connection during the handshake without a word (an
+// mproc older than the wire), or one over TCP that neither watches this
+// process nor asks for pings (older than pings, so nothing would notice
+// this process stop) — gives an UNAVAILABLE that UseGrpcInstead tells.
 absl::StatusOr<std::unique_ptr<SessionStream>> OpenWireStream(
     const WireTarget& target, const std::string& address,
     const WireOpenOptions& options,
     std::map<std::string, std::string>* initial);
+
+// Whether OpenWireStream's `status` says to reach this manager over gRPC.
+bool UseGrpcInstead(const absl::Status& status);
 
 }  // namespace internal
 }  // namespace mproc

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -186,9 +187,17 @@ class WireConnection {
       pid = pid_;
       // Not visible from here: a client that pings is cut when silent for
       // four of its pings (an older one is left to the kernel's keepalive).
+      // While the manager itself is not reading it (backpressure, its
+      // goodbye said) silence proves nothing.
       if (pid <= 0) {
-        return expects_pings_ &&
-               absl::Now() - last_heard_ > 4 * PingEvery(loop_->keepalive());
+        if (!expects_pings_) return false;
+        const auto now = std::chrono::steady_clock::now();
+        if ((interest_ & EPOLLIN) == 0 || client_closed_) {
+          last_heard_ = now;
+          return false;
+        }
+        return now - last_heard_ >
+               absl::ToChronoNanoseconds(4 * PingEvery(loop_->keepalive()));
       }
     }
     const PeerState state = ReadPeerState(pid);
@@ -357,7 +366,7 @@ class WireConnection {
       char* tail = in_.Reserve(kReadChunk);
       const ssize_t n = ReceiveLocked(tail, kReadChunk);
       if (n > 0) {
-        if (expects_pings_) last_heard_ = absl::Now();
+        if (expects_pings_) last_heard_ = std::chrono::steady_clock::now();
         in_.Commit(static_cast<size_t>(n));
         // A bad header is refused as soon as it is in, not when a read
         // reaches it: nothing is buffered on a length no one checked.
@@ -470,22 +479,29 @@ class WireConnection {
     if (eof_ && phase_ == Phase::kHandshake) BreakLocked();
   }
 
-  // A loopback TCP peer's process, from what its Open said, if its ids
-  // mean the same here (same boot, same pid namespace).
+  // At Open: the peer's process if it can be watched from here
+  // (PlacePeerLocked); if not, a client that can ping is asked to (in the
+  // Open answer) and is judged by its silence from then on; one that is
+  // watched is told so, so that it need not fall back to gRPC.
   void LearnPeerProcessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     PlacePeerLocked();
-    if (pid_ > 0) return;
+    if (pid_ > 0) {
+      (*initial_metadata_.mutable_entries())[kWireWatchedMetadata] = "1";
+      return;
+    }
     // Not placed: a client that can ping is asked to.
     auto pings = client_metadata_.entries().find(kWirePingsMetadata);
     if (pings == client_metadata_.entries().end() || pings->second != "1") {
       return;
     }
     expects_pings_ = true;
-    last_heard_ = absl::Now();
+    last_heard_ = std::chrono::steady_clock::now();
     (*initial_metadata_.mutable_entries())[kWirePingEveryMetadata] =
         absl::StrCat(absl::ToInt64Milliseconds(PingEvery(loop_->keepalive())));
   }
 
+  // A loopback TCP peer's process, from what its Open said, if its ids
+  // mean the same here (same boot, same pid namespace).
   void PlacePeerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!loopback_tcp_ || pid_ > 0) return;
     const auto& entries = client_metadata_.entries();
@@ -768,7 +784,7 @@ class WireConnection {
   bool raw_drained_ ABSL_GUARDED_BY(mu_) = false;
   // A peer the manager cannot watch, which pings: when it was last heard.
   bool expects_pings_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time last_heard_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point last_heard_ ABSL_GUARDED_BY(mu_);
   std::string out_ ABSL_GUARDED_BY(mu_);
   size_t out_sent_ ABSL_GUARDED_BY(mu_) = 0;
   pb::WireMetadata client_metadata_ ABSL_GUARDED_BY(mu_);
