@@ -262,6 +262,23 @@ TlsChannel::Result TlsChannel::Read(char* data, size_t size, size_t* got) {
   return Failed(ret);
 }
 
+ssize_t TlsChannel::Receive(char* data, size_t size) {
+  size_t got = 0;
+  switch (Read(data, size, &got)) {
+    case Result::kDone:
+      return static_cast<ssize_t>(got);
+    case Result::kClosed:
+      return 0;
+    case Result::kWantInput:
+      errno = EAGAIN;
+      return -1;
+    case Result::kFailed:
+      break;
+  }
+  errno = EPROTO;
+  return -1;
+}
+
 bool TlsChannel::Write(absl::string_view plain) {
   while (!plain.empty()) {
     ClearErrors();

@@ -9,6 +9,9 @@
 #ifndef MPROC_COMMON_TLS_CHANNEL_H_
 #define MPROC_COMMON_TLS_CHANNEL_H_
 
+#include <sys/types.h>
+
+#include <cerrno>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -66,6 +69,10 @@ class TlsChannel {
   // kDone); the handshake first if it is not over. kWantInput: Feed more;
   // kClosed: the peer ended TLS (close_notify); kFailed: error() says why.
   Result Read(char* data, size_t size, size_t* got);
+  // Read as recv(2) answers it: the bytes read; 0 once the peer ended TLS;
+  // -1 with errno EAGAIN while it needs more input (Feed), EPROTO if TLS
+  // failed (error() says why).
+  ssize_t Receive(char* data, size_t size);
   // Encrypts all of `plain` (the records then wait in the output); false
   // (error() says why) if TLS failed or its handshake is not over.
   bool Write(absl::string_view plain);

@@ -319,23 +319,16 @@ class WireSessionStream final : public SessionStream {
       }
       socket_first = true;
       absl::MutexLock l(&tls_mu_);
-      size_t got = 0;
-      const TlsChannel::Result result = tls_->Read(data, size, &got);
+      const ssize_t n = tls_->Receive(data, size);
+      const int error = errno;
       // What TLS has to say goes out with the next write (the manager asks
       // for nothing that needs an answer sooner).
       tls_->TakeOutput(&tls_said_);
-      switch (result) {
-        case TlsChannel::Result::kDone:
-          return static_cast<ssize_t>(got);
-        case TlsChannel::Result::kClosed:
-          return 0;
-        case TlsChannel::Result::kFailed:
-          tls_error_ = tls_->error();
-          errno = EPROTO;
-          return -1;
-        case TlsChannel::Result::kWantInput:
-          break;
-      }
+      if (n >= 0) return n;
+      if (error == EAGAIN) continue;
+      tls_error_ = tls_->error();
+      errno = EPROTO;
+      return -1;
     }
   }
 

@@ -668,24 +668,17 @@ class WireConnection {
         tls_->Feed(raw, static_cast<size_t>(n));
       }
       held = false;
-      size_t got = 0;
-      const TlsChannel::Result result = tls_->Read(data, size, &got);
+      const ssize_t n = tls_->Receive(data, size);
+      const int error = errno;
       if (tls_->HasOutput()) {
         tls_->TakeOutput(&out_);
         SendPendingLocked();
       }
-      switch (result) {
-        case TlsChannel::Result::kDone:
-          return static_cast<ssize_t>(got);
-        case TlsChannel::Result::kClosed:
-          return 0;
-        case TlsChannel::Result::kFailed:
-          loop_->TlsRefused(peer_, tls_->error());
-          errno = EPROTO;
-          return -1;
-        case TlsChannel::Result::kWantInput:
-          break;
-      }
+      if (n >= 0) return n;
+      if (error == EAGAIN) continue;
+      loop_->TlsRefused(peer_, tls_->error());
+      errno = EPROTO;
+      return -1;
     }
   }
 
