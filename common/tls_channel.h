@@ -24,6 +24,10 @@ struct ssl_st;
 
 namespace mproc {
 
+// What one read of ciphertext from a socket asks for: a whole TLS record
+// and its framing.
+inline constexpr size_t kTlsReadBytes = 16 * 1024 + 512;
+
 // A configured OpenSSL context (certificates, what to verify), shared by
 // the channels made from it.
 using TlsContext = std::shared_ptr<ssl_ctx_st>;

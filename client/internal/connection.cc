@@ -482,9 +482,7 @@ class SessionConnection : public Connection, public ForkAware {
                 ? absl::StrCat(
                       ": it accepts connections, but the ",
                       options_.tls.root_pem.empty() ? "plaintext" : "TLS",
-                      " handshake fails (a TLS manager needs --tls-ca, with "
-                      "a client certificate for mutual TLS; a plaintext one "
-                      "none; a certificate must name the host)")
+                      " handshake fails (", kTlsSetupHint, ")")
                 : ""));
       }
       state = channel_->GetState(/*try_to_connect=*/true);

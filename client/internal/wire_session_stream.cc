@@ -167,11 +167,9 @@ class WireSessionStream final : public SessionStream {
   absl::Status HandshakeTls(std::unique_ptr<TlsChannel> tls,
                             absl::Time deadline) {
     auto failed = [&](absl::string_view why) {
-      return absl::UnavailableError(absl::StrCat(
-          "the TLS handshake with the manager at ", address_, " failed: ", why,
-          " (a TLS manager needs --tls-ca, with a client "
-          "certificate for mutual TLS; a plaintext one none; "
-          "its certificate must name the host)"));
+      return absl::UnavailableError(
+          absl::StrCat("the TLS handshake with the manager at ", address_,
+                       " failed: ", why, " (", kTlsSetupHint, ")"));
     };
     if (!SendRaw(kTlsWireMagic)) return failed(std::strerror(errno));
     for (;;) {
@@ -185,7 +183,7 @@ class WireSessionStream final : public SessionStream {
                           ? "the manager ended TLS"
                           : tls->error());
       }
-      char raw[16 * 1024 + 512];
+      char raw[kTlsReadBytes];
       SetTimeouts(fd_, deadline);
       const ssize_t n = ::recv(fd_, raw, sizeof(raw), 0);
       if (n < 0 && errno == EINTR) continue;
@@ -311,7 +309,7 @@ class WireSessionStream final : public SessionStream {
     }
     for (;;) {
       if (socket_first) {
-        char raw[16 * 1024 + 512];
+        char raw[kTlsReadBytes];
         const ssize_t n = ::recv(fd_, raw, sizeof(raw), 0);
         if (n <= 0) return n;
         absl::MutexLock l(&tls_mu_);
@@ -412,9 +410,9 @@ class WireSessionStream final : public SessionStream {
   bool ping_stop_ ABSL_GUARDED_BY(ping_mu_) = false;
   std::thread pinger_;
   // TLS (null: plaintext), shared by the reader and the writer. Set
-  // before the stream is shared (tls_on_ says so without the lock); a
-  // plaintext stream never takes these locks, so a reader blocked in
-  // recv(2) never holds up a writer.
+  // before the stream is shared (tls_on_ says so without the lock); no
+  // reader holds a lock while blocked in recv(2), so it never holds up a
+  // writer.
   bool tls_on_ = false;
   absl::Mutex tls_mu_;
   std::unique_ptr<TlsChannel> tls_ ABSL_GUARDED_BY(tls_mu_);
@@ -443,9 +441,6 @@ void SetTimeouts(int fd, absl::Time deadline) {
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-// A manager that closes the connection during the handshake without a
-// word may not know the wire (an older mproc: gRPC drops the unknown
-// preface); the message says how to reach one.
 // What marks a status that says to use gRPC instead (UseGrpcInstead).
 constexpr char kUseGrpcPayload[] = "type.mproc/use-grpc";
 
@@ -453,6 +448,10 @@ absl::Status UseGrpc(absl::Status status) {
   status.SetPayload(kUseGrpcPayload, absl::Cord("1"));
   return status;
 }
+
+// A manager that closes the connection during the handshake without a
+// word may not know the wire (an older mproc: gRPC drops the unknown
+// preface): reached over gRPC instead, and the message says so.
 
 absl::Status OlderManagerHint(const absl::Status& status,
                               const std::string& address) {

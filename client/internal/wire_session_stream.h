@@ -24,7 +24,13 @@
 namespace mproc {
 namespace internal {
 
-// Where the local wire reaches a manager.
+// What a failed handshake's message adds: how each kind of manager is
+// reached.
+inline constexpr char kTlsSetupHint[] =
+    "a TLS manager needs --tls-ca, with a client certificate for mutual TLS; "
+    "a plaintext one none; a certificate must name the host";
+
+// Where the wire reaches a manager.
 struct WireTarget {
   std::string unix_path;           // "unix:PATH" or "unix://PATH"
   std::vector<SocketAddress> tcp;  // or these, tried in order

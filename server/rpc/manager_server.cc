@@ -22,7 +22,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/authkey_file.h"
 #include "server/dispatcher.h"
 #include "server/object_store.h"
 #include "server/rpc/acl_file.h"
@@ -116,31 +115,24 @@ struct Storage {
 
 constexpr char kDataDirErrorPayload[] = "type.mproc/data-dir";
 
-// The TLS files must be there and readable now (later, gRPC only watches
-// them), the key private; a client CA or key needs a certificate.
-absl::Status CheckTlsFiles(const ManagerServerOptions& options) {
+// The TLS files, read and made into the wire's context now, before the
+// data dir is opened (later they are only watched): they must be there and
+// valid, the key private; a client CA or key needs a certificate. Null for
+// plaintext.
+absl::StatusOr<std::unique_ptr<ServerTlsFiles>> LoadTlsFiles(
+    const ManagerServerOptions& options) {
   if (options.tls_cert.empty()) {
     if (!options.tls_key.empty() || !options.tls_client_ca.empty()) {
       return absl::InvalidArgumentError(
           "TLS: --tls-key and --tls-client-ca need --tls-cert");
     }
-    return absl::OkStatus();
+    return nullptr;
   }
   if (options.tls_key.empty()) {
     return absl::InvalidArgumentError("TLS: --tls-cert needs --tls-key");
   }
-  absl::StatusOr<std::string> cert =
-      ReadPublicFile(options.tls_cert, "TLS certificate file");
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key =
-      ReadPrivateFile(options.tls_key, "TLS key file");
-  if (!key.ok()) return key.status();
-  if (!options.tls_client_ca.empty()) {
-    absl::StatusOr<std::string> ca =
-        ReadPublicFile(options.tls_client_ca, "TLS client CA file");
-    if (!ca.ok()) return ca.status();
-  }
-  return absl::OkStatus();
+  return ServerTlsFiles::Load(options.tls_cert, options.tls_key,
+                              options.tls_client_ca, kCertificateRefresh);
 }
 
 absl::Status DataDirError(absl::Status status) {
@@ -212,7 +204,9 @@ class ManagerServerImpl : public ManagerServer {
     return grpc::experimental::TlsServerCredentials(tls);
   }
 
-  absl::Status Bind(const ManagerServerOptions& options) {
+  // `tls`: LoadTlsFiles's (null: plaintext).
+  absl::Status Bind(const ManagerServerOptions& options,
+                    std::unique_ptr<ServerTlsFiles> tls) {
     grpc::ServerBuilder builder;
     int port = 0;
     const bool is_unix = absl::StartsWith(options.listen, "unix:");
@@ -235,13 +229,7 @@ class ManagerServerImpl : public ManagerServer {
     if (!listener.ok()) return listener.status();
     listener_ = *std::move(listener);
     port = listener_->port();
-    if (!options.tls_cert.empty()) {
-      absl::StatusOr<std::unique_ptr<ServerTlsFiles>> tls =
-          ServerTlsFiles::Load(options.tls_cert, options.tls_key,
-                               options.tls_client_ca, kCertificateRefresh);
-      if (!tls.ok()) return tls.status();
-      tls_files_ = *std::move(tls);
-    }
+    tls_files_ = std::move(tls);
     if (!is_unix) {
       grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
           grpc::ServerBuilder::experimental_type::ExternalConnectionType::
@@ -467,7 +455,8 @@ absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
     }
     auth.acl = *std::move(acl);
   }
-  if (absl::Status tls = CheckTlsFiles(options); !tls.ok()) return tls;
+  absl::StatusOr<std::unique_ptr<ServerTlsFiles>> tls = LoadTlsFiles(options);
+  if (!tls.ok()) return tls.status();
   if (!options.metrics_listen.empty()) {
     absl::StatusOr<std::string> bind =
         MetricsBindAddress(options.metrics_listen);
@@ -503,7 +492,7 @@ absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
   if (!storage.ok()) return storage.status();
   auto server = std::make_unique<ManagerServerImpl>(options, std::move(auth),
                                                     *std::move(storage));
-  absl::Status bound = server->Bind(options);
+  absl::Status bound = server->Bind(options, *std::move(tls));
   if (!bound.ok()) return bound;
   return server;
 }

@@ -179,7 +179,8 @@ class WireConnection {
 
   // The loop's liveness check, every keepalive: true if the peer process
   // is gone (another process holds the socket: a child it forked), or was
-  // stopped at the last check and still is, having used no CPU between.
+  // stopped at the last check and still is, having used no CPU between;
+  // for a peer that cannot be watched but pings, if it fell silent.
   bool Unresponsive() {
     pid_t pid;
     {
@@ -661,7 +662,7 @@ class WireConnection {
     bool held = tls_->Buffered();
     for (;;) {
       if (!held) {
-        char raw[16 * 1024 + 512];  // a TLS record and its framing
+        char raw[kTlsReadBytes];
         const ssize_t n = recv(fd_, raw, sizeof(raw), 0);
         if (n <= 0) return n;
         raw_drained_ = static_cast<size_t>(n) < sizeof(raw);
