@@ -6,12 +6,14 @@
 // start with a message naming it.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +28,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/manager.h"
@@ -785,6 +788,35 @@ TEST(DurabilityTest, BackupTakenWhileServingStartsAManager) {
   EXPECT_EQ(*from_copy->Queue("q")->Get(), Value("queued"));
   // The original serves on, with everything.
   EXPECT_EQ(*d->Len(), 1001);
+}
+
+// The journal's log is written through a shared mapping of its file
+// (server/store/mapped_log_env.h) wherever RocksDB maps files — ext4, xfs,
+// tmpfs — and with write(2) elsewhere. /proc/PID/maps shows which.
+TEST(DurabilityTest, TheLogIsWrittenThroughAMappingWhereRocksDbMapsFiles) {
+  DurableManager manager;
+  ASSERT_OK(manager.Start());
+  std::unique_ptr<Manager> m = Connect(manager.address());
+  ASSERT_NE(m, nullptr);
+  ASSERT_OK(m->Dict("d")->Set("k", 1));
+  struct statfs fs;
+  ASSERT_EQ(statfs(manager.data_dir().c_str(), &fs), 0);
+  const bool maps_files = fs.f_type == EXT4_SUPER_MAGIC ||
+                          fs.f_type == XFS_SUPER_MAGIC ||
+                          fs.f_type == TMPFS_MAGIC;
+  std::ifstream maps(
+      absl::StrCat("/proc/", manager.process()->pid(), "/maps"));
+  std::vector<std::string> mapped_logs;
+  for (std::string line; std::getline(maps, line);) {
+    const size_t path = line.find(manager.data_dir() + "/");
+    if (path == std::string::npos || !absl::EndsWith(line, ".log")) continue;
+    // A shared, writable mapping: what is copied there is in the file.
+    EXPECT_TRUE(absl::StrContains(line, " rw-s ")) << line;
+    mapped_logs.push_back(line.substr(path));
+  }
+  EXPECT_EQ(mapped_logs.size(), maps_files ? 1u : 0u)
+      << "filesystem type 0x" << std::hex << fs.f_type << ": "
+      << absl::StrJoin(mapped_logs, ", ");
 }
 
 TEST(DurabilityTest, ManagerWithoutDataDirSaysItKeepsNothing) {
