@@ -4,8 +4,8 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 
@@ -51,8 +51,8 @@ class MappedLogFileSystem final : public rocksdb::FileSystemWrapper {
 
 rocksdb::Env* MappedLogEnv() {
   static rocksdb::Env* const env =
-      rocksdb::NewCompositeEnv(std::make_shared<MappedLogFileSystem>(
-                                   rocksdb::FileSystem::Default()))
+      rocksdb::NewCompositeEnv(
+          std::make_shared<MappedLogFileSystem>(rocksdb::FileSystem::Default()))
           .release();
   return env;
 }

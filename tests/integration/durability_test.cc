@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -692,9 +693,16 @@ TEST(DurabilityTest, DamagedLogIsRefusedUnlessRepaired) {
   }
   ASSERT_FALSE(log.empty());
   {
-    // Scribble over the middle: not a torn tail but damage.
+    // Scribble over the middle of the records: not a torn tail but damage.
+    // (A mapped log ends in the zeros of its last region: the records end
+    // at its last byte that is not zero.)
     std::fstream f(log, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(log) / 2));
+    const std::string bytes((std::istreambuf_iterator<char>(f)),
+                            std::istreambuf_iterator<char>());
+    const size_t records_end = bytes.find_last_not_of('\0') + 1;
+    ASSERT_GT(records_end, 100000u);
+    f.clear();
+    f.seekp(static_cast<std::streamoff>(records_end / 2));
     f << std::string(64, '\x5a');
   }
   CommandResult r = StartExpectingFailure({"--data-dir", manager.data_dir()});
@@ -804,8 +812,7 @@ TEST(DurabilityTest, TheLogIsWrittenThroughAMappingWhereRocksDbMapsFiles) {
   const bool maps_files = fs.f_type == EXT4_SUPER_MAGIC ||
                           fs.f_type == XFS_SUPER_MAGIC ||
                           fs.f_type == TMPFS_MAGIC;
-  std::ifstream maps(
-      absl::StrCat("/proc/", manager.process()->pid(), "/maps"));
+  std::ifstream maps(absl::StrCat("/proc/", manager.process()->pid(), "/maps"));
   std::vector<std::string> mapped_logs;
   for (std::string line; std::getline(maps, line);) {
     const size_t path = line.find(manager.data_dir() + "/");
