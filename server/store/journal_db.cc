@@ -18,7 +18,6 @@
 #include "rocksdb/transaction_log.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
-#include "server/store/mapped_log_env.h"
 
 namespace mproc {
 namespace {
@@ -114,11 +113,6 @@ rocksdb::Options DatabaseOptions(const JournalOptions& options,
   // flush), but nothing may read the database while serving.
   o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
   o.allow_concurrent_memtable_write = false;
-  // The write-ahead log is written through a mapping of its file: a change
-  // is in the OS once copied, without a write(2) on the answering thread
-  // (mapped_log_env.h). Mapped logs must not be recycled.
-  o.env = MappedLogEnv();
-  o.recycle_log_file_num = 0;
   return o;
 }
 

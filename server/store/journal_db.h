@@ -2,10 +2,8 @@
 // every durable object's keys (object_log.h) under the object's name, with
 // Redis's three fsync policies for its write-ahead log.
 //
-// Every Write goes to RocksDB's WAL, i.e. into the OS, before it returns
-// (copied into a shared mapping of the log file where the filesystem
-// allows, mapped_log_env.h; else with write(2)): a killed manager loses
-// nothing it acknowledged under any policy. What
+// Every Write goes to RocksDB's WAL, i.e. into the OS, before it returns:
+// a killed manager loses nothing it acknowledged under any policy. What
 // the policy decides is when the WAL reaches the disk (power loss):
 //   always:   before any answer written after the change is sent — the
 //             answers wait (AwaitDurable) and one fsync serves every write

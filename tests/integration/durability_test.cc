@@ -6,20 +6,17 @@
 // start with a message naming it.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -29,7 +26,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/manager.h"
@@ -693,16 +689,9 @@ TEST(DurabilityTest, DamagedLogIsRefusedUnlessRepaired) {
   }
   ASSERT_FALSE(log.empty());
   {
-    // Scribble over the middle of the records: not a torn tail but damage.
-    // (A mapped log ends in the zeros of its last region: the records end
-    // at its last byte that is not zero.)
+    // Scribble over the middle: not a torn tail but damage.
     std::fstream f(log, std::ios::in | std::ios::out | std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(f)),
-                            std::istreambuf_iterator<char>());
-    const size_t records_end = bytes.find_last_not_of('\0') + 1;
-    ASSERT_GT(records_end, 100000u);
-    f.clear();
-    f.seekp(static_cast<std::streamoff>(records_end / 2));
+    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(log) / 2));
     f << std::string(64, '\x5a');
   }
   CommandResult r = StartExpectingFailure({"--data-dir", manager.data_dir()});
@@ -796,34 +785,6 @@ TEST(DurabilityTest, BackupTakenWhileServingStartsAManager) {
   EXPECT_EQ(*from_copy->Queue("q")->Get(), Value("queued"));
   // The original serves on, with everything.
   EXPECT_EQ(*d->Len(), 1001);
-}
-
-// The journal's log is written through a shared mapping of its file
-// (server/store/mapped_log_env.h) wherever RocksDB maps files — ext4, xfs,
-// tmpfs — and with write(2) elsewhere. /proc/PID/maps shows which.
-TEST(DurabilityTest, TheLogIsWrittenThroughAMappingWhereRocksDbMapsFiles) {
-  DurableManager manager;
-  ASSERT_OK(manager.Start());
-  std::unique_ptr<Manager> m = Connect(manager.address());
-  ASSERT_NE(m, nullptr);
-  ASSERT_OK(m->Dict("d")->Set("k", 1));
-  struct statfs fs;
-  ASSERT_EQ(statfs(manager.data_dir().c_str(), &fs), 0);
-  const bool maps_files = fs.f_type == EXT4_SUPER_MAGIC ||
-                          fs.f_type == XFS_SUPER_MAGIC ||
-                          fs.f_type == TMPFS_MAGIC;
-  std::ifstream maps(absl::StrCat("/proc/", manager.process()->pid(), "/maps"));
-  std::vector<std::string> mapped_logs;
-  for (std::string line; std::getline(maps, line);) {
-    const size_t path = line.find(manager.data_dir() + "/");
-    if (path == std::string::npos || !absl::EndsWith(line, ".log")) continue;
-    // A shared, writable mapping: what is copied there is in the file.
-    EXPECT_TRUE(absl::StrContains(line, " rw-s ")) << line;
-    mapped_logs.push_back(line.substr(path));
-  }
-  EXPECT_EQ(mapped_logs.size(), maps_files ? 1u : 0u)
-      << "filesystem type 0x" << std::hex << fs.f_type << ": "
-      << absl::StrJoin(mapped_logs, ", ");
 }
 
 TEST(DurabilityTest, ManagerWithoutDataDirSaysItKeepsNothing) {
