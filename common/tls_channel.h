@@ -11,7 +11,6 @@
 
 #include <sys/types.h>
 
-#include <cerrno>
 #include <cstddef>
 #include <memory>
 #include <string>

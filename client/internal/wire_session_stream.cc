@@ -153,13 +153,17 @@ class WireSessionStream final : public SessionStream {
     }
     if (!tls_on_) return SendRaw(bytes);
     std::string sealed;
-    {
-      absl::MutexLock l(&tls_mu_);
-      sealed.swap(tls_said_);
-      if (!tls_->Write(bytes)) return false;
-      tls_->TakeOutput(&sealed);
-    }
-    return SendRaw(sealed);
+    return Seal(bytes, &sealed) && SendRaw(sealed);
+  }
+
+  // TLS: what TLS itself has to say, then `plain` encrypted, into `*out`
+  // (which must be empty); false if TLS failed (`plain` is then not in).
+  bool Seal(absl::string_view plain, std::string* out) {
+    absl::MutexLock l(&tls_mu_);
+    out->swap(tls_said_);
+    if (!tls_->Write(plain)) return false;
+    tls_->TakeOutput(out);
+    return true;
   }
 
   // The TLS handshake, on the connected socket (its timeouts bound each
@@ -264,10 +268,8 @@ class WireSessionStream final : public SessionStream {
     if (unsent_.empty()) {
       AppendWireMessage(WireKind::kPing, pb::WireStatus(), &unsent_);
       if (tls_on_) {
-        absl::MutexLock l(&tls_mu_);
         std::string sealed;
-        sealed.swap(tls_said_);
-        if (tls_->Write(unsent_)) tls_->TakeOutput(&sealed);
+        Seal(unsent_, &sealed);  // if TLS failed, the next read says why
         unsent_.swap(sealed);
       }
     }
@@ -452,7 +454,6 @@ absl::Status UseGrpc(absl::Status status) {
 // A manager that closes the connection during the handshake without a
 // word may not know the wire (an older mproc: gRPC drops the unknown
 // preface): reached over gRPC instead, and the message says so.
-
 absl::Status OlderManagerHint(const absl::Status& status,
                               const std::string& address) {
   if (status.code() != absl::StatusCode::kUnavailable ||
