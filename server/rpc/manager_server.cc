@@ -88,6 +88,7 @@ Map StorageInfo(const JournalDb& journal, const std::string& recovered) {
            {"data_dir", stats.dir},
            {"fsync", std::string(FsyncPolicyName(stats.fsync))},
            {"disk_bytes", stats.disk_bytes},
+           {"log_segments", stats.log_segments},
            {"writes", stats.writes},
            {"failed_writes", stats.failed_writes},
            {"syncs", stats.syncs},

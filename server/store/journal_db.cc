@@ -12,10 +12,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/store/journal_record.h"
 #include "rocksdb/db.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
-#include "rocksdb/transaction_log.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
@@ -25,7 +25,10 @@ namespace {
 // The store's own keys start with a NUL byte; object names never do.
 constexpr char kFormatKey[] = {'\0', 'f', 'o', 'r', 'm', 'a', 't'};
 constexpr absl::string_view kFormatKeyView(kFormatKey, sizeof(kFormatKey));
-constexpr char kFormatVersion[] = "1";
+// Version 2: changes go to our own log (mapped_log.h); version 1 kept
+// them in RocksDB's, and is taken over at open.
+constexpr char kFormatVersion[] = "2";
+constexpr char kRocksDbLogVersion[] = "1";
 
 // How often the everysec policy syncs, and how soon a failing database is
 // asked to resume.
@@ -33,21 +36,24 @@ constexpr absl::Duration kSyncEvery = absl::Seconds(1);
 constexpr absl::Duration kResumeEvery = absl::Milliseconds(200);
 // The longest a sync waits for more answers to cover (GatherLocked).
 constexpr absl::Duration kLongestGather = absl::Milliseconds(2);
+// How long the apply thread gathers records before applying them, and
+// how many bytes of them go into one database write.
+constexpr absl::Duration kApplyEvery = absl::Milliseconds(20);
+constexpr size_t kApplyBatchBytes = 4 << 20;
+// Records the database has not taken yet (it failing for long) beyond
+// which writes are refused: the memory they take is bounded.
+constexpr size_t kMostPending = 256 << 20;
+constexpr size_t kPendingHeaderBytes = sizeof(uint64_t) + sizeof(uint32_t);
+// How long a backup waits for the database to take what the log holds.
+constexpr absl::Duration kLongestBackupWait = absl::Seconds(30);
 
 rocksdb::Slice ToSlice(absl::string_view s) { return {s.data(), s.size()}; }
 
-// The first key after every key starting with `prefix`.
-std::string PrefixEnd(absl::string_view prefix) {
-  std::string end(prefix);
-  while (!end.empty()) {
-    auto& last = reinterpret_cast<unsigned char&>(end.back());
-    if (last != 0xff) {
-      ++last;
-      return end;
-    }
-    end.pop_back();
-  }
-  return std::string(1, '\xff');  // not reached for object prefixes
+// The database's own log stays unused: ours holds every change.
+rocksdb::WriteOptions NoLog() {
+  rocksdb::WriteOptions o;
+  o.disableWAL = true;
+  return o;
 }
 
 absl::Status DirError(const std::string& dir, absl::string_view problem) {
@@ -82,6 +88,12 @@ absl::Status PrepareDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
+absl::Status Damaged(const std::string& dir, absl::string_view why) {
+  return DirError(dir, absl::StrCat("is damaged: ", why,
+                                    "; start with --repair to keep what can "
+                                    "be read, or from a backup"));
+}
+
 // `recovering`: the database is opened for the manager's start, and its
 // background compactions wait until recovery has read it (ResumeCompactions):
 // on a small machine they would take the CPU recovery needs.
@@ -91,15 +103,14 @@ rocksdb::Options DatabaseOptions(const JournalOptions& options,
   o.disable_auto_compactions = recovering;
   o.create_if_missing = true;
   o.paranoid_checks = true;
-  // A torn last record is a crash's normal mark; anything else damaged
-  // refuses to open (unless repairing).
+  // RocksDB's own log holds changes only in a version-1 data dir (and the
+  // format key): a torn last record is a crash's normal mark; anything
+  // else damaged refuses to open (unless repairing).
   o.wal_recovery_mode =
       options.repair ? rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords
                      : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  // A small footprint: memtables of 4 MiB, so the live log (what is not
-  // yet in tables, and what a restart replays) stays near that; RocksDB's
-  // own log is kept short.
-  o.max_total_wal_size = 64 << 20;
+  // A small footprint: memtables of 4 MiB; RocksDB's info log is kept
+  // short.
   o.write_buffer_size = 4 << 20;
   o.max_log_file_size = 1 << 20;
   o.keep_log_file_num = 3;
@@ -107,10 +118,10 @@ rocksdb::Options DatabaseOptions(const JournalOptions& options,
   // The serving copy is in memory and the database is read only at start,
   // so its memtable is an append-only vector, sorted once when it is
   // written out in the background: a write costs an append instead of a
-  // skip-list insert on the thread that answers (and, unlike the skip
-  // list, it cannot take concurrent writers). Reading a live vector
-  // memtable copies and sorts it: fine at start (Open, ForEach, backup's
-  // flush), but nothing may read the database while serving.
+  // skip-list insert (and, unlike the skip list, it cannot take concurrent
+  // writers: only the apply thread writes). Reading a live vector memtable
+  // copies and sorts it: fine at start (Open, ForEach, backup's flush),
+  // but nothing may read the database while serving.
   o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
   o.allow_concurrent_memtable_write = false;
   return o;
@@ -165,23 +176,19 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
                       absl::StrCat("repair failed: ", repaired.ToString()));
     }
   }
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, &db);
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, &raw_db);
   if (!s.ok()) {
     const std::string why = s.ToString();
     if (s.IsIOError() && absl::StrContains(why, "LOCK")) {
       return DirError(dir,
                       absl::StrCat("is in use by another manager (", why, ")"));
     }
-    if (s.IsCorruption()) {
-      return DirError(dir,
-                      absl::StrCat("is damaged: ", why,
-                                   "; start with --repair to keep what can be "
-                                   "read, or from a backup"));
-    }
+    if (s.IsCorruption()) return Damaged(dir, why);
     return DirError(dir, why);
   }
-  std::unique_ptr<JournalDb> journal(new JournalDb(options, db));
+  // Closed with the journal, or here if it is not made.
+  std::unique_ptr<rocksdb::DB> db(raw_db);
   std::string version;
   rocksdb::Status got =
       db->Get(rocksdb::ReadOptions(), ToSlice(kFormatKeyView), &version);
@@ -193,23 +200,70 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
                       "holds data without a format version: not a data "
                       "dir of this manager");
     }
+  } else if (!got.ok()) {
+    return DirError(dir, got.ToString());
+  } else if (version != kFormatVersion && version != kRocksDbLogVersion) {
+    return DirError(dir, absl::StrCat("holds format version ", version,
+                                      "; this manager reads versions ",
+                                      kRocksDbLogVersion, " and ",
+                                      kFormatVersion));
+  }
+  // Version 1 kept its changes in RocksDB's own log, which DB::Open has
+  // just read back; from now on they go to ours.
+  if (version != kFormatVersion) {
     rocksdb::WriteOptions sync;
     sync.sync = true;
     got = db->Put(sync, ToSlice(kFormatKeyView), kFormatVersion);
     if (!got.ok()) return DirError(dir, got.ToString());
-  } else if (!got.ok()) {
-    return DirError(dir, got.ToString());
-  } else if (version != kFormatVersion) {
-    return DirError(
-        dir, absl::StrCat("holds format version ", version,
-                          "; this manager reads version ", kFormatVersion));
   }
-  return journal;
+
+  // What the log holds goes into the database, which is then flushed, so
+  // that the segments read can go.
+  rocksdb::WriteBatch batch;
+  bool replayed = false;
+  auto write_batch = [&]() -> absl::Status {
+    if (batch.Count() == 0) return absl::OkStatus();
+    replayed = true;
+    const rocksdb::Status written = db->Write(NoLog(), &batch);
+    batch.Clear();
+    if (!written.ok()) return DirError(dir, written.ToString());
+    return absl::OkStatus();
+  };
+  absl::StatusOr<std::unique_ptr<MappedLog>> log = MappedLog::Open(
+      {dir, options.repair},
+      [&](absl::string_view record) -> absl::Status {
+        if (absl::Status bad = AddJournalRecord(record, &batch); !bad.ok()) {
+          return absl::FailedPreconditionError(bad.message());
+        }
+        return batch.GetDataSize() >= kApplyBatchBytes ? write_batch()
+                                                       : absl::OkStatus();
+      });
+  if (!log.ok()) {
+    if (absl::IsFailedPrecondition(log.status())) {
+      return Damaged(dir, log.status().message());
+    }
+    return DirError(dir, log.status().message());
+  }
+  if (absl::Status written = write_batch(); !written.ok()) return written;
+  if (replayed) {
+    rocksdb::FlushOptions wait;
+    wait.wait = true;
+    if (rocksdb::Status flushed = db->Flush(wait); !flushed.ok()) {
+      return DirError(dir, flushed.ToString());
+    }
+  }
+  (*log)->ForgetBefore((*log)->opened_at());
+  return std::unique_ptr<JournalDb>(
+      new JournalDb(options, db.release(), *std::move(log)));
 }
 
-JournalDb::JournalDb(JournalOptions options, rocksdb::DB* db)
-    : options_(std::move(options)), db_(db) {
+JournalDb::JournalDb(JournalOptions options, rocksdb::DB* db,
+                     std::unique_ptr<MappedLog> log)
+    : options_(std::move(options)), log_(std::move(log)), db_(db) {
+  applied_ = log_->opened_at();
+  log_synced_.store(log_->opened_at(), std::memory_order_relaxed);
   syncer_ = std::thread([this] { SyncLoop(); });
+  applier_ = std::thread([this] { ApplyLoop(); });
 }
 
 JournalDb::~JournalDb() {
@@ -218,79 +272,55 @@ JournalDb::~JournalDb() {
     stop_ = true;
   }
   syncer_.join();
-  SyncLog().PermitUncheckedError();
+  SyncLog().IgnoreError();  // what is not synced is still in the OS
   {
-    absl::MutexLock sync_lock(&sync_mu_);
-    if (wal_fd_ >= 0) ::close(wal_fd_);
-    wal_fd_ = -1;
+    absl::MutexLock l(&append_mu_);
+    stop_applying_ = true;
   }
+  applier_.join();
   absl::MutexLock l(&db_mu_);
   if (db_ == nullptr) return;
   db_->Close().PermitUncheckedError();
   delete db_;
 }
 
-bool JournalDb::Recover() {
-  absl::MutexLock l(&db_mu_);
-  if (db_ != nullptr) {
-    if (db_->Resume().ok()) return true;
-    // An error RocksDB does not resume from (a failed log write that is not
-    // "no space"): start again from what the files hold — everything
-    // acknowledged, as acknowledged writes reached the OS.
-    db_->Close().PermitUncheckedError();
-    delete db_;
-    db_ = nullptr;
-  }
-  rocksdb::DB* db = nullptr;
-  if (!rocksdb::DB::Open(DatabaseOptions(options_, /*recovering=*/false),
-                         options_.dir, &db)
-           .ok()) {
-    return false;
-  }
-  db_ = db;
-  return true;
-}
-
 absl::Status JournalDb::Failed(const std::string& cause) {
   failed_writes_.fetch_add(1, std::memory_order_relaxed);
-  absl::MutexLock l(&mu_);
-  failing_ = true;
-  wake_ = true;  // the background thread starts recovering at once
-  error_ = cause;
-  last_error_ = cause;
+  {
+    absl::MutexLock l(&mu_);
+    last_error_ = cause;
+  }
   return absl::UnavailableError(
       absl::StrCat("data dir ", options_.dir, " cannot be written: ", cause));
 }
 
 absl::Status JournalDb::Write(absl::string_view prefix,
                               absl::Span<const LogChange> changes) {
-  rocksdb::WriteBatch batch;
-  std::string key(prefix);
-  for (const LogChange& change : changes) {
-    key.resize(prefix.size());
-    key.append(change.key);
-    switch (change.type) {
-      case LogChange::kPut:
-        batch.Put(key, change.value);
-        break;
-      case LogChange::kDelete:
-        batch.Delete(key);
-        break;
-      case LogChange::kDeleteAll: {
-        batch.DeleteRange(ToSlice(prefix), PrefixEnd(prefix));
-        break;
-      }
-    }
-  }
-  absl::ReaderMutexLock l(&db_mu_);
-  if (db_ == nullptr) {
+  absl::MutexLock l(&append_mu_);
+  if (pending_.size() >= kMostPending) {
     absl::MutexLock state(&mu_);
-    return absl::UnavailableError(absl::StrCat("data dir ", options_.dir,
-                                               " cannot be written: ", error_));
+    return Failed(absl::StrCat(
+        "the database has taken no changes for a while (",
+        db_error_.empty() ? "it is behind" : db_error_, ")"));
   }
-  const rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
-  // From now on no sync counts (SyncLog) until the database is back.
-  if (!s.ok()) return Failed(s.ToString());
+  // The record goes straight into pending_, after room for its header,
+  // and from there into the log.
+  const size_t at = pending_.size();
+  pending_.append(kPendingHeaderBytes, '\0');
+  AppendJournalRecord(prefix, changes, &pending_);
+  const absl::string_view record =
+      absl::string_view(pending_).substr(at + kPendingHeaderBytes);
+  const absl::StatusOr<uint64_t> end = log_->Append(record);
+  if (!end.ok()) {
+    pending_.resize(at);
+    append_error_ = std::string(end.status().message());
+    return Failed(append_error_);
+  }
+  append_error_.clear();
+  const uint64_t position = *end;
+  const uint32_t length = static_cast<uint32_t>(record.size());
+  std::memcpy(&pending_[at], &position, sizeof(position));
+  std::memcpy(&pending_[at + sizeof(position)], &length, sizeof(length));
   written_.fetch_add(1, std::memory_order_release);
   return absl::OkStatus();
 }
@@ -323,51 +353,40 @@ bool JournalDb::AwaitDurable(uint64_t ticket, std::function<void()> then) {
     }
   }
   // Shutting down: nobody will run `then` later; sync here instead.
-  SyncLog().PermitUncheckedError();
+  SyncLog().IgnoreError();
   return true;
 }
 
 void JournalDb::SyncLoop() {
   const bool periodic = options_.fsync == FsyncPolicy::kEverySecond;
   absl::Time next_periodic = absl::Now() + kSyncEvery;
-  absl::Time next_resume = absl::InfinitePast();
+  absl::Time next_retry = absl::InfinitePast();
   for (;;) {
-    bool failing;
     bool want_sync;
     {
       absl::MutexLock l(&mu_);
       auto work = [this] {
         mu_.AssertReaderHeld();
-        return stop_ || wake_ || (!waiting_.empty() && !failing_);
+        return stop_ || (!waiting_.empty() && !failing_);
       };
       absl::Time deadline = periodic ? next_periodic : absl::InfiniteFuture();
-      if (failing_) deadline = std::min(deadline, next_resume);
+      if (failing_) deadline = std::min(deadline, next_retry);
       mu_.AwaitWithDeadline(absl::Condition(&work), deadline);
-      wake_ = false;
       // Whatever still waits at the end was run by FlushAnswers, or has no
       // call left to answer.
       if (stop_) return;
-      if (!failing_ && !waiting_.empty()) {
+      if (failing_) {
+        // Answers waiting for the disk stay until a sync succeeds: an
+        // unsynced change must not be acknowledged.
+        if (absl::Now() < next_retry) continue;
+        next_retry = absl::Now() + kResumeEvery;
+      } else if (!waiting_.empty()) {
         GatherLocked();
         if (stop_) return;
       }
-      failing = failing_;
-      want_sync = !waiting_.empty() ||
+      want_sync = !waiting_.empty() || failing_ ||
                   (periodic && absl::Now() >= next_periodic &&
                    synced_ < written_.load(std::memory_order_acquire));
-    }
-    if (failing) {
-      // Answers waiting for the disk stay until a sync succeeds after the
-      // database is back: an unsynced change must not be acknowledged.
-      if (absl::Now() >= next_resume) {
-        next_resume = absl::Now() + kResumeEvery;
-        if (Recover()) {
-          absl::MutexLock l(&mu_);
-          failing_ = false;
-          error_.clear();
-        }
-      }
-      continue;
     }
     if (periodic && absl::Now() >= next_periodic) {
       next_periodic = absl::Now() + kSyncEvery;
@@ -395,81 +414,32 @@ void JournalDb::GatherLocked() {
   mu_.AwaitWithTimeout(absl::Condition(&gathered), longest);
 }
 
-rocksdb::Status JournalDb::SyncLog() {
-  // The log files are synced here with our own descriptors rather than
-  // with DB::SyncWAL: SyncWAL on a log whose write has just failed trips
-  // an assertion in RocksDB, and taking writes' lock for the length of an
-  // fsync would stop every write meanwhile. fdatasync on any descriptor of
-  // a file flushes what every writer put in it.
-  absl::MutexLock sync_lock(&sync_mu_);
-  {
-    absl::MutexLock l(&mu_);
-    if (failing_) return rocksdb::Status::IOError(error_);
+absl::Status JournalDb::SyncLog() {
+  const absl::StatusOr<uint64_t> reached = log_->Sync();
+  if (!reached.ok()) return reached.status();
+  uint64_t synced = log_synced_.load(std::memory_order_relaxed);
+  while (synced < *reached &&
+         !log_synced_.compare_exchange_weak(synced, *reached,
+                                            std::memory_order_release)) {
   }
-  std::unique_ptr<rocksdb::LogFile> current;
-  rocksdb::VectorLogPtr live;
-  {
-    absl::ReaderMutexLock db_lock(&db_mu_);
-    if (db_ == nullptr)
-      return rocksdb::Status::IOError("the data dir is closed");
-    rocksdb::Status s = db_->GetCurrentWalFile(&current);
-    if (!s.ok()) return s;
-    if (current->LogNumber() != wal_number_) s = db_->GetSortedWalFiles(live);
-    if (!s.ok()) return s;
-  }
-  auto failed = [&](const std::string& what) {
-    return rocksdb::Status::IOError(
-        absl::StrCat(what, ": ", std::strerror(errno)));
-  };
-  if (current->LogNumber() != wal_number_) {
-    // New logs since the last sync: the rest of the old ones first, then
-    // the new one and the directory entries that name them.
-    if (wal_fd_ >= 0 && ::fdatasync(wal_fd_) != 0) return failed("fdatasync");
-    for (const auto& log : live) {
-      if (log->Type() != rocksdb::kAliveLogFile ||
-          log->LogNumber() <= wal_number_ ||
-          log->LogNumber() == current->LogNumber()) {
-        continue;
-      }
-      const std::string path = options_.dir + log->PathName();
-      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;  // flushed into a table and deleted meanwhile
-      const int synced = ::fdatasync(fd);
-      ::close(fd);
-      if (synced != 0) return failed(path);
-    }
-    const std::string path = options_.dir + current->PathName();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return failed(path);
-    if (wal_fd_ >= 0) ::close(wal_fd_);
-    wal_fd_ = fd;
-    wal_number_ = current->LogNumber();
-    const int dir =
-        ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) return failed(options_.dir);
-    const int synced = ::fsync(dir);
-    ::close(dir);
-    if (synced != 0) return failed(options_.dir);
-  }
-  if (::fdatasync(wal_fd_) != 0) return failed("fdatasync of the log");
-  return rocksdb::Status::OK();
+  return absl::OkStatus();
 }
 
 void JournalDb::SyncAndRelease() {
   const uint64_t target = written_.load(std::memory_order_acquire);
   const absl::Time start = absl::Now();
-  const rocksdb::Status s = SyncLog();
+  const absl::Status s = SyncLog();
   std::vector<std::function<void()>> ready;
   {
     absl::MutexLock l(&mu_);
     if (!s.ok()) {
-      if (!failing_) {
-        failing_ = true;
-        error_ = s.ToString();
-        last_error_ = error_;
-      }
+      failing_ = true;
+      sync_error_ = std::string(s.message());
+      last_error_ = sync_error_;
       return;
     }
+    failing_ = false;
+    sync_error_.clear();
     synced_ = std::max(synced_, target);
     last_sync_ = absl::Now();
     last_sync_took_ = last_sync_ - start;
@@ -507,8 +477,136 @@ void JournalDb::FlushAnswers() {
     mu_.Await(absl::Condition(
         +[](int* releasing) { return *releasing == 0; }, &releasing_));
   }
-  SyncLog().PermitUncheckedError();
+  SyncLog().IgnoreError();
   for (auto& then : rest) then();
+}
+
+void JournalDb::ApplyLoop() {
+  // Taken from pending_ and not yet in the database.
+  std::string taken;
+  uint64_t taken_end = 0;
+  bool database_failing = false;
+  for (;;) {
+    {
+      absl::MutexLock l(&append_mu_);
+      auto work = [this] {
+        append_mu_.AssertReaderHeld();
+        return stop_applying_ || !pending_.empty();
+      };
+      if (taken.empty()) append_mu_.Await(absl::Condition(&work));
+      if (stop_applying_) return;  // the log holds the rest
+      // Gathers a batch, and gives a failing database time.
+      append_mu_.AwaitWithTimeout(absl::Condition(&stop_applying_),
+                                  database_failing ? kResumeEvery
+                                                   : kApplyEvery);
+      if (stop_applying_) return;
+      // Only records on disk, so that the database never holds a change
+      // a power loss takes from the log; with `no` nothing is waited for.
+      const uint64_t limit = options_.fsync == FsyncPolicy::kNo
+                                 ? UINT64_MAX
+                                 : log_synced_.load(std::memory_order_acquire);
+      size_t cut = 0;
+      while (cut < pending_.size()) {
+        uint64_t end;
+        uint32_t length;
+        std::memcpy(&end, &pending_[cut], sizeof(end));
+        std::memcpy(&length, &pending_[cut + sizeof(end)], sizeof(length));
+        if (end > limit) break;
+        taken_end = end;
+        cut += kPendingHeaderBytes + length;
+      }
+      taken.append(pending_, 0, cut);
+      pending_.erase(0, cut);
+    }
+    if (taken.empty()) continue;
+    rocksdb::Status s =
+        database_failing ? RecoverDatabase() : rocksdb::Status::OK();
+    if (s.ok()) s = Apply(taken);
+    database_failing = !s.ok();
+    {
+      absl::MutexLock l(&mu_);
+      db_error_ = s.ok() ? "" : s.ToString();
+      if (!s.ok()) last_error_ = db_error_;
+    }
+    if (!s.ok()) continue;  // `taken` is applied again after recovery
+    taken.clear();
+    {
+      absl::MutexLock l(&append_mu_);
+      applied_ = taken_end;
+    }
+    ForgetApplied(taken_end);
+  }
+}
+
+rocksdb::Status JournalDb::Apply(absl::string_view records) {
+  absl::ReaderMutexLock l(&db_mu_);
+  if (db_ == nullptr) return rocksdb::Status::IOError("the data dir is closed");
+  rocksdb::WriteBatch batch;
+  while (!records.empty()) {
+    uint32_t length;
+    std::memcpy(&length, records.data() + sizeof(uint64_t), sizeof(length));
+    const absl::string_view record =
+        records.substr(kPendingHeaderBytes, length);
+    records.remove_prefix(kPendingHeaderBytes + length);
+    // Written by Write a moment ago: always a record.
+    AddJournalRecord(record, &batch).IgnoreError();
+    if (batch.GetDataSize() >= kApplyBatchBytes || records.empty()) {
+      rocksdb::Status s = db_->Write(NoLog(), &batch);
+      if (!s.ok()) return s;
+      batch.Clear();
+    }
+  }
+  return rocksdb::Status::OK();
+}
+
+rocksdb::Status JournalDb::RecoverDatabase() {
+  absl::MutexLock l(&db_mu_);
+  if (db_ != nullptr) {
+    if (db_->Resume().ok()) return rocksdb::Status::OK();
+    // An error RocksDB does not resume from: start again from what its
+    // files hold, and apply the log (everything acknowledged) again.
+    db_->Close().PermitUncheckedError();
+    delete db_;
+    db_ = nullptr;
+  }
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(
+      DatabaseOptions(options_, /*recovering=*/false), options_.dir, &db);
+  if (!s.ok()) return s;
+  rocksdb::WriteBatch batch;
+  absl::Status read = log_->ReadKept([&](absl::string_view record) {
+    absl::Status added = AddJournalRecord(record, &batch);
+    if (added.ok() && batch.GetDataSize() >= kApplyBatchBytes) {
+      rocksdb::Status written = db->Write(NoLog(), &batch);
+      batch.Clear();
+      if (!written.ok()) return absl::UnavailableError(written.ToString());
+    }
+    return added;
+  });
+  if (read.ok() && batch.Count() > 0) {
+    rocksdb::Status written = db->Write(NoLog(), &batch);
+    if (!written.ok()) read = absl::UnavailableError(written.ToString());
+  }
+  if (!read.ok()) {
+    db->Close().PermitUncheckedError();
+    delete db;
+    return rocksdb::Status::IOError(std::string(read.message()));
+  }
+  db_ = db;
+  return rocksdb::Status::OK();
+}
+
+void JournalDb::ForgetApplied(uint64_t applied) {
+  if (!log_->HasSegmentsBefore(applied)) return;
+  {
+    absl::ReaderMutexLock l(&db_mu_);
+    if (db_ == nullptr) return;
+    rocksdb::FlushOptions wait;
+    wait.wait = true;
+    // Tried again after the next batch if it fails.
+    if (!db_->Flush(wait).ok()) return;
+  }
+  log_->ForgetBefore(applied);
 }
 
 absl::Status JournalDb::ResumeCompactions() {
@@ -548,6 +646,26 @@ absl::Status JournalDb::ForEach(
 }
 
 absl::Status JournalDb::Backup(const std::string& dir) {
+  // Every write made so far, on disk and then in the database.
+  if (absl::Status s = SyncLog(); !s.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("backup to ", dir, " failed: ", s.message()));
+  }
+  const uint64_t target = log_->end();
+  {
+    absl::MutexLock l(&append_mu_);
+    auto caught_up = [this, target] {
+      append_mu_.AssertReaderHeld();
+      return applied_ >= target || stop_applying_;
+    };
+    if (!append_mu_.AwaitWithTimeout(absl::Condition(&caught_up),
+                                     kLongestBackupWait)) {
+      absl::MutexLock state(&mu_);
+      return absl::UnavailableError(absl::StrCat(
+          "backup to ", dir, " failed: the database is behind the log",
+          db_error_.empty() ? "" : absl::StrCat(" (", db_error_, ")")));
+    }
+  }
   rocksdb::Checkpoint* raw = nullptr;
   absl::ReaderMutexLock l(&db_mu_);
   if (db_ == nullptr) {
@@ -556,7 +674,7 @@ absl::Status JournalDb::Backup(const std::string& dir) {
   }
   rocksdb::Status s = rocksdb::Checkpoint::Create(db_, &raw);
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-  // Flushes first, so the copy holds every acknowledged write.
+  // Flushes first, so the copy holds what the database was given.
   if (s.ok()) s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
   if (!s.ok()) {
     return absl::FailedPreconditionError(
@@ -572,14 +690,20 @@ JournalDb::Stats JournalDb::GetStats() const {
   stats.writes = static_cast<int64_t>(written_.load(std::memory_order_relaxed));
   stats.failed_writes = failed_writes_.load(std::memory_order_relaxed);
   {
+    absl::MutexLock l(&append_mu_);
+    stats.error = append_error_;
+  }
+  {
     absl::MutexLock l(&mu_);
     stats.last_sync = last_sync_;
     stats.last_sync_took = last_sync_took_;
     stats.syncs = syncs_;
-    stats.error = error_;
+    if (stats.error.empty()) stats.error = sync_error_;
+    if (stats.error.empty()) stats.error = db_error_;
     stats.last_error = last_error_;
   }
   stats.disk_bytes = DirBytes(options_.dir);
+  stats.log_segments = log_->segments();
   return stats;
 }
 

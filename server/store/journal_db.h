@@ -1,21 +1,29 @@
-// The manager's record on disk: a RocksDB database in the data dir, holding
-// every durable object's keys (object_log.h) under the object's name, with
-// Redis's three fsync policies for its write-ahead log.
+// The manager's record on disk, in the data dir: its own write-ahead log
+// (mapped_log.h) in front of a RocksDB database, which holds every durable
+// object's keys (object_log.h) under the object's name, with Redis's three
+// fsync policies.
 //
-// Every Write goes to RocksDB's WAL, i.e. into the OS, before it returns:
-// a killed manager loses nothing it acknowledged under any policy. What
-// the policy decides is when the WAL reaches the disk (power loss):
+// Write appends the change to the log (a copy into a mapped file, so it is
+// in the OS when Write returns) and nothing else: a killed manager loses
+// nothing it acknowledged under any policy. What the policy decides is when
+// the log reaches the disk (power loss):
 //   always:   before any answer written after the change is sent — the
 //             answers wait (AwaitDurable) and one fsync serves every write
 //             made meanwhile, from every client (group commit);
 //   everysec: within about a second (a background fsync every second);
-//   no:       when the OS (or a RocksDB flush) decides.
+//   no:       when the OS decides.
+// A background thread applies what the log holds to the database, once it
+// is on disk (at once with `no`), and deletes the log's older segments when
+// the database has flushed them; at start the rest of the log is applied
+// first. So the database never gets ahead of the log on disk, and what a
+// restart reads is always a point the log reached.
 //
-// A write the database refuses (disk full, I/O error, file-size limit)
-// fails UNAVAILABLE naming the cause and is not applied; the journal then
-// tries to resume the database in the background — RocksDB's Resume, or,
-// for an error RocksDB will not resume from, closing and reopening it — and
-// writes succeed again once it can.
+// A write the log has no room for (disk full, file-size limit) fails
+// UNAVAILABLE naming the cause and is not applied; writes succeed again
+// once there is room. A database that refuses a write (say a flush found
+// the disk full) is resumed in the background — RocksDB's Resume, or
+// closing and reopening it and applying the log again — while writes go
+// on into the log.
 // Thread-safe.
 #ifndef MPROC_SERVER_STORE_JOURNAL_DB_H_
 #define MPROC_SERVER_STORE_JOURNAL_DB_H_
@@ -35,6 +43,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/object_log.h"
+#include "server/store/mapped_log.h"
 
 namespace rocksdb {
 class DB;
@@ -59,15 +68,16 @@ struct JournalOptions {
 
 class JournalDb final : public Journal {
  public:
-  // Opens the database in `options.dir`, creating it (and the dir, if its
-  // parent exists) on first use. FAILED_PRECONDITION naming the dir when it
+  // Opens the database and the log in `options.dir`, creating them (and
+  // the dir, if its parent exists) on first use, and applies what the log
+  // holds to the database. FAILED_PRECONDITION naming the dir when it
   // cannot be made or written, is in use by another manager, holds an
   // unknown format version, or is damaged (unless options.repair).
   // Background compactions wait for ResumeCompactions.
   static absl::StatusOr<std::unique_ptr<JournalDb>> Open(
       const JournalOptions& options);
 
-  // Syncs what was written, stops the background thread, closes.
+  // Syncs what was written, stops the background threads, closes.
   ~JournalDb() override;
 
   absl::Status Write(absl::string_view prefix,
@@ -94,7 +104,8 @@ class JournalDb final : public Journal {
   absl::Status ResumeCompactions();
 
   // A consistent copy of the database in `dir` (which must not exist),
-  // taken while serving: a data dir a manager can start from.
+  // taken while serving, holding every write made before the call: a data
+  // dir a manager can start from.
   absl::Status Backup(const std::string& dir);
 
   struct Stats {
@@ -106,59 +117,82 @@ class JournalDb final : public Journal {
     int64_t writes = 0;
     int64_t failed_writes = 0;
     int64_t disk_bytes = 0;  // the data dir's files
+    int64_t log_segments = 0;
     std::string error;       // why writes fail now; empty when they do not
     std::string last_error;  // why writes last failed; empty if never
   };
   Stats GetStats() const;
 
  private:
-  JournalDb(JournalOptions options, rocksdb::DB* db);
-  // The background thread: fsyncs per the policy, runs AwaitDurable's
-  // callbacks, resumes the database after write errors.
+  JournalDb(JournalOptions options, rocksdb::DB* db,
+            std::unique_ptr<MappedLog> log);
+  // The sync thread: fsyncs the log per the policy and runs AwaitDurable's
+  // callbacks.
   void SyncLoop();
-  // After a failed write: Resume, else reopen. True once writes may work.
-  bool Recover();
   // Group commit: before a sync, waits briefly for the answers of the
   // last cycle's clients to come back, so that one sync covers them all.
   void GatherLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Syncs the log files, unless a write failed.
-  rocksdb::Status SyncLog();
+  // Syncs the log; what it reached may be applied to the database.
+  absl::Status SyncLog();
   // Syncs what was written so far and runs the answers it covers.
   void SyncAndRelease();
   absl::Status Failed(const std::string& cause);
 
+  // The apply thread: applies the log's records to the database once
+  // they are on disk, and drops the log's segments the database holds.
+  void ApplyLoop();
+  // Applies `records` (pending_'s format) to the database.
+  rocksdb::Status Apply(absl::string_view records);
+  // After the database refused a write: Resume, else reopen it and apply
+  // the log's records again. OK once it takes writes.
+  rocksdb::Status RecoverDatabase();
+  // Flushes the database and forgets the log segments before `applied`,
+  // if there are any.
+  void ForgetApplied(uint64_t applied);
+
   const JournalOptions options_;
-  // Null only while a reopen after an error has not succeeded yet. Writers
-  // share the lock; a reopen takes it alone.
+  const std::unique_ptr<MappedLog> log_;
+  // Null only while a reopen after an error has not succeeded yet. The
+  // apply thread writes under a shared lock; a reopen takes it alone.
   mutable absl::Mutex db_mu_;
   rocksdb::DB* db_ ABSL_GUARDED_BY(db_mu_);
   std::atomic<uint64_t> next_seq_{1};
   // Writes made, and how many of them are known on disk.
   std::atomic<uint64_t> written_{0};
+  // The log position the last sync reached.
+  std::atomic<uint64_t> log_synced_{0};
+
+  // Appends: the log's order is the order records are applied in.
+  mutable absl::Mutex append_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Records appended and not yet taken by the apply thread, each as
+  // [u64 log position after it][u32 length][record].
+  std::string pending_ ABSL_GUARDED_BY(append_mu_);
+  // Log position after the last record the database holds.
+  uint64_t applied_ ABSL_GUARDED_BY(append_mu_) = 0;
+  bool stop_applying_ ABSL_GUARDED_BY(append_mu_) = false;
+  // Why the log takes no records now; empty when it does.
+  std::string append_error_ ABSL_GUARDED_BY(append_mu_);
 
   mutable absl::Mutex mu_;
   uint64_t synced_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::pair<uint64_t, std::function<void()>>> waiting_
       ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  bool failing_ ABSL_GUARDED_BY(mu_) = false;
-  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool failing_ ABSL_GUARDED_BY(mu_) = false;  // the last sync failed
   bool flushing_ ABSL_GUARDED_BY(mu_) = false;  // FlushAnswers ran
   int releasing_ ABSL_GUARDED_BY(mu_) = 0;      // groups being answered
   // Answers the last sync released plus those already waiting then: how
   // many take part in a cycle (GatherLocked).
   size_t participants_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string error_ ABSL_GUARDED_BY(mu_);
+  std::string sync_error_ ABSL_GUARDED_BY(mu_);  // why the last sync failed
+  std::string db_error_ ABSL_GUARDED_BY(mu_);    // why the database refuses
   std::string last_error_ ABSL_GUARDED_BY(mu_);  // kept once writes work
   absl::Time last_sync_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration last_sync_took_ ABSL_GUARDED_BY(mu_);
   int64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int64_t> failed_writes_{0};
-  // The log file SyncLog keeps open, and its number (0: none yet).
-  absl::Mutex sync_mu_;
-  int wal_fd_ ABSL_GUARDED_BY(sync_mu_) = -1;
-  uint64_t wal_number_ ABSL_GUARDED_BY(sync_mu_) = 0;
   std::thread syncer_;
+  std::thread applier_;
 };
 
 }  // namespace mproc
