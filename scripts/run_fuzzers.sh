@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
-all=(value_codec_fuzzer proto_value_fuzzer json_fuzzer task_wire_fuzzer dispatcher_fuzzer)
+all=(value_codec_fuzzer proto_value_fuzzer json_fuzzer task_wire_fuzzer dispatcher_fuzzer mapped_log_fuzzer)
 fuzzers=("${@:-${all[@]}}")
 [[ $# -eq 0 ]] && fuzzers=("${all[@]}")
 

@@ -1,6 +1,7 @@
 #include "server/store/journal_db.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -262,8 +263,14 @@ JournalDb::JournalDb(JournalOptions options, rocksdb::DB* db,
     : options_(std::move(options)), log_(std::move(log)), db_(db) {
   applied_ = log_->opened_at();
   log_synced_.store(log_->opened_at(), std::memory_order_relaxed);
-  syncer_ = std::thread([this] { SyncLoop(); });
-  applier_ = std::thread([this] { ApplyLoop(); });
+  syncer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "mproc-sync");
+    SyncLoop();
+  });
+  applier_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "mproc-apply");
+    ApplyLoop();
+  });
 }
 
 JournalDb::~JournalDb() {
