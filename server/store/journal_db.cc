@@ -26,6 +26,11 @@ namespace {
 // The store's own keys start with a NUL byte; object names never do.
 constexpr char kFormatKey[] = {'\0', 'f', 'o', 'r', 'm', 'a', 't'};
 constexpr absl::string_view kFormatKeyView(kFormatKey, sizeof(kFormatKey));
+// The log position after the last record the database was given, written
+// with every batch of them: what the database's files hold of the log.
+constexpr char kAppliedKey[] = {'\0', 'a', 'p', 'p', 'l', 'i', 'e', 'd'};
+constexpr absl::string_view kAppliedKeyView(kAppliedKey, sizeof(kAppliedKey));
+
 // Version 2: changes go to our own log (mapped_log.h); version 1 kept
 // them in RocksDB's, and is taken over at open.
 constexpr char kFormatVersion[] = "2";
@@ -49,6 +54,13 @@ constexpr size_t kPendingHeaderBytes = sizeof(uint64_t) + sizeof(uint32_t);
 constexpr absl::Duration kLongestBackupWait = absl::Seconds(30);
 
 rocksdb::Slice ToSlice(absl::string_view s) { return {s.data(), s.size()}; }
+
+void PutApplied(uint64_t end, rocksdb::WriteBatch* batch) {
+  char bytes[sizeof(end)];
+  std::memcpy(bytes, &end, sizeof(end));
+  batch->Put(ToSlice(kAppliedKeyView), rocksdb::Slice(bytes, sizeof(bytes)))
+      .PermitUncheckedError();
+}
 
 // The database's own log stays unused: ours holds every change.
 rocksdb::WriteOptions NoLog() {
@@ -218,21 +230,38 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
     if (!got.ok()) return DirError(dir, got.ToString());
   }
 
-  // What the log holds goes into the database, which is then flushed, so
-  // that the segments read can go.
+  // What the log holds beyond what the database's files hold goes into
+  // the database, which is then flushed, so that the segments read can go.
+  uint64_t applied = 0;
+  std::string applied_bytes;
+  got = db->Get(rocksdb::ReadOptions(), ToSlice(kAppliedKeyView),
+                &applied_bytes);
+  if (got.ok() && applied_bytes.size() == sizeof(applied)) {
+    std::memcpy(&applied, applied_bytes.data(), sizeof(applied));
+  } else if (!got.ok() && !got.IsNotFound()) {
+    return DirError(dir, got.ToString());
+  }
   rocksdb::WriteBatch batch;
   bool replayed = false;
+  uint64_t last_end = 0;
   auto write_batch = [&]() -> absl::Status {
     if (batch.Count() == 0) return absl::OkStatus();
     replayed = true;
+    PutApplied(last_end, &batch);
     const rocksdb::Status written = db->Write(NoLog(), &batch);
     batch.Clear();
     if (!written.ok()) return DirError(dir, written.ToString());
     return absl::OkStatus();
   };
+  MappedLog::Options log_options;
+  log_options.dir = dir;
+  log_options.repair = options.repair;
+  log_options.after = applied;
   absl::StatusOr<std::unique_ptr<MappedLog>> log = MappedLog::Open(
-      {dir, options.repair},
-      [&](absl::string_view record) -> absl::Status {
+      log_options,
+      [&](absl::string_view record, uint64_t end) -> absl::Status {
+        if (end <= applied) return absl::OkStatus();  // in the files
+        last_end = end;
         if (absl::Status bad = AddJournalRecord(record, &batch); !bad.ok()) {
           return absl::FailedPreconditionError(bad.message());
         }
@@ -325,6 +354,14 @@ absl::Status JournalDb::Write(absl::string_view prefix,
   }
   append_error_.clear();
   const uint64_t position = *end;
+  if (position >> 32 != segment_ && options_.fsync != FsyncPolicy::kNo) {
+    // A segment full: synced now rather than at the next second, so the
+    // apply thread keeps up with a burst and the log left for a restart
+    // to read stays short.
+    segment_ = position >> 32;
+    absl::MutexLock state(&mu_);
+    sync_soon_ = true;
+  }
   const uint32_t length = static_cast<uint32_t>(record.size());
   std::memcpy(&pending_[at], &position, sizeof(position));
   std::memcpy(&pending_[at + sizeof(position)], &length, sizeof(length));
@@ -365,7 +402,9 @@ bool JournalDb::AwaitDurable(uint64_t ticket, std::function<void()> then) {
 }
 
 void JournalDb::SyncLoop() {
-  const bool periodic = options_.fsync == FsyncPolicy::kEverySecond;
+  // `always` syncs each second too, for changes no answer waits for (a
+  // queue item's record dropped once its client has it).
+  const bool periodic = options_.fsync != FsyncPolicy::kNo;
   absl::Time next_periodic = absl::Now() + kSyncEvery;
   absl::Time next_retry = absl::InfinitePast();
   for (;;) {
@@ -374,7 +413,8 @@ void JournalDb::SyncLoop() {
       absl::MutexLock l(&mu_);
       auto work = [this] {
         mu_.AssertReaderHeld();
-        return stop_ || (!waiting_.empty() && !failing_);
+        return stop_ || (!waiting_.empty() && !failing_) ||
+               (sync_soon_ && !failing_);
       };
       absl::Time deadline = periodic ? next_periodic : absl::InfiniteFuture();
       if (failing_) deadline = std::min(deadline, next_retry);
@@ -391,7 +431,7 @@ void JournalDb::SyncLoop() {
         GatherLocked();
         if (stop_) return;
       }
-      want_sync = !waiting_.empty() || failing_ ||
+      want_sync = !waiting_.empty() || failing_ || sync_soon_ ||
                   (periodic && absl::Now() >= next_periodic &&
                    synced_ < written_.load(std::memory_order_acquire));
     }
@@ -446,6 +486,7 @@ void JournalDb::SyncAndRelease() {
       return;
     }
     failing_ = false;
+    sync_soon_ = false;
     sync_error_.clear();
     synced_ = std::max(synced_, target);
     last_sync_ = absl::Now();
@@ -550,14 +591,17 @@ rocksdb::Status JournalDb::Apply(absl::string_view records) {
   if (db_ == nullptr) return rocksdb::Status::IOError("the data dir is closed");
   rocksdb::WriteBatch batch;
   while (!records.empty()) {
+    uint64_t end;
     uint32_t length;
-    std::memcpy(&length, records.data() + sizeof(uint64_t), sizeof(length));
+    std::memcpy(&end, records.data(), sizeof(end));
+    std::memcpy(&length, records.data() + sizeof(end), sizeof(length));
     const absl::string_view record =
         records.substr(kPendingHeaderBytes, length);
     records.remove_prefix(kPendingHeaderBytes + length);
     // Written by Write a moment ago: always a record.
     AddJournalRecord(record, &batch).IgnoreError();
     if (batch.GetDataSize() >= kApplyBatchBytes || records.empty()) {
+      PutApplied(end, &batch);
       rocksdb::Status s = db_->Write(NoLog(), &batch);
       if (!s.ok()) return s;
       batch.Clear();
@@ -581,7 +625,8 @@ rocksdb::Status JournalDb::RecoverDatabase() {
       DatabaseOptions(options_, /*recovering=*/false), options_.dir, &db);
   if (!s.ok()) return s;
   rocksdb::WriteBatch batch;
-  absl::Status read = log_->ReadKept([&](absl::string_view record) {
+  absl::Status read = log_->ReadKept([&](absl::string_view record,
+                                         uint64_t) {
     absl::Status added = AddJournalRecord(record, &batch);
     if (added.ok() && batch.GetDataSize() >= kApplyBatchBytes) {
       rocksdb::Status written = db->Write(NoLog(), &batch);

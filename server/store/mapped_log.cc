@@ -152,8 +152,7 @@ enum class SegmentEnd { kNext, kLogEnds };
 // unless `repair`; after it, the log ends there.
 absl::StatusOr<SegmentEnd> ReadSegment(
     const std::string& path, uint64_t number, absl::string_view data,
-    bool last, uint64_t synced, bool repair,
-    absl::FunctionRef<absl::Status(absl::string_view)> replay) {
+    bool last, uint64_t synced, bool repair, MappedLog::Replay replay) {
   size_t offset = 0;
   auto unreadable = [&](absl::string_view what) -> absl::StatusOr<SegmentEnd> {
     if (Position(number, offset) >= synced || repair) {
@@ -190,8 +189,10 @@ absl::StatusOr<SegmentEnd> ReadSegment(
     }
     const absl::string_view record = data.substr(offset + kFrameBytes, length);
     if (Checksum(record) != sum) return unreadable("checksum mismatch");
-    if (absl::Status s = replay(record); !s.ok()) return s;
     offset += kFrameBytes + length;
+    if (absl::Status s = replay(record, Position(number, offset)); !s.ok()) {
+      return s;
+    }
   }
 }
 
@@ -229,8 +230,7 @@ std::string MappedLog::PathOf(uint64_t number) const {
 }
 
 absl::StatusOr<std::unique_ptr<MappedLog>> MappedLog::Open(
-    const Options& options,
-    absl::FunctionRef<absl::Status(absl::string_view)> replay) {
+    const Options& options, Replay replay) {
   const std::string synced_path = absl::StrCat(options.dir, "/", kSyncedName);
   const int synced_fd =
       ::open(synced_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -239,7 +239,8 @@ absl::StatusOr<std::unique_ptr<MappedLog>> MappedLog::Open(
   const std::vector<uint64_t> numbers = SegmentNumbers(options.dir);
   // Numbers are never used twice, not even after every segment is gone:
   // journal.synced may name a position in one.
-  uint64_t next = std::max<uint64_t>(SegmentOf(synced) + 1, 1);
+  uint64_t next = std::max<uint64_t>(
+      SegmentOf(std::max(synced, options.after)) + 1, 1);
   if (!numbers.empty()) next = std::max(next, numbers.back() + 1);
   std::unique_ptr<MappedLog> log(new MappedLog(options, synced_fd, next));
 
@@ -416,8 +417,7 @@ void MappedLog::ForgetBefore(uint64_t position) {
   for (const uint64_t number : gone) ::unlink(PathOf(number).c_str());
 }
 
-absl::Status MappedLog::ReadKept(
-    absl::FunctionRef<absl::Status(absl::string_view)> replay) const {
+absl::Status MappedLog::ReadKept(Replay replay) const {
   std::vector<std::pair<uint64_t, size_t>> kept;  // number, bytes to read
   {
     absl::MutexLock l(&mu_);

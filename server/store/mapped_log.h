@@ -47,7 +47,14 @@ class MappedLog {
     // Keep what can be read before damage instead of refusing it.
     bool repair = false;
     size_t segment_bytes = 8 << 20;
+    // A position the caller has seen: appends come after it, even if every
+    // segment and journal.synced are gone.
+    uint64_t after = 0;
   };
+
+  // Takes a record read back and the log's position after it.
+  using Replay =
+      absl::FunctionRef<absl::Status(absl::string_view record, uint64_t end)>;
 
   // Reads the records of every segment in `options.dir`, oldest first,
   // calling `replay` on each (its first error is returned), then starts a
@@ -55,8 +62,7 @@ class MappedLog {
   // FAILED_PRECONDITION naming the file and offset for damage (see above);
   // UNAVAILABLE naming the cause if the new segment cannot be made.
   static absl::StatusOr<std::unique_ptr<MappedLog>> Open(
-      const Options& options,
-      absl::FunctionRef<absl::Status(absl::string_view)> replay);
+      const Options& options, Replay replay);
 
   ~MappedLog();
   MappedLog(const MappedLog&) = delete;
@@ -84,8 +90,7 @@ class MappedLog {
 
   // Reads every record of the kept segments again, up to end() at the
   // call, oldest first.
-  absl::Status ReadKept(
-      absl::FunctionRef<absl::Status(absl::string_view)> replay) const;
+  absl::Status ReadKept(Replay replay) const;
 
   // Segments kept on disk, and whether any is before the one `position`
   // is in.

@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::filesystem::remove(entry.path(), ec);
   }
   const mproc::MappedLog::Options options{dir, false, 4096};
-  auto ignore = [](absl::string_view) { return absl::OkStatus(); };
+  auto ignore = [](absl::string_view, uint64_t) { return absl::OkStatus(); };
   {
     // A real first segment, synced past one record: journal.synced then
     // points into the bytes below.
@@ -59,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     mproc::MappedLog::Options o = options;
     o.repair = repair;
     size_t bytes = 0;
-    auto log = mproc::MappedLog::Open(o, [&](absl::string_view record) {
+    auto log = mproc::MappedLog::Open(o, [&](absl::string_view record,
+                                             uint64_t) {
       bytes += record.size();
       return absl::OkStatus();
     });

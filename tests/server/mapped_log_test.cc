@@ -37,7 +37,7 @@ class MappedLogTest : public ::testing::Test {
       size_t segment_bytes = 4096) {
     read->clear();
     return MappedLog::Open({dir_, repair, segment_bytes},
-                           [read](absl::string_view record) {
+                           [read](absl::string_view record, uint64_t) {
                              read->emplace_back(record);
                              return absl::OkStatus();
                            });
@@ -94,6 +94,45 @@ TEST_F(MappedLogTest, RecordsAreReadBackInOrderAcrossSegments) {
   auto again = Open(&read);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(read, written);
+}
+
+TEST_F(MappedLogTest, ReadingBackGivesEachRecordItsAppendPosition) {
+  std::vector<uint64_t> appended;
+  std::vector<std::string> read;
+  {
+    auto log = Open(&read);
+    ASSERT_TRUE(log.ok());
+    for (const std::string& r : Records(100)) {
+      absl::StatusOr<uint64_t> end = (*log)->Append(r);
+      ASSERT_TRUE(end.ok());
+      appended.push_back(*end);
+    }
+  }
+  std::vector<uint64_t> ends;
+  auto again = MappedLog::Open({dir_, false, 4096},
+                               [&](absl::string_view, uint64_t end) {
+                                 ends.push_back(end);
+                                 return absl::OkStatus();
+                               });
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(ends, appended);
+  // Appends after Open come after everything read.
+  absl::StatusOr<uint64_t> next = (*again)->Append("next");
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT(*next, appended.back());
+}
+
+TEST_F(MappedLogTest, AppendsComeAfterAPositionTheCallerSaw) {
+  std::vector<std::string> read;
+  MappedLog::Options options{dir_, false, 4096};
+  options.after = uint64_t{41} << 32;
+  auto log = MappedLog::Open(options, [](absl::string_view, uint64_t) {
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(log.ok());
+  absl::StatusOr<uint64_t> end = (*log)->Append("x");
+  ASSERT_TRUE(end.ok());
+  EXPECT_GT(*end, options.after);
 }
 
 TEST_F(MappedLogTest, ARecordBiggerThanASegmentGetsOneOfItsOwn) {
@@ -197,7 +236,7 @@ TEST_F(MappedLogTest, ForgottenSegmentsAreDeletedAndTheRestReadAgain) {
   EXPECT_EQ(static_cast<int64_t>(Segments().size()), (*log)->segments());
   std::vector<std::string> kept;
   ASSERT_TRUE((*log)
-                  ->ReadKept([&](absl::string_view r) {
+                  ->ReadKept([&](absl::string_view r, uint64_t) {
                     kept.emplace_back(r);
                     return absl::OkStatus();
                   })
