@@ -13,12 +13,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/store/journal_record.h"
 #include "rocksdb/db.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "server/store/journal_record.h"
 
 namespace mproc {
 namespace {
@@ -216,10 +216,10 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
   } else if (!got.ok()) {
     return DirError(dir, got.ToString());
   } else if (version != kFormatVersion && version != kRocksDbLogVersion) {
-    return DirError(dir, absl::StrCat("holds format version ", version,
-                                      "; this manager reads versions ",
-                                      kRocksDbLogVersion, " and ",
-                                      kFormatVersion));
+    return DirError(
+        dir, absl::StrCat("holds format version ", version,
+                          "; this manager reads versions ", kRocksDbLogVersion,
+                          " and ", kFormatVersion));
   }
   // Version 1 kept its changes in RocksDB's own log, which DB::Open has
   // just read back; from now on they go to ours.
@@ -234,8 +234,8 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
   // the database, which is then flushed, so that the segments read can go.
   uint64_t applied = 0;
   std::string applied_bytes;
-  got = db->Get(rocksdb::ReadOptions(), ToSlice(kAppliedKeyView),
-                &applied_bytes);
+  got =
+      db->Get(rocksdb::ReadOptions(), ToSlice(kAppliedKeyView), &applied_bytes);
   if (got.ok() && applied_bytes.size() == sizeof(applied)) {
     std::memcpy(&applied, applied_bytes.data(), sizeof(applied));
   } else if (!got.ok() && !got.IsNotFound()) {
@@ -258,8 +258,7 @@ absl::StatusOr<std::unique_ptr<JournalDb>> JournalDb::Open(
   log_options.repair = options.repair;
   log_options.after = applied;
   absl::StatusOr<std::unique_ptr<MappedLog>> log = MappedLog::Open(
-      log_options,
-      [&](absl::string_view record, uint64_t end) -> absl::Status {
+      log_options, [&](absl::string_view record, uint64_t end) -> absl::Status {
         if (end <= applied) return absl::OkStatus();  // in the files
         last_end = end;
         if (absl::Status bad = AddJournalRecord(record, &batch); !bad.ok()) {
@@ -335,9 +334,9 @@ absl::Status JournalDb::Write(absl::string_view prefix,
   absl::MutexLock l(&append_mu_);
   if (pending_.size() >= kMostPending) {
     absl::MutexLock state(&mu_);
-    return Failed(absl::StrCat(
-        "the database has taken no changes for a while (",
-        db_error_.empty() ? "it is behind" : db_error_, ")"));
+    return Failed(
+        absl::StrCat("the database has taken no changes for a while (",
+                     db_error_.empty() ? "it is behind" : db_error_, ")"));
   }
   // The record goes straight into pending_, after room for its header,
   // and from there into the log.
@@ -544,9 +543,9 @@ void JournalDb::ApplyLoop() {
       if (taken.empty()) append_mu_.Await(absl::Condition(&work));
       if (stop_applying_) return;  // the log holds the rest
       // Gathers a batch, and gives a failing database time.
-      append_mu_.AwaitWithTimeout(absl::Condition(&stop_applying_),
-                                  database_failing ? kResumeEvery
-                                                   : kApplyEvery);
+      append_mu_.AwaitWithTimeout(
+          absl::Condition(&stop_applying_),
+          database_failing ? kResumeEvery : kApplyEvery);
       if (stop_applying_) return;
       // Only records on disk, so that the database never holds a change
       // a power loss takes from the log; with `no` nothing is waited for.
@@ -625,8 +624,7 @@ rocksdb::Status JournalDb::RecoverDatabase() {
       DatabaseOptions(options_, /*recovering=*/false), options_.dir, &db);
   if (!s.ok()) return s;
   rocksdb::WriteBatch batch;
-  absl::Status read = log_->ReadKept([&](absl::string_view record,
-                                         uint64_t) {
+  absl::Status read = log_->ReadKept([&](absl::string_view record, uint64_t) {
     absl::Status added = AddJournalRecord(record, &batch);
     if (added.ok() && batch.GetDataSize() >= kApplyBatchBytes) {
       rocksdb::Status written = db->Write(NoLog(), &batch);

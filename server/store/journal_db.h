@@ -180,10 +180,10 @@ class JournalDb final : public Journal {
   std::vector<std::pair<uint64_t, std::function<void()>>> waiting_
       ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  bool failing_ ABSL_GUARDED_BY(mu_) = false;  // the last sync failed
+  bool failing_ ABSL_GUARDED_BY(mu_) = false;    // the last sync failed
   bool sync_soon_ ABSL_GUARDED_BY(mu_) = false;  // a segment filled up
-  bool flushing_ ABSL_GUARDED_BY(mu_) = false;  // FlushAnswers ran
-  int releasing_ ABSL_GUARDED_BY(mu_) = 0;      // groups being answered
+  bool flushing_ ABSL_GUARDED_BY(mu_) = false;   // FlushAnswers ran
+  int releasing_ ABSL_GUARDED_BY(mu_) = 0;       // groups being answered
   // Answers the last sync released plus those already waiting then: how
   // many take part in a cycle (GatherLocked).
   size_t participants_ ABSL_GUARDED_BY(mu_) = 0;

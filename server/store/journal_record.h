@@ -22,8 +22,7 @@ namespace mproc {
 
 // Appends the record of `changes` to the object keyed by `prefix` to *out.
 void AppendJournalRecord(absl::string_view prefix,
-                         absl::Span<const LogChange> changes,
-                         std::string* out);
+                         absl::Span<const LogChange> changes, std::string* out);
 
 // Adds the changes `record` holds to *batch. DATA_LOSS if it is not a
 // record; *batch may then hold some of its changes.

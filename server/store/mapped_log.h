@@ -61,8 +61,8 @@ class MappedLog {
   // new segment for appends. The segments read stay until ForgetBefore.
   // FAILED_PRECONDITION naming the file and offset for damage (see above);
   // UNAVAILABLE naming the cause if the new segment cannot be made.
-  static absl::StatusOr<std::unique_ptr<MappedLog>> Open(
-      const Options& options, Replay replay);
+  static absl::StatusOr<std::unique_ptr<MappedLog>> Open(const Options& options,
+                                                         Replay replay);
 
   ~MappedLog();
   MappedLog(const MappedLog&) = delete;

@@ -59,11 +59,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     mproc::MappedLog::Options o = options;
     o.repair = repair;
     size_t bytes = 0;
-    auto log = mproc::MappedLog::Open(o, [&](absl::string_view record,
-                                             uint64_t) {
-      bytes += record.size();
-      return absl::OkStatus();
-    });
+    auto log =
+        mproc::MappedLog::Open(o, [&](absl::string_view record, uint64_t) {
+          bytes += record.size();
+          return absl::OkStatus();
+        });
     if (!Promised(log.status(), repair) || bytes > size) std::abort();
   }
   return 0;

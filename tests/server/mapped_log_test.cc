@@ -126,13 +126,28 @@ TEST_F(MappedLogTest, AppendsComeAfterAPositionTheCallerSaw) {
   std::vector<std::string> read;
   MappedLog::Options options{dir_, false, 4096};
   options.after = uint64_t{41} << 32;
-  auto log = MappedLog::Open(options, [](absl::string_view, uint64_t) {
-    return absl::OkStatus();
-  });
+  auto log = MappedLog::Open(
+      options, [](absl::string_view, uint64_t) { return absl::OkStatus(); });
   ASSERT_TRUE(log.ok());
   absl::StatusOr<uint64_t> end = (*log)->Append("x");
   ASSERT_TRUE(end.ok());
   EXPECT_GT(*end, options.after);
+}
+
+TEST_F(MappedLogTest, ASegmentInTheDocumentedFormatIsRead) {
+  // Header, then one record framed as [length][masked CRC-32C]: the CRC-32C
+  // of "123456789" is 0xe3069283, masked 0xc78ab0e5. Pins the format on
+  // disk, and that the checksum is CRC-32C however it is computed.
+  std::string segment("MPROCLG1", 8);
+  segment += std::string("\x01\0\0\0\0\0\0\0", 8);          // number 1
+  segment += std::string("\x09\0\0\0\xe5\xb0\x8a\xc7", 8);  // frame
+  segment += "123456789";
+  segment += std::string(64, '\0');
+  std::ofstream(dir_ + "/journal-00000001.mlog", std::ios::binary) << segment;
+  std::vector<std::string> read;
+  auto log = Open(&read);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(read, std::vector<std::string>{"123456789"});
 }
 
 TEST_F(MappedLogTest, ARecordBiggerThanASegmentGetsOneOfItsOwn) {
@@ -193,8 +208,8 @@ TEST_F(MappedLogTest, DamageBeforeTheSyncedPositionIsRefusedUnlessRepairing) {
 
   auto repaired = Open(&read, /*repair=*/true, 1 << 20);
   ASSERT_TRUE(repaired.ok()) << repaired.status();
-  EXPECT_EQ(read, std::vector<std::string>(written.begin(),
-                                           written.begin() + 4));
+  EXPECT_EQ(read,
+            std::vector<std::string>(written.begin(), written.begin() + 4));
 }
 
 TEST_F(MappedLogTest, AMissingSegmentInTheMiddleIsDamage) {
