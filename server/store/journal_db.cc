@@ -49,6 +49,9 @@ constexpr size_t kApplyBatchBytes = 4 << 20;
 // Records the database has not taken yet (it failing for long) beyond
 // which writes are refused: the memory they take is bounded.
 constexpr size_t kMostPending = 256 << 20;
+constexpr size_t kMemtableBytes = 4 << 20;
+// Log bytes written after which a sync is asked for at once.
+constexpr uint64_t kSyncSoonBytes = 1 << 20;
 constexpr size_t kPendingHeaderBytes = sizeof(uint64_t) + sizeof(uint32_t);
 // How long a backup waits for the database to take what the log holds.
 constexpr absl::Duration kLongestBackupWait = absl::Seconds(30);
@@ -124,7 +127,10 @@ rocksdb::Options DatabaseOptions(const JournalOptions& options,
                      : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   // A small footprint: memtables of 4 MiB; RocksDB's info log is kept
   // short.
-  o.write_buffer_size = 4 << 20;
+  o.write_buffer_size = kMemtableBytes;
+  // RocksDB preallocates its (unused) log by the memtable's size unless
+  // this caps it.
+  o.max_total_wal_size = 1 << 20;
   o.max_log_file_size = 1 << 20;
   o.keep_log_file_num = 3;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
@@ -353,11 +359,13 @@ absl::Status JournalDb::Write(absl::string_view prefix,
   }
   append_error_.clear();
   const uint64_t position = *end;
-  if (position >> 32 != segment_ && options_.fsync != FsyncPolicy::kNo) {
-    // A segment full: synced now rather than at the next second, so the
-    // apply thread keeps up with a burst and the log left for a restart
-    // to read stays short.
-    segment_ = position >> 32;
+  if (options_.fsync != FsyncPolicy::kNo &&
+      position - sync_asked_at_ >= kSyncSoonBytes) {
+    // Much written since the last sync: synced now rather than at the
+    // next second, so that the apply thread keeps up with a burst and the
+    // log a restart must read stays short. (Positions jump at a new
+    // segment, which asks too.)
+    sync_asked_at_ = position;
     absl::MutexLock state(&mu_);
     sync_soon_ = true;
   }

@@ -170,8 +170,8 @@ class JournalDb final : public Journal {
   // Log position after the last record the database holds.
   uint64_t applied_ ABSL_GUARDED_BY(append_mu_) = 0;
   bool stop_applying_ ABSL_GUARDED_BY(append_mu_) = false;
-  // The segment the last record went to.
-  uint64_t segment_ ABSL_GUARDED_BY(append_mu_) = 0;
+  // The log position at which a sync was last asked for.
+  uint64_t sync_asked_at_ ABSL_GUARDED_BY(append_mu_) = 0;
   // Why the log takes no records now; empty when it does.
   std::string append_error_ ABSL_GUARDED_BY(append_mu_);
 
@@ -181,7 +181,7 @@ class JournalDb final : public Journal {
       ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool failing_ ABSL_GUARDED_BY(mu_) = false;    // the last sync failed
-  bool sync_soon_ ABSL_GUARDED_BY(mu_) = false;  // a segment filled up
+  bool sync_soon_ ABSL_GUARDED_BY(mu_) = false;  // much written since
   bool flushing_ ABSL_GUARDED_BY(mu_) = false;   // FlushAnswers ran
   int releasing_ ABSL_GUARDED_BY(mu_) = 0;       // groups being answered
   // Answers the last sync released plus those already waiting then: how
