@@ -7,12 +7,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "rocksdb/db.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
@@ -407,7 +409,7 @@ bool JournalDb::AwaitDurable(uint64_t ticket, std::function<void()> then) {
     }
   }
   // Shutting down: nobody will run `then` later; sync here instead.
-  SyncLog().IgnoreError();
+  if (const absl::Status s = SyncLog(); absl::IsDataLoss(s)) SyncLost(s);
   return true;
 }
 
@@ -426,12 +428,15 @@ void JournalDb::SyncLoop() {
         return stop_ || (!waiting_.empty() && !failing_) ||
                (sync_soon_ && !failing_);
       };
-      absl::Time deadline = periodic ? next_periodic : absl::InfiniteFuture();
-      if (failing_) deadline = std::min(deadline, next_retry);
+      // A lost sync is never retried: the OS may report the next one done.
+      absl::Time deadline =
+          periodic && !lost_ ? next_periodic : absl::InfiniteFuture();
+      if (failing_ && !lost_) deadline = std::min(deadline, next_retry);
       mu_.AwaitWithDeadline(absl::Condition(&work), deadline);
       // Whatever still waits at the end was run by FlushAnswers, or has no
       // call left to answer.
       if (stop_) return;
+      if (lost_) continue;
       if (failing_) {
         // Answers waiting for the disk stay until a sync succeeds: an
         // unsynced change must not be acknowledged.
@@ -491,10 +496,17 @@ void JournalDb::SyncAndRelease() {
     absl::MutexLock l(&mu_);
     if (!s.ok()) {
       failing_ = true;
+      lost_ = absl::IsDataLoss(s);
       sync_error_ = std::string(s.message());
       last_error_ = sync_error_;
-      return;
     }
+  }
+  if (!s.ok()) {
+    if (absl::IsDataLoss(s)) SyncLost(s);
+    return;
+  }
+  {
+    absl::MutexLock l(&mu_);
     failing_ = false;
     sync_soon_ = false;
     sync_error_.clear();
@@ -524,6 +536,16 @@ void JournalDb::SyncAndRelease() {
   --releasing_;
 }
 
+void JournalDb::SyncLost(const absl::Status& status) {
+  if (options_.fsync != FsyncPolicy::kAlways) return;  // writes are refused
+  Log(LogLevel::kError, "sync_lost",
+      absl::StrCat(status.message(),
+                   "; with --fsync always no answer can be sent now, so the "
+                   "manager stops"),
+      {{Value("data_dir"), Value(options_.dir)}});
+  std::_Exit(1);
+}
+
 void JournalDb::FlushAnswers() {
   std::vector<std::function<void()>> rest;
   {
@@ -535,7 +557,7 @@ void JournalDb::FlushAnswers() {
     mu_.Await(absl::Condition(
         +[](int* releasing) { return *releasing == 0; }, &releasing_));
   }
-  SyncLog().IgnoreError();
+  if (const absl::Status s = SyncLog(); absl::IsDataLoss(s)) SyncLost(s);
   for (auto& then : rest) then();
 }
 

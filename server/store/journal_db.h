@@ -20,11 +20,15 @@
 //
 // A write the log has no room for (disk full, file-size limit) fails
 // UNAVAILABLE naming the cause and is not applied; writes succeed again
-// once there is room. A database that refuses a write (say a flush found
-// the disk full) is resumed in the background — RocksDB's Resume, or
-// closing and reopening it and applying the log again — while writes go
-// on into the log.
-// Thread-safe.
+// once there is room. A failed fsync is final (MappedLog::Sync): from then
+// on every write fails UNAVAILABLE saying so, reads go on, and only a
+// restart, which reads back what the disk holds, takes writes again. With
+// `always` nothing can be answered any more (every answer waits for a
+// sync), so the process logs the cause and exits at once, status 1,
+// without sending the answers that were waiting. A database that refuses a
+// write (say a flush found the disk full) is resumed in the background —
+// RocksDB's Resume, or closing and reopening it and applying the log again —
+// while writes go on into the log. Thread-safe.
 #ifndef MPROC_SERVER_STORE_JOURNAL_DB_H_
 #define MPROC_SERVER_STORE_JOURNAL_DB_H_
 
@@ -136,6 +140,9 @@ class JournalDb final : public Journal {
   absl::Status SyncLog();
   // Syncs what was written so far and runs the answers it covers.
   void SyncAndRelease();
+  // After a sync failed for good: with `always`, logs `status` and exits
+  // the process (the answers waiting can never be sent truthfully).
+  void SyncLost(const absl::Status& status);
   absl::Status Failed(const std::string& cause);
 
   // The apply thread: applies the log's records to the database once
@@ -181,6 +188,7 @@ class JournalDb final : public Journal {
       ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool failing_ ABSL_GUARDED_BY(mu_) = false;    // the last sync failed
+  bool lost_ ABSL_GUARDED_BY(mu_) = false;       // for good (MappedLog::Sync)
   bool sync_soon_ ABSL_GUARDED_BY(mu_) = false;  // much written since
   bool flushing_ ABSL_GUARDED_BY(mu_) = false;   // FlushAnswers ran
   int releasing_ ABSL_GUARDED_BY(mu_) = 0;       // groups being answered

@@ -354,6 +354,7 @@ absl::Status MappedLog::StartSegmentLocked(size_t record_bytes) {
 
 absl::StatusOr<uint64_t> MappedLog::Append(absl::string_view record) {
   absl::MutexLock l(&mu_);
+  if (!lost_.ok()) return lost_;
   const size_t need = kFrameBytes + record.size();
   Segment* current = segments_.back().get();
   // Room is always left for the end mark.
@@ -385,6 +386,7 @@ absl::StatusOr<uint64_t> MappedLog::Sync() {
   bool dir;
   {
     absl::MutexLock l(&mu_);
+    if (!lost_.ok()) return lost_;
     target = end_;
     dir = dir_unsynced_;
     dir_unsynced_ = false;
@@ -397,23 +399,22 @@ absl::StatusOr<uint64_t> MappedLog::Sync() {
   // fdatasync writes what the mapping changed as well.
   for (const auto& [segment, used] : unsynced) {
     if (::fdatasync(segment->fd) != 0) {
-      const int err = errno;
-      absl::MutexLock l(&mu_);
-      dir_unsynced_ = dir_unsynced_ || dir;
-      return Errno("cannot sync", PathOf(segment->number), err);
+      return LoseSync(PathOf(segment->number), errno);
     }
   }
   if (dir) {
     const int fd =
         ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    const int synced = fd < 0 ? -1 : ::fsync(fd);
-    const int err = errno;
-    if (fd >= 0) ::close(fd);
-    if (synced != 0) {
+    if (fd < 0) {
+      const int err = errno;
       absl::MutexLock l(&mu_);
-      dir_unsynced_ = true;
-      return Errno("cannot sync", options_.dir, err);
+      dir_unsynced_ = true;  // nothing was tried: a later Sync may do it
+      return Errno("cannot open", options_.dir, err);
     }
+    const int synced = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (synced != 0) return LoseSync(options_.dir, err);
   }
   {
     absl::MutexLock l(&mu_);
@@ -428,6 +429,15 @@ absl::StatusOr<uint64_t> MappedLog::Sync() {
                  errno);
   }
   return target;
+}
+
+absl::Status MappedLog::LoseSync(const std::string& path, int err) {
+  absl::MutexLock l(&mu_);
+  lost_ = absl::DataLossError(absl::StrCat(
+      "cannot sync ", path, ": ", std::strerror(err),
+      "; what was written since the last sync may never reach the disk, so "
+      "the log takes nothing more: restart the manager"));
+  return lost_;
 }
 
 void MappedLog::ForgetBefore(uint64_t position) {

@@ -71,13 +71,22 @@ class MappedLog {
   // Appends `record` and returns the log's position after it. UNAVAILABLE
   // naming the file and the cause (disk full, file-size limit) when the
   // record needs a new segment that cannot be made: nothing is appended.
+  // After a lost sync (below), the DATA_LOSS that Sync returned.
   absl::StatusOr<uint64_t> Append(absl::string_view record);
 
   // The position after the last record appended; positions only grow.
   uint64_t end() const;
 
   // Puts every record appended before the call on the disk and returns the
-  // position it reached. UNAVAILABLE naming the file on an I/O error.
+  // position it reached.
+  // A failed fsync is DATA_LOSS naming the file, and it is final: the OS
+  // may have dropped the pages it could not write and may report the next
+  // fsync as done without them, so what was appended since the last sync
+  // can no longer be promised. From then on every Sync and Append fails
+  // with the same status; only reading the log again (a restart) shows
+  // what the disk holds. UNAVAILABLE naming the file when journal.synced
+  // cannot be written (the records did reach the disk; a later Sync may
+  // succeed).
   absl::StatusOr<uint64_t> Sync();
 
   // Deletes the kept segments before the one `position` is in: their
@@ -104,6 +113,9 @@ class MappedLog {
   absl::Status StartSegmentLocked(size_t record_bytes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string PathOf(uint64_t number) const;
+  // Records that fsync failed for `path` with `err`, for good (see Sync),
+  // and returns the status.
+  absl::Status LoseSync(const std::string& path, int err);
 
   const Options options_;
   const int synced_fd_;  // journal.synced
@@ -116,6 +128,8 @@ class MappedLog {
   uint64_t end_ ABSL_GUARDED_BY(mu_) = 0;
   // Segments made since the directory was last synced.
   bool dir_unsynced_ ABSL_GUARDED_BY(mu_) = false;
+  // Why a sync was lost (see Sync); OK while none was.
+  absl::Status lost_ ABSL_GUARDED_BY(mu_);
   // One Sync at a time, so that journal.synced only moves forward.
   absl::Mutex sync_mu_ ABSL_ACQUIRED_BEFORE(mu_);
 };

@@ -21,6 +21,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -64,12 +65,14 @@ class DurableManager {
   std::string data_dir() const { return root_ + "/data"; }
   std::string address() const { return "unix:" + root_ + "/s"; }
   ManagerProcess* process() const { return process_.get(); }
+  // Added to the environment of the managers started from now on.
+  void SetEnvironment(std::vector<std::string> env) { env_ = std::move(env); }
 
   absl::Status Start() {
     std::vector<std::string> args = {"--data-dir", data_dir()};
     args.insert(args.end(), flags_.begin(), flags_.end());
     absl::StatusOr<std::unique_ptr<ManagerProcess>> started =
-        ManagerProcess::Start(address(), args);
+        ManagerProcess::Start(address(), args, env_);
     if (!started.ok()) return started.status();
     process_ = *std::move(started);
     return absl::OkStatus();
@@ -86,6 +89,7 @@ class DurableManager {
  private:
   const std::string root_;
   const std::vector<std::string> flags_;
+  std::vector<std::string> env_;
   std::unique_ptr<ManagerProcess> process_;
 };
 
@@ -771,6 +775,123 @@ TEST(DurabilityTest, WritesFailWhileTheDiskIsFullAndWorkAgainAfter) {
   accepted.push_back(Value("after"));
   std::sort(accepted.begin(), accepted.end());
   EXPECT_EQ(*keys, List(accepted.begin(), accepted.end()));
+}
+
+// --- a failed fsync ---------------------------------------------------------
+
+// A manager whose log's fsyncs fail (tests/support/fail_log_sync.cc) while
+// the file fail_sync() names exists.
+class FailingSyncManager : public DurableManager {
+ public:
+  explicit FailingSyncManager(const std::string& policy)
+      : DurableManager({"--fsync", policy}) {
+    const char* srcdir = std::getenv("TEST_SRCDIR");
+    SetEnvironment(
+        {absl::StrCat("LD_PRELOAD=", srcdir == nullptr ? "." : srcdir,
+                      "/mproc/tests/support/libfail_log_sync.so"),
+         "MPROC_FAIL_LOG_SYNC_WHILE=" + trigger()});
+  }
+  void FailSyncs(bool fail) {
+    if (fail) {
+      std::ofstream(trigger()).put('x');
+    } else {
+      std::filesystem::remove(trigger());
+    }
+  }
+
+ private:
+  std::string trigger() const { return root() + "/fail-sync"; }
+};
+
+// Linux may drop the pages an fsync could not write and report the next
+// fsync as done: a failed sync is final, never retried into a success.
+TEST(DurabilityTest, AFailedSyncRefusesWritesUntilTheManagerRestarts) {
+  FailingSyncManager manager("everysec");
+  ASSERT_OK(manager.Start());
+  std::unique_ptr<Manager> m = Connect(manager.address());
+  ASSERT_NE(m, nullptr);
+  auto d = m->Dict("d");
+  ASSERT_OK(d->Set("before", 1));
+
+  manager.FailSyncs(true);
+  // The next sync (within a second) fails; writes are refused from then.
+  std::vector<Value> accepted = {Value("before")};
+  absl::Status refused;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  for (int i = 0; refused.ok() && absl::Now() < deadline; ++i) {
+    refused = d->Set(absl::StrCat("while", i), i);
+    if (refused.ok()) accepted.push_back(Value(absl::StrCat("while", i)));
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "dict 'd'")) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "cannot sync")) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "restart the manager"))
+      << refused;
+
+  // The disk "works" again, but what the failed sync did not write may
+  // never be written: writes stay refused through many periodic syncs
+  // (a retry would have come every 200 ms), and reads go on.
+  manager.FailSyncs(false);
+  const absl::Time watch = absl::Now() + absl::Seconds(3);
+  int tries = 0;
+  while (absl::Now() < watch) {
+    const absl::Status again = d->Set("after the failure", tries++);
+    ASSERT_EQ(again.code(), absl::StatusCode::kUnavailable) << again;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(*d->Get("before"), Value(1));
+  EXPECT_EQ(*d->Len(), static_cast<int64_t>(accepted.size()));
+  absl::StatusOr<ServerInfo> info = m->Info();
+  ASSERT_OK(info);
+  ASSERT_TRUE(info->storage.count(Value("write_error")))
+      << Value(info->storage).ToString();
+  EXPECT_TRUE(absl::StrContains(
+      info->storage.at(Value("write_error")).ToString(), "cannot sync"));
+
+  // A restart reads back what the disk holds and takes writes again.
+  ASSERT_OK(manager.Restart());
+  std::unique_ptr<Manager> after = Connect(manager.address());
+  ASSERT_NE(after, nullptr);
+  ASSERT_OK(after->Dict("d")->Set("after the restart", 1));
+  absl::StatusOr<List> keys = after->Dict("d")->Keys();
+  ASSERT_OK(keys);
+  for (const Value& key : accepted) {
+    EXPECT_NE(std::find(keys->begin(), keys->end(), key), keys->end())
+        << key.ToString();
+  }
+}
+
+// With `always` every answer waits for a sync, so after one fails none can
+// be sent truthfully: the manager says why and exits without answering.
+TEST(DurabilityTest, AFailedSyncUnderAlwaysStopsTheManagerUnanswered) {
+  FailingSyncManager manager("always");
+  ASSERT_OK(manager.Start());
+  {
+    std::unique_ptr<Manager> m = Connect(manager.address());
+    ASSERT_NE(m, nullptr);
+    auto d = m->Dict("d");
+    ASSERT_OK(d->Set("before", 1));
+    manager.FailSyncs(true);
+    // (On its own thread: a manager that waited for the disk for ever
+    // would hold the answer for ever; it is killed then.)
+    absl::Status lost;
+    std::thread writer([&] { lost = d->Set("unanswered", 1); });
+    const bool said = manager.process()->AwaitOutput("cannot sync");
+    const int code = manager.process()->KillAndWait(said ? 0 : SIGKILL);
+    writer.join();
+    EXPECT_TRUE(said) << manager.process()->output();
+    EXPECT_EQ(code, 1) << manager.process()->output();
+    EXPECT_TRUE(absl::StrContains(manager.process()->output(), "sync_lost"))
+        << manager.process()->output();
+    EXPECT_FALSE(lost.ok());
+  }
+  manager.FailSyncs(false);
+  ASSERT_OK(manager.Start());
+  std::unique_ptr<Manager> again = Connect(manager.address());
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(*again->Dict("d")->Get("before"), Value(1));
+  ASSERT_OK(again->Dict("d")->Set("after", 1));
 }
 
 TEST(DurabilityTest, BackupTakenWhileServingStartsAManager) {
