@@ -565,6 +565,7 @@ void JournalDb::ApplyLoop() {
   // Taken from pending_ and not yet in the database.
   std::string taken;
   uint64_t taken_end = 0;
+  uint64_t applied = 0;  // applied_, read when taking
   bool database_failing = false;
   for (;;) {
     {
@@ -597,10 +598,11 @@ void JournalDb::ApplyLoop() {
       }
       taken.append(pending_, 0, cut);
       pending_.erase(0, cut);
+      applied = applied_;
     }
     if (taken.empty()) continue;
     rocksdb::Status s =
-        database_failing ? RecoverDatabase() : rocksdb::Status::OK();
+        database_failing ? RecoverDatabase(applied) : rocksdb::Status::OK();
     if (s.ok()) s = Apply(taken);
     database_failing = !s.ok();
     {
@@ -642,7 +644,7 @@ rocksdb::Status JournalDb::Apply(absl::string_view records) {
   return rocksdb::Status::OK();
 }
 
-rocksdb::Status JournalDb::RecoverDatabase() {
+rocksdb::Status JournalDb::RecoverDatabase(uint64_t applied) {
   absl::MutexLock l(&db_mu_);
   if (db_ != nullptr) {
     if (db_->Resume().ok()) return rocksdb::Status::OK();
@@ -657,15 +659,17 @@ rocksdb::Status JournalDb::RecoverDatabase() {
       DatabaseOptions(options_, /*recovering=*/false), options_.dir, &db);
   if (!s.ok()) return s;
   rocksdb::WriteBatch batch;
-  absl::Status read = log_->ReadKept([&](absl::string_view record, uint64_t) {
-    absl::Status added = AddJournalRecord(record, &batch);
-    if (added.ok() && batch.GetDataSize() >= kApplyBatchBytes) {
-      rocksdb::Status written = db->Write(NoLog(), &batch);
-      batch.Clear();
-      if (!written.ok()) return absl::UnavailableError(written.ToString());
-    }
-    return added;
-  });
+  absl::Status read =
+      log_->ReadKept([&](absl::string_view record, uint64_t end) {
+        if (end > applied) return absl::OkStatus();
+        absl::Status added = AddJournalRecord(record, &batch);
+        if (added.ok() && batch.GetDataSize() >= kApplyBatchBytes) {
+          rocksdb::Status written = db->Write(NoLog(), &batch);
+          batch.Clear();
+          if (!written.ok()) return absl::UnavailableError(written.ToString());
+        }
+        return added;
+      });
   if (read.ok() && batch.Count() > 0) {
     rocksdb::Status written = db->Write(NoLog(), &batch);
     if (!written.ok()) read = absl::UnavailableError(written.ToString());

@@ -151,8 +151,10 @@ class JournalDb final : public Journal {
   // Applies `records` (pending_'s format) to the database.
   rocksdb::Status Apply(absl::string_view records);
   // After the database refused a write: Resume, else reopen it and apply
-  // the log's records again. OK once it takes writes.
-  rocksdb::Status RecoverDatabase();
+  // the log's kept records up to `applied` (applied_: what it held before,
+  // which is on disk) again, so that the records taken since follow in
+  // order. OK once it takes writes.
+  rocksdb::Status RecoverDatabase(uint64_t applied);
   // Flushes the database and forgets the log segments before `applied`,
   // if there are any.
   void ForgetApplied(uint64_t applied);
