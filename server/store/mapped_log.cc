@@ -285,6 +285,18 @@ absl::StatusOr<std::unique_ptr<MappedLog>> MappedLog::Open(
       log->segments_.push_back(kept);  // dropped with the rest if unread
     }
     if (ended) continue;
+    // Segments are made one after another and deleted oldest first: a
+    // number missing between two is a file lost.
+    if (i > 0 && numbers[i] != numbers[i - 1] + 1) {
+      const uint64_t missing = numbers[i - 1] + 1;
+      if (Position(missing, 0) < synced && !options.repair) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "log file ", log->PathOf(missing), " is missing: the log goes on ",
+            "in ", log->PathOf(numbers[i])));
+      }
+      ended = true;  // as for any record unreadable after the synced one
+      continue;
+    }
     const std::string path = log->PathOf(numbers[i]);
     if (absl::Status s = ReadFile(path, SIZE_MAX, &data); !s.ok()) return s;
     absl::StatusOr<SegmentEnd> end =

@@ -20,6 +20,8 @@
 // disk had not written when the power went. It and everything after it
 // are dropped. A record that cannot be read before the synced position is
 // damage: Open refuses it, unless repairing, when the log ends there too.
+// A segment file missing between two others counts as unreadable where it
+// begins.
 // (With `--fsync no` nothing is ever synced, so damage reads as an end.)
 //
 // Thread-safe.

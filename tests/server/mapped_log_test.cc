@@ -212,7 +212,7 @@ TEST_F(MappedLogTest, DamageBeforeTheSyncedPositionIsRefusedUnlessRepairing) {
             std::vector<std::string>(written.begin(), written.begin() + 4));
 }
 
-TEST_F(MappedLogTest, AMissingSegmentInTheMiddleIsDamage) {
+TEST_F(MappedLogTest, AZeroedSegmentInTheMiddleIsDamage) {
   std::vector<std::string> read;
   {
     auto log = Open(&read);
@@ -230,6 +230,66 @@ TEST_F(MappedLogTest, AMissingSegmentInTheMiddleIsDamage) {
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(absl::StrContains(refused.status().message(), segments[1]))
       << refused.status();
+}
+
+TEST_F(MappedLogTest, ADeletedSegmentInTheMiddleIsDamage) {
+  std::vector<std::string> read;
+  const std::vector<std::string> written = Records(200);
+  {
+    auto log = Open(&read);
+    ASSERT_TRUE(log.ok());
+    for (const std::string& r : written) ASSERT_TRUE((*log)->Append(r).ok());
+    ASSERT_TRUE((*log)->Sync().ok());
+  }
+  const std::vector<std::string> segments = Segments();
+  ASSERT_GT(segments.size(), 3u);
+  {
+    auto whole = Open(&read);
+    ASSERT_TRUE(whole.ok()) << whole.status();
+    ASSERT_EQ(read, written);
+  }
+  ASSERT_TRUE(std::filesystem::remove(segments[1]));
+  auto refused = Open(&read);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), segments[1]))
+      << refused.status();
+
+  // Repairing keeps the records before the gap, and only those.
+  auto repaired = Open(&read, /*repair=*/true);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  ASSERT_FALSE(read.empty());
+  ASSERT_LT(read.size(), written.size() / 2);
+  EXPECT_EQ(read, std::vector<std::string>(written.begin(),
+                                           written.begin() + read.size()));
+}
+
+TEST_F(MappedLogTest, ADeletedSegmentAfterTheSyncedPositionEndsTheLog) {
+  std::vector<std::string> read;
+  const std::vector<std::string> written = Records(200);
+  size_t synced_records = 0;
+  {
+    auto log = Open(&read);
+    ASSERT_TRUE(log.ok());
+    for (size_t i = 0; i < written.size(); ++i) {
+      ASSERT_TRUE((*log)->Append(written[i]).ok());
+      if (i == 20) {  // in the first segment
+        ASSERT_TRUE((*log)->Sync().ok());
+        synced_records = i + 1;
+      }
+    }
+  }
+  const std::vector<std::string> segments = Segments();
+  ASSERT_GT(segments.size(), 3u);
+  // As if the power went before the disk had the second segment.
+  ASSERT_TRUE(std::filesystem::remove(segments[1]));
+  auto opened = Open(&read);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_GE(read.size(), synced_records);
+  EXPECT_EQ(read, std::vector<std::string>(written.begin(),
+                                           written.begin() + read.size()));
+  // Nothing from the segments after the gap.
+  EXPECT_LT(read.size(), written.size() / 2);
 }
 
 TEST_F(MappedLogTest, ForgottenSegmentsAreDeletedAndTheRestReadAgain) {
