@@ -4,7 +4,9 @@
 appendfsync always, on the same workloads; then recovery of N dict entries
 and N queued items after a SIGKILL 1.5 s after the last write (Redis:
 restart with its AOF; mproc also killed at once), and the
-data dir's footprint after 1M sets over 10k keys.
+data dir's footprint after 1M sets over 10k keys. Also the manager's CPU
+per request in each mode, split into its serving threads and the threads
+that keep the record: the durable store's cost apart from machine noise.
 
 usage: bench/compare_durability.py [--ops N] [--rounds R] [--entries N]
                                    [--transports tcp,unix]
@@ -27,6 +29,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,8 +50,8 @@ REDIS_MODES = {"memory": ["--appendonly", "no"],
 class Mproc:
     """A `mproc manager` on a free port, over `data_dir` unless in memory."""
 
-    def __init__(self, mproc, mode, data_dir, listen="127.0.0.1:0"):
-        args = [mproc, "manager", "--listen", listen]
+    def __init__(self, mproc, mode, data_dir, listen="127.0.0.1:0", extra=()):
+        args = [mproc, "manager", "--listen", listen] + list(extra)
         if mode != "memory":
             args += ["--data-dir", data_dir] + MPROC_MODES[mode]
         env = dict(os.environ, MPROC_AUTHKEY="")
@@ -150,6 +153,60 @@ def dir_mb(path):
             except OSError:
                 pass
     return total / 1e6
+
+
+# The manager's threads by what they do: serving, or keeping the record.
+STORE_THREADS = ("mproc-apply", "mproc-sync", "rocksdb:")
+
+
+def thread_cpu(pid):
+    """CPU seconds of process `pid` so far: (serving threads, store threads)."""
+    serving = store = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{task}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if name.startswith(STORE_THREADS):
+            store += seconds
+        else:
+            serving += seconds
+    return serving, store
+
+
+def cpu_per_request(mproc, bench, ops, rounds):
+    """The manager's CPU per request over the durability workloads (4 x ops
+    requests plus warm-ups), per mode, split into its serving threads and the
+    threads that keep the record. Run with --poll-spin-us 0, so that a
+    serving thread's CPU is work done, not polling while it waits: this is
+    what the durable store costs, apart from how busy or noisy the machine
+    is."""
+    requests = 4 * ops + 900
+    out = {}
+    for _ in range(rounds):
+        for mode in MPROC_MODES:
+            data = tempfile.mkdtemp(prefix="mproc-cpu-")
+            server = Mproc(mproc, mode, os.path.join(data, "d"),
+                           extra=["--poll-spin-us", "0"])
+            try:
+                run_lines([bench, "--address", server.address, "--only", "durability",
+                           "--ops", str(ops), "--clients", "8"], env=server.env)
+                serving, store = thread_cpu(server.proc.pid)
+            finally:
+                server.stop()
+                shutil.rmtree(data, ignore_errors=True)
+            out.setdefault(mode, []).append((serving, store))
+    result = {}
+    for mode, samples in out.items():
+        serving = statistics.median(s for s, _ in samples) / requests * 1e6
+        store = statistics.median(t for _, t in samples) / requests * 1e6
+        result[mode] = {"serving_us": serving, "store_us": store}
+    return result
 
 
 def mproc_recovery(mproc, bench, entries, pause):
@@ -257,6 +314,14 @@ def main():
                           "redis": theirs, "vs_redis": vs_redis, "vs_memory": vs_mem,
                           "p50_vs_memory": p50_mem})
 
+    cpu = cpu_per_request(mproc, bench, args.ops, args.rounds)
+    base = cpu["memory"]["serving_us"] + cpu["memory"]["store_us"]
+    print("\nmanager CPU per request (µs; --poll-spin-us 0, median of rounds):")
+    for mode, c in cpu.items():
+        total = c["serving_us"] + c["store_us"]
+        print(f"  {mode:<9} serving {c['serving_us']:6.2f}  store threads"
+              f" {c['store_us']:5.2f}  total {total:6.2f}  ({total / base:.2f}x memory)")
+
     rec = recovery(mproc, bench, args.entries)
     m, r = rec["mproc"], rec["redis"]
     n = 2 * args.entries
@@ -276,7 +341,8 @@ def main():
           f" of live data")
     write_json("durability.json", {"when": time.strftime("%Y-%m-%d %H:%M:%S"),
                                    "ops": args.ops, "rounds": args.rounds,
-                                   "rows": table, "recovery": rec, "churn": c})
+                                   "rows": table, "cpu_per_request": cpu,
+                                   "recovery": rec, "churn": c})
     print("table: bench/results/durability.json")
 
 
