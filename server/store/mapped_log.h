@@ -86,9 +86,9 @@ class MappedLog {
   // fsync as done without them, so what was appended since the last sync
   // can no longer be promised. From then on every Sync and Append fails
   // with the same status; only reading the log again (a restart) shows
-  // what the disk holds. UNAVAILABLE naming the file when journal.synced
-  // cannot be written (the records did reach the disk; a later Sync may
-  // succeed).
+  // what the disk holds. UNAVAILABLE naming the file when the directory
+  // cannot be opened for its sync or journal.synced cannot be written (the
+  // records did reach the disk; a later Sync may succeed).
   absl::StatusOr<uint64_t> Sync();
 
   // Deletes the kept segments before the one `position` is in: their
