@@ -780,7 +780,7 @@ TEST(DurabilityTest, WritesFailWhileTheDiskIsFullAndWorkAgainAfter) {
 // --- a failed fsync ---------------------------------------------------------
 
 // A manager whose log's fsyncs fail (tests/support/fail_log_sync.cc) while
-// the file fail_sync() names exists.
+// the file trigger() names exists.
 class FailingSyncManager : public DurableManager {
  public:
   explicit FailingSyncManager(const std::string& policy)
